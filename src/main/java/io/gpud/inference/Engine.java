@@ -1,0 +1,37 @@
+package io.gpud.inference;
+
+/**
+ * One loaded model that generates text: the contract between the inference subsystem and
+ * everything that serves requests (the HTTP API, {@code gpud generate}, routing later).
+ *
+ * <p>{@link #submit} never blocks for long: it either admits the request into the engine's
+ * bounded queue or returns {@link Admission.Rejected}. Tokens are delivered to the
+ * {@link GenerationListener} from the engine's own threads, so listeners must be quick and
+ * must not block (hand the events to the caller's thread through a queue).
+ *
+ * <p>Implementations: the CPU engine now; the CUDA backend later.
+ */
+public interface Engine extends AutoCloseable {
+
+    /** What is loaded: name, format, size. */
+    ModelInfo info();
+
+    /** The model's tokenizer (text ⇄ token ids). */
+    Tokenizer tokenizer();
+
+    /** How chat messages become a prompt for this model. */
+    ChatTemplate chatTemplate();
+
+    /** Admits a request or says why not. Never throws for a full queue. */
+    Admission submit(GenerationRequest request, GenerationListener listener);
+
+    /** Sequences admitted and not finished, including queued ones. */
+    int inFlight();
+
+    /** Sequences admitted but not yet started. */
+    int queueDepth();
+
+    /** Stops accepting work, cancels what runs, frees the weights. */
+    @Override
+    void close();
+}

@@ -1,0 +1,26 @@
+package io.gpud.inference;
+
+import java.util.List;
+import java.util.Optional;
+
+/** The models this node serves right now. The list may change (hot reload). */
+public interface ModelCatalog {
+
+    /** A snapshot of the engines currently serving. */
+    List<Engine> engines();
+
+    /** The engine serving {@code name}, if any. */
+    default Optional<Engine> find(String name) {
+        return engines().stream().filter(e -> e.info().name().equals(name)).findFirst();
+    }
+
+    /** Sequences in flight over all engines. */
+    default int inFlight() {
+        return engines().stream().mapToInt(Engine::inFlight).sum();
+    }
+
+    /** Sequences queued over all engines. */
+    default int queueDepth() {
+        return engines().stream().mapToInt(Engine::queueDepth).sum();
+    }
+}
