@@ -1,0 +1,38 @@
+package io.gpud.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import io.gpud.config.LogConfig;
+import org.slf4j.LoggerFactory;
+
+/** Applies {@link LogConfig} to logback at start-up: level, and JSON lines when asked. */
+final class Logging {
+    private Logging() {
+    }
+
+    static void apply(LogConfig config) {
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            return;
+        }
+        Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.toLevel(config.level(), Level.INFO));
+        if ("json".equals(config.format())) {
+            var encoder = new JsonEncoder();
+            encoder.setContext(context);
+            encoder.setWithArguments(false);
+            encoder.start();
+            var appender = new ConsoleAppender<ILoggingEvent>();
+            appender.setContext(context);
+            appender.setName("JSON");
+            appender.setTarget("System.err");
+            appender.setEncoder(encoder);
+            appender.start();
+            root.detachAndStopAllAppenders();
+            root.addAppender(appender);
+        }
+    }
+}

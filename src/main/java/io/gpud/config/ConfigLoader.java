@@ -1,0 +1,340 @@
+package io.gpud.config;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The one place configuration is read: defaults, then the YAML file, then flags.
+ *
+ * <p>Flags arrive as overrides keyed by the same dotted path as the YAML file
+ * ({@code api.port → 8400}), so a setting has one name everywhere. Unknown keys are
+ * errors, not silently ignored: a misspelt setting must not fall back to its default.
+ * This is also the only class that reads the process environment.
+ */
+public final class ConfigLoader {
+
+    /** A YAML file above this size is refused; real configs are a few KiB. */
+    static final long MAX_FILE_BYTES = 1L << 20;
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private final Map<String, String> env;
+    private final Path home;
+
+    /** A loader that resolves default paths from {@code env} and {@code home}. */
+    public ConfigLoader(Map<String, String> env, Path home) {
+        this.env = Map.copyOf(env);
+        this.home = home;
+    }
+
+    /** A loader over this process's environment. */
+    public static ConfigLoader fromEnvironment() {
+        return new ConfigLoader(System.getenv(), Path.of(System.getProperty("user.home", "/")));
+    }
+
+    /**
+     * Loads the configuration.
+     *
+     * @param file      a YAML file, or null for defaults only
+     * @param overrides dotted keys to values, applied last (command-line flags)
+     */
+    public GpudConfig load(Path file, Map<String, String> overrides) {
+        ObjectNode tree = file == null ? JsonNodeFactory.instance.objectNode() : readYaml(file);
+        overrides.forEach((key, value) -> put(tree, key, value));
+        var root = new Section(tree, "", file);
+        var config = new GpudConfig(
+                node(root.section("node")),
+                api(root.section("api")),
+                model(root.section("model")),
+                engine(root.section("engine")),
+                log(root.section("log")));
+        root.rejectUnknown();
+        return config;
+    }
+
+    /** The admin socket the CLI should talk to when none is given: the daemon's default. */
+    public Path defaultAdminSocket() {
+        return adminSocketFor(defaultDataDir());
+    }
+
+    private NodeConfig node(Section s) {
+        Path dataDir = s.path("dataDir", defaultDataDir());
+        return new NodeConfig(
+                s.string("id", null),
+                s.string("region", "local"),
+                dataDir,
+                s.path("adminSocket", adminSocketFor(dataDir)),
+                s.duration("drainTimeout", Duration.ofSeconds(60)));
+    }
+
+    private static ApiConfig api(Section s) {
+        ApiConfig d = ApiConfig.defaults();
+        return new ApiConfig(
+                s.string("host", d.host()),
+                s.integer("port", d.port()),
+                s.integer("metricsPort", d.metricsPort()),
+                s.bytes("maxBodyBytes", d.maxBodyBytes()),
+                s.integer("maxJsonDepth", d.maxJsonDepth()),
+                s.duration("retryAfter", d.retryAfter()));
+    }
+
+    private static ModelConfig model(Section s) {
+        return new ModelConfig(
+                s.path("path", null),
+                s.string("name", null),
+                s.path("tokenizer", null),
+                s.bool("demo", false));
+    }
+
+    private static EngineConfig engine(Section s) {
+        EngineConfig d = EngineConfig.defaults();
+        return new EngineConfig(
+                s.integer("queueCapacity", d.queueCapacity()),
+                s.integer("maxConcurrent", d.maxConcurrent()),
+                s.integer("threads", d.threads()),
+                s.integer("defaultMaxTokens", d.defaultMaxTokens()));
+    }
+
+    private static LogConfig log(Section s) {
+        LogConfig d = LogConfig.defaults();
+        return new LogConfig(s.string("format", d.format()), s.string("level", d.level()));
+    }
+
+    /** systemd's {@code StateDirectory}, else {@code $XDG_STATE_HOME/gpud}, else {@code ~/.local/state/gpud}. */
+    private Path defaultDataDir() {
+        String state = env.get("STATE_DIRECTORY");
+        if (state != null && !state.isBlank()) {
+            return Path.of(state.split(":")[0]);
+        }
+        String xdg = env.get("XDG_STATE_HOME");
+        if (xdg != null && !xdg.isBlank()) {
+            return Path.of(xdg, "gpud");
+        }
+        return home.resolve(".local/state/gpud");
+    }
+
+    /** systemd's {@code RuntimeDirectory} (/run/gpud) when running as a service, else the data dir. */
+    private Path adminSocketFor(Path dataDir) {
+        String runtime = env.get("RUNTIME_DIRECTORY");
+        if (runtime != null && !runtime.isBlank()) {
+            return Path.of(runtime.split(":")[0], "admin.sock");
+        }
+        return dataDir.resolve("admin.sock");
+    }
+
+    private static ObjectNode readYaml(Path file) {
+        try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new ConfigException("config file " + file + " is " + size + " bytes, more than the "
+                        + MAX_FILE_BYTES + " allowed");
+            }
+            JsonNode node = YAML.readTree(Files.readAllBytes(file));
+            if (node == null || node.isMissingNode() || node.isNull()) {
+                return JsonNodeFactory.instance.objectNode();
+            }
+            if (!(node instanceof ObjectNode object)) {
+                throw new ConfigException("config file " + file + " must be a YAML mapping at the top, found "
+                        + node.getNodeType().name().toLowerCase(Locale.ROOT));
+            }
+            return object;
+        } catch (JacksonException e) {
+            throw new ConfigException("config file " + file + " is not valid YAML: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read config file " + file + ": " + e, e);
+        }
+    }
+
+    private static void put(ObjectNode tree, String dottedKey, String value) {
+        String[] parts = dottedKey.split("\\.");
+        ObjectNode at = tree;
+        for (int i = 0; i < parts.length - 1; i++) {
+            JsonNode child = at.get(parts[i]);
+            if (child instanceof ObjectNode o) {
+                at = o;
+            } else {
+                at = at.putObject(parts[i]);
+            }
+        }
+        at.put(parts[parts.length - 1], value);
+    }
+
+    /** One mapping of the tree; remembers which keys were read so the rest can be reported. */
+    private static final class Section {
+        private final ObjectNode node;
+        private final String prefix;
+        private final Path file;
+        private final Set<String> known = new LinkedHashSet<>();
+        private final Map<String, Section> children = new java.util.LinkedHashMap<>();
+
+        Section(ObjectNode node, String prefix, Path file) {
+            this.node = node;
+            this.prefix = prefix;
+            this.file = file;
+        }
+
+        Section section(String name) {
+            known.add(name);
+            JsonNode child = node.get(name);
+            ObjectNode object;
+            if (child == null || child.isNull()) {
+                object = JsonNodeFactory.instance.objectNode();
+            } else if (child instanceof ObjectNode o) {
+                object = o;
+            } else {
+                throw new ConfigException(where() + prefix + name + " must be a mapping, found "
+                        + child.getNodeType().name().toLowerCase(Locale.ROOT));
+            }
+            var s = new Section(object, prefix + name + ".", file);
+            children.put(name, s);
+            return s;
+        }
+
+        void rejectUnknown() {
+            var names = node.fieldNames();
+            while (names.hasNext()) {
+                String name = names.next();
+                if (!known.contains(name)) {
+                    throw new ConfigException(where() + "unknown setting '" + prefix + name + "'; known here: "
+                            + new TreeSet<>(known));
+                }
+            }
+            children.values().forEach(Section::rejectUnknown);
+        }
+
+        private String where() {
+            return file == null ? "" : file + ": ";
+        }
+
+        private String raw(String key) {
+            known.add(key);
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return null;
+            }
+            if (!v.isValueNode()) {
+                throw new ConfigException(where() + prefix + key + " must be a single value, found "
+                        + v.getNodeType().name().toLowerCase(Locale.ROOT));
+            }
+            return v.asText();
+        }
+
+        String string(String key, String fallback) {
+            String v = raw(key);
+            return v == null ? fallback : v;
+        }
+
+        Path path(String key, Path fallback) {
+            String v = raw(key);
+            return v == null || v.isBlank() ? fallback : Path.of(v);
+        }
+
+        int integer(String key, int fallback) {
+            String v = raw(key);
+            if (v == null) {
+                return fallback;
+            }
+            try {
+                return Integer.parseInt(v.trim());
+            } catch (NumberFormatException e) {
+                throw new ConfigException(where() + prefix + key + " was '" + v + "', must be an integer");
+            }
+        }
+
+        boolean bool(String key, boolean fallback) {
+            String v = raw(key);
+            if (v == null) {
+                return fallback;
+            }
+            return switch (v.trim().toLowerCase(Locale.ROOT)) {
+                case "true", "yes", "on" -> true;
+                case "false", "no", "off" -> false;
+                default -> throw new ConfigException(where() + prefix + key + " was '" + v + "', must be true or false");
+            };
+        }
+
+        Duration duration(String key, Duration fallback) {
+            String v = raw(key);
+            if (v == null) {
+                return fallback;
+            }
+            try {
+                return parseDuration(v);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(where() + prefix + key + " was '" + v
+                        + "', must be a duration such as 500ms, 30s, 5m, 1h or PT30S");
+            }
+        }
+
+        long bytes(String key, long fallback) {
+            String v = raw(key);
+            if (v == null) {
+                return fallback;
+            }
+            try {
+                return parseBytes(v);
+            } catch (IllegalArgumentException | ArithmeticException e) {
+                throw new ConfigException(where() + prefix + key + " was '" + v
+                        + "', must be a size such as 1048576, 512KiB, 1MiB or 2GiB");
+            }
+        }
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(|B|KiB|MiB|GiB|KB|MB|GB)");
+
+    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, or ISO-8601 ({@code PT30S}). */
+    public static Duration parseDuration(String text) {
+        String t = text.trim();
+        Matcher m = DURATION.matcher(t);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofHours(n);
+            };
+        }
+        try {
+            return Duration.parse(t);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("not a duration: " + text, e);
+        }
+    }
+
+    /** {@code 1048576}, {@code 512KiB}, {@code 1MiB}, {@code 2GiB} (KB/MB/GB are decimal). */
+    public static long parseBytes(String text) {
+        Matcher m = SIZE.matcher(text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a size: " + text);
+        }
+        long n = Long.parseLong(m.group(1));
+        long unit = switch (m.group(2)) {
+            case "KiB" -> 1L << 10;
+            case "MiB" -> 1L << 20;
+            case "GiB" -> 1L << 30;
+            case "KB" -> 1_000L;
+            case "MB" -> 1_000_000L;
+            case "GB" -> 1_000_000_000L;
+            default -> 1L;
+        };
+        return Math.multiplyExact(n, unit);
+    }
+}

@@ -1,0 +1,252 @@
+package io.gpud.node;
+
+import io.gpud.api.AdminServer;
+import io.gpud.api.ApiServer;
+import io.gpud.api.NodeControl;
+import io.gpud.api.NodeStatus;
+import io.gpud.config.GpudConfig;
+import io.gpud.config.ModelConfig;
+import io.gpud.core.GpudException;
+import io.gpud.core.Ids;
+import io.gpud.core.NodeState;
+import io.gpud.inference.DemoModel;
+import io.gpud.inference.Engine;
+import io.gpud.inference.Engines;
+import io.gpud.inference.ModelCatalog;
+import io.gpud.inference.ModelInfo;
+import io.gpud.metrics.MetricRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root: holds every subsystem, starts them in order and stops them in
+ * reverse. Nothing else wires subsystems together.
+ *
+ * <p>Start order: data directory and node id, metrics, the model, the admin socket, the
+ * data-plane and metrics listeners, then READY. {@link #close()} undoes it backwards, so
+ * the listeners stop before the engine they call.
+ *
+ * <p>The node also owns the state machine ({@link Lifecycle}). A drain moves READY to
+ * DRAINING; the API refuses new work from then on, and a watcher moves to DRAINED when
+ * nothing is in flight. Undrain returns to READY.
+ */
+public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+    /** Seed of the demo model's random weights: the same demo everywhere. */
+    private static final long DEMO_SEED = 42L;
+
+    /** How often the drain watcher looks at the in-flight count. */
+    private static final Duration DRAIN_POLL = Duration.ofMillis(20);
+
+    private final GpudConfig config;
+    private final String nodeId;
+    private final Lifecycle lifecycle = new Lifecycle();
+    private final MetricRegistry metrics = new MetricRegistry();
+    private final long startedNanos = System.nanoTime();
+    private final List<AutoCloseable> started = new ArrayList<>();
+    private volatile List<Engine> engines = List.of();
+    private ApiServer api;
+    private AdminServer admin;
+
+    private Node(GpudConfig config, String nodeId) {
+        this.config = config;
+        this.nodeId = nodeId;
+    }
+
+    /** Starts a node; on failure, whatever had started is stopped again. */
+    public static Node start(GpudConfig config) {
+        Path dataDir = config.node().dataDir();
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new GpudException("cannot create data directory " + dataDir + ": " + e, e);
+        }
+        var node = new Node(config, nodeId(config));
+        try {
+            node.startSubsystems();
+        } catch (RuntimeException e) {
+            node.close();
+            throw e;
+        }
+        return node;
+    }
+
+    private void startSubsystems() {
+        log.info("gpud node {} starting in region {} (data dir {})", nodeId, config.node().region(),
+                config.node().dataDir());
+        Engine engine = loadModel(config.model());
+        if (engine != null) {
+            engines = List.of(engine);
+            started.add(engine);
+            ModelInfo info = engine.info();
+            log.info("serving model {} ({} {}, {} parameters, context {})", info.name(), info.format(),
+                    info.weightType(), info.parameters(), info.contextLength());
+        } else {
+            log.warn("no model configured: the node will not be ready. Give --model PATH, or --demo");
+        }
+        metrics.gauge("gpud_node_state", "Node state: 0 starting, 1 ready, 2 draining, 3 drained, 4 quarantined",
+                () -> lifecycle.state().ordinal());
+
+        admin = new AdminServer(config.node().adminSocket(), this);
+        admin.start();
+        started.add(admin);
+
+        api = new ApiServer(config.api(), this, this, metrics, config.engine().defaultMaxTokens());
+        api.start();
+        started.add(api::stop);
+
+        lifecycle.ready();
+        log.info("node {} {}: data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, lifecycle.state(),
+                config.api().host(), api.port(), api.metricsPort(), config.node().adminSocket());
+    }
+
+    private Engine loadModel(ModelConfig model) {
+        if (model.path() != null) {
+            return Engines.load(model.path(), model.tokenizer(), model.name(), config.engine());
+        }
+        if (!model.demo()) {
+            return null;
+        }
+        Path demo = config.node().dataDir().resolve("models").resolve(ModelConfig.DEMO_NAME + ".gguf");
+        if (!Files.exists(demo)) {
+            try {
+                Files.createDirectories(demo.getParent());
+                Path partial = demo.resolveSibling(demo.getFileName() + ".partial");
+                DemoModel.write(partial, DEMO_SEED);
+                Files.move(partial, demo, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new GpudException("cannot write the demo model to " + demo + ": " + e, e);
+            }
+            log.info("wrote a random-weight demo model to {}", demo);
+        }
+        return Engines.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine());
+    }
+
+    /** The id kept in the data dir, or the configured one; generated once on first start. */
+    private static String nodeId(GpudConfig config) {
+        if (config.node().nodeId() != null) {
+            return config.node().nodeId();
+        }
+        Path file = config.node().dataDir().resolve("node-id");
+        try {
+            if (Files.exists(file)) {
+                String id = Files.readString(file, StandardCharsets.UTF_8).trim();
+                if (id.matches("[A-Za-z0-9._-]{1,64}")) {
+                    return id;
+                }
+                log.warn("ignoring malformed node id in {}; generating a new one", file);
+            }
+            String id = Ids.random("gpud-", 10);
+            Files.writeString(file, id + "\n", StandardCharsets.UTF_8);
+            return id;
+        } catch (IOException e) {
+            throw new GpudException("cannot read or write the node id at " + file + ": " + e, e);
+        }
+    }
+
+    /** The bound data-plane port (the configured one, or the one picked for port 0). */
+    public int port() {
+        return api.port();
+    }
+
+    /** The bound metrics port. */
+    public int metricsPort() {
+        return api.metricsPort();
+    }
+
+    public MetricRegistry metrics() {
+        return metrics;
+    }
+
+    @Override
+    public String nodeId() {
+        return nodeId;
+    }
+
+    @Override
+    public NodeState state() {
+        return lifecycle.state();
+    }
+
+    @Override
+    public List<Engine> engines() {
+        return engines;
+    }
+
+    @Override
+    public NodeStatus status() {
+        List<NodeStatus.Model> models = engines.stream().map(Engine::info)
+                .map(i -> new NodeStatus.Model(i.name(), i.format(), i.architecture(), i.parameters(),
+                        i.contextLength(), i.weightType()))
+                .toList();
+        String address = config.api().host() + ":" + (api == null ? config.api().port() : api.port());
+        var self = new NodeStatus.Member(nodeId, config.node().region(), "alive", address);
+        return new NodeStatus(nodeId, config.node().region(), lifecycle.state().name(), inFlight(), queueDepth(),
+                models, List.of(self), Version.current(),
+                Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds());
+    }
+
+    @Override
+    public NodeState drain() {
+        NodeState before = lifecycle.state();
+        NodeState now = lifecycle.drain();
+        if (before != NodeState.DRAINING && now == NodeState.DRAINING) {
+            log.info("draining: refusing new requests, {} in flight", inFlight());
+            Thread.ofVirtual().name("drain-watcher").start(this::watchDrain);
+        }
+        return now;
+    }
+
+    @Override
+    public NodeState undrain() {
+        NodeState now = lifecycle.undrain();
+        log.info("undrain: node is {}", now);
+        return now;
+    }
+
+    /** Waits until the node is DRAINED; false if the timeout passed first. */
+    public boolean awaitDrained(Duration timeout) throws InterruptedException {
+        return lifecycle.await(NodeState.DRAINED, timeout.toNanos());
+    }
+
+    /** Moves DRAINING to DRAINED once nothing has been in flight for two polls in a row. */
+    private void watchDrain() {
+        int idlePolls = 0;
+        try {
+            while (lifecycle.state() == NodeState.DRAINING) {
+                idlePolls = inFlight() == 0 ? idlePolls + 1 : 0;
+                if (idlePolls >= 2) {
+                    lifecycle.drained();
+                    log.info("drained: nothing in flight");
+                    return;
+                }
+                Thread.sleep(DRAIN_POLL);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops the listeners, then the admin socket, then the engines. */
+    @Override
+    public void close() {
+        for (int i = started.size() - 1; i >= 0; i--) {
+            try {
+                started.get(i).close();
+            } catch (Exception e) {
+                log.warn("error while stopping {}: {}", started.get(i), e.toString());
+            }
+        }
+        started.clear();
+        engines = List.of();
+    }
+}

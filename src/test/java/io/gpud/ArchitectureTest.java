@@ -1,0 +1,79 @@
+package io.gpud;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The allowed arrows between packages (SPEC section 2): each package may use only the
+ * packages listed after it, and third-party types stay in the package that owns them.
+ */
+class ArchitectureTest {
+
+    /** Top to bottom; dependencies point strictly down this list. */
+    static final List<String> LAYERS = List.of(
+            "cli", "node", "api", "routing", "membership", "inference", "model", "enclave",
+            "state", "scaling", "audit", "metrics", "config", "core");
+
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importMainClasses() {
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("io.gpud");
+    }
+
+    @Test
+    void dependenciesPointDownward() {
+        for (int i = 1; i < LAYERS.size(); i++) {
+            String[] above = LAYERS.subList(0, i).stream().map(p -> "io.gpud." + p + "..").toArray(String[]::new);
+            noClasses().that().resideInAPackage("io.gpud." + LAYERS.get(i) + "..")
+                    .should().dependOnClassesThat().resideInAnyPackage(above)
+                    .because(LAYERS.get(i) + " sits below " + Arrays.toString(above) + " (SPEC section 2)")
+                    .allowEmptyShould(true)
+                    .check(classes);
+        }
+    }
+
+    @Test
+    void everyMainClassLivesInAKnownPackage() {
+        String[] known = LAYERS.stream().map(p -> "io.gpud." + p + "..").toArray(String[]::new);
+        noClasses().should().resideOutsideOfPackages(known).check(classes);
+    }
+
+    @Test
+    void helidonOnlyInApi() {
+        noClasses().that().resideOutsideOfPackage("io.gpud.api..")
+                .should().dependOnClassesThat().resideInAPackage("io.helidon..")
+                .check(classes);
+    }
+
+    @Test
+    void awsSdkOnlyInStateScalingAndEnclave() {
+        noClasses().that().resideOutsideOfPackages("io.gpud.state..", "io.gpud.scaling..", "io.gpud.enclave..")
+                .should().dependOnClassesThat().resideInAPackage("software.amazon..")
+                .check(classes);
+    }
+
+    @Test
+    void jcudaOnlyInInference() {
+        noClasses().that().resideOutsideOfPackage("io.gpud.inference..")
+                .should().dependOnClassesThat().resideInAPackage("jcuda..")
+                .check(classes);
+    }
+
+    @Test
+    void logbackOnlyInCli() {
+        noClasses().that().resideOutsideOfPackage("io.gpud.cli..")
+                .should().dependOnClassesThat().resideInAPackage("ch.qos.logback..")
+                .because("code logs through SLF4J; only the command line configures logback")
+                .check(classes);
+    }
+}

@@ -1,0 +1,135 @@
+package io.gpud.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    private final ConfigLoader loader = new ConfigLoader(Map.of(), Path.of("/home/op"));
+
+    @Test
+    void everyExampleInConfigDirectoryParses() throws IOException {
+        List<Path> examples;
+        try (Stream<Path> files = Files.list(Path.of("config"))) {
+            examples = files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).toList();
+        }
+        assertFalse(examples.isEmpty(), "config/ has no example files");
+        for (Path example : examples) {
+            GpudConfig config = loader.load(example, Map.of());
+            assertEquals(config, loader.load(example, Map.of()), example.toString());
+        }
+    }
+
+    @Test
+    void defaultsWithoutFileOrFlags() {
+        GpudConfig c = loader.load(null, Map.of());
+        assertEquals("local", c.node().region());
+        assertEquals(Path.of("/home/op/.local/state/gpud"), c.node().dataDir());
+        assertEquals(Path.of("/home/op/.local/state/gpud/admin.sock"), c.node().adminSocket());
+        assertNull(c.node().nodeId());
+        assertEquals(8400, c.api().port());
+        assertEquals(9400, c.api().metricsPort());
+        assertEquals(1L << 20, c.api().maxBodyBytes());
+        assertEquals("text", c.log().format());
+        assertFalse(c.model().demo());
+    }
+
+    @Test
+    void systemdDirectoriesDecideTheDefaults() {
+        var service = new ConfigLoader(Map.of("STATE_DIRECTORY", "/var/lib/gpud", "RUNTIME_DIRECTORY", "/run/gpud"),
+                Path.of("/root"));
+        GpudConfig c = service.load(null, Map.of());
+        assertEquals(Path.of("/var/lib/gpud"), c.node().dataDir());
+        assertEquals(Path.of("/run/gpud/admin.sock"), c.node().adminSocket());
+        assertEquals(Path.of("/run/gpud/admin.sock"), service.defaultAdminSocket());
+    }
+
+    @Test
+    void fileThenFlagsOverrideDefaults(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("gpud.yaml");
+        Files.writeString(file, """
+                node:
+                  region: us-east-1
+                  drainTimeout: 90s
+                api:
+                  port: 9000
+                  maxBodyBytes: 2MiB
+                """);
+        GpudConfig c = loader.load(file, Map.of("api.port", "9100", "model.demo", "true"));
+        assertEquals("us-east-1", c.node().region());
+        assertEquals(Duration.ofSeconds(90), c.node().drainTimeout());
+        assertEquals(9100, c.api().port());
+        assertEquals(2L << 20, c.api().maxBodyBytes());
+        assertTrue(c.model().demo());
+    }
+
+    @Test
+    void unknownKeyIsNamed(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("gpud.yaml");
+        Files.writeString(file, "api:\n  prot: 80\n");
+        var e = assertThrows(ConfigException.class, () -> loader.load(file, Map.of()));
+        assertTrue(e.getMessage().contains("unknown setting 'api.prot'"), e.getMessage());
+        assertTrue(e.getMessage().contains("port"), e.getMessage());
+    }
+
+    @Test
+    void invalidValuesNameFieldAndValue(@TempDir Path dir) throws IOException {
+        assertMessage("api.port was 70000, must be between 0 and 65535", Map.of("api.port", "70000"));
+        assertMessage("api.port was 'eighty', must be an integer", Map.of("api.port", "eighty"));
+        assertMessage("node.drainTimeout was 'soon'", Map.of("node.drainTimeout", "soon"));
+        assertMessage("api.maxBodyBytes was '1 lot'", Map.of("api.maxBodyBytes", "1 lot"));
+        assertMessage("log.format was 'xml'", Map.of("log.format", "xml"));
+        assertMessage("node.region was 'US East'", Map.of("node.region", "US East"));
+        assertMessage("api.port and api.metricsPort were both 9400", Map.of("api.port", "9400"));
+        assertMessage("model.demo was 'maybe', must be true or false", Map.of("model.demo", "maybe"));
+
+        Path notYaml = dir.resolve("bad.yaml");
+        Files.writeString(notYaml, "api: [1, 2\n");
+        var e = assertThrows(ConfigException.class, () -> loader.load(notYaml, Map.of()));
+        assertTrue(e.getMessage().contains("is not valid YAML"), e.getMessage());
+
+        Path list = dir.resolve("list.yaml");
+        Files.writeString(list, "- a\n- b\n");
+        e = assertThrows(ConfigException.class, () -> loader.load(list, Map.of()));
+        assertTrue(e.getMessage().contains("must be a YAML mapping"), e.getMessage());
+
+        Path nested = dir.resolve("nested.yaml");
+        Files.writeString(nested, "api:\n  port: {a: 1}\n");
+        e = assertThrows(ConfigException.class, () -> loader.load(nested, Map.of()));
+        assertTrue(e.getMessage().contains("api.port must be a single value"), e.getMessage());
+
+        e = assertThrows(ConfigException.class, () -> loader.load(dir.resolve("missing.yaml"), Map.of()));
+        assertTrue(e.getMessage().contains("cannot read config file"), e.getMessage());
+    }
+
+    @Test
+    void durationsAndSizes() {
+        assertEquals(Duration.ofMillis(500), ConfigLoader.parseDuration("500ms"));
+        assertEquals(Duration.ofMinutes(5), ConfigLoader.parseDuration("5m"));
+        assertEquals(Duration.ofHours(1), ConfigLoader.parseDuration("1h"));
+        assertEquals(Duration.ofSeconds(30), ConfigLoader.parseDuration("PT30S"));
+        assertEquals(512 * 1024, ConfigLoader.parseBytes("512KiB"));
+        assertEquals(3L << 30, ConfigLoader.parseBytes("3GiB"));
+        assertEquals(1_000_000, ConfigLoader.parseBytes("1MB"));
+        assertEquals(42, ConfigLoader.parseBytes("42"));
+        assertThrows(ArithmeticException.class, () -> ConfigLoader.parseBytes("99999999999GiB"));
+    }
+
+    private void assertMessage(String expected, Map<String, String> overrides) {
+        var e = assertThrows(ConfigException.class, () -> loader.load(null, overrides));
+        assertTrue(e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
+    }
+}
