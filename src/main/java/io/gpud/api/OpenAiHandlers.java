@@ -75,12 +75,7 @@ final class OpenAiHandlers {
     record ChatChunk(String id, String object, long created, String model, List<ChunkChoice> choices) {
     }
 
-    record ChatUsageChunk(String id, String object, long created, String model, List<ChunkChoice> choices,
-                          Usage usage) {
-    }
-
-    record TextUsageChunk(String id, String object, long created, String model, List<TextChoice> choices,
-                          Usage usage) {
+    record TextChunk(String id, String object, long created, String model, List<TextChoice> choices) {
     }
 
     /** What the two generation routes share besides the prompt. */
@@ -113,15 +108,15 @@ final class OpenAiHandlers {
         }
         try (var out = Responses.Stream.sse(res)) {
             try {
-                Completion c = generations.drive(started, t -> out.send(new TextCompletion(id, "text_completion",
-                        created, model, List.of(new TextChoice(0, t, null, null)), null)));
+                Completion c = generations.drive(started, t -> out.send(new TextChunk(id, "text_completion",
+                        created, model, List.of(new TextChoice(0, t, null, null)))));
                 if (c == null) {
                     return;
                 }
-                out.send(new TextCompletion(id, "text_completion", created, model,
-                        List.of(new TextChoice(0, "", Generations.finishReason(c), null)), null));
+                out.send(new TextChunk(id, "text_completion", created, model,
+                        List.of(new TextChoice(0, "", Generations.finishReason(c), null))));
                 if (options.includeUsage()) {
-                    out.send(new TextUsageChunk(id, "text_completion", created, model, List.of(), Usage.of(c)));
+                    out.send(new TextCompletion(id, "text_completion", created, model, List.of(), Usage.of(c)));
                 }
                 out.sendRaw("[DONE]");
             } catch (ApiException e) {
@@ -159,7 +154,7 @@ final class OpenAiHandlers {
                 }
                 out.send(chunk(id, created, model, new Delta(null, null), Generations.finishReason(c)));
                 if (options.includeUsage()) {
-                    out.send(new ChatUsageChunk(id, "chat.completion.chunk", created, model, List.of(),
+                    out.send(new ChatCompletion(id, "chat.completion.chunk", created, model, List.of(),
                             Usage.of(c)));
                 }
                 out.sendRaw("[DONE]");
