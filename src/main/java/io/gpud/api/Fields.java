@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
@@ -163,6 +164,6 @@ final class Fields {
 
     static ApiException wrongType(String name, String expected, JsonNode actual) {
         return ApiException.invalid(name, "'" + name + "' must be " + expected + ", got "
-                + actual.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+                + actual.getNodeType().name().toLowerCase(Locale.ROOT));
     }
 }

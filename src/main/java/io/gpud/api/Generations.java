@@ -1,5 +1,6 @@
 package io.gpud.api;
 
+import io.gpud.core.Ids;
 import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
@@ -10,11 +11,11 @@ import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.Sampling;
 import io.gpud.inference.Tokenizer;
-import io.gpud.core.Ids;
 
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What the OpenAI and Ollama handlers share: admit a generation (node state, model,
@@ -63,10 +64,9 @@ final class Generations {
      * @param engine       the engine running it
      * @param generation   its handle
      * @param stream       its events
-     * @param promptTokens prompt length in tokens
      * @param startNanos   when the request began
      */
-    record Started(Engine engine, Generation generation, TokenStream stream, int promptTokens, long startNanos) {
+    record Started(Engine engine, Generation generation, TokenStream stream, long startNanos) {
         String model() {
             return engine.info().name();
         }
@@ -105,7 +105,7 @@ final class Generations {
         return catalog.find(model)
                 .or(() -> model.endsWith(":latest")
                         ? catalog.find(model.substring(0, model.length() - ":latest".length()))
-                        : java.util.Optional.empty())
+                        : Optional.empty())
                 .orElseThrow(() -> ApiException.modelNotFound(model));
     }
 
@@ -130,7 +130,7 @@ final class Generations {
         return switch (engine.submit(request, stream)) {
             case Admission.Accepted a -> {
                 metrics.promptTokens.add(prompt.length, engine.info().name());
-                yield new Started(engine, a.generation(), stream, prompt.length, startNanos);
+                yield new Started(engine, a.generation(), stream, startNanos);
             }
             case Admission.Rejected r -> throw ApiException.overloaded(r.reason(), r.retryAfter());
         };

@@ -27,9 +27,6 @@ import java.util.OptionalLong;
  */
 final class JsonBodies {
 
-    /** Serializes responses; shared, thread-safe. */
-    static final ObjectMapper MAPPER = new ObjectMapper();
-
     private final ObjectMapper reader;
     private final long maxBodyBytes;
 

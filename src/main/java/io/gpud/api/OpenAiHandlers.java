@@ -261,12 +261,13 @@ final class OpenAiHandlers {
             if (!(content.get(i) instanceof ObjectNode part)) {
                 throw Fields.wrongType(partParam, "an object", content.get(i));
             }
-            String type = Fields.requiredString(part, "type");
+            String type = Fields.string(part, "type").orElse("");
             if (!type.equals("text")) {
                 throw ApiException.invalid(partParam + ".type", "content part type '" + type
                         + "' is not supported; only 'text' is");
             }
-            text.append(Fields.requiredString(part, "text"));
+            text.append(Fields.string(part, "text").orElseThrow(() ->
+                    ApiException.invalid(partParam + ".text", "'" + partParam + ".text' is required")));
         }
         return text.toString();
     }
