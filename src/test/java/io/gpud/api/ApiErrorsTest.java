@@ -180,6 +180,32 @@ class ApiErrorsTest extends ApiServerTestBase {
     }
 
     @Test
+    void engineFailureBeforeTheResponseIsAServerError() throws Exception {
+        engine.failAfter = 1;
+        var response = post("/v1/completions", "{\"model\":\"fake\",\"prompt\":\"x\"}");
+        engine.failAfter = Integer.MAX_VALUE;
+        JsonNode error = assertOpenAiError(response, 500);
+        assertEquals("server_error", error.get("type").asText());
+        assertTrue(!error.get("message").asText().contains("fake engine"), "internal details stay in the log");
+    }
+
+    @Test
+    void engineFailureMidStreamEndsTheStreamWithAnError() throws Exception {
+        engine.failAfter = 2;
+        var sse = post("/v1/chat/completions", "{\"model\":\"fake\",\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+        var lines = post("/api/generate", "{\"model\":\"fake\",\"prompt\":\"x\"}");
+        engine.failAfter = Integer.MAX_VALUE;
+        assertEquals(200, sse.statusCode());
+        var events = sseEvents(sse.body());
+        assertEquals("server_error", events.getLast().at("/error/type").asText(), sse.body());
+        assertTrue(events.stream().noneMatch(e -> e.asText().equals("[DONE]")), sse.body());
+        assertEquals(200, lines.statusCode());
+        assertTrue(ndjson(lines.body()).getLast().get("error").isTextual(), lines.body());
+        assertStillServes();
+    }
+
+    @Test
     void clientDisconnectMidStreamCancelsTheGeneration() throws Exception {
         var longEngine = new FakeEngine("long", 100_000);
         longEngine.tokenDelay = java.time.Duration.ofMillis(5);

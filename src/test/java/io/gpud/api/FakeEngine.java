@@ -24,7 +24,8 @@ import java.util.stream.Collectors;
  * A deterministic engine for API tests. Its tokenizer is byte-level (token = byte, 256 =
  * BOS, 257 = EOS); generation i emits the letters a, b, c, … one per token, on its own
  * thread with {@link #tokenDelay} between tokens, until {@code maxTokens} (finish
- * {@code length}) or {@link #stopAfter} tokens (finish {@code stop}). Admission can be
+ * {@code length}) or {@link #stopAfter} tokens (finish {@code stop}), or fails after
+ * {@link #failAfter} tokens. Admission can be
  * switched to refuse, and cancellations are recorded.
  */
 final class FakeEngine implements Engine {
@@ -35,6 +36,7 @@ final class FakeEngine implements Engine {
     private final ModelInfo info;
     volatile Duration tokenDelay = Duration.ZERO;
     volatile int stopAfter = Integer.MAX_VALUE;
+    volatile int failAfter = Integer.MAX_VALUE;
     volatile boolean rejecting;
     final List<GenerationRequest> submitted = new CopyOnWriteArrayList<>();
     final CountDownLatch cancelled = new CountDownLatch(1);
@@ -146,6 +148,10 @@ final class FakeEngine implements Engine {
                 if (produced == stopAfter) {
                     reason = FinishReason.STOP;
                     break;
+                }
+                if (produced == failAfter) {
+                    listener.onFailure(new IllegalStateException("the fake engine fails after " + produced + " tokens"));
+                    return;
                 }
                 if (!tokenDelay.isZero()) {
                     Thread.sleep(tokenDelay);
