@@ -82,6 +82,12 @@ public final class ApiException extends GpudException {
         return new ApiException(503, "service_unavailable", "unavailable", null, retryAfter, message, null);
     }
 
+    /** A request refused by the HTTP layer before routing: malformed HTTP, oversized headers. */
+    public static ApiException transport(int status, String message) {
+        return new ApiException(status, status >= 500 ? "server_error" : "invalid_request_error", "invalid_http",
+                null, null, message, null);
+    }
+
     /** 500: a failure the client cannot fix; the cause is logged, not shown. */
     public static ApiException internal(String message, Throwable cause) {
         return new ApiException(500, "server_error", "internal_error", null, null, message, cause);

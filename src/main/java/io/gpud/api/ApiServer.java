@@ -6,9 +6,11 @@ import io.gpud.core.NodeState;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.metrics.MetricRegistry;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
@@ -70,11 +72,20 @@ public final class ApiServer implements AutoCloseable {
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
+                .directHandlers(this::directHandlers)
                 .routing(this::dataRoutes)
                 .putSocket(METRICS_SOCKET, s -> s.host(config.host())
                         .port(config.metricsPort())
+                        .directHandlers(this::directHandlers)
                         .routing(this::metricsRoutes))
                 .build();
+    }
+
+    private void directHandlers(DirectHandlers.Builder handlers) {
+        DirectHandler handler = Errors.directHandler(node.nodeId());
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            handlers.addHandler(type, handler);
+        }
     }
 
     /** Binds both ports and starts serving. */

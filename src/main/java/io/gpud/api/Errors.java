@@ -1,5 +1,6 @@
 package io.gpud.api;
 
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerResponse;
 import org.slf4j.Logger;
@@ -57,6 +58,24 @@ final class Errors {
         error.put("param", e.param());
         error.put("code", e.code());
         return Map.of("error", error);
+    }
+
+    /**
+     * Answers what the HTTP layer refuses before any route runs (a malformed request line,
+     * headers over the limit) with the same error object and the node header.
+     */
+    static DirectHandler directHandler(String nodeId) {
+        return (request, event, status, headers, message) -> {
+            ApiException e = ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
+                    + status.code() + " " + status.reasonPhrase());
+            return DirectHandler.TransportResponse.builder()
+                    .status(status)
+                    .headers(headers)
+                    .header(HeaderNames.CONTENT_TYPE, Responses.JSON)
+                    .header(HeaderNames.create(ApiServer.NODE_HEADER), nodeId)
+                    .entity(Responses.bytes(body(e, Dialect.OPENAI)))
+                    .build();
+        };
     }
 
     static long retryAfterSeconds(Duration d) {

@@ -136,6 +136,19 @@ class ApiErrorsTest extends ApiServerTestBase {
     }
 
     @Test
+    void malformedHttpIsAnsweredWithTheErrorObjectAndNodeHeader() throws Exception {
+        try (var socket = new Socket("127.0.0.1", server.port())) {
+            socket.getOutputStream().write("GARBAGE\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(response.startsWith("HTTP/1.1 400 "), response);
+            assertTrue(response.toLowerCase(java.util.Locale.ROOT).contains("x-gpud-node: node-test-1"), response);
+            assertTrue(response.contains("{\"error\":{"), response);
+        }
+        assertStillServes();
+    }
+
+    @Test
     void unknownModel() throws Exception {
         JsonNode error = assertOpenAiError(post("/v1/chat/completions",
                 "{\"model\":\"gpt-9\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"), 404);
