@@ -47,7 +47,7 @@ class AdminServerTest {
             dead.bind(UnixDomainSocketAddress.of(socket));
         }
         assertTrue(Files.exists(socket), "a closed listener leaves its socket file behind");
-        try (var server = new AdminServer(socket, node).start()) {
+        try (var _ = new AdminServer(socket, node).start()) {
             assertTrue(raw(socket, "GET /v1/status HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 200 "));
         }
     }
@@ -55,7 +55,7 @@ class AdminServerTest {
     @Test
     void refusesToTakeOverALiveSocketOrARegularFile() throws Exception {
         Path socket = dir.resolve("admin.sock");
-        try (var first = new AdminServer(socket, node).start()) {
+        try (var _ = new AdminServer(socket, node).start()) {
             var e = assertThrows(IOException.class, () -> new AdminServer(socket, node).start());
             assertTrue(e.getMessage().contains("already answers"), e.getMessage());
             assertTrue(raw(socket, "GET /v1/status HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 200 "));
@@ -68,7 +68,7 @@ class AdminServerTest {
     @Test
     void drainsAndUndrains() throws Exception {
         Path socket = dir.resolve("admin.sock");
-        try (var server = new AdminServer(socket, node).start()) {
+        try (var _ = new AdminServer(socket, node).start()) {
             String drained = raw(socket, "POST /v1/drain HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
             assertTrue(drained.endsWith("{\"state\":\"DRAINING\"}"), drained);
             String undrained = raw(socket, "POST /v1/undrain HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
@@ -79,7 +79,7 @@ class AdminServerTest {
     @Test
     void badRequestsGetJsonErrorsAndTheServerGoesOn() throws Exception {
         Path socket = dir.resolve("admin.sock");
-        try (var server = new AdminServer(socket, node).start()) {
+        try (var _ = new AdminServer(socket, node).start()) {
             assertStatus(400, raw(socket, "garbage\r\n\r\n"));
             assertStatus(400, raw(socket, "GET /v1/status HTTP/1.1\r\nno colon here\r\n\r\n"));
             assertStatus(400, raw(socket, "POST /v1/drain HTTP/1.1\r\nContent-Length: x\r\n\r\n"));

@@ -23,7 +23,7 @@ class AdminClientTest {
     void roundTripsStatusDrainAndUndrain() throws Exception {
         var node = new FakeNodeControl();
         Path socket = dir.resolve("admin.sock");
-        try (var server = new AdminServer(socket, node).start()) {
+        try (var _ = new AdminServer(socket, node).start()) {
             var client = new AdminClient(socket);
             NodeStatus status = new ObjectMapper().readValue(client.get("/v1/status"), NodeStatus.class);
             assertEquals(node.status(), status);
@@ -37,7 +37,7 @@ class AdminClientTest {
     @Test
     void nonSuccessCarriesStatusAndBody() throws Exception {
         Path socket = dir.resolve("admin.sock");
-        try (var server = new AdminServer(socket, new FakeNodeControl()).start()) {
+        try (var _ = new AdminServer(socket, new FakeNodeControl()).start()) {
             var e = assertThrows(AdminClient.AdminResponseException.class,
                     () -> new AdminClient(socket).get("/v1/nope"));
             assertEquals(404, e.status());
