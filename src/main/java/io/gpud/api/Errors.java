@@ -1,0 +1,84 @@
+package io.gpud.api;
+
+import io.helidon.http.DirectHandler;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The one place where failures become HTTP responses. An {@link ApiException} carries its
+ * status; anything else is an internal error (500), logged with its cause and shown to the
+ * client only as "internal error". 429 and 503 carry {@code Retry-After} in whole seconds.
+ *
+ * <p>OpenAI routes answer {@code {"error":{"message","type","param","code"}}}; Ollama routes
+ * answer {@code {"error":"message"}}, as Ollama does.
+ */
+final class Errors {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Errors.class);
+
+    /** Which API's error shape a route speaks. */
+    enum Dialect { OPENAI, OLLAMA }
+
+    private Errors() {
+    }
+
+    /** The failure as the client will see it. */
+    static ApiException classify(Throwable failure) {
+        if (failure instanceof ApiException api) {
+            if (api.status() >= 500 && api.getCause() != null) {
+                LOG.error("request failed: {}", api.getMessage(), api.getCause());
+            }
+            return api;
+        }
+        LOG.error("request failed unexpectedly", failure);
+        return ApiException.internal("internal error", failure);
+    }
+
+    /** Answers the request with the error; the response must not have been sent yet. */
+    static void send(ServerResponse res, Throwable failure, Dialect dialect) {
+        ApiException e = classify(failure);
+        e.retryAfter().ifPresent(d -> res.header(HeaderNames.RETRY_AFTER, Long.toString(retryAfterSeconds(d))));
+        Responses.json(res, e.status(), body(e, dialect));
+    }
+
+    /** The error document in the route's dialect. */
+    static Object body(ApiException e, Dialect dialect) {
+        if (dialect == Dialect.OLLAMA) {
+            return Map.of("error", e.getMessage());
+        }
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("message", e.getMessage());
+        error.put("type", e.type());
+        error.put("param", e.param());
+        error.put("code", e.code());
+        return Map.of("error", error);
+    }
+
+    /**
+     * Answers what the HTTP layer refuses before any route runs (a malformed request line,
+     * headers over the limit) with the same error object and the node header.
+     */
+    static DirectHandler directHandler(String nodeId) {
+        return (request, event, status, headers, message) -> {
+            ApiException e = ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
+                    + status.code() + " " + status.reasonPhrase());
+            return DirectHandler.TransportResponse.builder()
+                    .status(status)
+                    .headers(headers)
+                    .header(HeaderNames.CONTENT_TYPE, Responses.JSON)
+                    .header(HeaderNames.create(ApiServer.NODE_HEADER), nodeId)
+                    .entity(Responses.bytes(body(e, Dialect.OPENAI)))
+                    .build();
+        };
+    }
+
+    static long retryAfterSeconds(Duration d) {
+        return Math.max(1, (d.toMillis() + 999) / 1000);
+    }
+}

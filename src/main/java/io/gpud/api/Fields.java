@@ -1,0 +1,169 @@
+package io.gpud.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * Typed reads of request fields. A field that is absent or JSON {@code null} is empty; a
+ * field of the wrong type is a 400 naming the field, the expected and the actual type.
+ * Fields nobody asks for are ignored, as OpenAI and Ollama do.
+ */
+final class Fields {
+
+    /** Most stop sequences a request may carry (OpenAI's limit). */
+    static final int MAX_STOP = 4;
+
+    private Fields() {
+    }
+
+    static Optional<JsonNode> get(ObjectNode body, String name) {
+        JsonNode v = body.get(name);
+        return v == null || v.isNull() ? Optional.empty() : Optional.of(v);
+    }
+
+    static String requiredString(ObjectNode body, String name) {
+        return string(body, name).orElseThrow(() -> ApiException.invalid(name, "'" + name + "' is required"));
+    }
+
+    static Optional<String> string(ObjectNode body, String name) {
+        return get(body, name).map(v -> {
+            if (!v.isTextual()) {
+                throw wrongType(name, "a string", v);
+            }
+            return v.textValue();
+        });
+    }
+
+    static Optional<Boolean> bool(ObjectNode body, String name) {
+        return get(body, name).map(v -> {
+            if (!v.isBoolean()) {
+                throw wrongType(name, "a boolean", v);
+            }
+            return v.booleanValue();
+        });
+    }
+
+    static OptionalInt integer(ObjectNode body, String name) {
+        Optional<JsonNode> v = get(body, name);
+        if (v.isEmpty()) {
+            return OptionalInt.empty();
+        }
+        if (!v.get().isIntegralNumber() || !v.get().canConvertToInt()) {
+            throw wrongType(name, "an integer", v.get());
+        }
+        return OptionalInt.of(v.get().intValue());
+    }
+
+    static OptionalLong longValue(ObjectNode body, String name) {
+        Optional<JsonNode> v = get(body, name);
+        if (v.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        if (!v.get().isIntegralNumber() || !v.get().canConvertToLong()) {
+            throw wrongType(name, "an integer", v.get());
+        }
+        return OptionalLong.of(v.get().longValue());
+    }
+
+    static OptionalDouble number(ObjectNode body, String name) {
+        Optional<JsonNode> v = get(body, name);
+        if (v.isEmpty()) {
+            return OptionalDouble.empty();
+        }
+        if (!v.get().isNumber()) {
+            throw wrongType(name, "a number", v.get());
+        }
+        return OptionalDouble.of(v.get().doubleValue());
+    }
+
+    static Optional<ObjectNode> object(ObjectNode body, String name) {
+        return get(body, name).map(v -> {
+            if (!(v instanceof ObjectNode o)) {
+                throw wrongType(name, "an object", v);
+            }
+            return o;
+        });
+    }
+
+    /** A temperature in [0, 2]. */
+    static OptionalDouble temperature(ObjectNode body, String name) {
+        OptionalDouble t = number(body, name);
+        if (t.isPresent() && !(t.getAsDouble() >= 0 && t.getAsDouble() <= 2)) {
+            throw ApiException.invalid(name, "'" + name + "' was " + t.getAsDouble() + ", must be between 0 and 2");
+        }
+        return t;
+    }
+
+    /** A nucleus probability in (0, 1]. */
+    static OptionalDouble topP(ObjectNode body, String name) {
+        OptionalDouble p = number(body, name);
+        if (p.isPresent() && !(p.getAsDouble() > 0 && p.getAsDouble() <= 1)) {
+            throw ApiException.invalid(name, "'" + name + "' was " + p.getAsDouble() + ", must be in (0, 1]");
+        }
+        return p;
+    }
+
+    /** A count that must be positive when given. */
+    static OptionalInt positive(ObjectNode body, String name) {
+        OptionalInt n = integer(body, name);
+        if (n.isPresent() && n.getAsInt() <= 0) {
+            throw ApiException.invalid(name, "'" + name + "' was " + n.getAsInt() + ", must be > 0");
+        }
+        return n;
+    }
+
+    /** Stop sequences: one string or an array of at most {@value #MAX_STOP} non-empty strings. */
+    static List<String> stop(ObjectNode body, String name) {
+        Optional<JsonNode> v = get(body, name);
+        if (v.isEmpty()) {
+            return List.of();
+        }
+        List<String> stops = new ArrayList<>();
+        if (v.get().isTextual()) {
+            stops.add(v.get().textValue());
+        } else if (v.get().isArray()) {
+            if (v.get().size() > MAX_STOP) {
+                throw ApiException.invalid(name, "'" + name + "' has " + v.get().size()
+                        + " sequences, at most " + MAX_STOP + " are allowed");
+            }
+            for (JsonNode s : v.get()) {
+                if (!s.isTextual()) {
+                    throw wrongType(name + "[]", "a string", s);
+                }
+                stops.add(s.textValue());
+            }
+        } else {
+            throw wrongType(name, "a string or an array of strings", v.get());
+        }
+        if (stops.stream().anyMatch(String::isEmpty)) {
+            throw ApiException.invalid(name, "'" + name + "' contains an empty string");
+        }
+        return List.copyOf(stops);
+    }
+
+    /** A chat role; OpenAI's {@code developer} is the system role. */
+    static String role(ObjectNode message, String param) {
+        String name = param + ".role";
+        String role = string(message, "role")
+                .orElseThrow(() -> ApiException.invalid(name, "'" + name + "' is required"));
+        return switch (role) {
+            case "system", "user", "assistant" -> role;
+            case "developer" -> "system";
+            default -> throw ApiException.invalid(name, "'" + name + "' was '" + role
+                    + "', must be system, developer, user or assistant");
+        };
+    }
+
+    static ApiException wrongType(String name, String expected, JsonNode actual) {
+        return ApiException.invalid(name, "'" + name + "' must be " + expected + ", got "
+                + actual.getNodeType().name().toLowerCase(Locale.ROOT));
+    }
+}

@@ -1,0 +1,213 @@
+package io.gpud.api;
+
+import io.gpud.core.Ids;
+import io.gpud.inference.Admission;
+import io.gpud.inference.ChatTemplate;
+import io.gpud.inference.Completion;
+import io.gpud.inference.Engine;
+import io.gpud.inference.FinishReason;
+import io.gpud.inference.Generation;
+import io.gpud.inference.GenerationRequest;
+import io.gpud.inference.ModelCatalog;
+import io.gpud.inference.Sampling;
+import io.gpud.inference.Tokenizer;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the OpenAI and Ollama handlers share: admit a generation (node state, model,
+ * tokenization, context budget, engine admission) and drive it to its end on the
+ * request's thread.
+ */
+final class Generations {
+
+    /** A prompt as the client sent it. */
+    sealed interface Prompt {
+        /** Plain text, encoded with BOS. */
+        record Text(String text) implements Prompt {
+        }
+
+        /** Token ids, used as given. */
+        record TokenIds(int[] ids) implements Prompt {
+        }
+
+        /** A conversation, rendered with the model's chat template. */
+        record Chat(List<ChatTemplate.Message> messages) implements Prompt {
+        }
+    }
+
+    /** {@link Params#maxTokens} value: use the configured default. */
+    static final int DEFAULT_MAX_TOKENS = 0;
+    /** {@link Params#maxTokens} value: generate until the context is full. */
+    static final int FILL_CONTEXT = -1;
+
+    /**
+     * One request, validated except for what needs the model.
+     *
+     * @param model       the model name as sent
+     * @param prompt      what to continue
+     * @param promptParam the request field that carried the prompt, for error messages
+     * @param maxTokens   tokens to generate at most, or {@link #DEFAULT_MAX_TOKENS} or {@link #FILL_CONTEXT}
+     * @param sampling    how to choose tokens
+     * @param stop        stop sequences
+     */
+    record Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
+                  List<String> stop) {
+    }
+
+    /**
+     * An admitted generation.
+     *
+     * @param engine       the engine running it
+     * @param generation   its handle
+     * @param stream       its events
+     * @param startNanos   when the request began
+     */
+    record Started(Engine engine, Generation generation, TokenStream stream, long startNanos) {
+        String model() {
+            return engine.info().name();
+        }
+    }
+
+    /** Receives generated text on the request's thread; an IOException means the client is gone. */
+    interface TextSink {
+        void text(String text) throws IOException;
+    }
+
+    private final ModelCatalog catalog;
+    private final NodeControl node;
+    private final ApiMetrics metrics;
+    private final int defaultMaxTokens;
+    private final Duration retryAfter;
+
+    Generations(ModelCatalog catalog, NodeControl node, ApiMetrics metrics, int defaultMaxTokens, Duration retryAfter) {
+        this.catalog = catalog;
+        this.node = node;
+        this.metrics = metrics;
+        this.defaultMaxTokens = defaultMaxTokens;
+        this.retryAfter = retryAfter;
+    }
+
+    /** 503 unless this node takes new work. */
+    void ensureAcceptingWork() {
+        var state = node.state();
+        if (!state.acceptsWork()) {
+            throw ApiException.unavailable("this node is " + state + " and takes no new requests; retry on another node",
+                    retryAfter);
+        }
+    }
+
+    /** The engine serving {@code model}; Ollama's {@code :latest} tag names the only version there is. */
+    Engine engine(String model) {
+        return catalog.find(model)
+                .or(() -> model.endsWith(":latest")
+                        ? catalog.find(model.substring(0, model.length() - ":latest".length()))
+                        : Optional.empty())
+                .orElseThrow(() -> ApiException.modelNotFound(model));
+    }
+
+    /** Admits the generation or throws the refusal (503, 404, 400, 429). */
+    Started start(Params params, long startNanos) {
+        ensureAcceptingWork();
+        Engine engine = engine(params.model());
+        int[] prompt = encode(engine, params.prompt(), params.promptParam());
+        int context = engine.info().contextLength();
+        if (prompt.length >= context) {
+            throw ApiException.contextLengthExceeded(params.promptParam(), prompt.length, context);
+        }
+        int room = context - prompt.length;
+        int maxTokens = switch (params.maxTokens()) {
+            case DEFAULT_MAX_TOKENS -> Math.min(defaultMaxTokens, room);
+            case FILL_CONTEXT -> room;
+            default -> Math.min(params.maxTokens(), room);
+        };
+        var stream = new TokenStream();
+        var request = new GenerationRequest(Ids.random("req-", 20), prompt, maxTokens, params.sampling(),
+                params.stop(), false);
+        return switch (engine.submit(request, stream)) {
+            case Admission.Accepted a -> {
+                metrics.promptTokens.add(prompt.length, engine.info().name());
+                yield new Started(engine, a.generation(), stream, startNanos);
+            }
+            case Admission.Rejected r -> throw ApiException.overloaded(r.reason(), r.retryAfter());
+        };
+    }
+
+    private static int[] encode(Engine engine, Prompt prompt, String param) {
+        Tokenizer tokenizer = engine.tokenizer();
+        int[] ids = switch (prompt) {
+            case Prompt.Text t -> tokenizer.encode(t.text(), true);
+            case Prompt.TokenIds t -> checkIds(t.ids(), tokenizer.vocabSize(), param);
+            case Prompt.Chat c -> {
+                ChatTemplate template = engine.chatTemplate();
+                yield tokenizer.encode(template.render(c.messages(), true), !template.includesBos());
+            }
+        };
+        if (ids.length == 0) {
+            throw ApiException.invalid(param, "'" + param + "' is empty");
+        }
+        return ids;
+    }
+
+    private static int[] checkIds(int[] ids, int vocabSize, String param) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocabSize) {
+                throw ApiException.invalid(param, "'" + param + "' token " + i + " is " + ids[i]
+                        + ", outside the vocabulary [0, " + vocabSize + ")");
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * Delivers the generation's text to {@code sink} batch by batch until it ends. Returns
+     * its completion, or null when the sink failed (the client went away), in which case
+     * the generation has been cancelled. A failed or engine-cancelled generation is thrown
+     * as an {@link ApiException}.
+     */
+    Completion drive(Started started, TextSink sink) {
+        boolean first = true;
+        while (true) {
+            TokenStream.Batch batch;
+            try {
+                batch = started.stream().next();
+            } catch (InterruptedException e) {
+                started.generation().cancel();
+                Thread.currentThread().interrupt();
+                throw ApiException.unavailable("the server is stopping", retryAfter);
+            }
+            if (batch.tokens() > 0) {
+                if (first) {
+                    first = false;
+                    metrics.timeToFirstToken.observe(Nanos.secondsSince(started.startNanos()), started.model());
+                }
+                metrics.generatedTokens.add(batch.tokens(), started.model());
+            }
+            if (!batch.text().isEmpty()) {
+                try {
+                    sink.text(batch.text());
+                } catch (IOException e) {
+                    started.generation().cancel();
+                    return null;
+                }
+            }
+            if (batch.failure() != null) {
+                throw ApiException.internal("generation failed", batch.failure());
+            }
+            if (batch.completion() != null) {
+                if (batch.completion().finishReason() == FinishReason.CANCELLED) {
+                    throw ApiException.unavailable("the generation was cancelled by the engine", retryAfter);
+                }
+                return batch.completion();
+            }
+        }
+    }
+
+    /** OpenAI's and Ollama's name for how a generation ended. */
+    static String finishReason(Completion completion) {
+        return completion.finishReason() == FinishReason.LENGTH ? "length" : "stop";
+    }
+}

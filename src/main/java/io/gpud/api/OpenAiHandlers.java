@@ -1,0 +1,274 @@
+package io.gpud.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gpud.core.Ids;
+import io.gpud.inference.ChatTemplate;
+import io.gpud.inference.Completion;
+import io.gpud.inference.Engine;
+import io.gpud.inference.ModelCatalog;
+import io.gpud.inference.Sampling;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The OpenAI-compatible routes: {@code GET /v1/models}, {@code POST /v1/completions} and
+ * {@code POST /v1/chat/completions}, whole or streamed as server-sent events.
+ */
+final class OpenAiHandlers {
+
+    private final ModelCatalog catalog;
+    private final Generations generations;
+    private final JsonBodies bodies;
+    private final Clock clock;
+
+    OpenAiHandlers(ModelCatalog catalog, Generations generations, JsonBodies bodies, Clock clock) {
+        this.catalog = catalog;
+        this.generations = generations;
+        this.bodies = bodies;
+        this.clock = clock;
+    }
+
+    record ModelList(String object, List<ModelEntry> data) {
+    }
+
+    record ModelEntry(String id, String object, long created, String ownedBy) {
+    }
+
+    record Usage(int promptTokens, int completionTokens, int totalTokens) {
+        static Usage of(Completion c) {
+            return new Usage(c.promptTokens(), c.completionTokens(), c.promptTokens() + c.completionTokens());
+        }
+    }
+
+    record TextChoice(int index, String text, String finishReason, Object logprobs) {
+    }
+
+    record TextCompletion(String id, String object, long created, String model, List<TextChoice> choices,
+                          Usage usage) {
+    }
+
+    record Message(String role, String content) {
+    }
+
+    record ChatChoice(int index, Message message, String finishReason, Object logprobs) {
+    }
+
+    record ChatCompletion(String id, String object, long created, String model, List<ChatChoice> choices,
+                          Usage usage) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Delta(String role, String content) {
+    }
+
+    record ChunkChoice(int index, Delta delta, String finishReason, Object logprobs) {
+    }
+
+    record ChatChunk(String id, String object, long created, String model, List<ChunkChoice> choices) {
+    }
+
+    record TextChunk(String id, String object, long created, String model, List<TextChoice> choices) {
+    }
+
+    /** What the two generation routes share besides the prompt. */
+    private record Options(Generations.Params params, boolean stream, boolean includeUsage) {
+    }
+
+    void models(ServerRequest req, ServerResponse res) {
+        List<ModelEntry> data = catalog.engines().stream()
+                .map(Engine::info)
+                .map(i -> new ModelEntry(i.name(), "model", i.createdEpochSeconds(), "gpud"))
+                .toList();
+        Responses.json(res, 200, new ModelList("list", data));
+    }
+
+    void completions(ServerRequest req, ServerResponse res) {
+        long start = Nanos.now();
+        generations.ensureAcceptingWork();
+        ObjectNode body = bodies.readObject(req);
+        Options options = options(body, completionPrompt(body), "prompt");
+        Generations.Started started = generations.start(options.params(), start);
+        String id = Ids.random("cmpl-", 24);
+        long created = clock.instant().getEpochSecond();
+        String model = started.model();
+        if (!options.stream()) {
+            var text = new StringBuilder();
+            Completion c = generations.drive(started, text::append);
+            Responses.json(res, 200, new TextCompletion(id, "text_completion", created, model,
+                    List.of(new TextChoice(0, text.toString(), Generations.finishReason(c), null)), Usage.of(c)));
+            return;
+        }
+        try (var out = Responses.Stream.sse(res)) {
+            try {
+                Completion c = generations.drive(started, t -> out.send(new TextChunk(id, "text_completion",
+                        created, model, List.of(new TextChoice(0, t, null, null)))));
+                if (c == null) {
+                    return;
+                }
+                out.send(new TextChunk(id, "text_completion", created, model,
+                        List.of(new TextChoice(0, "", Generations.finishReason(c), null))));
+                if (options.includeUsage()) {
+                    out.send(new TextCompletion(id, "text_completion", created, model, List.of(), Usage.of(c)));
+                }
+                out.sendRaw("[DONE]");
+            } catch (ApiException e) {
+                out.fail(e, Errors.Dialect.OPENAI);
+            }
+        } catch (IOException e) {
+            started.generation().cancel();
+        }
+    }
+
+    void chatCompletions(ServerRequest req, ServerResponse res) {
+        long start = Nanos.now();
+        generations.ensureAcceptingWork();
+        ObjectNode body = bodies.readObject(req);
+        Options options = options(body, new Generations.Prompt.Chat(messages(body)), "messages");
+        Generations.Started started = generations.start(options.params(), start);
+        String id = Ids.random("chatcmpl-", 24);
+        long created = clock.instant().getEpochSecond();
+        String model = started.model();
+        if (!options.stream()) {
+            var text = new StringBuilder();
+            Completion c = generations.drive(started, text::append);
+            Responses.json(res, 200, new ChatCompletion(id, "chat.completion", created, model,
+                    List.of(new ChatChoice(0, new Message("assistant", text.toString()),
+                            Generations.finishReason(c), null)), Usage.of(c)));
+            return;
+        }
+        try (var out = Responses.Stream.sse(res)) {
+            try {
+                out.send(chunk(id, created, model, new Delta("assistant", ""), null));
+                Completion c = generations.drive(started, t -> out.send(chunk(id, created, model,
+                        new Delta(null, t), null)));
+                if (c == null) {
+                    return;
+                }
+                out.send(chunk(id, created, model, new Delta(null, null), Generations.finishReason(c)));
+                if (options.includeUsage()) {
+                    out.send(new ChatCompletion(id, "chat.completion.chunk", created, model, List.of(),
+                            Usage.of(c)));
+                }
+                out.sendRaw("[DONE]");
+            } catch (ApiException e) {
+                out.fail(e, Errors.Dialect.OPENAI);
+            }
+        } catch (IOException e) {
+            started.generation().cancel();
+        }
+    }
+
+    private static ChatChunk chunk(String id, long created, String model, Delta delta, String finishReason) {
+        return new ChatChunk(id, "chat.completion.chunk", created, model,
+                List.of(new ChunkChoice(0, delta, finishReason, null)));
+    }
+
+    private Options options(ObjectNode body, Generations.Prompt prompt, String promptParam) {
+        String model = Fields.requiredString(body, "model");
+        int n = Fields.integer(body, "n").orElse(1);
+        if (n != 1) {
+            throw ApiException.invalid("n", "'n' was " + n + "; only 1 choice per request is supported");
+        }
+        int maxTokens = Fields.positive(body, "max_completion_tokens")
+                .orElse(Fields.positive(body, "max_tokens").orElse(Generations.DEFAULT_MAX_TOKENS));
+        float temperature = (float) Fields.temperature(body, "temperature").orElse(1.0);
+        float topP = (float) Fields.topP(body, "top_p").orElse(1.0);
+        long seed = Fields.longValue(body, "seed").orElseGet(() -> ThreadLocalRandom.current().nextLong());
+        List<String> stop = Fields.stop(body, "stop");
+        boolean stream = Fields.bool(body, "stream").orElse(false);
+        boolean includeUsage = Fields.object(body, "stream_options")
+                .flatMap(o -> Fields.bool(o, "include_usage"))
+                .orElse(false);
+        var params = new Generations.Params(model, prompt, promptParam, maxTokens,
+                new Sampling(temperature, topP, 0, seed), stop);
+        return new Options(params, stream, includeUsage);
+    }
+
+    /** {@code prompt}: a string, an array holding one string, or an array of token ids. */
+    private static Generations.Prompt completionPrompt(ObjectNode body) {
+        JsonNode prompt = Fields.get(body, "prompt")
+                .orElseThrow(() -> ApiException.invalid("prompt", "'prompt' is required"));
+        if (prompt.isTextual()) {
+            return new Generations.Prompt.Text(prompt.textValue());
+        }
+        if (!prompt.isArray()) {
+            throw Fields.wrongType("prompt", "a string or an array", prompt);
+        }
+        if (prompt.isEmpty()) {
+            throw ApiException.invalid("prompt", "'prompt' is an empty array");
+        }
+        if (prompt.get(0).isTextual()) {
+            if (prompt.size() != 1) {
+                throw ApiException.invalid("prompt", "'prompt' has " + prompt.size()
+                        + " strings; only one prompt per request is supported");
+            }
+            return new Generations.Prompt.Text(prompt.get(0).textValue());
+        }
+        int[] ids = new int[prompt.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode id = prompt.get(i);
+            if (!id.isIntegralNumber() || !id.canConvertToInt()) {
+                throw Fields.wrongType("prompt[" + i + "]", "a token id (integer)", id);
+            }
+            ids[i] = id.intValue();
+        }
+        return new Generations.Prompt.TokenIds(ids);
+    }
+
+    /** {@code messages}: a non-empty array of {role, content}, content a string or text parts. */
+    private static List<ChatTemplate.Message> messages(ObjectNode body) {
+        JsonNode messages = Fields.get(body, "messages")
+                .orElseThrow(() -> ApiException.invalid("messages", "'messages' is required"));
+        if (!messages.isArray()) {
+            throw Fields.wrongType("messages", "an array", messages);
+        }
+        if (messages.isEmpty()) {
+            throw ApiException.invalid("messages", "'messages' is empty; at least one message is required");
+        }
+        List<ChatTemplate.Message> out = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) {
+            String param = "messages[" + i + "]";
+            if (!(messages.get(i) instanceof ObjectNode m)) {
+                throw Fields.wrongType(param, "an object", messages.get(i));
+            }
+            out.add(new ChatTemplate.Message(Fields.role(m, param), content(m, param)));
+        }
+        return out;
+    }
+
+    private static String content(ObjectNode message, String param) {
+        JsonNode content = Fields.get(message, "content").orElse(null);
+        if (content == null) {
+            return "";
+        }
+        if (content.isTextual()) {
+            return content.textValue();
+        }
+        if (!content.isArray()) {
+            throw Fields.wrongType(param + ".content", "a string or an array of content parts", content);
+        }
+        var text = new StringBuilder();
+        for (int i = 0; i < content.size(); i++) {
+            String partParam = param + ".content[" + i + "]";
+            if (!(content.get(i) instanceof ObjectNode part)) {
+                throw Fields.wrongType(partParam, "an object", content.get(i));
+            }
+            String type = Fields.string(part, "type").orElse("");
+            if (!type.equals("text")) {
+                throw ApiException.invalid(partParam + ".type", "content part type '" + type
+                        + "' is not supported; only 'text' is");
+            }
+            text.append(Fields.string(part, "text").orElseThrow(() ->
+                    ApiException.invalid(partParam + ".text", "'" + partParam + ".text' is required")));
+        }
+        return text.toString();
+    }
+}

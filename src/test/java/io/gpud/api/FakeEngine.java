@@ -1,0 +1,189 @@
+package io.gpud.api;
+
+import io.gpud.inference.Admission;
+import io.gpud.inference.ChatTemplate;
+import io.gpud.inference.Completion;
+import io.gpud.inference.Engine;
+import io.gpud.inference.FinishReason;
+import io.gpud.inference.Generation;
+import io.gpud.inference.GenerationListener;
+import io.gpud.inference.GenerationRequest;
+import io.gpud.inference.ModelInfo;
+import io.gpud.inference.Tokenizer;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+
+/**
+ * A deterministic engine for API tests. Its tokenizer is byte-level (token = byte, 256 =
+ * BOS, 257 = EOS); generation i emits the letters a, b, c, … one per token, on its own
+ * thread with {@link #tokenDelay} between tokens, until {@code maxTokens} (finish
+ * {@code length}) or {@link #stopAfter} tokens (finish {@code stop}), or fails after
+ * {@link #failAfter} tokens. Admission can be
+ * switched to refuse, and cancellations are recorded.
+ */
+final class FakeEngine implements Engine {
+
+    static final int BOS = 256;
+    static final int EOS = 257;
+
+    private final ModelInfo info;
+    volatile Duration tokenDelay = Duration.ZERO;
+    volatile int stopAfter = Integer.MAX_VALUE;
+    volatile int failAfter = Integer.MAX_VALUE;
+    volatile boolean rejecting;
+    final List<GenerationRequest> submitted = new CopyOnWriteArrayList<>();
+    final CountDownLatch cancelled = new CountDownLatch(1);
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    FakeEngine(String name, int contextLength) {
+        this.info = new ModelInfo(name, "llama2c", "llama", 260_000, contextLength, 258, "F32", 1_040_000,
+                1_700_000_000L);
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return new Tokenizer() {
+            @Override
+            public int vocabSize() {
+                return 258;
+            }
+
+            @Override
+            public int[] encode(String text, boolean addBos) {
+                byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+                int offset = addBos ? 1 : 0;
+                int[] ids = new int[bytes.length + offset];
+                if (addBos) {
+                    ids[0] = BOS;
+                }
+                for (int i = 0; i < bytes.length; i++) {
+                    ids[i + offset] = bytes[i] & 0xff;
+                }
+                return ids;
+            }
+
+            @Override
+            public int bos() {
+                return BOS;
+            }
+
+            @Override
+            public int eos() {
+                return EOS;
+            }
+
+            @Override
+            public boolean isEndOfGeneration(int token) {
+                return token == EOS;
+            }
+
+            @Override
+            public byte[] tokenBytes(int token) {
+                return token < 256 ? new byte[] {(byte) token} : new byte[0];
+            }
+
+            @Override
+            public String decode(int[] tokens) {
+                var out = new StringBuilder();
+                for (int t : tokens) {
+                    out.append(new String(tokenBytes(t), StandardCharsets.UTF_8));
+                }
+                return out.toString();
+            }
+        };
+    }
+
+    /** Renders "role: content\n" per message, then "assistant: " when asked for the generation prompt. */
+    @Override
+    public ChatTemplate chatTemplate() {
+        return (messages, addGenerationPrompt) -> messages.stream()
+                .map(m -> m.role() + ": " + m.content() + "\n")
+                .collect(Collectors.joining()) + (addGenerationPrompt ? "assistant: " : "");
+    }
+
+    @Override
+    public Admission submit(GenerationRequest request, GenerationListener listener) {
+        if (rejecting) {
+            return new Admission.Rejected("queue is full (64 of 64)", Duration.ofSeconds(3));
+        }
+        submitted.add(request);
+        inFlight.incrementAndGet();
+        var stop = new AtomicBoolean();
+        Thread.ofVirtual().name("fake-engine-" + request.requestId()).start(() -> run(request, listener, stop));
+        return new Admission.Accepted(new Generation() {
+            @Override
+            public String requestId() {
+                return request.requestId();
+            }
+
+            @Override
+            public void cancel() {
+                stop.set(true);
+            }
+        });
+    }
+
+    private void run(GenerationRequest request, GenerationListener listener, AtomicBoolean stop) {
+        int produced = 0;
+        FinishReason reason = FinishReason.LENGTH;
+        try {
+            while (produced < request.maxTokens()) {
+                if (stop.get()) {
+                    reason = FinishReason.CANCELLED;
+                    cancelled.countDown();
+                    break;
+                }
+                if (produced == stopAfter) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                if (produced == failAfter) {
+                    listener.onFailure(new IllegalStateException("the fake engine fails after " + produced + " tokens"));
+                    return;
+                }
+                if (!tokenDelay.isZero()) {
+                    Thread.sleep(tokenDelay);
+                }
+                int token = 'a' + produced % 26;
+                listener.onToken(token, Character.toString(token));
+                produced++;
+            }
+        } catch (InterruptedException e) {
+            reason = FinishReason.CANCELLED;
+        } finally {
+            inFlight.decrementAndGet();
+        }
+        listener.onDone(new Completion(reason, request.promptTokens().length, produced, 1_000, 2_000, 3_000));
+    }
+
+    /** The prompt of the last admitted request, decoded. */
+    String lastPrompt() {
+        return tokenizer().decode(submitted.getLast().promptTokens());
+    }
+
+    @Override
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    @Override
+    public int queueDepth() {
+        return 0;
+    }
+
+    @Override
+    public void close() {
+    }
+}
