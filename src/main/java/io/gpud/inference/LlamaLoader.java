@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Set;
@@ -44,6 +45,8 @@ final class LlamaLoader {
     private static boolean isGguf(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             return Arrays.equals(in.readNBytes(4), GGUF_MAGIC);
+        } catch (NoSuchFileException e) {
+            throw new ModelFormatException("model file " + file + " does not exist", e);
         } catch (IOException e) {
             throw new ModelFormatException("cannot read model file " + file + ": " + e.getMessage(), e);
         }
