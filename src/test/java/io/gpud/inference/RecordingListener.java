@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** Collects the events of one generation; {@link #await} waits for the end. */
-final class RecordingListener implements GenerationListener {
+class RecordingListener implements GenerationListener {
     final List<Integer> tokens = new ArrayList<>();
     final StringBuilder text = new StringBuilder();
     final List<String> pieces = new ArrayList<>();
