@@ -36,6 +36,10 @@ final class Llama {
         return config;
     }
 
+    LlamaWeights weights() {
+        return weights;
+    }
+
     /** The mutable memory of one sequence: activations and KV cache. */
     static final class State {
         final float[] x;          // (dim) residual stream
