@@ -163,7 +163,10 @@ public final class CpuEngine implements Engine {
         }
     }
 
-    /** Rejects new work, cancels queued and running sequences, waits for the workers, unmaps the weights. */
+    /**
+     * Rejects new work, cancels queued and running sequences, waits for the workers, unmaps
+     * the weights. Must not be called from a listener (it waits for the listener's thread).
+     */
     @Override
     public void close() {
         List<Job> dropped;

@@ -35,8 +35,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
         };
     }
 
-    abstract GgmlType type();
-
     abstract float get(long index);
 
     /** Σ this[offset + i] · x[i] for i in [0, n). */
@@ -75,11 +73,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
         }
 
         @Override
-        GgmlType type() {
-            return GgmlType.F32;
-        }
-
-        @Override
         float get(long index) {
             return data.getAtIndex(F32_LAYOUT, index);
         }
@@ -106,11 +99,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
     static final class F16 extends FloatTensor {
         F16(MemorySegment data) {
             super(data, data.byteSize() / Short.BYTES);
-        }
-
-        @Override
-        GgmlType type() {
-            return GgmlType.F16;
         }
 
         @Override
