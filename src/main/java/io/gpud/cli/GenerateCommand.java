@@ -1,0 +1,168 @@
+package io.gpud.cli;
+
+import io.gpud.config.EngineConfig;
+import io.gpud.core.GpudException;
+import io.gpud.inference.Admission;
+import io.gpud.inference.Completion;
+import io.gpud.inference.CpuEngine;
+import io.gpud.inference.Engine;
+import io.gpud.inference.GenerationListener;
+import io.gpud.inference.GenerationRequest;
+import io.gpud.inference.Sampling;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code gpud generate}: loads a model in this process (no daemon) and generates from one
+ * prompt, printing the text as it streams, or with {@code --print-ids} the generated token
+ * ids on one line. Token ids in and out need no tokenizer, so a llama2.c checkpoint alone
+ * works. Errors go to stderr as one line with exit code 1.
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text from a model file, without a daemon.")
+public final class GenerateCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "GGUF file or llama2.c checkpoint (.bin).")
+    private Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH",
+            description = "llama2.c tokenizer.bin (GGUF files carry their own).")
+    private Path tokenizer;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    private Prompt prompt;
+
+    static final class Prompt {
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "Prompt text (BOS is added).")
+        String text;
+
+        @Option(names = "--prompt-ids", split = ",", paramLabel = "ID",
+                description = "Prompt as token ids, e.g. 1,2,3 (used as given).")
+        int[] ids;
+    }
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256",
+            description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
+    private int maxTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.8",
+            description = "0 for greedy decoding (default: ${DEFAULT-VALUE}).")
+    private float temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.9",
+            description = "Nucleus sampling threshold, 1 to disable (default: ${DEFAULT-VALUE}).")
+    private float topP;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
+            description = "Seed of the sampler (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--ignore-eos", description = "Keep generating past end-of-sequence tokens up to --max-tokens.")
+    private boolean ignoreEos;
+
+    @Option(names = "--print-ids", description = "Print the generated token ids instead of text.")
+    private boolean printIds;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            Sampling sampling = new Sampling(temperature, topP, 0, seed);
+            var config = new EngineConfig(1, 1, 1, maxTokens);
+            try (Engine engine = CpuEngine.load(model, tokenizer, null, config)) {
+                int[] promptTokens = prompt.ids != null ? prompt.ids : engine.tokenizer().encode(prompt.text, true);
+                if (!printIds) {
+                    // fail now, before generating, when the model cannot give text
+                    engine.tokenizer().tokenBytes(promptTokens[0]);
+                }
+                var request = new GenerationRequest("generate", promptTokens, maxTokens, sampling, List.of(), ignoreEos);
+                var listener = new PrintingListener(out, printIds, ignoreEos, engine);
+                if (engine.submit(request, listener) instanceof Admission.Rejected rejected) {
+                    throw new GpudException("the engine refused the request: " + rejected.reason());
+                }
+                listener.await();
+            }
+            return 0;
+        } catch (GpudException | IllegalArgumentException e) {
+            out.flush();
+            err.println("gpud generate: " + e.getMessage());
+            err.flush();
+            return 1;
+        }
+    }
+
+    /** Streams text to the output, or collects ids and prints them at the end. */
+    private static final class PrintingListener implements GenerationListener {
+        private final PrintWriter out;
+        private final boolean printIds;
+        private final boolean ignoreEos;
+        private final Engine engine;
+        private final List<Integer> ids = new ArrayList<>();
+        private final CompletableFuture<Completion> done = new CompletableFuture<>();
+
+        PrintingListener(PrintWriter out, boolean printIds, boolean ignoreEos, Engine engine) {
+            this.out = out;
+            this.printIds = printIds;
+            this.ignoreEos = ignoreEos;
+            this.engine = engine;
+        }
+
+        @Override
+        public void onToken(int token, String text) {
+            if (printIds) {
+                // like llama2.c, the token that ends the generation is not printed
+                if (ignoreEos || !engine.tokenizer().isEndOfGeneration(token)) {
+                    ids.add(token);
+                }
+            } else {
+                out.print(text);
+                out.flush();
+            }
+        }
+
+        @Override
+        public void onDone(Completion completion) {
+            done.complete(completion);
+        }
+
+        @Override
+        public void onFailure(RuntimeException error) {
+            done.completeExceptionally(error);
+        }
+
+        void await() {
+            try {
+                done.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new GpudException("interrupted while generating", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
+                throw new GpudException("generation failed: " + e.getCause(), e.getCause());
+            }
+            if (printIds) {
+                out.println(String.join(" ", ids.stream().map(String::valueOf).toList()));
+            } else {
+                out.println();
+            }
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.gpud.inference;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Chooses the next token from the logits, as {@link Sampling} says. Greedy sampling is the
+ * argmax with ties going to the lowest id, so it is deterministic bit for bit. Otherwise the
+ * logits are divided by the temperature, cut to the {@code topK} most likely tokens, turned
+ * into probabilities by a softmax, cut to the smallest prefix (most likely first) whose
+ * probability reaches {@code topP}, and one token is drawn from what is left with a
+ * {@link SplittableRandom} seeded from the request, so a seed replays the same tokens.
+ * One sampler per sequence; not thread-safe.
+ */
+final class Sampler {
+    private final Sampling sampling;
+    private final SplittableRandom random;
+
+    Sampler(Sampling sampling) {
+        this.sampling = sampling;
+        this.random = new SplittableRandom(sampling.seed());
+    }
+
+    /** The next token; may overwrite {@code logits}. */
+    int sample(float[] logits) {
+        if (sampling.isGreedy()) {
+            return argmax(logits);
+        }
+        int n = logits.length;
+        float inverseTemperature = 1f / sampling.temperature();
+        boolean truncate = (sampling.topK() > 0 && sampling.topK() < n) || sampling.topP() < 1f;
+        int[] order = truncate ? byDescendingLogit(logits) : null;
+        int candidates = sampling.topK() > 0 ? Math.min(sampling.topK(), n) : n;
+
+        // softmax over the candidates, in double for a stable sum
+        float max = truncate ? logits[order[0]] : logits[argmax(logits)];
+        double[] probabilities = new double[candidates];
+        double sum = 0;
+        for (int i = 0; i < candidates; i++) {
+            int id = truncate ? order[i] : i;
+            probabilities[i] = Math.exp((logits[id] - max) * inverseTemperature);
+            sum += probabilities[i];
+        }
+        if (sampling.topP() < 1f) {
+            double cumulative = 0;
+            for (int i = 0; i < candidates; i++) {
+                cumulative += probabilities[i] / sum;
+                if (cumulative >= sampling.topP()) {
+                    candidates = i + 1;
+                    break;
+                }
+            }
+            sum = 0;
+            for (int i = 0; i < candidates; i++) {
+                sum += probabilities[i];
+            }
+        }
+        double coin = random.nextDouble() * sum;
+        double cdf = 0;
+        for (int i = 0; i < candidates; i++) {
+            cdf += probabilities[i];
+            if (coin < cdf) {
+                return truncate ? order[i] : i;
+            }
+        }
+        return truncate ? order[candidates - 1] : candidates - 1;
+    }
+
+    /** The index of the largest logit; the lowest index among equals. */
+    static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** Token ids sorted by logit, largest first, ties by lower id. */
+    private static int[] byDescendingLogit(float[] logits) {
+        long[] keys = new long[logits.length];
+        for (int id = 0; id < logits.length; id++) {
+            int bits = Float.floatToIntBits(logits[id]);
+            int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // signed int order = float order
+            keys[id] = ((long) ~ordered << 32) | id;
+        }
+        Arrays.sort(keys);
+        int[] order = new int[logits.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = (int) keys[i];
+        }
+        return order;
+    }
+}

@@ -1,0 +1,162 @@
+package io.gpud.inference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.gpud.model.GgmlType;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The float32 forward pass against a plain float64 one written straight from the math, with
+ * no shared code except reading the weights: logits must agree closely at every position.
+ */
+class LlamaReferenceTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16"})
+    void forwardMatchesFloat64Reference(GgmlType type) {
+        LoadedModel model = LlamaLoader.load(DemoModelFixture.write(dir, type), null, "demo", 0);
+        try (model) {
+            Llama llama = model.llama();
+            var reference = new Float64Llama(llama.config(), llama.weights());
+            Llama.State state = llama.newState();
+            int[] tokens = model.tokenizer().encode("The quick brown fox jumps", true);
+            for (int pos = 0; pos < tokens.length; pos++) {
+                float[] actual = llama.forward(state, tokens[pos], pos);
+                double[] expected = reference.forward(tokens[pos], pos);
+                double maxAbs = 0;
+                for (double e : expected) {
+                    maxAbs = Math.max(maxAbs, Math.abs(e));
+                }
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(expected[i], actual[i], 1e-4 * Math.max(1, maxAbs),
+                            "logit " + i + " at position " + pos);
+                }
+                assertEquals(argmax(expected), Sampler.argmax(actual), "argmax at position " + pos);
+            }
+        }
+    }
+
+    private static int argmax(double[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            if (values[i] > values[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** The transformer in float64, every loop spelled out, no caching beyond the KV cache. */
+    private static final class Float64Llama {
+        private final LlamaConfig c;
+        private final LlamaWeights w;
+        private final double[][][] keys;   // (layer, position, kvDim)
+        private final double[][][] values; // (layer, position, kvDim)
+
+        Float64Llama(LlamaConfig c, LlamaWeights w) {
+            this.c = c;
+            this.w = w;
+            keys = new double[c.layers()][c.contextLength()][];
+            values = new double[c.layers()][c.contextLength()][];
+        }
+
+        double[] forward(int token, int pos) {
+            int dim = c.dim();
+            int hs = c.headSize();
+            double[] x = new double[dim];
+            for (int i = 0; i < dim; i++) {
+                x[i] = w.tokenEmbedding().get((long) token * dim + i);
+            }
+            for (int l = 0; l < c.layers(); l++) {
+                double[] xn = rms(x, w.rmsAttention()[l]);
+                double[] q = mul(w.wq()[l], xn, dim, dim);
+                double[] k = mul(w.wk()[l], xn, c.kvDim(), dim);
+                double[] v = mul(w.wv()[l], xn, c.kvDim(), dim);
+                rotate(q, pos);
+                rotate(k, pos);
+                keys[l][pos] = k;
+                values[l][pos] = v;
+                double[] out = new double[dim];
+                for (int h = 0; h < c.heads(); h++) {
+                    int kvHead = h / (c.heads() / c.kvHeads());
+                    double[] scores = new double[pos + 1];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int t = 0; t <= pos; t++) {
+                        double s = 0;
+                        for (int i = 0; i < hs; i++) {
+                            s += q[h * hs + i] * keys[l][t][kvHead * hs + i];
+                        }
+                        scores[t] = s / Math.sqrt(hs);
+                        max = Math.max(max, scores[t]);
+                    }
+                    double sum = 0;
+                    for (int t = 0; t <= pos; t++) {
+                        scores[t] = Math.exp(scores[t] - max);
+                        sum += scores[t];
+                    }
+                    for (int t = 0; t <= pos; t++) {
+                        for (int i = 0; i < hs; i++) {
+                            out[h * hs + i] += scores[t] / sum * values[l][t][kvHead * hs + i];
+                        }
+                    }
+                }
+                add(x, mul(w.wo()[l], out, dim, dim));
+                xn = rms(x, w.rmsFfn()[l]);
+                double[] gate = mul(w.w1()[l], xn, c.hiddenDim(), dim);
+                double[] up = mul(w.w3()[l], xn, c.hiddenDim(), dim);
+                for (int i = 0; i < gate.length; i++) {
+                    gate[i] = gate[i] / (1 + Math.exp(-gate[i])) * up[i];
+                }
+                add(x, mul(w.w2()[l], gate, dim, c.hiddenDim()));
+            }
+            return mul(w.classifier(), rms(x, w.rmsFinal()), c.vocabSize(), dim);
+        }
+
+        private double[] rms(double[] x, float[] weight) {
+            double ss = 0;
+            for (double v : x) {
+                ss += v * v;
+            }
+            double scale = 1 / Math.sqrt(ss / x.length + c.rmsEps());
+            double[] out = new double[x.length];
+            for (int i = 0; i < x.length; i++) {
+                out[i] = weight[i] * x[i] * scale;
+            }
+            return out;
+        }
+
+        private void rotate(double[] v, int pos) {
+            int hs = c.headSize();
+            for (int i = 0; i < v.length; i += 2) {
+                double angle = pos * Math.pow(c.ropeTheta(), -(double) (i % hs) / hs);
+                double a = v[i];
+                double b = v[i + 1];
+                v[i] = a * Math.cos(angle) - b * Math.sin(angle);
+                v[i + 1] = a * Math.sin(angle) + b * Math.cos(angle);
+            }
+        }
+
+        private static double[] mul(FloatTensor m, double[] x, int rows, int cols) {
+            double[] out = new double[rows];
+            for (int r = 0; r < rows; r++) {
+                double s = 0;
+                for (int i = 0; i < cols; i++) {
+                    s += m.get((long) r * cols + i) * x[i];
+                }
+                out[r] = s;
+            }
+            return out;
+        }
+
+        private static void add(double[] x, double[] y) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] += y[i];
+            }
+        }
+    }
+}
