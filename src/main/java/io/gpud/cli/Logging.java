@@ -8,8 +8,12 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import io.gpud.config.LogConfig;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
-/** Applies {@link LogConfig} to logback at start-up: level, and JSON lines when asked. */
+/**
+ * Applies {@link LogConfig} to logback at start-up: level, JSON lines when asked, and
+ * java.util.logging (used by Helidon) routed into the same output.
+ */
 final class Logging {
     private Logging() {
     }
@@ -18,11 +22,23 @@ final class Logging {
         if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
             return;
         }
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
+        var propagator = new ch.qos.logback.classic.jul.LevelChangePropagator();
+        propagator.setContext(context);
+        propagator.setResetJUL(true);
+        propagator.start();
+        context.addListener(propagator);
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(config.level(), Level.INFO));
         if ("json".equals(config.format())) {
             var encoder = new JsonEncoder();
             encoder.setContext(context);
+            encoder.setWithSequenceNumber(false);
+            encoder.setWithNanoseconds(false);
+            encoder.setWithContext(false);
+            encoder.setWithMessage(false);
+            encoder.setWithFormattedMessage(true);
             encoder.setWithArguments(false);
             encoder.start();
             var appender = new ConsoleAppender<ILoggingEvent>();

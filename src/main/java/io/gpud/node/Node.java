@@ -11,7 +11,7 @@ import io.gpud.core.Ids;
 import io.gpud.core.NodeState;
 import io.gpud.inference.DemoModel;
 import io.gpud.inference.Engine;
-import io.gpud.inference.Engines;
+import io.gpud.inference.CpuEngine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.ModelInfo;
 import io.gpud.metrics.MetricRegistry;
@@ -55,7 +55,6 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
     private final List<AutoCloseable> started = new ArrayList<>();
     private volatile List<Engine> engines = List.of();
     private ApiServer api;
-    private AdminServer admin;
 
     private Node(GpudConfig config, String nodeId) {
         this.config = config;
@@ -96,13 +95,17 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
         metrics.gauge("gpud_node_state", "Node state: 0 starting, 1 ready, 2 draining, 3 drained, 4 quarantined",
                 () -> lifecycle.state().ordinal());
 
-        admin = new AdminServer(config.node().adminSocket(), this);
-        admin.start();
+        var admin = new AdminServer(config.node().adminSocket(), this);
+        try {
+            admin.start();
+        } catch (IOException e) {
+            throw new GpudException("cannot open the admin socket " + config.node().adminSocket() + ": " + e, e);
+        }
         started.add(admin);
 
         api = new ApiServer(config.api(), this, this, metrics, config.engine().defaultMaxTokens());
         api.start();
-        started.add(api::stop);
+        started.add(api);
 
         lifecycle.ready();
         log.info("node {} {}: data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, lifecycle.state(),
@@ -111,7 +114,7 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
 
     private Engine loadModel(ModelConfig model) {
         if (model.path() != null) {
-            return Engines.load(model.path(), model.tokenizer(), model.name(), config.engine());
+            return CpuEngine.load(model.path(), model.tokenizer(), model.name(), config.engine());
         }
         if (!model.demo()) {
             return null;
@@ -128,7 +131,7 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
             }
             log.info("wrote a random-weight demo model to {}", demo);
         }
-        return Engines.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine());
+        return CpuEngine.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine());
     }
 
     /** The id kept in the data dir, or the configured one; generated once on first start. */
