@@ -107,6 +107,14 @@ class CpuEngineTest {
                 public synchronized void onToken(int token, String piece) {
                     super.onToken(token, piece);
                     if (tokens.size() == 3) {
+                        // The engine may reach here before submit() returned the handle.
+                        while (generation == null) {
+                            try {
+                                wait();
+                            } catch (InterruptedException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
                         generation.cancel();
                     }
                 }
@@ -114,6 +122,7 @@ class CpuEngineTest {
             var admission = engine.submit(request(engine, "x", 60, Sampling.greedy(), List.of()), listener);
             synchronized (listener) {
                 listener.generation = ((Admission.Accepted) admission).generation();
+                listener.notifyAll();
             }
             Completion completion = listener.await();
             assertEquals(FinishReason.CANCELLED, completion.finishReason());
