@@ -2,6 +2,7 @@ package io.gpud.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gpud.inference.ChatTemplate;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -150,6 +151,32 @@ final class Fields {
     }
 
     /** A chat role; OpenAI's {@code developer} is the system role. */
+    /** How one dialect reads a message's content: {@code (message, param) -> text}. */
+    interface ContentReader {
+        String content(ObjectNode message, String param);
+    }
+
+    /** {@code messages}: a non-empty array of objects with a role and a content. */
+    static List<ChatTemplate.Message> messages(ObjectNode body, ContentReader content) {
+        JsonNode messages = get(body, "messages")
+                .orElseThrow(() -> ApiException.invalid("messages", "'messages' is required"));
+        if (!messages.isArray()) {
+            throw wrongType("messages", "an array", messages);
+        }
+        if (messages.isEmpty()) {
+            throw ApiException.invalid("messages", "'messages' is empty; at least one message is required");
+        }
+        List<ChatTemplate.Message> out = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) {
+            String param = "messages[" + i + "]";
+            if (!(messages.get(i) instanceof ObjectNode m)) {
+                throw wrongType(param, "an object", messages.get(i));
+            }
+            out.add(new ChatTemplate.Message(role(m, param), content.content(m, param)));
+        }
+        return out;
+    }
+
     static String role(ObjectNode message, String param) {
         String name = param + ".role";
         String role = string(message, "role")

@@ -18,7 +18,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -197,7 +196,7 @@ final class OllamaHandlers {
         String model = Fields.requiredString(body, "model");
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Generations.Started started = generations.start(
-                params(body, model, new Generations.Prompt.Chat(messages(body)), "messages"), start);
+                params(body, model, new Generations.Prompt.Chat(Fields.messages(body, (m, param) -> Fields.string(m, "content").orElse(""))), "messages"), start);
         String name = started.model();
         if (!stream) {
             var text = new StringBuilder();
@@ -246,25 +245,5 @@ final class OllamaHandlers {
         List<String> stop = Fields.stop(options, "stop");
         return new Generations.Params(model, prompt, promptParam, maxTokens,
                 new Sampling(temperature, topP, topK, seed), stop);
-    }
-
-    private static List<ChatTemplate.Message> messages(ObjectNode body) {
-        JsonNode messages = Fields.get(body, "messages")
-                .orElseThrow(() -> ApiException.invalid("messages", "'messages' is required"));
-        if (!messages.isArray()) {
-            throw Fields.wrongType("messages", "an array", messages);
-        }
-        if (messages.isEmpty()) {
-            throw ApiException.invalid("messages", "'messages' is empty; at least one message is required");
-        }
-        List<ChatTemplate.Message> out = new ArrayList<>(messages.size());
-        for (int i = 0; i < messages.size(); i++) {
-            String param = "messages[" + i + "]";
-            if (!(messages.get(i) instanceof ObjectNode m)) {
-                throw Fields.wrongType(param, "an object", messages.get(i));
-            }
-            out.add(new ChatTemplate.Message(Fields.role(m, param), Fields.string(m, "content").orElse("")));
-        }
-        return out;
     }
 }

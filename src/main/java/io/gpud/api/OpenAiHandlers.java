@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.core.Ids;
-import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
@@ -14,7 +13,6 @@ import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -131,7 +129,7 @@ final class OpenAiHandlers {
         long start = Nanos.now();
         generations.ensureAcceptingWork();
         ObjectNode body = bodies.readObject(req);
-        Options options = options(body, new Generations.Prompt.Chat(messages(body)), "messages");
+        Options options = options(body, new Generations.Prompt.Chat(Fields.messages(body, OpenAiHandlers::content)), "messages");
         Generations.Started started = generations.start(options.params(), start);
         String id = Ids.random("chatcmpl-", 24);
         long created = clock.instant().getEpochSecond();
@@ -221,27 +219,6 @@ final class OpenAiHandlers {
             ids[i] = id.intValue();
         }
         return new Generations.Prompt.TokenIds(ids);
-    }
-
-    /** {@code messages}: a non-empty array of {role, content}, content a string or text parts. */
-    private static List<ChatTemplate.Message> messages(ObjectNode body) {
-        JsonNode messages = Fields.get(body, "messages")
-                .orElseThrow(() -> ApiException.invalid("messages", "'messages' is required"));
-        if (!messages.isArray()) {
-            throw Fields.wrongType("messages", "an array", messages);
-        }
-        if (messages.isEmpty()) {
-            throw ApiException.invalid("messages", "'messages' is empty; at least one message is required");
-        }
-        List<ChatTemplate.Message> out = new ArrayList<>(messages.size());
-        for (int i = 0; i < messages.size(); i++) {
-            String param = "messages[" + i + "]";
-            if (!(messages.get(i) instanceof ObjectNode m)) {
-                throw Fields.wrongType(param, "an object", messages.get(i));
-            }
-            out.add(new ChatTemplate.Message(Fields.role(m, param), content(m, param)));
-        }
-        return out;
     }
 
     private static String content(ObjectNode message, String param) {
