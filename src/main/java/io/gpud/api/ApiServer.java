@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The node's HTTP servers: the data plane on {@link ApiConfig#port()} (OpenAI
@@ -49,6 +50,7 @@ public final class ApiServer implements AutoCloseable {
     private final OpenAiHandlers openAi;
     private final OllamaHandlers ollama;
     private final WebServer server;
+    private final AtomicInteger active = new AtomicInteger();
 
     /**
      * Builds both listeners; nothing is bound until {@link #start()}.
@@ -103,6 +105,15 @@ public final class ApiServer implements AutoCloseable {
     /** The bound metrics port (the actual one when configured as 0). */
     public int metricsPort() {
         return server.port(METRICS_SOCKET);
+    }
+
+    /**
+     * HTTP requests being handled right now, from routing until the last byte is written.
+     * A drain waits for this as well as for the engine, so no response is cut short by a
+     * stop that follows it.
+     */
+    public int activeRequests() {
+        return active.get();
     }
 
     /** Stops both listeners. */
@@ -164,6 +175,7 @@ public final class ApiServer implements AutoCloseable {
     private Handler measured(String route, Errors.Dialect dialect, Handler handler) {
         return (req, res) -> {
             long start = Nanos.now();
+            active.incrementAndGet();
             try {
                 handler.handle(req, res);
             } catch (Exception e) {
@@ -173,6 +185,7 @@ public final class ApiServer implements AutoCloseable {
                     Errors.send(res, e, dialect);
                 }
             } finally {
+                active.decrementAndGet();
                 metrics.requests.inc(route, Integer.toString(res.status().code()));
                 metrics.requestSeconds.observe(Nanos.secondsSince(start), route);
             }

@@ -83,7 +83,7 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try {
             Sampling sampling = new Sampling(temperature, topP, 0, seed);
-            var config = new EngineConfig(1, 1, 1, maxTokens);
+            var config = new EngineConfig(1, 1, maxTokens);
             try (Engine engine = CpuEngine.load(model, tokenizer, null, config)) {
                 int[] promptTokens = prompt.ids != null ? prompt.ids : engine.tokenizer().encode(prompt.text, true);
                 if (!printIds) {

@@ -107,7 +107,6 @@ public final class ConfigLoader {
         return new EngineConfig(
                 s.integer("queueCapacity", d.queueCapacity()),
                 s.integer("maxConcurrent", d.maxConcurrent()),
-                s.integer("threads", d.threads()),
                 s.integer("defaultMaxTokens", d.defaultMaxTokens()));
     }
 

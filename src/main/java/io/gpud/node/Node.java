@@ -221,12 +221,16 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
         return lifecycle.await(NodeState.DRAINED, timeout.toNanos());
     }
 
-    /** Moves DRAINING to DRAINED once nothing has been in flight for two polls in a row. */
+    /**
+     * Moves DRAINING to DRAINED once nothing has been in flight for two polls in a row:
+     * no sequence in the engines and no HTTP request still being answered.
+     */
     private void watchDrain() {
         int idlePolls = 0;
         try {
             while (lifecycle.state() == NodeState.DRAINING) {
-                idlePolls = inFlight() == 0 ? idlePolls + 1 : 0;
+                boolean idle = inFlight() == 0 && (api == null || api.activeRequests() == 0);
+                idlePolls = idle ? idlePolls + 1 : 0;
                 if (idlePolls >= 2) {
                     lifecycle.drained();
                     log.info("drained: nothing in flight");
