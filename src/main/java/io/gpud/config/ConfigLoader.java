@@ -7,11 +7,14 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -63,7 +66,10 @@ public final class ConfigLoader {
                 api(root.section("api")),
                 model(root.section("model")),
                 engine(root.section("engine")),
-                log(root.section("log")));
+                log(root.section("log")),
+                state(root.section("state")),
+                scaling(root.section("scaling")),
+                lifecycle(root.section("lifecycle")));
         root.rejectUnknown();
         return config;
     }
@@ -113,6 +119,56 @@ public final class ConfigLoader {
     private static LogConfig log(Section s) {
         LogConfig d = LogConfig.defaults();
         return new LogConfig(s.string("format", d.format()), s.string("level", d.level()));
+    }
+
+    private static StateConfig state(Section s) {
+        StateConfig d = StateConfig.defaults();
+        return new StateConfig(
+                s.string("backend", d.backend()),
+                s.string("tablePrefix", d.tablePrefix()),
+                s.uri("endpoint", d.endpoint()),
+                s.duration("leaseDuration", d.leaseDuration()),
+                s.duration("leaseRenewEvery", d.leaseRenewEvery()),
+                s.duration("nodeTtl", d.nodeTtl()),
+                s.duration("reportEvery", d.reportEvery()));
+    }
+
+    private static ScalingConfig scaling(Section s) {
+        ScalingConfig d = ScalingConfig.defaults();
+        Map<String, PoolConfig> pools = d.pools();
+        if (s.has("pools")) {
+            Section p = s.section("pools");
+            pools = new java.util.LinkedHashMap<>();
+            for (String name : p.childNames()) {
+                Section one = p.section(name);
+                pools.put(name, new PoolConfig(name, one.integer("min", 1), one.integer("max", 10),
+                        one.string("autoScalingGroup", "gpud-" + name)));
+            }
+        }
+        return new ScalingConfig(
+                s.bool("enabled", d.enabled()),
+                s.bool("dryRun", d.dryRun()),
+                s.string("pool", d.pool()),
+                s.duration("window", d.window()),
+                s.decimal("targetLow", d.targetLow()),
+                s.decimal("targetHigh", d.targetHigh()),
+                s.duration("scaleUpAfter", d.scaleUpAfter()),
+                s.duration("scaleDownAfter", d.scaleDownAfter()),
+                s.integer("queueDepthGuard", d.queueDepthGuard()),
+                s.duration("evaluateEvery", d.evaluateEvery()),
+                s.uri("endpoint", d.endpoint()),
+                pools);
+    }
+
+    private static LifecycleConfig lifecycle(Section s) {
+        LifecycleConfig d = LifecycleConfig.defaults();
+        return new LifecycleConfig(
+                s.bool("watch", d.watch()),
+                s.uri("imdsEndpoint", d.imdsEndpoint()),
+                s.duration("pollEvery", d.pollEvery()),
+                s.duration("heartbeatEvery", d.heartbeatEvery()),
+                s.string("hookName", d.hookName()),
+                s.string("autoScalingGroup", d.autoScalingGroup()));
     }
 
     /** systemd's {@code StateDirectory}, else {@code $XDG_STATE_HOME/gpud}, else {@code ~/.local/state/gpud}. */
@@ -205,6 +261,19 @@ public final class ConfigLoader {
             return s;
         }
 
+        boolean has(String name) {
+            JsonNode child = node.get(name);
+            return child != null && !child.isNull();
+        }
+
+        /** The keys of this mapping, each of them a known name. */
+        List<String> childNames() {
+            var names = new java.util.ArrayList<String>();
+            node.fieldNames().forEachRemaining(names::add);
+            known.addAll(names);
+            return names;
+        }
+
         void rejectUnknown() {
             var names = node.fieldNames();
             while (names.hasNext()) {
@@ -253,6 +322,39 @@ public final class ConfigLoader {
                 return Integer.parseInt(v.trim());
             } catch (NumberFormatException e) {
                 throw new ConfigException(where() + prefix + key + " was '" + v + "', must be an integer");
+            }
+        }
+
+        double decimal(String key, double fallback) {
+            String v = raw(key);
+            if (v == null) {
+                return fallback;
+            }
+            try {
+                double d = Double.parseDouble(v.trim());
+                if (!Double.isFinite(d)) {
+                    throw new NumberFormatException(v);
+                }
+                return d;
+            } catch (NumberFormatException e) {
+                throw new ConfigException(where() + prefix + key + " was '" + v + "', must be a number");
+            }
+        }
+
+        URI uri(String key, URI fallback) {
+            String v = raw(key);
+            if (v == null || v.isBlank()) {
+                return fallback;
+            }
+            try {
+                URI u = new URI(v.trim());
+                if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
+                    throw new URISyntaxException(v, "not an http(s) URL with a host");
+                }
+                return u;
+            } catch (URISyntaxException e) {
+                throw new ConfigException(where() + prefix + key + " was '" + v
+                        + "', must be an http(s) URL such as http://127.0.0.1:8000");
             }
         }
 
