@@ -15,6 +15,16 @@ import io.gpud.inference.CpuEngine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.ModelInfo;
 import io.gpud.metrics.MetricRegistry;
+import io.gpud.scaling.Autoscaler;
+import io.gpud.scaling.AwsAutoScaling;
+import io.gpud.scaling.DrainTarget;
+import io.gpud.scaling.InstanceMetadataClient;
+import io.gpud.scaling.TerminationWatcher;
+import io.gpud.core.MonotonicClock;
+import io.gpud.state.LeaderLease;
+import io.gpud.state.StateStore;
+import java.time.InstantSource;
+import java.util.concurrent.atomic.AtomicLong;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,14 +40,18 @@ import org.slf4j.LoggerFactory;
  * reverse. Nothing else wires subsystems together.
  *
  * <p>Start order: data directory and node id, metrics, the model, the admin socket, the
- * data-plane and metrics listeners, then READY. {@link #close()} undoes it backwards, so
- * the listeners stop before the engine they call.
+ * data-plane and metrics listeners, then READY; then the state store and this node's
+ * registry item, the pool leases and the autoscaler ({@code scaling.enabled}), and the
+ * lifecycle-hook watcher ({@code lifecycle.watch}). {@link #close()} undoes it backwards,
+ * so leases are released before the listeners stop, and the listeners stop before the
+ * engine they call.
  *
  * <p>The node also owns the state machine ({@link Lifecycle}). A drain moves READY to
  * DRAINING; the API refuses new work from then on, and a watcher moves to DRAINED when
- * nothing is in flight. Undrain returns to READY.
+ * nothing is in flight. Undrain returns to READY. The Auto Scaling termination hook and
+ * spot notices drain the node through the same path ({@link DrainTarget}).
  */
-public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
+public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Node.class);
 
@@ -48,7 +62,10 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
     private static final Duration DRAIN_POLL = Duration.ofMillis(20);
 
     private final GpudConfig config;
+    private final Cloud cloud;
     private final String nodeId;
+    private final AtomicLong inferenceRequests = new AtomicLong();
+    private volatile List<LeaderLease> leases = List.of();
     private final Lifecycle lifecycle = new Lifecycle();
     private final MetricRegistry metrics = new MetricRegistry();
     private final long startedNanos = System.nanoTime();
@@ -56,20 +73,26 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
     private volatile List<Engine> engines = List.of();
     private ApiServer api;
 
-    private Node(GpudConfig config, String nodeId) {
+    private Node(GpudConfig config, Cloud cloud, String nodeId) {
         this.config = config;
+        this.cloud = cloud;
         this.nodeId = nodeId;
     }
 
-    /** Starts a node; on failure, whatever had started is stopped again. */
+    /** Starts a node that reaches AWS as its configuration says; on failure, whatever had started is stopped again. */
     public static Node start(GpudConfig config) {
+        return start(config, Cloud.fromConfig());
+    }
+
+    /** Starts a node that reaches the state store and Auto Scaling through {@code cloud}. */
+    public static Node start(GpudConfig config, Cloud cloud) {
         Path dataDir = config.node().dataDir();
         try {
             Files.createDirectories(dataDir);
         } catch (IOException e) {
             throw new GpudException("cannot create data directory " + dataDir + ": " + e, e);
         }
-        var node = new Node(config, nodeId(config));
+        var node = new Node(config, cloud, nodeId(config));
         try {
             node.startSubsystems();
         } catch (RuntimeException e) {
@@ -84,6 +107,7 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
                 config.node().dataDir());
         Engine engine = loadModel(config.model());
         if (engine != null) {
+            engine = new CountingEngine(engine, inferenceRequests);
             engines = List.of(engine);
             started.add(engine);
             ModelInfo info = engine.info();
@@ -110,6 +134,53 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
         lifecycle.ready();
         log.info("node {} {}: data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, lifecycle.state(),
                 config.api().host(), api.port(), api.metricsPort(), config.node().adminSocket());
+        startClusterState();
+    }
+
+    /** The state store and registry item, the leases and autoscaler, the lifecycle watcher. */
+    private void startClusterState() {
+        StateStore store = cloud.stateStore(config);
+        started.add(store);
+        String region = config.node().region();
+        var reporter = new RegistryReporter(store, config, nodeId,
+                () -> config.api().host() + ":" + api.port(), lifecycle::state, inferenceRequests::get,
+                this::inFlight, this::queueDepth, () -> leases.stream().anyMatch(l -> l.epoch().isPresent()),
+                InstantSource.system());
+        started.add(reporter);
+        Thread.ofVirtual().name("registry-reporter").start(reporter);
+
+        AwsAutoScaling autoScaling = null;
+        if (config.scaling().enabled() || config.lifecycle().watch()) {
+            autoScaling = cloud.autoScaling(config);
+            started.add(autoScaling);
+        }
+        if (config.scaling().enabled()) {
+            var held = new ArrayList<LeaderLease>();
+            var pools = new ArrayList<Autoscaler.LeadPool>();
+            for (var pool : config.scaling().poolList()) {
+                var lease = new LeaderLease(store, region, pool.name(), nodeId, config.state().leaseDuration(),
+                        config.state().leaseRenewEvery(), MonotonicClock.system(), InstantSource.system());
+                held.add(lease);
+                pools.add(new Autoscaler.LeadPool(pool, lease));
+                started.add(lease);
+                Thread.ofVirtual().name("lease-" + pool.name()).start(lease);
+            }
+            leases = List.copyOf(held);
+            var autoscaler = new Autoscaler(region, config.scaling(), pools, store, autoScaling,
+                    InstantSource.system());
+            started.add(autoscaler);
+            Thread.ofVirtual().name("autoscaler").start(autoscaler);
+            log.info("autoscaler{}: contending for pools {} in {}", config.scaling().dryRun() ? " (dry run)" : "",
+                    config.scaling().pools().keySet(), region);
+        }
+        if (config.lifecycle().watch()) {
+            var imds = new InstanceMetadataClient(config.lifecycle().imdsEndpoint(), MonotonicClock.system());
+            var watcher = new TerminationWatcher(imds, autoScaling, this, config.lifecycle());
+            started.add(watcher);
+            Thread.ofVirtual().name("lifecycle-watcher").start(watcher);
+            log.info("watching IMDS {} for the lifecycle hook {} of {}", config.lifecycle().imdsEndpoint(),
+                    config.lifecycle().hookName(), config.lifecycle().autoScalingGroup());
+        }
     }
 
     private Engine loadModel(ModelConfig model) {
@@ -216,7 +287,14 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
         return now;
     }
 
+    @Override
+    public void beginDrain(String why) {
+        log.info("drain requested: {}", why);
+        drain();
+    }
+
     /** Waits until the node is DRAINED; false if the timeout passed first. */
+    @Override
     public boolean awaitDrained(Duration timeout) throws InterruptedException {
         return lifecycle.await(NodeState.DRAINED, timeout.toNanos());
     }
@@ -255,5 +333,6 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
         }
         started.clear();
         engines = List.of();
+        leases = List.of();
     }
 }

@@ -27,9 +27,9 @@ import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
  */
 public final class FakeAutoScaling implements AutoCloseable {
 
-    /** One request as it arrived. */
+    /** One request as it arrived, and when ({@code System.nanoTime}). */
     public record Request(String method, String path, String contentType, String authorization,
-            Map<String, String> params) {
+            Map<String, String> params, long receivedNanos) {
     }
 
     private static final String NS = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
@@ -86,7 +86,8 @@ public final class FakeAutoScaling implements AutoCloseable {
             synchronized (this) {
                 requests.add(new Request(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
                         exchange.getRequestHeaders().getFirst("Content-Type"),
-                        exchange.getRequestHeaders().getFirst("Authorization"), Map.copyOf(params)));
+                        exchange.getRequestHeaders().getFirst("Authorization"), Map.copyOf(params),
+                        System.nanoTime()));
             }
             String action = params.getOrDefault("Action", "");
             boolean known = action.equals("SetDesiredCapacity") || action.equals("CompleteLifecycleAction")
