@@ -116,6 +116,60 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void clusterStateScalingAndLifecycle(@TempDir Path dir) throws IOException {
+        GpudConfig d = loader.load(null, Map.of());
+        assertEquals("embedded", d.state().backend());
+        assertEquals(Duration.ofSeconds(20), d.state().leaseDuration());
+        assertEquals(Duration.ofSeconds(5), d.state().leaseRenewEvery());
+        assertEquals(List.of("model-a", "model-b", "model-c"),
+                d.scaling().poolList().stream().map(PoolConfig::name).toList());
+        assertEquals(20, d.scaling().pools().get("model-a").maxInstances());
+        assertEquals(15, d.scaling().pools().get("model-b").maxInstances());
+        assertEquals(1, d.scaling().pools().get("model-c").minInstances());
+        assertFalse(d.lifecycle().watch());
+
+        Path file = dir.resolve("gpud.yaml");
+        Files.writeString(file, """
+                state:
+                  backend: dynamodb
+                  endpoint: http://127.0.0.1:8000
+                scaling:
+                  enabled: true
+                  pool: big
+                  targetHigh: 2.5
+                  pools:
+                    big: {min: 3, max: 30, autoScalingGroup: asg-big}
+                lifecycle:
+                  watch: true
+                  autoScalingGroup: asg-big
+                """);
+        GpudConfig c = loader.load(file, Map.of("scaling.dryRun", "true"));
+        assertEquals("dynamodb", c.state().backend());
+        assertEquals("http://127.0.0.1:8000", c.state().endpoint().toString());
+        assertEquals(Map.of("big", new PoolConfig("big", 3, 30, "asg-big")), c.scaling().pools());
+        assertEquals(2.5, c.scaling().targetHigh());
+        assertTrue(c.scaling().dryRun());
+        assertEquals("asg-big", c.lifecycle().autoScalingGroup());
+
+        assertMessage("state.backend was 'redis'", Map.of("state.backend", "redis"));
+        assertMessage("state.leaseRenewEvery was PT15S, must be at most half of state.leaseDuration (PT20S)",
+                Map.of("state.leaseRenewEvery", "15s"));
+        assertMessage("scaling.targetHigh was 0.5, must be above scaling.targetLow (1.0)",
+                Map.of("scaling.targetHigh", "0.5"));
+        assertMessage("scaling.pool was 'model-z', must be one of [model-a, model-b, model-c]",
+                Map.of("scaling.pool", "model-z"));
+        assertMessage("scaling.pools.model-x.max was 1, must be between 4 and 10000",
+                Map.of("scaling.pools.model-x.min", "4", "scaling.pools.model-x.max", "1"));
+        assertMessage("lifecycle.autoScalingGroup was missing", Map.of("lifecycle.watch", "true"));
+        assertMessage("state.endpoint was 'ftp://x', must be an http(s) URL", Map.of("state.endpoint", "ftp://x"));
+        assertMessage("scaling.targetLow was 'NaN', must be a number", Map.of("scaling.targetLow", "NaN"));
+        Path unknown = dir.resolve("unknown.yaml");
+        Files.writeString(unknown, "scaling:\n  pools:\n    a: {min: 1, max: 2, size: 3}\n");
+        var e = assertThrows(ConfigException.class, () -> loader.load(unknown, Map.of()));
+        assertTrue(e.getMessage().contains("unknown setting 'scaling.pools.a.size'"), e.getMessage());
+    }
+
+    @Test
     void durationsAndSizes() {
         assertEquals(Duration.ofMillis(500), ConfigLoader.parseDuration("500ms"));
         assertEquals(Duration.ofMinutes(5), ConfigLoader.parseDuration("5m"));
