@@ -68,8 +68,8 @@ public final class TerminationWatcher implements Runnable, AutoCloseable {
     }
 
     private void drainAndComplete() {
-        String instanceId = imds.instanceId();
         target.beginDrain("Auto Scaling lifecycle: target state " + TERMINATED + " (hook " + config.hookName() + ")");
+        String instanceId = imds.instanceId();
         try {
             while (!target.awaitDrained(config.heartbeatEvery())) {
                 if (ticks.closed()) {
