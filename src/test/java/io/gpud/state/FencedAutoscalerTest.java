@@ -85,4 +85,31 @@ class FencedAutoscalerTest {
                     fake.requests().getFirst().params());
         }
     }
+
+    @Test
+    void dryRunDecidesButNeitherRecordsNorCallsAutoScaling() throws Exception {
+        var store = new EmbeddedStateStore();
+        var d = ScalingConfig.defaults();
+        var config = new ScalingConfig(true, true, null, d.window(), d.targetLow(), d.targetHigh(), d.scaleUpAfter(),
+                d.scaleDownAfter(), d.queueDepthGuard(), d.evaluateEvery(), null, d.pools());
+        var time = new AtomicLong();
+        try (var fake = new FakeAutoScaling(); var asg = new AwsAutoScaling(fake.client())) {
+            var lease = new LeaderLease(store, "r", "model-c", "node-a", Duration.ofSeconds(20), Duration.ofSeconds(5),
+                    time::get, () -> T0.plusNanos(time.get()));
+            lease.poll();
+            var scaler = new Autoscaler("r", config, List.of(new Autoscaler.LeadPool(d.pools().get("model-c"), lease)),
+                    store, asg, () -> T0.plusNanos(time.get()));
+            int resizes = 0;
+            for (int s = 0; s <= 180; s += 5) {
+                time.set(Duration.ofSeconds(s).toNanos());
+                lease.poll();
+                store.putNode(new NodeRecord("n1", "r", "model-c", "a:1", "READY", 5L * s, 0, 0, T0.plusSeconds(s),
+                        T0.plusSeconds(s + 30)));
+                resizes += scaler.evaluate(T0.plusSeconds(s)).size();
+            }
+            assertEquals(1, resizes, "the controller decided to grow");
+            assertEquals(List.of(), fake.requests(), "dry run: nothing sent");
+            assertTrue(store.lastDecision("r", "model-c").isEmpty(), "dry run: nothing recorded");
+        }
+    }
 }
