@@ -13,6 +13,15 @@ public record GpudConfig(NodeConfig node, ApiConfig api, ModelConfig model, Engi
             throw new ConfigException(
                     "every section (node, api, model, engine, log, state, scaling, lifecycle) must be present");
         }
+        boolean awsRegion = !node.region().equals("local");
+        if (state.backend().equals("dynamodb") && !awsRegion && state.endpoint() == null) {
+            throw new ConfigException("state.backend was dynamodb with node.region 'local' and no state.endpoint; "
+                    + "set node.region to the AWS region (or state.endpoint for DynamoDB Local)");
+        }
+        if ((scaling.enabled() && !scaling.dryRun() || lifecycle.watch()) && !awsRegion && scaling.endpoint() == null) {
+            throw new ConfigException("scaling.enabled or lifecycle.watch needs EC2 Auto Scaling, but node.region was "
+                    + "'local' and scaling.endpoint is unset; set node.region to the AWS region");
+        }
         if (api.port() != 0 && api.port() == api.metricsPort()) {
             throw new ConfigException("api.port and api.metricsPort were both " + api.port() + ", must differ");
         }

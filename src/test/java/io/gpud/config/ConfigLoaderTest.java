@@ -130,6 +130,8 @@ class ConfigLoaderTest {
 
         Path file = dir.resolve("gpud.yaml");
         Files.writeString(file, """
+                node:
+                  region: us-east-1
                 state:
                   backend: dynamodb
                   endpoint: http://127.0.0.1:8000
@@ -152,6 +154,9 @@ class ConfigLoaderTest {
         assertEquals("asg-big", c.lifecycle().autoScalingGroup());
 
         assertMessage("state.backend was 'redis'", Map.of("state.backend", "redis"));
+        assertMessage("state.backend was dynamodb with node.region 'local'", Map.of("state.backend", "dynamodb"));
+        assertMessage("scaling.enabled or lifecycle.watch needs EC2 Auto Scaling, but node.region was 'local'",
+                Map.of("scaling.enabled", "true"));
         assertMessage("state.leaseRenewEvery was PT15S, must be at most half of state.leaseDuration (PT20S)",
                 Map.of("state.leaseRenewEvery", "15s"));
         assertMessage("scaling.targetHigh was 0.5, must be above scaling.targetLow (1.0)",

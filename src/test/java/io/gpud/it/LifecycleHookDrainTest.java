@@ -125,6 +125,7 @@ class LifecycleHookDrainTest {
                 Map.entry("api.metricsPort", "0"),
                 Map.entry("node.dataDir", dir.resolve("data").toString()),
                 Map.entry("node.adminSocket", dir.resolve("admin.sock").toString()),
+                Map.entry("node.region", "us-east-1"),
                 Map.entry("lifecycle.watch", "true"),
                 Map.entry("lifecycle.imdsEndpoint", imds.toString()),
                 Map.entry("lifecycle.pollEvery", "50ms"),
