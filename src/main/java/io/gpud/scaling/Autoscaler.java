@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * {@link PoolRate}, and evaluate. A resize is first recorded in the state store under the
  * lease epoch; only if the store accepts it (the lease has not moved on) does
  * {@code SetDesiredCapacity} go out. A new leader starts from the last recorded desired
- * capacity and measures a whole window before it decides anything. In dry-run mode a
+ * capacity (or the instances it sees in service, if more) and measures a whole window
+ * before it decides anything. In dry-run mode a
  * resize is only logged.
  */
 public final class Autoscaler implements Runnable, AutoCloseable {
@@ -80,26 +81,25 @@ public final class Autoscaler implements Runnable, AutoCloseable {
                 continue;
             }
             PoolConfig pool = run.lead.pool();
+            if (nodes == null) {
+                nodes = state.liveNodes(region, now);
+            }
+            List<NodeLoad> members = nodes.stream().filter(n -> pool.name().equals(n.pool())).toList();
             if (run.controller == null || run.epoch != epoch.getAsLong()) {
-                int start = state.lastDesired(region, pool.name()).orElse(pool.minInstances());
+                int start = Math.max(state.lastDesired(region, pool.name()).orElse(pool.minInstances()),
+                        members.size());
                 run.controller = new ScalingController(pool, config, start);
                 run.rate = new PoolRate(config.window());
                 run.epoch = epoch.getAsLong();
                 log.info("autoscaler: leading pool {} in {} at epoch {}, from desired {}", pool.name(), region,
                         run.epoch, start);
             }
-            if (nodes == null) {
-                nodes = state.liveNodes(region, now);
-            }
-            int instances = 0;
             int queued = 0;
-            for (NodeLoad n : nodes) {
-                if (pool.name().equals(n.pool())) {
-                    run.rate.record(n.nodeId(), n.reportedAt(), n.requestsTotal());
-                    instances++;
-                    queued += n.queueDepth();
-                }
+            for (NodeLoad n : members) {
+                run.rate.record(n.nodeId(), n.reportedAt(), n.requestsTotal());
+                queued += n.queueDepth();
             }
+            int instances = members.size();
             var observation = new Observation(now, run.rate.rps(now), run.rate.windowFull(now), instances, queued);
             if (run.controller.evaluate(observation) instanceof Decision.Resize resize) {
                 if (act(run, resize, now)) {
