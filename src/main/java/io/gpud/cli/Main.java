@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
             DrainCommand.class,
             UndrainCommand.class,
             GenerateCommand.class,
+            TenantCommand.class,
+            AuditCommand.class,
         })
 public final class Main implements Runnable {
 
