@@ -75,8 +75,8 @@ public final class EnclaveServer implements AutoCloseable {
         serve(in, out, connection, service);
     }
 
-    /** Keys held right now (tests). */
-    int openCount() {
+    /** Data keys held right now, for requests opened and not yet sealed or aborted. */
+    public int openKeys() {
         return service.openCount();
     }
 
