@@ -1,6 +1,7 @@
 package io.gpud.enclave;
 
 import io.gpud.core.GpudException;
+import io.gpud.enclave.crypto.Fips;
 import io.gpud.enclave.crypto.TestPki;
 import io.gpud.enclave.program.EnclaveMain;
 import io.gpud.enclave.protocol.FrameChannel;
@@ -96,15 +97,14 @@ public final class LocalEnclave implements AutoCloseable {
     /** The jars (or class directories) the enclave program needs: ours and Bouncy Castle FIPS. */
     private static String classPath() {
         var entries = new LinkedHashSet<String>();
-        for (Class<?> c : List.of(EnclaveMain.class, GpudException.class,
-                org.bouncycastle.jcajce.provider.BouncyCastleFipsProvider.class,
-                org.bouncycastle.cms.CMSEnvelopedData.class, org.bouncycastle.asn1.cms.EnvelopedData.class)) {
+        for (Class<?> c : List.of(EnclaveMain.class, GpudException.class)) {
             try {
                 entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
             } catch (URISyntaxException e) {
                 throw new EnclaveException("cannot locate the code of " + c.getName(), e);
             }
         }
+        Fips.codeLocations().forEach(p -> entries.add(p.toString()));
         return String.join(java.io.File.pathSeparator, entries);
     }
 

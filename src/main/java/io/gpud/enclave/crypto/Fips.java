@@ -1,9 +1,13 @@
 package io.gpud.enclave.crypto;
 
+import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.Security;
+import java.util.LinkedHashSet;
+import java.util.List;
 import org.bouncycastle.crypto.CryptoServicesRegistrar;
 import org.bouncycastle.jcajce.provider.BouncyCastleFipsProvider;
 
@@ -46,6 +50,23 @@ public final class Fips {
     public static boolean approvedOnly() {
         provider();
         return CryptoServicesRegistrar.isInApprovedOnlyMode();
+    }
+
+    /**
+     * Where the Bouncy Castle FIPS classes are loaded from (their unshaded jars), for a
+     * child JVM that needs the same provider.
+     */
+    public static List<Path> codeLocations() {
+        var where = new LinkedHashSet<Path>();
+        for (Class<?> c : List.of(BouncyCastleFipsProvider.class, org.bouncycastle.cms.CMSEnvelopedData.class,
+                org.bouncycastle.asn1.cms.EnvelopedData.class)) {
+            try {
+                where.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+            } catch (URISyntaxException e) {
+                throw new CryptoException("cannot locate the code of " + c.getName(), e);
+            }
+        }
+        return List.copyOf(where);
     }
 
     /** A FIPS DRBG. */
