@@ -37,6 +37,7 @@ public final class AttestationVerifier {
 
     /** How far a document's timestamp may lie ahead of the verifier's clock. */
     private static final Duration CLOCK_SKEW = Duration.ofSeconds(30);
+    private static final int MAX_REMEMBERED_CHAINS = 64;
 
     /** The outcome of a verification. */
     public sealed interface Verification {
@@ -53,6 +54,12 @@ public final class AttestationVerifier {
     private final X509Certificate root;
     private final byte[] rootDer;
     private final Duration maxAge;
+    /**
+     * Chains whose certificate signatures verified before (Nitro reuses one chain for hours),
+     * so each document costs one ECDSA verification instead of one per certificate. Validity
+     * periods and CA flags are still checked every time.
+     */
+    private final java.util.SequencedSet<String> verifiedChains = new java.util.LinkedHashSet<>();
 
     /**
      * @param root   the pinned root
@@ -133,14 +140,21 @@ public final class AttestationVerifier {
         X509Certificate leaf = certificate(leafDer);
         chain.add(leaf);
         Date at = Date.from(now);
+        String chainId = chainId(chain);
+        boolean signaturesKnownGood;
+        synchronized (verifiedChains) {
+            signaturesKnownGood = verifiedChains.contains(chainId);
+        }
         for (int i = 0; i < chain.size(); i++) {
             X509Certificate cert = chain.get(i);
             X509Certificate issuer = i == 0 ? root : chain.get(i - 1);
-            try {
-                cert.verify(issuer.getPublicKey(), Fips.PROVIDER);
-            } catch (GeneralSecurityException e) {
-                return new Rejected("certificate " + i + " (" + cert.getSubjectX500Principal().getName()
-                        + ") is not signed by its issuer");
+            if (!signaturesKnownGood) {
+                try {
+                    cert.verify(issuer.getPublicKey(), Fips.PROVIDER);
+                } catch (GeneralSecurityException e) {
+                    return new Rejected("certificate " + i + " (" + cert.getSubjectX500Principal().getName()
+                            + ") is not signed by its issuer");
+                }
             }
             if (i < chain.size() - 1 && cert.getBasicConstraints() < 0) {
                 return new Rejected("certificate " + i + " issues certificates but is not a CA");
@@ -151,6 +165,7 @@ public final class AttestationVerifier {
                 return new Rejected((i == chain.size() - 1 ? "leaf" : "certificate " + i) + " is not valid at " + now);
             }
         }
+        rememberVerified(chainId);
         if (!cose.verify(leaf.getPublicKey())) {
             return new Rejected("signature does not verify under the leaf key");
         }
@@ -173,6 +188,28 @@ public final class AttestationVerifier {
         }
         return new Verified(new AttestationDocument(moduleId, timestamp, Map.copyOf(pcrs), leaf,
                 List.copyOf(chain.subList(0, chain.size() - 1)), publicKey, nonce));
+    }
+
+    /** SHA-256 over the chain's certificates: the key under which verified signatures are remembered. */
+    private static String chainId(List<X509Certificate> chain) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (X509Certificate c : chain) {
+                md.update(c.getEncoded());
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (GeneralSecurityException e) {
+            throw new CryptoException("cannot hash a certificate chain", e);
+        }
+    }
+
+    private void rememberVerified(String chainId) {
+        synchronized (verifiedChains) {
+            verifiedChains.add(chainId);
+            if (verifiedChains.size() > MAX_REMEMBERED_CHAINS) {
+                verifiedChains.removeFirst();
+            }
+        }
     }
 
     private static byte[] bundleDer(Object o) {

@@ -23,6 +23,8 @@ public final class Fips {
     public static final String PROVIDER = "BCFIPS";
 
     private static final Provider INSTANCE = install();
+    /** One DRBG for the process: instantiating one costs a fresh entropy draw. */
+    private static final SecureRandom RANDOM = newRandom();
 
     private Fips() {
     }
@@ -69,8 +71,12 @@ public final class Fips {
         return List.copyOf(where);
     }
 
-    /** A FIPS DRBG. */
+    /** The process's FIPS DRBG (thread-safe). */
     public static SecureRandom random() {
+        return RANDOM;
+    }
+
+    private static SecureRandom newRandom() {
         try {
             return SecureRandom.getInstance("DEFAULT", provider());
         } catch (GeneralSecurityException e) {
