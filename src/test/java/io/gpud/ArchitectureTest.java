@@ -1,5 +1,6 @@
 package io.gpud;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -59,6 +60,34 @@ class ArchitectureTest {
     void awsSdkOnlyInStateScalingAndEnclave() {
         noClasses().that().resideOutsideOfPackages("io.gpud.state..", "io.gpud.scaling..", "io.gpud.enclave..")
                 .should().dependOnClassesThat().resideInAPackage("software.amazon..")
+                .check(classes);
+    }
+
+    @Test
+    void enclaveProgramImportsNothingOfTheDaemonButProtocolAndCrypto() {
+        classes().that().resideInAPackage("io.gpud.enclave.program..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("io.gpud.enclave.program..",
+                        "io.gpud.enclave.protocol..", "io.gpud.enclave.crypto..", "java..", "javax..",
+                        "org.bouncycastle..")
+                .because("the enclave program is its own entry point and must be auditable on its own (SPEC section 7)")
+                .check(classes);
+    }
+
+    @Test
+    void protocolAndCryptoDependOnlyOnCoreOfTheDaemon() {
+        noClasses().that().resideInAnyPackage("io.gpud.enclave.protocol..", "io.gpud.enclave.crypto..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.gpud.enclave", "io.gpud.enclave.program..",
+                        "io.gpud.audit..", "io.gpud.config..", "io.gpud.metrics..", "software.amazon..",
+                        "com.fasterxml..", "org.slf4j..")
+                .because("they run inside the enclave too")
+                .check(classes);
+    }
+
+    @Test
+    void bouncyCastleOnlyInEnclaveCrypto() {
+        noClasses().that().resideOutsideOfPackages("io.gpud.enclave.crypto..")
+                .should().dependOnClassesThat().resideInAPackage("org.bouncycastle..")
+                .because("FIPS crypto goes through io.gpud.enclave.crypto, which fixes the provider and its mode")
                 .check(classes);
     }
 

@@ -88,6 +88,15 @@ public final class ApiException extends GpudException {
                 null, null, message, null);
     }
 
+    /**
+     * A secure-envelope refusal: 400/403 for the caller's envelope, 5xx for the enclave or
+     * KMS. The message is deliberately the same for every cryptographic failure.
+     */
+    public static ApiException secureRefused(int status, String message) {
+        return new ApiException(status, status >= 500 ? "server_error" : "invalid_request_error", "secure_envelope",
+                null, null, message, null);
+    }
+
     /** 500: a failure the client cannot fix; the cause is logged, not shown. */
     public static ApiException internal(String message, Throwable cause) {
         return new ApiException(500, "server_error", "internal_error", null, null, message, cause);

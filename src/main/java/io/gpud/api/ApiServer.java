@@ -3,6 +3,7 @@ package io.gpud.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.gpud.config.ApiConfig;
 import io.gpud.core.NodeState;
+import io.gpud.enclave.SecureGateway;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.metrics.MetricRegistry;
@@ -26,7 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The node's HTTP servers: the data plane on {@link ApiConfig#port()} (OpenAI
  * {@code /v1/...}, Ollama {@code /api/...}, {@code /health/live}, {@code /health/ready})
- * and Prometheus {@code /metrics} on {@link ApiConfig#metricsPort()}, two listeners of one
+ * the secure envelope {@code /v1/secure/...}, and Prometheus {@code /metrics} on {@link ApiConfig#metricsPort()}, two listeners of one
  * Helidon WebServer.
  *
  * <p>Every response carries {@code x-gpud-node}. Every route runs inside one wrapper that
@@ -49,6 +50,7 @@ public final class ApiServer implements AutoCloseable {
     private final ApiMetrics metrics;
     private final OpenAiHandlers openAi;
     private final OllamaHandlers ollama;
+    private final SecureHandlers secure;
     private final WebServer server;
     private final AtomicInteger active = new AtomicInteger();
 
@@ -63,6 +65,15 @@ public final class ApiServer implements AutoCloseable {
      */
     public ApiServer(ApiConfig config, ModelCatalog catalog, NodeControl node, MetricRegistry registry,
                      int defaultMaxTokens) {
+        this(config, catalog, node, registry, defaultMaxTokens, null);
+    }
+
+    /**
+     * Builds both listeners, with the secure-envelope routes served through {@code gateway}
+     * (null: they answer 404).
+     */
+    public ApiServer(ApiConfig config, ModelCatalog catalog, NodeControl node, MetricRegistry registry,
+                     int defaultMaxTokens, SecureGateway gateway) {
         this.catalog = catalog;
         this.node = node;
         this.registry = registry;
@@ -71,6 +82,7 @@ public final class ApiServer implements AutoCloseable {
         var bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth());
         this.openAi = new OpenAiHandlers(catalog, generations, bodies, Clock.systemUTC());
         this.ollama = new OllamaHandlers(catalog, generations, bodies, Clock.systemUTC());
+        this.secure = new SecureHandlers(gateway, openAi, bodies);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -134,6 +146,8 @@ public final class ApiServer implements AutoCloseable {
         route(r, Method.GET, "/v1/models", Errors.Dialect.OPENAI, openAi::models);
         route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, openAi::completions);
         route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, openAi::chatCompletions);
+        route(r, Method.POST, "/v1/secure/chat/completions", Errors.Dialect.OPENAI, secure::chatCompletions);
+        route(r, Method.POST, "/v1/secure/completions", Errors.Dialect.OPENAI, secure::completions);
         route(r, Method.GET, "/api/tags", Errors.Dialect.OLLAMA, ollama::tags);
         route(r, Method.GET, "/api/version", Errors.Dialect.OLLAMA, ollama::version);
         route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, ollama::generate);

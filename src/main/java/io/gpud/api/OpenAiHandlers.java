@@ -92,18 +92,15 @@ final class OpenAiHandlers {
         long start = Nanos.now();
         generations.ensureAcceptingWork();
         ObjectNode body = bodies.readObject(req);
-        Options options = options(body, completionPrompt(body), "prompt");
+        Options options = completionOptions(body);
+        if (!options.stream()) {
+            Responses.json(res, 200, textCompletion(options, start));
+            return;
+        }
         Generations.Started started = generations.start(options.params(), start);
         String id = Ids.random("cmpl-", 24);
         long created = clock.instant().getEpochSecond();
         String model = started.model();
-        if (!options.stream()) {
-            var text = new StringBuilder();
-            Completion c = generations.drive(started, text::append);
-            Responses.json(res, 200, new TextCompletion(id, "text_completion", created, model,
-                    List.of(new TextChoice(0, text.toString(), Generations.finishReason(c), null)), Usage.of(c)));
-            return;
-        }
         try (var out = Responses.Stream.sse(res)) {
             try {
                 Completion c = generations.drive(started, t -> out.send(new TextChunk(id, "text_completion",
@@ -129,19 +126,15 @@ final class OpenAiHandlers {
         long start = Nanos.now();
         generations.ensureAcceptingWork();
         ObjectNode body = bodies.readObject(req);
-        Options options = options(body, new Generations.Prompt.Chat(Fields.messages(body, OpenAiHandlers::content)), "messages");
+        Options options = chatOptions(body);
+        if (!options.stream()) {
+            Responses.json(res, 200, chatCompletion(options, start));
+            return;
+        }
         Generations.Started started = generations.start(options.params(), start);
         String id = Ids.random("chatcmpl-", 24);
         long created = clock.instant().getEpochSecond();
         String model = started.model();
-        if (!options.stream()) {
-            var text = new StringBuilder();
-            Completion c = generations.drive(started, text::append);
-            Responses.json(res, 200, new ChatCompletion(id, "chat.completion", created, model,
-                    List.of(new ChatChoice(0, new Message("assistant", text.toString()),
-                            Generations.finishReason(c), null)), Usage.of(c)));
-            return;
-        }
         try (var out = Responses.Stream.sse(res)) {
             try {
                 out.send(chunk(id, created, model, new Delta("assistant", ""), null));
@@ -167,6 +160,48 @@ final class OpenAiHandlers {
     private static ChatChunk chunk(String id, long created, String model, Delta delta, String finishReason) {
         return new ChatChunk(id, "chat.completion.chunk", created, model,
                 List.of(new ChunkChoice(0, delta, finishReason, null)));
+    }
+
+    /**
+     * The whole, non-streamed answer to an already parsed request body: what the secure
+     * routes run on the decrypted payload, exactly as the plain routes would.
+     *
+     * @param chat true for a chat completion, false for a text completion
+     */
+    Object completeWhole(ObjectNode body, boolean chat, long start) {
+        generations.ensureAcceptingWork();
+        Options options = chat ? chatOptions(body) : completionOptions(body);
+        if (options.stream()) {
+            throw ApiException.invalid("stream", "'stream' is not available on the secure routes; "
+                    + "the response is sealed whole");
+        }
+        return chat ? chatCompletion(options, start) : textCompletion(options, start);
+    }
+
+    private TextCompletion textCompletion(Options options, long start) {
+        Generations.Started started = generations.start(options.params(), start);
+        var text = new StringBuilder();
+        Completion c = generations.drive(started, text::append);
+        return new TextCompletion(Ids.random("cmpl-", 24), "text_completion", clock.instant().getEpochSecond(),
+                started.model(), List.of(new TextChoice(0, text.toString(), Generations.finishReason(c), null)),
+                Usage.of(c));
+    }
+
+    private ChatCompletion chatCompletion(Options options, long start) {
+        Generations.Started started = generations.start(options.params(), start);
+        var text = new StringBuilder();
+        Completion c = generations.drive(started, text::append);
+        return new ChatCompletion(Ids.random("chatcmpl-", 24), "chat.completion", clock.instant().getEpochSecond(),
+                started.model(), List.of(new ChatChoice(0, new Message("assistant", text.toString()),
+                        Generations.finishReason(c), null)), Usage.of(c));
+    }
+
+    private Options completionOptions(ObjectNode body) {
+        return options(body, completionPrompt(body), "prompt");
+    }
+
+    private Options chatOptions(ObjectNode body) {
+        return options(body, new Generations.Prompt.Chat(Fields.messages(body, OpenAiHandlers::content)), "messages");
     }
 
     private Options options(ObjectNode body, Generations.Prompt prompt, String promptParam) {

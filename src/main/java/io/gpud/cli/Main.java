@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
             UndrainCommand.class,
             GenerateCommand.class,
             ScaleCommand.class,
+            TenantCommand.class,
+            AuditCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -63,6 +63,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--region", paramLabel = "R", description = "This node's region (default 'local').")
     String region;
 
+    @Option(names = "--secure", paramLabel = "MODE", description = "Secure envelope: off (default), nitro, or local "
+            + "(INSECURE development mode: enclave program as a child process, test PKI, KMS endpoint on loopback).")
+    String secure;
+
     @Option(names = "--log-format", paramLabel = "FORMAT", description = "text (default) or json.")
     String logFormat;
 
@@ -105,6 +109,7 @@ final class RunCommand implements Callable<Integer> {
         putIf(o, "node.id", nodeId);
         putIf(o, "node.region", region);
         putIf(o, "log.format", logFormat);
+        putIf(o, "secure.mode", secure);
         return o;
     }
 

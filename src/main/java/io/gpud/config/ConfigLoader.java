@@ -69,7 +69,8 @@ public final class ConfigLoader {
                 log(root.section("log")),
                 state(root.section("state")),
                 scaling(root.section("scaling")),
-                lifecycle(root.section("lifecycle")));
+                lifecycle(root.section("lifecycle")),
+                secure(root.section("secure")));
         root.rejectUnknown();
         return config;
     }
@@ -114,6 +115,33 @@ public final class ConfigLoader {
                 s.integer("queueCapacity", d.queueCapacity()),
                 s.integer("maxConcurrent", d.maxConcurrent()),
                 s.integer("defaultMaxTokens", d.defaultMaxTokens()));
+    }
+
+    private static SecureConfig secure(Section s) {
+        SecureConfig d = SecureConfig.defaults();
+        String endpoint = s.string("kmsEndpoint", null);
+        URI kms;
+        try {
+            kms = endpoint == null ? null : new URI(endpoint);
+        } catch (URISyntaxException e) {
+            throw new ConfigException("secure.kmsEndpoint was '" + endpoint + "', not a URI: " + e.getMessage(), e);
+        }
+        return new SecureConfig(
+                s.string("mode", d.mode()),
+                s.string("environment", d.environment()),
+                s.integer("enclaveCid", d.enclaveCid()),
+                s.integer("enclavePort", d.enclavePort()),
+                kms,
+                s.string("kmsRegion", d.kmsRegion()),
+                commaList(s.string("pcr0", "")),
+                commaList(s.string("pcr8", "")),
+                s.duration("attestationMaxAge", d.attestationMaxAge()),
+                s.path("auditFile", null),
+                s.integer("localKmsPort", d.localKmsPort()));
+    }
+
+    private static java.util.List<String> commaList(String value) {
+        return java.util.Arrays.stream(value.split(",")).map(String::strip).filter(v -> !v.isEmpty()).toList();
     }
 
     private static LogConfig log(Section s) {

@@ -9,6 +9,7 @@ import io.gpud.config.ModelConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.Ids;
 import io.gpud.core.NodeState;
+import io.gpud.enclave.SecureStack;
 import io.gpud.inference.DemoModel;
 import io.gpud.inference.Engine;
 import io.gpud.inference.CpuEngine;
@@ -29,6 +30,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,11 +42,11 @@ import org.slf4j.LoggerFactory;
  * reverse. Nothing else wires subsystems together.
  *
  * <p>Start order: data directory and node id, metrics, the model, the admin socket, the
- * data-plane and metrics listeners, then READY; then the state store and this node's
- * registry item, the pool leases and the autoscaler ({@code scaling.enabled}), and the
- * lifecycle-hook watcher ({@code lifecycle.watch}). {@link #close()} undoes it backwards,
- * so leases are released before the listeners stop, and the listeners stop before the
- * engine they call.
+ * secure envelope's stack (when enabled), the data-plane and metrics listeners, then READY;
+ * then the state store and this node's registry item, the pool leases and the autoscaler
+ * ({@code scaling.enabled}), and the lifecycle-hook watcher ({@code lifecycle.watch}).
+ * {@link #close()} undoes it backwards, so leases are released before the listeners stop,
+ * and the listeners stop before the engine they call.
  *
  * <p>The node also owns the state machine ({@link Lifecycle}). A drain moves READY to
  * DRAINING; the API refuses new work from then on, and a watcher moves to DRAINED when
@@ -127,7 +129,9 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         }
         started.add(admin);
 
-        api = new ApiServer(config.api(), this, this, metrics, config.engine().defaultMaxTokens());
+        SecureStack secure = startSecure();
+        api = new ApiServer(config.api(), this, this, metrics, config.engine().defaultMaxTokens(),
+                secure != null ? secure.gateway() : null);
         api.start();
         started.add(api);
 
@@ -181,6 +185,29 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
             log.info("watching IMDS {} for the lifecycle hook {} of {}", config.lifecycle().imdsEndpoint(),
                     config.lifecycle().hookName(), config.lifecycle().autoScalingGroup());
         }
+    }
+
+    /** The secure envelope's stack, or null when {@code secure.mode} is off. */
+    private SecureStack startSecure() {
+        String mode = config.secure().mode();
+        if (mode.equals("off")) {
+            return null;
+        }
+        SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), Clock.systemUTC());
+        started.add(stack);
+        if (mode.equals("local")) {
+            String bar = "!".repeat(78);
+            log.warn(bar);
+            log.warn("!! SECURE ENVELOPE IN LOCAL MODE - INSECURE, FOR DEVELOPMENT ONLY");
+            log.warn("!! test PKI generated at start, enclave program as a child process, KMS keys in this process");
+            log.warn("!! local KMS endpoint: {}  (gpud tenant seal --kms-endpoint {})", stack.kmsEndpoint(),
+                    stack.kmsEndpoint());
+            log.warn(bar);
+        } else {
+            log.info("secure envelope: enclave on vsock {}:{}, KMS in {}", config.secure().enclaveCid(),
+                    config.secure().enclavePort(), config.secure().kmsRegion());
+        }
+        return stack;
     }
 
     private Engine loadModel(ModelConfig model) {

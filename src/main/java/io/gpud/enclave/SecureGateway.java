@@ -1,0 +1,238 @@
+package io.gpud.enclave;
+
+import io.gpud.audit.AuditLog;
+import io.gpud.enclave.crypto.AttestationDocument;
+import io.gpud.enclave.crypto.AttestationVerifier;
+import io.gpud.enclave.crypto.PayloadCipher;
+import io.gpud.enclave.crypto.PcrPolicy;
+import io.gpud.enclave.protocol.EnclaveMessage;
+import io.gpud.enclave.protocol.EnvelopeAad;
+import io.gpud.enclave.protocol.FrameChannel;
+import io.gpud.enclave.protocol.ProtocolException;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The parent's side of the secure envelope: turns a tenant's sealed request into the
+ * plaintext the inference worker needs, and the worker's output back into a sealed
+ * response, without ever holding the tenant's data key.
+ *
+ * <h2>Threat model</h2>
+ *
+ * <p>Nitro Enclaves have no GPU, so inference runs in the parent. We therefore promise
+ * less than "the parent never sees plaintext" (REQ-1.3.4), and say exactly what:
+ * <ul>
+ *   <li><b>Keys never reach the parent.</b> The tenant's data key leaves KMS only as
+ *       {@code CiphertextForRecipient}, CMS sealed to an RSA key generated inside the
+ *       enclave and bound to the enclave's measurements by its attestation document. The
+ *       parent relays that blob and ciphertext; no message of the parent↔enclave protocol
+ *       has a field that could carry a key, and a KMS answer with {@code Plaintext} is
+ *       refused and audited. A compromised parent can ask the enclave to open requests
+ *       it relays, but cannot decrypt anything the enclave has not been handed, nor reuse
+ *       a request id (single use, enforced in the enclave).</li>
+ *   <li><b>Payload plaintext does exist in the parent</b> while a request is served: the
+ *       decrypted prompt and the generated output live in the inference worker's memory
+ *       (Java heap strings and the engine's buffers). Byte buffers we own are zeroed after
+ *       use; heap strings cannot be, and are not logged. A root attacker on the parent
+ *       during a request can read that request's prompt and output. That is the residual
+ *       risk of GPU inference outside the enclave.</li>
+ *   <li><b>Binding.</b> The GCM AAD names tenant, key, request id, model and direction;
+ *       KMS's encryption context names tenant and request id. A ciphertext moved to
+ *       another tenant, key, request or model, or a response replayed as a request, fails
+ *       its tag or KMS's check.</li>
+ *   <li><b>What we trust.</b> KMS's key policy (PCR conditions) is the real gate; the parent
+ *       verifies the same attestation document first (chain to the pinned AWS Nitro root,
+ *       freshness, its own nonce, PCR allow-list, never debug mode) so it fails early and
+ *       audibly rather than sending a document KMS would refuse.</li>
+ *   <li><b>Local mode</b> keeps the protocol but none of the guarantees: its test PKI and
+ *       KMS run in the parent. It is refused when the configuration says production.</li>
+ * </ul>
+ *
+ * <h2>Flow of one request</h2>
+ * {@link #open}: parse the AAD; ask the enclave for an attestation document over a fresh
+ * nonce and verify it; KMS {@code Decrypt} with {@code KeyId}, the context
+ * {tenant, requestId} and the document as {@code Recipient}; hand the CMS blob and the
+ * ciphertext to the enclave, which answers with the request plaintext.
+ * {@link #seal}: hand the output to the enclave, which seals it and zeroes the key.
+ * {@link #abort}: the enclave zeroes the key of a request that will not be sealed.
+ * Every step writes an audit record: who, which key, which request, what outcome.
+ *
+ * <p>Refusals are values: {@link Refused} carries an HTTP status and a reason that is the
+ * same for every cryptographic failure, so a caller cannot tell a bad tag from a wrong key
+ * or a replay. The precise reason goes to the audit log.
+ */
+public final class SecureGateway {
+
+    private static final int NONCE_BYTES = 32;
+
+    /** What {@link #open} came to. */
+    public sealed interface Opening {
+    }
+
+    /** The request plaintext, for the inference worker; zero it after parsing. */
+    public record Opened(EnvelopeAad aad, byte[] plaintext) implements Opening {
+    }
+
+    /** Refused; {@code publicReason} is safe to send to the caller. */
+    public record Refused(int status, String publicReason) implements Opening, Sealing {
+    }
+
+    /** What {@link #seal} came to. */
+    public sealed interface Sealing {
+    }
+
+    /** The sealed output. */
+    public record Sealed(SealedResponse response) implements Sealing {
+    }
+
+    static final String CANNOT_OPEN = "the envelope could not be opened";
+
+    private final FrameChannel enclave;
+    private final KmsKeys kms;
+    private final AttestationVerifier verifier;
+    private final PcrPolicy policy;
+    private final AuditLog audit;
+    private final Clock clock;
+    private final SecureRandom random;
+
+    /**
+     * @param enclave  the channel to the enclave program
+     * @param kms      KMS (or local mode's endpoint)
+     * @param verifier attestation verification to the pinned root
+     * @param policy   enclave images allowed
+     * @param audit    where every operation is recorded
+     * @param clock    verification time
+     * @param random   nonces
+     */
+    public SecureGateway(FrameChannel enclave, KmsKeys kms, AttestationVerifier verifier, PcrPolicy policy,
+                         AuditLog audit, Clock clock, SecureRandom random) {
+        this.enclave = enclave;
+        this.kms = kms;
+        this.verifier = verifier;
+        this.policy = policy;
+        this.audit = audit;
+        this.clock = clock;
+        this.random = random;
+    }
+
+    /** Opens a tenant's envelope; see the class comment for the steps. */
+    public Opening open(SecureEnvelope envelope) {
+        EnvelopeAad aad;
+        try {
+            aad = EnvelopeAad.parse(envelope.aad());
+        } catch (ProtocolException e) {
+            audit.append("secure.open", Map.of("keyArn", safe(envelope.keyArn()), "outcome", "refused",
+                    "reason", "malformed aad"));
+            return new Refused(400, "the envelope's aad is malformed");
+        }
+        Map<String, String> who = who(aad);
+        if (!aad.direction().equals("request") || !aad.keyArn().equals(envelope.keyArn())) {
+            return refuse(who, "aad does not match the envelope's key or is not a request");
+        }
+        if (envelope.iv().length != PayloadCipher.IV_BYTES || envelope.ciphertext().length < PayloadCipher.TAG_BYTES) {
+            return refuse(who, "iv or ciphertext has the wrong length");
+        }
+        byte[] nonce = new byte[NONCE_BYTES];
+        random.nextBytes(nonce);
+        byte[] document;
+        if (!(call(new EnclaveMessage.AttestRequest(nonce)) instanceof EnclaveMessage.AttestReply(byte[] doc))) {
+            audit.append("secure.attest", with(who, "outcome", "enclave refused"));
+            return new Refused(503, "the enclave is unavailable");
+        }
+        document = doc;
+        switch (verifier.verify(document, clock.instant(), nonce)) {
+            case AttestationVerifier.Rejected(String reason) -> {
+                audit.append("secure.attest", with(with(who, "outcome", "rejected"), "reason", reason));
+                return new Refused(503, "the enclave is unavailable");
+            }
+            case AttestationVerifier.Verified(AttestationDocument d) -> {
+                var reason = policy.check(d);
+                if (reason.isPresent()) {
+                    audit.append("secure.attest", with(with(who, "outcome", "rejected"), "reason", reason.get()));
+                    return new Refused(503, "the enclave is unavailable");
+                }
+                audit.append("secure.attest", with(who, "outcome", "verified"));
+            }
+        }
+        var context = new LinkedHashMap<String, String>();
+        context.put("tenant", aad.tenant());
+        context.put("requestId", aad.requestId());
+        byte[] cms;
+        switch (kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), context, document)) {
+            case KmsKeys.ForRecipient(byte[] blob) -> {
+                cms = blob;
+                audit.append("kms.decrypt", with(who, "outcome", "ciphertext-for-recipient"));
+            }
+            case KmsKeys.PlaintextRefused p -> {
+                audit.append("kms.decrypt", with(who, "outcome", "refused: answer carried Plaintext"));
+                return new Refused(502, "the key service answered unsafely");
+            }
+            case KmsKeys.Denied(String code) -> {
+                return refuse(who, "kms denied: " + code);
+            }
+        }
+        var reply = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), cms, envelope.iv(),
+                envelope.ciphertext(), envelope.aad()));
+        if (reply instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
+            audit.append("enclave.open", with(who, "outcome", "opened"));
+            return new Opened(aad, plaintext);
+        }
+        String code = reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
+        return refuse(who, "enclave refused: " + code);
+    }
+
+    /** Seals the output of an opened request; the enclave then forgets its key. */
+    public Sealing seal(EnvelopeAad aad, byte[] output) {
+        var reply = call(new EnclaveMessage.SealRequest(aad.requestId(), output));
+        if (reply instanceof EnclaveMessage.SealReply(byte[] iv, byte[] ct, byte[] responseAad)) {
+            audit.append("enclave.seal", with(who(aad), "outcome", "sealed"));
+            return new Sealed(new SealedResponse(iv, ct, responseAad));
+        }
+        String code = reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
+        audit.append("enclave.seal", with(with(who(aad), "outcome", "refused"), "reason", code));
+        return new Refused(500, "the response could not be sealed");
+    }
+
+    /** The request will not be sealed (inference failed): the enclave zeroes its key. */
+    public void abort(EnvelopeAad aad) {
+        call(new EnclaveMessage.Abort(aad.requestId()));
+        audit.append("enclave.abort", with(who(aad), "outcome", "key zeroed"));
+    }
+
+    private EnclaveMessage call(EnclaveMessage m) {
+        try {
+            return EnclaveMessage.decode(enclave.call(EnclaveMessage.encode(m)));
+        } catch (IOException e) {
+            throw new EnclaveException("the enclave cannot be reached: " + e.getMessage(), e);
+        } catch (ProtocolException e) {
+            throw new EnclaveException("the enclave answered outside the protocol: " + e.getMessage(), e);
+        }
+    }
+
+    private Refused refuse(Map<String, String> who, String reason) {
+        audit.append("secure.open", with(with(who, "outcome", "refused"), "reason", reason));
+        return new Refused(403, CANNOT_OPEN);
+    }
+
+    private static Map<String, String> who(EnvelopeAad aad) {
+        var m = new LinkedHashMap<String, String>();
+        m.put("tenant", aad.tenant());
+        m.put("keyArn", aad.keyArn());
+        m.put("requestId", aad.requestId());
+        m.put("model", aad.model());
+        return m;
+    }
+
+    private static Map<String, String> with(Map<String, String> m, String k, String v) {
+        var copy = new LinkedHashMap<>(m);
+        copy.put(k, v);
+        return copy;
+    }
+
+    private static String safe(String s) {
+        return s == null ? "" : s.length() > 256 ? s.substring(0, 256) : s;
+    }
+}

@@ -1,0 +1,125 @@
+package io.gpud.enclave;
+
+import io.gpud.audit.AuditLog;
+import io.gpud.config.SecureConfig;
+import io.gpud.enclave.crypto.AttestationVerifier;
+import io.gpud.enclave.crypto.Fips;
+import io.gpud.enclave.crypto.Measurement;
+import io.gpud.enclave.crypto.PcrPolicy;
+import io.gpud.enclave.crypto.TestPki;
+import io.gpud.enclave.program.EnclaveMain;
+import io.gpud.enclave.protocol.FrameChannel;
+import io.gpud.enclave.protocol.Frames;
+import io.gpud.enclave.protocol.StreamFrameChannel;
+import io.gpud.enclave.protocol.Vsock;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Everything the secure envelope runs on, started for one mode: the audit log, the enclave
+ * channel, KMS, the verifier and the {@link SecureGateway} over them. In {@code nitro}
+ * mode: vsock to the enclave, the AWS Nitro root, the configured PCR allow-list and real
+ * KMS. In {@code local} mode (INSECURE): a generated test PKI, the enclave program as a
+ * child process, and {@link LocalKms} on loopback whose policy allows the measurement of
+ * the running jar.
+ */
+public final class SecureStack implements AutoCloseable {
+
+    /** How long local mode's attestation signer certificate is valid. */
+    private static final Duration LOCAL_LEAF_VALIDITY = Duration.ofDays(1);
+
+    private final SecureGateway gateway;
+    private final URI kmsEndpoint;
+    private final List<AutoCloseable> parts;
+
+    private SecureStack(SecureGateway gateway, URI kmsEndpoint, List<AutoCloseable> parts) {
+        this.gateway = gateway;
+        this.kmsEndpoint = kmsEndpoint;
+        this.parts = parts;
+    }
+
+    /** Starts the stack for {@code config.mode()} ({@code local} or {@code nitro}). */
+    public static SecureStack start(SecureConfig config, Path dataDir, Clock clock) {
+        var parts = new ArrayList<AutoCloseable>();
+        try {
+            AuditLog audit = AuditLog.open(config.auditFile() != null ? config.auditFile() : dataDir.resolve("audit.log"),
+                    clock);
+            parts.add(audit);
+            audit.append("secure.start", java.util.Map.of("mode", config.mode()));
+            return switch (config.mode()) {
+                case "local" -> local(config, dataDir, clock, audit, parts);
+                case "nitro" -> nitro(config, clock, audit, parts);
+                default -> throw new EnclaveException("secure.mode '" + config.mode() + "' starts no secure stack");
+            };
+        } catch (RuntimeException e) {
+            closeAll(parts);
+            throw e;
+        }
+    }
+
+    private static SecureStack local(SecureConfig config, Path dataDir, Clock clock, AuditLog audit,
+                                     List<AutoCloseable> parts) {
+        TestPki pki = TestPki.generate(clock.instant(), LOCAL_LEAF_VALIDITY);
+        var policy = new PcrPolicy(Set.of(HexFormat.of().formatHex(Measurement.codeOf(EnclaveMain.class))), Set.of());
+        LocalKms localKms = LocalKms.start(config.localKmsPort(),
+                new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy, clock);
+        parts.add(localKms);
+        LocalEnclave enclave = LocalEnclave.start(dataDir.resolve("enclave"), pki);
+        parts.add(enclave);
+        KmsKeys kms = new KmsKeys(localKms.endpoint(), config.kmsRegion(), true);
+        parts.add(kms);
+        var gateway = new SecureGateway(enclave.channel(), kms,
+                new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy, audit, clock, Fips.random());
+        return new SecureStack(gateway, localKms.endpoint(), List.copyOf(parts));
+    }
+
+    private static SecureStack nitro(SecureConfig config, Clock clock, AuditLog audit, List<AutoCloseable> parts) {
+        FrameChannel channel;
+        try {
+            Vsock.Connection c = Vsock.connect(config.enclaveCid(), config.enclavePort());
+            channel = new StreamFrameChannel(c.in(), c.out(), c, Frames.DEFAULT_MAX_BYTES);
+        } catch (IOException e) {
+            throw new EnclaveException("cannot reach the enclave at vsock " + config.enclaveCid() + ":"
+                    + config.enclavePort() + ": " + e.getMessage(), e);
+        }
+        parts.add(channel);
+        KmsKeys kms = new KmsKeys(config.kmsEndpoint(), config.kmsRegion(), false);
+        parts.add(kms);
+        var gateway = new SecureGateway(channel, kms,
+                new AttestationVerifier(AttestationVerifier.awsNitroRoot(), config.attestationMaxAge()),
+                new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), audit, clock, Fips.random());
+        return new SecureStack(gateway, config.kmsEndpoint(), List.copyOf(parts));
+    }
+
+    /** The gateway the API serves {@code /v1/secure/...} through. */
+    public SecureGateway gateway() {
+        return gateway;
+    }
+
+    /** Local mode's KMS endpoint, for {@code gpud tenant seal --kms-endpoint}; the configured one otherwise. */
+    public URI kmsEndpoint() {
+        return kmsEndpoint;
+    }
+
+    @Override
+    public void close() {
+        closeAll(new ArrayList<>(parts));
+    }
+
+    private static void closeAll(List<AutoCloseable> parts) {
+        for (int i = parts.size() - 1; i >= 0; i--) {
+            try {
+                parts.get(i).close();
+            } catch (Exception e) {
+                // Closing is best effort; the rest must still close.
+            }
+        }
+    }
+}

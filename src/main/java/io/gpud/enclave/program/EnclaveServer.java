@@ -1,0 +1,89 @@
+package io.gpud.enclave.program;
+
+import io.gpud.enclave.crypto.Attestor;
+import io.gpud.enclave.protocol.Frames;
+import io.gpud.enclave.protocol.ProtocolException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The enclave program's listener: accepts parent connections on a Unix socket (local mode)
+ * and serves each on its own virtual thread, one frame in, one frame out. A connection
+ * that sends a bad frame (over the cap, truncated) is closed; the program goes on.
+ */
+public final class EnclaveServer implements AutoCloseable {
+
+    private final EnclaveService service;
+    private final ServerSocketChannel server;
+    private final Path socket;
+    private final Thread acceptor;
+
+    private EnclaveServer(EnclaveService service, ServerSocketChannel server, Path socket) {
+        this.service = service;
+        this.server = server;
+        this.socket = socket;
+        this.acceptor = Thread.ofVirtual().name("enclave-accept").start(this::acceptLoop);
+    }
+
+    /** Listens on {@code socket} (replacing a stale file) with a fresh enclave key. */
+    public static EnclaveServer unix(Path socket, Attestor attestor) throws IOException {
+        var service = new EnclaveService(attestor);
+        Files.deleteIfExists(socket);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        return new EnclaveServer(service, server, socket);
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            try {
+                SocketChannel ch = server.accept();
+                Thread.ofVirtual().name("enclave-conn").start(() -> serve(Channels.newInputStream(ch),
+                        Channels.newOutputStream(ch), ch));
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    /** Serves one connection until it closes or breaks the framing. */
+    static void serve(InputStream rawIn, OutputStream rawOut, AutoCloseable connection, EnclaveService service) {
+        try (connection) {
+            var in = new BufferedInputStream(rawIn);
+            var out = new BufferedOutputStream(rawOut);
+            for (byte[] frame; (frame = Frames.read(in, Frames.DEFAULT_MAX_BYTES)) != null; ) {
+                Frames.write(out, service.handle(frame), Frames.DEFAULT_MAX_BYTES);
+            }
+        } catch (ProtocolException | IOException e) {
+            System.err.println("enclave: connection closed: " + e.getMessage());
+        } catch (Exception e) {
+            System.err.println("enclave: connection failed: " + e);
+        }
+    }
+
+    private void serve(InputStream in, OutputStream out, AutoCloseable connection) {
+        serve(in, out, connection, service);
+    }
+
+    /** Data keys held right now, for requests opened and not yet sealed or aborted. */
+    public int openKeys() {
+        return service.openCount();
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        acceptor.interrupt();
+        Files.deleteIfExists(socket);
+    }
+}

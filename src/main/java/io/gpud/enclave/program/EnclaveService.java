@@ -1,0 +1,164 @@
+package io.gpud.enclave.program;
+
+import io.gpud.enclave.crypto.Attestor;
+import io.gpud.enclave.crypto.CryptoException;
+import io.gpud.enclave.crypto.Fips;
+import io.gpud.enclave.crypto.PayloadCipher;
+import io.gpud.enclave.crypto.RecipientCms;
+import io.gpud.enclave.protocol.EnclaveMessage;
+import io.gpud.enclave.protocol.EnvelopeAad;
+import io.gpud.enclave.protocol.ProtocolException;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.spec.RSAKeyGenParameterSpec;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.SequencedSet;
+
+/**
+ * What the enclave does with each frame, one method per message. The design in brief:
+ *
+ * <p>At boot the enclave makes an RSA-2048 key that never leaves it. The parent asks for
+ * attestation documents over that key's public half and its own nonce, and hands one to
+ * KMS as the {@code Recipient} of {@code Decrypt}; KMS checks the PCRs against the key
+ * policy and answers with the data key sealed to that public key (CMS). The parent passes
+ * the CMS blob and the tenant's ciphertext here: the enclave unwraps the key, checks that
+ * the AAD names this request and key, opens the payload, and keeps the key only until the
+ * response is sealed (or the request aborted), then zeroes it.
+ *
+ * <p>Request ids are single use: an id is burned when its {@code open} arrives, whether or
+ * not it succeeds, so a captured envelope cannot be replayed to this enclave. The set of
+ * burned ids is bounded ({@link #MAX_REMEMBERED_IDS}); beyond that the oldest are
+ * forgotten, which is why KMS's encryption context also binds the id and tenants should
+ * not reuse one.
+ */
+final class EnclaveService {
+
+    /** Open requests (keys held) at most; more are refused as busy. */
+    static final int MAX_OPEN = 1024;
+    /** Request ids remembered for replay protection. */
+    static final int MAX_REMEMBERED_IDS = 1 << 20;
+
+    private record Session(byte[] key, EnvelopeAad aad) {
+    }
+
+    private final KeyPair rsa;
+    private final Attestor attestor;
+    private final SecureRandom random = Fips.random();
+    private final SequencedSet<String> burnedIds = new LinkedHashSet<>();
+    private final Map<String, Session> open = new HashMap<>();
+
+    EnclaveService(Attestor attestor) {
+        this.attestor = attestor;
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA", Fips.provider());
+            g.initialize(new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4), random);
+            this.rsa = g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new CryptoException("cannot generate the enclave's RSA-2048 key: " + e.getMessage(), e);
+        }
+    }
+
+    /** Answers one frame; never throws for bad input. */
+    byte[] handle(byte[] frame) {
+        EnclaveMessage reply;
+        try {
+            reply = switch (EnclaveMessage.decode(frame)) {
+                case EnclaveMessage.AttestRequest r -> attest(r);
+                case EnclaveMessage.OpenRequest r -> open(r);
+                case EnclaveMessage.SealRequest r -> seal(r);
+                case EnclaveMessage.Abort r -> abort(r);
+                default -> new EnclaveMessage.Refusal("unexpected");
+            };
+        } catch (ProtocolException e) {
+            reply = new EnclaveMessage.Refusal("malformed");
+        }
+        return EnclaveMessage.encode(reply);
+    }
+
+    private EnclaveMessage attest(EnclaveMessage.AttestRequest r) {
+        if (r.nonce().length < 16 || r.nonce().length > 64) {
+            return new EnclaveMessage.Refusal("malformed");
+        }
+        return new EnclaveMessage.AttestReply(attestor.attest(rsa.getPublic().getEncoded(), r.nonce()));
+    }
+
+    private EnclaveMessage open(EnclaveMessage.OpenRequest r) {
+        EnvelopeAad aad;
+        try {
+            aad = EnvelopeAad.parse(r.aad());
+        } catch (ProtocolException e) {
+            return new EnclaveMessage.Refusal("aad");
+        }
+        if (!aad.direction().equals("request") || !aad.requestId().equals(r.requestId())
+                || !aad.keyArn().equals(r.keyArn())) {
+            return new EnclaveMessage.Refusal("aad");
+        }
+        synchronized (this) {
+            if (!burnedIds.add(r.requestId())) {
+                return new EnclaveMessage.Refusal("replay");
+            }
+            if (burnedIds.size() > MAX_REMEMBERED_IDS) {
+                burnedIds.removeFirst();
+            }
+            if (open.size() >= MAX_OPEN) {
+                return new EnclaveMessage.Refusal("busy");
+            }
+        }
+        byte[] key;
+        try {
+            key = RecipientCms.unwrap(r.cms(), rsa.getPrivate());
+        } catch (CryptoException e) {
+            return new EnclaveMessage.Refusal("cms");
+        }
+        if (key.length != PayloadCipher.KEY_BYTES || r.iv().length != PayloadCipher.IV_BYTES) {
+            PayloadCipher.zero(key);
+            return new EnclaveMessage.Refusal("algorithm");
+        }
+        byte[] plaintext = PayloadCipher.open(key, r.iv(), r.ciphertext(), r.aad());
+        if (plaintext == null) {
+            PayloadCipher.zero(key);
+            return new EnclaveMessage.Refusal("decrypt");
+        }
+        synchronized (this) {
+            open.put(r.requestId(), new Session(key, aad));
+        }
+        return new EnclaveMessage.OpenReply(plaintext);
+    }
+
+    private EnclaveMessage seal(EnclaveMessage.SealRequest r) {
+        Session s;
+        synchronized (this) {
+            s = open.remove(r.requestId());
+        }
+        if (s == null) {
+            return new EnclaveMessage.Refusal("unknown-request");
+        }
+        try {
+            byte[] aad = s.aad().response().toBytes();
+            PayloadCipher.Sealed sealed = PayloadCipher.seal(s.key(), r.plaintext(), aad, random);
+            return new EnclaveMessage.SealReply(sealed.iv(), sealed.ciphertext(), aad);
+        } finally {
+            PayloadCipher.zero(s.key());
+        }
+    }
+
+    private EnclaveMessage abort(EnclaveMessage.Abort r) {
+        Session s;
+        synchronized (this) {
+            s = open.remove(r.requestId());
+        }
+        if (s != null) {
+            PayloadCipher.zero(s.key());
+        }
+        return new EnclaveMessage.Ack();
+    }
+
+    /** Keys held right now (tests). */
+    synchronized int openCount() {
+        return open.size();
+    }
+}

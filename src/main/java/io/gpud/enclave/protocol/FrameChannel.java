@@ -1,0 +1,16 @@
+package io.gpud.enclave.protocol;
+
+import java.io.IOException;
+
+/**
+ * One request frame out, one reply frame back, to the enclave. Implementations: a Unix
+ * socket (local mode, tests) and AF_VSOCK (Nitro). Calls are serialized by the caller.
+ */
+public interface FrameChannel extends AutoCloseable {
+
+    /** Sends one frame and waits for the reply frame. */
+    byte[] call(byte[] request) throws IOException;
+
+    @Override
+    void close() throws IOException;
+}

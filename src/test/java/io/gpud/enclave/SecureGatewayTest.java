@@ -1,0 +1,308 @@
+package io.gpud.enclave;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gpud.audit.AuditLog;
+import io.gpud.enclave.crypto.AttestationVerifier;
+import io.gpud.enclave.crypto.Fips;
+import io.gpud.enclave.crypto.LocalAttestor;
+import io.gpud.enclave.crypto.PayloadCipher;
+import io.gpud.enclave.crypto.PcrPolicy;
+import io.gpud.enclave.crypto.TestPki;
+import io.gpud.enclave.program.EnclaveServer;
+import io.gpud.enclave.protocol.Cbor;
+import io.gpud.enclave.protocol.EnvelopeAad;
+import io.gpud.enclave.protocol.Frames;
+import io.gpud.enclave.protocol.StreamFrameChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The secure envelope end to end below HTTP: the real enclave program (in process, on a
+ * Unix socket), the local KMS through the real AWS SDK, the real CBOR/COSE/CMS code. Every
+ * frame crossing the parent is recorded, so the test can show the data key never does.
+ */
+class SecureGatewayTest {
+
+    static final String KEY_A = "arn:aws:kms:us-east-1:111122223333:key/tenant-a";
+    static final String KEY_B = "arn:aws:kms:us-east-1:111122223333:key/tenant-b";
+    static final byte[] PCR0 = filled(0x5a);
+    static final Clock CLOCK = Clock.systemUTC();
+
+    @TempDir
+    static Path dir;
+    static TestPki pki;
+    static PcrPolicy policy;
+    static EnclaveServer enclave;
+    static LocalKms localKms;
+    static KmsKeys kms;
+    static AuditLog audit;
+    static RecordingFrameChannel channel;
+    static SecureGateway gateway;
+    static int nextId;
+
+    static byte[] filled(int b) {
+        byte[] x = new byte[48];
+        Arrays.fill(x, (byte) b);
+        return x;
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        pki = TestPki.generate(Instant.now(), Duration.ofHours(1));
+        policy = new PcrPolicy(Set.of(HexFormat.of().formatHex(PCR0)), Set.of());
+        enclave = EnclaveServer.unix(dir.resolve("enclave.sock"), new LocalAttestor(pki, Map.of(0, PCR0), CLOCK));
+        localKms = LocalKms.start(0, verifier(), policy, CLOCK);
+        kms = new KmsKeys(localKms.endpoint(), "us-east-1", true);
+        audit = AuditLog.open(dir.resolve("audit.log"), CLOCK);
+        channel = new RecordingFrameChannel(StreamFrameChannel.unix(dir.resolve("enclave.sock"), Frames.DEFAULT_MAX_BYTES));
+        gateway = new SecureGateway(channel, kms, verifier(), policy, audit, CLOCK, Fips.random());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        channel.close();
+        kms.close();
+        localKms.close();
+        enclave.close();
+        audit.close();
+    }
+
+    static AttestationVerifier verifier() {
+        return new AttestationVerifier(pki.root(), Duration.ofMinutes(5));
+    }
+
+    /** A tenant's request: the envelope and the data key the tenant keeps. */
+    record Sealed(SecureEnvelope envelope, EnvelopeAad aad, byte[] dataKey) {
+    }
+
+    static synchronized String requestId() {
+        return "req-" + (++nextId);
+    }
+
+    /** Seals like the tenant tool, but lets a test choose what the envelope claims. */
+    static Sealed seal(String kmsKey, Map<String, String> context, EnvelopeAad aad, String envelopeKey, byte[] body) {
+        KmsKeys.DataKey key = kms.generateDataKey(kmsKey, context);
+        var sealed = PayloadCipher.seal(key.plaintext(), body, aad.toBytes(), Fips.random());
+        return new Sealed(new SecureEnvelope(envelopeKey, key.encrypted(), sealed.iv(), sealed.ciphertext(),
+                aad.toBytes()), aad, key.plaintext());
+    }
+
+    static Sealed seal(String tenant, byte[] body) {
+        String id = requestId();
+        var aad = new EnvelopeAad(tenant, KEY_A, id, "gpud-demo", "request");
+        return seal(KEY_A, context(tenant, id), aad, KEY_A, body);
+    }
+
+    static Map<String, String> context(String tenant, String id) {
+        var c = new LinkedHashMap<String, String>();
+        c.put("tenant", tenant);
+        c.put("requestId", id);
+        return c;
+    }
+
+    static boolean contains(byte[] haystack, byte[] needle) {
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            if (Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String lastAudit() throws Exception {
+        List<String> lines = Files.readAllLines(dir.resolve("audit.log"));
+        return lines.getLast();
+    }
+
+    static SecureGateway.Refused refused(SecureEnvelope e) {
+        return assertInstanceOf(SecureGateway.Refused.class, gateway.open(e));
+    }
+
+    @Test
+    void roundTripWhileOnlyCiphertextAndTheCmsBlobCrossTheParent() throws Exception {
+        int before = channel.frames.size();
+        byte[] request = "{\"model\":\"gpud-demo\",\"prompt\":\"secret prompt\"}".getBytes(StandardCharsets.UTF_8);
+        Sealed s = seal("acme", request);
+        var opened = assertInstanceOf(SecureGateway.Opened.class, gateway.open(s.envelope()));
+        assertArrayEquals(request, opened.plaintext());
+        byte[] output = "{\"choices\":[]}".getBytes(StandardCharsets.UTF_8);
+        var sealed = assertInstanceOf(SecureGateway.Sealed.class, gateway.seal(opened.aad(), output));
+        var aad = EnvelopeAad.parse(sealed.response().aad());
+        assertEquals(s.aad().response(), aad);
+        assertArrayEquals(output, PayloadCipher.open(s.dataKey(), sealed.response().iv(),
+                sealed.response().ciphertext(), sealed.response().aad()));
+
+        List<byte[]> frames = channel.frames.subList(before, channel.frames.size());
+        assertEquals(6, frames.size(), "attest, attested, open, opened, seal, sealed");
+        List<String> ops = frames.stream().map(f -> (String) ((Map<?, ?>) Cbor.decode(f)).get("op")).toList();
+        assertEquals(List.of("attest", "attested", "open", "opened", "seal", "sealed"), ops);
+        Map<?, ?> open = (Map<?, ?>) Cbor.decode(frames.get(2));
+        assertEquals(Set.of("op", "requestId", "keyArn", "cms", "iv", "ciphertext", "aad"), open.keySet());
+        assertArrayEquals(s.envelope().ciphertext(), (byte[]) open.get("ciphertext"));
+        byte[] b64 = Base64.getEncoder().encode(s.dataKey());
+        byte[] hex = HexFormat.of().formatHex(s.dataKey()).getBytes(StandardCharsets.US_ASCII);
+        for (byte[] f : frames) {
+            assertFalse(contains(f, s.dataKey()), "a frame carries the data key");
+            assertFalse(contains(f, b64) || contains(f, hex), "a frame carries the data key encoded");
+        }
+        byte[] log = Files.readAllBytes(dir.resolve("audit.log"));
+        assertFalse(contains(log, b64) || contains(log, hex) || contains(log, "secret prompt".getBytes()));
+        assertEquals(0, enclave.openKeys(), "the enclave zeroed and dropped the key after sealing");
+    }
+
+    @Test
+    void replayedRequestIdIsRefusedByTheEnclave() throws Exception {
+        Sealed s = seal("acme", "{\"model\":\"gpud-demo\"}".getBytes());
+        var opened = assertInstanceOf(SecureGateway.Opened.class, gateway.open(s.envelope()));
+        gateway.abort(opened.aad());
+        assertEquals(403, refused(s.envelope()).status());
+        assertTrue(lastAudit().contains("enclave refused: replay"));
+    }
+
+    @Test
+    void kmsKeyIdMismatchIsRefused() throws Exception {
+        String id = requestId();
+        var aad = new EnvelopeAad("acme", KEY_B, id, "gpud-demo", "request");
+        kms.generateDataKey(KEY_B, context("acme", "unused"));
+        Sealed s = seal(KEY_A, context("acme", id), aad, KEY_B, "{}".getBytes());
+        var r = refused(s.envelope());
+        assertEquals(403, r.status());
+        assertEquals(SecureGateway.CANNOT_OPEN, r.publicReason());
+        assertTrue(lastAudit().contains("kms denied: IncorrectKeyException"), lastAudit());
+    }
+
+    @Test
+    void aadThatDoesNotMatchTheEncryptionContextIsRefusedByKms() throws Exception {
+        String id = requestId();
+        var aad = new EnvelopeAad("mallory", KEY_A, id, "gpud-demo", "request");
+        Sealed s = seal(KEY_A, context("acme", id), aad, KEY_A, "{}".getBytes());
+        assertEquals(SecureGateway.CANNOT_OPEN, refused(s.envelope()).publicReason());
+        assertTrue(lastAudit().contains("kms denied: InvalidCiphertextException"), lastAudit());
+    }
+
+    @Test
+    void aadNamingAnotherKeyOrAResponseIsRefusedBeforeKms() throws Exception {
+        String id = requestId();
+        Sealed s = seal(KEY_A, context("acme", id), new EnvelopeAad("acme", KEY_B, id, "m", "request"), KEY_A, new byte[0]);
+        assertEquals(403, refused(s.envelope()).status());
+        Sealed r = seal(KEY_A, context("acme", id), new EnvelopeAad("acme", KEY_A, id, "m", "response"), KEY_A, new byte[0]);
+        assertEquals(403, refused(r.envelope()).status());
+        assertTrue(lastAudit().contains("aad does not match"), lastAudit());
+    }
+
+    @Test
+    void aadAlteredAfterSealingFailsTheTag() throws Exception {
+        Sealed s = seal("acme", "{}".getBytes());
+        var other = new EnvelopeAad("acme", KEY_A, s.aad().requestId(), "another-model", "request");
+        var e = s.envelope();
+        assertEquals(403, refused(new SecureEnvelope(e.keyArn(), e.encryptedDataKey(), e.iv(), e.ciphertext(),
+                other.toBytes())).status());
+        assertTrue(lastAudit().contains("enclave refused: decrypt"), lastAudit());
+    }
+
+    @Test
+    void truncatedCiphertextOrTagIsRefused() throws Exception {
+        Sealed s = seal("acme", "{\"model\":\"gpud-demo\"}".getBytes());
+        var e = s.envelope();
+        byte[] cut = Arrays.copyOf(e.ciphertext(), e.ciphertext().length - 1);
+        assertEquals(403, refused(new SecureEnvelope(e.keyArn(), e.encryptedDataKey(), e.iv(), cut, e.aad())).status());
+        assertTrue(lastAudit().contains("enclave refused: decrypt"), lastAudit());
+        Sealed t = seal("acme", "{}".getBytes());
+        byte[] tagOnlyPart = Arrays.copyOf(t.envelope().ciphertext(), PayloadCipher.TAG_BYTES - 1);
+        assertEquals(403, refused(new SecureEnvelope(KEY_A, t.envelope().encryptedDataKey(), t.envelope().iv(),
+                tagOnlyPart, t.envelope().aad())).status());
+        Sealed u = seal("acme", "{}".getBytes());
+        byte[] truncatedBlob = Arrays.copyOf(u.envelope().encryptedDataKey(), 20);
+        assertEquals(403, refused(new SecureEnvelope(KEY_A, truncatedBlob, u.envelope().iv(),
+                u.envelope().ciphertext(), u.envelope().aad())).status());
+    }
+
+    @Test
+    void kmsRefusesAReplayedAttestationDocument() throws Exception {
+        String id = requestId();
+        KmsKeys.DataKey key = kms.generateDataKey(KEY_A, context("acme", id));
+        byte[] doc = attestation();
+        assertInstanceOf(KmsKeys.ForRecipient.class, kms.decryptForRecipient(KEY_A, key.encrypted(), context("acme", id), doc));
+        var again = assertInstanceOf(KmsKeys.Denied.class,
+                kms.decryptForRecipient(KEY_A, key.encrypted(), context("acme", id), doc));
+        assertEquals("AccessDeniedException", again.errorCode());
+    }
+
+    /** A fresh attestation document from the enclave, over a random nonce. */
+    static byte[] attestation() throws Exception {
+        byte[] nonce = new byte[32];
+        Fips.random().nextBytes(nonce);
+        var reply = (Map<?, ?>) Cbor.decode(channel.call(Cbor.encode(Map.of("op", "attest", "nonce", nonce))));
+        return (byte[]) reply.get("document");
+    }
+
+    @Test
+    void kmsPolicyWithAnotherPcr0Refuses() throws Exception {
+        var strictPolicy = new PcrPolicy(Set.of(HexFormat.of().formatHex(filled(0x77))), Set.of());
+        try (var strictKms = LocalKms.start(0, verifier(), strictPolicy, CLOCK);
+             var strictKeys = new KmsKeys(strictKms.endpoint(), "us-east-1", true)) {
+            String id = requestId();
+            KmsKeys.DataKey key = strictKeys.generateDataKey(KEY_A, context("acme", id));
+            var r = strictKeys.decryptForRecipient(KEY_A, key.encrypted(), context("acme", id), attestation());
+            assertEquals("AccessDeniedException", assertInstanceOf(KmsKeys.Denied.class, r).errorCode());
+        }
+    }
+
+    @Test
+    void parentRefusesAnEnclaveOutsideItsPolicyBeforeCallingKms() throws Exception {
+        var strict = new SecureGateway(channel, kms, verifier(),
+                new PcrPolicy(Set.of(HexFormat.of().formatHex(filled(0x77))), Set.of()), audit, CLOCK, Fips.random());
+        var r = assertInstanceOf(SecureGateway.Refused.class, strict.open(seal("acme", "{}".getBytes()).envelope()));
+        assertEquals(503, r.status());
+        assertTrue(lastAudit().contains("PCR0 is not in the allow-list"), lastAudit());
+    }
+
+    @Test
+    void debugModeEnclaveIsRefused() throws Exception {
+        try (var debug = EnclaveServer.unix(dir.resolve("debug.sock"), new LocalAttestor(pki, Map.of(0, new byte[48]), CLOCK));
+             var ch = StreamFrameChannel.unix(dir.resolve("debug.sock"), Frames.DEFAULT_MAX_BYTES)) {
+            var g = new SecureGateway(ch, kms, verifier(), policy, audit, CLOCK, Fips.random());
+            assertEquals(503, assertInstanceOf(SecureGateway.Refused.class,
+                    g.open(seal("acme", "{}".getBytes()).envelope())).status());
+            assertTrue(lastAudit().contains("debug-mode enclave"), lastAudit());
+        }
+    }
+
+    @Test
+    void aKmsAnswerCarryingPlaintextIsRefusedAndAudited() throws Exception {
+        try (var fake = new FakePlaintextKms(KEY_A); var fakeKeys = new KmsKeys(fake.endpoint(), "us-east-1", true)) {
+            var g = new SecureGateway(channel, fakeKeys, verifier(), policy, audit, CLOCK, Fips.random());
+            var r = assertInstanceOf(SecureGateway.Refused.class, g.open(seal("acme", "{}".getBytes()).envelope()));
+            assertEquals(502, r.status());
+            assertTrue(lastAudit().contains("refused: answer carried Plaintext"), lastAudit());
+        }
+    }
+
+    @Test
+    void malformedAadIsA400() {
+        Sealed s = seal("acme", "{}".getBytes());
+        var e = s.envelope();
+        var r = refused(new SecureEnvelope(e.keyArn(), e.encryptedDataKey(), e.iv(), e.ciphertext(), new byte[] {(byte) 0xbf}));
+        assertEquals(400, r.status());
+    }
+}
