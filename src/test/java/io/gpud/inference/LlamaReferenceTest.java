@@ -17,13 +17,12 @@ class LlamaReferenceTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void forwardMatchesFloat64Reference(GgmlType type) {
         LoadedModel model = LlamaLoader.load(DemoModelFixture.write(dir, type), null, "demo", 0);
-        try (model) {
-            Llama llama = model.llama();
+        Llama llama = model.llama();
+        try (model; Llama.State state = llama.newState()) {
             var reference = new Float64Llama(llama.config(), llama.weights());
-            Llama.State state = llama.newState();
             int[] tokens = model.tokenizer().encode("The quick brown fox jumps", true);
             for (int pos = 0; pos < tokens.length; pos++) {
                 float[] actual = llama.forward(state, tokens[pos], pos);
