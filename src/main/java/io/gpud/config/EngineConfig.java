@@ -26,8 +26,8 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
         Validate.range("engine.maxConcurrent", maxConcurrent, 1, 4096);
         Validate.range("engine.defaultMaxTokens", defaultMaxTokens, 1, 1 << 20);
         Validate.range("engine.threads", threads, 1, 1024);
-        if (kvCacheBytes < 1 << 20 || kvCacheBytes > 1L << 45) {
-            throw new ConfigException("engine.kvCacheBytes was " + kvCacheBytes + ", must be 1MiB to 32TiB");
+        if (kvCacheBytes < 4096 || kvCacheBytes > 1L << 45) {
+            throw new ConfigException("engine.kvCacheBytes was " + kvCacheBytes + ", must be 4KiB to 32TiB");
         }
         Validate.range("engine.maxBatchTokens", maxBatchTokens, 1, 65_536);
         if (maxBatchTokens < maxConcurrent) {

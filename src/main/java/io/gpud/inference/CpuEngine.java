@@ -328,18 +328,21 @@ public final class CpuEngine implements Engine {
         for (int j = 0; j < batch.logitCount; j++) {
             Sequence sequence = batch.logitSequences[j];
             try {
-                if (advance(sequence, workspace.logits[j])) {
+                advance(sequence, workspace.logits[j]);
+            } catch (RuntimeException e) {
+                if (running.contains(sequence)) {
                     leave(sequence);
                 }
-            } catch (RuntimeException e) {
-                leave(sequence);
                 sequence.job.fail(e);
             }
         }
     }
 
-    /** Samples the next token of {@code sequence} and tells its listener; true when it is finished. */
-    private boolean advance(Sequence sequence, float[] logits) {
+    /**
+     * Samples the next token of {@code sequence} and tells its listener; a finished sequence
+     * leaves the batch before its listener hears so, so its place is free for the next request.
+     */
+    private void advance(Sequence sequence, float[] logits) {
         long now = nanoTime.getAsLong();
         if (sequence.promptDoneNanos == 0) {
             sequence.promptDoneNanos = now;
@@ -364,13 +367,13 @@ public final class CpuEngine implements Engine {
         boolean stopped = sequence.text != null && sequence.text.stopped();
         if (end || stopped || full) {
             FinishReason reason = end || stopped ? FinishReason.STOP : FinishReason.LENGTH;
+            leave(sequence);
             sequence.job.finish(reason, sequence.prompt.length, sequence.generated, sequence.queuedNanos,
                     sequence.promptDoneNanos - sequence.startedNanos, now - sequence.promptDoneNanos);
-            return true;
+            return;
         }
         sequence.nextToken = next;
         sequence.previous = next;
-        return false;
     }
 
     /** A running sequence: its cache and where its generation stands. Scheduler thread only. */
