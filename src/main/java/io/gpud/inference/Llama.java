@@ -28,8 +28,9 @@ import jdk.incubator.vector.VectorSpecies;
  * The weights are shared, read-only and memory-mapped.
  *
  * <p>One step, per layer: RMSNorm the residual stream; project it to queries, keys and
- * values; rotate queries and keys by the position (RoPE, rotating adjacent pairs
- * (x[2i], x[2i+1]) as llama2.c and GGUF llama do); store key and value in the cache;
+ * values; rotate queries and keys by the position (RoPE: adjacent pairs (x[2i], x[2i+1])
+ * as in llama2.c and GGUF, halves (x[i], x[i + headSize/2]) as in Hugging Face
+ * checkpoints; see {@link LlamaConfig.RopeLayout}); store key and value in the cache;
  * attend — each query head h reads key/value head h / (heads / kvHeads) (grouped-query
  * attention), softmax over the scaled scores of positions 0..pos; project back and add to
  * the residual; RMSNorm again; SwiGLU feed-forward (silu(w1·x) ⊙ (w3·x), then w2) and add
@@ -185,8 +186,8 @@ final class Llama {
             w.wk()[l].matmul(ws.xb, ws.k, n, kvDim, dim, threads);
             w.wv()[l].matmul(ws.xb, ws.v, n, kvDim, dim, threads);
             for (int r = 0; r < n; r++) {
-                rope(ws.q[r], dim, c.headSize(), positions[r], c.ropeTheta());
-                rope(ws.k[r], kvDim, c.headSize(), positions[r], c.ropeTheta());
+                rope(ws.q[r], dim, c.headSize(), positions[r], c.ropeTheta(), c.rope());
+                rope(ws.k[r], kvDim, c.headSize(), positions[r], c.ropeTheta(), c.rope());
                 long at = caches[r].offset(l, positions[r]);
                 MemorySegment.copy(ws.k[r], 0, caches[r].keys, CACHE_FLOAT, at, kvDim);
                 MemorySegment.copy(ws.v[r], 0, caches[r].values, CACHE_FLOAT, at, kvDim);
@@ -298,18 +299,25 @@ final class Llama {
         }
     }
 
-    /** Rotates each adjacent pair (v[i], v[i+1]) by pos × theta^(-(i mod headSize) / headSize). */
-    static void rope(float[] v, int size, int headSize, int pos, float theta) {
-        for (int i = 0; i < size; i += 2) {
-            int headDim = i % headSize;
-            float frequency = 1.0f / (float) Math.pow(theta, headDim / (float) headSize);
-            float angle = pos * frequency;
-            float cos = (float) Math.cos(angle);
-            float sin = (float) Math.sin(angle);
-            float v0 = v[i];
-            float v1 = v[i + 1];
-            v[i] = v0 * cos - v1 * sin;
-            v[i + 1] = v0 * sin + v1 * cos;
+    /**
+     * Rotates pair j of every head (elements 2j, 2j+1, or j, j + headSize/2 in the HALVES
+     * layout) by pos × theta^(−2j / headSize).
+     */
+    static void rope(float[] v, int size, int headSize, int pos, float theta, LlamaConfig.RopeLayout layout) {
+        int half = headSize / 2;
+        for (int head = 0; head < size; head += headSize) {
+            for (int j = 0; j < half; j++) {
+                float frequency = 1.0f / (float) Math.pow(theta, 2 * j / (float) headSize);
+                float angle = pos * frequency;
+                float cos = (float) Math.cos(angle);
+                float sin = (float) Math.sin(angle);
+                int a = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS ? head + 2 * j : head + j;
+                int b = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS ? a + 1 : a + half;
+                float v0 = v[a];
+                float v1 = v[b];
+                v[a] = v0 * cos - v1 * sin;
+                v[b] = v0 * sin + v1 * cos;
+            }
         }
     }
 
