@@ -258,6 +258,11 @@ final class ByteLevelBpeTokenizer implements Tokenizer {
         }
     }
 
+    /** The token as spelled in the vocabulary (special tokens: their text). */
+    String spelling(int token) {
+        return tokens[token];
+    }
+
     @Override
     public byte[] tokenBytes(int token) {
         if (token < 0 || token >= tokens.length) {

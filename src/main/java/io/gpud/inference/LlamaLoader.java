@@ -153,7 +153,10 @@ final class LlamaLoader {
             GgmlType weightType = gguf.tensor("blk.0.attn_q.weight").type();
             var info = new ModelInfo(name, "gguf", architecture, parameters, config.contextLength(),
                     config.vocabSize(), weightType.name(), bytes, created);
-            return new LoadedModel(new Llama(config, weights), tokenizer, new PlainChatTemplate(), info, gguf);
+            ChatTemplate template = tokenizer instanceof IdOnlyTokenizer ? new PlainChatTemplate()
+                    : JinjaChatTemplate.orPlain(gguf.getString("tokenizer.chat_template", null),
+                            tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()), name);
+            return new LoadedModel(new Llama(config, weights), tokenizer, template, info, gguf);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
@@ -262,11 +265,39 @@ final class LlamaLoader {
             GgmlType weightType = weightsFile.tensor(layer.apply(0) + "self_attn.q_proj.weight").type();
             var info = new ModelInfo(name, "safetensors", "llama", parameters, config.contextLength(), vocab,
                     weightType.name(), bytes, created);
-            return new LoadedModel(new Llama(config, weights), tokenizer, new PlainChatTemplate(), info, weightsFile);
+            ChatTemplate template = new PlainChatTemplate();
+            Path tokenizerConfig = dir.resolve("tokenizer_config.json");
+            if (!(tokenizer instanceof IdOnlyTokenizer) && Files.exists(tokenizerConfig)) {
+                JsonNode tc = SafetensorsFile.readJsonFile(tokenizerConfig);
+                JsonNode source = tc.path("chat_template");
+                if (source.isArray()) {
+                    for (JsonNode named : source) {
+                        if (named.path("name").asText("").equals("default")) {
+                            source = named.path("template");
+                        }
+                    }
+                }
+                template = JinjaChatTemplate.orPlain(source.isTextual() ? source.asText() : null,
+                        HuggingFaceTokenizers.tokenText(tc.path("bos_token")),
+                        HuggingFaceTokenizers.tokenText(tc.path("eos_token")), name);
+            }
+            return new LoadedModel(new Llama(config, weights), tokenizer, template, info, weightsFile);
         } catch (RuntimeException e) {
             weightsFile.close();
             throw e;
         }
+    }
+
+    /** The text of a special token (its spelling in the vocabulary), or null. */
+    private static String tokenText(Tokenizer tokenizer, int id) {
+        if (id < 0) {
+            return null;
+        }
+        return switch (tokenizer) {
+            case SentencePieceTokenizer sp -> sp.piece(id);
+            case ByteLevelBpeTokenizer bpe -> bpe.spelling(id);
+            default -> null;
+        };
     }
 
     private static int jsonInt(Path dir, JsonNode json, String key, int defaultValue) {
