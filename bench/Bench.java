@@ -36,8 +36,8 @@ import java.util.regex.Pattern;
  * <p>For each model: the reference's {@code achieved tok/s} (greedy, prompt = BOS, N steps),
  * gpud's single-stream tokens/s on one thread for the same N steps after a warm-up run
  * in-process, and the aggregate tokens/s of 8 concurrent streams on the same engine. Each
- * measurement is the best of {@code BENCH_REPEATS} (default 3) runs, because the machine
- * may be shared. Ratios are printed against the reference and against one stream.
+ * measurement is the best of {@code BENCH_REPEATS} (default 5) runs, the three kinds of run
+ * interleaved, because the machine may be shared. Ratios are printed against the reference and against one stream.
  */
 public final class Bench {
     private static final Pattern TOKS = Pattern.compile("achieved tok/s: ([0-9.]+)");
@@ -50,7 +50,7 @@ public final class Bench {
         }
         Path reference = Path.of(args[0]);
         Path tokenizer = Path.of(args[1]);
-        int repeats = Integer.parseInt(System.getenv().getOrDefault("BENCH_REPEATS", "3"));
+        int repeats = Integer.parseInt(System.getenv().getOrDefault("BENCH_REPEATS", "5"));
         int threads = Integer.parseInt(System.getenv().getOrDefault("BENCH_BATCH_THREADS", "1"));
         Path scratch = Files.createTempDirectory("gpud-bench");
         try {
@@ -64,25 +64,21 @@ public final class Bench {
                 };
                 int steps = Integer.parseInt(System.getenv().getOrDefault("BENCH_STEPS", "256"));
                 double ref = 0;
-                for (int r = 0; r < repeats; r++) {
-                    ref = Math.max(ref, runReference(reference, model, tokenizer, steps));
-                }
-                double one;
-                double many;
-                try (Engine engine = CpuEngine.load(model, null, "bench",
-                        EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(1))) {
-                    stream(engine, steps); // warm-up: JIT compilation
-                    one = 0;
-                    for (int r = 0; r < repeats; r++) {
-                        one = Math.max(one, stream(engine, steps));
+                double one = 0;
+                double many = 0;
+                try (Engine single = CpuEngine.load(model, null, "bench",
+                        EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(1));
+                     Engine batched = CpuEngine.load(model, null, "bench",
+                             EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(threads))) {
+                    for (int w = 0; w < 3; w++) { // warm-up: JIT compilation
+                        stream(single, steps);
+                        streams(batched, steps);
                     }
-                }
-                try (Engine engine = CpuEngine.load(model, null, "bench",
-                        EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(threads))) {
-                    streams(engine, steps);
-                    many = 0;
+                    // interleaved, so a change in the machine's load hits all three alike
                     for (int r = 0; r < repeats; r++) {
-                        many = Math.max(many, streams(engine, steps));
+                        ref = Math.max(ref, runReference(reference, model, tokenizer, steps));
+                        one = Math.max(one, stream(single, steps));
+                        many = Math.max(many, streams(batched, steps));
                     }
                 }
                 System.out.printf("%-14s %6d %12.1f %12.1f %8.2f %14.1f %8.2f %14.1f%n", name(args[i]), steps, ref, one,

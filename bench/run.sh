@@ -2,7 +2,7 @@
 # Decoding speed of gpud against a llama2.c `run` binary, both measured in this run.
 # Usage: bench/run.sh REFERENCE_BINARY TOKENIZER_BIN MODEL...
 #   MODEL: a llama2.c checkpoint, or random-15M / random-110M (written with random weights).
-# Environment: BENCH_STEPS (256), BENCH_REPEATS (3), BENCH_BATCH_THREADS (1), JAVA_HOME, GPUD_JAR.
+# Environment: BENCH_STEPS (256), BENCH_REPEATS (5), BENCH_BATCH_THREADS (1), JAVA_HOME, GPUD_JAR.
 # Needs the packaged jar: ./mvnw -B -q package -DskipTests
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

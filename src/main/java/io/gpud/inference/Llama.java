@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -65,9 +66,12 @@ final class Llama {
         return 2L * config.layers() * positions * config.kvDim() * Float.BYTES;
     }
 
-    /** The keys and values of one sequence, for positions 0 to {@code capacity − 1}, off-heap. */
+    /**
+     * The keys and values of one sequence, for positions 0 to {@code capacity − 1}, off-heap;
+     * used and closed by the thread that made it (which keeps its accesses cheap).
+     */
     final class KvCache implements AutoCloseable {
-        private final Arena arena = Arena.ofShared();
+        private final Arena arena = Arena.ofConfined();
         final int capacity;
         final MemorySegment keys;   // (layer, position, kvDim)
         final MemorySegment values; // (layer, position, kvDim)
@@ -236,46 +240,56 @@ final class Llama {
         int kvMul = c.heads() / c.kvHeads();
         float attentionScale = (float) Math.sqrt(headSize);
         float[] att = ws.att;
-        int lanes = FLOATS.length();
-        int vectorEnd = headSize - headSize % lanes;
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
             long kvOffset = (long) (h / kvMul) * headSize * Float.BYTES;
             int attOffset = h * c.contextLength();
             for (int t = 0; t <= pos; t++) {
-                long key = cache.offset(layer, t) + kvOffset;
-                float score = 0f;
-                if (vectorEnd > 0) {
-                    FloatVector acc = FloatVector.zero(FLOATS);
-                    for (int i = 0; i < vectorEnd; i += lanes) {
-                        acc = FloatVector.fromArray(FLOATS, q, qOffset + i)
-                                .fma(FloatVector.fromMemorySegment(FLOATS, cache.keys, key + (long) i * Float.BYTES,
-                                        ByteOrder.nativeOrder()), acc);
-                    }
-                    score = acc.reduceLanes(VectorOperators.ADD);
-                }
-                for (int i = vectorEnd; i < headSize; i++) {
-                    score += q[qOffset + i] * cache.keys.get(CACHE_FLOAT, key + (long) i * Float.BYTES);
-                }
-                att[attOffset + t] = score / attentionScale;
+                att[attOffset + t] = dotKey(q, qOffset, cache.keys, cache.offset(layer, t) + kvOffset, headSize)
+                        / attentionScale;
             }
             softmax(att, attOffset, pos + 1);
-            for (int i = 0; i < headSize; i++) {
-                out[qOffset + i] = 0f;
-            }
+            Arrays.fill(out, qOffset, qOffset + headSize, 0f);
             for (int t = 0; t <= pos; t++) {
-                float a = att[attOffset + t];
-                long value = cache.offset(layer, t) + kvOffset;
-                for (int i = 0; i < vectorEnd; i += lanes) {
-                    FloatVector.fromMemorySegment(FLOATS, cache.values, value + (long) i * Float.BYTES,
-                                    ByteOrder.nativeOrder())
-                            .fma(FloatVector.broadcast(FLOATS, a), FloatVector.fromArray(FLOATS, out, qOffset + i))
-                            .intoArray(out, qOffset + i);
-                }
-                for (int i = vectorEnd; i < headSize; i++) {
-                    out[qOffset + i] += a * cache.values.get(CACHE_FLOAT, value + (long) i * Float.BYTES);
-                }
+                addScaled(out, qOffset, cache.values, cache.offset(layer, t) + kvOffset, att[attOffset + t], headSize);
             }
+        }
+    }
+
+    /** q[qOffset, +n) · keys[at, +n floats). */
+    private static float dotKey(float[] q, int qOffset, MemorySegment keys, long at, int n) {
+        int lanes = FLOATS.length();
+        int i = 0;
+        float score = 0f;
+        if (n >= lanes) {
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (; i + lanes <= n; i += lanes) {
+                acc = FloatVector.fromArray(FLOATS, q, qOffset + i)
+                        .fma(FloatVector.fromMemorySegment(FLOATS, keys, at + (long) i * Float.BYTES,
+                                ByteOrder.nativeOrder()), acc);
+            }
+            score = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            score += q[qOffset + i] * keys.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
+        }
+        return score;
+    }
+
+    /** out[outOffset, +n) += a × values[at, +n floats). */
+    private static void addScaled(float[] out, int outOffset, MemorySegment values, long at, float a, int n) {
+        int lanes = FLOATS.length();
+        int i = 0;
+        if (n >= lanes) {
+            FloatVector scale = FloatVector.broadcast(FLOATS, a);
+            for (; i + lanes <= n; i += lanes) {
+                FloatVector.fromMemorySegment(FLOATS, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
+                        .fma(scale, FloatVector.fromArray(FLOATS, out, outOffset + i))
+                        .intoArray(out, outOffset + i);
+            }
+        }
+        for (; i < n; i++) {
+            out[outOffset + i] += a * values.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
         }
     }
 
