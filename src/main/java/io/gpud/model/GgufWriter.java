@@ -15,7 +15,7 @@ import java.util.Objects;
 
 /**
  * Builds a GGUF v3 file in memory order and writes it: metadata in insertion order, then
- * tensors (F32 or F16, converted from float arrays) aligned to {@code general.alignment}
+ * tensors (converted from float arrays to F32, F16, BF16, Q8_0 or Q4_0) aligned to {@code general.alignment}
  * (32 unless that key was put). Used by the demo model generator and by tests; it holds all
  * tensor data on the heap, so it suits small models only.
  */
