@@ -26,7 +26,9 @@ import picocli.CommandLine.Spec;
  * {@code gpud generate}: loads a model in this process (no daemon) and generates from one
  * prompt, printing the text as it streams, or with {@code --print-ids} the generated token
  * ids on one line. Token ids in and out need no tokenizer, so a llama2.c checkpoint alone
- * works. Errors go to stderr as one line with exit code 1.
+ * works. At the end the decoding speed goes to stderr as {@code achieved tok/s: N} (tokens
+ * after the first, over the time since the first). Errors go to stderr as one line with
+ * exit code 1.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate text from a model file, without a daemon.")
@@ -74,6 +76,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ignore-eos", description = "Keep generating past end-of-sequence tokens up to --max-tokens.")
     private boolean ignoreEos;
 
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+            description = "Threads that split large matrix products (default: ${DEFAULT-VALUE}).")
+    private int threads;
+
     @Option(names = "--print-ids", description = "Print the generated token ids instead of text.")
     private boolean printIds;
 
@@ -83,7 +89,7 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try {
             Sampling sampling = new Sampling(temperature, topP, 0, seed);
-            var config = new EngineConfig(1, 1, maxTokens);
+            var config = EngineConfig.limits(1, 1, maxTokens).withThreads(threads);
             try (Engine engine = CpuEngine.load(model, tokenizer, null, config)) {
                 int[] promptTokens = prompt.ids != null ? prompt.ids : engine.tokenizer().encode(prompt.text, true);
                 if (!printIds) {
@@ -95,7 +101,12 @@ public final class GenerateCommand implements Callable<Integer> {
                 if (engine.submit(request, listener) instanceof Admission.Rejected rejected) {
                     throw new GpudException("the engine refused the request: " + rejected.reason());
                 }
-                listener.await();
+                Completion completion = listener.await();
+                if (completion.completionTokens() > 1 && completion.decodeNanos() > 0) {
+                    err.printf("achieved tok/s: %.3f%n",
+                            (completion.completionTokens() - 1) * 1e9 / completion.decodeNanos());
+                    err.flush();
+                }
             }
             return 0;
         } catch (GpudException | IllegalArgumentException e) {
@@ -145,9 +156,10 @@ public final class GenerateCommand implements Callable<Integer> {
             done.completeExceptionally(error);
         }
 
-        void await() {
+        Completion await() {
+            Completion completion;
             try {
-                done.get();
+                completion = done.get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new GpudException("interrupted while generating", e);
@@ -163,6 +175,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 out.println();
             }
             out.flush();
+            return completion;
         }
     }
 }

@@ -114,7 +114,10 @@ public final class ConfigLoader {
         return new EngineConfig(
                 s.integer("queueCapacity", d.queueCapacity()),
                 s.integer("maxConcurrent", d.maxConcurrent()),
-                s.integer("defaultMaxTokens", d.defaultMaxTokens()));
+                s.integer("defaultMaxTokens", d.defaultMaxTokens()),
+                s.integer("threads", d.threads()),
+                s.bytes("kvCacheBytes", d.kvCacheBytes()),
+                s.integer("maxBatchTokens", d.maxBatchTokens()));
     }
 
     private static SecureConfig secure(Section s) {

@@ -6,21 +6,53 @@ package io.gpud.config;
  * @param queueCapacity    requests admitted but not started, at most; beyond it a request
  *                         is refused with 429 and {@code Retry-After} rather than queued
  *                         without bound. Raising it trades latency for fewer refusals
- * @param maxConcurrent    sequences generating at once. Each holds a KV cache of
- *                         {@code 2 × layers × contextLength × kvDim × 4} bytes
+ * @param maxConcurrent    sequences in the running batch at most (continuous batching: they
+ *                         advance one token per step together and share every weight read)
  * @param defaultMaxTokens tokens generated when a request does not say
+ * @param threads          threads that split one large matrix product; small products run
+ *                         on one thread because the hand-off would cost more than it saves
+ * @param kvCacheBytes     off-heap memory for the KV caches of all running sequences. Each
+ *                         sequence takes {@code 2 × layers × tokens × kvDim × 4} bytes, tokens
+ *                         being its prompt plus its max tokens (at most the context); a
+ *                         sequence that does not fit waits in the queue until memory is freed
+ * @param maxBatchTokens   tokens in one step at most: one per generating sequence plus chunks
+ *                         of prompts, which are processed many tokens at a time
  */
-public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxTokens) {
+public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxTokens, int threads,
+                           long kvCacheBytes, int maxBatchTokens) {
 
     public EngineConfig {
         Validate.range("engine.queueCapacity", queueCapacity, 0, 1_000_000);
         Validate.range("engine.maxConcurrent", maxConcurrent, 1, 4096);
         Validate.range("engine.defaultMaxTokens", defaultMaxTokens, 1, 1 << 20);
+        Validate.range("engine.threads", threads, 1, 1024);
+        if (kvCacheBytes < 4096 || kvCacheBytes > 1L << 45) {
+            throw new ConfigException("engine.kvCacheBytes was " + kvCacheBytes + ", must be 4KiB to 32TiB");
+        }
+        Validate.range("engine.maxBatchTokens", maxBatchTokens, 1, 65_536);
+        if (maxBatchTokens < maxConcurrent) {
+            throw new ConfigException("engine.maxBatchTokens was " + maxBatchTokens
+                    + ", must be at least engine.maxConcurrent (" + maxConcurrent + ")");
+        }
     }
 
-    /** Defaults: 64 queued, as many concurrent sequences as cores, 256 tokens. */
+    /**
+     * Defaults: 64 queued, 8 sequences in the batch, 256 tokens, one thread per core, 1 GiB of
+     * KV cache, 128 tokens per step.
+     */
     public static EngineConfig defaults() {
-        int cores = Runtime.getRuntime().availableProcessors();
-        return new EngineConfig(64, Math.max(1, cores), 256);
+        return limits(64, 8, 256);
+    }
+
+    /** The given queue, batch and token limits with the default threads, KV memory and step size. */
+    public static EngineConfig limits(int queueCapacity, int maxConcurrent, int defaultMaxTokens) {
+        int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
+        return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, cores, 1L << 30,
+                Math.max(128, maxConcurrent));
+    }
+
+    /** This configuration with {@code threads} threads per matrix product. */
+    public EngineConfig withThreads(int threads) {
+        return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens);
     }
 }

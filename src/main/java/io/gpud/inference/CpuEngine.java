@@ -6,9 +6,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -17,20 +16,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The CPU inference engine: one sequence at a time per worker thread, float32 arithmetic,
- * weights memory-mapped and shared by all workers.
+ * The CPU inference engine: continuous (iteration-level) batching over one scheduler
+ * thread, float32 arithmetic, weights memory-mapped, KV caches off-heap.
  *
- * <p>Admission: at most {@code maxConcurrent} sequences run (one per worker, each with its
- * own KV cache) and at most {@code queueCapacity} more wait; beyond that {@link #submit}
+ * <p>Design. Requests wait in a bounded queue; the scheduler runs steps. Before every step,
+ * queued sequences join the running batch while it has fewer than {@code maxConcurrent}
+ * sequences and their KV caches fit the {@code kvCacheBytes} budget (a cache holds the
+ * prompt plus {@code maxTokens} positions, at most the context); cancelled sequences leave.
+ * A step then runs, in one forward pass, the next token of every generating sequence plus
+ * as much of the waiting prompts as {@code maxBatchTokens} allows, so a new prompt is
+ * processed as a matrix × matrix product alongside the generation of the others, and every
+ * weight is read once per step for all of them. After the step each sequence whose logits
+ * were computed samples its next token; finished sequences leave at once and free their
+ * cache. Since the forward pass computes every row exactly as it would alone (see
+ * {@link Llama}), batching is invisible in the results: greedy decoding gives the same ids
+ * bit for bit alone or among others.
+ *
+ * <p>Admission: at most {@code queueCapacity} requests wait; beyond that {@link #submit}
  * answers {@link Admission.Rejected} with a Retry-After of one second.
  *
- * <p>One generation: the prompt is run through the model token by token, then tokens are
- * sampled one at a time. It ends with {@link FinishReason#STOP} on an end-of-generation
- * token (unless {@code ignoreEos}) or a stop sequence, with {@link FinishReason#LENGTH} at
+ * <p>One generation ends with {@link FinishReason#STOP} on an end-of-generation token
+ * (unless {@code ignoreEos}) or a stop sequence, with {@link FinishReason#LENGTH} at
  * {@code maxTokens} or when the context is full, and with {@link FinishReason#CANCELLED}
  * when cancelled (checked before every step). Every sampled token, including the end token
  * that stops a generation, is passed to {@link GenerationListener#onToken} with the text it
  * made final (see {@link TextStream}) and counted in {@link Completion#completionTokens()}.
+ * Listeners run on the scheduler thread and must be quick.
  */
 public final class CpuEngine implements Engine {
     private static final Logger LOG = LoggerFactory.getLogger(CpuEngine.class);
@@ -39,25 +50,28 @@ public final class CpuEngine implements Engine {
     private final LoadedModel model;
     private final EngineConfig config;
     private final LongSupplier nanoTime;
+    private final Parallel threads;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workAvailable = lock.newCondition();
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
-    private final Set<Job> running = new HashSet<>();
-    private final List<Thread> workers = new ArrayList<>();
+    private final Thread scheduler;
+    private int runningCount;
     private boolean closed;
+
+    // scheduler thread only
+    private final List<Sequence> running = new ArrayList<>();
+    private long kvBytesInUse;
 
     CpuEngine(LoadedModel model, EngineConfig config, LongSupplier nanoTime) {
         this.model = model;
         this.config = config;
         this.nanoTime = nanoTime;
-        for (int i = 0; i < config.maxConcurrent(); i++) {
-            Thread worker = Thread.ofPlatform()
-                    .name("gpud-cpu-engine-" + model.info().name() + "-" + i)
-                    .daemon(true)
-                    .unstarted(this::work);
-            workers.add(worker);
-        }
-        workers.forEach(Thread::start);
+        this.threads = new Parallel(config.threads());
+        this.scheduler = Thread.ofPlatform()
+                .name("gpud-cpu-engine-" + model.info().name())
+                .daemon(true)
+                .unstarted(this::schedule);
+        scheduler.start();
     }
 
     /**
@@ -113,8 +127,8 @@ public final class CpuEngine implements Engine {
             if (closed) {
                 return new Admission.Rejected("engine for " + model.info().name() + " is closed", RETRY_AFTER);
             }
-            if (queue.size() + running.size() >= config.queueCapacity() + config.maxConcurrent()) {
-                return new Admission.Rejected("engine for " + model.info().name() + " is full: " + running.size()
+            if (queue.size() >= config.queueCapacity() + Math.max(0, config.maxConcurrent() - runningCount)) {
+                return new Admission.Rejected("engine for " + model.info().name() + " is full: " + runningCount
                         + " running, " + queue.size() + " queued", RETRY_AFTER);
             }
             queue.add(job);
@@ -137,17 +151,28 @@ public final class CpuEngine implements Engine {
             throw new IllegalArgumentException("the prompt has " + request.promptTokens().length
                     + " tokens, the context holds " + c.contextLength());
         }
+        long kvBytes = model.llama().kvCacheBytes(cachePositions(request));
+        if (kvBytes > config.kvCacheBytes()) {
+            throw new IllegalArgumentException("the request needs " + kvBytes + " bytes of KV cache for "
+                    + cachePositions(request) + " positions, the engine has " + config.kvCacheBytes());
+        }
         if (model.tokenizer() instanceof IdOnlyTokenizer && !request.stop().isEmpty()) {
             throw new IllegalArgumentException("stop sequences need text, and model " + model.info().name()
                     + " has no tokenizer");
         }
     }
 
+    /** Positions a request's KV cache holds: its prompt and its new tokens, at most the context. */
+    private int cachePositions(GenerationRequest request) {
+        long wanted = (long) request.promptTokens().length + request.maxTokens();
+        return (int) Math.min(model.llama().config().contextLength(), wanted);
+    }
+
     @Override
     public int inFlight() {
         lock.lock();
         try {
-            return queue.size() + running.size();
+            return queue.size() + runningCount;
         } finally {
             lock.unlock();
         }
@@ -164,7 +189,7 @@ public final class CpuEngine implements Engine {
     }
 
     /**
-     * Rejects new work, cancels queued and running sequences, waits for the workers, unmaps
+     * Rejects new work, cancels queued and running sequences, waits for the scheduler, unmaps
      * the weights. Must not be called from a listener (it waits for the listener's thread).
      */
     @Override
@@ -178,113 +203,243 @@ public final class CpuEngine implements Engine {
             closed = true;
             dropped = new ArrayList<>(queue);
             queue.clear();
-            running.forEach(job -> job.cancelled.set(true));
             workAvailable.signalAll();
         } finally {
             lock.unlock();
         }
         dropped.forEach(job -> job.finish(FinishReason.CANCELLED, 0, 0, 0, 0));
         boolean interrupted = false;
-        for (Thread worker : workers) {
-            while (worker.isAlive()) {
-                try {
-                    worker.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
+        while (scheduler.isAlive()) {
+            try {
+                scheduler.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
         }
+        threads.close();
         model.close();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
     }
 
-    private void work() {
-        Llama.State state = null;
-        while (true) {
-            Job job;
-            lock.lock();
-            try {
-                while (queue.isEmpty() && !closed) {
-                    workAvailable.awaitUninterruptibly();
+    private void schedule() {
+        Llama llama = model.llama();
+        Llama.Workspace workspace = llama.new Workspace(config.maxBatchTokens(), config.maxConcurrent(), threads);
+        var batch = new StepBatch(config.maxBatchTokens(), config.maxConcurrent());
+        try {
+            while (admit()) {
+                leaveIfCancelled();
+                if (!running.isEmpty()) {
+                    step(llama, workspace, batch);
                 }
-                if (closed) {
-                    return;
-                }
-                job = queue.poll();
-                running.add(job);
-            } finally {
-                lock.unlock();
             }
-            try {
-                if (state == null) {
-                    state = model.llama().newState();
+        } finally {
+            for (Sequence sequence : List.copyOf(running)) {
+                leave(sequence);
+                sequence.job.finish(FinishReason.CANCELLED, sequence.prompt.length, sequence.generated,
+                        sequence.queuedNanos, 0);
+            }
+        }
+    }
+
+    /** Moves queued sequences into the batch while they fit; waits when there is nothing to do. */
+    private boolean admit() {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && running.isEmpty() && !closed) {
+                workAvailable.awaitUninterruptibly();
+            }
+            if (closed) {
+                return false;
+            }
+            while (!queue.isEmpty() && running.size() < config.maxConcurrent()) {
+                Job job = queue.peek();
+                int positions = cachePositions(job.request);
+                long bytes = model.llama().kvCacheBytes(positions);
+                if (kvBytesInUse + bytes > config.kvCacheBytes()) {
+                    break;
                 }
-                generate(job, state);
-            } catch (RuntimeException e) {
-                job.fail(e);
-            } finally {
-                lock.lock();
-                try {
-                    running.remove(job);
-                } finally {
-                    lock.unlock();
+                queue.poll();
+                kvBytesInUse += bytes;
+                running.add(new Sequence(job, model.llama().new KvCache(positions), bytes,
+                        nanoTime.getAsLong()));
+                runningCount = running.size();
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void leaveIfCancelled() {
+        for (Sequence sequence : List.copyOf(running)) {
+            if (sequence.job.cancelled.get()) {
+                leave(sequence);
+                long now = nanoTime.getAsLong();
+                if (sequence.promptDoneNanos == 0) {
+                    sequence.job.finish(FinishReason.CANCELLED, sequence.prompt.length, 0, sequence.queuedNanos,
+                            now - sequence.startedNanos);
+                } else {
+                    sequence.job.finish(FinishReason.CANCELLED, sequence.prompt.length, sequence.generated,
+                            sequence.queuedNanos, sequence.promptDoneNanos - sequence.startedNanos,
+                            now - sequence.promptDoneNanos);
                 }
             }
         }
     }
 
-    private void generate(Job job, Llama.State state) {
-        GenerationRequest request = job.request;
-        Llama llama = model.llama();
-        Tokenizer tokenizer = model.tokenizer();
-        int contextLength = llama.config().contextLength();
-        int[] prompt = request.promptTokens();
-        long started = nanoTime.getAsLong();
-        long queued = started - job.submittedNanos;
-
-        float[] logits = null;
-        int pos = 0;
-        for (int token : prompt) {
-            if (job.cancelled.get()) {
-                job.finish(FinishReason.CANCELLED, prompt.length, 0, queued, nanoTime.getAsLong() - started);
-                return;
-            }
-            logits = llama.forward(state, token, pos++);
+    private void leave(Sequence sequence) {
+        running.remove(sequence);
+        sequence.cache.close();
+        lock.lock();
+        try {
+            kvBytesInUse -= sequence.kvBytes;
+            runningCount = running.size();
+        } finally {
+            lock.unlock();
         }
-        long promptDone = nanoTime.getAsLong();
-        long promptNanos = promptDone - started;
+    }
 
-        var sampler = new Sampler(request.sampling());
-        var text = tokenizer instanceof IdOnlyTokenizer ? null : new TextStream(request.stop());
-        int previous = prompt[prompt.length - 1];
-        int generated = 0;
-        while (true) {
-            if (job.cancelled.get()) {
-                job.finish(FinishReason.CANCELLED, prompt.length, generated, queued, promptNanos,
-                        nanoTime.getAsLong() - promptDone);
-                return;
+    /** One forward pass: the next token of every generating sequence, then prompt chunks. */
+    private void step(Llama llama, Llama.Workspace workspace, StepBatch batch) {
+        batch.clear();
+        for (Sequence sequence : running) {
+            if (sequence.promptFed == sequence.prompt.length) {
+                batch.add(sequence, sequence.nextToken, sequence.position, true);
             }
-            int next = sampler.sample(logits);
-            generated++;
-            boolean end = !request.ignoreEos() && tokenizer.isEndOfGeneration(next);
-            boolean full = generated >= request.maxTokens() || pos >= contextLength;
-            String piece = "";
-            if (text != null) {
-                byte[] bytes = tokenizer instanceof SentencePieceTokenizer sp
-                        ? sp.tokenBytes(previous, next)
-                        : tokenizer.tokenBytes(next);
-                piece = text.push(bytes, end || full);
+        }
+        for (Sequence sequence : running) {
+            while (sequence.promptFed < sequence.prompt.length && batch.rows < batch.tokens.length) {
+                int i = sequence.promptFed++;
+                batch.add(sequence, sequence.prompt[i], i, i == sequence.prompt.length - 1);
             }
-            job.listener.onToken(next, piece);
-            if (end || (text != null && text.stopped()) || full) {
-                FinishReason reason = end || text != null && text.stopped() ? FinishReason.STOP : FinishReason.LENGTH;
-                job.finish(reason, prompt.length, generated, queued, promptNanos, nanoTime.getAsLong() - promptDone);
-                return;
+        }
+        try {
+            llama.forward(workspace, batch.rows, batch.tokens, batch.positions, batch.caches, batch.logitRows,
+                    batch.logitCount);
+        } catch (RuntimeException e) {
+            for (Sequence sequence : List.copyOf(running)) {
+                leave(sequence);
+                sequence.job.fail(e);
             }
-            logits = llama.forward(state, next, pos++);
-            previous = next;
+            return;
+        }
+        for (int j = 0; j < batch.logitCount; j++) {
+            Sequence sequence = batch.logitSequences[j];
+            try {
+                advance(sequence, workspace.logits[j]);
+            } catch (RuntimeException e) {
+                if (running.contains(sequence)) {
+                    leave(sequence);
+                }
+                sequence.job.fail(e);
+            }
+        }
+    }
+
+    /**
+     * Samples the next token of {@code sequence} and tells its listener; a finished sequence
+     * leaves the batch before its listener hears so, so its place is free for the next request.
+     */
+    private void advance(Sequence sequence, float[] logits) {
+        long now = nanoTime.getAsLong();
+        if (sequence.promptDoneNanos == 0) {
+            sequence.promptDoneNanos = now;
+            sequence.position = sequence.prompt.length;
+        } else {
+            sequence.position++;
+        }
+        GenerationRequest request = sequence.job.request;
+        Tokenizer tokenizer = model.tokenizer();
+        int next = sequence.sampler.sample(logits);
+        sequence.generated++;
+        boolean end = !request.ignoreEos() && tokenizer.isEndOfGeneration(next);
+        boolean full = sequence.generated >= request.maxTokens() || sequence.position >= sequence.cache.capacity;
+        String piece = "";
+        if (sequence.text != null) {
+            byte[] bytes = tokenizer instanceof SentencePieceTokenizer sp
+                    ? sp.tokenBytes(sequence.previous, next)
+                    : tokenizer.tokenBytes(next);
+            piece = sequence.text.push(bytes, end || full);
+        }
+        sequence.job.listener.onToken(next, piece);
+        boolean stopped = sequence.text != null && sequence.text.stopped();
+        if (end || stopped || full) {
+            FinishReason reason = end || stopped ? FinishReason.STOP : FinishReason.LENGTH;
+            leave(sequence);
+            sequence.job.finish(reason, sequence.prompt.length, sequence.generated, sequence.queuedNanos,
+                    sequence.promptDoneNanos - sequence.startedNanos, now - sequence.promptDoneNanos);
+            return;
+        }
+        sequence.nextToken = next;
+        sequence.previous = next;
+    }
+
+    /** A running sequence: its cache and where its generation stands. Scheduler thread only. */
+    private final class Sequence {
+        final Job job;
+        final Llama.KvCache cache;
+        final long kvBytes;
+        final int[] prompt;
+        final long startedNanos;
+        final long queuedNanos;
+        final Sampler sampler;
+        final TextStream text;
+        int promptFed;
+        int position;
+        int nextToken;
+        int previous;
+        int generated;
+        long promptDoneNanos;
+
+        Sequence(Job job, Llama.KvCache cache, long kvBytes, long startedNanos) {
+            this.job = job;
+            this.cache = cache;
+            this.kvBytes = kvBytes;
+            this.prompt = job.request.promptTokens();
+            this.startedNanos = startedNanos;
+            this.queuedNanos = startedNanos - job.submittedNanos;
+            this.sampler = new Sampler(job.request.sampling());
+            this.text = model.tokenizer() instanceof IdOnlyTokenizer ? null : new TextStream(job.request.stop());
+            this.previous = prompt[prompt.length - 1];
+        }
+    }
+
+    /** The rows of one step, reused from step to step. */
+    private static final class StepBatch {
+        final int[] tokens;
+        final int[] positions;
+        final Llama.KvCache[] caches;
+        final int[] logitRows;
+        final Sequence[] logitSequences;
+        int rows;
+        int logitCount;
+
+        StepBatch(int maxRows, int maxSequences) {
+            tokens = new int[maxRows];
+            positions = new int[maxRows];
+            caches = new Llama.KvCache[maxRows];
+            logitRows = new int[maxSequences];
+            logitSequences = new Sequence[maxSequences];
+        }
+
+        void clear() {
+            rows = 0;
+            logitCount = 0;
+            Arrays.fill(caches, null);
+            Arrays.fill(logitSequences, null);
+        }
+
+        void add(Sequence sequence, int token, int position, boolean wantsLogits) {
+            tokens[rows] = token;
+            positions[rows] = position;
+            caches[rows] = sequence.cache;
+            if (wantsLogits) {
+                logitRows[logitCount] = rows;
+                logitSequences[logitCount++] = sequence;
+            }
+            rows++;
         }
     }
 

@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
  * requests without downloading anything ({@code gpud run --demo}) and tests have a model
  * with a tokenizer.
  *
- * <p>Shape: dim 64, hidden 172, 2 layers, 4 heads, 2 KV heads, context 512. The weights
+ * <p>Shape: dim 64, hidden 192, 2 layers, 4 heads, 2 KV heads, context 512. The weights
  * are Gaussian noise from the seed, so the same seed writes the same file. The vocabulary is
  * byte-level sentencepiece ({@code tokenizer.ggml.model = "llama"}): {@code <unk>},
  * {@code <s>}, {@code </s>}, the 256 byte tokens {@code <0x00>}..{@code <0xFF>} (ids 3 to
@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
  */
 public final class DemoModel {
     public static final int DIM = 64;
-    public static final int HIDDEN_DIM = 172;
+    public static final int HIDDEN_DIM = 192;
     public static final int LAYERS = 2;
     public static final int HEADS = 4;
     public static final int KV_HEADS = 2;
@@ -44,7 +44,7 @@ public final class DemoModel {
         write(file, seed, GgmlType.F32);
     }
 
-    /** Writes the demo model with {@code type} (F32 or F16) matrices. */
+    /** Writes the demo model with {@code type} matrices (F32, F16, BF16, Q8_0 or Q4_0). */
     public static void write(Path file, long seed, GgmlType type) {
         var random = new SplittableRandom(seed);
         int kvDim = KV_HEADS * (DIM / HEADS);

@@ -4,19 +4,40 @@ import io.gpud.model.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A read-only vector or row-major matrix of weights over a memory-mapped
- * {@link MemorySegment}, stored as F32 or F16. The forward pass needs three things from it:
- * an element, a row copied out (embedding lookup), and the dot product of a row with an
- * activation vector (matrix × vector).
+ * {@link MemorySegment}, stored as F32, F16, BF16, Q8_0 or Q4_0: the kernels of the forward
+ * pass. It offers an element, a row copied out (embedding lookup), and matrix × vectors
+ * ({@link #matmul}), built on {@link #dot}, the one place where time goes.
+ *
+ * <p>Every output element is one {@link #dot} of one weight row with one activation vector,
+ * always in the same order of operations, whichever batch the vector is in and whichever
+ * thread computes it: batching and threading change nothing in the results, bit for bit.
+ * A batch of vectors is multiplied row by row, so each weight row is read from memory once
+ * for the whole batch (that is what makes batching pay on memory-bound hardware).
+ *
+ * <p>The dot products run on the Vector API. Quantized blocks are widened to float lanes
+ * and multiplied with the float activations (activations are not quantized), each block's
+ * sum scaled by its F16 scale.
  */
-abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
+abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, FloatTensor.Blocks {
     static final ValueLayout.OfFloat F32_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort F16_LAYOUT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    /** Bytes, shorts and ints with as many lanes as {@link #FLOATS}. */
+    static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.length() * 8));
+    static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * 16));
+    static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
+    private static final int LANES = FLOATS.length();
 
     final MemorySegment data;
     final long size;
@@ -31,20 +52,31 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
         return switch (type) {
             case F32 -> new F32(data);
             case F16 -> new F16(data);
+            case BF16 -> new BF16(data);
+            case Q8_0 -> new Q8(data);
+            case Q4_0 -> new Q4(data);
             default -> throw new InferenceException("unsupported tensor type " + type);
         };
     }
 
     abstract float get(long index);
 
-    /** Σ this[offset + i] · x[i] for i in [0, n). */
+    /** Σ this[offset + i] · x[i] for i in [0, n); for block types offset and n are whole blocks. */
     abstract float dot(long offset, float[] x, int n);
 
-    /** out[r] = row r · x for r in [0, rows), the matrix being {@code rows × cols}. */
-    final void matmul(float[] x, float[] out, int rows, int cols) {
-        for (int r = 0; r < rows; r++) {
-            out[r] = dot((long) r * cols, x, cols);
-        }
+    /**
+     * out[b][r] = row r · x[b] for r in [0, rows), b in [0, batch), the matrix being
+     * {@code rows × cols}; rows are split across {@code threads} when the product is large.
+     */
+    final void matmul(float[][] x, float[][] out, int batch, int rows, int cols, Parallel threads) {
+        threads.forRange(rows, (long) batch * rows * cols, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long offset = (long) r * cols;
+                for (int b = 0; b < batch; b++) {
+                    out[b][r] = dot(offset, x[b], cols);
+                }
+            }
+        });
     }
 
     /** Copies row {@code row} of a matrix with {@code cols} columns into {@code out}. */
@@ -64,10 +96,13 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
         return out;
     }
 
-    /** Float32 elements; the dot product runs on the Vector API. */
-    static final class F32 extends FloatTensor {
-        private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /** Sum of four accumulators, the same way for every tensor type. */
+    private static float sum(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
 
+    /** Float32 elements. */
+    static final class F32 extends FloatTensor {
         F32(MemorySegment data) {
             super(data, data.byteSize() / Float.BYTES);
         }
@@ -79,26 +114,75 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
 
         @Override
         float dot(long offset, float[] x, int n) {
-            FloatVector acc = FloatVector.zero(SPECIES);
-            int upper = SPECIES.loopBound(n);
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            long base = offset * Float.BYTES;
             int i = 0;
-            for (; i < upper; i += SPECIES.length()) {
-                FloatVector w = FloatVector.fromMemorySegment(SPECIES, data, (offset + i) * Float.BYTES,
-                        ByteOrder.LITTLE_ENDIAN);
-                acc = w.fma(FloatVector.fromArray(SPECIES, x, i), acc);
+            for (int upper = n - 4 * LANES; i <= upper; i += 4 * LANES) {
+                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+                a1 = load(base, i + LANES).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
+                a2 = load(base, i + 2 * LANES).fma(FloatVector.fromArray(FLOATS, x, i + 2 * LANES), a2);
+                a3 = load(base, i + 3 * LANES).fma(FloatVector.fromArray(FLOATS, x, i + 3 * LANES), a3);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (int upper = n - LANES; i <= upper; i += LANES) {
+                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+            }
+            float sum = sum(a0, a1, a2, a3);
             for (; i < n; i++) {
                 sum += get(offset + i) * x[i];
             }
             return sum;
         }
+
+        private FloatVector load(long base, int i) {
+            return FloatVector.fromMemorySegment(FLOATS, data, base + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+        }
     }
 
-    /** IEEE half-precision elements, converted one by one (correct, not fast). */
-    static final class F16 extends FloatTensor {
-        F16(MemorySegment data) {
+    /** Elements with 16 bits each, widened to float lanes by integer operations. */
+    private abstract static sealed class Half extends FloatTensor permits F16, BF16 {
+        Half(MemorySegment data) {
             super(data, data.byteSize() / Short.BYTES);
+        }
+
+        abstract FloatVector widen(IntVector bits);
+
+        @Override
+        final float dot(long offset, float[] x, int n) {
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            long base = offset * Short.BYTES;
+            int i = 0;
+            for (int upper = n - 2 * LANES; i <= upper; i += 2 * LANES) {
+                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+                a1 = load(base, i + LANES).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
+            }
+            for (int upper = n - LANES; i <= upper; i += LANES) {
+                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+            }
+            float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            for (; i < n; i++) {
+                sum += get(offset + i) * x[i];
+            }
+            return sum;
+        }
+
+        private FloatVector load(long base, int i) {
+            var halves = ShortVector.fromMemorySegment(SHORTS, data, base + (long) i * Short.BYTES,
+                    ByteOrder.LITTLE_ENDIAN);
+            var bits = (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
+            return widen(bits.and(0xFFFF));
+        }
+    }
+
+    /** IEEE half-precision elements. */
+    static final class F16 extends Half {
+        private static final float EXPONENT_SHIFT = 0x1.0p112f;
+
+        F16(MemorySegment data) {
+            super(data);
         }
 
         @Override
@@ -106,13 +190,139 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.F16 {
             return Float.float16ToFloat(data.getAtIndex(F16_LAYOUT, index));
         }
 
+        /**
+         * Moves exponent and mantissa into float position and rescales by 2^112, which is exact
+         * for normal and subnormal halves; infinities and NaNs get the all-ones exponent.
+         */
         @Override
-        float dot(long offset, float[] x, int n) {
-            float sum = 0f;
-            for (int i = 0; i < n; i++) {
-                sum += get(offset + i) * x[i];
+        FloatVector widen(IntVector h) {
+            IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+            FloatVector value = magnitude.reinterpretAsFloats().mul(EXPONENT_SHIFT);
+            IntVector bits = value.reinterpretAsInts();
+            VectorMask<Integer> special = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
+            bits = bits.blend(magnitude.or(0x7F800000), special);
+            return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        }
+    }
+
+    /** bfloat16 elements: the upper half of a float32. */
+    static final class BF16 extends Half {
+        BF16(MemorySegment data) {
+            super(data);
+        }
+
+        @Override
+        float get(long index) {
+            return Float.intBitsToFloat((data.getAtIndex(F16_LAYOUT, index) & 0xFFFF) << 16);
+        }
+
+        @Override
+        FloatVector widen(IntVector h) {
+            return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        }
+    }
+
+    /** Blocks of 32 elements: an F16 scale, then the quants. */
+    private abstract static sealed class Blocks extends FloatTensor permits Q8, Q4 {
+        static final int BLOCK = 32;
+        final int blockBytes;
+
+        Blocks(MemorySegment data, int blockBytes) {
+            super(data, data.byteSize() / blockBytes * BLOCK);
+            this.blockBytes = blockBytes;
+        }
+
+        final float scale(long block) {
+            return Float.float16ToFloat(data.get(F16_LAYOUT, block * blockBytes));
+        }
+
+        abstract int quant(long block, int i);
+
+        @Override
+        final float get(long index) {
+            long block = index / BLOCK;
+            return scale(block) * quant(block, (int) (index % BLOCK));
+        }
+
+        /** Σ quant · x over one block, unscaled. */
+        abstract FloatVector blockDot(long quants, float[] x, int i);
+
+        @Override
+        final float dot(long offset, float[] x, int n) {
+            long firstBlock = offset / BLOCK;
+            int blocks = n / BLOCK;
+            if (LANES > BLOCK / 2 || BLOCK % LANES != 0) {
+                return scalarDot(firstBlock, x, blocks);
+            }
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long block = firstBlock + b;
+                acc = blockDot(block * blockBytes + Short.BYTES, x, b * BLOCK).fma(FloatVector.broadcast(FLOATS, scale(block)), acc);
+            }
+            return acc.reduceLanes(VectorOperators.ADD);
+        }
+
+        private float scalarDot(long firstBlock, float[] x, int blocks) {
+            float sum = 0;
+            for (int b = 0; b < blocks; b++) {
+                float blockSum = 0;
+                for (int i = 0; i < BLOCK; i++) {
+                    blockSum += quant(firstBlock + b, i) * x[b * BLOCK + i];
+                }
+                sum += blockSum * scale(firstBlock + b);
             }
             return sum;
+        }
+    }
+
+    /** Q8_0: 32 signed bytes per block. */
+    static final class Q8 extends Blocks {
+        Q8(MemorySegment data) {
+            super(data, 34);
+        }
+
+        @Override
+        int quant(long block, int i) {
+            return data.get(ValueLayout.JAVA_BYTE, block * blockBytes + Short.BYTES + i);
+        }
+
+        @Override
+        FloatVector blockDot(long quants, float[] x, int i) {
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int j = 0; j < BLOCK; j += LANES) {
+                var q = ByteVector.fromMemorySegment(BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
+                var w = (FloatVector) q.convertShape(VectorOperators.B2F, FLOATS, 0);
+                acc = w.fma(FloatVector.fromArray(FLOATS, x, i + j), acc);
+            }
+            return acc;
+        }
+    }
+
+    /** Q4_0: 16 bytes of nibble pairs per block, offset by 8. */
+    static final class Q4 extends Blocks {
+        Q4(MemorySegment data) {
+            super(data, 18);
+        }
+
+        @Override
+        int quant(long block, int i) {
+            int packed = data.get(ValueLayout.JAVA_BYTE, block * blockBytes + Short.BYTES + (i % 16)) & 0xFF;
+            return (i < 16 ? packed & 0x0F : packed >>> 4) - 8;
+        }
+
+        @Override
+        FloatVector blockDot(long quants, float[] x, int i) {
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int j = 0; j < BLOCK / 2; j += LANES) {
+                var packed = ByteVector.fromMemorySegment(BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
+                var low = (FloatVector) packed.and((byte) 0x0F).sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, FLOATS, 0);
+                var high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, FLOATS, 0);
+                acc = low.fma(FloatVector.fromArray(FLOATS, x, i + j), acc);
+                acc = high.fma(FloatVector.fromArray(FLOATS, x, i + BLOCK / 2 + j), acc);
+            }
+            return acc;
         }
     }
 }

@@ -1,29 +1,50 @@
 package io.gpud.inference;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
- * The Llama forward pass for one token of one sequence.
+ * The Llama forward pass, for a batch of tokens from any number of sequences at once.
  *
- * <p>Design. Generation is a loop of {@code forward(token, position)} calls, each turning
- * one token into the logits of the next. Everything a sequence remembers lives in its
- * {@link State}: the activation buffers, reused at every step, and the KV cache, which
- * holds the keys and values of every earlier position so each step costs
- * O(layers × (weights + position × kvDim)) instead of recomputing the prefix. The weights
- * are shared, read-only and memory-mapped, so any number of sequences (one per worker
- * thread) run on one {@code Llama} at once.
+ * <p>Design. Generation is a loop of steps, each turning tokens into the logits of the next.
+ * A step takes a batch of rows; row i is token {@code tokens[i]} at position
+ * {@code positions[i]} of the sequence whose {@link KvCache} is {@code caches[i]}. Rows of
+ * different sequences (continuous batching: every running sequence's next token) and many
+ * rows of one sequence (a prompt, in position order) mix freely, because every row is
+ * computed exactly as if it ran alone: the matrix products compute each output with the
+ * same dot product whatever the batch ({@link FloatTensor}), and attention reads only the
+ * row's own cache up to its own position. What the batch buys is that each weight matrix is
+ * read from memory once per step instead of once per row.
+ *
+ * <p>Everything a sequence remembers lives in its KV cache, off the Java heap, holding the
+ * keys and values of every earlier position so each step costs
+ * O(layers × (weights + position × kvDim)) instead of recomputing the prefix. The
+ * activations of a step live in a {@link Workspace}, reused by every step of one thread.
+ * The weights are shared, read-only and memory-mapped.
  *
  * <p>One step, per layer: RMSNorm the residual stream; project it to queries, keys and
- * values; rotate queries and keys by the position (RoPE, rotating adjacent pairs
- * (x[2i], x[2i+1]) as llama2.c and GGUF llama do); store key and value in the cache;
+ * values; rotate queries and keys by the position (RoPE: adjacent pairs (x[2i], x[2i+1])
+ * as in llama2.c and GGUF, halves (x[i], x[i + headSize/2]) as in Hugging Face
+ * checkpoints; see {@link LlamaConfig.RopeLayout}); store key and value in the cache;
  * attend — each query head h reads key/value head h / (heads / kvHeads) (grouped-query
  * attention), softmax over the scaled scores of positions 0..pos; project back and add to
  * the residual; RMSNorm again; SwiGLU feed-forward (silu(w1·x) ⊙ (w3·x), then w2) and add
- * to the residual. Finally RMSNorm and the classifier give the logits.
+ * to the residual. Finally RMSNorm and the classifier give the logits, for the rows that
+ * ask for them (the last prompt row of a sequence does, the others do not).
  *
  * <p>The arithmetic follows llama2.c's {@code run.c} operation by operation in float32, so
- * greedy decoding reproduces its token ids; the matrix × vector kernel (the only place where
- * time goes) is {@link FloatTensor#dot}.
+ * greedy decoding reproduces its token ids.
  */
 final class Llama {
+    private static final VectorSpecies<Float> FLOATS = FloatTensor.FLOATS;
+    private static final ValueLayout.OfFloat CACHE_FLOAT = ValueLayout.JAVA_FLOAT;
+
     private final LlamaConfig config;
     private final LlamaWeights weights;
 
@@ -40,115 +61,242 @@ final class Llama {
         return weights;
     }
 
-    /** The mutable memory of one sequence: activations and KV cache. */
-    static final class State {
-        final float[] x;          // (dim) residual stream
-        final float[] xb;         // (dim) normalised input of a branch, then attention output
-        final float[] xb2;        // (dim) branch output before the residual add
-        final float[] hb;         // (hiddenDim) SwiGLU gate
-        final float[] hb2;        // (hiddenDim) SwiGLU up
-        final float[] q;          // (dim) queries of this position
-        final float[] k;          // (kvDim) key of this position
-        final float[] v;          // (kvDim) value of this position
-        final float[] att;        // (heads, contextLength) attention weights
-        final float[] logits;     // (vocab)
-        final float[][] keyCache;   // (layer, contextLength × kvDim)
-        final float[][] valueCache; // (layer, contextLength × kvDim)
+    /** Bytes of a KV cache for {@code positions} positions. */
+    long kvCacheBytes(int positions) {
+        return 2L * config.layers() * positions * config.kvDim() * Float.BYTES;
+    }
 
-        State(LlamaConfig c) {
-            int kvDim = c.kvDim();
-            x = new float[c.dim()];
-            xb = new float[c.dim()];
-            xb2 = new float[c.dim()];
-            hb = new float[c.hiddenDim()];
-            hb2 = new float[c.hiddenDim()];
-            q = new float[c.dim()];
-            k = new float[kvDim];
-            v = new float[kvDim];
+    /**
+     * The keys and values of one sequence, for positions 0 to {@code capacity − 1}, off-heap;
+     * used and closed by the thread that made it (which keeps its accesses cheap).
+     */
+    final class KvCache implements AutoCloseable {
+        private final Arena arena = Arena.ofConfined();
+        final int capacity;
+        final MemorySegment keys;   // (layer, position, kvDim)
+        final MemorySegment values; // (layer, position, kvDim)
+
+        KvCache(int capacity) {
+            if (capacity < 1 || capacity > config.contextLength()) {
+                throw new IllegalArgumentException("KV cache capacity was " + capacity + ", must be 1 to "
+                        + config.contextLength());
+            }
+            this.capacity = capacity;
+            long bytes = kvCacheBytes(capacity) / 2;
+            keys = arena.allocate(bytes, 64);
+            values = arena.allocate(bytes, 64);
+        }
+
+        long offset(int layer, int position) {
+            return (((long) layer * capacity + position) * config.kvDim()) * Float.BYTES;
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
+    /** The activations of up to {@code rows} rows, of which up to {@code logitRows} get logits. */
+    final class Workspace {
+        final Parallel threads;
+        final float[][] x;      // (row, dim) residual stream
+        final float[][] xb;     // (row, dim) normalised input of a branch, then attention output
+        final float[][] xb2;    // (row, dim) branch output before the residual add
+        final float[][] hb;     // (row, hiddenDim) SwiGLU gate
+        final float[][] hb2;    // (row, hiddenDim) SwiGLU up
+        final float[][] q;      // (row, dim) queries
+        final float[][] k;      // (row, kvDim) keys
+        final float[][] v;      // (row, kvDim) values
+        final float[] att;      // (heads × contextLength) attention weights of one row
+        final float[][] logits; // (logit row, vocab)
+        private final float[][] logitInputs;
+
+        Workspace(int rows, int logitRows, Parallel threads) {
+            LlamaConfig c = config;
+            this.threads = threads;
+            x = new float[rows][c.dim()];
+            xb = new float[rows][c.dim()];
+            xb2 = new float[rows][c.dim()];
+            hb = new float[rows][c.hiddenDim()];
+            hb2 = new float[rows][c.hiddenDim()];
+            q = new float[rows][c.dim()];
+            k = new float[rows][c.kvDim()];
+            v = new float[rows][c.kvDim()];
             att = new float[Math.multiplyExact(c.heads(), c.contextLength())];
-            logits = new float[c.vocabSize()];
-            keyCache = new float[c.layers()][Math.multiplyExact(c.contextLength(), kvDim)];
-            valueCache = new float[c.layers()][Math.multiplyExact(c.contextLength(), kvDim)];
+            logits = new float[logitRows][c.vocabSize()];
+            logitInputs = new float[logitRows][];
+        }
+
+        int rows() {
+            return x.length;
+        }
+    }
+
+    /** One sequence run token by token on the calling thread: a workspace of one row and a full cache. */
+    final class State implements AutoCloseable {
+        final Workspace workspace = new Workspace(1, 1, Parallel.single());
+        final KvCache cache = new KvCache(config.contextLength());
+        private final int[] token = new int[1];
+        private final int[] position = new int[1];
+        private final KvCache[] caches = {cache};
+        private final int[] logitRow = {0};
+
+        @Override
+        public void close() {
+            cache.close();
         }
     }
 
     State newState() {
-        return new State(config);
+        return new State();
     }
 
     /** Runs {@code token} at position {@code pos}; returns the logits (owned by {@code s}). */
     float[] forward(State s, int token, int pos) {
+        s.token[0] = token;
+        s.position[0] = pos;
+        forward(s.workspace, 1, s.token, s.position, s.caches, s.logitRow, 1);
+        return s.workspace.logits[0];
+    }
+
+    /**
+     * Runs rows [0, n): row i is {@code tokens[i]} at {@code positions[i]} of the sequence
+     * cached in {@code caches[i]}; rows of one sequence come in position order. Row
+     * {@code logitRows[j]} gets its logits in {@code ws.logits[j]}, for j in [0, logitCount).
+     */
+    void forward(Workspace ws, int n, int[] tokens, int[] positions, KvCache[] caches, int[] logitRows,
+                 int logitCount) {
         LlamaConfig c = config;
         LlamaWeights w = weights;
         int dim = c.dim();
         int kvDim = c.kvDim();
-        int headSize = c.headSize();
-        int kvMul = c.heads() / c.kvHeads();
         int hiddenDim = c.hiddenDim();
-        float attentionScale = (float) Math.sqrt(headSize);
-
-        w.tokenEmbedding().copyRow(token, dim, s.x);
+        Parallel threads = ws.threads;
+        for (int r = 0; r < n; r++) {
+            if (positions[r] >= caches[r].capacity) {
+                throw new IllegalArgumentException("position " + positions[r] + " is outside the KV cache of "
+                        + caches[r].capacity);
+            }
+            w.tokenEmbedding().copyRow(tokens[r], dim, ws.x[r]);
+        }
 
         for (int l = 0; l < c.layers(); l++) {
             // attention: x += wo · attend(rope(wq · rms(x)), cache)
-            rmsnorm(s.xb, s.x, w.rmsAttention()[l], dim, c.rmsEps());
-            w.wq()[l].matmul(s.xb, s.q, dim, dim);
-            w.wk()[l].matmul(s.xb, s.k, kvDim, dim);
-            w.wv()[l].matmul(s.xb, s.v, kvDim, dim);
-            rope(s.q, dim, headSize, pos, c.ropeTheta());
-            rope(s.k, kvDim, headSize, pos, c.ropeTheta());
-            System.arraycopy(s.k, 0, s.keyCache[l], pos * kvDim, kvDim);
-            System.arraycopy(s.v, 0, s.valueCache[l], pos * kvDim, kvDim);
-
-            float[] keys = s.keyCache[l];
-            float[] values = s.valueCache[l];
-            for (int h = 0; h < c.heads(); h++) {
-                int qOffset = h * headSize;
-                int kvOffset = (h / kvMul) * headSize;
-                int attOffset = h * c.contextLength();
-                for (int t = 0; t <= pos; t++) {
-                    int keyOffset = t * kvDim + kvOffset;
-                    float score = 0f;
-                    for (int i = 0; i < headSize; i++) {
-                        score += s.q[qOffset + i] * keys[keyOffset + i];
-                    }
-                    s.att[attOffset + t] = score / attentionScale;
-                }
-                softmax(s.att, attOffset, pos + 1);
-                for (int i = 0; i < headSize; i++) {
-                    s.xb[qOffset + i] = 0f;
-                }
-                for (int t = 0; t <= pos; t++) {
-                    float a = s.att[attOffset + t];
-                    int valueOffset = t * kvDim + kvOffset;
-                    for (int i = 0; i < headSize; i++) {
-                        s.xb[qOffset + i] += a * values[valueOffset + i];
-                    }
-                }
+            for (int r = 0; r < n; r++) {
+                rmsnorm(ws.xb[r], ws.x[r], w.rmsAttention()[l], dim, c.rmsEps());
             }
-            w.wo()[l].matmul(s.xb, s.xb2, dim, dim);
-            for (int i = 0; i < dim; i++) {
-                s.x[i] += s.xb2[i];
+            w.wq()[l].matmul(ws.xb, ws.q, n, dim, dim, threads);
+            w.wk()[l].matmul(ws.xb, ws.k, n, kvDim, dim, threads);
+            w.wv()[l].matmul(ws.xb, ws.v, n, kvDim, dim, threads);
+            for (int r = 0; r < n; r++) {
+                rope(ws.q[r], dim, c.headSize(), positions[r], c.ropeTheta(), c.rope());
+                rope(ws.k[r], kvDim, c.headSize(), positions[r], c.ropeTheta(), c.rope());
+                long at = caches[r].offset(l, positions[r]);
+                MemorySegment.copy(ws.k[r], 0, caches[r].keys, CACHE_FLOAT, at, kvDim);
+                MemorySegment.copy(ws.v[r], 0, caches[r].values, CACHE_FLOAT, at, kvDim);
+            }
+            for (int r = 0; r < n; r++) {
+                attend(ws, ws.q[r], ws.xb[r], caches[r], l, positions[r]);
+            }
+            w.wo()[l].matmul(ws.xb, ws.xb2, n, dim, dim, threads);
+            for (int r = 0; r < n; r++) {
+                add(ws.x[r], ws.xb2[r], dim);
             }
 
             // feed-forward: x += w2 · (silu(w1 · rms(x)) ⊙ (w3 · rms(x)))
-            rmsnorm(s.xb, s.x, w.rmsFfn()[l], dim, c.rmsEps());
-            w.w1()[l].matmul(s.xb, s.hb, hiddenDim, dim);
-            w.w3()[l].matmul(s.xb, s.hb2, hiddenDim, dim);
-            for (int i = 0; i < hiddenDim; i++) {
-                float gate = s.hb[i];
-                gate *= 1.0f / (1.0f + (float) Math.exp(-gate));
-                s.hb[i] = gate * s.hb2[i];
+            for (int r = 0; r < n; r++) {
+                rmsnorm(ws.xb[r], ws.x[r], w.rmsFfn()[l], dim, c.rmsEps());
             }
-            w.w2()[l].matmul(s.hb, s.xb, dim, hiddenDim);
-            for (int i = 0; i < dim; i++) {
-                s.x[i] += s.xb[i];
+            w.w1()[l].matmul(ws.xb, ws.hb, n, hiddenDim, dim, threads);
+            w.w3()[l].matmul(ws.xb, ws.hb2, n, hiddenDim, dim, threads);
+            for (int r = 0; r < n; r++) {
+                float[] hb = ws.hb[r];
+                float[] hb2 = ws.hb2[r];
+                for (int i = 0; i < hiddenDim; i++) {
+                    float gate = hb[i];
+                    gate *= 1.0f / (1.0f + (float) Math.exp(-gate));
+                    hb[i] = gate * hb2[i];
+                }
+            }
+            w.w2()[l].matmul(ws.hb, ws.xb, n, dim, hiddenDim, threads);
+            for (int r = 0; r < n; r++) {
+                add(ws.x[r], ws.xb[r], dim);
             }
         }
 
-        rmsnorm(s.x, s.x, w.rmsFinal(), dim, c.rmsEps());
-        w.classifier().matmul(s.x, s.logits, c.vocabSize(), dim);
-        return s.logits;
+        for (int j = 0; j < logitCount; j++) {
+            float[] x = ws.x[logitRows[j]];
+            rmsnorm(x, x, w.rmsFinal(), dim, c.rmsEps());
+            ws.logitInputs[j] = x;
+        }
+        w.classifier().matmul(ws.logitInputs, ws.logits, logitCount, c.vocabSize(), dim, threads);
+    }
+
+    /** out (dim) = Σ_t softmax(q · key_t / √headSize) value_t per head, over positions 0..pos. */
+    private void attend(Workspace ws, float[] q, float[] out, KvCache cache, int layer, int pos) {
+        LlamaConfig c = config;
+        int headSize = c.headSize();
+        int kvMul = c.heads() / c.kvHeads();
+        float attentionScale = (float) Math.sqrt(headSize);
+        float[] att = ws.att;
+        for (int h = 0; h < c.heads(); h++) {
+            int qOffset = h * headSize;
+            long kvOffset = (long) (h / kvMul) * headSize * Float.BYTES;
+            int attOffset = h * c.contextLength();
+            for (int t = 0; t <= pos; t++) {
+                att[attOffset + t] = dotKey(q, qOffset, cache.keys, cache.offset(layer, t) + kvOffset, headSize)
+                        / attentionScale;
+            }
+            softmax(att, attOffset, pos + 1);
+            Arrays.fill(out, qOffset, qOffset + headSize, 0f);
+            for (int t = 0; t <= pos; t++) {
+                addScaled(out, qOffset, cache.values, cache.offset(layer, t) + kvOffset, att[attOffset + t], headSize);
+            }
+        }
+    }
+
+    /** q[qOffset, +n) · keys[at, +n floats). */
+    private static float dotKey(float[] q, int qOffset, MemorySegment keys, long at, int n) {
+        int lanes = FLOATS.length();
+        int i = 0;
+        float score = 0f;
+        if (n >= lanes) {
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (; i + lanes <= n; i += lanes) {
+                acc = FloatVector.fromArray(FLOATS, q, qOffset + i)
+                        .fma(FloatVector.fromMemorySegment(FLOATS, keys, at + (long) i * Float.BYTES,
+                                ByteOrder.nativeOrder()), acc);
+            }
+            score = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            score += q[qOffset + i] * keys.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
+        }
+        return score;
+    }
+
+    /** out[outOffset, +n) += a × values[at, +n floats). */
+    private static void addScaled(float[] out, int outOffset, MemorySegment values, long at, float a, int n) {
+        int lanes = FLOATS.length();
+        int i = 0;
+        if (n >= lanes) {
+            FloatVector scale = FloatVector.broadcast(FLOATS, a);
+            for (; i + lanes <= n; i += lanes) {
+                FloatVector.fromMemorySegment(FLOATS, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
+                        .fma(scale, FloatVector.fromArray(FLOATS, out, outOffset + i))
+                        .intoArray(out, outOffset + i);
+            }
+        }
+        for (; i < n; i++) {
+            out[outOffset + i] += a * values.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
+        }
+    }
+
+    private static void add(float[] x, float[] delta, int size) {
+        for (int i = 0; i < size; i++) {
+            x[i] += delta[i];
+        }
     }
 
     /** out = weight ⊙ x / sqrt(mean(x²) + eps); {@code out} may be {@code x}. */
@@ -165,18 +313,25 @@ final class Llama {
         }
     }
 
-    /** Rotates each adjacent pair (v[i], v[i+1]) by pos × theta^(-(i mod headSize) / headSize). */
-    static void rope(float[] v, int size, int headSize, int pos, float theta) {
-        for (int i = 0; i < size; i += 2) {
-            int headDim = i % headSize;
-            float frequency = 1.0f / (float) Math.pow(theta, headDim / (float) headSize);
-            float angle = pos * frequency;
-            float cos = (float) Math.cos(angle);
-            float sin = (float) Math.sin(angle);
-            float v0 = v[i];
-            float v1 = v[i + 1];
-            v[i] = v0 * cos - v1 * sin;
-            v[i + 1] = v0 * sin + v1 * cos;
+    /**
+     * Rotates pair j of every head (elements 2j, 2j+1, or j, j + headSize/2 in the HALVES
+     * layout) by pos × theta^(−2j / headSize).
+     */
+    static void rope(float[] v, int size, int headSize, int pos, float theta, LlamaConfig.RopeLayout layout) {
+        int half = headSize / 2;
+        for (int head = 0; head < size; head += headSize) {
+            for (int j = 0; j < half; j++) {
+                float frequency = 1.0f / (float) Math.pow(theta, 2 * j / (float) headSize);
+                float angle = pos * frequency;
+                float cos = (float) Math.cos(angle);
+                float sin = (float) Math.sin(angle);
+                int a = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS ? head + 2 * j : head + j;
+                int b = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS ? a + 1 : a + half;
+                float v0 = v[a];
+                float v1 = v[b];
+                v[a] = v0 * cos - v1 * sin;
+                v[b] = v0 * sin + v1 * cos;
+            }
         }
     }
 

@@ -13,9 +13,18 @@ package io.gpud.inference;
  * @param ropeTheta      RoPE base frequency (10000 for Llama 2, 500000 for Llama 3)
  * @param rmsEps         epsilon added to the mean square in RMSNorm
  * @param tiedClassifier the classifier is the token embedding matrix
+ * @param rope           which elements of a head RoPE rotates together
  */
 record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabSize, int contextLength,
-                   float ropeTheta, float rmsEps, boolean tiedClassifier) {
+                   float ropeTheta, float rmsEps, boolean tiedClassifier, RopeLayout rope) {
+
+    /** The pairs RoPE rotates within a head of size {@code hs}, pair i turning by pos × theta^(−2i/hs). */
+    enum RopeLayout {
+        /** (2i, 2i + 1): llama2.c and GGUF, whose converters permute the query and key rows. */
+        ADJACENT_PAIRS,
+        /** (i, i + hs/2): Hugging Face checkpoints ("rotate half"), rows as trained. */
+        HALVES
+    }
 
     LlamaConfig {
         positive("dim", dim);
@@ -27,6 +36,13 @@ record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvHeads, i
         positive("contextLength", contextLength);
         if (dim % heads != 0) {
             throw new InferenceException("dim was " + dim + ", must be a multiple of heads " + heads);
+        }
+        if (dim / heads % 2 != 0) {
+            throw new InferenceException("head size was " + dim / heads + " (dim " + dim + " / heads " + heads
+                    + "), must be even for RoPE");
+        }
+        if (rope == null) {
+            throw new InferenceException("rope layout is missing");
         }
         if (heads % kvHeads != 0) {
             throw new InferenceException("heads was " + heads + ", must be a multiple of kvHeads " + kvHeads);

@@ -1,11 +1,13 @@
 package io.gpud.inference;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.gpud.model.GgmlType;
 import io.gpud.model.GgufFile;
 import io.gpud.model.GgufTensor;
 import io.gpud.model.Llama2cCheckpoint;
 import io.gpud.model.Llama2cTokenizerFile;
 import io.gpud.model.ModelFormatException;
+import io.gpud.model.SafetensorsFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
@@ -17,8 +19,10 @@ import java.util.Set;
 import java.util.function.IntFunction;
 
 /**
- * Loads a Llama model from a GGUF file or a llama2.c checkpoint, told apart by the magic
- * {@code "GGUF"} at the start of the file, and checks every tensor's shape against the
+ * Loads a Llama model from a GGUF file, a llama2.c checkpoint (told apart by the magic
+ * {@code "GGUF"} at the start of the file) or a Hugging Face safetensors model (a
+ * directory, a {@code .safetensors} file or a {@code model.safetensors.index.json}, with
+ * {@code config.json} beside it), and checks every tensor's shape against the
  * hyperparameters.
  */
 final class LlamaLoader {
@@ -37,9 +41,34 @@ final class LlamaLoader {
      *                      model file (GGUF) or none (llama2.c: token ids only)
      */
     static LoadedModel load(Path modelFile, Path tokenizerFile, String name, long createdEpochSeconds) {
+        Path safetensors = safetensorsEntry(modelFile);
+        if (safetensors != null) {
+            return loadSafetensors(safetensors, name, createdEpochSeconds);
+        }
         return isGguf(modelFile)
                 ? loadGguf(modelFile, tokenizerFile, name, createdEpochSeconds)
                 : loadLlama2c(modelFile, tokenizerFile, name, createdEpochSeconds);
+    }
+
+    /**
+     * The weights of a Hugging Face model given as its directory, its
+     * {@code model.safetensors.index.json} or a {@code .safetensors} file; null for other files.
+     */
+    private static Path safetensorsEntry(Path path) {
+        if (Files.isDirectory(path)) {
+            Path index = path.resolve("model.safetensors.index.json");
+            Path single = path.resolve("model.safetensors");
+            if (Files.exists(index)) {
+                return index;
+            }
+            if (Files.exists(single)) {
+                return single;
+            }
+            throw new ModelFormatException(path + " is a directory without model.safetensors or "
+                    + "model.safetensors.index.json");
+        }
+        String file = path.getFileName().toString();
+        return file.endsWith(".safetensors") || file.endsWith(".safetensors.index.json") ? path : null;
     }
 
     private static boolean isGguf(Path file) {
@@ -78,7 +107,8 @@ final class LlamaLoader {
                     gguf.getInt("llama.context_length"),
                     gguf.getFloat("llama.rope.freq_base", 10000f),
                     gguf.getFloat("llama.attention.layer_norm_rms_epsilon", 1e-5f),
-                    tied);
+                    tied,
+                    LlamaConfig.RopeLayout.ADJACENT_PAIRS);
             int layers = config.layers();
             int kvDim = config.kvDim();
             int hidden = config.hiddenDim();
@@ -101,11 +131,12 @@ final class LlamaLoader {
                 tokenizer = llama2cTokenizer(tokenizerFile, config.vocabSize());
             } else if (gguf.has("tokenizer.ggml.tokens")) {
                 String model = gguf.getString("tokenizer.ggml.model", "llama");
-                if (!model.equals("llama")) {
-                    throw new InferenceException(path + ": tokenizer model " + model
-                            + " is not supported, only llama (sentencepiece)");
-                }
-                tokenizer = SentencePieceTokenizer.fromGguf(gguf);
+                tokenizer = switch (model) {
+                    case "llama" -> SentencePieceTokenizer.fromGguf(gguf);
+                    case "gpt2" -> ByteLevelBpeTokenizer.fromGguf(gguf);
+                    default -> throw new InferenceException(path + ": tokenizer model " + model
+                            + " is not supported, only llama (sentencepiece) and gpt2 (byte-level BPE)");
+                };
             } else {
                 int eos = gguf.getInt("tokenizer.ggml.eos_token_id", -1);
                 tokenizer = new IdOnlyTokenizer(name, config.vocabSize(), gguf.getInt("tokenizer.ggml.bos_token_id", -1),
@@ -122,7 +153,10 @@ final class LlamaLoader {
             GgmlType weightType = gguf.tensor("blk.0.attn_q.weight").type();
             var info = new ModelInfo(name, "gguf", architecture, parameters, config.contextLength(),
                     config.vocabSize(), weightType.name(), bytes, created);
-            return new LoadedModel(new Llama(config, weights), tokenizer, new PlainChatTemplate(), info, gguf);
+            ChatTemplate template = tokenizer instanceof IdOnlyTokenizer ? new PlainChatTemplate()
+                    : JinjaChatTemplate.orPlain(gguf.getString("tokenizer.chat_template", null),
+                            tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()), name);
+            return new LoadedModel(new Llama(config, weights), tokenizer, template, info, gguf);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
@@ -134,7 +168,7 @@ final class LlamaLoader {
         try {
             Llama2cCheckpoint.Header h = checkpoint.header();
             var config = new LlamaConfig(h.dim(), h.hiddenDim(), h.layers(), h.heads(), h.kvHeads(), h.vocabSize(),
-                    h.seqLen(), 10000f, 1e-5f, h.sharedClassifier());
+                    h.seqLen(), 10000f, 1e-5f, h.sharedClassifier(), LlamaConfig.RopeLayout.ADJACENT_PAIRS);
             int dim = config.dim();
             int kvDim = config.kvDim();
             int hidden = config.hiddenDim();
@@ -163,6 +197,141 @@ final class LlamaLoader {
             checkpoint.close();
             throw e;
         }
+    }
+
+    /**
+     * A Hugging Face Llama: config.json beside the weights gives the shape, tensors are named
+     * {@code model.layers.N.self_attn.q_proj.weight} and so on, RoPE rotates halves, and
+     * tokenizer.json (when present) gives the tokenizer.
+     */
+    private static LoadedModel loadSafetensors(Path weightsPath, String name, long created) {
+        Path dir = weightsPath.toAbsolutePath().getParent();
+        JsonNode hf = SafetensorsFile.readJsonFile(dir.resolve("config.json"));
+        String architecture = hf.path("architectures").path(0).asText(hf.path("model_type").asText(""));
+        if (!architecture.equals("LlamaForCausalLM") && !architecture.equals("llama")) {
+            throw new InferenceException(dir + "/config.json: architecture '" + architecture
+                    + "' is not supported, only LlamaForCausalLM");
+        }
+        int heads = jsonInt(dir, hf, "num_attention_heads", -1);
+        int dim = jsonInt(dir, hf, "hidden_size", -1);
+        if (hf.has("head_dim") && heads > 0 && jsonInt(dir, hf, "head_dim", -1) * heads != dim) {
+            throw new InferenceException(dir + "/config.json: head_dim × num_attention_heads must equal hidden_size");
+        }
+        SafetensorsFile weightsFile = SafetensorsFile.open(weightsPath);
+        try {
+            boolean tied = hf.path("tie_word_embeddings").asBoolean(false)
+                    || !weightsFile.tensors().containsKey("lm_head.weight");
+            var config = new LlamaConfig(
+                    dim,
+                    jsonInt(dir, hf, "intermediate_size", -1),
+                    jsonInt(dir, hf, "num_hidden_layers", -1),
+                    heads,
+                    jsonInt(dir, hf, "num_key_value_heads", heads),
+                    jsonInt(dir, hf, "vocab_size", -1),
+                    jsonInt(dir, hf, "max_position_embeddings", -1),
+                    (float) hf.path("rope_theta").asDouble(10000),
+                    (float) hf.path("rms_norm_eps").asDouble(1e-5),
+                    tied,
+                    LlamaConfig.RopeLayout.HALVES);
+            int kvDim = config.kvDim();
+            int hidden = config.hiddenDim();
+            int vocab = config.vocabSize();
+            IntFunction<String> layer = l -> "model.layers." + l + ".";
+            var weights = new LlamaWeights(
+                    hfMatrix(weightsFile, "model.embed_tokens.weight", vocab, dim),
+                    vectors(config.layers(), l -> hfVector(weightsFile, layer.apply(l) + "input_layernorm.weight", dim)),
+                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.q_proj.weight", dim, dim)),
+                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.k_proj.weight", kvDim, dim)),
+                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.v_proj.weight", kvDim, dim)),
+                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.o_proj.weight", dim, dim)),
+                    vectors(config.layers(), l -> hfVector(weightsFile, layer.apply(l) + "post_attention_layernorm.weight",
+                            dim)),
+                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "mlp.gate_proj.weight", hidden, dim)),
+                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "mlp.down_proj.weight", dim, hidden)),
+                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "mlp.up_proj.weight", hidden, dim)),
+                    hfVector(weightsFile, "model.norm.weight", dim),
+                    hfMatrix(weightsFile, tied ? "model.embed_tokens.weight" : "lm_head.weight", vocab, dim));
+            Path tokenizerJson = dir.resolve("tokenizer.json");
+            Tokenizer tokenizer = Files.exists(tokenizerJson)
+                    ? HuggingFaceTokenizers.load(tokenizerJson, vocab)
+                    : new IdOnlyTokenizer(name, vocab, -1, -1, Set.of());
+            checkVocab(dir, tokenizer, config);
+            long parameters = 0;
+            long bytes = 0;
+            for (SafetensorsFile.Tensor tensor : weightsFile.tensors().values()) {
+                bytes += tensor.data().byteSize();
+                parameters += tensor.data().byteSize() / (tensor.type() == GgmlType.F32 ? 4 : 2);
+            }
+            GgmlType weightType = weightsFile.tensor(layer.apply(0) + "self_attn.q_proj.weight").type();
+            var info = new ModelInfo(name, "safetensors", "llama", parameters, config.contextLength(), vocab,
+                    weightType.name(), bytes, created);
+            ChatTemplate template = new PlainChatTemplate();
+            Path tokenizerConfig = dir.resolve("tokenizer_config.json");
+            if (!(tokenizer instanceof IdOnlyTokenizer) && Files.exists(tokenizerConfig)) {
+                JsonNode tc = SafetensorsFile.readJsonFile(tokenizerConfig);
+                JsonNode source = tc.path("chat_template");
+                if (source.isArray()) {
+                    for (JsonNode named : source) {
+                        if (named.path("name").asText("").equals("default")) {
+                            source = named.path("template");
+                        }
+                    }
+                }
+                template = JinjaChatTemplate.orPlain(source.isTextual() ? source.asText() : null,
+                        HuggingFaceTokenizers.tokenText(tc.path("bos_token")),
+                        HuggingFaceTokenizers.tokenText(tc.path("eos_token")), name);
+            }
+            return new LoadedModel(new Llama(config, weights), tokenizer, template, info, weightsFile);
+        } catch (RuntimeException e) {
+            weightsFile.close();
+            throw e;
+        }
+    }
+
+    /** The text of a special token (its spelling in the vocabulary), or null. */
+    private static String tokenText(Tokenizer tokenizer, int id) {
+        if (id < 0) {
+            return null;
+        }
+        return switch (tokenizer) {
+            case SentencePieceTokenizer sp -> sp.piece(id);
+            case ByteLevelBpeTokenizer bpe -> bpe.spelling(id);
+            default -> null;
+        };
+    }
+
+    private static int jsonInt(Path dir, JsonNode json, String key, int defaultValue) {
+        JsonNode node = json.get(key);
+        if (node == null || node.isNull()) {
+            if (defaultValue >= 0) {
+                return defaultValue;
+            }
+            throw new InferenceException(dir + "/config.json: " + key + " is missing");
+        }
+        if (!node.canConvertToExactIntegral() || !node.canConvertToInt()) {
+            throw new InferenceException(dir + "/config.json: " + key + " is " + node + ", expected an integer");
+        }
+        return node.asInt();
+    }
+
+    private static FloatTensor hfMatrix(SafetensorsFile file, String name, int rows, int cols) {
+        SafetensorsFile.Tensor tensor = file.tensor(name);
+        long[] shape = tensor.shape();
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new InferenceException(file.path() + ": tensor " + name + " has shape " + Arrays.toString(shape)
+                    + ", expected [" + rows + ", " + cols + "]");
+        }
+        return FloatTensor.of(tensor.type(), tensor.data());
+    }
+
+    private static float[] hfVector(SafetensorsFile file, String name, int size) {
+        SafetensorsFile.Tensor tensor = file.tensor(name);
+        long[] shape = tensor.shape();
+        if (shape.length != 1 || shape[0] != size) {
+            throw new InferenceException(file.path() + ": tensor " + name + " has shape " + Arrays.toString(shape)
+                    + ", expected [" + size + "]");
+        }
+        return FloatTensor.of(tensor.type(), tensor.data()).toArray();
     }
 
     private static SentencePieceTokenizer llama2cTokenizer(Path file, int vocabSize) {

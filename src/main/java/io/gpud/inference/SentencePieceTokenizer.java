@@ -135,6 +135,12 @@ final class SentencePieceTokenizer implements Tokenizer {
         return -1;
     }
 
+    /** The piece of {@code token} as text (control tokens: their name, such as {@code <s>}). */
+    String piece(int token) {
+        checkId(token);
+        return pieces[token];
+    }
+
     @Override
     public int vocabSize() {
         return pieces.length;

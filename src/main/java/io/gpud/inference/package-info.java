@@ -3,8 +3,12 @@
  *
  * <p>Start with {@link io.gpud.inference.Engine}, the contract every backend implements,
  * and {@link io.gpud.inference.ModelCatalog}, the models a node serves.
- * {@link io.gpud.inference.CpuEngine#load} loads a GGUF or llama2.c model and starts the CPU
- * engine on it; the forward pass itself is in {@code Llama}, whose header explains it.
+ * {@link io.gpud.inference.CpuEngine#load} loads a GGUF, safetensors or llama2.c model and
+ * starts the CPU engine on it; its header explains continuous batching. The forward pass
+ * is in {@code Llama}, whose header explains it; the kernels it calls (matrix × vectors of
+ * every tensor type, split across threads by {@code Parallel}) are in {@code FloatTensor}.
+ * Tokenizers: {@code SentencePieceTokenizer}, {@code ByteLevelBpeTokenizer}, built from
+ * tokenizer.json by {@code HuggingFaceTokenizers}; chat templates: {@code JinjaChatTemplate}.
  * {@link io.gpud.inference.DemoModel} writes a small random-weight model for demos and tests.
  */
 package io.gpud.inference;

@@ -149,14 +149,18 @@ public final class GgufFile implements AutoCloseable {
             }
             if (!type.isSupported()) {
                 throw new ModelFormatException("unsupported tensor type " + type + " for tensor " + name
-                        + " (supported: F32, F16) in " + path);
+                        + " (supported: F32, F16, BF16, Q8_0, Q4_0) in " + path);
+            }
+            if (dims[0] % type.blockSize() != 0) {
+                throw new ModelFormatException(path + ": tensor " + name + " has rows of " + dims[0] + " elements, not a"
+                        + " multiple of the " + type + " block size " + type.blockSize());
             }
             long offset = in.int64();
             if (offset < 0 || offset % alignment != 0) {
                 throw new ModelFormatException(path + ": tensor " + name + " data offset " + offset
                         + " is not a multiple of the alignment " + alignment);
             }
-            infos.add(new Info(name, type, dims, offset, multiplyOrFail(path, name, elements, type.bytesPerElement())));
+            infos.add(new Info(name, type, dims, offset, byteSizeOrFail(path, name, type, elements)));
         }
 
         long dataOffset = alignUp(in.position, alignment);
@@ -181,6 +185,14 @@ public final class GgufFile implements AutoCloseable {
             return Math.multiplyExact(a, b);
         } catch (ArithmeticException e) {
             throw new ModelFormatException(path + ": tensor " + tensor + " size overflows: " + a + " × " + b);
+        }
+    }
+
+    private static long byteSizeOrFail(Path path, String tensor, GgmlType type, long elements) {
+        try {
+            return type.byteSize(elements);
+        } catch (ModelFormatException e) {
+            throw new ModelFormatException(path + ": tensor " + tensor + ": " + e.getMessage());
         }
     }
 

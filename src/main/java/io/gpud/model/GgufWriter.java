@@ -15,7 +15,7 @@ import java.util.Objects;
 
 /**
  * Builds a GGUF v3 file in memory order and writes it: metadata in insertion order, then
- * tensors (F32 or F16, converted from float arrays) aligned to {@code general.alignment}
+ * tensors (converted from float arrays to F32, F16, BF16, Q8_0 or Q4_0) aligned to {@code general.alignment}
  * (32 unless that key was put). Used by the demo model generator and by tests; it holds all
  * tensor data on the heap, so it suits small models only.
  */
@@ -37,8 +37,8 @@ public final class GgufWriter {
      * {@code rows × columns} is {@code [columns, rows]}); {@code values} is row-major.
      */
     public GgufWriter tensor(String name, GgmlType type, long[] dims, float[] values) {
-        if (type != GgmlType.F32 && type != GgmlType.F16) {
-            throw new IllegalArgumentException("tensor " + name + ": type " + type + " cannot be written, only F32 and F16");
+        if (!type.isSupported()) {
+            throw new IllegalArgumentException("tensor " + name + ": type " + type + " cannot be written");
         }
         long elements = 1;
         for (long d : dims) {
@@ -47,6 +47,10 @@ public final class GgufWriter {
         if (dims.length < 1 || dims.length > GgufFile.MAX_DIMS || elements != values.length) {
             throw new IllegalArgumentException("tensor " + name + ": " + dims.length + " dims with " + elements
                     + " elements, but " + values.length + " values");
+        }
+        if (dims[0] % type.blockSize() != 0) {
+            throw new IllegalArgumentException("tensor " + name + ": rows of " + dims[0] + " elements are not a multiple"
+                    + " of the " + type + " block size " + type.blockSize());
         }
         tensors.add(new PendingTensor(name, type, dims.clone(), values.clone()));
         return this;
@@ -74,25 +78,84 @@ public final class GgufWriter {
                 }
                 header.int32(t.type().id()).int64(offset);
                 offsets[i] = offset;
-                offset = GgufFile.alignUp(offset + (long) t.values().length * t.type().bytesPerElement(), alignment);
+                offset = GgufFile.alignUp(offset + t.type().byteSize(t.values().length), alignment);
             }
             long written = header.writeTo(out);
             written = pad(out, written, alignment);
             for (PendingTensor t : tensors) {
-                var data = ByteBuffer.allocate(t.values().length * t.type().bytesPerElement()).order(ByteOrder.LITTLE_ENDIAN);
-                for (float v : t.values()) {
-                    if (t.type() == GgmlType.F32) {
-                        data.putFloat(v);
-                    } else {
-                        data.putShort(Float.floatToFloat16(v));
-                    }
-                }
-                out.write(data.array());
-                written = pad(out, written + data.capacity(), alignment);
+                byte[] data = encode(t.type(), t.values());
+                out.write(data);
+                written = pad(out, written + data.length, alignment);
             }
         } catch (IOException e) {
             throw new ModelFormatException("cannot write GGUF file " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The bytes of {@code values} stored as {@code type}, quantizing block by block. */
+    static byte[] encode(GgmlType type, float[] values) {
+        var data = ByteBuffer.allocate(Math.toIntExact(type.byteSize(values.length))).order(ByteOrder.LITTLE_ENDIAN);
+        switch (type) {
+            case F32 -> {
+                for (float v : values) {
+                    data.putFloat(v);
+                }
+            }
+            case F16 -> {
+                for (float v : values) {
+                    data.putShort(Float.floatToFloat16(v));
+                }
+            }
+            case BF16 -> {
+                for (float v : values) {
+                    data.putShort(toBfloat16(v));
+                }
+            }
+            case Q8_0 -> {
+                for (int block = 0; block < values.length; block += 32) {
+                    float absMax = 0;
+                    for (int i = 0; i < 32; i++) {
+                        absMax = Math.max(absMax, Math.abs(values[block + i]));
+                    }
+                    short scale = Float.floatToFloat16(absMax / 127f);
+                    float d = Float.float16ToFloat(scale);
+                    data.putShort(scale);
+                    for (int i = 0; i < 32; i++) {
+                        data.put((byte) (d == 0 ? 0 : Math.clamp(Math.round(values[block + i] / d), -127, 127)));
+                    }
+                }
+            }
+            case Q4_0 -> {
+                for (int block = 0; block < values.length; block += 32) {
+                    float signedMax = 0;
+                    for (int i = 0; i < 32; i++) {
+                        if (Math.abs(values[block + i]) > Math.abs(signedMax)) {
+                            signedMax = values[block + i];
+                        }
+                    }
+                    short scale = Float.floatToFloat16(signedMax / -8f);
+                    float d = Float.float16ToFloat(scale);
+                    data.putShort(scale);
+                    for (int i = 0; i < 16; i++) {
+                        int low = d == 0 ? 8 : Math.clamp(Math.round(values[block + i] / d) + 8, 0, 15);
+                        int high = d == 0 ? 8 : Math.clamp(Math.round(values[block + 16 + i] / d) + 8, 0, 15);
+                        data.put((byte) (low | high << 4));
+                    }
+                }
+            }
+            default -> throw new IllegalArgumentException("type " + type + " cannot be written");
+        }
+        return data.array();
+    }
+
+    /** The bfloat16 nearest to {@code v} (ties to even); NaN stays NaN. */
+    static short toBfloat16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        if (Float.isNaN(v)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int rounded = bits + 0x7FFF + ((bits >>> 16) & 1);
+        return (short) (rounded >>> 16);
     }
 
     private static long pad(OutputStream out, long written, int alignment) throws IOException {

@@ -16,6 +16,6 @@ final class DemoModelFixture {
     }
 
     static Engine engine(Path dir, int queueCapacity, int maxConcurrent) {
-        return CpuEngine.load(write(dir, GgmlType.F32), null, "demo", new EngineConfig(queueCapacity, maxConcurrent, 64));
+        return CpuEngine.load(write(dir, GgmlType.F32), null, "demo", EngineConfig.limits(queueCapacity, maxConcurrent, 64));
     }
 }

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.gpud.model.GgmlType;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -17,13 +19,12 @@ class LlamaReferenceTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16"})
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void forwardMatchesFloat64Reference(GgmlType type) {
         LoadedModel model = LlamaLoader.load(DemoModelFixture.write(dir, type), null, "demo", 0);
-        try (model) {
-            Llama llama = model.llama();
+        Llama llama = model.llama();
+        try (model; Llama.State state = llama.newState()) {
             var reference = new Float64Llama(llama.config(), llama.weights());
-            Llama.State state = llama.newState();
             int[] tokens = model.tokenizer().encode("The quick brown fox jumps", true);
             for (int pos = 0; pos < tokens.length; pos++) {
                 float[] actual = llama.forward(state, tokens[pos], pos);
@@ -39,6 +40,51 @@ class LlamaReferenceTest {
                 assertEquals(argmax(expected), Sampler.argmax(actual), "argmax at position " + pos);
             }
         }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"F32, false", "F16, true", "BF16, false"})
+    void safetensorsForwardMatchesFloat64Reference(GgmlType type, boolean sharded) {
+        Path hf = SafetensorsFixture.convert(DemoModelFixture.write(dir, GgmlType.F32), dir.resolve("hf"), type, sharded);
+        LoadedModel model = LlamaLoader.load(hf, null, "demo", 0);
+        Llama llama = model.llama();
+        assertEquals(LlamaConfig.RopeLayout.HALVES, llama.config().rope());
+        try (model; Llama.State state = llama.newState()) {
+            var reference = new Float64Llama(llama.config(), llama.weights());
+            for (int pos = 0; pos < 6; pos++) {
+                int token = 3 + pos * 17;
+                assertClose(reference.forward(token, pos), llama.forward(state, token, pos), pos);
+            }
+        }
+    }
+
+    /** The same weights as GGUF (RoPE on adjacent pairs, rows permuted) and as Hugging Face give the same logits. */
+    @Test
+    void safetensorsAndGgufOfTheSameWeightsAgree() {
+        Path gguf = DemoModelFixture.write(dir, GgmlType.F32);
+        Path hf = SafetensorsFixture.convert(gguf, dir.resolve("hf"), GgmlType.F32, false);
+        try (LoadedModel a = LlamaLoader.load(gguf, null, "gguf", 0); LoadedModel b = LlamaLoader.load(hf, null, "hf", 0);
+             Llama.State sa = a.llama().newState(); Llama.State sb = b.llama().newState()) {
+            for (int pos = 0; pos < 8; pos++) {
+                int token = 3 + pos * 29;
+                float[] la = a.llama().forward(sa, token, pos);
+                float[] lb = b.llama().forward(sb, token, pos);
+                for (int i = 0; i < la.length; i++) {
+                    assertEquals(la[i], lb[i], 1e-5 * Math.max(1, Math.abs(la[i])), "logit " + i + " at " + pos);
+                }
+            }
+        }
+    }
+
+    private static void assertClose(double[] expected, float[] actual, int pos) {
+        double maxAbs = 0;
+        for (double e : expected) {
+            maxAbs = Math.max(maxAbs, Math.abs(e));
+        }
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-4 * Math.max(1, maxAbs), "logit " + i + " at position " + pos);
+        }
+        assertEquals(argmax(expected), Sampler.argmax(actual), "argmax at position " + pos);
     }
 
     private static int argmax(double[] values) {
@@ -132,12 +178,16 @@ class LlamaReferenceTest {
 
         private void rotate(double[] v, int pos) {
             int hs = c.headSize();
-            for (int i = 0; i < v.length; i += 2) {
-                double angle = pos * Math.pow(c.ropeTheta(), -(double) (i % hs) / hs);
-                double a = v[i];
-                double b = v[i + 1];
-                v[i] = a * Math.cos(angle) - b * Math.sin(angle);
-                v[i + 1] = a * Math.sin(angle) + b * Math.cos(angle);
+            for (int head = 0; head < v.length; head += hs) {
+                for (int j = 0; j < hs / 2; j++) {
+                    double angle = pos * Math.pow(c.ropeTheta(), -2.0 * j / hs);
+                    int i0 = c.rope() == LlamaConfig.RopeLayout.HALVES ? head + j : head + 2 * j;
+                    int i1 = c.rope() == LlamaConfig.RopeLayout.HALVES ? i0 + hs / 2 : i0 + 1;
+                    double a = v[i0];
+                    double b = v[i1];
+                    v[i0] = a * Math.cos(angle) - b * Math.sin(angle);
+                    v[i1] = a * Math.sin(angle) + b * Math.cos(angle);
+                }
             }
         }
 
