@@ -63,7 +63,8 @@ public final class ConfigLoader {
                 api(root.section("api")),
                 model(root.section("model")),
                 engine(root.section("engine")),
-                log(root.section("log")));
+                log(root.section("log")),
+                gossip(root.section("gossip")));
         root.rejectUnknown();
         return config;
     }
@@ -108,6 +109,24 @@ public final class ConfigLoader {
                 s.integer("queueCapacity", d.queueCapacity()),
                 s.integer("maxConcurrent", d.maxConcurrent()),
                 s.integer("defaultMaxTokens", d.defaultMaxTokens()));
+    }
+
+    private static GossipConfig gossip(Section s) {
+        GossipConfig d = GossipConfig.defaults();
+        String profile = s.string("profile", d.profile());
+        return new GossipConfig(
+                s.bool("enabled", d.enabled()),
+                s.string("bindAddress", d.bindAddress()),
+                s.integer("port", d.port()),
+                s.string("advertiseAddress", null),
+                s.list("join"),
+                s.path("keyringFile", null),
+                profile,
+                MembershipConfig.profile(profile),
+                s.string("availabilityZone", d.availabilityZone()),
+                s.string("subnet", d.subnet()),
+                s.string("vpc", d.vpc()),
+                s.integer("capacity", d.capacity()));
     }
 
     private static LogConfig log(Section s) {
@@ -232,6 +251,33 @@ public final class ConfigLoader {
                         + v.getNodeType().name().toLowerCase(Locale.ROOT));
             }
             return v.asText();
+        }
+
+        /** A YAML list of strings, or one comma-separated string (as a flag gives it). */
+        java.util.List<String> list(String key) {
+            known.add(key);
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return java.util.List.of();
+            }
+            var out = new java.util.ArrayList<String>();
+            if (v.isArray()) {
+                for (JsonNode item : v) {
+                    if (!item.isValueNode()) {
+                        throw new ConfigException(where() + prefix + key + " must be a list of strings");
+                    }
+                    out.add(item.asText().trim());
+                }
+            } else if (v.isValueNode()) {
+                for (String part : v.asText().split(",")) {
+                    if (!part.isBlank()) {
+                        out.add(part.trim());
+                    }
+                }
+            } else {
+                throw new ConfigException(where() + prefix + key + " must be a list of strings");
+            }
+            return out;
         }
 
         String string(String key, String fallback) {
