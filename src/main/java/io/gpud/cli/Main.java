@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             DrainCommand.class,
             UndrainCommand.class,
             GenerateCommand.class,
+            KeyringCommand.class,
         })
 public final class Main implements Runnable {
 

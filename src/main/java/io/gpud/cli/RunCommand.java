@@ -63,6 +63,13 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--region", paramLabel = "R", description = "This node's region (default 'local').")
     String region;
 
+    @Option(names = "--gossip-port", paramLabel = "N", description = "Gossip port, UDP and TCP (default 7946).")
+    Integer gossipPort;
+
+    @Option(names = "--join", paramLabel = "HOST:PORT", split = ",",
+            description = "Gossip seeds to join through, comma-separated.")
+    java.util.List<String> join;
+
     @Option(names = "--log-format", paramLabel = "FORMAT", description = "text (default) or json.")
     String logFormat;
 
@@ -104,6 +111,10 @@ final class RunCommand implements Callable<Integer> {
         putIf(o, "node.dataDir", dataDir);
         putIf(o, "node.id", nodeId);
         putIf(o, "node.region", region);
+        putIf(o, "gossip.port", gossipPort);
+        if (join != null) {
+            o.put("gossip.join", String.join(",", join));
+        }
         putIf(o, "log.format", logFormat);
         return o;
     }
