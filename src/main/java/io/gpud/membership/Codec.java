@@ -67,7 +67,7 @@ final class Codec {
             case Load l -> {
                 LoadRecord r = l.record();
                 out.u8(LOAD).string(r.node()).i64(r.sequence()).i64(r.sentAtMillis()).i32(r.queueDepth())
-                        .i32(r.inFlight()).i32(Float.floatToIntBits(r.tokensPerSecond()));
+                        .i32(r.inFlight()).i32(Float.floatToRawIntBits(r.tokensPerSecond()));
             }
             case PushPull p -> {
                 out.u8(PUSH_PULL).u8((p.join() ? 1 : 0) | (p.reply() ? 2 : 0)).string(p.source())

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gpud.cli.AdminClient;
+import io.gpud.inference.DemoModel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +15,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,6 +36,7 @@ class GossipClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int SIZE = 5;
     private final List<Daemon> daemons = new ArrayList<>();
+    private Path model;
 
     @AfterEach
     void stopAll() throws InterruptedException {
@@ -59,9 +64,23 @@ class GossipClusterIT {
                       availabilityZone: az-%d
                     """.formatted(data.resolve("gossip.keyring"), i % 2), StandardCharsets.UTF_8);
         }
+        model = dir.resolve("demo.gguf");
+        DemoModel.write(model, 42);
         String seed = "127.0.0.1:" + gossipPorts[0];
+        // Start all five at once; each joins through the first whenever that one is up.
+        var starting = new ArrayList<CompletableFuture<Daemon>>();
         for (int i = 0; i < SIZE; i++) {
-            daemons.add(start(dir, i, gossipPorts[i], configs[i], seed));
+            int n = i;
+            starting.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return start(dir, n, gossipPorts[n], configs[n], seed);
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            }, Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        for (var f : starting) {
+            daemons.add(f.join());
         }
         awaitAll(d -> countState(d, "alive") == SIZE, Duration.ofSeconds(30), "all five alive everywhere");
 
@@ -95,16 +114,26 @@ class GossipClusterIT {
         // Rotate the key on all five: install, use, remove; nobody may be suspected.
         long suspicionsBefore = totalSuspicions();
         String newKey = newKey();
-        for (String step : List.of("install", "use")) {
-            for (Daemon d : daemons) {
-                var r = d.cli("keyring", step, newKey);
-                assertEquals(0, r.exitCode(), step + ": " + r.stderr());
-            }
+        // The first node through the CLI, the others through the same admin call.
+        String install = "{\"key\":\"" + newKey + "\"}";
+        String remove = "{\"key\":\"" + oldKey + "\"}";
+        var r = daemons.getFirst().cli("keyring", "install", newKey);
+        assertEquals(0, r.exitCode(), r.stderr());
+        for (Daemon d : daemons.subList(1, SIZE)) {
+            new AdminClient(d.adminSocket).post("/v1/keyring/install", install);
         }
-        for (Daemon d : daemons) {
-            var r = d.cli("keyring", "remove", oldKey);
-            assertEquals(0, r.exitCode(), r.stderr());
-            assertEquals(newKey + "  (primary)", r.stdout().strip());
+        r = daemons.getFirst().cli("keyring", "use", newKey);
+        assertEquals(0, r.exitCode(), r.stderr());
+        for (Daemon d : daemons.subList(1, SIZE)) {
+            new AdminClient(d.adminSocket).post("/v1/keyring/use", install);
+        }
+        r = daemons.getFirst().cli("keyring", "remove", oldKey);
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals(newKey + "  (primary)", r.stdout().strip());
+        for (Daemon d : daemons.subList(1, SIZE)) {
+            new AdminClient(d.adminSocket).post("/v1/keyring/remove", remove);
+            assertEquals(List.of(newKey), List.of(JSON.readTree(new AdminClient(d.adminSocket).get("/v1/keyring"))
+                    .path("keys").get(0).asText()));
         }
         // Let a few probe rounds run under the new key only.
         Thread.sleep(2000);
@@ -115,8 +144,8 @@ class GossipClusterIT {
     }
 
     private Daemon start(Path dir, int i, int gossipPort, Path config, String seed) throws Exception {
-        return Daemon.start(dir.resolve("node" + i), gossipPort, "--demo", "--config", config.toString(),
-                "--join", seed);
+        return Daemon.start(dir.resolve("node" + i), gossipPort, "--model", model.toString(), "--model-name",
+                "gpud-demo", "--config", config.toString(), "--join", seed);
     }
 
     private static String newKey() {
