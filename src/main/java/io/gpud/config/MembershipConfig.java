@@ -102,8 +102,8 @@ public record MembershipConfig(
                 4,                        // floor at N=200: 4 × 2.3 × 0.5 s ≈ 4.6 s
                 3,                        // a lone accuser waits up to ~14 s
                 4,                        // N=200: 4 × 3 = 12 transmissions per update
-                Duration.ofMillis(100),   // 10 rounds a second while updates are queued
-                4,                        // fan-out per round
+                Duration.ofMillis(200),   // 5 rounds a second while updates are queued
+                3,                        // fan-out per round: ~log N rounds reach everyone
                 Duration.ofSeconds(30),   // full-state repair twice a minute
                 8,                        // up to 8× slower probing when unhealthy
                 Duration.ofMinutes(2),    // dead entries kept two minutes

@@ -210,6 +210,10 @@ final class SwimProtocol {
     private boolean changed = true;
 
     private final Map<String, Member> members = new HashMap<>();
+    /** The same members but this node, for sampling by index. */
+    private final List<Member> others = new ArrayList<>();
+    /** Members alive or suspect, this node included. */
+    private int live = 1;
     private final List<String> probeOrder = new ArrayList<>();
     private int probeIndex;
     private final Map<Integer, Probe> probes = new HashMap<>();
@@ -451,12 +455,9 @@ final class SwimProtocol {
 
     private void probeFailed(Probe p, long now) {
         metrics.probeFailures.inc();
-        if (p.expectedNacks > 0) {
-            // Relays that did not even nack point at our own network or CPU.
-            if (p.nacks < p.expectedNacks) {
-                adjustAwareness(p.expectedNacks - p.nacks);
-            }
-        } else {
+        // Relays that did not even nack point at our own network or CPU; with nacks from
+        // all of them, the target alone is silent and our health is not in question.
+        if (p.expectedNacks == 0 || p.nacks < p.expectedNacks) {
             adjustAwareness(1);
         }
         Member target = members.get(p.target);
@@ -569,6 +570,8 @@ final class SwimProtocol {
         if (m == null) {
             m = new Member(a.node(), a.address(), a.incarnation(), MemberState.ALIVE, a.metadata(), now);
             members.put(a.node(), m);
+            others.add(m);
+            live++;
             // Insert at a random place in the probe order so new members are probed soon.
             probeOrder.add(probeIndex + random.nextInt(probeOrder.size() - probeIndex + 1), m.name);
             enqueue(a.node(), a);
@@ -590,6 +593,7 @@ final class SwimProtocol {
             m.stateSinceNanos = now;
         }
         if (!wasLive) {
+            live++;
             probeOrder.add(probeIndex + random.nextInt(probeOrder.size() - probeIndex + 1), m.name);
         }
         suspicions.remove(m.name);
@@ -659,6 +663,7 @@ final class SwimProtocol {
         }
         m.incarnation = d.incarnation();
         m.state = d.left() ? MemberState.LEFT : MemberState.DEAD;
+        live--;
         m.stateSinceNanos = now;
         suspicions.remove(m.name);
         metrics.deaths.inc();
@@ -686,13 +691,7 @@ final class SwimProtocol {
     }
 
     private int liveCount() {
-        int n = 0;
-        for (Member m : members.values()) {
-            if (m.live()) {
-                n++;
-            }
-        }
-        return n;
+        return live;
     }
 
     // ---------------------------------------------------------------- gossip
@@ -780,6 +779,10 @@ final class SwimProtocol {
     /** Forgets dead and left members once they have been gone for {@code deadRetention}. */
     private void reap(long now) {
         long retention = config.deadRetention().toNanos();
+        if (others.size() + 1 == live) {
+            return;
+        }
+        others.removeIf(m -> !m.live() && now - m.stateSinceNanos > retention);
         members.values().removeIf(m -> !m.live() && now - m.stateSinceNanos > retention && !m.name.equals(self));
     }
 
@@ -919,19 +922,34 @@ final class SwimProtocol {
 
     // ---------------------------------------------------------------- helpers
 
+    /** Up to k distinct random members other than this node that pass {@code filter}. */
     private List<Member> randomMembers(int k, java.util.function.Predicate<Member> filter) {
+        int n = others.size();
+        if (n > 8 * k) {
+            // Sample by index: cheap at hundreds of members, when most pass the filter.
+            var picked = new ArrayList<Member>(k);
+            for (int tries = 0; picked.size() < k && tries < 8 * k; tries++) {
+                Member m = others.get(random.nextInt(n));
+                if (filter.test(m) && !picked.contains(m)) {
+                    picked.add(m);
+                }
+            }
+            if (picked.size() == k) {
+                return picked;
+            }
+        }
         var pool = new ArrayList<Member>();
-        for (Member m : members.values()) {
-            if (!m.name.equals(self) && filter.test(m)) {
+        for (Member m : others) {
+            if (filter.test(m)) {
                 pool.add(m);
             }
         }
         // Partial Fisher-Yates: the first k of a random permutation.
-        int n = Math.min(k, pool.size());
-        for (int i = 0; i < n; i++) {
+        int take = Math.min(k, pool.size());
+        for (int i = 0; i < take; i++) {
             Collections.swap(pool, i, i + random.nextInt(pool.size() - i));
         }
-        return pool.subList(0, n);
+        return pool.subList(0, take);
     }
 
     private void shuffle(List<String> list) {

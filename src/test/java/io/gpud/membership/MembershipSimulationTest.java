@@ -32,7 +32,7 @@ class MembershipSimulationTest {
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {4})
     void tenPercentLossKillsNoHealthyNode(long seed) {
-        var run = MembershipScenarios.underFaults(seed, 60, 0.10, 0, 300, MembershipConfig.lan(),
+        var run = MembershipScenarios.underFaults(seed, 50, 0.10, 0, 240, MembershipConfig.lan(),
                 MembershipScenarios.testKeyring());
         assertEquals(0, run.falseDeaths(), "seed " + seed + ": " + run);
         assertTrue(run.suspicions() > 0, "the loss must have caused suspicions to refute: " + run);
@@ -41,7 +41,7 @@ class MembershipSimulationTest {
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {6})
     void starvedNodesGetNoHealthyNodeDeclaredDead(long seed) {
-        var run = MembershipScenarios.underFaults(seed, 60, 0.01, 0.05, 200, MembershipConfig.lan(),
+        var run = MembershipScenarios.underFaults(seed, 60, 0.01, 0.05, 150, MembershipConfig.lan(),
                 Keyring.plaintext());
         assertEquals(0, run.falseDeaths(), "seed " + seed + ": " + run);
     }
