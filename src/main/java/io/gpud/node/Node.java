@@ -53,6 +53,9 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
     /** Seed of the demo model's random weights: the same demo everywhere. */
     private static final long DEMO_SEED = 42L;
 
+    /** The version gossiped for a model loaded from a plain file rather than the model store. */
+    private static final String UNVERSIONED = "file";
+
     /** How long a leaving node keeps its sockets open so its goodbye can be answered. */
     private static final Duration LEAVE_GRACE = Duration.ofMillis(300);
 
@@ -161,7 +164,7 @@ public final class Node implements NodeControl, ModelCatalog, AutoCloseable {
         var g = config.gossip();
         int capacity = g.capacity() > 0 ? g.capacity() : config.engine().maxConcurrent();
         List<NodeMetadata.Model> models = engines.stream()
-                .map(e -> new NodeMetadata.Model(e.info().name(), e.info().format() + "/" + e.info().weightType()))
+                .map(e -> new NodeMetadata.Model(e.info().name(), UNVERSIONED))
                 .toList();
         return new NodeMetadata(config.node().region(), dataAddress(), api.port(), g.availabilityZone(), g.subnet(),
                 g.vpc(), state.name(), models, capacity, Version.current());
