@@ -134,11 +134,11 @@ public record MembershipConfig(
     /** Several processes on one machine: short intervals so tests finish quickly. */
     public static MembershipConfig loopback() {
         return new MembershipConfig(
-                Duration.ofMillis(200),   // probe five times a second
-                Duration.ofMillis(100),   // generous for loopback under a loaded CI machine
+                Duration.ofMillis(400),   // probe two and a half times a second
+                Duration.ofMillis(200),   // loopback RTT is µs; this covers GC and a busy CI machine
                 3,
-                3,                        // floor at N=5: 3 × 1 × 0.2 s = 0.6 s
-                4,                        // a lone accuser waits 2.4 s
+                4,                        // floor at N=5: 4 × 1 × 0.4 s = 1.6 s
+                3,                        // a lone accuser waits 4.8 s
                 4,
                 Duration.ofMillis(50),
                 3,

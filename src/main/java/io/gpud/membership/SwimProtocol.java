@@ -367,10 +367,11 @@ final class SwimProtocol {
             return;
         }
         if (m instanceof PushPull p) {
+            // Merge first, so the reply already carries any refutation the merge caused.
+            merge(p, now);
             if (!p.reply()) {
                 sendStream(p.sourceAddress(), new PushPull(false, true, self, selfAddress, table()));
             }
-            merge(p, now);
         } else {
             metrics.packetsDropped.inc("unexpected");
         }
@@ -802,6 +803,14 @@ final class SwimProtocol {
         List<Member> peer = randomMembers(1, m -> m.state == MemberState.ALIVE);
         if (!peer.isEmpty()) {
             sendStream(peer.getFirst().address, new PushPull(false, false, self, selfAddress, table()));
+        }
+        // Also try one member we think dead (not one that left): after a partition heals,
+        // this is how the two sides find each other again, since nobody probes the dead.
+        if (live < others.size() + 1) {
+            List<Member> dead = randomMembers(1, m -> m.state == MemberState.DEAD);
+            if (!dead.isEmpty()) {
+                sendStream(dead.getFirst().address, new PushPull(false, false, self, selfAddress, table()));
+            }
         }
     }
 

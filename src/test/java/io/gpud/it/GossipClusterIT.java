@@ -112,7 +112,8 @@ class GossipClusterIT {
         assertTrue(victimIncarnation(daemons.get(0), victimId) > before, "a rejoin raises the incarnation");
 
         // Rotate the key on all five: install, use, remove; nobody may be suspected.
-        long suspicionsBefore = totalSuspicions();
+        long suspicionsBefore = total(SUSPICIONS);
+        long undecryptableBefore = total(UNDECRYPTABLE);
         String newKey = newKey();
         // The first node through the CLI, the others through the same admin call.
         String install = "{\"key\":\"" + newKey + "\"}";
@@ -135,10 +136,16 @@ class GossipClusterIT {
             assertEquals(List.of(newKey), List.of(JSON.readTree(new AdminClient(d.adminSocket).get("/v1/keyring"))
                     .path("keys").get(0).asText()));
         }
-        // Let a few probe rounds run under the new key only.
-        Thread.sleep(2000);
+        // Let every node run a few more probe rounds under the new key only.
+        long probes = total(PROBES);
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (total(PROBES) < probes + 5L * SIZE) {
+            assertTrue(System.nanoTime() < deadline, "probing stalled after the rotation");
+            Thread.sleep(50);
+        }
         awaitAll(d -> countState(d, "alive") == SIZE, Duration.ofSeconds(5), "all alive after rotation");
-        assertEquals(suspicionsBefore, totalSuspicions(), "suspicions raised during the key rotation");
+        assertEquals(undecryptableBefore, total(UNDECRYPTABLE), "packets that no key opened during the rotation");
+        assertEquals(suspicionsBefore, total(SUSPICIONS), "suspicions raised during the key rotation");
         assertEquals(newKey, Files.readAllLines(dir.resolve("node0/gossip.keyring")).getFirst(),
                 "the keyring file keeps the rotation");
     }
@@ -196,10 +203,15 @@ class GossipClusterIT {
 
     private static final Pattern SUSPICIONS = Pattern.compile("(?m)^gpud_gossip_lan_suspicions_total (\\S+)$");
 
-    private long totalSuspicions() throws Exception {
+    private static final Pattern PROBES = Pattern.compile("(?m)^gpud_gossip_lan_probes_total (\\S+)$");
+    private static final Pattern UNDECRYPTABLE =
+            Pattern.compile("(?m)^gpud_gossip_lan_dropped_packets_total\\{reason=\"decrypt\"} (\\S+)$");
+
+    /** A counter summed over all five daemons (0 where it was never incremented). */
+    private long total(Pattern counter) throws Exception {
         long total = 0;
         for (Daemon d : daemons) {
-            Matcher m = SUSPICIONS.matcher(d.metrics());
+            Matcher m = counter.matcher(d.metrics());
             if (m.find()) {
                 total += (long) Double.parseDouble(m.group(1));
             }

@@ -300,6 +300,32 @@ final class MembershipScenarios {
         return Stats.of(samples);
     }
 
+    /**
+     * Splits a region in two for {@code seconds}, then heals the network; returns how long
+     * after the heal every node saw every other alive again.
+     */
+    static long partitionHeal(long seed, int n, long seconds) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), Keyring.plaintext(), false);
+        net.partition = new int[n];
+        for (int i = 0; i < n; i++) {
+            net.partition[i] = i % 2;
+        }
+        net.runUntil(net.clock.nanos() + SimClock.s(seconds));
+        for (SimNode node : nodes) {
+            long seen = node.protocol.members().values().stream().filter(SwimProtocol.Member::live).count();
+            if (seen != n / 2) {
+                throw net.violation(node.name + " sees " + seen + " live members during the partition, expected "
+                        + n / 2);
+            }
+        }
+        net.partition = null;
+        long healed = net.clock.nanos();
+        awaitConverged(net, nodes, SimClock.s(180));
+        return net.clock.nanos() - healed;
+    }
+
     /** Ages of the newest load record, sampled at random (observer, peer) pairs every 10 ms. */
     static Stats loadStaleness(long seed, int n, double loss, long seconds) {
         var net = new SimNetwork(seed);

@@ -59,4 +59,11 @@ class MembershipSimulationTest {
         var stats = MembershipScenarios.loadStaleness(seed, 40, 0.01, 10);
         assertTrue(stats.p99Ms() <= 500, "seed " + seed + ": " + stats);
     }
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {9})
+    void aHealedPartitionMergesAgain(long seed) {
+        long healNanos = MembershipScenarios.partitionHeal(seed, 20, 30);
+        assertTrue(healNanos <= SimClock.s(90), "seed " + seed + ": merged after " + healNanos / 1_000_000 + " ms");
+    }
 }
