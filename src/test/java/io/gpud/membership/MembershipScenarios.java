@@ -326,6 +326,38 @@ final class MembershipScenarios {
         return net.clock.nanos() - healed;
     }
 
+    /**
+     * Crashes a member, waits until every peer holds it dead, restarts it as a fresh
+     * process (incarnation 0) and returns how long until every peer sees it alive again;
+     * the rejoined member's incarnation must be above the one it died with.
+     */
+    static long crashAndRejoin(long seed, int n) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), Keyring.plaintext(), false);
+        SimNode victim = nodes.get(n - 1);
+        net.crash(victim);
+        long deadline = net.clock.nanos() + SimClock.s(60);
+        while (!nodes.stream().filter(o -> o != victim).allMatch(o -> !o.protocol.members().get(victim.name).live())) {
+            if (net.clock.nanos() > deadline) {
+                throw net.violation("the crash of " + victim.name + " was not seen everywhere");
+            }
+            net.runUntil(net.clock.nanos() + SimClock.ms(200));
+        }
+        long diedAt = nodes.getFirst().protocol.members().get(victim.name).incarnation;
+        long restartedAt = net.clock.nanos();
+        net.restart(victim, MembershipConfig.lan(), Keyring.plaintext(), List.of(nodes.getFirst()));
+        awaitConverged(net, nodes, SimClock.s(60));
+        for (SimNode o : nodes) {
+            long inc = o.protocol.members().get(victim.name).incarnation;
+            if (inc <= diedAt) {
+                throw net.violation(o.name + " sees the rejoined " + victim.name + " at incarnation " + inc
+                        + ", not above " + diedAt);
+            }
+        }
+        return net.clock.nanos() - restartedAt;
+    }
+
     /** Ages of the newest load record, sampled at random (observer, peer) pairs every 10 ms. */
     static Stats loadStaleness(long seed, int n, double loss, long seconds) {
         var net = new SimNetwork(seed);

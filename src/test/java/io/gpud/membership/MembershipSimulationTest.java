@@ -66,4 +66,12 @@ class MembershipSimulationTest {
         long healNanos = MembershipScenarios.partitionHeal(seed, 20, 30);
         assertTrue(healNanos <= SimClock.s(90), "seed " + seed + ": merged after " + healNanos / 1_000_000 + " ms");
     }
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {10})
+    void aCrashedNodeRejoinsWithAHigherIncarnation(long seed) {
+        long rejoinNanos = MembershipScenarios.crashAndRejoin(seed, 20);
+        assertTrue(rejoinNanos <= SimClock.s(10), "seed " + seed + ": rejoined after " + rejoinNanos / 1_000_000
+                + " ms");
+    }
 }

@@ -66,9 +66,6 @@ final class SimNetwork {
 
         record Wake(SimNode node) implements Event {
         }
-
-        record Action(Runnable action) implements Event {
-        }
     }
 
     private record Scheduled(long time, long seq, Event event) implements Comparable<Scheduled> {
@@ -155,10 +152,6 @@ final class SimNetwork {
         }
     }
 
-    void at(long time, Runnable action) {
-        push(time, new Event.Action(action));
-    }
-
     private void push(long time, Event e) {
         queue.add(new Scheduled(time, seq++, e));
     }
@@ -184,7 +177,6 @@ final class SimNetwork {
             clock.advanceTo(s.time());
             eventsRun++;
             switch (s.event()) {
-                case Event.Action a -> a.action().run();
                 case Event.Deliver d -> deliver(d);
                 case Event.Wake w -> wake(w.node(), s.time());
             }
