@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
+import io.gpud.membership.MembershipAgent.KeyringChange;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -154,7 +155,7 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
-    private record Request(String method, String path) {
+    private record Request(String method, String path, byte[] body) {
     }
 
     private void serve(SocketChannel connection) {
@@ -195,7 +196,32 @@ public final class AdminServer implements AutoCloseable {
                 requireMethod(r, "POST");
                 yield Map.of("state", node.undrain().name());
             }
+            case "/v1/keyring" -> {
+                requireMethod(r, "GET");
+                yield Map.of("keys", node.keys());
+            }
+            case "/v1/keyring/install" -> keyring(r, KeyringOperation.INSTALL);
+            case "/v1/keyring/use" -> keyring(r, KeyringOperation.USE);
+            case "/v1/keyring/remove" -> keyring(r, KeyringOperation.REMOVE);
             default -> throw ApiException.routeNotFound(r.method(), r.path());
+        };
+    }
+
+    /** {@code POST /v1/keyring/<operation>} with {@code {"key": "<base64>"}}. */
+    private Object keyring(Request r, KeyringOperation operation) {
+        requireMethod(r, "POST");
+        String key;
+        try {
+            key = MAPPER.readTree(r.body()).path("key").asText("");
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "the body must be JSON: {\"key\": \"<base64 AES-256 key>\"}");
+        }
+        if (key.isBlank()) {
+            throw ApiException.invalid("key", "the body must name a key: {\"key\": \"<base64 AES-256 key>\"}");
+        }
+        return switch (node.changeKeyring(operation, key)) {
+            case KeyringChange.Applied a -> Map.of("keys", a.keys());
+            case KeyringChange.Refused refused -> throw ApiException.invalid("key", refused.reason());
         };
     }
 
@@ -205,7 +231,7 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
-    /** Reads the request line, headers and body (discarded: no admin call takes one yet). */
+    /** Reads the request line, headers and body. */
     private static Request read(InputStream in) throws IOException {
         String head = readHead(in);
         String[] lines = head.split("\r\n");
@@ -243,7 +269,7 @@ public final class AdminServer implements AutoCloseable {
         }
         String path = requestLine[1];
         int query = path.indexOf('?');
-        return new Request(requestLine[0], query < 0 ? path : path.substring(0, query));
+        return new Request(requestLine[0], query < 0 ? path : path.substring(0, query), body);
     }
 
     private static String readHead(InputStream in) throws IOException {

@@ -1,6 +1,8 @@
 package io.gpud.api;
 
 import io.gpud.core.NodeState;
+import io.gpud.membership.MembershipAgent.KeyringChange;
+import java.util.List;
 
 /**
  * What the API needs from the node that owns it: its identity and state, and the admin
@@ -22,4 +24,14 @@ public interface NodeControl {
 
     /** DRAINING or DRAINED → READY. Returns the new state. */
     NodeState undrain();
+
+    /** The gossip keyring, base64 keys, the primary first; empty without gossip encryption. */
+    default List<String> keys() {
+        return List.of();
+    }
+
+    /** Installs, uses or removes a gossip key on this node. */
+    default KeyringChange changeKeyring(KeyringOperation operation, String key) {
+        return new KeyringChange.Refused("this node has no gossip keyring");
+    }
 }

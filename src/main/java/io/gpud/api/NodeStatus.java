@@ -31,7 +31,19 @@ public record NodeStatus(
                         int contextLength, String weightType) {
     }
 
-    /** One cluster member. */
-    public record Member(String nodeId, String region, String state, String address) {
+    /**
+     * One cluster member as this node sees it.
+     *
+     * @param nodeId      its id
+     * @param region      its region
+     * @param state       alive, suspect, dead or left
+     * @param address     its gossip address
+     * @param incarnation its incarnation number
+     * @param rttMs       smoothed round-trip time of direct probes in ms; null for this node
+     *                    and before the first probe
+     * @param nodeState   its lifecycle state from its metadata (READY, DRAINING, ...)
+     */
+    public record Member(String nodeId, String region, String state, String address, long incarnation,
+                         Double rttMs, String nodeState) {
     }
 }

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ScaleCommand.class,
             TenantCommand.class,
             AuditCommand.class,
+            KeyringCommand.class,
         })
 public final class Main implements Runnable {
 

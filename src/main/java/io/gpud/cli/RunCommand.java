@@ -5,6 +5,7 @@ import io.gpud.config.GpudConfig;
 import io.gpud.node.Node;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -67,6 +68,13 @@ final class RunCommand implements Callable<Integer> {
             + "(INSECURE development mode: enclave program as a child process, test PKI, KMS endpoint on loopback).")
     String secure;
 
+    @Option(names = "--gossip-port", paramLabel = "N", description = "Gossip port, UDP and TCP (default 7946).")
+    Integer gossipPort;
+
+    @Option(names = "--join", paramLabel = "HOST:PORT", split = ",",
+            description = "Gossip seeds to join through, comma-separated.")
+    List<String> join;
+
     @Option(names = "--log-format", paramLabel = "FORMAT", description = "text (default) or json.")
     String logFormat;
 
@@ -108,6 +116,10 @@ final class RunCommand implements Callable<Integer> {
         putIf(o, "node.dataDir", dataDir);
         putIf(o, "node.id", nodeId);
         putIf(o, "node.region", region);
+        putIf(o, "gossip.port", gossipPort);
+        if (join != null) {
+            o.put("gossip.join", String.join(",", join));
+        }
         putIf(o, "log.format", logFormat);
         putIf(o, "secure.mode", secure);
         return o;

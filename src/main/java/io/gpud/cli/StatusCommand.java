@@ -53,9 +53,13 @@ final class StatusCommand implements Callable<Integer> {
                     m.path("contextLength").asInt(), m.path("weightType").asText());
         }
         out.println("members");
+        out.printf("  %-24s %-12s %-8s %-10s %5s %9s  %s%n", "NODE", "REGION", "STATE", "NODE STATE", "INC", "RTT",
+                "ADDRESS");
         for (JsonNode m : s.path("members")) {
-            out.printf("  %-24s %-12s %-8s %s%n", m.path("nodeId").asText(), m.path("region").asText(),
-                    m.path("state").asText(), m.path("address").asText());
+            String rtt = m.path("rttMs").isNumber() ? String.format("%.2f ms", m.path("rttMs").asDouble()) : "-";
+            out.printf("  %-24s %-12s %-8s %-10s %5d %9s  %s%n", m.path("nodeId").asText(), m.path("region").asText(),
+                    m.path("state").asText(), m.path("nodeState").asText(), m.path("incarnation").asLong(), rtt,
+                    m.path("address").asText());
         }
     }
 }

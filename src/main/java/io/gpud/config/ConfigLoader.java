@@ -70,7 +70,8 @@ public final class ConfigLoader {
                 state(root.section("state")),
                 scaling(root.section("scaling")),
                 lifecycle(root.section("lifecycle")),
-                secure(root.section("secure")));
+                secure(root.section("secure")),
+                gossip(root.section("gossip")));
         root.rejectUnknown();
         return config;
     }
@@ -145,6 +146,24 @@ public final class ConfigLoader {
 
     private static java.util.List<String> commaList(String value) {
         return java.util.Arrays.stream(value.split(",")).map(String::strip).filter(v -> !v.isEmpty()).toList();
+    }
+
+    private static GossipConfig gossip(Section s) {
+        GossipConfig d = GossipConfig.defaults();
+        String profile = s.string("profile", d.profile());
+        return new GossipConfig(
+                s.bool("enabled", d.enabled()),
+                s.string("bindAddress", d.bindAddress()),
+                s.integer("port", d.port()),
+                s.string("advertiseAddress", null),
+                s.list("join"),
+                s.path("keyringFile", null),
+                profile,
+                MembershipConfig.profile(profile),
+                s.string("availabilityZone", d.availabilityZone()),
+                s.string("subnet", d.subnet()),
+                s.string("vpc", d.vpc()),
+                s.integer("capacity", d.capacity()));
     }
 
     private static LogConfig log(Section s) {
@@ -332,6 +351,33 @@ public final class ConfigLoader {
                         + v.getNodeType().name().toLowerCase(Locale.ROOT));
             }
             return v.asText();
+        }
+
+        /** A YAML list of strings, or one comma-separated string (as a flag gives it). */
+        java.util.List<String> list(String key) {
+            known.add(key);
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return java.util.List.of();
+            }
+            var out = new java.util.ArrayList<String>();
+            if (v.isArray()) {
+                for (JsonNode item : v) {
+                    if (!item.isValueNode()) {
+                        throw new ConfigException(where() + prefix + key + " must be a list of strings");
+                    }
+                    out.add(item.asText().trim());
+                }
+            } else if (v.isValueNode()) {
+                for (String part : v.asText().split(",")) {
+                    if (!part.isBlank()) {
+                        out.add(part.trim());
+                    }
+                }
+            } else {
+                throw new ConfigException(where() + prefix + key + " must be a list of strings");
+            }
+            return out;
         }
 
         String string(String key, String fallback) {

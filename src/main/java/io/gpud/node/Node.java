@@ -2,6 +2,7 @@ package io.gpud.node;
 
 import io.gpud.api.AdminServer;
 import io.gpud.api.ApiServer;
+import io.gpud.api.KeyringOperation;
 import io.gpud.api.NodeControl;
 import io.gpud.api.NodeStatus;
 import io.gpud.config.GpudConfig;
@@ -15,6 +16,10 @@ import io.gpud.inference.Engine;
 import io.gpud.inference.CpuEngine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.ModelInfo;
+import io.gpud.membership.LoadRecord;
+import io.gpud.membership.MemberView;
+import io.gpud.membership.MembershipAgent;
+import io.gpud.membership.NodeMetadata;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.scaling.Autoscaler;
 import io.gpud.scaling.AwsAutoScaling;
@@ -42,11 +47,15 @@ import org.slf4j.LoggerFactory;
  * reverse. Nothing else wires subsystems together.
  *
  * <p>Start order: data directory and node id, metrics, the model, the admin socket, the
- * secure envelope's stack (when enabled), the data-plane and metrics listeners, then READY;
- * then the state store and this node's registry item, the pool leases and the autoscaler
- * ({@code scaling.enabled}), and the lifecycle-hook watcher ({@code lifecycle.watch}).
- * {@link #close()} undoes it backwards, so leases are released before the listeners stop,
- * and the listeners stop before the engine they call.
+ * secure envelope's stack (when enabled), the data-plane and metrics listeners, gossip
+ * membership, then READY; then the state store and this node's registry item, the pool
+ * leases and the autoscaler ({@code scaling.enabled}), and the lifecycle-hook watcher
+ * ({@code lifecycle.watch}). {@link #close()} undoes it backwards: leases are released,
+ * the node leaves the cluster (peers see it LEFT, not dead), then the listeners stop
+ * before the engine they call.
+ *
+ * <p>Every lifecycle change (READY, DRAINING, DRAINED) is gossiped as metadata: a
+ * draining node stays a member, and peers read its state there.
  *
  * <p>The node also owns the state machine ({@link Lifecycle}). A drain moves READY to
  * DRAINING; the API refuses new work from then on, and a watcher moves to DRAINED when
@@ -59,6 +68,12 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
 
     /** Seed of the demo model's random weights: the same demo everywhere. */
     private static final long DEMO_SEED = 42L;
+
+    /** The version gossiped for a model loaded from a plain file rather than the model store. */
+    private static final String UNVERSIONED = "file";
+
+    /** How long a leaving node keeps its sockets open so its goodbye can be answered. */
+    private static final Duration LEAVE_GRACE = Duration.ofMillis(300);
 
     /** How often the drain watcher looks at the in-flight count. */
     private static final Duration DRAIN_POLL = Duration.ofMillis(20);
@@ -74,6 +89,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     private final List<AutoCloseable> started = new ArrayList<>();
     private volatile List<Engine> engines = List.of();
     private ApiServer api;
+    private MembershipAgent membership;
 
     private Node(GpudConfig config, Cloud cloud, String nodeId) {
         this.config = config;
@@ -134,6 +150,15 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
                 secure != null ? secure.gateway() : null);
         api.start();
         started.add(api);
+
+        if (config.gossip().enabled()) {
+            membership = MembershipAgent.start(nodeId, config.gossip(), metadata(NodeState.READY), this::load,
+                    metrics);
+            started.add(() -> {
+                membership.leave(LEAVE_GRACE);
+                membership.close();
+            });
+        }
 
         lifecycle.ready();
         log.info("node {} {}: data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, lifecycle.state(),
@@ -232,6 +257,41 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         return CpuEngine.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine());
     }
 
+    /** What this node gossips about itself, with {@code state} as its node state. */
+    private NodeMetadata metadata(NodeState state) {
+        var g = config.gossip();
+        int capacity = g.capacity() > 0 ? g.capacity() : config.engine().maxConcurrent();
+        List<NodeMetadata.Model> models = engines.stream()
+                .map(e -> new NodeMetadata.Model(e.info().name(), UNVERSIONED))
+                .toList();
+        return new NodeMetadata(config.node().region(), dataAddress(), api.port(), g.availabilityZone(), g.subnet(),
+                g.vpc(), state.name(), models, capacity, Version.current());
+    }
+
+    private String dataAddress() {
+        String host = config.api().host();
+        if (host.equals("0.0.0.0") && config.gossip().advertiseAddress() != null) {
+            return config.gossip().advertiseAddress();
+        }
+        return host;
+    }
+
+    private LoadRecord load() {
+        return new LoadRecord(nodeId, 0, System.currentTimeMillis(), queueDepth(), inFlight(), 0f);
+    }
+
+    /** Gossips the current lifecycle state, so peers see a draining node as draining. */
+    private void gossipState() {
+        if (membership != null) {
+            membership.updateMetadata(metadata(lifecycle.state()));
+        }
+    }
+
+    /** The gossip agent, or null when gossip is disabled. */
+    public MembershipAgent membership() {
+        return membership;
+    }
+
     /** The id kept in the data dir, or the configured one; generated once on first start. */
     private static String nodeId(GpudConfig config) {
         if (config.node().nodeId() != null) {
@@ -289,11 +349,40 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
                 .map(i -> new NodeStatus.Model(i.name(), i.format(), i.architecture(), i.parameters(),
                         i.contextLength(), i.weightType()))
                 .toList();
-        String address = config.api().host() + ":" + (api == null ? config.api().port() : api.port());
-        var self = new NodeStatus.Member(nodeId, config.node().region(), "alive", address);
         return new NodeStatus(nodeId, config.node().region(), lifecycle.state().name(), inFlight(), queueDepth(),
-                models, List.of(self), Version.current(),
+                models, members(), Version.current(),
                 Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds());
+    }
+
+    private List<NodeStatus.Member> members() {
+        if (membership == null) {
+            String address = config.api().host() + ":" + (api == null ? config.api().port() : api.port());
+            return List.of(new NodeStatus.Member(nodeId, config.node().region(), "alive", address, 0, null, null));
+        }
+        var out = new ArrayList<NodeStatus.Member>();
+        for (MemberView m : membership.members()) {
+            out.add(new NodeStatus.Member(m.node(), m.metadata().region(), m.state().label(),
+                    m.address().getAddress().getHostAddress() + ":" + m.address().getPort(), m.incarnation(),
+                    m.rtt() == null ? null : m.rtt().toNanos() / 1e6, m.metadata().nodeState()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> keys() {
+        return membership == null ? List.of() : membership.keys();
+    }
+
+    @Override
+    public MembershipAgent.KeyringChange changeKeyring(KeyringOperation operation, String key) {
+        if (membership == null) {
+            return new MembershipAgent.KeyringChange.Refused("gossip is disabled on this node");
+        }
+        return switch (operation) {
+            case INSTALL -> membership.installKey(key);
+            case USE -> membership.useKey(key);
+            case REMOVE -> membership.removeKey(key);
+        };
     }
 
     @Override
@@ -302,6 +391,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         NodeState now = lifecycle.drain();
         if (before != NodeState.DRAINING && now == NodeState.DRAINING) {
             log.info("draining: refusing new requests, {} in flight", inFlight());
+            gossipState();
             Thread.ofVirtual().name("drain-watcher").start(this::watchDrain);
         }
         return now;
@@ -311,6 +401,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     public NodeState undrain() {
         NodeState now = lifecycle.undrain();
         log.info("undrain: node is {}", now);
+        gossipState();
         return now;
     }
 
@@ -339,6 +430,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
                 if (idlePolls >= 2) {
                     lifecycle.drained();
                     log.info("drained: nothing in flight");
+                    gossipState();
                     return;
                 }
                 Thread.sleep(DRAIN_POLL);

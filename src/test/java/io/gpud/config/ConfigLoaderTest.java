@@ -77,6 +77,35 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void gossipSectionFromFileAndFlags(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("gpud.yaml");
+        Files.writeString(file, """
+                gossip:
+                  profile: wan
+                  join: [10.0.0.1:7946, "seed.internal:7946"]
+                  availabilityZone: use1-az1
+                """);
+        GpudConfig c = loader.load(file, Map.of("gossip.port", "7950"));
+        assertEquals(7950, c.gossip().port());
+        assertEquals(java.util.List.of("10.0.0.1:7946", "seed.internal:7946"), c.gossip().join());
+        assertEquals(MembershipConfig.wan(), c.gossip().timing());
+        assertEquals("use1-az1", c.gossip().availabilityZone());
+
+        GpudConfig flags = loader.load(null, Map.of("gossip.join", "a:1,b:2"));
+        assertEquals(java.util.List.of("a:1", "b:2"), flags.gossip().join());
+        assertEquals(GossipConfig.DEFAULT_PORT, flags.gossip().port());
+        assertEquals(MembershipConfig.lan(), flags.gossip().timing());
+
+        assertMessage("gossip.profile was 'moon', must be lan, wan or loopback", Map.of("gossip.profile", "moon"));
+        assertMessage("gossip.join entry was 'nohost', must be HOST:PORT", Map.of("gossip.join", "nohost"));
+        assertMessage("gossip.port was 99999", Map.of("gossip.port", "99999"));
+        var e = assertThrows(ConfigException.class, () -> new MembershipConfig(Duration.ofMillis(100),
+                Duration.ofMillis(200), 3, 4, 3, 4, Duration.ofMillis(200), 3, Duration.ofSeconds(30), 8,
+                Duration.ofMinutes(1), Duration.ofMillis(250), 1024, 1400));
+        assertTrue(e.getMessage().contains("gossip.probeTimeout was PT0.2S, must be shorter"), e.getMessage());
+    }
+
+    @Test
     void unknownKeyIsNamed(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("gpud.yaml");
         Files.writeString(file, "api:\n  prot: 80\n");

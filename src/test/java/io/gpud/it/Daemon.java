@@ -25,31 +25,38 @@ final class Daemon implements AutoCloseable {
     final Path adminSocket;
     final int port;
     final int metricsPort;
+    final int gossipPort;
     final Process process;
     final Path logFile;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private Daemon(Path dataDir, int port, int metricsPort, Process process, Path logFile) {
+    private Daemon(Path dataDir, int port, int metricsPort, int gossipPort, Process process, Path logFile) {
         this.dataDir = dataDir;
         this.adminSocket = dataDir.resolve("admin.sock");
         this.port = port;
         this.metricsPort = metricsPort;
+        this.gossipPort = gossipPort;
         this.process = process;
         this.logFile = logFile;
     }
 
     /** Starts a daemon with these extra {@code gpud run} arguments and waits until it is ready. */
     static Daemon start(Path dataDir, String... args) throws Exception {
+        return start(dataDir, freePort(), args);
+    }
+
+    /** Starts a daemon gossiping on {@code gossipPort} (a restart reuses its predecessor's). */
+    static Daemon start(Path dataDir, int gossipPort, String... args) throws Exception {
         int port = freePort();
         int metricsPort = freePort();
         List<String> command = new ArrayList<>(List.of("bin/gpud", "run", "--host", "127.0.0.1",
                 "--port", String.valueOf(port), "--metrics-port", String.valueOf(metricsPort),
-                "--data-dir", dataDir.toString()));
+                "--gossip-port", String.valueOf(gossipPort), "--data-dir", dataDir.toString()));
         command.addAll(List.of(args));
         Path log = dataDir.resolve("daemon.log");
         Files.createDirectories(dataDir);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        var daemon = new Daemon(dataDir, port, metricsPort, p, log);
+        var daemon = new Daemon(dataDir, port, metricsPort, gossipPort, p, log);
         daemon.awaitReady(Duration.ofSeconds(60));
         return daemon;
     }
@@ -60,6 +67,18 @@ final class Daemon implements AutoCloseable {
 
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(uri(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The Prometheus scrape of this daemon. */
+    String metrics() throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** Sends SIGKILL and waits for the process to be gone. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
     }
 
     HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {

@@ -1,0 +1,65 @@
+package io.gpud.config;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Where and how this node gossips, and what it tells the cluster about itself.
+ *
+ * @param enabled          false runs a single node with no gossip listener
+ * @param bindAddress      address of the UDP and TCP gossip listeners
+ * @param port             gossip port, UDP and TCP (0 picks a free one)
+ * @param advertiseAddress the address peers use to reach this node; unset: the bind
+ *                         address, or the loopback address when binding to 0.0.0.0
+ * @param join             seed addresses {@code host:port} tried at start; the first that
+ *                         answers gives this node the whole member list
+ * @param keyringFile      the gossip keyring (base64 AES-256 keys, one a line, the first
+ *                         is the one used to encrypt); unset: gossip is not encrypted
+ * @param profile          lan, wan or loopback: the protocol timing ({@link MembershipConfig})
+ * @param timing           the timing of that profile
+ * @param availabilityZone the node's AZ, gossiped as metadata
+ * @param subnet           the node's subnet, gossiped as metadata
+ * @param vpc              the node's VPC, gossiped as metadata
+ * @param capacity         concurrent sequences this node offers, gossiped as metadata
+ */
+public record GossipConfig(
+        boolean enabled,
+        String bindAddress,
+        int port,
+        String advertiseAddress,
+        List<String> join,
+        Path keyringFile,
+        String profile,
+        MembershipConfig timing,
+        String availabilityZone,
+        String subnet,
+        String vpc,
+        int capacity) {
+
+    /** The default gossip port, UDP and TCP. */
+    public static final int DEFAULT_PORT = 7946;
+
+    public GossipConfig {
+        Validate.notBlank("gossip.bindAddress", bindAddress);
+        Validate.port("gossip.port", port);
+        join = List.copyOf(join);
+        for (String seed : join) {
+            int colon = seed.lastIndexOf(':');
+            if (colon <= 0 || !seed.substring(colon + 1).matches("\\d{1,5}")
+                    || Integer.parseInt(seed.substring(colon + 1)) > 65535) {
+                throw new ConfigException("gossip.join entry was '" + seed + "', must be HOST:PORT");
+            }
+        }
+        Validate.notBlank("gossip.profile", profile);
+        if (timing == null) {
+            throw new ConfigException("gossip timing is missing");
+        }
+        Validate.range("gossip.capacity", capacity, 0, 1_000_000);
+    }
+
+    /** Defaults: gossip on 0.0.0.0:7946 with the LAN profile, no seeds, no encryption. */
+    public static GossipConfig defaults() {
+        return new GossipConfig(true, "0.0.0.0", DEFAULT_PORT, null, List.of(), null, "lan",
+                MembershipConfig.lan(), "", "", "", 0);
+    }
+}

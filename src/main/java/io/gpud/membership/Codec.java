@@ -1,0 +1,183 @@
+package io.gpud.membership;
+
+import io.gpud.membership.Message.Ack;
+import io.gpud.membership.Message.Alive;
+import io.gpud.membership.Message.Compound;
+import io.gpud.membership.Message.Dead;
+import io.gpud.membership.Message.IndirectPing;
+import io.gpud.membership.Message.Load;
+import io.gpud.membership.Message.MemberEntry;
+import io.gpud.membership.Message.Nack;
+import io.gpud.membership.Message.Ping;
+import io.gpud.membership.Message.PushPull;
+import io.gpud.membership.Message.Suspect;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The plaintext wire format: one type byte, then the fields big-endian. Strings are at
+ * most 255 bytes, metadata at most {@link #MAX_METADATA_BYTES}, a compound at most
+ * {@link #MAX_PARTS} parts and a push-pull at most {@link #MAX_MEMBERS} members, so a
+ * decoded message never holds more memory than a small multiple of its packet.
+ */
+final class Codec {
+
+    static final int MAX_METADATA_BYTES = 16 * 1024;
+    static final int MAX_PARTS = 64;
+    static final int MAX_MEMBERS = 4096;
+
+    private static final int PING = 1;
+    private static final int INDIRECT_PING = 2;
+    private static final int ACK = 3;
+    private static final int NACK = 4;
+    private static final int ALIVE = 5;
+    private static final int SUSPECT = 6;
+    private static final int DEAD = 7;
+    private static final int LOAD = 8;
+    private static final int PUSH_PULL = 9;
+    private static final int COMPOUND = 10;
+
+    private Codec() {
+    }
+
+    static byte[] encode(Message m) {
+        var out = new WireWriter(64);
+        write(out, m);
+        return out.toArray();
+    }
+
+    /** Size of a message on the wire, for packing gossip into a packet. */
+    static int size(Message m) {
+        var out = new WireWriter(64);
+        write(out, m);
+        return out.length();
+    }
+
+    private static void write(WireWriter out, Message m) {
+        switch (m) {
+            case Ping p -> out.u8(PING).i32(p.seq()).string(p.target()).string(p.source()).address(p.sourceAddress());
+            case IndirectPing p -> out.u8(INDIRECT_PING).i32(p.seq()).string(p.target()).address(p.targetAddress())
+                    .u8(p.wantNack() ? 1 : 0).string(p.source()).address(p.sourceAddress());
+            case Ack a -> out.u8(ACK).i32(a.seq());
+            case Nack n -> out.u8(NACK).i32(n.seq());
+            case Alive a -> out.u8(ALIVE).i64(a.incarnation()).string(a.node()).address(a.address()).blob(a.metadata());
+            case Suspect s -> out.u8(SUSPECT).i64(s.incarnation()).string(s.node()).string(s.from());
+            case Dead d -> out.u8(DEAD).i64(d.incarnation()).string(d.node()).string(d.from());
+            case Load l -> {
+                LoadRecord r = l.record();
+                out.u8(LOAD).string(r.node()).i64(r.sequence()).i64(r.sentAtMillis()).i32(r.queueDepth())
+                        .i32(r.inFlight()).i32(Float.floatToRawIntBits(r.tokensPerSecond()));
+            }
+            case PushPull p -> {
+                out.u8(PUSH_PULL).u8((p.join() ? 1 : 0) | (p.reply() ? 2 : 0)).string(p.source())
+                        .address(p.sourceAddress()).u16(p.members().size());
+                for (MemberEntry e : p.members()) {
+                    out.string(e.node()).address(e.address()).i64(e.incarnation()).u8(e.state().ordinal())
+                            .blob(e.metadata());
+                }
+            }
+            case Compound c -> {
+                out.u8(COMPOUND).u8(c.parts().size());
+                for (Message part : c.parts()) {
+                    byte[] b = encode(part);
+                    out.u16(b.length).bytes(b);
+                }
+            }
+        }
+    }
+
+    /** Decodes one message; anything malformed is a {@link WireFormatException}. */
+    static Message decode(byte[] bytes) {
+        var in = new WireReader(ByteBuffer.wrap(bytes));
+        Message m = read(in, true);
+        in.end();
+        return m;
+    }
+
+    private static Message read(WireReader in, boolean compoundAllowed) {
+        int type = in.u8();
+        return switch (type) {
+            case PING -> new Ping(in.i32(), node(in), node(in), in.address());
+            case INDIRECT_PING -> new IndirectPing(in.i32(), node(in), in.address(), in.bool(), node(in), in.address());
+            case ACK -> new Ack(in.i32());
+            case NACK -> new Nack(in.i32());
+            case ALIVE -> new Alive(incarnation(in), node(in), in.address(), in.blob(MAX_METADATA_BYTES));
+            case SUSPECT -> new Suspect(incarnation(in), node(in), node(in));
+            case DEAD -> new Dead(incarnation(in), node(in), node(in));
+            case LOAD -> new Load(new LoadRecord(node(in), in.i64(), in.i64(), nonNegative(in.i32(), "queue depth"),
+                    nonNegative(in.i32(), "in-flight"), Float.intBitsToFloat(in.i32())));
+            case PUSH_PULL -> readPushPull(in);
+            case COMPOUND -> {
+                if (!compoundAllowed) {
+                    throw new WireFormatException("compound inside a compound");
+                }
+                int n = in.u8();
+                if (n > MAX_PARTS) {
+                    throw new WireFormatException("compound of " + n + " parts, more than " + MAX_PARTS);
+                }
+                var parts = new ArrayList<Message>(n);
+                for (int i = 0; i < n; i++) {
+                    byte[] part = in.bytes(in.u16());
+                    var partIn = new WireReader(ByteBuffer.wrap(part));
+                    parts.add(read(partIn, false));
+                    partIn.end();
+                }
+                yield new Compound(parts);
+            }
+            default -> throw new WireFormatException("unknown message type " + type);
+        };
+    }
+
+    private static PushPull readPushPull(WireReader in) {
+        int flags = in.u8();
+        if (flags > 3) {
+            throw new WireFormatException("push-pull flags were " + flags);
+        }
+        String source = node(in);
+        var sourceAddress = in.address();
+        int n = in.u16();
+        if (n > MAX_MEMBERS) {
+            throw new WireFormatException("push-pull of " + n + " members, more than " + MAX_MEMBERS);
+        }
+        var members = new ArrayList<MemberEntry>(Math.min(n, 256));
+        MemberState[] states = MemberState.values();
+        for (int i = 0; i < n; i++) {
+            String node = node(in);
+            var address = in.address();
+            long incarnation = incarnation(in);
+            int state = in.u8();
+            if (state >= states.length) {
+                throw new WireFormatException("member state " + state);
+            }
+            members.add(new MemberEntry(node, address, incarnation, states[state], in.blob(MAX_METADATA_BYTES)));
+        }
+        return new PushPull((flags & 1) != 0, (flags & 2) != 0, source, sourceAddress, List.copyOf(members));
+    }
+
+    private static String node(WireReader in) {
+        String s = in.string();
+        if (s.isEmpty()) {
+            throw new WireFormatException("empty node id");
+        }
+        return s;
+    }
+
+    private static long incarnation(WireReader in) {
+        return nonNegative(in.i64(), "incarnation");
+    }
+
+    private static long nonNegative(long v, String what) {
+        if (v < 0) {
+            throw new WireFormatException(what + " was " + v);
+        }
+        return v;
+    }
+
+    private static int nonNegative(int v, String what) {
+        if (v < 0) {
+            throw new WireFormatException(what + " was " + v);
+        }
+        return v;
+    }
+}

@@ -1,0 +1,452 @@
+package io.gpud.membership;
+
+import io.gpud.config.GossipConfig;
+import io.gpud.metrics.MetricRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's membership in its gossip pool over real sockets: UDP for probes, gossip and
+ * load records, TCP for push-pull and join, both on {@code gossip.port}. The entry point
+ * of the package for the composition root.
+ *
+ * <p>One platform thread, {@code gpud-gossip}, owns the {@link SwimProtocol} and runs it
+ * in the shape of a poll loop: ask the protocol for its next deadline, wait on the inbox
+ * until then, hand it the one event that arrived (or none) with the current time, run its
+ * due timers. Socket readers only copy bytes into the bounded inbox; a full inbox drops
+ * the packet as the network would. Readers of the member list see an immutable snapshot
+ * published through a volatile field.
+ */
+public final class MembershipAgent implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(MembershipAgent.class);
+
+    /** Largest push-pull frame accepted: a full table of a few thousand members. */
+    static final int MAX_STREAM_BYTES = 4 * 1024 * 1024;
+    private static final int INBOX_CAPACITY = 8192;
+    private static final int MAX_OUTGOING_STREAMS = 32;
+    private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(5);
+    /** Snapshots are rebuilt at most this often (load records arrive many times a second). */
+    private static final long SNAPSHOT_EVERY_NANOS = Duration.ofMillis(100).toNanos();
+
+    /** What happens on the protocol thread. */
+    private sealed interface Event {
+        record Packet(InetSocketAddress from, byte[] bytes) implements Event {
+        }
+
+        record Stream(InetSocketAddress from, byte[] bytes) implements Event {
+        }
+
+        record Command(java.util.function.Consumer<Long> action, CompletableFuture<Void> done) implements Event {
+        }
+    }
+
+    private final String nodeId;
+    private final DatagramChannel udp;
+    private final ServerSocketChannel tcp;
+    private final InetSocketAddress advertised;
+    private final SwimProtocol protocol;
+    private final Path keyringFile;
+    private final BlockingQueue<Event> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
+    private final Semaphore outgoingStreams = new Semaphore(MAX_OUTGOING_STREAMS);
+    private final MembershipMetrics metrics;
+    private final Thread loop;
+    private volatile boolean running = true;
+    private volatile List<MemberView> snapshot = List.of();
+
+    private MembershipAgent(String nodeId, GossipConfig config, NodeMetadata metadata, Supplier<LoadRecord> load,
+                            MetricRegistry registry) throws IOException {
+        this.nodeId = nodeId;
+        this.keyringFile = config.keyringFile();
+        Keyring keyring = keyringFile == null ? Keyring.plaintext() : readKeyring(keyringFile);
+        if (!keyring.encrypted()) {
+            log.warn("gossip is NOT encrypted: set gossip.keyringFile to a file of base64 AES-256 keys");
+        }
+        InetSocketAddress bind = new InetSocketAddress(InetAddress.getByName(config.bindAddress()), config.port());
+        udp = DatagramChannel.open(StandardProtocolFamily.INET);
+        try {
+            udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 * 1024 * 1024);
+            udp.bind(bind);
+            int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
+            tcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
+            tcp.bind(new InetSocketAddress(bind.getAddress(), port));
+            advertised = new InetSocketAddress(advertiseHost(config), port);
+        } catch (IOException e) {
+            udp.close();
+            throw e;
+        }
+        metrics = new MembershipMetrics(registry, "lan");
+        List<InetSocketAddress> seeds = new ArrayList<>();
+        for (String seed : config.join()) {
+            seeds.add(resolve(seed));
+        }
+        protocol = new SwimProtocol(nodeId, advertised, metadata, config.timing(), keyring, new SocketTransport(),
+                new SecureRandom(), metrics, seeds, load, System.nanoTime());
+        registry.gauge("gpud_gossip_members", "Members this node sees alive or suspect, itself included",
+                () -> snapshot.stream().filter(m -> m.state() == MemberState.ALIVE
+                        || m.state() == MemberState.SUSPECT).count());
+        registry.gauge("gpud_gossip_health_score", "Lifeguard local health score: 0 is healthy",
+                protocol::awareness);
+        loop = Thread.ofPlatform().name("gpud-gossip").daemon().unstarted(this::run);
+    }
+
+    /**
+     * Binds the gossip port and starts gossiping; joins through {@code gossip.join}.
+     *
+     * @param load this node's load for the load channel
+     */
+    public static MembershipAgent start(String nodeId, GossipConfig config, NodeMetadata metadata,
+                                        Supplier<LoadRecord> load, MetricRegistry registry) {
+        MembershipAgent agent;
+        try {
+            agent = new MembershipAgent(nodeId, config, metadata, load, registry);
+        } catch (IOException e) {
+            throw new MembershipException("cannot open the gossip port " + config.bindAddress() + ":"
+                    + config.port() + ": " + e, e);
+        }
+        agent.snapshot = agent.protocol.snapshot(System.nanoTime());
+        agent.loop.start();
+        Thread.ofVirtual().name("gpud-gossip-udp").start(agent::receivePackets);
+        Thread.ofVirtual().name("gpud-gossip-tcp").start(agent::acceptStreams);
+        log.info("gossip on {} (advertised {}), {} seed(s), {}", config.bindAddress() + ":" + agent.port(),
+                agent.advertised, config.join().size(),
+                agent.protocol.keyring().encrypted() ? "AES-256-GCM" : "unencrypted");
+        return agent;
+    }
+
+    /** The bound gossip port. */
+    public int port() {
+        return advertised.getPort();
+    }
+
+    /** The members as this node sees them, itself included, sorted by id. */
+    public List<MemberView> members() {
+        return snapshot;
+    }
+
+    /** Gossips new metadata (a new incarnation); waits until the protocol took it. */
+    public void updateMetadata(NodeMetadata metadata) {
+        command(now -> protocol.updateMetadata(metadata, now));
+    }
+
+    /** The keyring's keys, base64, the primary first. */
+    public List<String> keys() {
+        var out = new ArrayList<List<String>>(1);
+        command(now -> out.add(protocol.keyring().keys()));
+        return out.getFirst();
+    }
+
+    /** What a keyring operation did. */
+    public sealed interface KeyringChange {
+        /** Applied; the keys now, primary first. */
+        record Applied(List<String> keys) implements KeyringChange {
+        }
+
+        /** Not applied, and why. */
+        record Refused(String reason) implements KeyringChange {
+        }
+    }
+
+    /** Adds a key that is accepted on receipt but not yet used to send. */
+    public KeyringChange installKey(String key) {
+        return changeKeyring(k -> k.install(key));
+    }
+
+    /** Makes an installed key the one every packet is sealed with. */
+    public KeyringChange useKey(String key) {
+        return changeKeyring(k -> k.use(key));
+    }
+
+    /** Drops a key that is not the primary. */
+    public KeyringChange removeKey(String key) {
+        return changeKeyring(k -> k.remove(key));
+    }
+
+    private KeyringChange changeKeyring(java.util.function.UnaryOperator<Keyring> change) {
+        if (keyringFile == null) {
+            return new KeyringChange.Refused("gossip is not encrypted on this node: set gossip.keyringFile");
+        }
+        var result = new ArrayList<KeyringChange>(1);
+        command(now -> {
+            Keyring next;
+            try {
+                next = change.apply(protocol.keyring());
+            } catch (IllegalArgumentException e) {
+                result.add(new KeyringChange.Refused(e.getMessage()));
+                return;
+            }
+            writeKeyring(keyringFile, next);
+            protocol.setKeyring(next);
+            result.add(new KeyringChange.Applied(next.keys()));
+        });
+        return result.getFirst();
+    }
+
+    /** Tells every member this node is leaving, then stops after {@code grace}. */
+    public void leave(Duration grace) {
+        try {
+            command(protocol::leave);
+            Thread.sleep(grace);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void command(java.util.function.Consumer<Long> action) {
+        var done = new CompletableFuture<Void>();
+        try {
+            inbox.put(new Event.Command(action, done));
+            done.get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MembershipException("interrupted while waiting for the gossip loop", e);
+        } catch (ExecutionException e) {
+            throw new MembershipException("gossip command failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new MembershipException("the gossip loop did not take a command within 10 s", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    private void run() {
+        long lastSnapshot = 0;
+        while (running) {
+            try {
+                long now = System.nanoTime();
+                long wait = protocol.nextDeadline() - now;
+                Event e = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
+                now = System.nanoTime();
+                // Everything already queued runs before the timers, so a loop that fell
+                // behind (a long GC, a starved CPU) reads the acks that did arrive before
+                // it decides that a probe failed.
+                for (int n = 0; e != null; n++) {
+                    handle(e, now);
+                    e = n < INBOX_CAPACITY ? inbox.poll() : null;
+                }
+                protocol.onTimers(now);
+                if (now - lastSnapshot >= SNAPSHOT_EVERY_NANOS && protocol.takeChanged()
+                        || now - lastSnapshot >= 10 * SNAPSHOT_EVERY_NANOS) {
+                    snapshot = List.copyOf(protocol.snapshot(now));
+                    lastSnapshot = now;
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.error("gossip loop error (continuing): {}", e.toString(), e);
+            }
+        }
+    }
+
+    private void handle(Event e, long now) {
+        switch (e) {
+            case Event.Packet p -> protocol.onPacket(p.from(), p.bytes(), now);
+            case Event.Stream s -> protocol.onStream(s.from(), s.bytes(), now);
+            case Event.Command c -> {
+                try {
+                    c.action().accept(now);
+                    c.done().complete(null);
+                } catch (RuntimeException ex) {
+                    c.done().completeExceptionally(ex);
+                }
+                snapshot = List.copyOf(protocol.snapshot(now));
+            }
+        }
+    }
+
+    private void receivePackets() {
+        ByteBuffer buf = ByteBuffer.allocate(65_536);
+        while (running) {
+            try {
+                buf.clear();
+                var from = (InetSocketAddress) udp.receive(buf);
+                buf.flip();
+                byte[] bytes = new byte[buf.remaining()];
+                buf.get(bytes);
+                if (!inbox.offer(new Event.Packet(from, bytes))) {
+                    metrics.packetsDropped.inc("inbox_full");
+                }
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                log.debug("gossip receive failed: {}", e.toString());
+            }
+        }
+    }
+
+    private void acceptStreams() {
+        while (running) {
+            try {
+                SocketChannel c = tcp.accept();
+                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> readStream(c));
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                log.debug("gossip accept failed: {}", e.toString());
+            }
+        }
+    }
+
+    /** One frame: a 4-byte length, then that many bytes; anything else is dropped. */
+    private void readStream(SocketChannel c) {
+        var watchdog = CompletableFuture.runAsync(() -> closeQuietly(c),
+                CompletableFuture.delayedExecutor(STREAM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+        try (c) {
+            InputStream in = Channels.newInputStream(c);
+            byte[] head = in.readNBytes(4);
+            if (head.length < 4) {
+                metrics.packetsDropped.inc("stream");
+                return;
+            }
+            int len = ByteBuffer.wrap(head).getInt();
+            if (len < 0 || len > MAX_STREAM_BYTES) {
+                metrics.packetsDropped.inc("size");
+                return;
+            }
+            byte[] body = in.readNBytes(len);
+            if (body.length < len) {
+                metrics.packetsDropped.inc("stream");
+                return;
+            }
+            if (!inbox.offer(new Event.Stream((InetSocketAddress) c.getRemoteAddress(), body))) {
+                metrics.packetsDropped.inc("inbox_full");
+            }
+        } catch (IOException e) {
+            metrics.packetsDropped.inc("stream");
+        } finally {
+            watchdog.cancel(false);
+        }
+    }
+
+    /** Sockets under the protocol: sends never block the loop for long and never throw. */
+    private final class SocketTransport implements Transport {
+        @Override
+        public void sendPacket(InetSocketAddress to, byte[] packet) {
+            try {
+                udp.send(ByteBuffer.wrap(packet), to);
+            } catch (IOException e) {
+                log.debug("gossip send to {} failed: {}", to, e.toString());
+            }
+        }
+
+        @Override
+        public void sendStream(InetSocketAddress to, byte[] frame) {
+            if (!outgoingStreams.tryAcquire()) {
+                log.debug("gossip stream to {} skipped: {} already in progress", to, MAX_OUTGOING_STREAMS);
+                return;
+            }
+            Thread.ofVirtual().name("gpud-gossip-send").start(() -> {
+                try (SocketChannel c = SocketChannel.open()) {
+                    var watchdog = CompletableFuture.runAsync(() -> closeQuietly(c),
+                            CompletableFuture.delayedExecutor(STREAM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+                    try {
+                        c.connect(to);
+                        ByteBuffer out = ByteBuffer.allocate(4 + frame.length).putInt(frame.length).put(frame).flip();
+                        while (out.hasRemaining()) {
+                            c.write(out);
+                        }
+                    } finally {
+                        watchdog.cancel(false);
+                    }
+                } catch (IOException e) {
+                    log.debug("gossip stream to {} failed: {}", to, e.toString());
+                } finally {
+                    outgoingStreams.release();
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- files and addresses
+
+    /** Reads a keyring file: base64 keys, one a line, blank lines and #-comments ignored. */
+    static Keyring readKeyring(Path file) {
+        try {
+            if (Files.size(file) > 64 * 1024) {
+                throw new MembershipException("keyring file " + file + " is larger than 64 KiB");
+            }
+            List<String> keys = Files.readAllLines(file, StandardCharsets.UTF_8).stream().map(String::trim)
+                    .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+            return Keyring.of(keys);
+        } catch (IOException e) {
+            throw new MembershipException("cannot read the keyring file " + file + ": " + e, e);
+        } catch (IllegalArgumentException e) {
+            throw new MembershipException("keyring file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeKeyring(Path file, Keyring keyring) {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try {
+            Files.write(tmp, keyring.keys(), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new MembershipException("cannot write the keyring file " + file + ": " + e, e);
+        }
+    }
+
+    private static InetAddress advertiseHost(GossipConfig config) throws UnknownHostException {
+        if (config.advertiseAddress() != null) {
+            return InetAddress.getByName(config.advertiseAddress());
+        }
+        InetAddress bind = InetAddress.getByName(config.bindAddress());
+        return bind.isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : bind;
+    }
+
+    private static InetSocketAddress resolve(String hostPort) throws UnknownHostException {
+        int colon = hostPort.lastIndexOf(':');
+        return new InetSocketAddress(InetAddress.getByName(hostPort.substring(0, colon)),
+                Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // closing is best effort
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        loop.interrupt();
+        closeQuietly(udp);
+        closeQuietly(tcp);
+        try {
+            loop.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        log.info("gossip stopped ({})", nodeId);
+    }
+}

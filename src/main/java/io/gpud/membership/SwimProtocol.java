@@ -1,0 +1,969 @@
+package io.gpud.membership;
+
+import io.gpud.config.MembershipConfig;
+import io.gpud.membership.Message.Ack;
+import io.gpud.membership.Message.Alive;
+import io.gpud.membership.Message.Compound;
+import io.gpud.membership.Message.Dead;
+import io.gpud.membership.Message.IndirectPing;
+import io.gpud.membership.Message.Load;
+import io.gpud.membership.Message.MemberEntry;
+import io.gpud.membership.Message.Nack;
+import io.gpud.membership.Message.Ping;
+import io.gpud.membership.Message.PushPull;
+import io.gpud.membership.Message.Suspect;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+
+/**
+ * One member of one gossip pool: SWIM failure detection and dissemination with the
+ * Lifeguard extensions. A pure state machine: it owns no thread, reads no clock and opens
+ * no socket. Its driver hands it one event at a time with the current time in
+ * nanoseconds ({@link #onPacket}, {@link #onStream}, {@link #onTimers}) and asks when it
+ * next needs to run ({@link #nextDeadline()}); everything it sends goes through the
+ * injected {@link Transport}, every choice it makes comes from the injected
+ * {@link RandomGenerator}. The real daemon and the deterministic simulator drive this very
+ * class, so what the simulator proves at 600 hosts is what runs on the wire.
+ *
+ * <h2>Failure detection</h2>
+ * Every {@code probeInterval} the node probes the next member of a shuffled round-robin
+ * list (a full pass touches everyone, so a crash is noticed within about N intervals at
+ * worst and one on average across the cluster, since N nodes probe at once). A probe is a
+ * direct ping; if no ack arrives within {@code probeTimeout}, {@code k = indirectChecks}
+ * other members are asked to ping the target and relay the ack. Only when the probe
+ * period ends with no ack along any path does the node suspect the target. Suspicion is
+ * not death: the suspect message spreads, and the suspect — who hears of it by gossip,
+ * and directly from the prober through the buddy system (a probe of a suspect carries the
+ * accusation) — refutes it by raising its incarnation and gossiping alive. A member that
+ * does not refute within the suspicion timeout is declared dead.
+ *
+ * <h2>Lifeguard</h2>
+ * Three changes keep a slow or lossy node from killing healthy ones. <em>Local health
+ * awareness</em>: a score in {@code [0, awarenessMax)} rises when our own probes fail
+ * while the relays we asked send no nack (evidence that it is we who are not hearing), and
+ * when we must refute a suspicion of ourselves; it falls with every ack. Probe timeouts
+ * and the probe period are multiplied by {@code score + 1}, so a starved node probes less
+ * and waits longer before accusing. <em>Dynamic suspicion</em>: the timeout starts at
+ * {@code suspicionMaxMult × min} and shrinks logarithmically toward
+ * {@code min = suspicionMult × log10(N) × probeInterval} with each independent
+ * confirmation from another member; one confused accuser alone waits the maximum.
+ * <em>Nacks</em>: a relay that cannot reach the target says so, which distinguishes "the
+ * target is silent" from "I am not hearing anyone".
+ *
+ * <h2>Dissemination</h2>
+ * Membership changes (alive, suspect, dead) enter a broadcast queue keyed by member, so a
+ * newer fact about a node replaces an older one. They ride piggybacked on pings and acks
+ * and are pushed every {@code gossipInterval} to {@code gossipNodes} random members, each
+ * sent {@code retransmitMult × ceil(log10(N + 1))} times, fewest-sent first. Every
+ * {@code pushPullInterval} the node exchanges its full table with one random member over
+ * a stream, repairing whatever gossip missed; joining is the same exchange with a seed.
+ *
+ * <h2>Incarnations</h2>
+ * Only a member raises its own incarnation. An alive at a higher incarnation overrides
+ * anything; a suspect or dead at an incarnation at least as high as what we know
+ * overrides alive. A member that hears itself suspected or dead (including in a push-pull
+ * after a restart) bumps its incarnation above the accusation and gossips alive: this is
+ * how a crashed node rejoins. Metadata changes are alives at a new incarnation too.
+ *
+ * <h2>Load</h2>
+ * Load records never enter the broadcast queue: every {@code loadInterval} the node sends
+ * its record straight to each live member of its own region, and a receiver keeps the
+ * highest sequence number it has seen, with the time it arrived.
+ */
+final class SwimProtocol {
+
+    /** One entry of the member table. Mutable; touched only by the protocol thread. */
+    static final class Member {
+        final String name;
+        InetSocketAddress address;
+        long incarnation;
+        MemberState state;
+        byte[] metadataBytes;
+        NodeMetadata metadata;
+        long stateSinceNanos;
+        long rttNanos = -1;
+        LoadRecord load;
+        long loadReceivedNanos;
+
+        Member(String name, InetSocketAddress address, long incarnation, MemberState state, byte[] metadata,
+               long now) {
+            this.name = name;
+            this.address = address;
+            this.incarnation = incarnation;
+            this.state = state;
+            setMetadata(metadata);
+            this.stateSinceNanos = now;
+        }
+
+        void setMetadata(byte[] bytes) {
+            metadataBytes = bytes;
+            try {
+                metadata = NodeMetadata.decode(bytes);
+            } catch (WireFormatException e) {
+                metadata = NodeMetadata.unknown("");
+            }
+        }
+
+        boolean live() {
+            return state == MemberState.ALIVE || state == MemberState.SUSPECT;
+        }
+    }
+
+    /** An outstanding probe of ours. */
+    private static final class Probe {
+        final String target;
+        final long startNanos;
+        long indirectAtNanos;
+        final long endNanos;
+        boolean indirectSent;
+        int expectedNacks;
+        int nacks;
+
+        Probe(String target, long start, long indirectAt, long end) {
+            this.target = target;
+            this.startNanos = start;
+            this.indirectAtNanos = indirectAt;
+            this.endNanos = end;
+        }
+    }
+
+    /** An indirect ping we relay for another member. */
+    private record Relay(int originalSeq, InetSocketAddress requester, boolean wantNack, long deadlineNanos) {
+    }
+
+    /** A suspicion we hold of another member, with its Lifeguard timer. */
+    private static final class Suspicion {
+        final long incarnation;
+        final long startNanos;
+        final long minNanos;
+        final long maxNanos;
+        final int expected;
+        final Set<String> confirmations = new HashSet<>();
+        long deadlineNanos;
+
+        Suspicion(long incarnation, String from, long start, long min, long max, int expected) {
+            this.incarnation = incarnation;
+            this.startNanos = start;
+            this.minNanos = min;
+            this.maxNanos = max;
+            this.expected = expected;
+            confirmations.add(from);
+            recompute();
+        }
+
+        /** max − (max − min) × log(c + 1) / log(K + 1), never below min. */
+        void recompute() {
+            int c = confirmations.size() - 1;
+            long timeout = maxNanos;
+            if (expected > 0 && c > 0) {
+                double frac = Math.log(c + 1.0) / Math.log(expected + 1.0);
+                timeout = Math.max(minNanos, (long) (maxNanos - (maxNanos - minNanos) * frac));
+            } else if (expected <= 0) {
+                timeout = minNanos;
+            }
+            deadlineNanos = startNanos + timeout;
+        }
+    }
+
+    /** A membership fact waiting to be gossiped. */
+    private static final class Broadcast {
+        final String about;
+        final Message message;
+        final int size;
+        int transmits;
+
+        Broadcast(String about, Message message) {
+            this.about = about;
+            this.message = message;
+            this.size = Codec.size(message) + 2;
+        }
+    }
+
+    private final String self;
+    private final InetSocketAddress selfAddress;
+    private final MembershipConfig config;
+    private final Transport transport;
+    private final RandomGenerator random;
+    private final MembershipMetrics metrics;
+    private final List<InetSocketAddress> seeds;
+    private final Supplier<LoadRecord> loadSource;
+
+    private Keyring keyring;
+    private long incarnation;
+    private byte[] metadata;
+    private String region;
+    private boolean leaving;
+    private int awareness;
+    private int nextSeq;
+    private long loadSeq;
+    private boolean changed = true;
+
+    private final Map<String, Member> members = new HashMap<>();
+    /** The same members but this node, for sampling by index. */
+    private final List<Member> others = new ArrayList<>();
+    /** Members alive or suspect, this node included. */
+    private int live = 1;
+    private final List<String> probeOrder = new ArrayList<>();
+    private int probeIndex;
+    private final Map<Integer, Probe> probes = new HashMap<>();
+    private final Map<Integer, Relay> relays = new HashMap<>();
+    private final Map<String, Suspicion> suspicions = new HashMap<>();
+    private final List<Broadcast> queue = new ArrayList<>();
+
+    private long nextProbeNanos;
+    private long nextGossipNanos;
+    private long nextPushPullNanos;
+    private long nextLoadNanos;
+    private long nextJoinNanos;
+
+    /**
+     * @param loadSource this node's current load for the load channel, or null to send none
+     */
+    SwimProtocol(String self, InetSocketAddress selfAddress, NodeMetadata metadata, MembershipConfig config,
+                 Keyring keyring, Transport transport, RandomGenerator random, MembershipMetrics metrics,
+                 List<InetSocketAddress> seeds, Supplier<LoadRecord> loadSource, long now) {
+        this.self = self;
+        this.selfAddress = selfAddress;
+        this.config = config;
+        this.keyring = keyring;
+        this.transport = transport;
+        this.random = random;
+        this.metrics = metrics;
+        this.seeds = List.copyOf(seeds);
+        this.loadSource = loadSource;
+        this.metadata = checkedMetadata(metadata);
+        this.region = metadata.region();
+        members.put(self, new Member(self, selfAddress, 0, MemberState.ALIVE, this.metadata, now));
+        // Spread the first ticks over one interval so that simultaneously started nodes
+        // do not probe in lock step.
+        nextProbeNanos = now + jitter(config.probeInterval());
+        nextGossipNanos = now + jitter(config.gossipInterval());
+        nextPushPullNanos = now + config.pushPullInterval().toNanos() / 2 + jitter(config.pushPullInterval());
+        nextLoadNanos = now + jitter(config.loadInterval());
+        nextJoinNanos = seeds.isEmpty() ? Long.MAX_VALUE : now;
+    }
+
+    private long jitter(Duration d) {
+        return random.nextLong(Math.max(1, d.toNanos()));
+    }
+
+    private byte[] checkedMetadata(NodeMetadata m) {
+        byte[] bytes = m.encode();
+        if (bytes.length > config.maxMetadataBytes()) {
+            throw new IllegalArgumentException("metadata of " + bytes.length + " bytes exceeds gossip.maxMetadataBytes "
+                    + config.maxMetadataBytes());
+        }
+        return bytes;
+    }
+
+    // ---------------------------------------------------------------- driver interface
+
+    /** The earliest time at which {@link #onTimers} has work. */
+    long nextDeadline() {
+        long d = Math.min(Math.min(nextProbeNanos, nextGossipNanos), Math.min(nextPushPullNanos, nextJoinNanos));
+        if (loadSource != null) {
+            d = Math.min(d, nextLoadNanos);
+        }
+        for (Probe p : probes.values()) {
+            d = Math.min(d, p.indirectSent ? p.endNanos : p.indirectAtNanos);
+        }
+        for (Relay r : relays.values()) {
+            d = Math.min(d, r.deadlineNanos());
+        }
+        for (Suspicion s : suspicions.values()) {
+            d = Math.min(d, s.deadlineNanos);
+        }
+        return d;
+    }
+
+    /** Runs every timer that is due at {@code now}. */
+    void onTimers(long now) {
+        if (leaving) {
+            return;
+        }
+        if (now >= nextJoinNanos) {
+            join(now);
+        }
+        for (var it = new ArrayList<>(probes.entrySet()).iterator(); it.hasNext(); ) {
+            var e = it.next();
+            Probe p = e.getValue();
+            if (!p.indirectSent && now >= p.indirectAtNanos) {
+                sendIndirect(e.getKey(), p, now);
+            }
+            if (p.indirectSent && now >= p.endNanos) {
+                probes.remove(e.getKey());
+                probeFailed(p, now);
+            }
+        }
+        for (Iterator<Map.Entry<Integer, Relay>> it = relays.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (now >= e.getValue().deadlineNanos()) {
+                it.remove();
+                if (e.getValue().wantNack()) {
+                    send(e.getValue().requester(), new Nack(e.getValue().originalSeq()), false);
+                }
+            }
+        }
+        for (var e : new ArrayList<>(suspicions.entrySet())) {
+            if (now >= e.getValue().deadlineNanos) {
+                suspicions.remove(e.getKey());
+                Member m = members.get(e.getKey());
+                if (m != null && m.state == MemberState.SUSPECT && m.incarnation == e.getValue().incarnation) {
+                    applyDead(new Dead(m.incarnation, m.name, self), now);
+                }
+            }
+        }
+        if (now >= nextProbeNanos) {
+            probe(now);
+            nextProbeNanos = now + scaled(config.probeInterval());
+        }
+        if (now >= nextGossipNanos) {
+            gossip(now);
+            reap(now);
+            nextGossipNanos = now + config.gossipInterval().toNanos();
+        }
+        if (now >= nextPushPullNanos) {
+            pushPull(now);
+            nextPushPullNanos = now + config.pushPullInterval().toNanos();
+        }
+        if (loadSource != null && now >= nextLoadNanos) {
+            sendLoad(now);
+            nextLoadNanos = now + config.loadInterval().toNanos();
+        }
+    }
+
+    /** A datagram arrived. Anything that does not open or parse is counted and dropped. */
+    void onPacket(InetSocketAddress from, byte[] packet, long now) {
+        metrics.bytesReceived.add(packet.length);
+        Message m = open(packet, config.maxPacketBytes() + Keyring.OVERHEAD);
+        if (m == null || leaving) {
+            return;
+        }
+        if (m instanceof Compound c) {
+            for (Message part : c.parts()) {
+                handle(part, from, now);
+            }
+        } else {
+            handle(m, from, now);
+        }
+    }
+
+    /** A stream message arrived (a push-pull). */
+    void onStream(InetSocketAddress from, byte[] frame, long now) {
+        metrics.bytesReceived.add(frame.length);
+        Message m = open(frame, MembershipAgent.MAX_STREAM_BYTES);
+        if (m == null || leaving) {
+            return;
+        }
+        if (m instanceof PushPull p) {
+            // Merge first, so the reply already carries any refutation the merge caused.
+            merge(p, now);
+            if (!p.reply()) {
+                sendStream(p.sourceAddress(), new PushPull(false, true, self, selfAddress, table()));
+            }
+        } else {
+            metrics.packetsDropped.inc("unexpected");
+        }
+    }
+
+    private Message open(byte[] packet, int limit) {
+        if (packet.length > limit) {
+            metrics.packetsDropped.inc("size");
+            return null;
+        }
+        byte[] plain = keyring.open(packet);
+        if (plain == null) {
+            metrics.packetsDropped.inc("decrypt");
+            return null;
+        }
+        try {
+            return Codec.decode(plain);
+        } catch (WireFormatException e) {
+            metrics.packetsDropped.inc("parse");
+            return null;
+        }
+    }
+
+    // ---------------------------------------------------------------- probing
+
+    private void probe(long now) {
+        Member target = nextProbeTarget();
+        if (target == null) {
+            return;
+        }
+        int seq = ++nextSeq;
+        long indirectAt = now + scaled(config.probeTimeout());
+        long end = now + scaled(config.probeInterval());
+        probes.put(seq, new Probe(target.name, now, indirectAt, end));
+        metrics.probes.inc();
+        var ping = new Ping(seq, target.name, self, selfAddress);
+        if (target.state == MemberState.SUSPECT) {
+            // The buddy system: tell the suspect it is suspected, so it refutes at once.
+            sendWithGossip(target.address, ping, new Suspect(target.incarnation, target.name, self));
+        } else {
+            sendWithGossip(target.address, ping, null);
+        }
+    }
+
+    private Member nextProbeTarget() {
+        for (int tries = 0; tries < 2; tries++) {
+            while (probeIndex < probeOrder.size()) {
+                Member m = members.get(probeOrder.get(probeIndex++));
+                if (m != null && m.live() && !m.name.equals(self)) {
+                    return m;
+                }
+            }
+            probeOrder.clear();
+            for (Member m : members.values()) {
+                if (m.live() && !m.name.equals(self)) {
+                    probeOrder.add(m.name);
+                }
+            }
+            Collections.sort(probeOrder);
+            shuffle(probeOrder);
+            probeIndex = 0;
+            if (probeOrder.isEmpty()) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private void sendIndirect(int seq, Probe p, long now) {
+        p.indirectSent = true;
+        Member target = members.get(p.target);
+        if (target == null || !target.live()) {
+            return;
+        }
+        List<Member> relaysTo = randomMembers(config.indirectChecks(), m -> m.state == MemberState.ALIVE
+                && !m.name.equals(p.target));
+        p.expectedNacks = relaysTo.size();
+        for (Member relay : relaysTo) {
+            send(relay.address, new IndirectPing(seq, target.name, target.address, true, self, selfAddress), false);
+        }
+    }
+
+    private void probeFailed(Probe p, long now) {
+        metrics.probeFailures.inc();
+        // Relays that did not even nack point at our own network or CPU; with nacks from
+        // all of them, the target alone is silent and our health is not in question.
+        if (p.expectedNacks == 0 || p.nacks < p.expectedNacks) {
+            adjustAwareness(1);
+        }
+        Member target = members.get(p.target);
+        if (target != null && target.live()) {
+            applySuspect(new Suspect(target.incarnation, target.name, self), now);
+        }
+    }
+
+    private void adjustAwareness(int delta) {
+        awareness = Math.max(0, Math.min(config.awarenessMax() - 1, awareness + delta));
+    }
+
+    private long scaled(Duration d) {
+        return d.toNanos() * (awareness + 1);
+    }
+
+    // ---------------------------------------------------------------- message handling
+
+    private void handle(Message m, InetSocketAddress sender, long now) {
+        switch (m) {
+            case Ping p -> {
+                if (p.target().equals(self)) {
+                    sendWithGossip(p.sourceAddress(), new Ack(p.seq()), null);
+                }
+            }
+            case IndirectPing p -> {
+                int seq = ++nextSeq;
+                relays.put(seq, new Relay(p.seq(), p.sourceAddress(), p.wantNack(), now + config.probeTimeout().toNanos()));
+                send(p.targetAddress(), new Ping(seq, p.target(), self, selfAddress), false);
+            }
+            case Ack a -> onAck(a.seq(), now);
+            case Nack n -> {
+                Probe p = probes.get(n.seq());
+                if (p != null) {
+                    p.nacks++;
+                }
+            }
+            case Alive a -> applyAlive(a, now, false);
+            case Suspect s -> {
+                correctStale(s.node(), s.incarnation(), sender);
+                applySuspect(s, now);
+            }
+            case Dead d -> {
+                correctStale(d.node(), d.incarnation(), sender);
+                applyDead(d, now);
+            }
+            case Load l -> onLoad(l.record(), now);
+            case PushPull p -> metrics.packetsDropped.inc("unexpected");
+            case Compound c -> metrics.packetsDropped.inc("unexpected");
+        }
+    }
+
+    private void onAck(int seq, long now) {
+        Relay relay = relays.remove(seq);
+        if (relay != null) {
+            send(relay.requester(), new Ack(relay.originalSeq()), false);
+            return;
+        }
+        Probe p = probes.remove(seq);
+        if (p == null) {
+            return;
+        }
+        adjustAwareness(-1);
+        Member m = members.get(p.target);
+        if (m != null && !p.indirectSent) {
+            long rtt = now - p.startNanos;
+            m.rttNanos = m.rttNanos < 0 ? rtt : (m.rttNanos * 7 + rtt) / 8;
+            changed = true;
+        }
+    }
+
+    private void onLoad(LoadRecord r, long now) {
+        Member m = members.get(r.node());
+        if (m == null || m.name.equals(self)) {
+            return;
+        }
+        if (m.load == null || r.sequence() > m.load.sequence()) {
+            m.load = r;
+            m.loadReceivedNanos = now;
+        }
+    }
+
+    /**
+     * The sender gossips an accusation of a live member at an incarnation that member
+     * already refuted: the refutation missed the sender, and once everyone's retransmissions
+     * are spent nothing else would bring it. Answer with the alive we know.
+     */
+    private void correctStale(String node, long accusedIncarnation, InetSocketAddress sender) {
+        Member m = members.get(node);
+        if (m != null && m.state == MemberState.ALIVE && accusedIncarnation < m.incarnation && !node.equals(self)) {
+            send(sender, new Alive(m.incarnation, m.name, m.address, m.metadataBytes), false);
+        }
+    }
+
+    /** An alive: a new member, a refutation, a rejoin, or new metadata. */
+    private void applyAlive(Alive a, long now, boolean fromPushPull) {
+        if (a.node().equals(self)) {
+            boolean stale = a.incarnation() < incarnation
+                    || (a.incarnation() == incarnation && Arrays.equals(a.metadata(), metadata));
+            if (!stale && !leaving) {
+                refute(a.incarnation(), now);
+            }
+            return;
+        }
+        if (a.metadata().length > config.maxMetadataBytes()) {
+            metrics.packetsDropped.inc("metadata");
+            return;
+        }
+        Member m = members.get(a.node());
+        if (m == null) {
+            m = new Member(a.node(), a.address(), a.incarnation(), MemberState.ALIVE, a.metadata(), now);
+            members.put(a.node(), m);
+            others.add(m);
+            live++;
+            // Insert at a random place in the probe order so new members are probed soon.
+            probeOrder.add(probeIndex + random.nextInt(probeOrder.size() - probeIndex + 1), m.name);
+            enqueue(a.node(), a);
+            changed = true;
+            return;
+        }
+        boolean newer = a.incarnation() > m.incarnation;
+        if (!newer) {
+            return;
+        }
+        boolean wasLive = m.live();
+        m.incarnation = a.incarnation();
+        m.address = a.address();
+        if (!Arrays.equals(m.metadataBytes, a.metadata())) {
+            m.setMetadata(a.metadata());
+        }
+        if (m.state != MemberState.ALIVE) {
+            m.state = MemberState.ALIVE;
+            m.stateSinceNanos = now;
+        }
+        if (!wasLive) {
+            live++;
+            probeOrder.add(probeIndex + random.nextInt(probeOrder.size() - probeIndex + 1), m.name);
+        }
+        suspicions.remove(m.name);
+        enqueue(a.node(), a);
+        changed = true;
+    }
+
+    private void applySuspect(Suspect s, long now) {
+        if (s.node().equals(self)) {
+            if (!leaving) {
+                if (s.incarnation() >= incarnation) {
+                    refute(s.incarnation(), now);
+                } else {
+                    reannounce();
+                }
+            }
+            return;
+        }
+        Member m = members.get(s.node());
+        if (m == null || s.incarnation() < m.incarnation || !m.live()) {
+            return;
+        }
+        if (m.state == MemberState.SUSPECT) {
+            Suspicion sus = suspicions.get(m.name);
+            if (sus != null && s.incarnation() == sus.incarnation && sus.confirmations.add(s.from())) {
+                sus.recompute();
+                enqueue(m.name, s);
+            }
+            return;
+        }
+        m.incarnation = s.incarnation();
+        m.state = MemberState.SUSPECT;
+        m.stateSinceNanos = now;
+        changed = true;
+        metrics.suspicions.inc();
+        int n = liveCount();
+        long min = suspicionMin(n);
+        long max = min * config.suspicionMaxMult();
+        int expected = Math.max(0, Math.min(config.indirectChecks(), n - 2));
+        suspicions.put(m.name, new Suspicion(s.incarnation(), s.from(), now, min, max, expected));
+        enqueue(m.name, s);
+        // Probe the suspect next: the ping carries the accusation to it (the buddy system)
+        // and its ack carries back whatever it has to say.
+        probeOrder.add(Math.min(probeIndex, probeOrder.size()), m.name);
+    }
+
+    /** suspicionMult × max(1, log10(N)) × probeInterval. */
+    long suspicionMin(int n) {
+        double factor = Math.max(1.0, Math.log10(Math.max(1, n)));
+        return (long) (config.suspicionMult() * factor * config.probeInterval().toNanos());
+    }
+
+    private void applyDead(Dead d, long now) {
+        if (d.node().equals(self)) {
+            if (!leaving) {
+                if (d.incarnation() >= incarnation) {
+                    refute(d.incarnation(), now);
+                } else {
+                    reannounce();
+                }
+            }
+            return;
+        }
+        Member m = members.get(d.node());
+        if (m == null || d.incarnation() < m.incarnation || !m.live()) {
+            return;
+        }
+        m.incarnation = d.incarnation();
+        m.state = d.left() ? MemberState.LEFT : MemberState.DEAD;
+        live--;
+        m.stateSinceNanos = now;
+        suspicions.remove(m.name);
+        metrics.deaths.inc();
+        changed = true;
+        enqueue(m.name, d);
+    }
+
+    private void refute(long accusedIncarnation, long now) {
+        incarnation = Math.max(incarnation, accusedIncarnation) + 1;
+        Member me = members.get(self);
+        me.incarnation = incarnation;
+        metrics.refutations.inc();
+        adjustAwareness(1);
+        changed = true;
+        enqueue(self, new Alive(incarnation, self, selfAddress, metadata));
+    }
+
+    /**
+     * Someone still accuses us at an incarnation we already refuted: the refutation did
+     * not reach it. Gossip the current alive again (no new incarnation), so it rides on
+     * our next ack to that accuser.
+     */
+    private void reannounce() {
+        enqueue(self, new Alive(incarnation, self, selfAddress, metadata));
+    }
+
+    private int liveCount() {
+        return live;
+    }
+
+    // ---------------------------------------------------------------- gossip
+
+    private int retransmitLimit() {
+        return config.retransmitMult() * (int) Math.ceil(Math.log10(liveCount() + 1.0));
+    }
+
+    private void enqueue(String about, Message m) {
+        queue.removeIf(b -> b.about.equals(about));
+        queue.add(new Broadcast(about, m));
+        int cap = Math.max(64, 4 * members.size());
+        if (queue.size() > cap) {
+            queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
+            queue.subList(cap, queue.size()).clear();
+        }
+    }
+
+    /** Takes the least-sent broadcasts that fit {@code budget} bytes, counting one transmission each. */
+    private List<Message> takeBroadcasts(int budget) {
+        if (queue.isEmpty()) {
+            return List.of();
+        }
+        queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
+        int limit = retransmitLimit();
+        var out = new ArrayList<Message>();
+        int used = 0;
+        for (Iterator<Broadcast> it = queue.iterator(); it.hasNext() && out.size() < Codec.MAX_PARTS - 2; ) {
+            Broadcast b = it.next();
+            if (used + b.size > budget) {
+                continue;
+            }
+            out.add(b.message);
+            used += b.size;
+            if (++b.transmits >= limit) {
+                it.remove();
+            }
+        }
+        return out;
+    }
+
+    private void gossip(long now) {
+        if (queue.isEmpty()) {
+            return;
+        }
+        long deadWindow = config.gossipInterval().toNanos() * 100;
+        List<Member> targets = randomMembers(config.gossipNodes(), m -> m.live()
+                || now - m.stateSinceNanos < deadWindow);
+        for (Member t : targets) {
+            List<Message> parts = takeBroadcasts(config.maxPacketBytes() - 8);
+            if (parts.isEmpty()) {
+                return;
+            }
+            send(t.address, parts.size() == 1 ? parts.getFirst() : new Compound(parts), false);
+        }
+    }
+
+    private void sendWithGossip(InetSocketAddress to, Message primary, Message extra) {
+        int budget = config.maxPacketBytes() - Codec.size(primary) - 16;
+        var parts = new ArrayList<Message>();
+        if (extra != null) {
+            // First, so the receiver has read the accusation before it answers the ping.
+            parts.add(extra);
+            budget -= Codec.size(extra);
+        }
+        parts.add(primary);
+        parts.addAll(takeBroadcasts(budget));
+        send(to, parts.size() == 1 ? parts.getFirst() : new Compound(parts), false);
+    }
+
+    private void send(InetSocketAddress to, Message m, boolean stream) {
+        byte[] packet = keyring.seal(Codec.encode(m), random);
+        metrics.bytesSent.add(packet.length);
+        if (stream) {
+            transport.sendStream(to, packet);
+        } else {
+            transport.sendPacket(to, packet);
+        }
+    }
+
+    private void sendStream(InetSocketAddress to, Message m) {
+        send(to, m, true);
+    }
+
+    /** Forgets dead and left members once they have been gone for {@code deadRetention}. */
+    private void reap(long now) {
+        long retention = config.deadRetention().toNanos();
+        if (others.size() + 1 == live) {
+            return;
+        }
+        others.removeIf(m -> !m.live() && now - m.stateSinceNanos > retention);
+        members.values().removeIf(m -> !m.live() && now - m.stateSinceNanos > retention && !m.name.equals(self));
+    }
+
+    // ---------------------------------------------------------------- push-pull and join
+
+    private List<MemberEntry> table() {
+        var out = new ArrayList<MemberEntry>(members.size());
+        for (Member m : members.values()) {
+            long inc = m.name.equals(self) ? incarnation : m.incarnation;
+            byte[] meta = m.name.equals(self) ? metadata : m.metadataBytes;
+            out.add(new MemberEntry(m.name, m.address, inc, m.state, meta));
+        }
+        return out;
+    }
+
+    private void pushPull(long now) {
+        List<Member> peer = randomMembers(1, m -> m.state == MemberState.ALIVE);
+        if (!peer.isEmpty()) {
+            sendStream(peer.getFirst().address, new PushPull(false, false, self, selfAddress, table()));
+        }
+        // Also try one member we think dead (not one that left): after a partition heals,
+        // this is how the two sides find each other again, since nobody probes the dead.
+        if (live < others.size() + 1) {
+            List<Member> dead = randomMembers(1, m -> m.state == MemberState.DEAD);
+            if (!dead.isEmpty()) {
+                sendStream(dead.getFirst().address, new PushPull(false, false, self, selfAddress, table()));
+            }
+        }
+    }
+
+    private void join(long now) {
+        boolean alone = members.values().stream().noneMatch(m -> m.live() && !m.name.equals(self));
+        if (!alone) {
+            nextJoinNanos = Long.MAX_VALUE;
+            return;
+        }
+        for (InetSocketAddress seed : seeds) {
+            if (!seed.equals(selfAddress)) {
+                sendStream(seed, new PushPull(true, false, self, selfAddress, table()));
+            }
+        }
+        nextJoinNanos = now + config.probeInterval().toNanos() * 5;
+    }
+
+    private void merge(PushPull p, long now) {
+        for (MemberEntry e : p.members()) {
+            switch (e.state()) {
+                case ALIVE -> applyAlive(new Alive(e.incarnation(), e.node(), e.address(), e.metadata()), now, true);
+                // A remote death is only a suspicion here: we give the member a chance to refute.
+                case SUSPECT, DEAD -> applySuspect(new Suspect(e.incarnation(), e.node(), p.source()), now);
+                case LEFT -> applyDead(new Dead(e.incarnation(), e.node(), e.node()), now);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- load channel
+
+    private void sendLoad(long now) {
+        LoadRecord current = loadSource.get();
+        var record = new LoadRecord(self, ++loadSeq, current.sentAtMillis(), current.queueDepth(),
+                current.inFlight(), current.tokensPerSecond());
+        for (Member m : members.values()) {
+            if (m.live() && !m.name.equals(self) && region.equals(m.metadata.region())) {
+                send(m.address, new Load(record), false);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /** New metadata for this node: gossiped as an alive at a new incarnation. */
+    void updateMetadata(NodeMetadata next, long now) {
+        byte[] bytes = checkedMetadata(next);
+        if (Arrays.equals(bytes, metadata)) {
+            return;
+        }
+        metadata = bytes;
+        region = next.region();
+        incarnation++;
+        Member me = members.get(self);
+        me.incarnation = incarnation;
+        me.setMetadata(bytes);
+        changed = true;
+        enqueue(self, new Alive(incarnation, self, selfAddress, metadata));
+    }
+
+    /** Says goodbye to every live member directly; after this the node only listens. */
+    void leave(long now) {
+        Dead bye = new Dead(incarnation, self, self);
+        for (Member m : members.values()) {
+            if (m.live() && !m.name.equals(self)) {
+                send(m.address, bye, false);
+            }
+        }
+        members.get(self).state = MemberState.LEFT;
+        leaving = true;
+        changed = true;
+    }
+
+    void setKeyring(Keyring next) {
+        keyring = next;
+    }
+
+    Keyring keyring() {
+        return keyring;
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /** True once since the last call if the table changed in a way a snapshot shows. */
+    boolean takeChanged() {
+        boolean c = changed;
+        changed = false;
+        return c;
+    }
+
+    List<MemberView> snapshot(long now) {
+        var out = new ArrayList<MemberView>(members.size());
+        for (Member m : members.values()) {
+            boolean me = m.name.equals(self);
+            out.add(new MemberView(m.name, m.address, m.state, me ? incarnation : m.incarnation,
+                    m.metadata, m.rttNanos < 0 ? null : Duration.ofNanos(m.rttNanos), m.load,
+                    m.load == null ? null : Duration.ofNanos(now - m.loadReceivedNanos)));
+        }
+        out.sort((a, b) -> a.node().compareTo(b.node()));
+        return out;
+    }
+
+    String self() {
+        return self;
+    }
+
+    long incarnation() {
+        return incarnation;
+    }
+
+    int awareness() {
+        return awareness;
+    }
+
+    /** The table, for the simulator's invariants. */
+    Map<String, Member> members() {
+        return Collections.unmodifiableMap(members);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Up to k distinct random members other than this node that pass {@code filter}. */
+    private List<Member> randomMembers(int k, java.util.function.Predicate<Member> filter) {
+        int n = others.size();
+        if (n > 8 * k) {
+            // Sample by index: cheap at hundreds of members, when most pass the filter.
+            var picked = new ArrayList<Member>(k);
+            for (int tries = 0; picked.size() < k && tries < 8 * k; tries++) {
+                Member m = others.get(random.nextInt(n));
+                if (filter.test(m) && !picked.contains(m)) {
+                    picked.add(m);
+                }
+            }
+            if (picked.size() == k) {
+                return picked;
+            }
+        }
+        var pool = new ArrayList<Member>();
+        for (Member m : others) {
+            if (filter.test(m)) {
+                pool.add(m);
+            }
+        }
+        // Partial Fisher-Yates: the first k of a random permutation.
+        int take = Math.min(k, pool.size());
+        for (int i = 0; i < take; i++) {
+            Collections.swap(pool, i, i + random.nextInt(pool.size() - i));
+        }
+        return pool.subList(0, take);
+    }
+
+    private void shuffle(List<String> list) {
+        for (int i = list.size() - 1; i > 0; i--) {
+            Collections.swap(list, i, random.nextInt(i + 1));
+        }
+    }
+}

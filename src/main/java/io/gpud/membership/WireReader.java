@@ -1,0 +1,114 @@
+package io.gpud.membership;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Reads big-endian fields; every read checks what is left first, so a hostile length can
+ * never make it allocate more than the packet holds.
+ */
+final class WireReader {
+    private final ByteBuffer in;
+
+    WireReader(ByteBuffer in) {
+        this.in = in;
+    }
+
+    private void need(int n, String what) {
+        if (n < 0 || in.remaining() < n) {
+            throw new WireFormatException(what + " needs " + n + " bytes at offset " + in.position() + ", "
+                    + in.remaining() + " left");
+        }
+    }
+
+    int u8() {
+        need(1, "u8");
+        return in.get() & 0xFF;
+    }
+
+    int u16() {
+        need(2, "u16");
+        return in.getShort() & 0xFFFF;
+    }
+
+    int i32() {
+        need(4, "i32");
+        return in.getInt();
+    }
+
+    long i64() {
+        need(8, "i64");
+        return in.getLong();
+    }
+
+    boolean bool() {
+        int b = u8();
+        if (b > 1) {
+            throw new WireFormatException("boolean byte was " + b);
+        }
+        return b == 1;
+    }
+
+    String string() {
+        int n = u8();
+        need(n, "string");
+        byte[] b = new byte[n];
+        in.get(b);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            throw new WireFormatException("string at offset " + (in.position() - n) + " is not UTF-8");
+        }
+    }
+
+    byte[] blob(int max) {
+        int n = u16();
+        if (n > max) {
+            throw new WireFormatException("blob of " + n + " bytes, more than " + max);
+        }
+        need(n, "blob");
+        byte[] b = new byte[n];
+        in.get(b);
+        return b;
+    }
+
+    byte[] bytes(int n) {
+        need(n, "bytes");
+        byte[] b = new byte[n];
+        in.get(b);
+        return b;
+    }
+
+    InetSocketAddress address() {
+        int n = u8();
+        if (n != 4 && n != 16) {
+            throw new WireFormatException("address of " + n + " bytes, must be 4 or 16");
+        }
+        need(n, "address");
+        byte[] ip = new byte[n];
+        in.get(ip);
+        int port = u16();
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(ip), port);
+        } catch (UnknownHostException e) {
+            throw new WireFormatException("bad address: " + e.getMessage());
+        }
+    }
+
+    int remaining() {
+        return in.remaining();
+    }
+
+    void end() {
+        if (in.hasRemaining()) {
+            throw new WireFormatException(in.remaining() + " trailing bytes");
+        }
+    }
+
+}

@@ -1,0 +1,386 @@
+package io.gpud.membership;
+
+import io.gpud.config.MembershipConfig;
+import io.gpud.membership.SimNetwork.SimNode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The membership scenarios of SPEC section 4, run in the simulator. The test suite runs
+ * them small; {@code bench/membership-sim} runs them at full size and prints the table.
+ */
+final class MembershipScenarios {
+
+    private MembershipScenarios() {
+    }
+
+    /** Percentiles of a sample, in milliseconds. */
+    record Stats(int count, double p50Ms, double p99Ms, double maxMs) {
+        static Stats of(List<Long> nanos) {
+            if (nanos.isEmpty()) {
+                return new Stats(0, Double.NaN, Double.NaN, Double.NaN);
+            }
+            long[] a = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
+            return new Stats(a.length, a[(int) Math.min(a.length - 1, Math.floor(a.length * 0.50))] / 1e6,
+                    a[(int) Math.min(a.length - 1, Math.ceil(a.length * 0.99) - 1)] / 1e6, a[a.length - 1] / 1e6);
+        }
+    }
+
+    static Keyring testKeyring() {
+        byte[] key = new byte[Keyring.KEY_BYTES];
+        new SplittableRandom(7).nextBytes(key);
+        return Keyring.of(List.of(java.util.Base64.getEncoder().encodeToString(key)));
+    }
+
+    /** N nodes of one region, joined through the first; returns once all see all (or fails). */
+    static List<SimNode> region(SimNetwork net, String region, int n, MembershipConfig config, Keyring keyring,
+                                boolean load) {
+        var nodes = new ArrayList<SimNode>();
+        int[] seq = new int[n];
+        for (int i = 0; i < n; i++) {
+            int idx = i;
+            List<SimNode> seeds = nodes.isEmpty() ? List.of() : List.of(nodes.getFirst());
+            SimNode node = net.add(region + "-" + i, region, config, keyring, seeds, load ? () -> {
+                seq[idx]++;
+                return new LoadRecord("", 0, 0, seq[idx] % 5, seq[idx] % 3, 100f);
+            } : null);
+            nodes.add(node);
+            net.runUntil(net.clock.nanos() + SimClock.ms(5));
+        }
+        awaitConverged(net, nodes, SimClock.s(120));
+        return nodes;
+    }
+
+    static void awaitConverged(SimNetwork net, List<SimNode> nodes, long within) {
+        long deadline = net.clock.nanos() + within;
+        while (!converged(nodes)) {
+            if (net.clock.nanos() > deadline) {
+                throw net.violation("cluster of " + nodes.size() + " did not converge within "
+                        + within / 1_000_000_000 + " s");
+            }
+            net.runUntil(net.clock.nanos() + SimClock.ms(500));
+        }
+    }
+
+    static boolean converged(List<SimNode> nodes) {
+        long live = nodes.stream().filter(n -> !n.crashed).count();
+        for (SimNode n : nodes) {
+            if (n.crashed) {
+                continue;
+            }
+            long seen = n.protocol.members().values().stream().filter(SwimProtocol.Member::live).count();
+            if (seen != live) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Invariants checked after every event: self-view and incarnations. */
+    static void installBasicInvariants(SimNetwork net) {
+        Map<SimNode, Long> incarnations = new HashMap<>();
+        net.invariant = node -> {
+            long inc = node.protocol.incarnation();
+            Long before = incarnations.put(node, inc);
+            if (before != null && inc < before && node.protocol.members().get(node.name).incarnation == inc
+                    && inc != 0) {
+                throw net.violation(node.name + " incarnation went back from " + before + " to " + inc);
+            }
+            var me = node.protocol.members().get(node.name);
+            if (me == null || me.state != MemberState.ALIVE) {
+                throw net.violation(node.name + " does not see itself alive");
+            }
+            if (node.protocol.members().size() > net.nodes.size()) {
+                throw net.violation(node.name + " knows " + node.protocol.members().size() + " members of "
+                        + net.nodes.size());
+            }
+        };
+    }
+
+    /** Crash → dead on every region peer: the time each observer takes, over several crashes. */
+    static Stats crashDetection(long seed, int n, int crashes, MembershipConfig config) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes = region(net, "r0", n, config, Keyring.plaintext(), false);
+        net.runUntil(net.clock.nanos() + SimClock.s(10));
+        var samples = new ArrayList<Long>();
+        var rnd = new SplittableRandom(seed ^ 0x5eed);
+        for (int c = 0; c < crashes; c++) {
+            SimNode victim;
+            do {
+                victim = nodes.get(1 + rnd.nextInt(n - 1));
+            } while (victim.crashed);
+            long crashedAt = net.clock.nanos();
+            net.crash(victim);
+            String name = victim.name;
+            Set<SimNode> pending = new HashSet<>();
+            for (SimNode o : nodes) {
+                if (!o.crashed) {
+                    pending.add(o);
+                }
+            }
+            net.observer = o -> {
+                if (pending.contains(o)) {
+                    var m = o.protocol.members().get(name);
+                    if (m == null || !m.live()) {
+                        pending.remove(o);
+                        samples.add(net.clock.nanos() - crashedAt);
+                    }
+                }
+            };
+            long deadline = crashedAt + SimClock.s(60);
+            while (!pending.isEmpty() && net.clock.nanos() < deadline) {
+                net.runUntil(net.clock.nanos() + SimClock.ms(200));
+            }
+            if (!pending.isEmpty()) {
+                throw net.violation(pending.size() + " nodes never saw " + name + " die");
+            }
+            net.observer = o -> { };
+            net.runUntil(net.clock.nanos() + SimClock.s(5));
+        }
+        return Stats.of(samples);
+    }
+
+    /**
+     * The WAN pool: {@code regions × bridges} nodes; one region's bridges all crash; per
+     * surviving bridge, the time until it sees every one of them dead. Over {@code trials}.
+     */
+    static Stats regionLoss(long seed, int regions, int bridges, int trials) {
+        var samples = new ArrayList<Long>();
+        for (int t = 0; t < trials; t++) {
+            var net = new SimNetwork(seed + t);
+            net.crossRegionDelayNanos = SimClock.ms(35);
+            installBasicInvariants(net);
+            var all = new ArrayList<SimNode>();
+            for (int r = 0; r < regions; r++) {
+                for (int b = 0; b < bridges; b++) {
+                    List<SimNode> seeds = all.isEmpty() ? List.of() : List.of(all.getFirst());
+                    all.add(net.add("bridge-" + r + "-" + b, "r" + r, MembershipConfig.wan(), Keyring.plaintext(),
+                            seeds, null));
+                }
+            }
+            awaitConverged(net, all, SimClock.s(60));
+            net.runUntil(net.clock.nanos() + SimClock.s(5));
+            long at = net.clock.nanos();
+            List<SimNode> lost = all.stream().filter(b -> b.region.equals("r" + (regions - 1))).toList();
+            lost.forEach(net::crash);
+            Set<SimNode> pending = new HashSet<>(all.stream().filter(b -> !b.crashed).toList());
+            net.observer = o -> {
+                if (pending.contains(o) && lost.stream().allMatch(v -> {
+                    var m = o.protocol.members().get(v.name);
+                    return m == null || !m.live();
+                })) {
+                    pending.remove(o);
+                    samples.add(net.clock.nanos() - at);
+                }
+            };
+            while (!pending.isEmpty() && net.clock.nanos() < at + SimClock.s(120)) {
+                net.runUntil(net.clock.nanos() + SimClock.ms(200));
+            }
+            if (!pending.isEmpty()) {
+                throw net.violation(pending.size() + " bridges never saw region r" + (regions - 1) + " lost");
+            }
+        }
+        return Stats.of(samples);
+    }
+
+    /** What a long run under faults produced. */
+    record FaultRun(int nodes, double simulatedSeconds, long falseDeaths, long starvedDeclaredDead,
+                    long suspicions, long refutations, double bytesPerNodePerSecond, long events) {
+    }
+
+    /**
+     * N nodes under uniform loss and, optionally, CPU starvation of a fraction of them.
+     * Counts every time any node declares a healthy (not starved, not crashed) node dead —
+     * the invariant the test asserts is zero — and the bytes each node sends per second.
+     */
+    static FaultRun underFaults(long seed, int n, double loss, double starvedFraction, long seconds,
+                                MembershipConfig config, Keyring keyring) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes = region(net, "r0", n, config, keyring, false);
+        Set<String> starved = new HashSet<>();
+        var rnd = new SplittableRandom(seed ^ 0xc0ffee);
+        int toStarve = (int) Math.round(n * starvedFraction);
+        while (starved.size() < toStarve) {
+            SimNode s = nodes.get(rnd.nextInt(n));
+            if (starved.add(s.name)) {
+                // Descheduled for 1.5 s out of every 3 s.
+                net.starve(s, SimClock.ms(1500), SimClock.s(3));
+            }
+        }
+        net.lossRate = loss;
+        net.duplicateRate = loss > 0 ? 0.01 : 0;
+        net.runUntil(net.clock.nanos() + SimClock.s(10));
+        long[] falseDeaths = {0};
+        long[] starvedDead = {0};
+        var baseInvariant = net.invariant;
+        net.invariant = node -> {
+            baseInvariant.accept(node);
+            double deaths = node.metrics.deaths.value();
+            if (deaths != node.lastDeaths) {
+                node.lastDeaths = deaths;
+                for (var m : node.protocol.members().values()) {
+                    if (m.state == MemberState.DEAD && m.stateSinceNanos == net.clock.nanos()) {
+                        if (starved.contains(m.name)) {
+                            starvedDead[0]++;
+                        } else {
+                            falseDeaths[0]++;
+                        }
+                    }
+                }
+            }
+        };
+        double sentBefore = nodes.stream().mapToDouble(x -> x.metrics.bytesSent.value()).sum();
+        double susBefore = nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum();
+        double refBefore = nodes.stream().mapToDouble(x -> x.metrics.refutations.value()).sum();
+        long start = net.clock.nanos();
+        net.runUntil(start + SimClock.s(seconds));
+        double sent = nodes.stream().mapToDouble(x -> x.metrics.bytesSent.value()).sum() - sentBefore;
+        return new FaultRun(n, seconds, falseDeaths[0], starvedDead[0],
+                (long) (nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum() - susBefore),
+                (long) (nodes.stream().mapToDouble(x -> x.metrics.refutations.value()).sum() - refBefore),
+                sent / n / seconds, net.eventsRun);
+    }
+
+    /**
+     * A member changes its metadata; the time until each other member holds the new
+     * version. {@code updates} different members, one after another.
+     */
+    static Stats metadataConvergence(long seed, int n, int updates, MembershipConfig config, boolean wanPool) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes;
+        if (wanPool) {
+            net.crossRegionDelayNanos = SimClock.ms(35);
+            nodes = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                List<SimNode> seeds = nodes.isEmpty() ? List.of() : List.of(nodes.getFirst());
+                nodes.add(net.add("bridge-" + i, "r" + (i % 3), config, Keyring.plaintext(), seeds, null));
+            }
+            awaitConverged(net, nodes, SimClock.s(60));
+        } else {
+            nodes = region(net, "r0", n, config, Keyring.plaintext(), false);
+        }
+        net.runUntil(net.clock.nanos() + SimClock.s(10));
+        var samples = new ArrayList<Long>();
+        var rnd = new SplittableRandom(seed ^ 0xabc);
+        for (int u = 0; u < updates; u++) {
+            SimNode who = nodes.get(rnd.nextInt(n));
+            long at = net.clock.nanos();
+            var next = new NodeMetadata(who.region, "10.0.0.1", 8400, "az1", "", "", "DRAINING",
+                    List.of(new NodeMetadata.Model("m", String.valueOf(u + 2))), 8, "sim");
+            who.protocol.updateMetadata(next, at);
+            long target = who.protocol.incarnation();
+            Set<SimNode> pending = new HashSet<>(nodes);
+            pending.remove(who);
+            net.observer = o -> {
+                if (pending.contains(o)) {
+                    var m = o.protocol.members().get(who.name);
+                    if (m != null && m.incarnation >= target) {
+                        pending.remove(o);
+                        samples.add(net.clock.nanos() - at);
+                    }
+                }
+            };
+            while (!pending.isEmpty() && net.clock.nanos() < at + SimClock.s(60)) {
+                net.runUntil(net.clock.nanos() + SimClock.ms(50));
+            }
+            if (!pending.isEmpty()) {
+                throw net.violation(pending.size() + " members never saw the metadata of " + who.name);
+            }
+            net.observer = o -> { };
+            net.runUntil(net.clock.nanos() + SimClock.s(3));
+        }
+        return Stats.of(samples);
+    }
+
+    /**
+     * Splits a region in two for {@code seconds}, then heals the network; returns how long
+     * after the heal every node saw every other alive again.
+     */
+    static long partitionHeal(long seed, int n, long seconds) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), Keyring.plaintext(), false);
+        net.partition = new int[n];
+        for (int i = 0; i < n; i++) {
+            net.partition[i] = i % 2;
+        }
+        net.runUntil(net.clock.nanos() + SimClock.s(seconds));
+        for (SimNode node : nodes) {
+            long seen = node.protocol.members().values().stream().filter(SwimProtocol.Member::live).count();
+            if (seen != n / 2) {
+                throw net.violation(node.name + " sees " + seen + " live members during the partition, expected "
+                        + n / 2);
+            }
+        }
+        net.partition = null;
+        long healed = net.clock.nanos();
+        awaitConverged(net, nodes, SimClock.s(180));
+        return net.clock.nanos() - healed;
+    }
+
+    /**
+     * Crashes a member, waits until every peer holds it dead, restarts it as a fresh
+     * process (incarnation 0) and returns how long until every peer sees it alive again;
+     * the rejoined member's incarnation must be above the one it died with.
+     */
+    static long crashAndRejoin(long seed, int n) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), Keyring.plaintext(), false);
+        SimNode victim = nodes.get(n - 1);
+        net.crash(victim);
+        long deadline = net.clock.nanos() + SimClock.s(60);
+        while (!nodes.stream().filter(o -> o != victim).allMatch(o -> !o.protocol.members().get(victim.name).live())) {
+            if (net.clock.nanos() > deadline) {
+                throw net.violation("the crash of " + victim.name + " was not seen everywhere");
+            }
+            net.runUntil(net.clock.nanos() + SimClock.ms(200));
+        }
+        long diedAt = nodes.getFirst().protocol.members().get(victim.name).incarnation;
+        long restartedAt = net.clock.nanos();
+        net.restart(victim, MembershipConfig.lan(), Keyring.plaintext(), List.of(nodes.getFirst()));
+        awaitConverged(net, nodes, SimClock.s(60));
+        for (SimNode o : nodes) {
+            long inc = o.protocol.members().get(victim.name).incarnation;
+            if (inc <= diedAt) {
+                throw net.violation(o.name + " sees the rejoined " + victim.name + " at incarnation " + inc
+                        + ", not above " + diedAt);
+            }
+        }
+        return net.clock.nanos() - restartedAt;
+    }
+
+    /** Ages of the newest load record, sampled at random (observer, peer) pairs every 10 ms. */
+    static Stats loadStaleness(long seed, int n, double loss, long seconds) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), Keyring.plaintext(), true);
+        net.lossRate = loss;
+        net.runUntil(net.clock.nanos() + SimClock.s(2));
+        var samples = new ArrayList<Long>();
+        var rnd = new SplittableRandom(seed ^ 0x10ad);
+        long end = net.clock.nanos() + SimClock.s(seconds);
+        while (net.clock.nanos() < end) {
+            net.runUntil(net.clock.nanos() + SimClock.ms(10));
+            SimNode o = nodes.get(rnd.nextInt(n));
+            SimNode p = nodes.get(rnd.nextInt(n));
+            if (o == p) {
+                continue;
+            }
+            var m = o.protocol.members().get(p.name);
+            if (m == null || m.load == null) {
+                throw net.violation(o.name + " has no load record of " + p.name);
+            }
+            samples.add(net.clock.nanos() - m.loadReceivedNanos);
+        }
+        return Stats.of(samples);
+    }
+}

@@ -1,0 +1,74 @@
+package io.gpud.membership;
+
+import io.gpud.config.MembershipConfig;
+import java.util.Locale;
+
+/**
+ * The SPEC section 4 membership targets at full size, in the simulator, as a table of
+ * measured values and their ratio to the target (below 1.00 meets it). Run by
+ * {@code bench/membership-sim}; {@code --hours H} sets the simulated length of the loss
+ * run (24 for the full day), {@code --seed S} the seed (the same seed replays the same run).
+ */
+public final class MembershipSimulationReport {
+
+    private MembershipSimulationReport() {
+    }
+
+    public static void main(String[] args) {
+        double hours = 1;
+        long seed = 1;
+        int lossNodes = 600;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--hours" -> hours = Double.parseDouble(args[++i]);
+                case "--seed" -> seed = Long.parseLong(args[++i]);
+                case "--loss-nodes" -> lossNodes = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + "; known: --hours H, --seed S, --loss-nodes N");
+            }
+        }
+        System.out.printf(Locale.ROOT, "membership simulation, seed %d (LAN profile in region, WAN profile across)%n%n",
+                seed);
+        System.out.printf(Locale.ROOT, "%-58s %14s %12s %8s %8s%n", "scenario", "measured", "target", "ratio",
+                "wall s");
+        long t = System.nanoTime();
+        var crash = MembershipScenarios.crashDetection(seed, 200, 10, MembershipConfig.lan());
+        row("crash -> dead on every region peer, N=200, p50 (ms)", crash.p50Ms(), 6_000, t);
+        row("crash -> dead on every region peer, N=200, p99 (ms)", crash.p99Ms(), 10_000, t);
+        t = System.nanoTime();
+        var region = MembershipScenarios.regionLoss(seed, 3, 3, 20);
+        row("region lost, seen by every WAN bridge (3x3, 20 runs), p99 (ms)", region.p99Ms(), 20_000, t);
+        t = System.nanoTime();
+        var meta = MembershipScenarios.metadataConvergence(seed, 200, 20, MembershipConfig.lan(), false);
+        row("metadata converged in region, N=200, p99 (ms)", meta.p99Ms(), 2_500, t);
+        t = System.nanoTime();
+        var wanMeta = MembershipScenarios.metadataConvergence(seed, 9, 20, MembershipConfig.wan(), true);
+        row("metadata converged in the WAN pool (9 bridges), p99 (ms)", wanMeta.p99Ms(), 5_000 - meta.p99Ms(), t);
+        row("  global = region p99 + WAN p99 (composed, ms)", meta.p99Ms() + wanMeta.p99Ms(), 5_000, t);
+        t = System.nanoTime();
+        var load = MembershipScenarios.loadStaleness(seed, 200, 0.01, 30);
+        row("load record staleness, N=200, 1% loss, p99 (ms)", load.p99Ms(), 500, t);
+        t = System.nanoTime();
+        var starved = MembershipScenarios.underFaults(seed, 200, 0.01, 0.05, 1800, MembershipConfig.lan(),
+                Keyring.plaintext());
+        row("5% CPU-starved, N=200, 30 min: healthy declared dead", starved.falseDeaths(), 0, t);
+        System.out.printf(Locale.ROOT, "  (starved nodes declared dead %d times, suspicions %d, refutations %d)%n",
+                starved.starvedDeclaredDead(), starved.suspicions(), starved.refutations());
+        t = System.nanoTime();
+        var loss = MembershipScenarios.underFaults(seed, lossNodes, 0.10, 0, (long) (hours * 3600),
+                MembershipConfig.lan(), Keyring.plaintext());
+        row(String.format(Locale.ROOT, "10%% loss, N=%d, %.1f h: healthy declared dead", lossNodes, hours),
+                loss.falseDeaths(), 0, t);
+        System.out.printf(Locale.ROOT, "  (suspicions %d, refutations %d, %d events)%n", loss.suspicions(),
+                loss.refutations(), loss.events());
+        row(String.format(Locale.ROOT, "membership traffic per node, N=%d, 10%% loss (kbit/s)", lossNodes),
+                loss.bytesPerNodePerSecond() * 8 / 1000, 50, t);
+    }
+
+    private static void row(String name, double measured, double target, long startNanos) {
+        String ratio = target == 0 ? (measured == 0 ? "ok" : "FAIL") : String.format(Locale.ROOT, "%.2f",
+                measured / target);
+        System.out.printf(Locale.ROOT, "%-58s %14.1f %12.1f %8s %8.1f%n", name, measured, target, ratio,
+                (System.nanoTime() - startNanos) / 1e9);
+    }
+}

@@ -1,0 +1,293 @@
+package io.gpud.membership;
+
+import io.gpud.config.MembershipConfig;
+import io.gpud.metrics.MetricRegistry;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * A deterministic world of {@link SwimProtocol} nodes: one simulated clock, one event queue
+ * ordered by (time, sequence), and a network that loses, delays, duplicates and
+ * partitions packets. Nodes can crash, restart and be CPU-starved (their events wait until
+ * the stall ends, then run back to back, as a descheduled process would run them). Every
+ * random choice — the network's and each node's — comes from one seed, so a run replays
+ * exactly. {@link #invariant} runs after every event.
+ */
+final class SimNetwork {
+
+    /** One simulated host. */
+    final class SimNode {
+        final int index;
+        final String name;
+        final InetSocketAddress address;
+        final String region;
+        final MembershipMetrics metrics = new MembershipMetrics(new MetricRegistry(), "sim");
+        SwimProtocol protocol;
+        boolean crashed;
+        long scheduledWake = Long.MAX_VALUE;
+        /** CPU starvation: stalls of this length every {@code starvePeriod}; 0 = never. */
+        long stallNanos;
+        long starvePeriod;
+        long starvePhase;
+        boolean stalledBacklogScheduled;
+        final ArrayDeque<Event> backlog = new ArrayDeque<>();
+        double lastDeaths;
+
+        SimNode(int index, String name, InetSocketAddress address, String region) {
+            this.index = index;
+            this.name = name;
+            this.address = address;
+            this.region = region;
+        }
+
+        /** End of the stall that {@code t} falls in, or {@code t} if the node is running then. */
+        long runnableAt(long t) {
+            if (stallNanos == 0) {
+                return t;
+            }
+            long into = Math.floorMod(t - starvePhase, starvePeriod);
+            return into < stallNanos ? t + (stallNanos - into) : t;
+        }
+    }
+
+    sealed interface Event {
+        record Deliver(SimNode to, InetSocketAddress from, byte[] bytes, boolean stream) implements Event {
+        }
+
+        record Wake(SimNode node) implements Event {
+        }
+    }
+
+    private record Scheduled(long time, long seq, Event event) implements Comparable<Scheduled> {
+        @Override
+        public int compareTo(Scheduled o) {
+            int c = Long.compare(time, o.time);
+            return c != 0 ? c : Long.compare(seq, o.seq);
+        }
+    }
+
+    final long seed;
+    final SimClock clock = new SimClock();
+    private final SplittableRandom random;
+    private final PriorityQueue<Scheduled> queue = new PriorityQueue<>();
+    private long seq;
+    final List<SimNode> nodes = new ArrayList<>();
+    private final Map<InetSocketAddress, SimNode> byAddress = new HashMap<>();
+
+    double lossRate;
+    double duplicateRate;
+    long minDelayNanos = SimClock.ms(0.2);
+    long jitterNanos = SimClock.ms(1.0);
+    /** Extra one-way delay between different regions. */
+    long crossRegionDelayNanos = SimClock.ms(30);
+    /** Partition: nodes in different groups cannot reach each other; null = none. */
+    int[] partition;
+    long eventsRun;
+    /** Checked after every event; throws with the seed on violation. */
+    Consumer<SimNode> invariant = n -> { };
+    /** Called after every event that ran on a node. */
+    Consumer<SimNode> observer = n -> { };
+
+    SimNetwork(long seed) {
+        this.seed = seed;
+        this.random = new SplittableRandom(seed);
+    }
+
+    /** Adds a node; it starts now and joins through {@code seeds}. */
+    SimNode add(String name, String region, MembershipConfig config, Keyring keyring, List<SimNode> seeds,
+                Supplier<LoadRecord> load) {
+        int i = nodes.size();
+        InetSocketAddress address = address(i);
+        var node = new SimNode(i, name, address, region);
+        nodes.add(node);
+        byAddress.put(address, node);
+        boot(node, config, keyring, seeds.stream().map(s -> s.address).toList(), load);
+        return node;
+    }
+
+    private void boot(SimNode node, MembershipConfig config, Keyring keyring, List<InetSocketAddress> seeds,
+                      Supplier<LoadRecord> load) {
+        var meta = new NodeMetadata(node.region, node.address.getAddress().getHostAddress(), 8400, "az1", "", "",
+                "READY", List.of(new NodeMetadata.Model("m", "1")), 8, "sim");
+        node.protocol = new SwimProtocol(node.name, node.address, meta, config, keyring, new NodeTransport(node),
+                new SplittableRandom(random.nextLong()), node.metrics, seeds, load, clock.nanos());
+        node.crashed = false;
+        node.lastDeaths = 0;
+        schedule(node);
+    }
+
+    /** Restarts a crashed node as a fresh process (incarnation 0) that joins through {@code seeds}. */
+    void restart(SimNode node, MembershipConfig config, Keyring keyring, List<SimNode> seeds) {
+        node.backlog.clear();
+        boot(node, config, keyring, seeds.stream().map(s -> s.address).toList(), null);
+    }
+
+    void crash(SimNode node) {
+        node.crashed = true;
+        node.backlog.clear();
+    }
+
+    void starve(SimNode node, long stall, long period) {
+        node.stallNanos = stall;
+        node.starvePeriod = period;
+        node.starvePhase = random.nextLong(period);
+    }
+
+    static InetSocketAddress address(int i) {
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(new byte[] {10, (byte) (i >> 16), (byte) (i >> 8),
+                    (byte) i}), 7946);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void push(long time, Event e) {
+        queue.add(new Scheduled(time, seq++, e));
+    }
+
+    /** Makes sure the node wakes at its protocol's next deadline. */
+    private void schedule(SimNode node) {
+        if (node.crashed) {
+            return;
+        }
+        long d = Math.max(node.protocol.nextDeadline(), clock.nanos());
+        if (d < node.scheduledWake || node.scheduledWake < clock.nanos()) {
+            node.scheduledWake = d;
+            if (d != Long.MAX_VALUE) {
+                push(d, new Event.Wake(node));
+            }
+        }
+    }
+
+    /** Runs events until simulated time {@code until}. */
+    void runUntil(long until) {
+        while (!queue.isEmpty() && queue.peek().time() <= until) {
+            Scheduled s = queue.poll();
+            clock.advanceTo(s.time());
+            eventsRun++;
+            switch (s.event()) {
+                case Event.Deliver d -> deliver(d);
+                case Event.Wake w -> wake(w.node(), s.time());
+            }
+        }
+        clock.advanceTo(Math.max(clock.nanos(), until));
+    }
+
+    private void deliver(Event.Deliver d) {
+        SimNode node = d.to();
+        if (node.crashed) {
+            return;
+        }
+        long now = clock.nanos();
+        long runnable = node.runnableAt(now);
+        if (runnable > now) {
+            // Descheduled: the packet waits in the socket buffer until the stall ends.
+            node.backlog.add(d);
+            if (!node.stalledBacklogScheduled) {
+                node.stalledBacklogScheduled = true;
+                push(runnable, new Event.Wake(node));
+            }
+            return;
+        }
+        handle(node, d, now);
+        node.protocol.onTimers(now);
+        after(node);
+    }
+
+    private void handle(SimNode node, Event.Deliver d, long now) {
+        if (d.stream()) {
+            node.protocol.onStream(d.from(), d.bytes(), now);
+        } else {
+            node.protocol.onPacket(d.from(), d.bytes(), now);
+        }
+    }
+
+    private void wake(SimNode node, long time) {
+        if (node.crashed) {
+            return;
+        }
+        long now = clock.nanos();
+        long runnable = node.runnableAt(now);
+        if (runnable > now) {
+            if (!node.stalledBacklogScheduled) {
+                node.stalledBacklogScheduled = true;
+                push(runnable, new Event.Wake(node));
+            }
+            return;
+        }
+        if (time == node.scheduledWake) {
+            node.scheduledWake = Long.MAX_VALUE;
+        }
+        node.stalledBacklogScheduled = false;
+        // Everything that queued up during a stall runs first, then the timers: the
+        // agent's loop drains its inbox the same way.
+        while (!node.backlog.isEmpty()) {
+            handle(node, (Event.Deliver) node.backlog.poll(), now);
+        }
+        node.protocol.onTimers(now);
+        after(node);
+    }
+
+    private void after(SimNode node) {
+        schedule(node);
+        invariant.accept(node);
+        observer.accept(node);
+    }
+
+    private boolean reachable(SimNode from, SimNode to) {
+        return partition == null || partition[from.index] == partition[to.index];
+    }
+
+    private long delay(SimNode from, SimNode to) {
+        long d = minDelayNanos + (jitterNanos > 0 ? random.nextLong(jitterNanos) : 0);
+        return from.region.equals(to.region) ? d : d + crossRegionDelayNanos;
+    }
+
+    /** The network as one node sees it. */
+    private final class NodeTransport implements Transport {
+        private final SimNode from;
+
+        NodeTransport(SimNode from) {
+            this.from = from;
+        }
+
+        @Override
+        public void sendPacket(InetSocketAddress to, byte[] packet) {
+            SimNode target = byAddress.get(to);
+            if (target == null || !reachable(from, target) || random.nextDouble() < lossRate) {
+                return;
+            }
+            push(clock.nanos() + delay(from, target), new Event.Deliver(target, from.address, packet, false));
+            if (duplicateRate > 0 && random.nextDouble() < duplicateRate) {
+                push(clock.nanos() + delay(from, target), new Event.Deliver(target, from.address, packet, false));
+            }
+        }
+
+        @Override
+        public void sendStream(InetSocketAddress to, byte[] frame) {
+            SimNode target = byAddress.get(to);
+            if (target == null || target.crashed || !reachable(from, target)) {
+                return;
+            }
+            // A TCP exchange: a connection set-up and the transfer, never lost.
+            push(clock.nanos() + 3 * delay(from, target), new Event.Deliver(target, from.address, frame, true));
+        }
+    }
+
+    /** Fails with the seed, so the run can be replayed. */
+    AssertionError violation(String what) {
+        return new AssertionError("invariant violated at t=" + clock.nanos() / 1_000_000 + " ms (seed " + seed
+                + ", replay with this seed): " + what);
+    }
+}
