@@ -50,12 +50,16 @@ class ClientLibrariesIT {
         Path out = Files.createTempFile("gpud-clients", ".log");
         Process p = new ProcessBuilder(command).directory(WORK.toFile()).redirectErrorStream(true)
                 .redirectOutput(out.toFile()).start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return new Result(-1, "timed out after " + timeoutSeconds + " s: " + command + "\n"
-                    + Files.readString(out, StandardCharsets.UTF_8));
+        try {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return new Result(-1, "timed out after " + timeoutSeconds + " s: " + command + "\n"
+                        + Files.readString(out, StandardCharsets.UTF_8));
+            }
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(out);
         }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
     }
 
     private static boolean onPath(String tool) {
