@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -43,6 +44,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Llama {
     private static final VectorSpecies<Float> FLOATS = FloatTensor.FLOATS;
+    /** Vectors of half the preferred width (at least 128 bits), for short heads. */
+    private static final VectorSpecies<Float> HALF = FLOATS.vectorBitSize() > 128
+            ? VectorSpecies.of(float.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2)) : FLOATS;
     private static final ValueLayout.OfFloat CACHE_FLOAT = ValueLayout.JAVA_FLOAT;
 
     private final LlamaConfig config;
@@ -240,32 +244,45 @@ final class Llama {
         int kvMul = c.heads() / c.kvHeads();
         float attentionScale = (float) Math.sqrt(headSize);
         float[] att = ws.att;
+        MemorySegment keys = cache.keys;
+        MemorySegment values = cache.values;
+        long stride = (long) c.kvDim() * Float.BYTES;
+        long layerStart = cache.offset(layer, 0);
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
-            long kvOffset = (long) (h / kvMul) * headSize * Float.BYTES;
+            long kvOffset = layerStart + (long) (h / kvMul) * headSize * Float.BYTES;
             int attOffset = h * c.contextLength();
             for (int t = 0; t <= pos; t++) {
-                att[attOffset + t] = dotKey(q, qOffset, cache.keys, cache.offset(layer, t) + kvOffset, headSize)
-                        / attentionScale;
+                att[attOffset + t] = dotKey(q, qOffset, keys, kvOffset + t * stride, headSize) / attentionScale;
             }
             softmax(att, attOffset, pos + 1);
             Arrays.fill(out, qOffset, qOffset + headSize, 0f);
             for (int t = 0; t <= pos; t++) {
-                addScaled(out, qOffset, cache.values, cache.offset(layer, t) + kvOffset, att[attOffset + t], headSize);
+                addScaled(out, qOffset, values, kvOffset + t * stride, att[attOffset + t], headSize);
             }
         }
     }
 
-    /** q[qOffset, +n) · keys[at, +n floats). */
+    /**
+     * q[qOffset, +n) · keys[at, +n floats): full-width vectors when a head is at least that
+     * long, else half-width ones (a head of 8 floats is one vector), else scalar.
+     */
     private static float dotKey(float[] q, int qOffset, MemorySegment keys, long at, int n) {
-        int lanes = FLOATS.length();
         int i = 0;
         float score = 0f;
-        if (n >= lanes) {
+        if (n >= FLOATS.length()) {
             FloatVector acc = FloatVector.zero(FLOATS);
-            for (; i + lanes <= n; i += lanes) {
+            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
                 acc = FloatVector.fromArray(FLOATS, q, qOffset + i)
                         .fma(FloatVector.fromMemorySegment(FLOATS, keys, at + (long) i * Float.BYTES,
+                                ByteOrder.nativeOrder()), acc);
+            }
+            score = acc.reduceLanes(VectorOperators.ADD);
+        } else if (n >= HALF.length()) {
+            FloatVector acc = FloatVector.zero(HALF);
+            for (; i + HALF.length() <= n; i += HALF.length()) {
+                acc = FloatVector.fromArray(HALF, q, qOffset + i)
+                        .fma(FloatVector.fromMemorySegment(HALF, keys, at + (long) i * Float.BYTES,
                                 ByteOrder.nativeOrder()), acc);
             }
             score = acc.reduceLanes(VectorOperators.ADD);
@@ -276,15 +293,21 @@ final class Llama {
         return score;
     }
 
-    /** out[outOffset, +n) += a × values[at, +n floats). */
+    /** out[outOffset, +n) += a × values[at, +n floats), with vectors as in {@link #dotKey}. */
     private static void addScaled(float[] out, int outOffset, MemorySegment values, long at, float a, int n) {
-        int lanes = FLOATS.length();
         int i = 0;
-        if (n >= lanes) {
+        if (n >= FLOATS.length()) {
             FloatVector scale = FloatVector.broadcast(FLOATS, a);
-            for (; i + lanes <= n; i += lanes) {
+            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
                 FloatVector.fromMemorySegment(FLOATS, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
                         .fma(scale, FloatVector.fromArray(FLOATS, out, outOffset + i))
+                        .intoArray(out, outOffset + i);
+            }
+        } else if (n >= HALF.length()) {
+            FloatVector scale = FloatVector.broadcast(HALF, a);
+            for (; i + HALF.length() <= n; i += HALF.length()) {
+                FloatVector.fromMemorySegment(HALF, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
+                        .fma(scale, FloatVector.fromArray(HALF, out, outOffset + i))
                         .intoArray(out, outOffset + i);
             }
         }
