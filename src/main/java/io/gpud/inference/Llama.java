@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -43,6 +44,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Llama {
     private static final VectorSpecies<Float> FLOATS = FloatTensor.FLOATS;
+    /** Vectors of half the preferred width (at least 128 bits), for short heads. */
+    private static final VectorSpecies<Float> HALF = FLOATS.vectorBitSize() > 128
+            ? VectorSpecies.of(float.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2)) : FLOATS;
     private static final ValueLayout.OfFloat CACHE_FLOAT = ValueLayout.JAVA_FLOAT;
 
     private final LlamaConfig config;
@@ -109,6 +113,8 @@ final class Llama {
         final float[][] k;      // (row, kvDim) keys
         final float[][] v;      // (row, kvDim) values
         final float[] att;      // (heads × contextLength) attention weights of one row
+        final float[][] ropeCos; // (row, headSize / 2) cos of the rotation angles at the row's position
+        final float[][] ropeSin; // (row, headSize / 2) their sin
         final float[][] logits; // (logit row, vocab)
         private final float[][] logitInputs;
 
@@ -124,6 +130,8 @@ final class Llama {
             k = new float[rows][c.kvDim()];
             v = new float[rows][c.kvDim()];
             att = new float[Math.multiplyExact(c.heads(), c.contextLength())];
+            ropeCos = new float[rows][c.headSize() / 2];
+            ropeSin = new float[rows][c.headSize() / 2];
             logits = new float[logitRows][c.vocabSize()];
             logitInputs = new float[logitRows][];
         }
@@ -179,6 +187,7 @@ final class Llama {
                         + caches[r].capacity);
             }
             w.tokenEmbedding().copyRow(tokens[r], dim, ws.x[r]);
+            rotation(ws.ropeCos[r], ws.ropeSin[r], c.headSize(), positions[r], c.ropeTheta());
         }
 
         for (int l = 0; l < c.layers(); l++) {
@@ -190,8 +199,8 @@ final class Llama {
             w.wk()[l].matmul(ws.xb, ws.k, n, kvDim, dim, threads);
             w.wv()[l].matmul(ws.xb, ws.v, n, kvDim, dim, threads);
             for (int r = 0; r < n; r++) {
-                rope(ws.q[r], dim, c.headSize(), positions[r], c.ropeTheta(), c.rope());
-                rope(ws.k[r], kvDim, c.headSize(), positions[r], c.ropeTheta(), c.rope());
+                rope(ws.q[r], dim, c.headSize(), ws.ropeCos[r], ws.ropeSin[r], c.rope());
+                rope(ws.k[r], kvDim, c.headSize(), ws.ropeCos[r], ws.ropeSin[r], c.rope());
                 long at = caches[r].offset(l, positions[r]);
                 MemorySegment.copy(ws.k[r], 0, caches[r].keys, CACHE_FLOAT, at, kvDim);
                 MemorySegment.copy(ws.v[r], 0, caches[r].values, CACHE_FLOAT, at, kvDim);
@@ -240,32 +249,45 @@ final class Llama {
         int kvMul = c.heads() / c.kvHeads();
         float attentionScale = (float) Math.sqrt(headSize);
         float[] att = ws.att;
+        MemorySegment keys = cache.keys;
+        MemorySegment values = cache.values;
+        long stride = (long) c.kvDim() * Float.BYTES;
+        long layerStart = cache.offset(layer, 0);
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
-            long kvOffset = (long) (h / kvMul) * headSize * Float.BYTES;
+            long kvOffset = layerStart + (long) (h / kvMul) * headSize * Float.BYTES;
             int attOffset = h * c.contextLength();
             for (int t = 0; t <= pos; t++) {
-                att[attOffset + t] = dotKey(q, qOffset, cache.keys, cache.offset(layer, t) + kvOffset, headSize)
-                        / attentionScale;
+                att[attOffset + t] = dotKey(q, qOffset, keys, kvOffset + t * stride, headSize) / attentionScale;
             }
             softmax(att, attOffset, pos + 1);
             Arrays.fill(out, qOffset, qOffset + headSize, 0f);
             for (int t = 0; t <= pos; t++) {
-                addScaled(out, qOffset, cache.values, cache.offset(layer, t) + kvOffset, att[attOffset + t], headSize);
+                addScaled(out, qOffset, values, kvOffset + t * stride, att[attOffset + t], headSize);
             }
         }
     }
 
-    /** q[qOffset, +n) · keys[at, +n floats). */
+    /**
+     * q[qOffset, +n) · keys[at, +n floats): full-width vectors when a head is at least that
+     * long, else half-width ones (a head of 8 floats is one vector), else scalar.
+     */
     private static float dotKey(float[] q, int qOffset, MemorySegment keys, long at, int n) {
-        int lanes = FLOATS.length();
         int i = 0;
         float score = 0f;
-        if (n >= lanes) {
+        if (n >= FLOATS.length()) {
             FloatVector acc = FloatVector.zero(FLOATS);
-            for (; i + lanes <= n; i += lanes) {
+            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
                 acc = FloatVector.fromArray(FLOATS, q, qOffset + i)
                         .fma(FloatVector.fromMemorySegment(FLOATS, keys, at + (long) i * Float.BYTES,
+                                ByteOrder.nativeOrder()), acc);
+            }
+            score = acc.reduceLanes(VectorOperators.ADD);
+        } else if (n >= HALF.length()) {
+            FloatVector acc = FloatVector.zero(HALF);
+            for (; i + HALF.length() <= n; i += HALF.length()) {
+                acc = FloatVector.fromArray(HALF, q, qOffset + i)
+                        .fma(FloatVector.fromMemorySegment(HALF, keys, at + (long) i * Float.BYTES,
                                 ByteOrder.nativeOrder()), acc);
             }
             score = acc.reduceLanes(VectorOperators.ADD);
@@ -276,15 +298,21 @@ final class Llama {
         return score;
     }
 
-    /** out[outOffset, +n) += a × values[at, +n floats). */
+    /** out[outOffset, +n) += a × values[at, +n floats), with vectors as in {@link #dotKey}. */
     private static void addScaled(float[] out, int outOffset, MemorySegment values, long at, float a, int n) {
-        int lanes = FLOATS.length();
         int i = 0;
-        if (n >= lanes) {
+        if (n >= FLOATS.length()) {
             FloatVector scale = FloatVector.broadcast(FLOATS, a);
-            for (; i + lanes <= n; i += lanes) {
+            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
                 FloatVector.fromMemorySegment(FLOATS, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
                         .fma(scale, FloatVector.fromArray(FLOATS, out, outOffset + i))
+                        .intoArray(out, outOffset + i);
+            }
+        } else if (n >= HALF.length()) {
+            FloatVector scale = FloatVector.broadcast(HALF, a);
+            for (; i + HALF.length() <= n; i += HALF.length()) {
+                FloatVector.fromMemorySegment(HALF, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
+                        .fma(scale, FloatVector.fromArray(HALF, out, outOffset + i))
                         .intoArray(out, outOffset + i);
             }
         }
@@ -314,23 +342,33 @@ final class Llama {
     }
 
     /**
-     * Rotates pair j of every head (elements 2j, 2j+1, or j, j + headSize/2 in the HALVES
-     * layout) by pos × theta^(−2j / headSize).
+     * cos and sin of pos × theta^(−2j / headSize) for pair j in [0, headSize/2): the same for
+     * every head, query and key and layer of a row, so computed once per row and step.
      */
-    static void rope(float[] v, int size, int headSize, int pos, float theta, LlamaConfig.RopeLayout layout) {
+    static void rotation(float[] cos, float[] sin, int headSize, int pos, float theta) {
+        for (int j = 0; j < headSize / 2; j++) {
+            float frequency = 1.0f / (float) Math.pow(theta, 2 * j / (float) headSize);
+            float angle = pos * frequency;
+            cos[j] = (float) Math.cos(angle);
+            sin[j] = (float) Math.sin(angle);
+        }
+    }
+
+    /**
+     * Rotates pair j of every head (elements 2j, 2j+1, or j, j + headSize/2 in the HALVES
+     * layout) by the angle whose cos and sin are {@code cos[j]} and {@code sin[j]}.
+     */
+    static void rope(float[] v, int size, int headSize, float[] cos, float[] sin, LlamaConfig.RopeLayout layout) {
         int half = headSize / 2;
+        boolean adjacent = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS;
         for (int head = 0; head < size; head += headSize) {
             for (int j = 0; j < half; j++) {
-                float frequency = 1.0f / (float) Math.pow(theta, 2 * j / (float) headSize);
-                float angle = pos * frequency;
-                float cos = (float) Math.cos(angle);
-                float sin = (float) Math.sin(angle);
-                int a = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS ? head + 2 * j : head + j;
-                int b = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS ? a + 1 : a + half;
+                int a = adjacent ? head + 2 * j : head + j;
+                int b = adjacent ? a + 1 : a + half;
                 float v0 = v[a];
                 float v1 = v[b];
-                v[a] = v0 * cos - v1 * sin;
-                v[b] = v0 * sin + v1 * cos;
+                v[a] = v0 * cos[j] - v1 * sin[j];
+                v[b] = v0 * sin[j] + v1 * cos[j];
             }
         }
     }
