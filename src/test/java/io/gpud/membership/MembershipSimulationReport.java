@@ -55,6 +55,11 @@ public final class MembershipSimulationReport {
         System.out.printf(Locale.ROOT, "  (starved nodes declared dead %d times, suspicions %d, refutations %d)%n",
                 starved.starvedDeclaredDead(), starved.suspicions(), starved.refutations());
         t = System.nanoTime();
+        var steady = MembershipScenarios.underFaults(seed, lossNodes, 0.0, 0, 300, MembershipConfig.lan(),
+                Keyring.plaintext());
+        row(String.format(Locale.ROOT, "membership traffic per node, N=%d, steady, no loss, 5 min (kbit/s)",
+                lossNodes), steady.bytesPerNodePerSecond() * 8 / 1000, 50, t);
+        t = System.nanoTime();
         var loss = MembershipScenarios.underFaults(seed, lossNodes, 0.10, 0, (long) (hours * 3600),
                 MembershipConfig.lan(), Keyring.plaintext());
         row(String.format(Locale.ROOT, "10%% loss, N=%d, %.1f h: healthy declared dead", lossNodes, hours),
