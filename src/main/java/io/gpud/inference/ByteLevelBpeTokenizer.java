@@ -26,7 +26,7 @@ import java.util.regex.PatternSyntaxException;
  * resulting symbol is a vocabulary entry. Decoding maps characters back to bytes; special
  * tokens contribute no bytes.
  */
-final class ByteLevelBpeTokenizer implements Tokenizer {
+final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
     /** GPT-2's pre-tokenizer. */
     static final String GPT2_PATTERN =
             "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -53,9 +53,6 @@ final class ByteLevelBpeTokenizer implements Tokenizer {
     private final Pattern pattern;
     private final String[] specials;               // longest first
     private final Set<Integer> specialIds;
-    private final int bos;
-    private final int eos;
-    private final Set<Integer> endTokens;
     private final boolean addBos;
 
     /**
@@ -67,6 +64,7 @@ final class ByteLevelBpeTokenizer implements Tokenizer {
      */
     ByteLevelBpeTokenizer(List<String> tokens, List<String> merges, String pattern, Set<Integer> specials, int bos,
                           int eos, Set<Integer> endTokens, boolean addBos) {
+        super(bos, eos, endTokens);
         int n = tokens.size();
         for (int id : List.of(bos, eos)) {
             if (id < -1 || id >= n) {
@@ -99,9 +97,6 @@ final class ByteLevelBpeTokenizer implements Tokenizer {
         this.specialIds = Set.copyOf(specials);
         this.specials = specials.stream().map(id -> this.tokens[id]).filter(s -> !s.isEmpty())
                 .sorted((a, b) -> b.length() - a.length()).toArray(String[]::new);
-        this.bos = bos;
-        this.eos = eos;
-        this.endTokens = Set.copyOf(endTokens);
         this.addBos = addBos;
     }
 
@@ -118,20 +113,14 @@ final class ByteLevelBpeTokenizer implements Tokenizer {
         }
         String pre = gguf.getString("tokenizer.ggml.pre", "default");
         String pattern = pre.startsWith("llama") ? LLAMA3_PATTERN : GPT2_PATTERN;
-        int bos = gguf.getInt("tokenizer.ggml.bos_token_id", -1);
-        int eos = gguf.getInt("tokenizer.ggml.eos_token_id", -1);
-        var ends = new HashSet<Integer>();
-        if (eos >= 0) {
-            ends.add(eos);
-        }
-        if (gguf.has("tokenizer.ggml.eot_token_id")) {
-            ends.add(gguf.getInt("tokenizer.ggml.eot_token_id"));
-        }
+        var special = GgufSpecials.of(gguf);
+        var ends = new HashSet<>(special.ends());
         ends.addAll(endOfTurnTokens(tokens));
         boolean addBos = gguf.has("tokenizer.ggml.add_bos_token")
                 ? gguf.metadata().get("tokenizer.ggml.add_bos_token").value() instanceof Boolean b && b
-                : bos >= 0;
-        return new ByteLevelBpeTokenizer(tokens, merges, pattern, specials, bos, eos, ends, addBos);
+                : special.bos() >= 0;
+        return new ByteLevelBpeTokenizer(tokens, merges, pattern, specials, special.bos(), special.eos(), ends,
+                addBos);
     }
 
     /** Ids of the end-of-turn tokens chat templates use, where the vocabulary has them. */
@@ -150,21 +139,6 @@ final class ByteLevelBpeTokenizer implements Tokenizer {
     @Override
     public int vocabSize() {
         return tokens.length;
-    }
-
-    @Override
-    public int bos() {
-        return bos;
-    }
-
-    @Override
-    public int eos() {
-        return eos;
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int token) {
-        return endTokens.contains(token);
     }
 
     @Override

@@ -7,19 +7,14 @@ import java.util.Set;
  * tokenizer.bin): it knows the vocabulary size and the special ids, so generation on
  * token ids works, and refuses everything that needs text.
  */
-final class IdOnlyTokenizer implements Tokenizer {
+final class IdOnlyTokenizer extends SpecialTokenTokenizer {
     private final String modelName;
     private final int vocabSize;
-    private final int bos;
-    private final int eos;
-    private final Set<Integer> endTokens;
 
     IdOnlyTokenizer(String modelName, int vocabSize, int bos, int eos, Set<Integer> endTokens) {
+        super(bos, eos, endTokens);
         this.modelName = modelName;
         this.vocabSize = vocabSize;
-        this.bos = bos;
-        this.eos = eos;
-        this.endTokens = Set.copyOf(endTokens);
     }
 
     @Override
@@ -30,21 +25,6 @@ final class IdOnlyTokenizer implements Tokenizer {
     @Override
     public int[] encode(String text, boolean addBos) {
         throw noText();
-    }
-
-    @Override
-    public int bos() {
-        return bos;
-    }
-
-    @Override
-    public int eos() {
-        return eos;
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int token) {
-        return endTokens.contains(token);
     }
 
     @Override

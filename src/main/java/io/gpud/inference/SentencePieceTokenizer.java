@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -24,7 +23,7 @@ import java.util.Set;
  * drops the leading space of a piece that follows BOS or starts the sequence (the dummy
  * prefix), as sentencepiece's decoder does.
  */
-final class SentencePieceTokenizer implements Tokenizer {
+final class SentencePieceTokenizer extends SpecialTokenTokenizer {
     /** GGUF {@code tokenizer.ggml.token_type} values. */
     static final int NORMAL = 1;
     static final int UNKNOWN = 2;
@@ -38,11 +37,9 @@ final class SentencePieceTokenizer implements Tokenizer {
     private final int[] types;              // (vocab) GGUF token type
     private final Map<String, Integer> textToId; // pieces text can turn into (no control/byte/unused)
     private final int[] byteTokens;         // (256) id of <0xXX>, or -1
-    private final int bos;
-    private final int eos;
-    private final Set<Integer> endTokens;
 
     SentencePieceTokenizer(List<String> pieces, float[] scores, int[] types, int bos, int eos, Set<Integer> endTokens) {
+        super(bos, eos, endTokens);
         int n = pieces.size();
         if (scores.length != n || types.length != n) {
             throw new InferenceException("tokenizer has " + n + " pieces, " + scores.length + " scores and "
@@ -56,9 +53,6 @@ final class SentencePieceTokenizer implements Tokenizer {
         this.pieces = pieces.toArray(String[]::new);
         this.scores = scores.clone();
         this.types = types.clone();
-        this.bos = bos;
-        this.eos = eos;
-        this.endTokens = Set.copyOf(endTokens);
         this.pieceBytes = new byte[n][];
         this.byteTokens = new int[256];
         Arrays.fill(byteTokens, -1);
@@ -112,16 +106,8 @@ final class SentencePieceTokenizer implements Tokenizer {
             types = new int[tokens.size()];
             Arrays.fill(types, NORMAL);
         }
-        int bos = gguf.getInt("tokenizer.ggml.bos_token_id", -1);
-        int eos = gguf.getInt("tokenizer.ggml.eos_token_id", -1);
-        var ends = new HashSet<Integer>();
-        if (eos >= 0) {
-            ends.add(eos);
-        }
-        if (gguf.has("tokenizer.ggml.eot_token_id")) {
-            ends.add(gguf.getInt("tokenizer.ggml.eot_token_id"));
-        }
-        return new SentencePieceTokenizer(pieces, scores, types, bos, eos, ends);
+        var special = GgufSpecials.of(gguf);
+        return new SentencePieceTokenizer(pieces, scores, types, special.bos(), special.eos(), special.ends());
     }
 
     private static int parseByteToken(String piece) {
@@ -144,21 +130,6 @@ final class SentencePieceTokenizer implements Tokenizer {
     @Override
     public int vocabSize() {
         return pieces.length;
-    }
-
-    @Override
-    public int bos() {
-        return bos;
-    }
-
-    @Override
-    public int eos() {
-        return eos;
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int token) {
-        return endTokens.contains(token);
     }
 
     @Override
