@@ -206,6 +206,28 @@ final class Generations {
         }
     }
 
+    /** The events a streaming handler writes; a failed write means the client went away. */
+    interface StreamBody {
+        void write() throws IOException;
+    }
+
+    /**
+     * Runs a streaming response: a failure the client should hear after the stream began is
+     * sent as an error event in the stream's own framing; a failed write cancels the
+     * generation. The stream is closed either way.
+     */
+    static void stream(Started started, Responses.Stream out, Errors.Dialect dialect, StreamBody body) {
+        try (out) {
+            try {
+                body.write();
+            } catch (ApiException e) {
+                out.fail(e, dialect);
+            }
+        } catch (IOException e) {
+            started.generation().cancel();
+        }
+    }
+
     /** OpenAI's and Ollama's name for how a generation ended. */
     static String finishReason(Completion completion) {
         return completion.finishReason() == FinishReason.LENGTH ? "length" : "stop";

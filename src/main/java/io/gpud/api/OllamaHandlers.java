@@ -12,7 +12,6 @@ import io.gpud.inference.Sampling;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -174,19 +173,14 @@ final class OllamaHandlers {
             Responses.json(res, 200, Stats.of(c, start).generate(name, now(), text.toString()));
             return;
         }
-        try (var out = Responses.Stream.ndjson(res)) {
-            try {
-                Completion c = generations.drive(started, t -> out.send(new GenerateReply(name, now(), t, false,
-                        null, null, null, null, null, null, null)));
-                if (c != null) {
-                    out.send(Stats.of(c, start).generate(name, now(), ""));
-                }
-            } catch (ApiException e) {
-                out.fail(e, Errors.Dialect.OLLAMA);
+        var out = Responses.Stream.ndjson(res);
+        Generations.stream(started, out, Errors.Dialect.OLLAMA, () -> {
+            Completion c = generations.drive(started, t -> out.send(new GenerateReply(name, now(), t, false,
+                    null, null, null, null, null, null, null)));
+            if (c != null) {
+                out.send(Stats.of(c, start).generate(name, now(), ""));
             }
-        } catch (IOException e) {
-            started.generation().cancel();
-        }
+        });
     }
 
     void chat(ServerRequest req, ServerResponse res) {
@@ -204,19 +198,14 @@ final class OllamaHandlers {
             Responses.json(res, 200, Stats.of(c, start).chat(name, now(), text.toString()));
             return;
         }
-        try (var out = Responses.Stream.ndjson(res)) {
-            try {
-                Completion c = generations.drive(started, t -> out.send(new ChatReply(name, now(),
-                        new Message("assistant", t), false, null, null, null, null, null, null, null)));
-                if (c != null) {
-                    out.send(Stats.of(c, start).chat(name, now(), ""));
-                }
-            } catch (ApiException e) {
-                out.fail(e, Errors.Dialect.OLLAMA);
+        var out = Responses.Stream.ndjson(res);
+        Generations.stream(started, out, Errors.Dialect.OLLAMA, () -> {
+            Completion c = generations.drive(started, t -> out.send(new ChatReply(name, now(),
+                    new Message("assistant", t), false, null, null, null, null, null, null, null)));
+            if (c != null) {
+                out.send(Stats.of(c, start).chat(name, now(), ""));
             }
-        } catch (IOException e) {
-            started.generation().cancel();
-        }
+        });
     }
 
     private String now() {

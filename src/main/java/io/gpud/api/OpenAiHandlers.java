@@ -11,7 +11,6 @@ import io.gpud.inference.Sampling;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -101,25 +100,20 @@ final class OpenAiHandlers {
         String id = Ids.random("cmpl-", 24);
         long created = clock.instant().getEpochSecond();
         String model = started.model();
-        try (var out = Responses.Stream.sse(res)) {
-            try {
-                Completion c = generations.drive(started, t -> out.send(new TextChunk(id, "text_completion",
-                        created, model, List.of(new TextChoice(0, t, null, null)))));
-                if (c == null) {
-                    return;
-                }
-                out.send(new TextChunk(id, "text_completion", created, model,
-                        List.of(new TextChoice(0, "", Generations.finishReason(c), null))));
-                if (options.includeUsage()) {
-                    out.send(new TextCompletion(id, "text_completion", created, model, List.of(), Usage.of(c)));
-                }
-                out.sendRaw("[DONE]");
-            } catch (ApiException e) {
-                out.fail(e, Errors.Dialect.OPENAI);
+        var out = Responses.Stream.sse(res);
+        Generations.stream(started, out, Errors.Dialect.OPENAI, () -> {
+            Completion c = generations.drive(started, t -> out.send(new TextChunk(id, "text_completion",
+                    created, model, List.of(new TextChoice(0, t, null, null)))));
+            if (c == null) {
+                return;
             }
-        } catch (IOException e) {
-            started.generation().cancel();
-        }
+            out.send(new TextChunk(id, "text_completion", created, model,
+                    List.of(new TextChoice(0, "", Generations.finishReason(c), null))));
+            if (options.includeUsage()) {
+                out.send(new TextCompletion(id, "text_completion", created, model, List.of(), Usage.of(c)));
+            }
+            out.sendRaw("[DONE]");
+        });
     }
 
     void chatCompletions(ServerRequest req, ServerResponse res) {
@@ -135,26 +129,21 @@ final class OpenAiHandlers {
         String id = Ids.random("chatcmpl-", 24);
         long created = clock.instant().getEpochSecond();
         String model = started.model();
-        try (var out = Responses.Stream.sse(res)) {
-            try {
-                out.send(chunk(id, created, model, new Delta("assistant", ""), null));
-                Completion c = generations.drive(started, t -> out.send(chunk(id, created, model,
-                        new Delta(null, t), null)));
-                if (c == null) {
-                    return;
-                }
-                out.send(chunk(id, created, model, new Delta(null, null), Generations.finishReason(c)));
-                if (options.includeUsage()) {
-                    out.send(new ChatCompletion(id, "chat.completion.chunk", created, model, List.of(),
-                            Usage.of(c)));
-                }
-                out.sendRaw("[DONE]");
-            } catch (ApiException e) {
-                out.fail(e, Errors.Dialect.OPENAI);
+        var out = Responses.Stream.sse(res);
+        Generations.stream(started, out, Errors.Dialect.OPENAI, () -> {
+            out.send(chunk(id, created, model, new Delta("assistant", ""), null));
+            Completion c = generations.drive(started, t -> out.send(chunk(id, created, model,
+                    new Delta(null, t), null)));
+            if (c == null) {
+                return;
             }
-        } catch (IOException e) {
-            started.generation().cancel();
-        }
+            out.send(chunk(id, created, model, new Delta(null, null), Generations.finishReason(c)));
+            if (options.includeUsage()) {
+                out.send(new ChatCompletion(id, "chat.completion.chunk", created, model, List.of(),
+                        Usage.of(c)));
+            }
+            out.sendRaw("[DONE]");
+        });
     }
 
     private static ChatChunk chunk(String id, long created, String model, Delta delta, String finishReason) {
