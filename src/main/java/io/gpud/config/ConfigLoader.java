@@ -118,7 +118,8 @@ public final class ConfigLoader {
                 s.integer("defaultMaxTokens", d.defaultMaxTokens()),
                 s.integer("threads", d.threads()),
                 s.bytes("kvCacheBytes", d.kvCacheBytes()),
-                s.integer("maxBatchTokens", d.maxBatchTokens()));
+                s.integer("maxBatchTokens", d.maxBatchTokens()),
+                EngineConfig.Backend.parse(s.string("backend", d.backend().name())));
     }
 
     private static SecureConfig secure(Section s) {

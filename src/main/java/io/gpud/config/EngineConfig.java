@@ -17,9 +17,33 @@ package io.gpud.config;
  *                         sequence that does not fit waits in the queue until memory is freed
  * @param maxBatchTokens   tokens in one step at most: one per generating sequence plus chunks
  *                         of prompts, which are processed many tokens at a time
+ * @param backend          where models run: {@code auto} (the GPU when a usable one is found,
+ *                         else the CPU with the reason logged), {@code cpu}, or {@code cuda}
+ *                         (the GPU or fail to load)
  */
 public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxTokens, int threads,
-                           long kvCacheBytes, int maxBatchTokens) {
+                           long kvCacheBytes, int maxBatchTokens, Backend backend) {
+
+    /** The backend choice of {@code engine.backend}. */
+    public enum Backend {
+        AUTO, CPU, CUDA;
+
+        /** {@code auto}, {@code cpu} or {@code cuda}, any case. */
+        public static Backend parse(String value) {
+            for (Backend b : values()) {
+                if (b.name().equalsIgnoreCase(value)) {
+                    return b;
+                }
+            }
+            throw new ConfigException("engine.backend was '" + value + "', must be auto, cpu or cuda");
+        }
+    }
+
+    /** The given limits on the {@link Backend#AUTO} backend. */
+    public EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxTokens, int threads, long kvCacheBytes,
+                        int maxBatchTokens) {
+        this(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens, Backend.AUTO);
+    }
 
     public EngineConfig {
         Validate.range("engine.queueCapacity", queueCapacity, 0, 1_000_000);
@@ -30,6 +54,9 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
             throw new ConfigException("engine.kvCacheBytes was " + kvCacheBytes + ", must be 4KiB to 32TiB");
         }
         Validate.range("engine.maxBatchTokens", maxBatchTokens, 1, 65_536);
+        if (backend == null) {
+            throw new ConfigException("engine.backend is missing, must be auto, cpu or cuda");
+        }
         if (maxBatchTokens < maxConcurrent) {
             throw new ConfigException("engine.maxBatchTokens was " + maxBatchTokens
                     + ", must be at least engine.maxConcurrent (" + maxConcurrent + ")");
@@ -53,6 +80,13 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
 
     /** This configuration with {@code threads} threads per matrix product. */
     public EngineConfig withThreads(int threads) {
-        return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens);
+        return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,
+                backend);
+    }
+
+    /** This configuration on {@code backend}. */
+    public EngineConfig withBackend(Backend backend) {
+        return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,
+                backend);
     }
 }

@@ -13,9 +13,9 @@ import io.gpud.core.NodeState;
 import io.gpud.enclave.SecureStack;
 import io.gpud.inference.DemoModel;
 import io.gpud.inference.Engine;
-import io.gpud.inference.CpuEngine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.ModelInfo;
+import io.gpud.inference.cuda.Backends;
 import io.gpud.membership.LoadRecord;
 import io.gpud.membership.MemberView;
 import io.gpud.membership.MembershipAgent;
@@ -237,7 +237,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
 
     private Engine loadModel(ModelConfig model) {
         if (model.path() != null) {
-            return CpuEngine.load(model.path(), model.tokenizer(), model.name(), config.engine());
+            return Backends.load(model.path(), model.tokenizer(), model.name(), config.engine());
         }
         if (!model.demo()) {
             return null;
@@ -254,7 +254,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
             }
             log.info("wrote a random-weight demo model to {}", demo);
         }
-        return CpuEngine.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine());
+        return Backends.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine());
     }
 
     /** What this node gossips about itself, with {@code state} as its node state. */

@@ -1,0 +1,87 @@
+package io.gpud.inference.cuda;
+
+import io.gpud.config.EngineConfig;
+import io.gpud.inference.CpuEngine;
+import io.gpud.inference.Engine;
+import io.gpud.inference.LlamaModel;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads a model on the backend {@code engine.backend} asks for: {@code cpu} on the CPU
+ * engine; {@code cuda} on the GPU or not at all; {@code auto} on the GPU when one is usable
+ * and the model runs there, else on the CPU, with the reason in the log.
+ */
+public final class Backends {
+    private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
+
+    private Backends() {
+    }
+
+    /** Where a model goes, decided from the configured backend and what the host has. */
+    sealed interface Choice {
+        /** Try the GPU; {@code fallBack}: the CPU if that fails, else fail. */
+        record Gpu(CudaAvailability.Usable device, boolean fallBack) implements Choice {
+        }
+
+        /** The CPU; {@code reason} is logged when the GPU was wanted. */
+        record Cpu(String reason) implements Choice {
+        }
+
+        /** The configuration demands a GPU that is not there. */
+        record Refuse(String reason) implements Choice {
+        }
+    }
+
+    static Choice choose(EngineConfig.Backend backend, Supplier<CudaAvailability> probe) {
+        if (backend == EngineConfig.Backend.CPU) {
+            return new Choice.Cpu(null);
+        }
+        return switch (probe.get()) {
+            case CudaAvailability.Usable u -> new Choice.Gpu(u, backend == EngineConfig.Backend.AUTO);
+            case CudaAvailability.Unusable u -> backend == EngineConfig.Backend.AUTO
+                    ? new Choice.Cpu(u.reason())
+                    : new Choice.Refuse("engine.backend is cuda, but " + u.reason());
+        };
+    }
+
+    /**
+     * Loads {@code modelFile} (see {@link CpuEngine#load} for the arguments) on the
+     * configured backend.
+     *
+     * @throws CudaBackendException when {@code engine.backend} is {@code cuda} and the model
+     *                              cannot run on a GPU here
+     */
+    public static Engine load(Path modelFile, Path tokenizerFile, String servedName, EngineConfig config) {
+        return load(modelFile, tokenizerFile, servedName, config, CudaProbe::probe,
+                reason -> LOG.error("take this node out of service: {}", reason));
+    }
+
+    static Engine load(Path modelFile, Path tokenizerFile, String servedName, EngineConfig config,
+                       Supplier<CudaAvailability> probe, Consumer<String> quarantineListener) {
+        Choice choice = choose(config.backend(), probe);
+        if (choice instanceof Choice.Refuse refuse) {
+            throw new CudaBackendException(refuse.reason());
+        }
+        LlamaModel model = LlamaModel.load(modelFile, tokenizerFile, servedName);
+        if (choice instanceof Choice.Gpu gpu) {
+            try {
+                return CudaEngine.start(model, config, gpu.device(), System::nanoTime, quarantineListener);
+            } catch (CudaBackendException e) {
+                if (!gpu.fallBack()) {
+                    model.close();
+                    throw new CudaBackendException("engine.backend is cuda, but " + model.info().name()
+                            + " cannot run on " + gpu.device() + ": " + e.getMessage(), e);
+                }
+                choice = new Choice.Cpu(model.info().name() + " cannot run on " + gpu.device() + ": " + e.getMessage());
+            }
+        }
+        if (choice instanceof Choice.Cpu cpu && cpu.reason() != null) {
+            LOG.warn("engine.backend auto: serving {} on the CPU: {}", model.info().name(), cpu.reason());
+        }
+        return model.startCpuEngine(config);
+    }
+}
