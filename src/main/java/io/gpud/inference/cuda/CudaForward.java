@@ -3,6 +3,11 @@ package io.gpud.inference.cuda;
 import static jcuda.driver.JCudaDriver.cuCtxCreate;
 import static jcuda.driver.JCudaDriver.cuCtxDestroy;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuGraphDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
@@ -13,6 +18,7 @@ import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
@@ -42,6 +48,8 @@ import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
@@ -509,6 +517,55 @@ final class CudaForward implements AutoCloseable {
             };
         }
         cuLaunchKernel(f, gridX, gridY, 1, threads, 1, 1, 0, stream, Pointer.to(params), null);
+    }
+
+    /**
+     * Milliseconds the stream takes for what {@code work} enqueues, between two events on
+     * it (host time spent between the launches included, as gaps in the stream).
+     */
+    float timeMillis(Runnable work) {
+        var start = new CUevent();
+        var end = new CUevent();
+        cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT);
+        cuEventCreate(end, CUevent_flags.CU_EVENT_DEFAULT);
+        try {
+            cuEventRecord(start, stream);
+            work.run();
+            cuEventRecord(end, stream);
+            cuEventSynchronize(end);
+            float[] millis = new float[1];
+            cuEventElapsedTime(millis, start, end);
+            return millis[0];
+        } finally {
+            cuEventDestroy(start);
+            cuEventDestroy(end);
+        }
+    }
+
+    /**
+     * Device-to-device copy bandwidth in bytes moved (read plus written) per second, over
+     * {@code copies} copies of {@code bytes} between two scratch buffers.
+     */
+    double copyBandwidth(long bytes, int copies) {
+        var from = new CUdeviceptr();
+        var to = new CUdeviceptr();
+        cuMemAlloc(from, bytes);
+        try {
+            cuMemAlloc(to, bytes);
+            try {
+                cuMemcpyDtoDAsync(to, from, bytes, stream);
+                float millis = timeMillis(() -> {
+                    for (int i = 0; i < copies; i++) {
+                        cuMemcpyDtoDAsync(to, from, bytes, stream);
+                    }
+                });
+                return 2.0 * bytes * copies / (millis / 1e3);
+            } finally {
+                cuMemFree(to);
+            }
+        } finally {
+            cuMemFree(from);
+        }
     }
 
     /** What a hygiene check found. */
