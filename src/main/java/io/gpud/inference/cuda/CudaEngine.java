@@ -111,7 +111,7 @@ public final class CudaEngine implements Engine {
 
     /**
      * Positions per KV slot: what {@code kvCacheBytes} gives each of {@code slots} slots plus
-     * the scratch slot, at most the context.
+     * the scratch slot, at most the context, rounded down to a multiple of 4.
      */
     static int slotCapacity(LlamaModel.Dimensions d, long kvCacheBytes, int slots) {
         long perPosition = 2L * d.layers() * d.kvDim() * Float.BYTES;
@@ -120,7 +120,9 @@ public final class CudaEngine implements Engine {
             throw new CudaBackendException("engine.kvCacheBytes " + kvCacheBytes + " holds no position for " + slots
                     + " sequences: one position of every slot takes " + (slots + 1L) * perPosition + " bytes");
         }
-        return (int) Math.min(d.contextLength(), positions);
+        int capacity = (int) Math.min(d.contextLength(), positions);
+        // a multiple of 4 keeps every slot a whole number of the hygiene kernels' 16-byte words
+        return capacity >= 4 ? capacity & ~3 : capacity;
     }
 
     @Override
@@ -241,7 +243,7 @@ public final class CudaEngine implements Engine {
         CudaForward forward;
         try {
             forward = new CudaForward(device, weights, KernelImage.load(), slots, capacity, config.maxBatchTokens());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             ready.completeExceptionally(e);
             return;
         }

@@ -154,6 +154,10 @@ final class CudaForward implements AutoCloseable {
         this.slots = slots;
         this.capacity = capacity;
         this.maxRows = Math.max(maxRows, LaunchGeometry.MAX_GRAPH_BATCH);
+        if (slotBytes(d, capacity) % LaunchGeometry.WORD_BYTES != 0) {
+            throw new CudaBackendException("a KV slot of " + capacity + " positions is " + slotBytes(d, capacity)
+                    + " bytes, the hygiene kernels need a multiple of " + LaunchGeometry.WORD_BYTES);
+        }
         if (d.headSize() > LaunchGeometry.MAX_HEAD_SIZE) {
             throw new CudaBackendException("head size " + d.headSize() + " is above the attention kernel's "
                     + LaunchGeometry.MAX_HEAD_SIZE);
