@@ -9,7 +9,8 @@ package io.gpud.inference;
  * {@link GenerationListener} from the engine's own threads, so listeners must be quick and
  * must not block (hand the events to the caller's thread through a queue).
  *
- * <p>Implementations: the CPU engine now; the CUDA backend later.
+ * <p>Implementations: {@link CpuEngine}, and the CUDA engine of {@code io.gpud.inference.cuda},
+ * whose {@code Backends} picks one of the two for a model.
  */
 public interface Engine extends AutoCloseable {
 
