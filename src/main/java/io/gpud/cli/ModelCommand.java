@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code gpud model publish|verify|load}: the model store. */
 @Command(name = "model", mixinStandardHelpOptions = true, description = "Model store tools.",
-        subcommands = {ModelCommand.Publish.class, ModelCommand.Verify.class})
+        subcommands = {ModelCommand.Publish.class, ModelCommand.Verify.class, ModelLoadCommand.class})
 final class ModelCommand implements Runnable {
 
     @Spec
