@@ -13,10 +13,28 @@ import java.lang.foreign.MemorySegment;
 @FunctionalInterface
 public interface ChunkListener {
 
-    /** Nothing to do with the bytes (the load only verifies them). */
-    ChunkListener NONE = chunk -> { };
+    /** Nothing to do with the bytes: the load only verifies them (and leaves them in the page cache). */
+    ChunkListener NONE = new ChunkListener() {
+        @Override
+        public void onChunkVerified(VerifiedChunk chunk) {
+        }
+
+        @Override
+        public boolean needsBytes() {
+            return false;
+        }
+    };
 
     void onChunkVerified(VerifiedChunk chunk);
+
+    /**
+     * Whether {@link VerifiedChunk#bytes()} is wanted. If not (and SHA-256 is not checked),
+     * the loader keeps no chunk in memory: each reader reads into one small buffer of its
+     * own, checks the CRC32C there and passes {@code null} as the bytes.
+     */
+    default boolean needsBytes() {
+        return true;
+    }
 
     /**
      * One verified chunk.
@@ -24,7 +42,8 @@ public interface ChunkListener {
      * @param fileIndex position of the file in {@link Manifest#files()}
      * @param file      the file's entry
      * @param chunk     the chunk's entry
-     * @param bytes     the chunk's bytes, {@code chunk.length()} long
+     * @param bytes     the chunk's bytes, {@code chunk.length()} long; null if the listener
+     *                  does not need them
      */
     record VerifiedChunk(int fileIndex, Manifest.FileEntry file, Manifest.Chunk chunk, MemorySegment bytes) {
     }

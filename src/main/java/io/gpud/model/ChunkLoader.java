@@ -46,7 +46,9 @@ import org.slf4j.LoggerFactory;
  * goes to the listener, and its buffer back to the pool. Buffers come from one shared arena,
  * allocated on demand up to twice the readers (a reader may start its next chunk while
  * others still finish pieces of its last one) and freed when the load ends; bytes never
- * touch the Java heap.
+ * touch the Java heap. When nobody needs the chunk's bytes (the CPU engine maps the files
+ * itself and needs only the verification, and SHA-256 is off), no chunk is kept: each
+ * reader reads into one piece-sized buffer of its own, which stays in the CPU cache.
  *
  * <p>Failures: an I/O error, a read that ends before the manifest's size (short read), a
  * file whose size differs from the manifest, a checksum mismatch or a throwing listener
@@ -65,11 +67,14 @@ public final class ChunkLoader {
      *
      * @param readers       parallel readers
      * @param subReadBytes  bytes per positional read
+     * @param verifyCrc32c  compare each chunk's CRC32C; always true in the daemon, false only
+     *                      to measure what the checks cost (bench/loader.sh)
      * @param verifySha256  also compare each chunk's SHA-256
      * @param stopOnFailure stop at the first failure (a load) or read everything and report the
      *                      earliest (a verification)
      */
-    public record Settings(int readers, long subReadBytes, boolean verifySha256, boolean stopOnFailure) {
+    public record Settings(int readers, long subReadBytes, boolean verifyCrc32c, boolean verifySha256,
+                           boolean stopOnFailure) {
         public Settings {
             if (readers < 1 || readers > 256) {
                 throw new IllegalArgumentException("readers was " + readers + ", must be 1 to 256");
@@ -81,7 +86,7 @@ public final class ChunkLoader {
 
         /** A load as {@code store.*} configures it. */
         public static Settings of(StoreConfig config) {
-            return new Settings(config.readers(), config.subReadBytes(), config.verifySha256(), true);
+            return new Settings(config.readers(), config.subReadBytes(), true, config.verifySha256(), true);
         }
     }
 
@@ -160,6 +165,8 @@ public final class ChunkLoader {
         private final AtomicInteger allocatedBuffers = new AtomicInteger();
         private final AtomicInteger verified = new AtomicInteger();
         private final long[] busyNanos;
+        private final boolean staging;
+        private final MemorySegment[] scratch;
         private final int maxBuffers;
         private long bufferBytes;
         private volatile boolean stop;
@@ -171,6 +178,8 @@ public final class ChunkLoader {
             this.maxBuffers = 2 * settings.readers();
             this.freeBuffers = new ArrayBlockingQueue<>(maxBuffers);
             this.busyNanos = new long[settings.readers()];
+            this.staging = listener.needsBytes() || settings.verifySha256();
+            this.scratch = new MemorySegment[settings.readers()];
         }
 
         LoadOutcome execute(Path dir) {
@@ -243,6 +252,9 @@ public final class ChunkLoader {
         /** One reader: its own chunks, then stolen chunks, then pieces of started chunks. */
         private void read(int reader) {
             ConcurrentLinkedDeque<Task> own = deques.get(reader);
+            if (!staging) {
+                scratch[reader] = arena.allocate(Math.min(settings.subReadBytes(), Math.max(1, bufferBytes)), 4096);
+            }
             while (!stop) {
                 Task task = own.pollFirst();
                 if (task == null) {
@@ -261,7 +273,7 @@ public final class ChunkLoader {
                 int piece;
                 while (!stop && (piece = task.nextPiece.getAndIncrement()) < task.pieces) {
                     long t0 = clock.nanos();
-                    readPiece(task, piece);
+                    readPiece(task, piece, scratch[reader]);
                     busyNanos[reader] += clock.nanos() - t0;
                 }
             }
@@ -294,6 +306,10 @@ public final class ChunkLoader {
 
         /** Gives the chunk a buffer and makes its pieces visible to other readers; false if the load stopped. */
         private boolean begin(Task task) {
+            if (!staging) {
+                started.add(task);
+                return true;
+            }
             MemorySegment buffer = freeBuffers.poll();
             while (buffer == null) {
                 if (allocatedBuffers.get() < maxBuffers && allocatedBuffers.incrementAndGet() <= maxBuffers) {
@@ -316,10 +332,11 @@ public final class ChunkLoader {
             return true;
         }
 
-        private void readPiece(Task task, int piece) {
+        /** Reads one piece into the chunk's buffer, or into {@code scratch} when not staging. */
+        private void readPiece(Task task, int piece, MemorySegment scratch) {
             long inChunk = piece * task.pieceBytes;
             long length = Math.min(task.pieceBytes, task.chunk.length() - inChunk);
-            ByteBuffer dst = task.buffer.asSlice(inChunk, length).asByteBuffer();
+            ByteBuffer dst = (staging ? task.buffer.asSlice(inChunk, length) : scratch.asSlice(0, length)).asByteBuffer();
             long position = task.chunk.offset() + inChunk;
             int zeroReads = 0;
             while (dst.hasRemaining() && !task.failed) {
@@ -342,7 +359,7 @@ public final class ChunkLoader {
                 }
                 progress.addBytes(n);
             }
-            if (!task.failed) {
+            if (!task.failed && settings.verifyCrc32c()) {
                 var crc = new CRC32C();
                 crc.update(dst.flip());
                 task.pieceCrcs[piece] = (int) crc.getValue();
@@ -363,12 +380,12 @@ public final class ChunkLoader {
                     long len = Math.min(task.pieceBytes, task.chunk.length() - p * task.pieceBytes);
                     crc = Crc32c.combine(crc, task.pieceCrcs[p], len);
                 }
-                if (crc != task.chunk.crc32cValue()) {
+                if (settings.verifyCrc32c() && crc != task.chunk.crc32cValue()) {
                     fail(task, task.chunk.offset(), String.format("CRC32C mismatch: read %08x, the manifest says %s",
                             crc, task.chunk.crc32c()));
                     return;
                 }
-                MemorySegment bytes = task.buffer.asSlice(0, task.chunk.length());
+                MemorySegment bytes = staging ? task.buffer.asSlice(0, task.chunk.length()) : null;
                 if (settings.verifySha256()) {
                     String sha = sha256(bytes);
                     if (!sha.equals(task.chunk.sha256())) {
@@ -393,7 +410,9 @@ public final class ChunkLoader {
             } finally {
                 MemorySegment buffer = task.buffer;
                 task.buffer = null;
-                freeBuffers.offer(buffer);
+                if (buffer != null) {
+                    freeBuffers.offer(buffer);
+                }
             }
         }
 

@@ -138,7 +138,7 @@ public final class ModelStore {
      */
     public static LoadOutcome verify(Path dir, int readers) {
         Manifest manifest = Manifest.read(dir);
-        var loader = new ChunkLoader(new ChunkLoader.Settings(readers, READ_BYTES, true, false), ByteSource.files(),
+        var loader = new ChunkLoader(new ChunkLoader.Settings(readers, READ_BYTES, true, true, false), ByteSource.files(),
                 io.gpud.core.MonotonicClock.system());
         return loader.load(dir, manifest, ChunkListener.NONE);
     }

@@ -42,7 +42,7 @@ class ChunkLoaderTest {
     }
 
     private ChunkLoader loader(int readers, long subRead, boolean sha, ByteSource source) {
-        return new ChunkLoader(new ChunkLoader.Settings(readers, subRead, sha, true), source, MonotonicClock.system());
+        return new ChunkLoader(new ChunkLoader.Settings(readers, subRead, true, sha, true), source, MonotonicClock.system());
     }
 
     @Test
@@ -111,6 +111,16 @@ class ChunkLoaderTest {
         } else if (fault == FakeFaultySource.Fault.IO_ERROR) {
             assertEquals(offset - offset % 4096, failed.offset(), "the failed read's start");
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(FakeFaultySource.Fault.class)
+    void withoutStagingAFaultInChunkKFailsTheLoadToo(FakeFaultySource.Fault fault) {
+        int k = 9;
+        LoadOutcome outcome = loader(3, 4096, false, new FakeFaultySource("model.bin", k * CHUNK + 5, fault))
+                .load(dir, manifest, ChunkListener.NONE);
+        var failed = assertInstanceOf(LoadOutcome.Failed.class, outcome);
+        assertEquals(k, failed.chunk(), failed.describe());
     }
 
     @Test
