@@ -126,14 +126,12 @@ final class ModelReloader implements AutoCloseable {
             record(name + "@" + version, null, "failed", e.getMessage());
             return;
         }
-        Optional<Engine> next;
         boolean beside = oldBytes + manifest.totalBytes() <= memoryBudget();
+        Engine next = null;
         if (beside) {
-            next = verifyAndOpen(version);
-        } else {
-            next = verify(version, manifest) ? Optional.empty() : null;
+            next = verifyAndOpen(version).orElse(null);
         }
-        if (next == null || beside && next.isEmpty()) {
+        if (beside ? next == null : !verify(version, manifest)) {
             lastFailedVersion = version;
             log.warn("reload of {}@{} failed, {}@{} keeps serving: {}", name, version, name,
                     engine.serving().version(), latest.message());
@@ -143,7 +141,7 @@ final class ModelReloader implements AutoCloseable {
         set("swapping", null);
         try {
             if (beside) {
-                engine.swapBeside(next.get(), version);
+                engine.swapBeside(next, version);
                 set("serving", "loaded beside " + from + " and switched");
             } else {
                 boolean ok = engine.swapDraining(() -> new ReloadableEngine.Serving(open(version), version),
