@@ -1,6 +1,7 @@
 package io.gpud.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -203,7 +204,30 @@ public final class AdminServer implements AutoCloseable {
             case "/v1/keyring/install" -> keyring(r, KeyringOperation.INSTALL);
             case "/v1/keyring/use" -> keyring(r, KeyringOperation.USE);
             case "/v1/keyring/remove" -> keyring(r, KeyringOperation.REMOVE);
+            case "/v1/models/load" -> loadModel(r);
             default -> throw ApiException.routeNotFound(r.method(), r.path());
+        };
+    }
+
+    /** {@code POST /v1/models/load} with {@code {"name": "<model>", "version": "<version>"}} (version optional). */
+    private Object loadModel(Request r) {
+        requireMethod(r, "POST");
+        JsonNode body;
+        try {
+            body = MAPPER.readTree(r.body());
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "the body must be JSON: {\"name\": \"<model>\", \"version\": \"<v>\"}");
+        }
+        if (body == null || !body.path("name").isTextual()) {
+            throw ApiException.invalid("name", "the body must name the model: {\"name\": \"<model>\"}");
+        }
+        JsonNode version = body.path("version");
+        if (!version.isMissingNode() && !version.isNull() && !version.isTextual()) {
+            throw ApiException.invalid("version", "version must be a string");
+        }
+        return switch (node.loadModel(body.path("name").asText(), version.isTextual() ? version.asText() : null)) {
+            case ModelReload.Started s -> Map.of("model", s.model(), "version", s.version(), "state", "loading");
+            case ModelReload.Refused refused -> throw ApiException.invalid("name", refused.reason());
         };
     }
 

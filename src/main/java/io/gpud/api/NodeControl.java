@@ -34,4 +34,13 @@ public interface NodeControl {
     default KeyringChange changeKeyring(KeyringOperation operation, String key) {
         return new KeyringChange.Refused("this node has no gossip keyring");
     }
+
+    /**
+     * Loads {@code version} of the served model {@code name} from the model store (null:
+     * the version its {@code current} pointer names) and swaps it in without failing a
+     * request; returns at once, the load runs in the background.
+     */
+    default ModelReload loadModel(String name, String version) {
+        return new ModelReload.Refused("this node has no model store");
+    }
 }

@@ -14,6 +14,7 @@ import java.util.List;
  * @param members    the cluster as this node sees it
  * @param version    software version
  * @param uptimeSeconds seconds since start
+ * @param modelLoad  the latest model load or reload (in progress or ended), or null
  */
 public record NodeStatus(
         String nodeId,
@@ -24,11 +25,27 @@ public record NodeStatus(
         List<Model> models,
         List<Member> members,
         String version,
-        long uptimeSeconds) {
+        long uptimeSeconds,
+        ModelLoad modelLoad) {
 
-    /** One served model. */
+    /** One served model; {@code version} is its store version, or {@code file} outside the store. */
     public record Model(String name, String format, String architecture, long parameters,
-                        int contextLength, String weightType) {
+                        int contextLength, String weightType, String version) {
+    }
+
+    /**
+     * A model load from the store.
+     *
+     * @param model          {@code name@version}
+     * @param state          {@code loading}, {@code swapping}, {@code serving} or {@code failed}
+     * @param bytes          bytes read and checked
+     * @param totalBytes     bytes of the version
+     * @param bytesPerSecond average read rate
+     * @param etaSeconds     seconds left at that rate while loading, else 0
+     * @param message        the failure, or how the swap went
+     */
+    public record ModelLoad(String model, String state, long bytes, long totalBytes, double bytesPerSecond,
+                            long etaSeconds, String message) {
     }
 
     /**

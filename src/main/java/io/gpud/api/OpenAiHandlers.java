@@ -36,7 +36,7 @@ final class OpenAiHandlers {
     record ModelList(String object, List<ModelEntry> data) {
     }
 
-    record ModelEntry(String id, String object, long created, String ownedBy) {
+    record ModelEntry(String id, String object, long created, String ownedBy, String version) {
     }
 
     record Usage(int promptTokens, int completionTokens, int totalTokens) {
@@ -82,7 +82,7 @@ final class OpenAiHandlers {
     void models(ServerRequest req, ServerResponse res) {
         List<ModelEntry> data = catalog.engines().stream()
                 .map(Engine::info)
-                .map(i -> new ModelEntry(i.name(), "model", i.createdEpochSeconds(), "gpud"))
+                .map(i -> new ModelEntry(i.name(), "model", i.createdEpochSeconds(), "gpud", catalog.version(i.name())))
                 .toList();
         Responses.json(res, 200, new ModelList("list", data));
     }

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             TenantCommand.class,
             AuditCommand.class,
             KeyringCommand.class,
+            ModelCommand.class,
         })
 public final class Main implements Runnable {
 

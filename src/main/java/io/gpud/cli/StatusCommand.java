@@ -48,9 +48,17 @@ final class StatusCommand implements Callable<Integer> {
             out.println("  (none)");
         }
         for (JsonNode m : s.path("models")) {
-            out.printf("  %-24s %-8s %-8s %,d parameters, context %d, %s%n", m.path("name").asText(),
+            out.printf("  %-24s %-8s %-8s %,d parameters, context %d, %s, version %s%n", m.path("name").asText(),
                     m.path("format").asText(), m.path("architecture").asText(), m.path("parameters").asLong(),
-                    m.path("contextLength").asInt(), m.path("weightType").asText());
+                    m.path("contextLength").asInt(), m.path("weightType").asText(), m.path("version").asText());
+        }
+        JsonNode load = s.path("modelLoad");
+        if (load.isObject()) {
+            out.printf("model load %s %s: %.0f / %.0f MB, %.1f MB/s, ETA %d s%s%n", load.path("model").asText(),
+                    load.path("state").asText(), load.path("bytes").asLong() / 1e6,
+                    load.path("totalBytes").asLong() / 1e6, load.path("bytesPerSecond").asDouble() / 1e6,
+                    load.path("etaSeconds").asLong(),
+                    load.path("message").isTextual() ? " (" + load.path("message").asText() + ")" : "");
         }
         out.println("members");
         out.printf("  %-24s %-12s %-8s %-10s %5s %9s  %s%n", "NODE", "REGION", "STATE", "NODE STATE", "INC", "RTT",

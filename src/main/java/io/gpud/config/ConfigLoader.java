@@ -71,7 +71,8 @@ public final class ConfigLoader {
                 scaling(root.section("scaling")),
                 lifecycle(root.section("lifecycle")),
                 secure(root.section("secure")),
-                gossip(root.section("gossip")));
+                gossip(root.section("gossip")),
+                store(root.section("store")));
         root.rejectUnknown();
         return config;
     }
@@ -108,6 +109,20 @@ public final class ConfigLoader {
                 s.string("name", null),
                 s.path("tokenizer", null),
                 s.bool("demo", false));
+    }
+
+    private static StoreConfig store(Section s) {
+        StoreConfig d = StoreConfig.defaults();
+        return new StoreConfig(
+                s.path("root", d.root()),
+                s.integer("readers", d.readers()),
+                s.bytes("chunkBytes", d.chunkBytes()),
+                s.bytes("subReadBytes", d.subReadBytes()),
+                s.bool("verifySha256", d.verifySha256()),
+                s.bytes("maxBytesPerSecond", d.maxBytesPerSecond()),
+                s.bool("followCurrent", d.followCurrent()),
+                s.duration("followInterval", d.followInterval()),
+                s.bytes("reloadMemoryBytes", d.reloadMemoryBytes()));
     }
 
     private static EngineConfig engine(Section s) {

@@ -14,6 +14,11 @@ public interface ModelCatalog {
         return engines().stream().filter(e -> e.info().name().equals(name)).findFirst();
     }
 
+    /** The version of {@code name} being served: its model store version, or {@code file}. */
+    default String version(String name) {
+        return "file";
+    }
+
     /** Sequences in flight over all engines. */
     default int inFlight() {
         return engines().stream().mapToInt(Engine::inFlight).sum();

@@ -11,5 +11,13 @@
  * read the two files of the llama2.c format. Every reader checks lengths against the file
  * size before it allocates, so a malformed file costs bounded memory and fails with a
  * {@link io.gpud.model.ModelFormatException} that names the offending item and numbers.
+ *
+ * <p>The model store: {@link io.gpud.model.ModelStore} (layout, {@code current} pointer,
+ * publish and verify) and {@link io.gpud.model.Manifest} (strictly parsed, bounded). The
+ * {@link io.gpud.model.ChunkLoader} reads a published version with parallel readers,
+ * checks every chunk and reports it to a {@link io.gpud.model.ChunkListener}; its header
+ * explains the design. Outcomes are values ({@link io.gpud.model.LoadOutcome}); bytes come
+ * through a {@link io.gpud.model.ByteSource}, which {@link io.gpud.model.ThrottledByteSource}
+ * caps and tests replace to inject faults.
  */
 package io.gpud.model;

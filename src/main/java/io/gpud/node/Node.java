@@ -3,6 +3,7 @@ package io.gpud.node;
 import io.gpud.api.AdminServer;
 import io.gpud.api.ApiServer;
 import io.gpud.api.KeyringOperation;
+import io.gpud.api.ModelReload;
 import io.gpud.api.NodeControl;
 import io.gpud.api.NodeStatus;
 import io.gpud.config.GpudConfig;
@@ -88,6 +89,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     private final long startedNanos = System.nanoTime();
     private final List<AutoCloseable> started = new ArrayList<>();
     private volatile List<Engine> engines = List.of();
+    private ModelReloader reloader;
     private ApiServer api;
     private MembershipAgent membership;
 
@@ -128,6 +130,9 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
             engine = new CountingEngine(engine, inferenceRequests);
             engines = List.of(engine);
             started.add(engine);
+            if (reloader != null) {
+                started.add(reloader);
+            }
             ModelInfo info = engine.info();
             log.info("serving model {} ({} {}, {} parameters, context {})", info.name(), info.format(),
                     info.weightType(), info.parameters(), info.contextLength());
@@ -236,6 +241,10 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     }
 
     private Engine loadModel(ModelConfig model) {
+        if (model.path() == null && model.name() != null && config.store().root() != null) {
+            reloader = new ModelReloader(config.store(), config.engine(), model.name(), metrics);
+            return reloader.loadInitial();
+        }
         if (model.path() != null) {
             return Backends.load(model.path(), model.tokenizer(), model.name(), config.engine());
         }
@@ -262,7 +271,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         var g = config.gossip();
         int capacity = g.capacity() > 0 ? g.capacity() : config.engine().maxConcurrent();
         List<NodeMetadata.Model> models = engines.stream()
-                .map(e -> new NodeMetadata.Model(e.info().name(), UNVERSIONED))
+                .map(e -> new NodeMetadata.Model(e.info().name(), version(e.info().name())))
                 .toList();
         return new NodeMetadata(config.node().region(), dataAddress(), api.port(), g.availabilityZone(), g.subnet(),
                 g.vpc(), state.name(), models, capacity, Version.current());
@@ -347,11 +356,12 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     public NodeStatus status() {
         List<NodeStatus.Model> models = engines.stream().map(Engine::info)
                 .map(i -> new NodeStatus.Model(i.name(), i.format(), i.architecture(), i.parameters(),
-                        i.contextLength(), i.weightType()))
+                        i.contextLength(), i.weightType(), version(i.name())))
                 .toList();
         return new NodeStatus(nodeId, config.node().region(), lifecycle.state().name(), inFlight(), queueDepth(),
                 models, members(), Version.current(),
-                Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds());
+                Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds(),
+                reloader == null ? null : reloader.status());
     }
 
     private List<NodeStatus.Member> members() {
@@ -366,6 +376,20 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
                     m.rtt() == null ? null : m.rtt().toNanos() / 1e6, m.metadata().nodeState()));
         }
         return out;
+    }
+
+    @Override
+    public String version(String name) {
+        return reloader != null && engines.stream().anyMatch(e -> e.info().name().equals(name))
+                ? reloader.servingVersion() : UNVERSIONED;
+    }
+
+    @Override
+    public ModelReload loadModel(String name, String version) {
+        if (reloader == null) {
+            return new ModelReload.Refused("this node serves no model from the store (set store.root and model.name)");
+        }
+        return reloader.request(name, version);
     }
 
     @Override
