@@ -6,9 +6,9 @@ import io.gpud.config.EngineConfig;
 import io.gpud.config.StoreConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.MonotonicClock;
-import io.gpud.inference.CpuEngine;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ReloadableEngine;
+import io.gpud.inference.cuda.Backends;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.model.ByteSource;
 import io.gpud.model.ChunkListener;
@@ -209,7 +209,7 @@ final class ModelReloader implements AutoCloseable {
         Manifest m = Manifest.read(dir);
         Path entry = m.entry().equals(".") ? dir : dir.resolve(m.entry());
         Path tokenizer = m.tokenizer() == null ? null : dir.resolve(m.tokenizer());
-        return CpuEngine.load(entry, tokenizer, name, engineConfig);
+        return Backends.load(entry, tokenizer, name, engineConfig);
     }
 
     private long memoryBudget() {
