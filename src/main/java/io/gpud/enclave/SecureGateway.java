@@ -67,6 +67,8 @@ import java.util.Map;
 public final class SecureGateway {
 
     private static final int NONCE_BYTES = 32;
+    private static final byte[] NO_CMS = new byte[0];
+    private static final String UNCACHED = "uncached";
 
     /** What {@link #open} came to. */
     public sealed interface Opening {
@@ -135,6 +137,15 @@ public final class SecureGateway {
         if (envelope.iv().length != PayloadCipher.IV_BYTES || envelope.ciphertext().length < PayloadCipher.TAG_BYTES) {
             return refuse(who, "iv or ciphertext has the wrong length");
         }
+        var cached = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), envelope.encryptedDataKey(),
+                NO_CMS, envelope.iv(), envelope.ciphertext(), envelope.aad()));
+        if (cached instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
+            audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "cached in the enclave"));
+            return new Opened(aad, plaintext);
+        }
+        if (!(cached instanceof EnclaveMessage.Refusal(String c) && c.equals(UNCACHED))) {
+            return refuse(who, "enclave refused: " + code(cached));
+        }
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
         byte[] document;
@@ -157,11 +168,8 @@ public final class SecureGateway {
                 audit.append("secure.attest", with(who, "outcome", "verified"));
             }
         }
-        var context = new LinkedHashMap<String, String>();
-        context.put("tenant", aad.tenant());
-        context.put("requestId", aad.requestId());
         byte[] cms;
-        switch (kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), context, document)) {
+        switch (kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), aad.kmsContext(), document)) {
             case KmsKeys.ForRecipient(byte[] blob) -> {
                 cms = blob;
                 audit.append("kms.decrypt", with(who, "outcome", "ciphertext-for-recipient"));
@@ -174,14 +182,17 @@ public final class SecureGateway {
                 return refuse(who, "kms denied: " + code);
             }
         }
-        var reply = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), cms, envelope.iv(),
-                envelope.ciphertext(), envelope.aad()));
+        var reply = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), envelope.encryptedDataKey(),
+                cms, envelope.iv(), envelope.ciphertext(), envelope.aad()));
         if (reply instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
-            audit.append("enclave.open", with(who, "outcome", "opened"));
+            audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "unwrapped from KMS"));
             return new Opened(aad, plaintext);
         }
-        String code = reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
-        return refuse(who, "enclave refused: " + code);
+        return refuse(who, "enclave refused: " + code(reply));
+    }
+
+    private static String code(EnclaveMessage reply) {
+        return reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
     }
 
     /** Seals the output of an opened request; the enclave then forgets its key. */
@@ -191,8 +202,7 @@ public final class SecureGateway {
             audit.append("enclave.seal", with(who(aad), "outcome", "sealed"));
             return new Sealed(new SealedResponse(iv, ct, responseAad));
         }
-        String code = reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
-        audit.append("enclave.seal", with(with(who(aad), "outcome", "refused"), "reason", code));
+        audit.append("enclave.seal", with(with(who(aad), "outcome", "refused"), "reason", code(reply)));
         return new Refused(500, "the response could not be sealed");
     }
 
@@ -221,6 +231,7 @@ public final class SecureGateway {
         var m = new LinkedHashMap<String, String>();
         m.put("tenant", aad.tenant());
         m.put("keyArn", aad.keyArn());
+        m.put("session", aad.session());
         m.put("requestId", aad.requestId());
         m.put("model", aad.model());
         return m;

@@ -35,9 +35,13 @@ public final class EnclaveServer implements AutoCloseable {
         this.acceptor = Thread.ofVirtual().name("enclave-accept").start(this::acceptLoop);
     }
 
-    /** Listens on {@code socket} (replacing a stale file) with a fresh enclave key. */
+    /** Listens on {@code socket} (replacing a stale file) with a fresh enclave key and the default key cache. */
     public static EnclaveServer unix(Path socket, Attestor attestor) throws IOException {
-        var service = new EnclaveService(attestor);
+        return unix(socket, attestor, DataKeyCache.Limits.defaults());
+    }
+
+    static EnclaveServer unix(Path socket, Attestor attestor, DataKeyCache.Limits cache) throws IOException {
+        var service = new EnclaveService(attestor, new DataKeyCache(cache, System::nanoTime));
         Files.deleteIfExists(socket);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
@@ -80,10 +84,16 @@ public final class EnclaveServer implements AutoCloseable {
         return service.openCount();
     }
 
+    /** Data keys kept for later requests of their session. */
+    public int cachedKeys() {
+        return service.cachedKeys();
+    }
+
     @Override
     public void close() throws IOException {
         server.close();
         acceptor.interrupt();
+        service.forgetKeys();
         Files.deleteIfExists(socket);
     }
 }
