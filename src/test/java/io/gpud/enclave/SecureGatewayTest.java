@@ -171,6 +171,49 @@ class SecureGatewayTest {
     }
 
     @Test
+    void aSessionsSecondRequestSkipsAttestationAndKmsAndStillNeverShowsTheKey() throws Exception {
+        String session = "session-" + requestId();
+        KmsKeys.DataKey key = kms.generateDataKey(KEY_A, context("acme", session));
+        Sealed first = sealInSession(key, session, "{\"model\":\"gpud-demo\",\"n\":1}");
+        var opened = assertInstanceOf(SecureGateway.Opened.class, gateway.open(first.envelope()));
+        gateway.seal(opened.aad(), "{}".getBytes());
+        assertTrue(lastAudit().contains("enclave.seal"), lastAudit());
+
+        int before = channel.frames.size();
+        Sealed second = sealInSession(key, session, "{\"model\":\"gpud-demo\",\"n\":2}");
+        var again = assertInstanceOf(SecureGateway.Opened.class, gateway.open(second.envelope()));
+        assertArrayEquals("{\"model\":\"gpud-demo\",\"n\":2}".getBytes(), again.plaintext());
+        assertTrue(lastAudit().contains("cached in the enclave"), lastAudit());
+        var sealed = assertInstanceOf(SecureGateway.Sealed.class, gateway.seal(again.aad(), "{\"ok\":1}".getBytes()));
+        assertArrayEquals("{\"ok\":1}".getBytes(), PayloadCipher.open(key.plaintext(), sealed.response().iv(),
+                sealed.response().ciphertext(), sealed.response().aad()));
+        List<byte[]> frames = channel.frames.subList(before, channel.frames.size());
+        assertEquals(List.of("open", "opened", "seal", "sealed"),
+                frames.stream().map(f -> (String) ((Map<?, ?>) Cbor.decode(f)).get("op")).toList(),
+                "no attestation, so no KMS call: the enclave had the session's key");
+        for (byte[] f : frames) {
+            assertFalse(contains(f, key.plaintext()), "a frame carries the data key");
+        }
+
+        Sealed third = sealInSession(key, session, "{\"model\":\"gpud-demo\",\"n\":3}");
+        byte[] ct = third.envelope().ciphertext().clone();
+        ct[3] ^= 0x40;
+        var e = third.envelope();
+        assertEquals(403, refused(new SecureEnvelope(e.keyArn(), e.encryptedDataKey(), e.iv(), ct, e.aad())).status());
+        assertTrue(lastAudit().contains("enclave refused: decrypt"), lastAudit());
+        assertEquals(403, refused(second.envelope()).status(), "a replay under a cached key");
+        assertTrue(lastAudit().contains("enclave refused: replay"), lastAudit());
+    }
+
+    /** A request of {@code session}, sealed under that session's data key. */
+    static Sealed sealInSession(KmsKeys.DataKey key, String session, String body) {
+        var aad = new EnvelopeAad("acme", KEY_A, session, requestId(), "gpud-demo", "request");
+        var sealed = PayloadCipher.seal(key.plaintext(), body.getBytes(StandardCharsets.UTF_8), aad.toBytes(), Fips.random());
+        return new Sealed(new SecureEnvelope(KEY_A, key.encrypted(), sealed.iv(), sealed.ciphertext(), aad.toBytes()),
+                aad, key.plaintext());
+    }
+
+    @Test
     void replayedRequestIdIsRefusedByTheEnclave() throws Exception {
         Sealed s = seal("acme", "{\"model\":\"gpud-demo\"}".getBytes());
         var opened = assertInstanceOf(SecureGateway.Opened.class, gateway.open(s.envelope()));
