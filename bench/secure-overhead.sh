@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Secure envelope overhead vs the plain route, on a local-mode daemon started here.
-# Usage: bench/secure-overhead.sh [REQUESTS]   (needs target/gpud.jar: ./mvnw -B -q -DskipTests package)
+# Usage: bench/secure-overhead.sh [REQUESTS] [ROUNDS] [SESSION_LENGTH]
+#   (needs target/gpud.jar: ./mvnw -B -q -DskipTests package)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 requests="${1:-300}"
+rounds="${2:-3}"
+session_length="${3:-100}"
 data="$(mktemp -d)"
 port="${GPUD_BENCH_PORT:-18480}"
 bin/gpud run --demo --secure local --host 127.0.0.1 --port "$port" --metrics-port "$((port + 1))" \
@@ -17,4 +20,4 @@ for _ in $(seq 1 600); do
 done
 kms="$(grep -o -- '--kms-endpoint http://127.0.0.1:[0-9]*' "$data/daemon.log" | head -1 | cut -d' ' -f2)"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-"$java" -cp target/gpud.jar bench/SecureOverhead.java "http://127.0.0.1:$port" "$kms" "$requests"
+"$java" -cp target/gpud.jar bench/SecureOverhead.java "http://127.0.0.1:$port" "$kms" "$requests" "$rounds" "$session_length"

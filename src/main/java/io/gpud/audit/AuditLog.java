@@ -17,6 +17,9 @@ import java.time.Clock;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An append-only, hash-chained audit log. Each line is one JSON record
@@ -29,10 +32,13 @@ import java.util.TreeMap;
  *
  * <p>Records are handed to the operating system before {@link #append} returns, so an
  * audited operation has its record written before it proceeds, and a crash of the daemon
- * loses none. They are forced to the disk at most {@link #FORCE_INTERVAL} apart and on
- * close: an fsync per record would cost several milliseconds per request, so a crash of the
- * whole host may lose up to that interval. Field values are identifiers and outcomes,
- * never keys or payloads.
+ * loses none. A background thread forces them to the disk at most {@link #FORCE_INTERVAL}
+ * apart (only when there is something new), and {@link #close} forces the rest: so a crash
+ * of the whole host may lose up to that interval. Forcing on the request path instead
+ * would cost a request one {@code fdatasync} (measured at 4 ms median, 15 ms p99 on a
+ * shared virtual disk), more than the secure path's whole latency budget; a failed force
+ * makes every later {@link #append} throw, so audited operations stop rather than go on
+ * unrecorded. Field values are identifiers and outcomes, never keys or payloads.
  */
 public final class AuditLog implements AutoCloseable {
 
@@ -43,15 +49,46 @@ public final class AuditLog implements AutoCloseable {
 
     private final FileChannel out;
     private final Clock clock;
+    private final ScheduledExecutorService forcer;
     private long seq;
     private String lastHash;
-    private java.time.Instant lastForce = java.time.Instant.MIN;
+    private long forcedSeq;
+    private IOException forceFailure;
 
     private AuditLog(FileChannel out, Clock clock, long seq, String lastHash) {
         this.out = out;
         this.clock = clock;
         this.seq = seq;
         this.lastHash = lastHash;
+        this.forcedSeq = seq;
+        this.forcer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("audit-force").factory());
+        long interval = FORCE_INTERVAL.toMillis();
+        forcer.scheduleWithFixedDelay(this::forceNew, interval, interval, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Forces what was written since the last force; outside the append lock, so appends go on
+     * meanwhile. Never interrupted ({@link #close} shuts down without interrupting): an
+     * interrupt would close the channel under a force.
+     */
+    private void forceNew() {
+        long written;
+        synchronized (this) {
+            written = seq;
+            if (written == forcedSeq || forceFailure != null || !out.isOpen()) {
+                return;
+            }
+        }
+        try {
+            out.force(false);
+            synchronized (this) {
+                forcedSeq = Math.max(forcedSeq, written);
+            }
+        } catch (IOException e) {
+            synchronized (this) {
+                forceFailure = e;
+            }
+        }
     }
 
     /** Opens (creating if needed) the log at {@code file}, continuing the chain it holds. */
@@ -87,6 +124,9 @@ public final class AuditLog implements AutoCloseable {
 
     /** Appends one record and returns its hash. */
     public synchronized String append(String event, Map<String, String> fields) {
+        if (forceFailure != null) {
+            throw new AuditException("the audit log could not be forced to disk: " + forceFailure.getMessage(), forceFailure);
+        }
         ObjectNode record = JSON.createObjectNode();
         record.put("seq", seq + 1);
         record.put("time", clock.instant().toString());
@@ -100,11 +140,6 @@ public final class AuditLog implements AutoCloseable {
             var bytes = java.nio.ByteBuffer.wrap((JSON.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
             while (bytes.hasRemaining()) {
                 out.write(bytes);
-            }
-            java.time.Instant now = clock.instant();
-            if (!now.isBefore(lastForce.plus(FORCE_INTERVAL))) {
-                out.force(false);
-                lastForce = now;
             }
         } catch (IOException e) {
             throw new AuditException("cannot write the audit log: " + e.getMessage(), e);
@@ -120,7 +155,19 @@ public final class AuditLog implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        forcer.shutdown();
+        try {
+            forcer.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (this) {
+            closeFile();
+        }
+    }
+
+    private void closeFile() {
         try {
             out.force(false);
             out.close();

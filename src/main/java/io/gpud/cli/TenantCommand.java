@@ -61,10 +61,29 @@ final class TenantCommand implements Runnable {
         @Option(names = "--unsigned", description = "Send unsigned KMS requests (local mode's endpoint takes no credentials).")
         boolean unsigned;
 
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--reuse-key", paramLabel = "FILE",
+                description = "Seal under the data key of an earlier request's key file (same session, no KMS call; "
+                        + "the server then skips KMS too). --key-arn and --tenant must match it.")
+        Path reuseKey;
+
         @Override
         public Integer call() throws IOException {
             byte[] request = in.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(in));
-            var sealed = TenantTool.seal(kmsEndpoint, region, unsigned, keyArn, tenant, requestId, request);
+            TenantTool.SealedRequest sealed;
+            if (reuseKey != null) {
+                try (var session = TenantTool.resumeSession(Files.readAllBytes(reuseKey))) {
+                    if (!session.keyArn().equals(keyArn) || !session.tenant().equals(tenant)) {
+                        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                                "--reuse-key holds a data key of another key ARN or tenant");
+                    }
+                    sealed = session.seal(requestId, request);
+                }
+            } else {
+                sealed = TenantTool.seal(kmsEndpoint, region, unsigned, keyArn, tenant, requestId, request);
+            }
             Files.deleteIfExists(keyFile);
             Files.createFile(keyFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.write(keyFile, sealed.keyFileJson());

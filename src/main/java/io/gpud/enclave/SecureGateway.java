@@ -32,17 +32,33 @@ import java.util.Map;
  *       has a field that could carry a key, and a KMS answer with {@code Plaintext} is
  *       refused and audited. A compromised parent can ask the enclave to open requests
  *       it relays, but cannot decrypt anything the enclave has not been handed, nor reuse
- *       a request id (single use, enforced in the enclave).</li>
+ *       a request id (single use, enforced in the enclave, cached key or not).</li>
  *   <li><b>Payload plaintext does exist in the parent</b> while a request is served: the
  *       decrypted prompt and the generated output live in the inference worker's memory
  *       (Java heap strings and the engine's buffers). Byte buffers we own are zeroed after
  *       use; heap strings cannot be, and are not logged. A root attacker on the parent
  *       during a request can read that request's prompt and output. That is the residual
  *       risk of GPU inference outside the enclave.</li>
- *   <li><b>Binding.</b> The GCM AAD names tenant, key, request id, model and direction;
- *       KMS's encryption context names tenant and request id. A ciphertext moved to
- *       another tenant, key, request or model, or a response replayed as a request, fails
- *       its tag or KMS's check.</li>
+ *   <li><b>Binding.</b> The GCM AAD names tenant, key, data-key session, request id, model
+ *       and direction; KMS's encryption context names tenant and session. A ciphertext
+ *       moved to another tenant, key, session, request or model, or a response replayed as
+ *       a request, fails its tag or KMS's check.</li>
+ *   <li><b>Data-key sessions and the enclave's key cache.</b> A tenant may seal many
+ *       requests under one data key (one {@code GenerateDataKey}, context {tenant,
+ *       session}). The enclave keeps each key it unwrapped, inside the enclave only, named by
+ *       (key ARN, encrypted data key, tenant, session), so a session's later requests skip
+ *       attestation, KMS and the RSA unwrap. What that changes: one KMS {@code Decrypt}
+ *       (one CloudTrail record, one key-policy decision) now authorizes up to
+ *       {@code maxUses} requests during up to {@code ttl} (defaults 10,000 and 5 minutes);
+ *       a tenant who disables the key or revokes the grant stops new sessions at once, but
+ *       requests under an already cached key keep opening until the entry expires. A key
+ *       stays in enclave memory that long instead of for one request; eviction, expiry and
+ *       shutdown zero it. What it does not change: the parent still never sees a key (the
+ *       cached path sends no CMS, and the reply is plaintext or a refusal word); every
+ *       cached-key request is still checked for replay, AAD and tag; a key is kept only
+ *       after it opened a request naming that tenant and session; and a parent that claims
+ *       another blob, tenant or session misses and is sent to KMS. The enclave's audit
+ *       trail records which requests used a cached key.</li>
  *   <li><b>What we trust.</b> KMS's key policy (PCR conditions) is the real gate; the parent
  *       verifies the same attestation document first (chain to the pinned AWS Nitro root,
  *       freshness, its own nonce, PCR allow-list, never debug mode) so it fails early and
@@ -52,10 +68,11 @@ import java.util.Map;
  * </ul>
  *
  * <h2>Flow of one request</h2>
- * {@link #open}: parse the AAD; ask the enclave for an attestation document over a fresh
- * nonce and verify it; KMS {@code Decrypt} with {@code KeyId}, the context
- * {tenant, requestId} and the document as {@code Recipient}; hand the CMS blob and the
- * ciphertext to the enclave, which answers with the request plaintext.
+ * {@link #open}: parse the AAD; offer the ciphertext to the enclave without a key, which
+ * opens it if it keeps the session's data key; otherwise ask the enclave for an
+ * attestation document over a fresh nonce and verify it; KMS {@code Decrypt} with
+ * {@code KeyId}, the context {tenant, session} and the document as {@code Recipient}; hand
+ * the CMS blob and the ciphertext to the enclave, which answers with the request plaintext.
  * {@link #seal}: hand the output to the enclave, which seals it and zeroes the key.
  * {@link #abort}: the enclave zeroes the key of a request that will not be sealed.
  * Every step writes an audit record: who, which key, which request, what outcome.
@@ -67,6 +84,8 @@ import java.util.Map;
 public final class SecureGateway {
 
     private static final int NONCE_BYTES = 32;
+    private static final byte[] NO_CMS = new byte[0];
+    private static final String UNCACHED = "uncached";
 
     /** What {@link #open} came to. */
     public sealed interface Opening {
@@ -135,6 +154,15 @@ public final class SecureGateway {
         if (envelope.iv().length != PayloadCipher.IV_BYTES || envelope.ciphertext().length < PayloadCipher.TAG_BYTES) {
             return refuse(who, "iv or ciphertext has the wrong length");
         }
+        var cached = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), envelope.encryptedDataKey(),
+                NO_CMS, envelope.iv(), envelope.ciphertext(), envelope.aad()));
+        if (cached instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
+            audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "cached in the enclave"));
+            return new Opened(aad, plaintext);
+        }
+        if (!(cached instanceof EnclaveMessage.Refusal(String c) && c.equals(UNCACHED))) {
+            return refuse(who, "enclave refused: " + code(cached));
+        }
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
         byte[] document;
@@ -157,11 +185,8 @@ public final class SecureGateway {
                 audit.append("secure.attest", with(who, "outcome", "verified"));
             }
         }
-        var context = new LinkedHashMap<String, String>();
-        context.put("tenant", aad.tenant());
-        context.put("requestId", aad.requestId());
         byte[] cms;
-        switch (kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), context, document)) {
+        switch (kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), aad.kmsContext(), document)) {
             case KmsKeys.ForRecipient(byte[] blob) -> {
                 cms = blob;
                 audit.append("kms.decrypt", with(who, "outcome", "ciphertext-for-recipient"));
@@ -174,14 +199,17 @@ public final class SecureGateway {
                 return refuse(who, "kms denied: " + code);
             }
         }
-        var reply = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), cms, envelope.iv(),
-                envelope.ciphertext(), envelope.aad()));
+        var reply = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), envelope.encryptedDataKey(),
+                cms, envelope.iv(), envelope.ciphertext(), envelope.aad()));
         if (reply instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
-            audit.append("enclave.open", with(who, "outcome", "opened"));
+            audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "unwrapped from KMS"));
             return new Opened(aad, plaintext);
         }
-        String code = reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
-        return refuse(who, "enclave refused: " + code);
+        return refuse(who, "enclave refused: " + code(reply));
+    }
+
+    private static String code(EnclaveMessage reply) {
+        return reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
     }
 
     /** Seals the output of an opened request; the enclave then forgets its key. */
@@ -191,8 +219,7 @@ public final class SecureGateway {
             audit.append("enclave.seal", with(who(aad), "outcome", "sealed"));
             return new Sealed(new SealedResponse(iv, ct, responseAad));
         }
-        String code = reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
-        audit.append("enclave.seal", with(with(who(aad), "outcome", "refused"), "reason", code));
+        audit.append("enclave.seal", with(with(who(aad), "outcome", "refused"), "reason", code(reply)));
         return new Refused(500, "the response could not be sealed");
     }
 
@@ -221,6 +248,7 @@ public final class SecureGateway {
         var m = new LinkedHashMap<String, String>();
         m.put("tenant", aad.tenant());
         m.put("keyArn", aad.keyArn());
+        m.put("session", aad.session());
         m.put("requestId", aad.requestId());
         m.put("model", aad.model());
         return m;

@@ -10,14 +10,15 @@ import io.gpud.enclave.protocol.ProtocolException;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 
 /**
  * The tenant's side of the secure envelope, behind {@code gpud tenant seal|open}:
- * {@link #seal} asks KMS for a data key bound to (tenant, request id), encrypts the
+ * {@link #seal} asks KMS for a data key bound to (tenant, session), encrypts the
  * request with AES-256-GCM under it and returns the envelope JSON plus a key file (the
  * tenant keeps it to open the response); {@link #open} opens a sealed response with
- * that key file. Everything is JSON with base64 byte fields.
+ * that key file. A {@link DataKeySession} seals many requests under one data key, which
+ * is what lets the enclave skip KMS after a session's first request. Everything is JSON
+ * with base64 byte fields.
  */
 public final class TenantTool {
 
@@ -31,50 +32,123 @@ public final class TenantTool {
     }
 
     /**
-     * Seals {@code requestJson} for {@code model}.
-     *
-     * @param kmsEndpoint KMS endpoint (local mode's, or a VPC endpoint); null for the regional one
-     * @param anonymous   unsigned requests (local mode's endpoint)
+     * A data key for sealing many requests (one KMS {@code GenerateDataKey}, encryption
+     * context {tenant, session}); the enclave keeps the key it unwraps for the first request
+     * of a session, so the rest skip KMS. Start a new session (a new key) every few thousand
+     * requests or minutes; the key is in memory: {@link #close} zeroes it.
      */
-    public static SealedRequest seal(URI kmsEndpoint, String region, boolean anonymous, String keyArn, String tenant,
-                                     String requestId, byte[] requestJson) {
-        JsonNode request = readJson(requestJson, "the request");
-        String model = request.path("model").asText(null);
-        if (model == null) {
-            throw new EnclaveException("the request has no \"model\"");
+    public static final class DataKeySession implements AutoCloseable {
+        private final String keyArn;
+        private final String tenant;
+        private final String session;
+        private final byte[] dataKey;
+        private final byte[] encryptedDataKey;
+
+        private DataKeySession(String keyArn, String tenant, String session, byte[] dataKey, byte[] encryptedDataKey) {
+            if (dataKey.length != PayloadCipher.KEY_BYTES || encryptedDataKey.length == 0) {
+                PayloadCipher.zero(dataKey);
+                throw new EnclaveException("a data key must be " + PayloadCipher.KEY_BYTES
+                        + " bytes with its KMS-encrypted copy");
+            }
+            this.keyArn = keyArn;
+            this.tenant = tenant;
+            this.session = session;
+            this.dataKey = dataKey;
+            this.encryptedDataKey = encryptedDataKey;
         }
-        EnvelopeAad aad;
-        try {
-            aad = new EnvelopeAad(tenant, keyArn, requestId, model, "request");
-        } catch (ProtocolException e) {
-            throw new EnclaveException(e.getMessage(), e);
-        }
-        var context = new LinkedHashMap<String, String>();
-        context.put("tenant", tenant);
-        context.put("requestId", requestId);
-        try (var kms = new KmsKeys(kmsEndpoint, region, anonymous)) {
-            KmsKeys.DataKey key = kms.generateDataKey(keyArn, context);
+
+        /** Seals {@code requestJson} (which names its {@code model}) as request {@code requestId} of this session. */
+        public SealedRequest seal(String requestId, byte[] requestJson) {
+            JsonNode request = readJson(requestJson, "the request");
+            String model = request.path("model").asText(null);
+            if (model == null) {
+                throw new EnclaveException("the request has no \"model\"");
+            }
+            EnvelopeAad aad;
+            try {
+                aad = new EnvelopeAad(tenant, keyArn, session, requestId, model, "request");
+            } catch (ProtocolException e) {
+                throw new EnclaveException(e.getMessage(), e);
+            }
             try {
                 byte[] aadBytes = aad.toBytes();
-                PayloadCipher.Sealed sealed = PayloadCipher.seal(key.plaintext(), requestJson, aadBytes, Fips.random());
+                PayloadCipher.Sealed sealed = PayloadCipher.seal(dataKey, requestJson, aadBytes, Fips.random());
                 ObjectNode envelope = JSON.createObjectNode()
                         .put("keyArn", keyArn)
-                        .put("encryptedDataKey", key.encrypted())
+                        .put("encryptedDataKey", encryptedDataKey)
                         .put("iv", sealed.iv())
                         .put("ciphertext", sealed.ciphertext())
                         .put("aad", aadBytes);
                 ObjectNode keyFile = JSON.createObjectNode()
                         .put("keyArn", keyArn)
                         .put("tenant", tenant)
+                        .put("session", session)
                         .put("requestId", requestId)
                         .put("model", model)
-                        .put("dataKey", key.plaintext());
+                        .put("dataKey", dataKey)
+                        .put("encryptedDataKey", encryptedDataKey);
                 return new SealedRequest(JSON.writeValueAsBytes(envelope), JSON.writeValueAsBytes(keyFile));
             } catch (IOException e) {
                 throw new EnclaveException("cannot write the envelope: " + e.getMessage(), e);
-            } finally {
-                PayloadCipher.zero(key.plaintext());
             }
+        }
+
+        /** The KMS key of this session's data key. */
+        public String keyArn() {
+            return keyArn;
+        }
+
+        /** The tenant the data key is bound to. */
+        public String tenant() {
+            return tenant;
+        }
+
+        @Override
+        public void close() {
+            PayloadCipher.zero(dataKey);
+        }
+    }
+
+    /** Starts a session: KMS {@code GenerateDataKey} on {@code keyArn} with the context {tenant, session}. */
+    public static DataKeySession openSession(URI kmsEndpoint, String region, boolean anonymous, String keyArn,
+                                             String tenant, String session) {
+        java.util.Map<String, String> context;
+        try {
+            context = EnvelopeAad.kmsContext(tenant, session);
+        } catch (ProtocolException e) {
+            throw new EnclaveException(e.getMessage(), e);
+        }
+        try (var kms = new KmsKeys(kmsEndpoint, region, anonymous)) {
+            KmsKeys.DataKey key = kms.generateDataKey(keyArn, context);
+            return new DataKeySession(keyArn, tenant, session, key.plaintext(), key.encrypted());
+        }
+    }
+
+    /** Continues the session of an earlier request from its key file (no KMS call). */
+    public static DataKeySession resumeSession(byte[] keyFileJson) {
+        JsonNode keyFile = readJson(keyFileJson, "the key file");
+        for (String field : new String[] {"keyArn", "tenant", "session"}) {
+            if (!keyFile.path(field).isTextual()) {
+                throw new EnclaveException("the key file lacks \"" + field + "\" (written by an older gpud?)");
+            }
+        }
+        return new DataKeySession(keyFile.path("keyArn").asText(), keyFile.path("tenant").asText(),
+                keyFile.path("session").asText(), bytes(keyFile, "dataKey", "the key file"),
+                bytes(keyFile, "encryptedDataKey", "the key file"));
+    }
+
+    /**
+     * Seals {@code requestJson} under a data key of its own (the request id is the session):
+     * one KMS {@code GenerateDataKey} per request.
+     *
+     * @param kmsEndpoint KMS endpoint (local mode's, or a VPC endpoint); null for the regional one
+     * @param anonymous   unsigned requests (local mode's endpoint)
+     */
+    public static SealedRequest seal(URI kmsEndpoint, String region, boolean anonymous, String keyArn, String tenant,
+                                     String requestId, byte[] requestJson) {
+        readJson(requestJson, "the request");
+        try (var session = openSession(kmsEndpoint, region, anonymous, keyArn, tenant, requestId)) {
+            return session.seal(requestId, requestJson);
         }
     }
 
@@ -90,7 +164,7 @@ public final class TenantTool {
             byte[] aadBytes = bytes(sealed, "aad", "the sealed response");
             EnvelopeAad aad = EnvelopeAad.parse(aadBytes);
             var expected = new EnvelopeAad(keyFile.path("tenant").asText(), keyFile.path("keyArn").asText(),
-                    keyFile.path("requestId").asText(), keyFile.path("model").asText(), "response");
+                    keyFile.path("session").asText(), keyFile.path("requestId").asText(), keyFile.path("model").asText(), "response");
             if (!aad.equals(expected)) {
                 throw new EnclaveException("the response is not the response to this key file's request");
             }

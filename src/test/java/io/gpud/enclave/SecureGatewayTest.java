@@ -109,14 +109,14 @@ class SecureGatewayTest {
 
     static Sealed seal(String tenant, byte[] body) {
         String id = requestId();
-        var aad = new EnvelopeAad(tenant, KEY_A, id, "gpud-demo", "request");
+        var aad = new EnvelopeAad(tenant, KEY_A, id, id, "gpud-demo", "request");
         return seal(KEY_A, context(tenant, id), aad, KEY_A, body);
     }
 
     static Map<String, String> context(String tenant, String id) {
         var c = new LinkedHashMap<String, String>();
         c.put("tenant", tenant);
-        c.put("requestId", id);
+        c.put("session", id);
         return c;
     }
 
@@ -153,11 +153,11 @@ class SecureGatewayTest {
                 sealed.response().ciphertext(), sealed.response().aad()));
 
         List<byte[]> frames = channel.frames.subList(before, channel.frames.size());
-        assertEquals(6, frames.size(), "attest, attested, open, opened, seal, sealed");
         List<String> ops = frames.stream().map(f -> (String) ((Map<?, ?>) Cbor.decode(f)).get("op")).toList();
-        assertEquals(List.of("attest", "attested", "open", "opened", "seal", "sealed"), ops);
-        Map<?, ?> open = (Map<?, ?>) Cbor.decode(frames.get(2));
-        assertEquals(Set.of("op", "requestId", "keyArn", "cms", "iv", "ciphertext", "aad"), open.keySet());
+        assertEquals(List.of("open", "refused", "attest", "attested", "open", "opened", "seal", "sealed"), ops,
+                "a new data key: the enclave has none cached, so the parent goes through KMS");
+        Map<?, ?> open = (Map<?, ?>) Cbor.decode(frames.get(4));
+        assertEquals(Set.of("op", "requestId", "keyArn", "encryptedDataKey", "cms", "iv", "ciphertext", "aad"), open.keySet());
         assertArrayEquals(s.envelope().ciphertext(), (byte[]) open.get("ciphertext"));
         byte[] b64 = Base64.getEncoder().encode(s.dataKey());
         byte[] hex = HexFormat.of().formatHex(s.dataKey()).getBytes(StandardCharsets.US_ASCII);
@@ -168,6 +168,49 @@ class SecureGatewayTest {
         byte[] log = Files.readAllBytes(dir.resolve("audit.log"));
         assertFalse(contains(log, b64) || contains(log, hex) || contains(log, "secret prompt".getBytes()));
         assertEquals(0, enclave.openKeys(), "the enclave zeroed and dropped the key after sealing");
+    }
+
+    @Test
+    void aSessionsSecondRequestSkipsAttestationAndKmsAndStillNeverShowsTheKey() throws Exception {
+        String session = "session-" + requestId();
+        KmsKeys.DataKey key = kms.generateDataKey(KEY_A, context("acme", session));
+        Sealed first = sealInSession(key, session, "{\"model\":\"gpud-demo\",\"n\":1}");
+        var opened = assertInstanceOf(SecureGateway.Opened.class, gateway.open(first.envelope()));
+        gateway.seal(opened.aad(), "{}".getBytes());
+        assertTrue(lastAudit().contains("enclave.seal"), lastAudit());
+
+        int before = channel.frames.size();
+        Sealed second = sealInSession(key, session, "{\"model\":\"gpud-demo\",\"n\":2}");
+        var again = assertInstanceOf(SecureGateway.Opened.class, gateway.open(second.envelope()));
+        assertArrayEquals("{\"model\":\"gpud-demo\",\"n\":2}".getBytes(), again.plaintext());
+        assertTrue(lastAudit().contains("cached in the enclave"), lastAudit());
+        var sealed = assertInstanceOf(SecureGateway.Sealed.class, gateway.seal(again.aad(), "{\"ok\":1}".getBytes()));
+        assertArrayEquals("{\"ok\":1}".getBytes(), PayloadCipher.open(key.plaintext(), sealed.response().iv(),
+                sealed.response().ciphertext(), sealed.response().aad()));
+        List<byte[]> frames = channel.frames.subList(before, channel.frames.size());
+        assertEquals(List.of("open", "opened", "seal", "sealed"),
+                frames.stream().map(f -> (String) ((Map<?, ?>) Cbor.decode(f)).get("op")).toList(),
+                "no attestation, so no KMS call: the enclave had the session's key");
+        for (byte[] f : frames) {
+            assertFalse(contains(f, key.plaintext()), "a frame carries the data key");
+        }
+
+        Sealed third = sealInSession(key, session, "{\"model\":\"gpud-demo\",\"n\":3}");
+        byte[] ct = third.envelope().ciphertext().clone();
+        ct[3] ^= 0x40;
+        var e = third.envelope();
+        assertEquals(403, refused(new SecureEnvelope(e.keyArn(), e.encryptedDataKey(), e.iv(), ct, e.aad())).status());
+        assertTrue(lastAudit().contains("enclave refused: decrypt"), lastAudit());
+        assertEquals(403, refused(second.envelope()).status(), "a replay under a cached key");
+        assertTrue(lastAudit().contains("enclave refused: replay"), lastAudit());
+    }
+
+    /** A request of {@code session}, sealed under that session's data key. */
+    static Sealed sealInSession(KmsKeys.DataKey key, String session, String body) {
+        var aad = new EnvelopeAad("acme", KEY_A, session, requestId(), "gpud-demo", "request");
+        var sealed = PayloadCipher.seal(key.plaintext(), body.getBytes(StandardCharsets.UTF_8), aad.toBytes(), Fips.random());
+        return new Sealed(new SecureEnvelope(KEY_A, key.encrypted(), sealed.iv(), sealed.ciphertext(), aad.toBytes()),
+                aad, key.plaintext());
     }
 
     @Test
@@ -182,7 +225,7 @@ class SecureGatewayTest {
     @Test
     void kmsKeyIdMismatchIsRefused() throws Exception {
         String id = requestId();
-        var aad = new EnvelopeAad("acme", KEY_B, id, "gpud-demo", "request");
+        var aad = new EnvelopeAad("acme", KEY_B, id, id, "gpud-demo", "request");
         kms.generateDataKey(KEY_B, context("acme", "unused"));
         Sealed s = seal(KEY_A, context("acme", id), aad, KEY_B, "{}".getBytes());
         var r = refused(s.envelope());
@@ -194,7 +237,7 @@ class SecureGatewayTest {
     @Test
     void aadThatDoesNotMatchTheEncryptionContextIsRefusedByKms() throws Exception {
         String id = requestId();
-        var aad = new EnvelopeAad("mallory", KEY_A, id, "gpud-demo", "request");
+        var aad = new EnvelopeAad("mallory", KEY_A, id, id, "gpud-demo", "request");
         Sealed s = seal(KEY_A, context("acme", id), aad, KEY_A, "{}".getBytes());
         assertEquals(SecureGateway.CANNOT_OPEN, refused(s.envelope()).publicReason());
         assertTrue(lastAudit().contains("kms denied: InvalidCiphertextException"), lastAudit());
@@ -203,9 +246,9 @@ class SecureGatewayTest {
     @Test
     void aadNamingAnotherKeyOrAResponseIsRefusedBeforeKms() throws Exception {
         String id = requestId();
-        Sealed s = seal(KEY_A, context("acme", id), new EnvelopeAad("acme", KEY_B, id, "m", "request"), KEY_A, new byte[0]);
+        Sealed s = seal(KEY_A, context("acme", id), new EnvelopeAad("acme", KEY_B, id, id, "m", "request"), KEY_A, new byte[0]);
         assertEquals(403, refused(s.envelope()).status());
-        Sealed r = seal(KEY_A, context("acme", id), new EnvelopeAad("acme", KEY_A, id, "m", "response"), KEY_A, new byte[0]);
+        Sealed r = seal(KEY_A, context("acme", id), new EnvelopeAad("acme", KEY_A, id, id, "m", "response"), KEY_A, new byte[0]);
         assertEquals(403, refused(r.envelope()).status());
         assertTrue(lastAudit().contains("aad does not match"), lastAudit());
     }
@@ -213,7 +256,7 @@ class SecureGatewayTest {
     @Test
     void aadAlteredAfterSealingFailsTheTag() throws Exception {
         Sealed s = seal("acme", "{}".getBytes());
-        var other = new EnvelopeAad("acme", KEY_A, s.aad().requestId(), "another-model", "request");
+        var other = new EnvelopeAad("acme", KEY_A, s.aad().requestId(), s.aad().requestId(), "another-model", "request");
         var e = s.envelope();
         assertEquals(403, refused(new SecureEnvelope(e.keyArn(), e.encryptedDataKey(), e.iv(), e.ciphertext(),
                 other.toBytes())).status());

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The packaged jar in local secure mode, as a tenant uses it: {@code gpud tenant seal}
  * against the daemon's local KMS, {@code POST /v1/secure/chat/completions}, {@code gpud
- * tenant open}; then the audit log verifies, and fails to once edited.
+ * tenant open}, and a second request of the same data-key session ({@code --reuse-key});
+ * then the audit log verifies, and fails to once edited.
  */
 class SecureEnvelopeIT {
 
@@ -53,6 +54,19 @@ class SecureEnvelopeIT {
             assertEquals("chat.completion", completion.path("object").asText());
             assertEquals(8, completion.path("usage").path("completion_tokens").asInt());
 
+            var next = Daemon.CliResult.run(List.of("bin/gpud", "tenant", "seal", "--reuse-key",
+                    dir.resolve("key.json").toString(), "--key-arn", KEY, "--tenant", "acme", "--request-id", "it-2",
+                    "--in", request.toString(), "--out", dir.resolve("envelope-2.json").toString(),
+                    "--key-file", dir.resolve("key-2.json").toString()));
+            assertEquals(0, next.exitCode(), next.stderr());
+            var second = d.post("/v1/secure/chat/completions", Files.readString(dir.resolve("envelope-2.json")));
+            assertEquals(200, second.statusCode(), second.body());
+            Files.writeString(dir.resolve("response-2.json"), second.body());
+            var openSecond = Daemon.CliResult.run(List.of("bin/gpud", "tenant", "open", "--key-file",
+                    dir.resolve("key-2.json").toString(), "--in", dir.resolve("response-2.json").toString()));
+            assertEquals(0, openSecond.exitCode(), openSecond.stderr());
+            assertEquals("chat.completion", JSON.readTree(openSecond.stdout()).path("object").asText());
+
             var replay = d.post("/v1/secure/chat/completions", envelope);
             assertEquals(403, replay.statusCode(), replay.body());
             var bad = d.post("/v1/secure/completions", "{\"keyArn\":\"x\",\"iv\":\"!!\"}");
@@ -61,6 +75,8 @@ class SecureEnvelopeIT {
         Path audit = dir.resolve("data/audit.log");
         var verify = Daemon.CliResult.run(List.of("bin/gpud", "audit", "verify", audit.toString()));
         assertEquals(0, verify.exitCode(), verify.stderr());
+        assertTrue(Files.readString(audit).contains("cached in the enclave"),
+                "the session's second request used the key the enclave kept");
         List<String> lines = Files.readAllLines(audit);
         lines.set(2, lines.get(2).replace("acme", "acmf"));
         Files.write(audit, lines);

@@ -29,11 +29,18 @@ import java.util.SequencedSet;
  * the AAD names this request and key, opens the payload, and keeps the key only until the
  * response is sealed (or the request aborted), then zeroes it.
  *
- * <p>Request ids are single use: an id is burned when its {@code open} arrives, whether or
- * not it succeeds, so a captured envelope cannot be replayed to this enclave. The set of
- * burned ids is bounded ({@link #MAX_REMEMBERED_IDS}); beyond that the oldest are
- * forgotten, which is why KMS's encryption context also binds the id and tenants should
- * not reuse one.
+ * <p>A tenant may seal many requests under one data key (a session). The enclave keeps the
+ * keys it unwrapped in a {@link DataKeyCache}, bounded in time, uses and count, so the
+ * parent first sends {@code open} without a CMS blob; on a cached key the request opens at
+ * the cost of AES-GCM alone, otherwise the enclave answers {@code uncached} (burning
+ * nothing) and the parent fetches the blob from KMS. The key never leaves the enclave
+ * either way.
+ *
+ * <p>Request ids are single use: an id is burned when an {@code open} with a key to try
+ * arrives (a CMS blob, or a cached key), whether or not it succeeds, so a captured
+ * envelope cannot be replayed to this enclave, cached key or not. The set of burned ids is
+ * bounded ({@link #MAX_REMEMBERED_IDS}); beyond that the oldest are forgotten, so tenants
+ * must not reuse an id.
  */
 final class EnclaveService {
 
@@ -50,9 +57,11 @@ final class EnclaveService {
     private final SecureRandom random = Fips.random();
     private final SequencedSet<String> burnedIds = new LinkedHashSet<>();
     private final Map<String, Session> open = new HashMap<>();
+    private final DataKeyCache keys;
 
-    EnclaveService(Attestor attestor) {
+    EnclaveService(Attestor attestor, DataKeyCache keys) {
         this.attestor = attestor;
+        this.keys = keys;
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("RSA", Fips.provider());
             g.initialize(new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4), random);
@@ -97,22 +106,28 @@ final class EnclaveService {
                 || !aad.keyArn().equals(r.keyArn())) {
             return new EnclaveMessage.Refusal("aad");
         }
+        byte[] identity = DataKeyCache.identity(aad.keyArn(), r.encryptedDataKey(), aad.tenant(), aad.session());
+        boolean fromKms = r.cms().length > 0;
+        byte[] key = fromKms ? null : keys.take(identity);
+        if (!fromKms && key == null) {
+            return new EnclaveMessage.Refusal("uncached");
+        }
         synchronized (this) {
-            if (!burnedIds.add(r.requestId())) {
-                return new EnclaveMessage.Refusal("replay");
-            }
+            boolean fresh = burnedIds.add(r.requestId());
             if (burnedIds.size() > MAX_REMEMBERED_IDS) {
                 burnedIds.removeFirst();
             }
-            if (open.size() >= MAX_OPEN) {
-                return new EnclaveMessage.Refusal("busy");
+            if (!fresh || open.size() >= MAX_OPEN) {
+                PayloadCipher.zero(key);
+                return new EnclaveMessage.Refusal(fresh ? "busy" : "replay");
             }
         }
-        byte[] key;
-        try {
-            key = RecipientCms.unwrap(r.cms(), rsa.getPrivate());
-        } catch (CryptoException e) {
-            return new EnclaveMessage.Refusal("cms");
+        if (fromKms) {
+            try {
+                key = RecipientCms.unwrap(r.cms(), rsa.getPrivate());
+            } catch (CryptoException e) {
+                return new EnclaveMessage.Refusal("cms");
+            }
         }
         if (key.length != PayloadCipher.KEY_BYTES || r.iv().length != PayloadCipher.IV_BYTES) {
             PayloadCipher.zero(key);
@@ -122,6 +137,9 @@ final class EnclaveService {
         if (plaintext == null) {
             PayloadCipher.zero(key);
             return new EnclaveMessage.Refusal("decrypt");
+        }
+        if (fromKms) {
+            keys.put(identity, key.clone());
         }
         synchronized (this) {
             open.put(r.requestId(), new Session(key, aad));
@@ -155,6 +173,18 @@ final class EnclaveService {
             PayloadCipher.zero(s.key());
         }
         return new EnclaveMessage.Ack();
+    }
+
+    /** Zeroes every key held: cached ones and those of open requests (at shutdown). */
+    synchronized void forgetKeys() {
+        keys.clear();
+        open.values().forEach(s -> PayloadCipher.zero(s.key()));
+        open.clear();
+    }
+
+    /** Data keys kept for later requests of their session right now. */
+    int cachedKeys() {
+        return keys.size();
     }
 
     /** Keys held right now (tests). */

@@ -23,10 +23,13 @@ public sealed interface EnclaveMessage {
 
     /**
      * Parent → enclave: unwrap {@code cms} (KMS {@code CiphertextForRecipient}), then open
-     * the tenant's AES-256-GCM payload under that key with {@code aad}.
+     * the tenant's AES-256-GCM payload under that key with {@code aad}. An empty {@code cms}
+     * asks the enclave to use the data key it keeps for ({@code keyArn},
+     * {@code encryptedDataKey}, the AAD's tenant and session); it answers
+     * {@link Refusal} {@code uncached} when it keeps none, and the parent goes to KMS.
      */
-    record OpenRequest(String requestId, String keyArn, byte[] cms, byte[] iv, byte[] ciphertext, byte[] aad)
-            implements EnclaveMessage {
+    record OpenRequest(String requestId, String keyArn, byte[] encryptedDataKey, byte[] cms, byte[] iv,
+                       byte[] ciphertext, byte[] aad) implements EnclaveMessage {
     }
 
     /** Enclave → parent: the request plaintext, for the inference worker. */
@@ -69,6 +72,7 @@ public sealed interface EnclaveMessage {
                 map.put("op", "open");
                 map.put("requestId", r.requestId());
                 map.put("keyArn", r.keyArn());
+                map.put("encryptedDataKey", r.encryptedDataKey());
                 map.put("cms", r.cms());
                 map.put("iv", r.iv());
                 map.put("ciphertext", r.ciphertext());
@@ -112,8 +116,8 @@ public sealed interface EnclaveMessage {
         EnclaveMessage m = switch (op) {
             case "attest" -> new AttestRequest(f.bytes("nonce"));
             case "attested" -> new AttestReply(f.bytes("document"));
-            case "open" -> new OpenRequest(f.text("requestId"), f.text("keyArn"), f.bytes("cms"), f.bytes("iv"),
-                    f.bytes("ciphertext"), f.bytes("aad"));
+            case "open" -> new OpenRequest(f.text("requestId"), f.text("keyArn"), f.bytes("encryptedDataKey"),
+                    f.bytes("cms"), f.bytes("iv"), f.bytes("ciphertext"), f.bytes("aad"));
             case "opened" -> new OpenReply(f.bytes("plaintext"));
             case "seal" -> new SealRequest(f.text("requestId"), f.bytes("plaintext"));
             case "sealed" -> new SealReply(f.bytes("iv"), f.bytes("ciphertext"), f.bytes("aad"));

@@ -21,7 +21,8 @@ class EnclaveServiceTest {
     @BeforeAll
     static void boot() {
         TestPki pki = TestPki.generate(Instant.now(), Duration.ofHours(1));
-        service = new EnclaveService(new LocalAttestor(pki, Map.of(0, new byte[48]), Clock.systemUTC()));
+        service = new EnclaveService(new LocalAttestor(pki, Map.of(0, new byte[48]), Clock.systemUTC()),
+                new DataKeyCache(DataKeyCache.Limits.defaults(), System::nanoTime));
     }
 
     static EnclaveMessage answer(EnclaveMessage m) {
@@ -50,7 +51,7 @@ class EnclaveServiceTest {
 
     @Test
     void unparseableAadIsRefusedBeforeTheIdIsBurned() {
-        var open = new EnclaveMessage.OpenRequest("r-1", "arn", new byte[] {1}, new byte[12], new byte[16], new byte[] {1});
+        var open = new EnclaveMessage.OpenRequest("r-1", "arn", new byte[] {2}, new byte[] {1}, new byte[12], new byte[16], new byte[] {1});
         assertEquals(new EnclaveMessage.Refusal("aad"), answer(open));
     }
 
