@@ -34,14 +34,15 @@ import java.util.regex.Pattern;
  * temporary directory and deletes afterwards.
  *
  * <p>For each model: the reference's {@code achieved tok/s} (greedy, prompt = BOS, N steps),
- * gpud's single-stream tokens/s on one thread for the same N steps after a warm-up run
- * in-process, and the aggregate tokens/s of 8 concurrent streams on the same engine. Each
+ * gpud's single-stream tokens/s on one thread for the same N steps after warm-up runs
+ * in-process (at least three of each kind and five seconds in all, for the JIT compiler), and the aggregate tokens/s of 8 concurrent streams on the same engine. Each
  * measurement is the best of {@code BENCH_REPEATS} (default 5) runs, the three kinds of run
  * interleaved, because the machine may be shared. Ratios are printed against the reference and against one stream.
  */
 public final class Bench {
     private static final Pattern TOKS = Pattern.compile("achieved tok/s: ([0-9.]+)");
     private static final int STREAMS = 8;
+    private static final long WARMUP_NANOS = 5_000_000_000L;
 
     public static void main(String[] args) throws Exception {
         if (args.length < 3) {
@@ -70,7 +71,9 @@ public final class Bench {
                         EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(1));
                      Engine batched = CpuEngine.load(model, null, "bench",
                              EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(threads))) {
-                    for (int w = 0; w < 3; w++) { // warm-up: JIT compilation
+                    // warm-up: JIT compilation, at least 3 runs of each kind and WARMUP_NANOS in all
+                    long warmupStart = System.nanoTime();
+                    for (int w = 0; w < 3 || System.nanoTime() - warmupStart < WARMUP_NANOS; w++) {
                         stream(single, steps);
                         streams(batched, steps);
                     }
