@@ -34,14 +34,16 @@ import java.util.regex.Pattern;
  * temporary directory and deletes afterwards.
  *
  * <p>For each model: the reference's {@code achieved tok/s} (greedy, prompt = BOS, N steps),
- * gpud's single-stream tokens/s on one thread for the same N steps after a warm-up run
- * in-process, and the aggregate tokens/s of 8 concurrent streams on the same engine. Each
+ * gpud's single-stream tokens/s on one thread for the same N steps after warm-up runs
+ * in-process (at least three of each kind and five seconds in all, for the JIT compiler), and the aggregate tokens/s of 8 concurrent streams on the same engine. Each
  * measurement is the best of {@code BENCH_REPEATS} (default 5) runs, the three kinds of run
- * interleaved, because the machine may be shared. Ratios are printed against the reference and against one stream.
+ * interleaved, because the machine may be shared. Ratios are printed against the reference and against one stream,
+ * then the spread: each figure's worst and best, and the ratios within each repeat.
  */
 public final class Bench {
     private static final Pattern TOKS = Pattern.compile("achieved tok/s: ([0-9.]+)");
     private static final int STREAMS = 8;
+    private static final long WARMUP_NANOS = 5_000_000_000L;
 
     public static void main(String[] args) throws Exception {
         if (args.length < 3) {
@@ -52,7 +54,12 @@ public final class Bench {
         Path tokenizer = Path.of(args[1]);
         int repeats = Integer.parseInt(System.getenv().getOrDefault("BENCH_REPEATS", "5"));
         int threads = Integer.parseInt(System.getenv().getOrDefault("BENCH_BATCH_THREADS", "1"));
+        if (repeats < 1) {
+            System.err.println("BENCH_REPEATS was " + repeats + ", must be at least 1");
+            System.exit(2);
+        }
         Path scratch = Files.createTempDirectory("gpud-bench");
+        var spreads = new StringBuilder();
         try {
             System.out.printf("%-14s %6s %12s %12s %8s %14s %8s %14s%n", "model", "steps", "ref tok/s", "gpud tok/s",
                     "ratio", "8-stream tok/s", "x one", "peak heap MiB");
@@ -63,29 +70,38 @@ public final class Bench {
                     default -> Path.of(args[i]);
                 };
                 int steps = Integer.parseInt(System.getenv().getOrDefault("BENCH_STEPS", "256"));
-                double ref = 0;
-                double one = 0;
-                double many = 0;
+                double[] ref = new double[repeats];
+                double[] one = new double[repeats];
+                double[] many = new double[repeats];
                 try (Engine single = CpuEngine.load(model, null, "bench",
                         EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(1));
                      Engine batched = CpuEngine.load(model, null, "bench",
                              EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(threads))) {
-                    for (int w = 0; w < 3; w++) { // warm-up: JIT compilation
+                    // warm-up: JIT compilation, at least 3 runs of each kind and WARMUP_NANOS in all
+                    long warmupStart = System.nanoTime();
+                    for (int w = 0; w < 3 || System.nanoTime() - warmupStart < WARMUP_NANOS; w++) {
                         stream(single, steps);
                         streams(batched, steps);
                     }
                     // interleaved, so a change in the machine's load hits all three alike
                     for (int r = 0; r < repeats; r++) {
-                        ref = Math.max(ref, runReference(reference, model, tokenizer, steps));
-                        one = Math.max(one, stream(single, steps));
-                        many = Math.max(many, streams(batched, steps));
+                        ref[r] = runReference(reference, model, tokenizer, steps);
+                        one[r] = stream(single, steps);
+                        many[r] = streams(batched, steps);
                     }
                 }
-                System.out.printf("%-14s %6d %12.1f %12.1f %8.2f %14.1f %8.2f %14.1f%n", name(args[i]), steps, ref, one,
-                        one / ref, many, many / one, peakHeapBytes() / 1048576.0);
+                double bestRef = max(ref);
+                double bestOne = max(one);
+                double bestMany = max(many);
+                System.out.printf("%-14s %6d %12.1f %12.1f %8.2f %14.1f %8.2f %14.1f%n", name(args[i]), steps, bestRef,
+                        bestOne, bestOne / bestRef, bestMany, bestMany / bestOne, peakHeapBytes() / 1048576.0);
+                spreads.append(String.format("%-14s ref %.1f-%.1f, gpud %.1f-%.1f, 8 streams %.1f-%.1f; per-repeat ratio %.2f-%.2f, x one %.2f-%.2f%n",
+                        name(args[i]), min(ref), bestRef, min(one), bestOne, min(many), bestMany,
+                        min(ratios(one, ref)), max(ratios(one, ref)), min(ratios(many, one)), max(ratios(many, one))));
             }
             System.out.println("ratio: gpud one stream, one thread / reference; x one: 8 streams ("
-                    + threads + " thread(s)) / one stream");
+                    + threads + " thread(s)) / one stream; best of " + repeats + " interleaved repeats");
+            System.out.print("spread (tok/s, worst-best over the repeats; ratios within each repeat):\n" + spreads);
         } finally {
             try (var files = Files.list(scratch)) {
                 for (Path p : files.toList()) {
@@ -94,6 +110,31 @@ public final class Bench {
             }
             Files.delete(scratch);
         }
+    }
+
+    private static double max(double[] values) {
+        double m = values[0];
+        for (double v : values) {
+            m = Math.max(m, v);
+        }
+        return m;
+    }
+
+    private static double min(double[] values) {
+        double m = values[0];
+        for (double v : values) {
+            m = Math.min(m, v);
+        }
+        return m;
+    }
+
+    /** a[r] / b[r] for each repeat r. */
+    private static double[] ratios(double[] a, double[] b) {
+        double[] out = new double[a.length];
+        for (int r = 0; r < a.length; r++) {
+            out[r] = a[r] / b[r];
+        }
+        return out;
     }
 
     private static String name(String model) {

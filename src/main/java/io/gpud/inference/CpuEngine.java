@@ -273,6 +273,13 @@ public final class CpuEngine implements Engine {
     }
 
     private void leaveIfCancelled() {
+        boolean any = false;
+        for (Sequence sequence : running) {
+            any |= sequence.job.cancelled.get();
+        }
+        if (!any) {
+            return; // the common case, without a copy of the list per step
+        }
         for (Sequence sequence : List.copyOf(running)) {
             if (sequence.job.cancelled.get()) {
                 leave(sequence);

@@ -23,7 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * always in the same order of operations, whichever batch the vector is in and whichever
  * thread computes it: batching and threading change nothing in the results, bit for bit.
  * A batch of vectors is multiplied row by row, so each weight row is read from memory once
- * for the whole batch (that is what makes batching pay on memory-bound hardware).
+ * for the whole batch (that is what makes batching pay on memory-bound hardware); a type
+ * may read a row once for several inputs ({@link #matmulRows}), never changing an output.
  *
  * <p>The dot products run on the Vector API. Quantized blocks are widened to float lanes
  * and multiplied with the float activations (activations are not quantized), each block's
@@ -69,27 +70,20 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * {@code rows × cols}; rows are split across {@code threads} when the product is large.
      */
     final void matmul(float[][] x, float[][] out, int batch, int rows, int cols, Parallel threads) {
-        threads.forRange(rows, (long) batch * rows * cols, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long offset = (long) r * cols;
-                int b = 0;
-                for (; b + 2 <= batch; b += 2) {
-                    dot2(offset, x[b], x[b + 1], cols, out, b, r);
-                }
-                for (; b < batch; b++) {
-                    out[b][r] = dot(offset, x[b], cols);
-                }
-            }
-        });
+        threads.forRange(rows, (long) batch * rows * cols, (from, to) -> matmulRows(x, out, batch, from, to, cols));
     }
 
     /**
-     * out[b][r] = dot(offset, x0, n) and out[b + 1][r] = dot(offset, x1, n), bit for bit; a
-     * type may override it to read the row once for both.
+     * out[b][r] = dot(r × cols, x[b], cols) for r in [from, to), b in [0, batch), bit for bit;
+     * a type may override it to read each row once for several inputs.
      */
-    void dot2(long offset, float[] x0, float[] x1, int n, float[][] out, int b, int r) {
-        out[b][r] = dot(offset, x0, n);
-        out[b + 1][r] = dot(offset, x1, n);
+    void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+        for (int r = from; r < to; r++) {
+            long offset = (long) r * cols;
+            for (int b = 0; b < batch; b++) {
+                out[b][r] = dot(offset, x[b], cols);
+            }
+        }
     }
 
     /** Copies row {@code row} of a matrix with {@code cols} columns into {@code out}. */
@@ -109,13 +103,19 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         return out;
     }
 
-    /** Sum of four accumulators, the same way for every tensor type. */
-    private static float sum(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Float32 elements. */
+    /**
+     * Float32 elements. Its dot product runs on vectors of 256 bits (or the preferred width
+     * when narrower) with four accumulators over consecutive vectors: on AVX-512 hardware
+     * narrower loads stream a matrix from memory faster than 512-bit ones, and the products
+     * are memory-bound. {@link #matmulRows} reads each row once for up to four inputs, in
+     * the row's memory order, with the same arithmetic per input as {@link #dot}.
+     */
     static final class F32 extends FloatTensor {
+        static final VectorSpecies<Float> DOT = FLOATS.vectorBitSize() > 256 ? FloatVector.SPECIES_256 : FLOATS;
+        private static final int W = DOT.length();
+        private static final int W_BYTES = W * Float.BYTES;
+        private static final int CHUNK_BYTES = 4096;
+
         F32(MemorySegment data) {
             super(data, data.byteSize() / Float.BYTES);
         }
@@ -127,77 +127,153 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
         @Override
         float dot(long offset, float[] x, int n) {
-            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a0 = FloatVector.zero(DOT);
             FloatVector a1 = a0;
             FloatVector a2 = a0;
             FloatVector a3 = a0;
             MemorySegment d = data;
             long base = offset * Float.BYTES;
             int i = 0;
-            for (int upper = n - 4 * LANES; i <= upper; i += 4 * LANES) {
+            for (; i + 4 * W <= n; i += 4 * W) {
                 long at = base + (long) i * Float.BYTES;
-                a0 = load(d, at).fma(FloatVector.fromArray(FLOATS, x, i), a0);
-                a1 = load(d, at + LANES * Float.BYTES).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
-                a2 = load(d, at + 2 * LANES * Float.BYTES).fma(FloatVector.fromArray(FLOATS, x, i + 2 * LANES), a2);
-                a3 = load(d, at + 3 * LANES * Float.BYTES).fma(FloatVector.fromArray(FLOATS, x, i + 3 * LANES), a3);
+                a0 = load(d, at).fma(FloatVector.fromArray(DOT, x, i), a0);
+                a1 = load(d, at + W_BYTES).fma(FloatVector.fromArray(DOT, x, i + W), a1);
+                a2 = load(d, at + 2 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 2 * W), a2);
+                a3 = load(d, at + 3 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 3 * W), a3);
             }
-            for (int upper = n - LANES; i <= upper; i += LANES) {
-                a0 = load(d, base + (long) i * Float.BYTES).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+            for (; i + W <= n; i += W) {
+                a0 = load(d, base + (long) i * Float.BYTES).fma(FloatVector.fromArray(DOT, x, i), a0);
             }
-            float sum = sum(a0, a1, a2, a3);
+            float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
             for (; i < n; i++) {
                 sum += get(offset + i) * x[i];
             }
             return sum;
         }
 
-        /** The same arithmetic as {@link #dot}, per input, each weight vector loaded once for two inputs. */
+        /**
+         * Rows in chunks of about {@link #CHUNK_BYTES} (they stay in the L1 cache while every
+         * group of four inputs, then each remaining input, runs over them), so each row comes
+         * from memory once per step; the loops over rows are inside the kernels.
+         */
         @Override
-        void dot2(long offset, float[] x0, float[] x1, int n, float[][] out, int b, int r) {
-            FloatVector a00 = FloatVector.zero(FLOATS);
-            FloatVector a01 = a00;
-            FloatVector a02 = a00;
-            FloatVector a03 = a00;
-            FloatVector a10 = a00;
-            FloatVector a11 = a00;
-            FloatVector a12 = a00;
-            FloatVector a13 = a00;
+        void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+            int chunk = Math.max(1, CHUNK_BYTES / (cols * Float.BYTES));
+            for (int start = from; start < to; start += chunk) {
+                int end = Math.min(to, start + chunk);
+                int b = 0;
+                for (; b + 4 <= batch; b += 4) {
+                    dot4(x[b], x[b + 1], x[b + 2], x[b + 3], out[b], out[b + 1], out[b + 2], out[b + 3], start, end,
+                            cols);
+                }
+                for (; b < batch; b++) {
+                    dot1(x[b], out[b], start, end, cols);
+                }
+            }
+        }
+
+        /** out[r] = dot(r × n, x, n) for r in [from, to). */
+        private void dot1(float[] x, float[] out, int from, int to, int n) {
             MemorySegment d = data;
-            long base = offset * Float.BYTES;
-            int i = 0;
-            for (int upper = n - 4 * LANES; i <= upper; i += 4 * LANES) {
-                long at = base + (long) i * Float.BYTES;
-                FloatVector w0 = load(d, at);
-                FloatVector w1 = load(d, at + LANES * Float.BYTES);
-                FloatVector w2 = load(d, at + 2 * LANES * Float.BYTES);
-                FloatVector w3 = load(d, at + 3 * LANES * Float.BYTES);
-                a00 = w0.fma(FloatVector.fromArray(FLOATS, x0, i), a00);
-                a01 = w1.fma(FloatVector.fromArray(FLOATS, x0, i + LANES), a01);
-                a02 = w2.fma(FloatVector.fromArray(FLOATS, x0, i + 2 * LANES), a02);
-                a03 = w3.fma(FloatVector.fromArray(FLOATS, x0, i + 3 * LANES), a03);
-                a10 = w0.fma(FloatVector.fromArray(FLOATS, x1, i), a10);
-                a11 = w1.fma(FloatVector.fromArray(FLOATS, x1, i + LANES), a11);
-                a12 = w2.fma(FloatVector.fromArray(FLOATS, x1, i + 2 * LANES), a12);
-                a13 = w3.fma(FloatVector.fromArray(FLOATS, x1, i + 3 * LANES), a13);
+            for (int r = from; r < to; r++) {
+                FloatVector a0 = FloatVector.zero(DOT);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                long base = (long) r * n * Float.BYTES;
+                int i = 0;
+                for (; i + 4 * W <= n; i += 4 * W) {
+                    long at = base + (long) i * Float.BYTES;
+                    a0 = load(d, at).fma(FloatVector.fromArray(DOT, x, i), a0);
+                    a1 = load(d, at + W_BYTES).fma(FloatVector.fromArray(DOT, x, i + W), a1);
+                    a2 = load(d, at + 2 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 2 * W), a2);
+                    a3 = load(d, at + 3 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 3 * W), a3);
+                }
+                for (; i + W <= n; i += W) {
+                    a0 = load(d, base + (long) i * Float.BYTES).fma(FloatVector.fromArray(DOT, x, i), a0);
+                }
+                float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                for (; i < n; i++) {
+                    sum += get((long) r * n + i) * x[i];
+                }
+                out[r] = sum;
             }
-            for (int upper = n - LANES; i <= upper; i += LANES) {
-                FloatVector w0 = load(d, base + (long) i * Float.BYTES);
-                a00 = w0.fma(FloatVector.fromArray(FLOATS, x0, i), a00);
-                a10 = w0.fma(FloatVector.fromArray(FLOATS, x1, i), a10);
+        }
+
+        /** outJ[r] = dot(r × n, xJ, n) for J in [0, 4), r in [from, to), each weight vector loaded once. */
+        private void dot4(float[] x0, float[] x1, float[] x2, float[] x3, float[] out0, float[] out1, float[] out2,
+                          float[] out3, int from, int to, int n) {
+            MemorySegment d = data;
+            for (int r = from; r < to; r++) {
+                FloatVector a0 = FloatVector.zero(DOT);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                FloatVector b0 = a0;
+                FloatVector b1 = a0;
+                FloatVector b2 = a0;
+                FloatVector b3 = a0;
+                FloatVector c0 = a0;
+                FloatVector c1 = a0;
+                FloatVector c2 = a0;
+                FloatVector c3 = a0;
+                FloatVector d0 = a0;
+                FloatVector d1 = a0;
+                FloatVector d2 = a0;
+                FloatVector d3 = a0;
+                long offset = (long) r * n;
+                long base = offset * Float.BYTES;
+                int i = 0;
+                for (; i + 4 * W <= n; i += 4 * W) {
+                    long at = base + (long) i * Float.BYTES;
+                    FloatVector w0 = load(d, at);
+                    FloatVector w1 = load(d, at + W_BYTES);
+                    FloatVector w2 = load(d, at + 2 * W_BYTES);
+                    FloatVector w3 = load(d, at + 3 * W_BYTES);
+                    a0 = w0.fma(FloatVector.fromArray(DOT, x0, i), a0);
+                    a1 = w1.fma(FloatVector.fromArray(DOT, x0, i + W), a1);
+                    a2 = w2.fma(FloatVector.fromArray(DOT, x0, i + 2 * W), a2);
+                    a3 = w3.fma(FloatVector.fromArray(DOT, x0, i + 3 * W), a3);
+                    b0 = w0.fma(FloatVector.fromArray(DOT, x1, i), b0);
+                    b1 = w1.fma(FloatVector.fromArray(DOT, x1, i + W), b1);
+                    b2 = w2.fma(FloatVector.fromArray(DOT, x1, i + 2 * W), b2);
+                    b3 = w3.fma(FloatVector.fromArray(DOT, x1, i + 3 * W), b3);
+                    c0 = w0.fma(FloatVector.fromArray(DOT, x2, i), c0);
+                    c1 = w1.fma(FloatVector.fromArray(DOT, x2, i + W), c1);
+                    c2 = w2.fma(FloatVector.fromArray(DOT, x2, i + 2 * W), c2);
+                    c3 = w3.fma(FloatVector.fromArray(DOT, x2, i + 3 * W), c3);
+                    d0 = w0.fma(FloatVector.fromArray(DOT, x3, i), d0);
+                    d1 = w1.fma(FloatVector.fromArray(DOT, x3, i + W), d1);
+                    d2 = w2.fma(FloatVector.fromArray(DOT, x3, i + 2 * W), d2);
+                    d3 = w3.fma(FloatVector.fromArray(DOT, x3, i + 3 * W), d3);
+                }
+                for (; i + W <= n; i += W) {
+                    FloatVector w0 = load(d, base + (long) i * Float.BYTES);
+                    a0 = w0.fma(FloatVector.fromArray(DOT, x0, i), a0);
+                    b0 = w0.fma(FloatVector.fromArray(DOT, x1, i), b0);
+                    c0 = w0.fma(FloatVector.fromArray(DOT, x2, i), c0);
+                    d0 = w0.fma(FloatVector.fromArray(DOT, x3, i), d0);
+                }
+                float s0 = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                float s1 = b0.add(b1).add(b2.add(b3)).reduceLanes(VectorOperators.ADD);
+                float s2 = c0.add(c1).add(c2.add(c3)).reduceLanes(VectorOperators.ADD);
+                float s3 = d0.add(d1).add(d2.add(d3)).reduceLanes(VectorOperators.ADD);
+                for (; i < n; i++) {
+                    float w = get(offset + i);
+                    s0 += w * x0[i];
+                    s1 += w * x1[i];
+                    s2 += w * x2[i];
+                    s3 += w * x3[i];
+                }
+                out0[r] = s0;
+                out1[r] = s1;
+                out2[r] = s2;
+                out3[r] = s3;
             }
-            float s0 = a00.add(a01).add(a02.add(a03)).reduceLanes(VectorOperators.ADD);
-            float s1 = a10.add(a11).add(a12.add(a13)).reduceLanes(VectorOperators.ADD);
-            for (; i < n; i++) {
-                float w = get(offset + i);
-                s0 += w * x0[i];
-                s1 += w * x1[i];
-            }
-            out[b][r] = s0;
-            out[b + 1][r] = s1;
         }
 
         private static FloatVector load(MemorySegment d, long at) {
-            return FloatVector.fromMemorySegment(FLOATS, d, at, ByteOrder.LITTLE_ENDIAN);
+            return FloatVector.fromMemorySegment(DOT, d, at, ByteOrder.LITTLE_ENDIAN);
         }
     }
 

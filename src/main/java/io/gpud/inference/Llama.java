@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -261,10 +260,47 @@ final class Llama {
                 att[attOffset + t] = dotKey(q, qOffset, keys, kvOffset + t * stride, headSize) / attentionScale;
             }
             softmax(att, attOffset, pos + 1);
-            Arrays.fill(out, qOffset, qOffset + headSize, 0f);
-            for (int t = 0; t <= pos; t++) {
-                addScaled(out, qOffset, values, kvOffset + t * stride, att[attOffset + t], headSize);
+            weightedValues(out, qOffset, values, kvOffset, stride, att, attOffset, pos + 1, headSize);
+        }
+    }
+
+    /**
+     * out[outOffset, +n) = Σ_t att[attOffset + t] × values[at + t × stride, +n floats) for t
+     * in [0, count), summed in order of t; each slice of the head is summed in a register
+     * (full-width vectors when the head is at least that long, else half-width, else scalar).
+     */
+    private static void weightedValues(float[] out, int outOffset, MemorySegment values, long at, long stride,
+                                       float[] att, int attOffset, int count, int n) {
+        int i = 0;
+        if (n >= FLOATS.length()) {
+            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
+                FloatVector acc = FloatVector.zero(FLOATS);
+                long first = at + (long) i * Float.BYTES;
+                for (int t = 0; t < count; t++) {
+                    acc = FloatVector.fromMemorySegment(FLOATS, values, first + t * stride, ByteOrder.nativeOrder())
+                            .fma(FloatVector.broadcast(FLOATS, att[attOffset + t]), acc);
+                }
+                acc.intoArray(out, outOffset + i);
             }
+        } else if (n >= HALF.length()) {
+            for (; i + HALF.length() <= n; i += HALF.length()) {
+                FloatVector acc = FloatVector.zero(HALF);
+                long first = at + (long) i * Float.BYTES;
+                for (int t = 0; t < count; t++) {
+                    acc = FloatVector.fromMemorySegment(HALF, values, first + t * stride, ByteOrder.nativeOrder())
+                            .fma(FloatVector.broadcast(HALF, att[attOffset + t]), acc);
+                }
+                acc.intoArray(out, outOffset + i);
+            }
+        }
+        for (; i < n; i++) {
+            float sum = 0f;
+            long first = (at >> 2) + i;
+            long step = stride >> 2;
+            for (int t = 0; t < count; t++) {
+                sum += att[attOffset + t] * values.getAtIndex(CACHE_FLOAT, first + t * step);
+            }
+            out[outOffset + i] = sum;
         }
     }
 
@@ -296,29 +332,6 @@ final class Llama {
             score += q[qOffset + i] * keys.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
         }
         return score;
-    }
-
-    /** out[outOffset, +n) += a × values[at, +n floats), with vectors as in {@link #dotKey}. */
-    private static void addScaled(float[] out, int outOffset, MemorySegment values, long at, float a, int n) {
-        int i = 0;
-        if (n >= FLOATS.length()) {
-            FloatVector scale = FloatVector.broadcast(FLOATS, a);
-            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
-                FloatVector.fromMemorySegment(FLOATS, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
-                        .fma(scale, FloatVector.fromArray(FLOATS, out, outOffset + i))
-                        .intoArray(out, outOffset + i);
-            }
-        } else if (n >= HALF.length()) {
-            FloatVector scale = FloatVector.broadcast(HALF, a);
-            for (; i + HALF.length() <= n; i += HALF.length()) {
-                FloatVector.fromMemorySegment(HALF, values, at + (long) i * Float.BYTES, ByteOrder.nativeOrder())
-                        .fma(scale, FloatVector.fromArray(HALF, out, outOffset + i))
-                        .intoArray(out, outOffset + i);
-            }
-        }
-        for (; i < n; i++) {
-            out[outOffset + i] += a * values.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
-        }
     }
 
     private static void add(float[] x, float[] delta, int size) {
@@ -373,18 +386,39 @@ final class Llama {
         }
     }
 
-    /** Softmax in place over x[offset, offset + size). */
+    /**
+     * Softmax in place over x[offset, offset + size), on vectors: the exponential is the
+     * Vector API's (within an ulp or so of {@link Math#exp}); the scalar tail uses Math.exp.
+     */
     static void softmax(float[] x, int offset, int size) {
+        int lanes = FLOATS.length();
+        int i = 0;
         float max = x[offset];
-        for (int i = 1; i < size; i++) {
+        if (size >= lanes) {
+            FloatVector m = FloatVector.fromArray(FLOATS, x, offset);
+            for (i = lanes; i + lanes <= size; i += lanes) {
+                m = m.max(FloatVector.fromArray(FLOATS, x, offset + i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < size; i++) {
             max = Math.max(max, x[offset + i]);
         }
-        float sum = 0f;
-        for (int i = 0; i < size; i++) {
+        FloatVector sums = FloatVector.zero(FLOATS);
+        for (i = 0; i + lanes <= size; i += lanes) {
+            FloatVector e = FloatVector.fromArray(FLOATS, x, offset + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, offset + i);
+            sums = sums.add(e);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (; i < size; i++) {
             x[offset + i] = (float) Math.exp(x[offset + i] - max);
             sum += x[offset + i];
         }
-        for (int i = 0; i < size; i++) {
+        for (i = 0; i + lanes <= size; i += lanes) {
+            FloatVector.fromArray(FLOATS, x, offset + i).div(sum).intoArray(x, offset + i);
+        }
+        for (; i < size; i++) {
             x[offset + i] /= sum;
         }
     }

@@ -2,6 +2,10 @@ package io.gpud.inference;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Chooses the next token from the logits, as {@link Sampling} says. Greedy sampling is the
@@ -66,10 +70,39 @@ final class Sampler {
         return truncate ? order[candidates - 1] : candidates - 1;
     }
 
-    /** The index of the largest logit; the lowest index among equals. */
+    /**
+     * The index of the largest logit; the lowest index among equals. On vectors: the maximum,
+     * then the first index holding it; with a NaN among the logits, the scalar loop decides.
+     */
     static int argmax(float[] logits) {
+        VectorSpecies<Float> floats = FloatTensor.FLOATS;
+        int lanes = floats.length();
+        int n = logits.length;
+        if (n >= lanes) {
+            FloatVector m = FloatVector.fromArray(floats, logits, 0);
+            int i = lanes;
+            for (; i + lanes <= n; i += lanes) {
+                m = m.max(FloatVector.fromArray(floats, logits, i));
+            }
+            float max = m.reduceLanes(VectorOperators.MAX);
+            for (; i < n; i++) {
+                max = Math.max(max, logits[i]);
+            }
+            int j = 0;
+            for (; j + lanes <= n; j += lanes) {
+                VectorMask<Float> hit = FloatVector.fromArray(floats, logits, j).eq(max);
+                if (hit.anyTrue()) {
+                    return j + hit.firstTrue();
+                }
+            }
+            for (; j < n; j++) {
+                if (logits[j] == max) {
+                    return j;
+                }
+            }
+        }
         int best = 0;
-        for (int i = 1; i < logits.length; i++) {
+        for (int i = 1; i < n; i++) {
             if (logits[i] > logits[best]) {
                 best = i;
             }

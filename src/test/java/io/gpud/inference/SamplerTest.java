@@ -25,6 +25,31 @@ class SamplerTest {
     }
 
     @Test
+    void argmaxOnVectorsAgreesWithTheScalarDefinition() {
+        var random = new SplittableRandom(7);
+        for (int trial = 0; trial < 500; trial++) {
+            int n = random.nextInt(1, 200);
+            float[] logits = new float[n];
+            for (int i = 0; i < n; i++) {
+                logits[i] = random.nextInt(-4, 5) * 0.5f; // few distinct values: many ties
+            }
+            if (trial % 50 == 0) {
+                logits[random.nextInt(n)] = -0.0f;
+            }
+            if (trial % 7 == 0) {
+                logits[random.nextInt(n)] = Float.NaN;
+            }
+            int expected = 0;
+            for (int i = 1; i < n; i++) {
+                if (logits[i] > logits[expected]) {
+                    expected = i;
+                }
+            }
+            assertEquals(expected, Sampler.argmax(logits), "trial " + trial + ", " + n + " logits");
+        }
+    }
+
+    @Test
     void sameSeedSameTokens() {
         var sampling = new Sampling(1.0f, 0.9f, 40, 1234);
         var first = new Sampler(sampling);
