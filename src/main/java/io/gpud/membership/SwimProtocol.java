@@ -220,6 +220,8 @@ final class SwimProtocol {
     private final Map<Integer, Relay> relays = new HashMap<>();
     private final Map<String, Suspicion> suspicions = new HashMap<>();
     private final List<Broadcast> queue = new ArrayList<>();
+    /** The queued broadcast about each member, so a newer fact replaces the older in O(1). */
+    private final Map<String, Broadcast> queued = new HashMap<>();
 
     private long nextProbeNanos;
     private long nextGossipNanos;
@@ -271,7 +273,11 @@ final class SwimProtocol {
 
     /** The earliest time at which {@link #onTimers} has work. */
     long nextDeadline() {
-        long d = Math.min(Math.min(nextProbeNanos, nextGossipNanos), Math.min(nextPushPullNanos, nextJoinNanos));
+        long d = Math.min(nextProbeNanos, Math.min(nextPushPullNanos, nextJoinNanos));
+        if (!queue.isEmpty()) {
+            // An empty queue has nothing to gossip: no wake-up for it.
+            d = Math.min(d, nextGossipNanos);
+        }
         if (loadSource != null) {
             d = Math.min(d, nextLoadNanos);
         }
@@ -326,11 +332,11 @@ final class SwimProtocol {
         }
         if (now >= nextProbeNanos) {
             probe(now);
+            reap(now);
             nextProbeNanos = now + scaled(config.probeInterval());
         }
-        if (now >= nextGossipNanos) {
+        if (now >= nextGossipNanos && !queue.isEmpty()) {
             gossip(now);
-            reap(now);
             nextGossipNanos = now + config.gossipInterval().toNanos();
         }
         if (now >= nextPushPullNanos) {
@@ -372,6 +378,12 @@ final class SwimProtocol {
             if (!p.reply()) {
                 sendStream(p.sourceAddress(), new PushPull(false, true, self, selfAddress, table()));
             }
+        } else if (m instanceof Ping p) {
+            if (p.target().equals(self)) {
+                sendStream(p.sourceAddress(), new Ack(p.seq()));
+            }
+        } else if (m instanceof Ack a) {
+            onAck(a.seq(), now);
         } else {
             metrics.packetsDropped.inc("unexpected");
         }
@@ -452,6 +464,9 @@ final class SwimProtocol {
         for (Member relay : relaysTo) {
             send(relay.address, new IndirectPing(seq, target.name, target.address, true, self, selfAddress), false);
         }
+        // The stream fallback: the same ping over TCP, whose retransmissions get through a
+        // lossy path that ate the datagrams. The ack comes back over a stream too.
+        sendStream(target.address, new Ping(seq, target.name, self, selfAddress));
     }
 
     private void probeFailed(Probe p, long now) {
@@ -702,11 +717,19 @@ final class SwimProtocol {
     }
 
     private void enqueue(String about, Message m) {
-        queue.removeIf(b -> b.about.equals(about));
-        queue.add(new Broadcast(about, m));
+        Broadcast old = queued.remove(about);
+        if (old != null) {
+            queue.remove(old);
+        }
+        var b = new Broadcast(about, m);
+        queue.add(b);
+        queued.put(about, b);
         int cap = Math.max(64, 4 * members.size());
         if (queue.size() > cap) {
             queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
+            for (Broadcast dropped : queue.subList(cap, queue.size())) {
+                queued.remove(dropped.about);
+            }
             queue.subList(cap, queue.size()).clear();
         }
     }
@@ -729,6 +752,7 @@ final class SwimProtocol {
             used += b.size;
             if (++b.transmits >= limit) {
                 it.remove();
+                queued.remove(b.about);
             }
         }
         return out;

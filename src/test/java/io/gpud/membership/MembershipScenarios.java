@@ -201,6 +201,16 @@ final class MembershipScenarios {
      */
     static FaultRun underFaults(long seed, int n, double loss, double starvedFraction, long seconds,
                                 MembershipConfig config, Keyring keyring) {
+        return underFaults(seed, n, loss, starvedFraction, seconds, config, keyring, 0, r -> { });
+    }
+
+    /**
+     * As above, and every {@code progressSeconds} of simulated time (0 = never) hands
+     * {@code progress} the run so far, so a day-long run shows how far it got.
+     */
+    static FaultRun underFaults(long seed, int n, double loss, double starvedFraction, long seconds,
+                                MembershipConfig config, Keyring keyring, long progressSeconds,
+                                java.util.function.Consumer<FaultRun> progress) {
         var net = new SimNetwork(seed);
         installBasicInvariants(net);
         List<SimNode> nodes = region(net, "r0", n, config, keyring, false);
@@ -240,12 +250,27 @@ final class MembershipScenarios {
         double susBefore = nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum();
         double refBefore = nodes.stream().mapToDouble(x -> x.metrics.refutations.value()).sum();
         long start = net.clock.nanos();
-        net.runUntil(start + SimClock.s(seconds));
+        long end = start + SimClock.s(seconds);
+        long step = progressSeconds > 0 ? SimClock.s(progressSeconds) : end - start;
+        while (net.clock.nanos() < end) {
+            net.runUntil(Math.min(end, net.clock.nanos() + step));
+            if (net.clock.nanos() < end) {
+                progress.accept(faultRun(nodes, (net.clock.nanos() - start) / 1e9, falseDeaths[0], starvedDead[0],
+                        susBefore, refBefore, sentBefore, net.eventsRun));
+            }
+        }
+        return faultRun(nodes, seconds, falseDeaths[0], starvedDead[0], susBefore, refBefore, sentBefore,
+                net.eventsRun);
+    }
+
+    private static FaultRun faultRun(List<SimNode> nodes, double seconds, long falseDeaths, long starvedDead,
+                                     double susBefore, double refBefore, double sentBefore, long events) {
+        int n = nodes.size();
         double sent = nodes.stream().mapToDouble(x -> x.metrics.bytesSent.value()).sum() - sentBefore;
-        return new FaultRun(n, seconds, falseDeaths[0], starvedDead[0],
+        return new FaultRun(n, seconds, falseDeaths, starvedDead,
                 (long) (nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum() - susBefore),
                 (long) (nodes.stream().mapToDouble(x -> x.metrics.refutations.value()).sum() - refBefore),
-                sent / n / seconds, net.eventsRun);
+                sent / n / seconds, events);
     }
 
     /**
