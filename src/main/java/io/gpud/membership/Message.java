@@ -46,6 +46,18 @@ sealed interface Message {
     record Load(LoadRecord record) implements Message {
     }
 
+    /**
+     * A region's summary, made once a second by a bridge and sent across the WAN pool;
+     * bridges relay the ones they receive to their region peers. {@code bridgeWan} is the
+     * WAN address of the bridge that made it: a newly elected bridge can join through it.
+     */
+    record Summary(String region, String bridge, InetSocketAddress bridgeWan, long sequence, int healthyHosts,
+                   int capacity, List<RegionSummary.ModelHosts> models) implements Message {
+        public Summary {
+            models = List.copyOf(models);
+        }
+    }
+
     /** Full state of the sender, sent over TCP; {@code join} asks for the receiver's in return. */
     record PushPull(boolean join, boolean reply, String source, InetSocketAddress sourceAddress,
                     List<MemberEntry> members) implements Message {

@@ -200,6 +200,8 @@ final class SwimProtocol {
     private final Supplier<LoadRecord> loadSource;
 
     private Keyring keyring;
+    /** Where region summaries go; a pool that expects none counts them as unexpected. */
+    private java.util.function.Consumer<Message.Summary> summaries;
     private long incarnation;
     private byte[] metadata;
     private String region;
@@ -242,6 +244,7 @@ final class SwimProtocol {
         this.transport = transport;
         this.random = random;
         this.metrics = metrics;
+        this.summaries = r -> metrics.packetsDropped.inc("unexpected");
         this.seeds = List.copyOf(seeds);
         this.loadSource = loadSource;
         this.metadata = checkedMetadata(metadata);
@@ -521,6 +524,7 @@ final class SwimProtocol {
                 applyDead(d, now);
             }
             case Load l -> onLoad(l.record(), now);
+            case Message.Summary r -> summaries.accept(r);
             case PushPull p -> metrics.packetsDropped.inc("unexpected");
             case Compound c -> metrics.packetsDropped.inc("unexpected");
         }
@@ -905,6 +909,20 @@ final class SwimProtocol {
         members.get(self).state = MemberState.LEFT;
         leaving = true;
         changed = true;
+    }
+
+    /** Hands every region summary this node receives to {@code sink}. */
+    void onSummary(java.util.function.Consumer<Message.Summary> sink) {
+        summaries = sink;
+    }
+
+    /** Sends one datagram outside the protocol's own traffic (a region summary). */
+    void sendDirect(InetSocketAddress to, Message m) {
+        send(to, m, false);
+    }
+
+    InetSocketAddress address() {
+        return selfAddress;
     }
 
     void setKeyring(Keyring next) {

@@ -351,7 +351,22 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
                 .toList();
         return new NodeStatus(nodeId, config.node().region(), lifecycle.state().name(), inFlight(), queueDepth(),
                 models, members(), Version.current(),
-                Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds());
+                Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds(), regions());
+    }
+
+    private List<NodeStatus.Region> regions() {
+        if (membership == null) {
+            return List.of();
+        }
+        var now = java.time.Instant.now();
+        return membership.regionSummaries().values().stream()
+                .sorted(java.util.Comparator.comparing(io.gpud.membership.RegionSummary::region))
+                .map(r -> new NodeStatus.Region(r.region(), r.healthyHosts(), r.capacity(), r.bridge(),
+                        Math.max(0, Duration.between(r.receivedAt(), now).toMillis()),
+                        r.models().stream().map(m -> new NodeStatus.RegionModel(m.model(), m.hosts().stream()
+                                .map(h -> new NodeStatus.RegionHost(h.nodeId(), h.dataAddress(), h.queueDepth(),
+                                        h.inFlight(), h.capacity())).toList())).toList()))
+                .toList();
     }
 
     private List<NodeStatus.Member> members() {
