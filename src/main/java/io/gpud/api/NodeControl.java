@@ -34,4 +34,9 @@ public interface NodeControl {
     default KeyringChange changeKeyring(KeyringOperation operation, String key) {
         return new KeyringChange.Refused("this node has no gossip keyring");
     }
+
+    /** Installs, uses or removes a gossip key here and, through gossip, on every member. */
+    default KeyringChange changeClusterKeyring(KeyringOperation operation, String key) {
+        return new KeyringChange.Refused("this node has no gossip keyring");
+    }
 }

@@ -5,6 +5,7 @@ import io.gpud.membership.Message.Alive;
 import io.gpud.membership.Message.Compound;
 import io.gpud.membership.Message.Dead;
 import io.gpud.membership.Message.IndirectPing;
+import io.gpud.membership.Message.KeyOp;
 import io.gpud.membership.Message.Load;
 import io.gpud.membership.Message.MemberEntry;
 import io.gpud.membership.Message.Nack;
@@ -39,6 +40,7 @@ final class Codec {
     private static final int PUSH_PULL = 9;
     private static final int COMPOUND = 10;
     private static final int SUMMARY = 11;
+    private static final int KEY_OP = 12;
 
     private Codec() {
     }
@@ -90,6 +92,7 @@ final class Codec {
                     }
                 }
             }
+            case KeyOp k -> out.u8(KEY_OP).i64(k.id()).u8(k.op().ordinal()).string(k.key());
             case Compound c -> {
                 out.u8(COMPOUND).u8(c.parts().size());
                 for (Message part : c.parts()) {
@@ -122,6 +125,14 @@ final class Codec {
                     nonNegative(in.i32(), "in-flight"), Float.intBitsToFloat(in.i32())));
             case PUSH_PULL -> readPushPull(in);
             case SUMMARY -> readSummary(in);
+            case KEY_OP -> {
+                long id = in.i64();
+                int op = in.u8();
+                if (op >= KeyOp.Operation.values().length) {
+                    throw new WireFormatException("key operation " + op);
+                }
+                yield new KeyOp(id, KeyOp.Operation.values()[op], in.string());
+            }
             case COMPOUND -> {
                 if (!compoundAllowed) {
                     throw new WireFormatException("compound inside a compound");

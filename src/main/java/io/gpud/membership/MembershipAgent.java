@@ -158,6 +158,7 @@ public final class MembershipAgent implements AutoCloseable {
         protocol = new SwimProtocol(nodeId, advertised, metadata, config.timing(), keyring,
                 new SocketTransport(udp), new SecureRandom(), metrics, seeds, load, System.nanoTime());
         protocol.onSummary(this::onRelayedSummary);
+        protocol.onKeyringChange(this::keyringChangedByCluster);
         registry.gauge("gpud_gossip_members", "Members this node sees alive or suspect, itself included",
                 () -> snapshot.stream().filter(m -> m.state() == MemberState.ALIVE
                         || m.state() == MemberState.SUSPECT).count());
@@ -266,6 +267,31 @@ public final class MembershipAgent implements AutoCloseable {
     /** Drops a key that is not the primary. */
     public KeyringChange removeKey(String key) {
         return changeKeyring(k -> k.remove(key));
+    }
+
+    /** What a cluster keyring operation does: install, use or remove. */
+    public enum ClusterKeyOperation { INSTALL, USE, REMOVE }
+
+    /**
+     * Applies a keyring operation here and gossips it to every member, each of which
+     * applies it once and writes its keyring file. Rotate with install, use, remove, each
+     * once the previous one has reached everyone (seconds; {@code gpud keyring list} on
+     * any member shows it).
+     */
+    public KeyringChange changeClusterKeyring(ClusterKeyOperation operation, String key) {
+        Message.KeyOp.Operation op = Message.KeyOp.Operation.valueOf(operation.name());
+        // The protocol applies it to its keyring (the one passed in) and gossips it.
+        return changeKeyring(current -> protocol.clusterKeyOp(op, key));
+    }
+
+    /** A cluster operation changed this member's keyring: keep the file and the WAN pool in step. */
+    private void keyringChangedByCluster(Keyring next) {
+        if (keyringFile != null) {
+            writeKeyring(keyringFile, next);
+        }
+        if (wan != null) {
+            wan.setKeyring(next);
+        }
     }
 
     private KeyringChange changeKeyring(java.util.function.UnaryOperator<Keyring> change) {

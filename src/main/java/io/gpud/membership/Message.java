@@ -58,6 +58,16 @@ sealed interface Message {
         }
     }
 
+    /**
+     * A keyring operation for the whole cluster, gossiped like a membership change and
+     * applied once by every member ({@code id} tells repeats apart). It travels sealed
+     * under the cluster's key, which is what authenticates it.
+     */
+    record KeyOp(long id, Operation op, String key) implements Message {
+        /** Install (accept), use (seal with; installs first), remove (stop accepting; not the primary). */
+        enum Operation { INSTALL, USE, REMOVE }
+    }
+
     /** Full state of the sender, sent over TCP; {@code join} asks for the receiver's in return. */
     record PushPull(boolean join, boolean reply, String source, InetSocketAddress sourceAddress,
                     List<MemberEntry> members) implements Message {

@@ -202,6 +202,15 @@ final class SwimProtocol {
     private Keyring keyring;
     /** Where region summaries go; a pool that expects none counts them as unexpected. */
     private java.util.function.Consumer<Message.Summary> summaries;
+    /** Told of every keyring a cluster key operation produced (the daemon writes it to disk). */
+    private java.util.function.Consumer<Keyring> keyringChanges = k -> { };
+    /** Ids of the cluster key operations already applied, the newest few hundred. */
+    private final Set<Long> keyOpsSeen = Collections.newSetFromMap(new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
+            return size() > 256;
+        }
+    });
     private long incarnation;
     private byte[] metadata;
     private String region;
@@ -525,6 +534,7 @@ final class SwimProtocol {
             }
             case Load l -> onLoad(l.record(), now);
             case Message.Summary r -> summaries.accept(r);
+            case Message.KeyOp k -> onKeyOp(k);
             case PushPull p -> metrics.packetsDropped.inc("unexpected");
             case Compound c -> metrics.packetsDropped.inc("unexpected");
         }
@@ -909,6 +919,54 @@ final class SwimProtocol {
         members.get(self).state = MemberState.LEFT;
         leaving = true;
         changed = true;
+    }
+
+    /**
+     * Applies a keyring operation here and gossips it to the whole cluster, where every
+     * member applies it once. Run install, then use, then remove, each after the previous
+     * one reached everyone (seconds): at no step does a member seal with a key another
+     * cannot open, so the rotation raises no suspicion.
+     *
+     * @throws IllegalArgumentException when the operation does not apply here (a bad key,
+     *                                  use of a key not installed, removal of the primary)
+     */
+    Keyring clusterKeyOp(Message.KeyOp.Operation op, String key) {
+        if (!keyring.encrypted()) {
+            throw new IllegalArgumentException("gossip is not encrypted on this node");
+        }
+        var k = new Message.KeyOp(random.nextLong() & Long.MAX_VALUE, op, key);
+        keyring = applyKeyOp(keyring, k);
+        keyOpsSeen.add(k.id());
+        enqueue("\0key-op-" + k.id(), k);
+        return keyring;
+    }
+
+    /** A member's own keyring changes from cluster operations go to {@code sink}. */
+    void onKeyringChange(java.util.function.Consumer<Keyring> sink) {
+        keyringChanges = sink;
+    }
+
+    private static Keyring applyKeyOp(Keyring k, Message.KeyOp op) {
+        return switch (op.op()) {
+            case INSTALL -> k.install(op.key());
+            case USE -> k.install(op.key()).use(op.key());
+            case REMOVE -> k.remove(op.key());
+        };
+    }
+
+    private void onKeyOp(Message.KeyOp k) {
+        if (!keyring.encrypted() || !keyOpsSeen.add(k.id())) {
+            return;
+        }
+        // Pass it on first: a member that cannot apply it (say, a removal of what is still
+        // its primary) must not stop it from reaching the others.
+        enqueue("\0key-op-" + k.id(), k);
+        try {
+            keyring = applyKeyOp(keyring, k);
+            keyringChanges.accept(keyring);
+        } catch (IllegalArgumentException e) {
+            metrics.packetsDropped.inc("key_op");
+        }
     }
 
     /** Hands every region summary this node receives to {@code sink}. */

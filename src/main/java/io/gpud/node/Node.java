@@ -401,6 +401,14 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     }
 
     @Override
+    public MembershipAgent.KeyringChange changeClusterKeyring(KeyringOperation operation, String key) {
+        if (membership == null) {
+            return new MembershipAgent.KeyringChange.Refused("gossip is disabled on this node");
+        }
+        return membership.changeClusterKeyring(MembershipAgent.ClusterKeyOperation.valueOf(operation.name()), key);
+    }
+
+    @Override
     public NodeState drain() {
         NodeState before = lifecycle.state();
         NodeState now = lifecycle.drain();

@@ -408,4 +408,38 @@ final class MembershipScenarios {
         }
         return Stats.of(samples);
     }
+
+    /** What a cluster-wide key rotation did. */
+    record Rotation(long suspicions, long undecryptable, long membersWithOnlyTheNewKey, int members) {
+    }
+
+    /**
+     * Rotates the gossip key of a whole region from one member: install the new key, use
+     * it, remove the old, each gossiped as a cluster key operation, {@code stepSeconds}
+     * apart. Counts the suspicions raised and the packets that did not decrypt meanwhile.
+     */
+    static Rotation clusterKeyRotation(long seed, int n, double loss, long stepSeconds) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        Keyring old = testKeyring();
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), old, false);
+        net.lossRate = loss;
+        net.runUntil(net.clock.nanos() + SimClock.s(5));
+        double susBefore = nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum();
+        double dropsBefore = nodes.stream().mapToDouble(x -> x.metrics.packetsDropped.value("decrypt")).sum();
+        String oldKey = old.keys().getFirst();
+        String newKey = Keyring.generateKey(new SplittableRandom(seed ^ 0x6b6579));
+        SimNode origin = nodes.get(new SplittableRandom(seed).nextInt(n));
+        origin.protocol.clusterKeyOp(Message.KeyOp.Operation.INSTALL, newKey);
+        net.runUntil(net.clock.nanos() + SimClock.s(stepSeconds));
+        origin.protocol.clusterKeyOp(Message.KeyOp.Operation.USE, newKey);
+        net.runUntil(net.clock.nanos() + SimClock.s(stepSeconds));
+        origin.protocol.clusterKeyOp(Message.KeyOp.Operation.REMOVE, oldKey);
+        net.runUntil(net.clock.nanos() + SimClock.s(stepSeconds));
+        long rotated = nodes.stream().filter(x -> x.protocol.keyring().keys().equals(List.of(newKey))).count();
+        return new Rotation(
+                (long) (nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum() - susBefore),
+                (long) (nodes.stream().mapToDouble(x -> x.metrics.packetsDropped.value("decrypt")).sum()
+                        - dropsBefore), rotated, n);
+    }
 }
