@@ -102,7 +102,8 @@ public final class MembershipAgent implements AutoCloseable {
     private long nextSummaryNanos;
     private final java.util.Map<String, RegionSummary> regions = new java.util.HashMap<>();
     private final java.util.Map<String, Long> regionsHeardNanos = new java.util.HashMap<>();
-    private final List<Message.Summary> toRelay = new ArrayList<>();
+    /** The newest summary per other region that came across since the last tick. */
+    private final java.util.Map<String, Message.Summary> toRelay = new java.util.HashMap<>();
     private volatile java.util.Map<String, RegionSummary> regionSnapshot = java.util.Map.of();
 
     private MembershipAgent(String nodeId, GossipConfig config, NodeMetadata metadata, Supplier<LoadRecord> load,
@@ -470,15 +471,10 @@ public final class MembershipAgent implements AutoCloseable {
                     && region.equals(m.metadata.region())).sorted(java.util.Comparator.comparing(m -> m.name))
                     .toList();
             int share = bridges.indexOf(nodeId);
-            for (Message.Summary r : toRelay) {
+            // (The other bridges hear the other regions across the WAN pool themselves.)
+            for (Message.Summary r : toRelay.values()) {
                 for (int i = share; i < peers.size(); i += bridges.size()) {
                     protocol.sendDirect(peers.get(i).address, r);
-                }
-                for (String other : bridges) {
-                    SwimProtocol.Member b = protocol.members().get(other);
-                    if (b != null && !other.equals(nodeId)) {
-                        protocol.sendDirect(b.address, r);
-                    }
                 }
             }
         }
@@ -497,7 +493,7 @@ public final class MembershipAgent implements AutoCloseable {
     private void onWanSummary(Message.Summary r) {
         if (!r.region().equals(currentMetadata[0].region())) {
             store(r, System.nanoTime());
-            toRelay.add(r);
+            toRelay.put(r.region(), r);
         }
     }
 
