@@ -231,19 +231,26 @@ public final class AdminServer implements AutoCloseable {
         };
     }
 
-    /** {@code POST /v1/keyring/<operation>} with {@code {"key": "<base64>"}}. */
+    /**
+     * {@code POST /v1/keyring/<operation>} with {@code {"key": "<base64>"}}; with
+     * {@code "cluster": true} the operation is gossiped to every member.
+     */
     private Object keyring(Request r, KeyringOperation operation) {
         requireMethod(r, "POST");
         String key;
+        boolean cluster;
         try {
-            key = MAPPER.readTree(r.body()).path("key").asText("");
+            var body = MAPPER.readTree(r.body());
+            key = body.path("key").asText("");
+            cluster = body.path("cluster").asBoolean(false);
         } catch (IOException e) {
             throw ApiException.invalid(null, "the body must be JSON: {\"key\": \"<base64 AES-256 key>\"}");
         }
         if (key.isBlank()) {
             throw ApiException.invalid("key", "the body must name a key: {\"key\": \"<base64 AES-256 key>\"}");
         }
-        return switch (node.changeKeyring(operation, key)) {
+        var change = cluster ? node.changeClusterKeyring(operation, key) : node.changeKeyring(operation, key);
+        return switch (change) {
             case KeyringChange.Applied a -> Map.of("keys", a.keys());
             case KeyringChange.Refused refused -> throw ApiException.invalid("key", refused.reason());
         };

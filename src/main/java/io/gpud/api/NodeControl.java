@@ -43,4 +43,9 @@ public interface NodeControl {
     default ModelReload loadModel(String name, String version) {
         return new ModelReload.Refused("this node has no model store");
     }
+
+    /** Installs, uses or removes a gossip key here and, through gossip, on every member. */
+    default KeyringChange changeClusterKeyring(KeyringOperation operation, String key) {
+        return new KeyringChange.Refused("this node has no gossip keyring");
+    }
 }

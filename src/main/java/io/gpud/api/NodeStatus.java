@@ -15,6 +15,8 @@ import java.util.List;
  * @param version    software version
  * @param uptimeSeconds seconds since start
  * @param modelLoad  the latest model load or reload (in progress or ended), or null
+ * @param regions    the region summaries carried by the WAN pool, this node's region
+ *                   included, sorted by region; empty while the WAN pool is off
  */
 public record NodeStatus(
         String nodeId,
@@ -26,7 +28,30 @@ public record NodeStatus(
         List<Member> members,
         String version,
         long uptimeSeconds,
-        ModelLoad modelLoad) {
+        ModelLoad modelLoad,
+        List<Region> regions) {
+
+    /**
+     * One region as its newest summary describes it.
+     *
+     * @param region       its name
+     * @param healthyHosts members alive there
+     * @param capacity     concurrent sequences they offer
+     * @param bridge       the bridge that made the summary
+     * @param ageMs        how long ago this node got the summary
+     * @param models       per model, the least-loaded READY hosts (at most 8)
+     */
+    public record Region(String region, int healthyHosts, int capacity, String bridge, long ageMs,
+                         List<RegionModel> models) {
+    }
+
+    /** A model's least-loaded hosts in a region. */
+    public record RegionModel(String model, List<RegionHost> hosts) {
+    }
+
+    /** One host of a region summary: where to send, and how loaded it was. */
+    public record RegionHost(String nodeId, String dataAddress, int queueDepth, int inFlight, int capacity) {
+    }
 
     /** One served model; {@code version} is its store version, or {@code file} outside the store. */
     public record Model(String name, String format, String architecture, long parameters,

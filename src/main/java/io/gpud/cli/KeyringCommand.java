@@ -8,13 +8,16 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code gpud keyring}: the gossip encryption keys of one node, after {@code consul keyring}.
  * To rotate without a partition, run on every node in turn: {@code install NEW}, then (once
- * all have it) {@code use NEW}, then (once all use it) {@code remove OLD}.
+ * all have it) {@code use NEW}, then (once all use it) {@code remove OLD}; or run each step
+ * once, on any node, with {@code --cluster}: it is gossiped to every member (wait a few
+ * seconds between the steps, until {@code list} on another member shows it).
  */
 @Command(name = "keyring", mixinStandardHelpOptions = true,
         description = "List, install, use or remove gossip encryption keys (base64 AES-256) on this node.",
@@ -69,6 +72,8 @@ final class KeyringCommand implements Runnable {
         AdminOptions admin;
         @Parameters(paramLabel = "KEY", description = "A base64 AES-256 key (32 bytes).")
         String key;
+        @Option(names = "--cluster", description = "Apply on every member, through gossip.")
+        boolean cluster;
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
 
@@ -76,7 +81,7 @@ final class KeyringCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            String body = StatusCommand.JSON.writeValueAsString(Map.of("key", key));
+            String body = StatusCommand.JSON.writeValueAsString(Map.of("key", key, "cluster", cluster));
             return printKeys(admin.client().post("/v1/keyring/" + operation(), body), spec.commandLine().getOut());
         }
     }

@@ -69,5 +69,13 @@ final class StatusCommand implements Callable<Integer> {
                     m.path("state").asText(), m.path("nodeState").asText(), m.path("incarnation").asLong(), rtt,
                     m.path("address").asText());
         }
+        if (!s.path("regions").isEmpty()) {
+            out.println("regions");
+            for (JsonNode r : s.path("regions")) {
+                out.printf("  %-12s %4d healthy, capacity %d, %d model(s), bridge %s, %d ms ago%n",
+                        r.path("region").asText(), r.path("healthyHosts").asInt(), r.path("capacity").asInt(),
+                        r.path("models").size(), r.path("bridge").asText(), r.path("ageMs").asLong());
+            }
+        }
     }
 }

@@ -179,7 +179,11 @@ public final class ConfigLoader {
                 s.string("availabilityZone", d.availabilityZone()),
                 s.string("subnet", d.subnet()),
                 s.string("vpc", d.vpc()),
-                s.integer("capacity", d.capacity()));
+                s.integer("capacity", d.capacity()),
+                s.bool("wanEnabled", d.wanEnabled()),
+                s.integer("wanPort", d.wanPort()),
+                s.list("wanJoin"),
+                s.integer("wanBridges", d.wanBridges()));
     }
 
     private static LogConfig log(Section s) {

@@ -21,6 +21,11 @@ import java.util.List;
  * @param subnet           the node's subnet, gossiped as metadata
  * @param vpc              the node's VPC, gossiped as metadata
  * @param capacity         concurrent sequences this node offers, gossiped as metadata
+ * @param wanEnabled       true: this node may be elected a bridge of its region and then
+ *                         joins the WAN pool that carries region summaries across regions
+ * @param wanPort          the WAN pool port, UDP and TCP (0 picks a free one)
+ * @param wanJoin          WAN seeds {@code host:wanPort}: bridges of other regions
+ * @param wanBridges       bridges per region: its live members with the lowest ids
  */
 public record GossipConfig(
         boolean enabled,
@@ -34,7 +39,11 @@ public record GossipConfig(
         String availabilityZone,
         String subnet,
         String vpc,
-        int capacity) {
+        int capacity,
+        boolean wanEnabled,
+        int wanPort,
+        List<String> wanJoin,
+        int wanBridges) {
 
     /** The default gossip port, UDP and TCP. */
     public static final int DEFAULT_PORT = 7946;
@@ -43,13 +52,11 @@ public record GossipConfig(
         Validate.notBlank("gossip.bindAddress", bindAddress);
         Validate.port("gossip.port", port);
         join = List.copyOf(join);
-        for (String seed : join) {
-            int colon = seed.lastIndexOf(':');
-            if (colon <= 0 || !seed.substring(colon + 1).matches("\\d{1,5}")
-                    || Integer.parseInt(seed.substring(colon + 1)) > 65535) {
-                throw new ConfigException("gossip.join entry was '" + seed + "', must be HOST:PORT");
-            }
-        }
+        checkSeeds("gossip.join", join);
+        Validate.port("gossip.wanPort", wanPort);
+        wanJoin = List.copyOf(wanJoin);
+        checkSeeds("gossip.wanJoin", wanJoin);
+        Validate.range("gossip.wanBridges", wanBridges, 1, 16);
         Validate.notBlank("gossip.profile", profile);
         if (timing == null) {
             throw new ConfigException("gossip timing is missing");
@@ -57,9 +64,31 @@ public record GossipConfig(
         Validate.range("gossip.capacity", capacity, 0, 1_000_000);
     }
 
-    /** Defaults: gossip on 0.0.0.0:7946 with the LAN profile, no seeds, no encryption. */
+    private static void checkSeeds(String key, List<String> seeds) {
+        for (String seed : seeds) {
+            int colon = seed.lastIndexOf(':');
+            if (colon <= 0 || !seed.substring(colon + 1).matches("\\d{1,5}")
+                    || Integer.parseInt(seed.substring(colon + 1)) > 65535) {
+                throw new ConfigException(key + " entry was '" + seed + "', must be HOST:PORT");
+            }
+        }
+    }
+
+    /** The default WAN pool port, UDP and TCP. */
+    public static final int DEFAULT_WAN_PORT = 7947;
+
+    /**
+     * Defaults: gossip on 0.0.0.0:7946 with the LAN profile, no seeds, no encryption; no
+     * WAN pool (when enabled: port 7947, three bridges per region).
+     */
     public static GossipConfig defaults() {
         return new GossipConfig(true, "0.0.0.0", DEFAULT_PORT, null, List.of(), null, "lan",
-                MembershipConfig.lan(), "", "", "", 0);
+                MembershipConfig.lan(), "", "", "", 0, false, DEFAULT_WAN_PORT, List.of(), 3);
+    }
+
+    /** This configuration with the WAN pool on, through these seeds. */
+    public GossipConfig withWan(int port, List<String> seeds, int bridges) {
+        return new GossipConfig(enabled, bindAddress, this.port, advertiseAddress, join, keyringFile, profile, timing,
+                availabilityZone, subnet, vpc, capacity, true, port, seeds, bridges);
     }
 }

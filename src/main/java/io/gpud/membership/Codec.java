@@ -5,11 +5,13 @@ import io.gpud.membership.Message.Alive;
 import io.gpud.membership.Message.Compound;
 import io.gpud.membership.Message.Dead;
 import io.gpud.membership.Message.IndirectPing;
+import io.gpud.membership.Message.KeyOp;
 import io.gpud.membership.Message.Load;
 import io.gpud.membership.Message.MemberEntry;
 import io.gpud.membership.Message.Nack;
 import io.gpud.membership.Message.Ping;
 import io.gpud.membership.Message.PushPull;
+import io.gpud.membership.Message.Summary;
 import io.gpud.membership.Message.Suspect;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -37,6 +39,8 @@ final class Codec {
     private static final int LOAD = 8;
     private static final int PUSH_PULL = 9;
     private static final int COMPOUND = 10;
+    private static final int SUMMARY = 11;
+    private static final int KEY_OP = 12;
 
     private Codec() {
     }
@@ -77,6 +81,18 @@ final class Codec {
                             .blob(e.metadata());
                 }
             }
+            case Summary r -> {
+                out.u8(SUMMARY).string(r.region()).string(r.bridge()).address(r.bridgeWan()).i64(r.sequence())
+                        .i32(r.healthyHosts()).i32(r.capacity()).u8(r.models().size());
+                for (RegionSummary.ModelHosts mh : r.models()) {
+                    out.string(mh.model()).u8(mh.hosts().size());
+                    for (RegionSummary.Host h : mh.hosts()) {
+                        out.string(h.nodeId()).string(h.dataAddress()).i32(h.queueDepth()).i32(h.inFlight())
+                                .i32(h.capacity());
+                    }
+                }
+            }
+            case KeyOp k -> out.u8(KEY_OP).i64(k.id()).u8(k.op().ordinal()).string(k.key());
             case Compound c -> {
                 out.u8(COMPOUND).u8(c.parts().size());
                 for (Message part : c.parts()) {
@@ -108,6 +124,15 @@ final class Codec {
             case LOAD -> new Load(new LoadRecord(node(in), in.i64(), in.i64(), nonNegative(in.i32(), "queue depth"),
                     nonNegative(in.i32(), "in-flight"), Float.intBitsToFloat(in.i32())));
             case PUSH_PULL -> readPushPull(in);
+            case SUMMARY -> readSummary(in);
+            case KEY_OP -> {
+                long id = in.i64();
+                int op = in.u8();
+                if (op >= KeyOp.Operation.values().length) {
+                    throw new WireFormatException("key operation " + op);
+                }
+                yield new KeyOp(id, KeyOp.Operation.values()[op], in.string());
+            }
             case COMPOUND -> {
                 if (!compoundAllowed) {
                     throw new WireFormatException("compound inside a compound");
@@ -153,6 +178,35 @@ final class Codec {
             members.add(new MemberEntry(node, address, incarnation, states[state], in.blob(MAX_METADATA_BYTES)));
         }
         return new PushPull((flags & 1) != 0, (flags & 2) != 0, source, sourceAddress, List.copyOf(members));
+    }
+
+    private static Summary readSummary(WireReader in) {
+        String region = in.string();
+        String bridge = node(in);
+        var bridgeWan = in.address();
+        long sequence = nonNegative(in.i64(), "summary sequence");
+        int healthy = nonNegative(in.i32(), "healthy hosts");
+        int capacity = nonNegative(in.i32(), "capacity");
+        int n = in.u8();
+        if (n > RegionSummary.MAX_MODELS) {
+            throw new WireFormatException("summary of " + n + " models, more than " + RegionSummary.MAX_MODELS);
+        }
+        var models = new ArrayList<RegionSummary.ModelHosts>(n);
+        for (int i = 0; i < n; i++) {
+            String model = in.string();
+            int h = in.u8();
+            if (h > RegionSummary.MAX_HOSTS_PER_MODEL) {
+                throw new WireFormatException("summary of " + h + " hosts for a model, more than "
+                        + RegionSummary.MAX_HOSTS_PER_MODEL);
+            }
+            var hosts = new ArrayList<RegionSummary.Host>(h);
+            for (int j = 0; j < h; j++) {
+                hosts.add(new RegionSummary.Host(node(in), in.string(), nonNegative(in.i32(), "queue depth"),
+                        nonNegative(in.i32(), "in-flight"), nonNegative(in.i32(), "capacity")));
+            }
+            models.add(new RegionSummary.ModelHosts(model, hosts));
+        }
+        return new Summary(region, bridge, bridgeWan, sequence, healthy, capacity, models);
     }
 
     private static String node(WireReader in) {

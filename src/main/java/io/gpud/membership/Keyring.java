@@ -129,6 +129,15 @@ public final class Keyring {
         return new Keyring(List.copyOf(next));
     }
 
+    /** This keyring after a cluster key operation; use installs first. */
+    Keyring apply(Message.KeyOp op) {
+        return switch (op.op()) {
+            case INSTALL -> install(op.key());
+            case USE -> install(op.key()).use(op.key());
+            case REMOVE -> remove(op.key());
+        };
+    }
+
     private int indexOf(byte[] k) {
         for (int i = 0; i < keys.size(); i++) {
             if (java.util.Arrays.equals(keys.get(i), k)) {

@@ -1,6 +1,7 @@
 package io.gpud.membership;
 
 import io.gpud.config.GossipConfig;
+import io.gpud.config.MembershipConfig;
 import io.gpud.metrics.MetricRegistry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -60,10 +61,11 @@ public final class MembershipAgent implements AutoCloseable {
 
     /** What happens on the protocol thread. */
     private sealed interface Event {
-        record Packet(InetSocketAddress from, byte[] bytes) implements Event {
+        /** A datagram; {@code wan} when it came in on the WAN pool's port. */
+        record Packet(InetSocketAddress from, byte[] bytes, boolean wan) implements Event {
         }
 
-        record Stream(InetSocketAddress from, byte[] bytes) implements Event {
+        record Stream(InetSocketAddress from, byte[] bytes, boolean wan) implements Event {
         }
 
         record Command(java.util.function.Consumer<Long> action, CompletableFuture<Void> done) implements Event {
@@ -83,9 +85,33 @@ public final class MembershipAgent implements AutoCloseable {
     private volatile boolean running = true;
     private volatile List<MemberView> snapshot = List.of();
 
+    // The WAN pool: sockets bound on every node with it enabled, a protocol only while
+    // this node is one of its region's bridges. All of it belongs to the loop thread.
+    private static final long SUMMARY_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
+    /** A region not heard from for this long is dropped from the summaries. */
+    private static final long SUMMARY_EXPIRY_NANOS = Duration.ofSeconds(60).toNanos();
+    private final GossipConfig config;
+    private final NodeMetadata[] currentMetadata = new NodeMetadata[1];
+    private final Supplier<LoadRecord> load;
+    private final DatagramChannel wanUdp;
+    private final ServerSocketChannel wanTcp;
+    private final InetSocketAddress wanAdvertised;
+    private final MembershipMetrics wanMetrics;
+    private SwimProtocol wan;
+    private long summarySeq;
+    private long nextSummaryNanos;
+    private final java.util.Map<String, RegionSummary> regions = new java.util.HashMap<>();
+    private final java.util.Map<String, Long> regionsHeardNanos = new java.util.HashMap<>();
+    /** The newest summary per other region that came across since the last tick. */
+    private final java.util.Map<String, Message.Summary> toRelay = new java.util.HashMap<>();
+    private volatile java.util.Map<String, RegionSummary> regionSnapshot = java.util.Map.of();
+
     private MembershipAgent(String nodeId, GossipConfig config, NodeMetadata metadata, Supplier<LoadRecord> load,
                             MetricRegistry registry) throws IOException {
         this.nodeId = nodeId;
+        this.config = config;
+        this.load = load;
+        this.currentMetadata[0] = metadata;
         this.keyringFile = config.keyringFile();
         Keyring keyring = keyringFile == null ? Keyring.plaintext() : readKeyring(keyringFile);
         if (!keyring.encrypted()) {
@@ -105,12 +131,35 @@ public final class MembershipAgent implements AutoCloseable {
             throw e;
         }
         metrics = new MembershipMetrics(registry, "lan");
+        if (config.wanEnabled()) {
+            try {
+                var wanBind = new InetSocketAddress(bind.getAddress(), config.wanPort());
+                wanUdp = DatagramChannel.open(StandardProtocolFamily.INET);
+                wanUdp.bind(wanBind);
+                int wanPort = ((InetSocketAddress) wanUdp.getLocalAddress()).getPort();
+                wanTcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
+                wanTcp.bind(new InetSocketAddress(bind.getAddress(), wanPort));
+                wanAdvertised = new InetSocketAddress(advertised.getAddress(), wanPort);
+            } catch (IOException e) {
+                udp.close();
+                tcp.close();
+                throw e;
+            }
+            wanMetrics = new MembershipMetrics(registry, "wan");
+        } else {
+            wanUdp = null;
+            wanTcp = null;
+            wanAdvertised = null;
+            wanMetrics = null;
+        }
         List<InetSocketAddress> seeds = new ArrayList<>();
         for (String seed : config.join()) {
             seeds.add(resolve(seed));
         }
-        protocol = new SwimProtocol(nodeId, advertised, metadata, config.timing(), keyring, new SocketTransport(),
-                new SecureRandom(), metrics, seeds, load, System.nanoTime());
+        protocol = new SwimProtocol(nodeId, advertised, metadata, config.timing(), keyring,
+                new SocketTransport(udp), new SecureRandom(), metrics, seeds, load, System.nanoTime());
+        protocol.onSummary(this::onRelayedSummary);
+        protocol.onKeyringChange(this::keyringChangedByCluster);
         registry.gauge("gpud_gossip_members", "Members this node sees alive or suspect, itself included",
                 () -> snapshot.stream().filter(m -> m.state() == MemberState.ALIVE
                         || m.state() == MemberState.SUSPECT).count());
@@ -135,8 +184,12 @@ public final class MembershipAgent implements AutoCloseable {
         }
         agent.snapshot = agent.protocol.snapshot(System.nanoTime());
         agent.loop.start();
-        Thread.ofVirtual().name("gpud-gossip-udp").start(agent::receivePackets);
-        Thread.ofVirtual().name("gpud-gossip-tcp").start(agent::acceptStreams);
+        Thread.ofVirtual().name("gpud-gossip-udp").start(() -> agent.receivePackets(agent.udp, false));
+        Thread.ofVirtual().name("gpud-gossip-tcp").start(() -> agent.acceptStreams(agent.tcp, false));
+        if (agent.wanUdp != null) {
+            Thread.ofVirtual().name("gpud-gossip-wan-udp").start(() -> agent.receivePackets(agent.wanUdp, true));
+            Thread.ofVirtual().name("gpud-gossip-wan-tcp").start(() -> agent.acceptStreams(agent.wanTcp, true));
+        }
         log.info("gossip on {} (advertised {}), {} seed(s), {}", config.bindAddress() + ":" + agent.port(),
                 agent.advertised, config.join().size(),
                 agent.protocol.keyring().encrypted() ? "AES-256-GCM" : "unencrypted");
@@ -155,7 +208,33 @@ public final class MembershipAgent implements AutoCloseable {
 
     /** Gossips new metadata (a new incarnation); waits until the protocol took it. */
     public void updateMetadata(NodeMetadata metadata) {
-        command(now -> protocol.updateMetadata(metadata, now));
+        command(now -> {
+            protocol.updateMetadata(metadata, now);
+            currentMetadata[0] = metadata;
+            if (wan != null) {
+                wan.updateMetadata(metadata, now);
+            }
+        });
+    }
+
+    /**
+     * The newest summary of every region this node knows, its own included (computed from
+     * its own member table once a second), keyed by region. Empty while the WAN pool is off.
+     */
+    public java.util.Map<String, RegionSummary> regionSummaries() {
+        return regionSnapshot;
+    }
+
+    /** The WAN pool's port, or -1 when it is off. */
+    public int wanPort() {
+        return wanAdvertised == null ? -1 : wanAdvertised.getPort();
+    }
+
+    /** Whether this node is now one of its region's bridges in the WAN pool. */
+    public boolean bridge() {
+        var out = new ArrayList<Boolean>(1);
+        command(now -> out.add(wan != null));
+        return out.getFirst();
     }
 
     /** The keyring's keys, base64, the primary first. */
@@ -191,6 +270,31 @@ public final class MembershipAgent implements AutoCloseable {
         return changeKeyring(k -> k.remove(key));
     }
 
+    /** What a cluster keyring operation does: install, use or remove. */
+    public enum ClusterKeyOperation { INSTALL, USE, REMOVE }
+
+    /**
+     * Applies a keyring operation here and gossips it to every member, each of which
+     * applies it once and writes its keyring file. Rotate with install, use, remove, each
+     * once the previous one has reached everyone (seconds; {@code gpud keyring list} on
+     * any member shows it).
+     */
+    public KeyringChange changeClusterKeyring(ClusterKeyOperation operation, String key) {
+        Message.KeyOp.Operation op = Message.KeyOp.Operation.valueOf(operation.name());
+        // The protocol applies it to its keyring (the one passed in) and gossips it.
+        return changeKeyring(current -> protocol.clusterKeyOp(op, key));
+    }
+
+    /** A cluster operation changed this member's keyring: keep the file and the WAN pool in step. */
+    private void keyringChangedByCluster(Keyring next) {
+        if (keyringFile != null) {
+            writeKeyring(keyringFile, next);
+        }
+        if (wan != null) {
+            wan.setKeyring(next);
+        }
+    }
+
     private KeyringChange changeKeyring(java.util.function.UnaryOperator<Keyring> change) {
         if (keyringFile == null) {
             return new KeyringChange.Refused("gossip is not encrypted on this node: set gossip.keyringFile");
@@ -206,6 +310,9 @@ public final class MembershipAgent implements AutoCloseable {
             }
             writeKeyring(keyringFile, next);
             protocol.setKeyring(next);
+            if (wan != null) {
+                wan.setKeyring(next);
+            }
             result.add(new KeyringChange.Applied(next.keys()));
         });
         return result.getFirst();
@@ -214,7 +321,12 @@ public final class MembershipAgent implements AutoCloseable {
     /** Tells every member this node is leaving, then stops after {@code grace}. */
     public void leave(Duration grace) {
         try {
-            command(protocol::leave);
+            command(now -> {
+                protocol.leave(now);
+                if (wan != null) {
+                    wan.leave(now);
+                }
+            });
             Thread.sleep(grace);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -243,7 +355,14 @@ public final class MembershipAgent implements AutoCloseable {
         while (running) {
             try {
                 long now = System.nanoTime();
-                long wait = protocol.nextDeadline() - now;
+                long deadline = protocol.nextDeadline();
+                if (wanUdp != null) {
+                    deadline = Math.min(deadline, nextSummaryNanos);
+                    if (wan != null) {
+                        deadline = Math.min(deadline, wan.nextDeadline());
+                    }
+                }
+                long wait = deadline - now;
                 Event e = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
                 now = System.nanoTime();
                 // Everything already queued runs before the timers, so a loop that fell
@@ -254,6 +373,9 @@ public final class MembershipAgent implements AutoCloseable {
                     e = n < INBOX_CAPACITY ? inbox.poll() : null;
                 }
                 protocol.onTimers(now);
+                if (wanUdp != null) {
+                    wanTick(now);
+                }
                 if (now - lastSnapshot >= SNAPSHOT_EVERY_NANOS && protocol.takeChanged()
                         || now - lastSnapshot >= 10 * SNAPSHOT_EVERY_NANOS) {
                     snapshot = List.copyOf(protocol.snapshot(now));
@@ -269,8 +391,20 @@ public final class MembershipAgent implements AutoCloseable {
 
     private void handle(Event e, long now) {
         switch (e) {
-            case Event.Packet p -> protocol.onPacket(p.from(), p.bytes(), now);
-            case Event.Stream s -> protocol.onStream(s.from(), s.bytes(), now);
+            case Event.Packet p -> {
+                if (!p.wan()) {
+                    protocol.onPacket(p.from(), p.bytes(), now);
+                } else if (wan != null) {
+                    wan.onPacket(p.from(), p.bytes(), now);
+                }
+            }
+            case Event.Stream s -> {
+                if (!s.wan()) {
+                    protocol.onStream(s.from(), s.bytes(), now);
+                } else if (wan != null) {
+                    wan.onStream(s.from(), s.bytes(), now);
+                }
+            }
             case Event.Command c -> {
                 try {
                     c.action().accept(now);
@@ -283,7 +417,104 @@ public final class MembershipAgent implements AutoCloseable {
         }
     }
 
-    private void receivePackets() {
+    // ---------------------------------------------------------------- the WAN pool
+
+    /**
+     * The WAN pool's timers, and once a second: elect this region's bridges, join or leave
+     * the pool accordingly, summarize this region, send the summary across, and relay the
+     * summaries that came across to this bridge's share of the region.
+     */
+    private void wanTick(long now) {
+        if (wan != null) {
+            wan.onTimers(now);
+        }
+        if (now < nextSummaryNanos) {
+            return;
+        }
+        nextSummaryNanos = now + SUMMARY_EVERY_NANOS;
+        String region = currentMetadata[0].region();
+        var table = protocol.members().values();
+        List<String> bridges = RegionBridges.elect(table, region, config.wanBridges());
+        boolean elected = bridges.contains(nodeId);
+        if (elected && wan == null) {
+            var seeds = new ArrayList<InetSocketAddress>();
+            for (String seed : config.wanJoin()) {
+                try {
+                    seeds.add(resolve(seed));
+                } catch (UnknownHostException e) {
+                    log.debug("WAN seed {} does not resolve: {}", seed, e.toString());
+                }
+            }
+            // Bridges of other regions, as their relayed summaries name them.
+            regions.values().stream().filter(r -> !r.region().equals(region)).forEach(r -> seeds.add(r.bridgeWan()));
+            wan = new SwimProtocol(nodeId, wanAdvertised, currentMetadata[0], MembershipConfig.wan(),
+                    protocol.keyring(), new SocketTransport(wanUdp), new SecureRandom(), wanMetrics,
+                    seeds, null, now);
+            wan.onSummary(this::onWanSummary);
+            log.info("elected a bridge of region {}: joining the WAN pool on {}", region, wanAdvertised);
+        } else if (!elected && wan != null) {
+            wan.leave(now);
+            wan = null;
+            log.info("no longer a bridge of region {}: left the WAN pool", region);
+        }
+        Message.Summary own = RegionBridges.summarize(table, region, nodeId, load == null ? null : load.get(),
+                wanAdvertised, ++summarySeq, config.timing().maxPacketBytes() - 64);
+        store(own, now);
+        if (wan != null) {
+            for (SwimProtocol.Member m : wan.members().values()) {
+                if (m.live() && !m.name.equals(nodeId) && !region.equals(m.metadata.region())) {
+                    wan.sendDirect(m.address, own);
+                }
+            }
+            // This bridge's share of the region: peers by id, every bridges.size()-th one.
+            List<SwimProtocol.Member> peers = table.stream().filter(m -> m.live() && !bridges.contains(m.name)
+                    && region.equals(m.metadata.region())).sorted(java.util.Comparator.comparing(m -> m.name))
+                    .toList();
+            int share = bridges.indexOf(nodeId);
+            // (The other bridges hear the other regions across the WAN pool themselves.)
+            for (Message.Summary r : toRelay.values()) {
+                for (int i = share; i < peers.size(); i += bridges.size()) {
+                    protocol.sendDirect(peers.get(i).address, r);
+                }
+            }
+        }
+        toRelay.clear();
+        regionsHeardNanos.entrySet().removeIf(e -> {
+            boolean expired = now - e.getValue() > SUMMARY_EXPIRY_NANOS;
+            if (expired) {
+                regions.remove(e.getKey());
+            }
+            return expired;
+        });
+        regionSnapshot = java.util.Map.copyOf(regions);
+    }
+
+    /** A summary from another region, straight from the WAN pool: keep it and relay it. */
+    private void onWanSummary(Message.Summary r) {
+        if (!r.region().equals(currentMetadata[0].region())) {
+            store(r, System.nanoTime());
+            toRelay.put(r.region(), r);
+        }
+    }
+
+    /** A summary relayed by one of this region's bridges. */
+    private void onRelayedSummary(Message.Summary r) {
+        if (!r.region().equals(currentMetadata[0].region())) {
+            store(r, System.nanoTime());
+        }
+    }
+
+    private void store(Message.Summary r, long now) {
+        RegionSummary old = regions.get(r.region());
+        if (old != null && old.bridge().equals(r.bridge()) && old.sequence() >= r.sequence()) {
+            return;
+        }
+        regions.put(r.region(), new RegionSummary(r.region(), r.healthyHosts(), r.capacity(), r.models(),
+                r.bridge(), r.sequence(), java.time.Instant.now(), r.bridgeWan()));
+        regionsHeardNanos.put(r.region(), now);
+    }
+
+    private void receivePackets(DatagramChannel udp, boolean wanPool) {
         ByteBuffer buf = ByteBuffer.allocate(65_536);
         while (running) {
             try {
@@ -292,7 +523,7 @@ public final class MembershipAgent implements AutoCloseable {
                 buf.flip();
                 byte[] bytes = new byte[buf.remaining()];
                 buf.get(bytes);
-                if (!inbox.offer(new Event.Packet(from, bytes))) {
+                if (!inbox.offer(new Event.Packet(from, bytes, wanPool))) {
                     metrics.packetsDropped.inc("inbox_full");
                 }
             } catch (ClosedChannelException e) {
@@ -303,11 +534,11 @@ public final class MembershipAgent implements AutoCloseable {
         }
     }
 
-    private void acceptStreams() {
+    private void acceptStreams(ServerSocketChannel tcp, boolean wanPool) {
         while (running) {
             try {
                 SocketChannel c = tcp.accept();
-                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> readStream(c));
+                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> readStream(c, wanPool));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
@@ -317,7 +548,7 @@ public final class MembershipAgent implements AutoCloseable {
     }
 
     /** One frame: a 4-byte length, then that many bytes; anything else is dropped. */
-    private void readStream(SocketChannel c) {
+    private void readStream(SocketChannel c, boolean wanPool) {
         var watchdog = CompletableFuture.runAsync(() -> closeQuietly(c),
                 CompletableFuture.delayedExecutor(STREAM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
         try (c) {
@@ -337,7 +568,7 @@ public final class MembershipAgent implements AutoCloseable {
                 metrics.packetsDropped.inc("stream");
                 return;
             }
-            if (!inbox.offer(new Event.Stream((InetSocketAddress) c.getRemoteAddress(), body))) {
+            if (!inbox.offer(new Event.Stream((InetSocketAddress) c.getRemoteAddress(), body, wanPool))) {
                 metrics.packetsDropped.inc("inbox_full");
             }
         } catch (IOException e) {
@@ -349,6 +580,12 @@ public final class MembershipAgent implements AutoCloseable {
 
     /** Sockets under the protocol: sends never block the loop for long and never throw. */
     private final class SocketTransport implements Transport {
+        private final DatagramChannel udp;
+
+        SocketTransport(DatagramChannel udp) {
+            this.udp = udp;
+        }
+
         @Override
         public void sendPacket(InetSocketAddress to, byte[] packet) {
             try {
@@ -442,6 +679,10 @@ public final class MembershipAgent implements AutoCloseable {
         loop.interrupt();
         closeQuietly(udp);
         closeQuietly(tcp);
+        if (wanUdp != null) {
+            closeQuietly(wanUdp);
+            closeQuietly(wanTcp);
+        }
         try {
             loop.join(2000);
         } catch (InterruptedException e) {

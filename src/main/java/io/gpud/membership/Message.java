@@ -46,6 +46,28 @@ sealed interface Message {
     record Load(LoadRecord record) implements Message {
     }
 
+    /**
+     * A region's summary, made once a second by a bridge and sent across the WAN pool;
+     * bridges relay the ones they receive to their region peers. {@code bridgeWan} is the
+     * WAN address of the bridge that made it: a newly elected bridge can join through it.
+     */
+    record Summary(String region, String bridge, InetSocketAddress bridgeWan, long sequence, int healthyHosts,
+                   int capacity, List<RegionSummary.ModelHosts> models) implements Message {
+        public Summary {
+            models = List.copyOf(models);
+        }
+    }
+
+    /**
+     * A keyring operation for the whole cluster, gossiped like a membership change and
+     * applied once by every member ({@code id} tells repeats apart). It travels sealed
+     * under the cluster's key, which is what authenticates it.
+     */
+    record KeyOp(long id, Operation op, String key) implements Message {
+        /** Install (accept), use (seal with; installs first), remove (stop accepting; not the primary). */
+        enum Operation { INSTALL, USE, REMOVE }
+    }
+
     /** Full state of the sender, sent over TCP; {@code join} asks for the receiver's in return. */
     record PushPull(boolean join, boolean reply, String source, InetSocketAddress sourceAddress,
                     List<MemberEntry> members) implements Message {

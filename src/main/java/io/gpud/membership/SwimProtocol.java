@@ -41,8 +41,11 @@ import java.util.random.RandomGenerator;
  * list (a full pass touches everyone, so a crash is noticed within about N intervals at
  * worst and one on average across the cluster, since N nodes probe at once). A probe is a
  * direct ping; if no ack arrives within {@code probeTimeout}, {@code k = indirectChecks}
- * other members are asked to ping the target and relay the ack. Only when the probe
- * period ends with no ack along any path does the node suspect the target. Suspicion is
+ * other members are asked to ping the target and relay the ack, and the same ping goes to
+ * the target once over a stream (TCP): its retransmissions get through a path lossy enough
+ * to eat the direct and the relayed datagrams, which at 10% loss halves false suspicions.
+ * Only when the probe period ends with no ack along any path does the node suspect the
+ * target. Suspicion is
  * not death: the suspect message spreads, and the suspect — who hears of it by gossip,
  * and directly from the prober through the buddy system (a probe of a suspect carries the
  * accusation) — refutes it by raising its incarnation and gossiping alive. A member that
@@ -75,6 +78,12 @@ import java.util.random.RandomGenerator;
  * overrides alive. A member that hears itself suspected or dead (including in a push-pull
  * after a restart) bumps its incarnation above the accusation and gossips alive: this is
  * how a crashed node rejoins. Metadata changes are alives at a new incarnation too.
+ *
+ * <h2>Cluster key operations</h2>
+ * A keyring change made for the whole cluster ({@link #clusterKeyOp}) is gossiped like a
+ * membership change, sealed under the key every member holds, and applied once per member
+ * (by id). Operators run install, use and remove one after the other, each once the last
+ * has spread, so no member ever seals with a key another cannot open.
  *
  * <h2>Load</h2>
  * Load records never enter the broadcast queue: every {@code loadInterval} the node sends
@@ -200,6 +209,12 @@ final class SwimProtocol {
     private final Supplier<LoadRecord> loadSource;
 
     private Keyring keyring;
+    /** Where region summaries go; a pool that expects none counts them as unexpected. */
+    private java.util.function.Consumer<Message.Summary> summaries;
+    /** Told of every keyring a cluster key operation produced (the daemon writes it to disk). */
+    private java.util.function.Consumer<Keyring> keyringChanges = k -> { };
+    /** Ids of the cluster key operations already applied (a handful per rotation). */
+    private final Set<Long> keyOpsSeen = new HashSet<>();
     private long incarnation;
     private byte[] metadata;
     private String region;
@@ -220,6 +235,8 @@ final class SwimProtocol {
     private final Map<Integer, Relay> relays = new HashMap<>();
     private final Map<String, Suspicion> suspicions = new HashMap<>();
     private final List<Broadcast> queue = new ArrayList<>();
+    /** The queued broadcast about each member, so a newer fact replaces the older in O(1). */
+    private final Map<String, Broadcast> queued = new HashMap<>();
 
     private long nextProbeNanos;
     private long nextGossipNanos;
@@ -240,6 +257,7 @@ final class SwimProtocol {
         this.transport = transport;
         this.random = random;
         this.metrics = metrics;
+        this.summaries = r -> metrics.packetsDropped.inc("unexpected");
         this.seeds = List.copyOf(seeds);
         this.loadSource = loadSource;
         this.metadata = checkedMetadata(metadata);
@@ -271,7 +289,11 @@ final class SwimProtocol {
 
     /** The earliest time at which {@link #onTimers} has work. */
     long nextDeadline() {
-        long d = Math.min(Math.min(nextProbeNanos, nextGossipNanos), Math.min(nextPushPullNanos, nextJoinNanos));
+        long d = Math.min(nextProbeNanos, Math.min(nextPushPullNanos, nextJoinNanos));
+        if (!queue.isEmpty()) {
+            // An empty queue has nothing to gossip: no wake-up for it.
+            d = Math.min(d, nextGossipNanos);
+        }
         if (loadSource != null) {
             d = Math.min(d, nextLoadNanos);
         }
@@ -326,11 +348,11 @@ final class SwimProtocol {
         }
         if (now >= nextProbeNanos) {
             probe(now);
+            reap(now);
             nextProbeNanos = now + scaled(config.probeInterval());
         }
-        if (now >= nextGossipNanos) {
+        if (now >= nextGossipNanos && !queue.isEmpty()) {
             gossip(now);
-            reap(now);
             nextGossipNanos = now + config.gossipInterval().toNanos();
         }
         if (now >= nextPushPullNanos) {
@@ -372,6 +394,12 @@ final class SwimProtocol {
             if (!p.reply()) {
                 sendStream(p.sourceAddress(), new PushPull(false, true, self, selfAddress, table()));
             }
+        } else if (m instanceof Ping p) {
+            if (p.target().equals(self)) {
+                sendStream(p.sourceAddress(), new Ack(p.seq()));
+            }
+        } else if (m instanceof Ack a) {
+            onAck(a.seq(), now);
         } else {
             metrics.packetsDropped.inc("unexpected");
         }
@@ -452,6 +480,9 @@ final class SwimProtocol {
         for (Member relay : relaysTo) {
             send(relay.address, new IndirectPing(seq, target.name, target.address, true, self, selfAddress), false);
         }
+        // The stream fallback: the same ping over TCP, whose retransmissions get through a
+        // lossy path that ate the datagrams. The ack comes back over a stream too.
+        sendStream(target.address, new Ping(seq, target.name, self, selfAddress));
     }
 
     private void probeFailed(Probe p, long now) {
@@ -506,6 +537,8 @@ final class SwimProtocol {
                 applyDead(d, now);
             }
             case Load l -> onLoad(l.record(), now);
+            case Message.Summary r -> summaries.accept(r);
+            case Message.KeyOp k -> onKeyOp(k);
             case PushPull p -> metrics.packetsDropped.inc("unexpected");
             case Compound c -> metrics.packetsDropped.inc("unexpected");
         }
@@ -702,11 +735,19 @@ final class SwimProtocol {
     }
 
     private void enqueue(String about, Message m) {
-        queue.removeIf(b -> b.about.equals(about));
-        queue.add(new Broadcast(about, m));
+        Broadcast old = queued.remove(about);
+        if (old != null) {
+            queue.remove(old);
+        }
+        var b = new Broadcast(about, m);
+        queue.add(b);
+        queued.put(about, b);
         int cap = Math.max(64, 4 * members.size());
         if (queue.size() > cap) {
             queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
+            for (Broadcast dropped : queue.subList(cap, queue.size())) {
+                queued.remove(dropped.about);
+            }
             queue.subList(cap, queue.size()).clear();
         }
     }
@@ -729,6 +770,7 @@ final class SwimProtocol {
             used += b.size;
             if (++b.transmits >= limit) {
                 it.remove();
+                queued.remove(b.about);
             }
         }
         return out;
@@ -881,6 +923,65 @@ final class SwimProtocol {
         members.get(self).state = MemberState.LEFT;
         leaving = true;
         changed = true;
+    }
+
+    /**
+     * Applies a keyring operation here and gossips it to the whole cluster, where every
+     * member applies it once. Run install, then use, then remove, each after the previous
+     * one reached everyone (seconds): at no step does a member seal with a key another
+     * cannot open, so the rotation raises no suspicion.
+     *
+     * @throws IllegalArgumentException when the operation does not apply here (a bad key,
+     *                                  use of a key not installed, removal of the primary)
+     */
+    Keyring clusterKeyOp(Message.KeyOp.Operation op, String key) {
+        if (!keyring.encrypted()) {
+            throw new IllegalArgumentException("gossip is not encrypted on this node");
+        }
+        var k = new Message.KeyOp(random.nextLong() & Long.MAX_VALUE, op, key);
+        keyring = keyring.apply(k);
+        keyOpsSeen.add(k.id());
+        enqueue("\0key-op-" + k.id(), k);
+        return keyring;
+    }
+
+    /** A member's own keyring changes from cluster operations go to {@code sink}. */
+    void onKeyringChange(java.util.function.Consumer<Keyring> sink) {
+        keyringChanges = sink;
+    }
+
+    private void onKeyOp(Message.KeyOp k) {
+        if (!keyring.encrypted() || !keyOpsSeen.add(k.id())) {
+            return;
+        }
+        if (keyOpsSeen.size() > 1024) {
+            // Bounded: an operation stops circulating seconds after it was made.
+            keyOpsSeen.clear();
+            keyOpsSeen.add(k.id());
+        }
+        // Pass it on first: a member that cannot apply it (say, a removal of what is still
+        // its primary) must not stop it from reaching the others.
+        enqueue("\0key-op-" + k.id(), k);
+        try {
+            keyring = keyring.apply(k);
+            keyringChanges.accept(keyring);
+        } catch (IllegalArgumentException e) {
+            metrics.packetsDropped.inc("key_op");
+        }
+    }
+
+    /** Hands every region summary this node receives to {@code sink}. */
+    void onSummary(java.util.function.Consumer<Message.Summary> sink) {
+        summaries = sink;
+    }
+
+    /** Sends one datagram outside the protocol's own traffic (a region summary). */
+    void sendDirect(InetSocketAddress to, Message m) {
+        send(to, m, false);
+    }
+
+    InetSocketAddress address() {
+        return selfAddress;
     }
 
     void setKeyring(Keyring next) {

@@ -7,6 +7,9 @@
  * {@code SwimProtocol}, whose header explains the algorithm; it owns no thread, clock or
  * socket, so the deterministic simulator in the tests drives the same class with a
  * simulated network. {@link io.gpud.membership.Keyring} seals every packet with
- * AES-256-GCM; {@link io.gpud.membership.MemberView} is what readers see.
+ * AES-256-GCM; {@link io.gpud.membership.MemberView} is what readers see. With the WAN
+ * pool on, the agent also runs a second {@code SwimProtocol} while this node is one of
+ * its region's bridges ({@code RegionBridges} elects them and builds the summaries) and
+ * keeps the newest {@link io.gpud.membership.RegionSummary} per region.
  */
 package io.gpud.membership;

@@ -361,7 +361,22 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         return new NodeStatus(nodeId, config.node().region(), lifecycle.state().name(), inFlight(), queueDepth(),
                 models, members(), Version.current(),
                 Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds(),
-                reloader == null ? null : reloader.status());
+                reloader == null ? null : reloader.status(), regions());
+    }
+
+    private List<NodeStatus.Region> regions() {
+        if (membership == null) {
+            return List.of();
+        }
+        var now = java.time.Instant.now();
+        return membership.regionSummaries().values().stream()
+                .sorted(java.util.Comparator.comparing(io.gpud.membership.RegionSummary::region))
+                .map(r -> new NodeStatus.Region(r.region(), r.healthyHosts(), r.capacity(), r.bridge(),
+                        Math.max(0, Duration.between(r.receivedAt(), now).toMillis()),
+                        r.models().stream().map(m -> new NodeStatus.RegionModel(m.model(), m.hosts().stream()
+                                .map(h -> new NodeStatus.RegionHost(h.nodeId(), h.dataAddress(), h.queueDepth(),
+                                        h.inFlight(), h.capacity())).toList())).toList()))
+                .toList();
     }
 
     private List<NodeStatus.Member> members() {
@@ -407,6 +422,14 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
             case USE -> membership.useKey(key);
             case REMOVE -> membership.removeKey(key);
         };
+    }
+
+    @Override
+    public MembershipAgent.KeyringChange changeClusterKeyring(KeyringOperation operation, String key) {
+        if (membership == null) {
+            return new MembershipAgent.KeyringChange.Refused("gossip is disabled on this node");
+        }
+        return membership.changeClusterKeyring(MembershipAgent.ClusterKeyOperation.valueOf(operation.name()), key);
     }
 
     @Override

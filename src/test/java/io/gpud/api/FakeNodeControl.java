@@ -28,7 +28,7 @@ public final class FakeNodeControl implements NodeControl {
         return new NodeStatus(nodeId(), "local", state.name(), 0, 0,
                 List.of(new NodeStatus.Model("fake", "llama2c", "llama", 260_000, 64, "F32", "file")),
                 List.of(new NodeStatus.Member(nodeId(), "local", state.name(), "127.0.0.1:8400", 0, null, state.name())),
-                "0.1.0-test", 42, null);
+                "0.1.0-test", 42, null, List.of());
     }
 
     @Override

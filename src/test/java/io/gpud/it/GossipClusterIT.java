@@ -148,6 +148,41 @@ class GossipClusterIT {
         assertEquals(suspicionsBefore, total(SUSPICIONS), "suspicions raised during the key rotation");
         assertEquals(newKey, Files.readAllLines(dir.resolve("node0/gossip.keyring")).getFirst(),
                 "the keyring file keeps the rotation");
+
+        // Rotate again, from one node for the whole cluster: each step gossiped to all five.
+        String clusterKey = newKey();
+        r = daemons.getFirst().cli("keyring", "install", "--cluster", clusterKey);
+        assertEquals(0, r.exitCode(), r.stderr());
+        awaitEach(daemons, d -> keysOf(d).contains(clusterKey), Duration.ofSeconds(10), "installed everywhere");
+        r = daemons.getFirst().cli("keyring", "use", "--cluster", clusterKey);
+        assertEquals(0, r.exitCode(), r.stderr());
+        awaitEach(daemons, d -> keysOf(d).getFirst().equals(clusterKey), Duration.ofSeconds(10), "used everywhere");
+        r = daemons.getFirst().cli("keyring", "remove", "--cluster", newKey);
+        assertEquals(0, r.exitCode(), r.stderr());
+        awaitEach(daemons, d -> keysOf(d).equals(List.of(clusterKey)), Duration.ofSeconds(10),
+                "the old key removed everywhere");
+        probes = total(PROBES);
+        deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (total(PROBES) < probes + 5L * SIZE) {
+            assertTrue(System.nanoTime() < deadline, "probing stalled after the cluster rotation");
+            Thread.sleep(50);
+        }
+        awaitAll(d -> countState(d, "alive") == SIZE, Duration.ofSeconds(5), "all alive after the cluster rotation");
+        assertEquals(undecryptableBefore, total(UNDECRYPTABLE), "packets no key opened in the cluster rotation");
+        assertEquals(suspicionsBefore, total(SUSPICIONS), "suspicions raised during the cluster rotation");
+        assertEquals(List.of(clusterKey), Files.readAllLines(dir.resolve("node4/gossip.keyring")),
+                "every member's keyring file keeps the cluster rotation");
+    }
+
+    private static List<String> keysOf(Daemon d) {
+        try {
+            var out = new java.util.ArrayList<String>();
+            JSON.readTree(new AdminClient(d.adminSocket).get("/v1/keyring")).path("keys")
+                    .forEach(k -> out.add(k.asText()));
+            return out;
+        } catch (Exception e) {
+            throw new AssertionError("keyring of a daemon unreadable: " + e, e);
+        }
     }
 
     private Daemon start(Path dir, int i, int gossipPort, Path config, String seed) throws Exception {

@@ -123,6 +123,8 @@ class LifecycleHookDrainTest {
                 Map.entry("api.host", "127.0.0.1"),
                 Map.entry("api.port", "0"),
                 Map.entry("api.metricsPort", "0"),
+                Map.entry("gossip.bindAddress", "127.0.0.1"),
+                Map.entry("gossip.port", "0"),
                 Map.entry("node.dataDir", dir.resolve("data").toString()),
                 Map.entry("node.adminSocket", dir.resolve("admin.sock").toString()),
                 Map.entry("node.region", "us-east-1"),

@@ -34,7 +34,11 @@ class CodecAndKeyringTest {
                 new Message.Load(new LoadRecord("a", 11, 1_700_000_000_000L, 2, 3, 41.5f)),
                 new Message.PushPull(true, false, "a", a,
                         List.of(new MemberEntry("a", a, 3, MemberState.SUSPECT, META.encode()))),
-                new Message.Compound(List.of(new Message.Ack(1), new Message.Suspect(2, "x", "y"))));
+                new Message.Compound(List.of(new Message.Ack(1), new Message.Suspect(2, "x", "y"))),
+                new Message.Summary("eu-west-1", "a", a, 12, 180, 1440, List.of(new RegionSummary.ModelHosts(
+                        "llama-3.2-1b", List.of(new RegionSummary.Host("b", "10.0.0.8:8400", 0, 2, 8),
+                                new RegionSummary.Host("c", "10.0.0.9:8400", 1, 8, 8))))),
+                new Message.KeyOp(13, Message.KeyOp.Operation.USE, "AAAA"));
     }
 
     @Test

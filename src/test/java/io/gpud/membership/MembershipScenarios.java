@@ -201,6 +201,16 @@ final class MembershipScenarios {
      */
     static FaultRun underFaults(long seed, int n, double loss, double starvedFraction, long seconds,
                                 MembershipConfig config, Keyring keyring) {
+        return underFaults(seed, n, loss, starvedFraction, seconds, config, keyring, 0, r -> { });
+    }
+
+    /**
+     * As above, and every {@code progressSeconds} of simulated time (0 = never) hands
+     * {@code progress} the run so far, so a day-long run shows how far it got.
+     */
+    static FaultRun underFaults(long seed, int n, double loss, double starvedFraction, long seconds,
+                                MembershipConfig config, Keyring keyring, long progressSeconds,
+                                java.util.function.Consumer<FaultRun> progress) {
         var net = new SimNetwork(seed);
         installBasicInvariants(net);
         List<SimNode> nodes = region(net, "r0", n, config, keyring, false);
@@ -240,12 +250,27 @@ final class MembershipScenarios {
         double susBefore = nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum();
         double refBefore = nodes.stream().mapToDouble(x -> x.metrics.refutations.value()).sum();
         long start = net.clock.nanos();
-        net.runUntil(start + SimClock.s(seconds));
+        long end = start + SimClock.s(seconds);
+        long step = progressSeconds > 0 ? SimClock.s(progressSeconds) : end - start;
+        while (net.clock.nanos() < end) {
+            net.runUntil(Math.min(end, net.clock.nanos() + step));
+            if (net.clock.nanos() < end) {
+                progress.accept(faultRun(nodes, (net.clock.nanos() - start) / 1e9, falseDeaths[0], starvedDead[0],
+                        susBefore, refBefore, sentBefore, net.eventsRun));
+            }
+        }
+        return faultRun(nodes, seconds, falseDeaths[0], starvedDead[0], susBefore, refBefore, sentBefore,
+                net.eventsRun);
+    }
+
+    private static FaultRun faultRun(List<SimNode> nodes, double seconds, long falseDeaths, long starvedDead,
+                                     double susBefore, double refBefore, double sentBefore, long events) {
+        int n = nodes.size();
         double sent = nodes.stream().mapToDouble(x -> x.metrics.bytesSent.value()).sum() - sentBefore;
-        return new FaultRun(n, seconds, falseDeaths[0], starvedDead[0],
+        return new FaultRun(n, seconds, falseDeaths, starvedDead,
                 (long) (nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum() - susBefore),
                 (long) (nodes.stream().mapToDouble(x -> x.metrics.refutations.value()).sum() - refBefore),
-                sent / n / seconds, net.eventsRun);
+                sent / n / seconds, events);
     }
 
     /**
@@ -382,5 +407,39 @@ final class MembershipScenarios {
             samples.add(net.clock.nanos() - m.loadReceivedNanos);
         }
         return Stats.of(samples);
+    }
+
+    /** What a cluster-wide key rotation did. */
+    record Rotation(long suspicions, long undecryptable, long membersWithOnlyTheNewKey, int members) {
+    }
+
+    /**
+     * Rotates the gossip key of a whole region from one member: install the new key, use
+     * it, remove the old, each gossiped as a cluster key operation, {@code stepSeconds}
+     * apart. Counts the suspicions raised and the packets that did not decrypt meanwhile.
+     */
+    static Rotation clusterKeyRotation(long seed, int n, double loss, long stepSeconds) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        Keyring old = testKeyring();
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), old, false);
+        net.lossRate = loss;
+        net.runUntil(net.clock.nanos() + SimClock.s(5));
+        double susBefore = nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum();
+        double dropsBefore = nodes.stream().mapToDouble(x -> x.metrics.packetsDropped.value("decrypt")).sum();
+        String oldKey = old.keys().getFirst();
+        String newKey = Keyring.generateKey(new SplittableRandom(seed ^ 0x6b6579));
+        SimNode origin = nodes.get(new SplittableRandom(seed).nextInt(n));
+        origin.protocol.clusterKeyOp(Message.KeyOp.Operation.INSTALL, newKey);
+        net.runUntil(net.clock.nanos() + SimClock.s(stepSeconds));
+        origin.protocol.clusterKeyOp(Message.KeyOp.Operation.USE, newKey);
+        net.runUntil(net.clock.nanos() + SimClock.s(stepSeconds));
+        origin.protocol.clusterKeyOp(Message.KeyOp.Operation.REMOVE, oldKey);
+        net.runUntil(net.clock.nanos() + SimClock.s(stepSeconds));
+        long rotated = nodes.stream().filter(x -> x.protocol.keyring().keys().equals(List.of(newKey))).count();
+        return new Rotation(
+                (long) (nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum() - susBefore),
+                (long) (nodes.stream().mapToDouble(x -> x.metrics.packetsDropped.value("decrypt")).sum()
+                        - dropsBefore), rotated, n);
     }
 }

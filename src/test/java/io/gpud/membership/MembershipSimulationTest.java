@@ -74,4 +74,13 @@ class MembershipSimulationTest {
         assertTrue(rejoinNanos <= SimClock.s(10), "seed " + seed + ": rejoined after " + rejoinNanos / 1_000_000
                 + " ms");
     }
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {11})
+    void aClusterKeyRotationReachesEveryMemberWithNoSuspicion(long seed) {
+        var r = MembershipScenarios.clusterKeyRotation(seed, 40, 0.0, 5);
+        assertEquals(r.members(), r.membersWithOnlyTheNewKey(), "seed " + seed + ": " + r);
+        assertEquals(0, r.suspicions(), "seed " + seed + ": " + r);
+        assertEquals(0, r.undecryptable(), "seed " + seed + ": " + r);
+    }
 }

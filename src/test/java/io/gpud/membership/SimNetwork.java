@@ -76,6 +76,9 @@ final class SimNetwork {
         }
     }
 
+    private static final long SYN_RETRY_NANOS = SimClock.s(1);
+    private static final long DATA_RETRY_NANOS = SimClock.ms(200);
+
     final long seed;
     final SimClock clock = new SimClock();
     private final SplittableRandom random;
@@ -280,8 +283,16 @@ final class SimNetwork {
             if (target == null || target.crashed || !reachable(from, target)) {
                 return;
             }
-            // A TCP exchange: a connection set-up and the transfer, never lost.
-            push(clock.nanos() + 3 * delay(from, target), new Event.Deliver(target, from.address, frame, true));
+            // A TCP exchange: SYN, SYN-ACK, then the data, each leg lost as a packet is and
+            // then resent after the kernel's timeout (1 s for the handshake, 200 ms for data).
+            long t = 0;
+            for (int leg = 0; leg < 3; leg++) {
+                t += delay(from, target);
+                while (lossRate > 0 && random.nextDouble() < lossRate) {
+                    t += leg < 2 ? SYN_RETRY_NANOS : DATA_RETRY_NANOS;
+                }
+            }
+            push(clock.nanos() + t, new Event.Deliver(target, from.address, frame, true));
         }
     }
 

@@ -1,0 +1,83 @@
+package io.gpud.membership;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The two rules of the WAN pool, pure functions of a LAN member table so that every
+ * member of a region reaches the same answer without talking about it. <em>Election</em>:
+ * the bridges of a region are its {@code count} live members with the lowest node ids;
+ * when one dies or leaves, the next id takes its place as soon as the death has spread.
+ * <em>Summary</em>: a region's live members, their capacity, and per model the
+ * least-loaded READY hosts (by sequences queued and in flight per unit of capacity),
+ * trimmed until the summary fits one datagram.
+ */
+final class RegionBridges {
+
+    private RegionBridges() {
+    }
+
+    /** The bridges of {@code region}, lowest id first. */
+    static List<String> elect(Collection<SwimProtocol.Member> members, String region, int count) {
+        return members.stream().filter(m -> m.live() && region.equals(m.metadata.region())).map(m -> m.name)
+                .sorted().limit(count).toList();
+    }
+
+    /**
+     * The summary of {@code region} from this table.
+     *
+     * @param selfLoad this node's own load (its table holds no load record of itself)
+     * @param maxBytes the most bytes the encoded summary may take
+     */
+    static Message.Summary summarize(Collection<SwimProtocol.Member> members, String region, String self,
+                                     LoadRecord selfLoad, InetSocketAddress bridgeWan, long sequence, int maxBytes) {
+        int healthy = 0;
+        long capacity = 0;
+        Map<String, List<RegionSummary.Host>> byModel = new TreeMap<>();
+        for (SwimProtocol.Member m : members) {
+            if (!m.live() || !region.equals(m.metadata.region())) {
+                continue;
+            }
+            healthy++;
+            capacity += Math.max(0, m.metadata.capacity());
+            if (!"READY".equals(m.metadata.nodeState())) {
+                continue;
+            }
+            LoadRecord load = m.name.equals(self) ? selfLoad : m.load;
+            var host = new RegionSummary.Host(m.name, m.metadata.dataAddress() + ":" + m.metadata.dataPort(),
+                    load == null ? 0 : load.queueDepth(), load == null ? 0 : load.inFlight(),
+                    Math.max(0, m.metadata.capacity()));
+            for (NodeMetadata.Model model : m.metadata.models()) {
+                byModel.computeIfAbsent(model.name(), k -> new ArrayList<>()).add(host);
+            }
+        }
+        Comparator<RegionSummary.Host> leastLoaded = Comparator
+                .comparingDouble((RegionSummary.Host h) -> (h.queueDepth() + h.inFlight())
+                        / (double) Math.max(1, h.capacity()))
+                .thenComparing(RegionSummary.Host::nodeId);
+        int cappedCapacity = (int) Math.min(Integer.MAX_VALUE, capacity);
+        for (int perModel = RegionSummary.MAX_HOSTS_PER_MODEL; ; perModel = Math.max(1, perModel / 2)) {
+            var models = new ArrayList<RegionSummary.ModelHosts>();
+            for (var e : byModel.entrySet()) {
+                if (models.size() == RegionSummary.MAX_MODELS) {
+                    break;
+                }
+                models.add(new RegionSummary.ModelHosts(e.getKey(),
+                        e.getValue().stream().sorted(leastLoaded).limit(perModel).toList()));
+            }
+            var summary = new Message.Summary(region, self, bridgeWan, sequence, healthy, cappedCapacity, models);
+            while (Codec.size(summary) > maxBytes && perModel == 1 && !models.isEmpty()) {
+                models.removeLast();
+                summary = new Message.Summary(region, self, bridgeWan, sequence, healthy, cappedCapacity, models);
+            }
+            if (Codec.size(summary) <= maxBytes || perModel == 1) {
+                return summary;
+            }
+        }
+    }
+}
