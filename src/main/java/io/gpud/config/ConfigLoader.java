@@ -71,7 +71,8 @@ public final class ConfigLoader {
                 scaling(root.section("scaling")),
                 lifecycle(root.section("lifecycle")),
                 secure(root.section("secure")),
-                gossip(root.section("gossip")));
+                gossip(root.section("gossip")),
+                routing(root.section("routing")));
         root.rejectUnknown();
         return config;
     }
@@ -164,6 +165,25 @@ public final class ConfigLoader {
                 s.string("subnet", d.subnet()),
                 s.string("vpc", d.vpc()),
                 s.integer("capacity", d.capacity()));
+    }
+
+    private static RoutingConfig routing(Section s) {
+        RoutingConfig d = RoutingConfig.defaults();
+        return new RoutingConfig(
+                s.bool("enabled", d.enabled()),
+                s.decimal("weightLoad", d.weightLoad()),
+                s.decimal("weightLatency", d.weightLatency()),
+                s.decimal("weightAffinity", d.weightAffinity()),
+                s.duration("latencyCeiling", d.latencyCeiling()),
+                s.duration("staleLoadAfter", d.staleLoadAfter()),
+                s.duration("crossRegionPenalty", d.crossRegionPenalty()),
+                s.integer("choices", d.choices()),
+                s.integer("maxAttempts", d.maxAttempts()),
+                s.duration("connectTimeout", d.connectTimeout()),
+                s.integer("breakerFailures", d.breakerFailures()),
+                s.duration("breakerOpenFor", d.breakerOpenFor()),
+                s.bool("proxyProtocol", d.proxyProtocol()),
+                s.list("affinity"));
     }
 
     private static LogConfig log(Section s) {

@@ -5,13 +5,14 @@ package io.gpud.config;
  * defaults, then the YAML file, then command-line flags.
  */
 public record GpudConfig(NodeConfig node, ApiConfig api, ModelConfig model, EngineConfig engine, LogConfig log,
-        StateConfig state, ScalingConfig scaling, LifecycleConfig lifecycle, SecureConfig secure, GossipConfig gossip) {
+        StateConfig state, ScalingConfig scaling, LifecycleConfig lifecycle, SecureConfig secure, GossipConfig gossip,
+        RoutingConfig routing) {
 
     public GpudConfig {
         if (node == null || api == null || model == null || engine == null || log == null || state == null
-                || scaling == null || lifecycle == null || secure == null || gossip == null) {
+                || scaling == null || lifecycle == null || secure == null || gossip == null || routing == null) {
             throw new ConfigException(
-                    "every section (node, api, model, engine, log, state, scaling, lifecycle, secure, gossip) must be present");
+                    "every section (node, api, model, engine, log, state, scaling, lifecycle, secure, gossip, routing) must be present");
         }
         boolean awsRegion = !node.region().equals("local");
         if (state.backend().equals("dynamodb") && !awsRegion && state.endpoint() == null) {

@@ -95,6 +95,7 @@ final class SwimProtocol {
         long rttNanos = -1;
         LoadRecord load;
         long loadReceivedNanos;
+        NetworkCoordinate coordinate;
 
         Member(String name, InetSocketAddress address, long incarnation, MemberState state, byte[] metadata,
                long now) {
@@ -198,6 +199,7 @@ final class SwimProtocol {
     private final MembershipMetrics metrics;
     private final List<InetSocketAddress> seeds;
     private final Supplier<LoadRecord> loadSource;
+    private CoordinateExchange coordinates;
 
     private Keyring keyring;
     private long incarnation;
@@ -481,7 +483,8 @@ final class SwimProtocol {
         switch (m) {
             case Ping p -> {
                 if (p.target().equals(self)) {
-                    sendWithGossip(p.sourceAddress(), new Ack(p.seq()), null);
+                    sendWithGossip(p.sourceAddress(), new Ack(p.seq()),
+                            coordinates == null ? null : new Message.Coordinate(self, coordinates.local()));
                 }
             }
             case IndirectPing p -> {
@@ -506,6 +509,12 @@ final class SwimProtocol {
                 applyDead(d, now);
             }
             case Load l -> onLoad(l.record(), now);
+            case Message.Coordinate c -> {
+                Member from = members.get(c.node());
+                if (from != null && !from.name.equals(self)) {
+                    from.coordinate = c.coordinate();
+                }
+            }
             case PushPull p -> metrics.packetsDropped.inc("unexpected");
             case Compound c -> metrics.packetsDropped.inc("unexpected");
         }
@@ -527,6 +536,9 @@ final class SwimProtocol {
             long rtt = now - p.startNanos;
             m.rttNanos = m.rttNanos < 0 ? rtt : (m.rttNanos * 7 + rtt) / 8;
             changed = true;
+            if (coordinates != null && m.coordinate != null) {
+                coordinates.observed(m.name, Duration.ofNanos(rtt), m.coordinate);
+            }
         }
     }
 
@@ -538,6 +550,7 @@ final class SwimProtocol {
         if (m.load == null || r.sequence() > m.load.sequence()) {
             m.load = r;
             m.loadReceivedNanos = now;
+            changed = true;
         }
     }
 
@@ -853,6 +866,11 @@ final class SwimProtocol {
     }
 
     // ---------------------------------------------------------------- commands
+
+    /** From now on, ack direct pings with this node's coordinate and report probe round trips. */
+    void exchangeCoordinates(CoordinateExchange exchange) {
+        this.coordinates = exchange;
+    }
 
     /** New metadata for this node: gossiped as an alive at a new incarnation. */
     void updateMetadata(NodeMetadata next, long now) {
