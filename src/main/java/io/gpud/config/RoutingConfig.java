@@ -10,8 +10,8 @@ import java.util.List;
  * weightAffinity·affinity}, each term in [0,1] and lower better; the weights must sum to 1.
  *
  * @param enabled             false serves every request locally, as a node without peers does
- * @param weightLoad          weight of the load term: (queue + in flight + sent but not yet
- *                            reported) / capacity. Raising it spreads work more evenly at the
+ * @param weightLoad          weight of the load term: outstanding / (outstanding + capacity), where
+ *                            outstanding = queue + in flight + sent but not yet reported. Raising it spreads work more evenly at the
  *                            price of longer network paths
  * @param weightLatency       weight of the latency term: estimated RTT / {@code latencyCeiling}
  * @param weightAffinity      weight of the affinity term: 0 when the candidate is in the region

@@ -25,10 +25,12 @@ import java.util.random.RandomGenerator;
  * than {@code staleLoadAfter} stays in but counts as <em>saturated</em>: a silent host may
  * be overloaded or gone, and it should win only when nothing better exists.
  * <li><b>Score.</b> {@code wLoad·load + wLatency·latency + wAffinity·affinity}, each in
- * [0,1], lower better. <em>load</em> is outstanding work over capacity, where outstanding
- * is the queue and in-flight counts of the host's newest load record plus the requests
- * this node sent it after that record was taken ({@link RecentSends}); at 1 the host is
- * saturated. <em>latency</em> is the estimated RTT over {@code latencyCeiling}: from
+ * [0,1], lower better. <em>load</em> is {@code outstanding / (outstanding + capacity)}: 0
+ * idle, 0.5 with every slot busy, toward 1 as its queue grows (so saturated hosts still
+ * rank among themselves). Outstanding is the queue and in-flight counts of the host's
+ * newest load record plus the requests this node sent it after that record was taken
+ * ({@link RecentSends}); from {@code capacity} on the host is saturated; a stale host
+ * scores 1. <em>latency</em> is the estimated RTT over {@code latencyCeiling}: from
  * Vivaldi coordinates when the peer's coordinate is known, else the smoothed probe RTT,
  * else the ceiling. <em>affinity</em> is 0 for hosts in the region the first matching
  * affinity rule names for the request's source, 1 for the others, and 0 for everyone when
@@ -136,8 +138,8 @@ public final class Router {
                 long since = c.loadAge() == null ? start - staleNanos : start - c.loadAge().toNanos();
                 outstanding += sends.sentAfter(c.node(), since);
             }
-            double load = stale ? 1.0 : Math.min(1.0, (double) outstanding / c.capacity());
-            s.saturated[i] = stale || load >= 1.0;
+            double load = stale ? 1.0 : (double) outstanding / (outstanding + c.capacity());
+            s.saturated[i] = stale || outstanding >= c.capacity();
             s.load[i] = load;
             s.latency[i] = Math.min(1.0, s.rtt[i] / ceilingSeconds);
             s.affinity[i] = affinityRegion == null || affinityRegion.equals(c.region()) ? 0.0 : 1.0;
