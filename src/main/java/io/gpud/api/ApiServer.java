@@ -104,6 +104,9 @@ public final class ApiServer implements AutoCloseable {
                 .host(config.host())
                 .port(config.port())
                 .enableProxyProtocol(proxyProtocol)
+                // Streamed tokens and forwarded answers go out in several writes; without
+                // this, Nagle holds each small write until the client's delayed ACK (~40 ms).
+                .connectionOptions(o -> o.tcpNoDelay(true))
                 .directHandlers(this::directHandlers)
                 .routing(this::dataRoutes)
                 .putSocket(METRICS_SOCKET, s -> s.host(config.host())

@@ -105,11 +105,20 @@ final class PeerRouting {
         String query = req.query().rawValue();
         String path = req.path().rawPath() + (query.isEmpty() ? "" : "?" + query);
         var request = new PeerForwarder.Request(req.prologue().method().text(), path, body, headers);
-        PeerForwarder.Outcome outcome = forwarder.forward(f, request, (status, passed) -> {
-            res.status(Status.create(status));
-            passed.forEach((name, value) -> res.header(name, value));
-            OutputStream out = res.outputStream();
-            return out;
+        PeerForwarder.Outcome outcome = forwarder.forward(f, request, new PeerForwarder.ResponseSink() {
+            @Override
+            public OutputStream begin(int status, Map<String, String> passed) {
+                res.status(Status.create(status));
+                passed.forEach(res::header);
+                return res.outputStream();
+            }
+
+            @Override
+            public void whole(int status, Map<String, String> passed, byte[] answer) {
+                res.status(Status.create(status));
+                passed.forEach(res::header);
+                res.send(answer);
+            }
         });
         if (outcome instanceof PeerForwarder.Outcome.Exhausted e) {
             LOG.warn("no peer took the request ({}); {}", String.join("; ", e.tried()),

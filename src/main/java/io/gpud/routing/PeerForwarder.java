@@ -47,6 +47,9 @@ public final class PeerForwarder {
     public static final List<String> PASSED_RESPONSE_HEADERS = List.of("content-type", "retry-after",
             "cache-control", "x-gpud-node");
 
+    /** Answers up to this size with a Content-Length are read whole and written in one piece. */
+    private static final int WHOLE_BODY_BYTES = 4 << 20;
+
     private static final List<String> PASSED_REQUEST_HEADERS = List.of("content-type", "accept", "authorization",
             "openai-organization", "openai-project", TRACESTATE);
 
@@ -68,6 +71,9 @@ public final class PeerForwarder {
          * passed headers and returns the body stream.
          */
         OutputStream begin(int status, Map<String, String> headers) throws IOException;
+
+        /** The peer's whole answer at once (it had a length): status, passed headers, body. */
+        void whole(int status, Map<String, String> headers, byte[] body) throws IOException;
     }
 
     /** How forwarding ended. */
@@ -183,6 +189,10 @@ public final class PeerForwarder {
             response.headers().firstValue(name).ifPresent(v -> headers.put(name, v));
         }
         headers.putIfAbsent("x-gpud-node", t.node());
+        long length = response.headers().firstValueAsLong("content-length").orElse(-1);
+        if (length >= 0 && length <= WHOLE_BODY_BYTES) {
+            return passWhole(t, response, sink, attempt, headers, (int) length);
+        }
         try (InputStream in = response.body()) {
             OutputStream out;
             try {
@@ -223,6 +233,26 @@ public final class PeerForwarder {
         } catch (IOException e) {
             return new Outcome.Delivered(t.node(), response.statusCode(), attempt);
         }
+    }
+
+    /** A whole (non-streamed) answer of known length: read, then written in one piece. */
+    private Outcome passWhole(RouteDecision.Target t, HttpResponse<InputStream> response, ResponseSink sink,
+                              int attempt, Map<String, String> headers, int length) {
+        byte[] body;
+        try (InputStream in = response.body()) {
+            body = in.readNBytes(length);
+        } catch (IOException e) {
+            if (router.failed(t.node()) && metrics != null) {
+                metrics.circuitsOpened.inc(t.node());
+            }
+            return new Outcome.Broken(t.node(), e.toString());
+        }
+        try {
+            sink.whole(response.statusCode(), headers, body);
+        } catch (IOException e) {
+            return new Outcome.ClientGone(t.node());
+        }
+        return new Outcome.Delivered(t.node(), response.statusCode(), attempt);
     }
 
     private HttpRequest build(RouteDecision.Target t, Request request, String traceparent) {

@@ -343,27 +343,47 @@ public final class Router {
         return s.score[best[b]] < s.score[best[a]] ? best[b] : best[a];
     }
 
-    /** The chosen host, then up to {@code maxAttempts - 1} alternates: unfiltered, best score first, the same region first. */
+    /**
+     * The chosen host, then up to {@code maxAttempts - 1} alternates: unfiltered peers, those
+     * of the chosen region first, then unsaturated before saturated, then by score. Picked by
+     * repeated scans (a few), not by sorting every host.
+     */
     private List<RouteDecision.Target> targets(List<Candidate> all, Scores s, int chosen) {
         var out = new ArrayList<RouteDecision.Target>(config.maxAttempts());
         out.add(target(all.get(chosen), s.rtt[chosen]));
-        if (config.maxAttempts() == 1) {
-            return out;
-        }
         String region = all.get(chosen).region();
-        var rest = new ArrayList<Integer>();
-        for (int i = 0; i < all.size(); i++) {
-            if (i != chosen && s.filter[i] == null && !all.get(i).self()) {
-                rest.add(i);
+        int[] taken = new int[config.maxAttempts()];
+        taken[0] = chosen;
+        for (int round = 1; round < config.maxAttempts(); round++) {
+            int best = -1;
+            double bestKey = Double.MAX_VALUE;
+            for (int i = 0; i < all.size(); i++) {
+                if (s.filter[i] != null || all.get(i).self() || contains(taken, round, i)) {
+                    continue;
+                }
+                // Region mismatch dominates saturation, which dominates the score (< 1.1).
+                double key = (all.get(i).region().equals(region) ? 0 : 4) + (s.saturated[i] ? 2 : 0) + s.score[i];
+                if (key < bestKey) {
+                    bestKey = key;
+                    best = i;
+                }
             }
-        }
-        rest.sort(Comparator.<Integer>comparingInt(i -> all.get(i).region().equals(region) ? 0 : 1)
-                .thenComparingInt(i -> s.saturated[i] ? 1 : 0)
-                .thenComparingDouble(i -> s.score[i]));
-        for (int i = 0; i < rest.size() && out.size() < config.maxAttempts(); i++) {
-            out.add(target(all.get(rest.get(i)), s.rtt[rest.get(i)]));
+            if (best < 0) {
+                break;
+            }
+            taken[round] = best;
+            out.add(target(all.get(best), s.rtt[best]));
         }
         return out;
+    }
+
+    private static boolean contains(int[] values, int count, int value) {
+        for (int i = 0; i < count; i++) {
+            if (values[i] == value) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static RouteDecision.Target target(Candidate c, double rttSeconds) {
