@@ -7,9 +7,7 @@ import io.gpud.membership.NetworkCoordinate;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.random.RandomGenerator;
 
@@ -262,18 +260,38 @@ public final class Router {
 
     /** The preferred region first, then the others by their closest usable host. */
     private static List<String> regionOrder(List<Candidate> all, Scores s, String preferred) {
-        Map<String, Double> closest = new LinkedHashMap<>();
+        var regions = new ArrayList<String>(4);
+        double[] closest = new double[8];
         for (int i = 0; i < all.size(); i++) {
-            if (s.filter[i] == null) {
-                closest.merge(all.get(i).region(), s.rtt[i], Math::min);
+            if (s.filter[i] != null) {
+                continue;
+            }
+            String region = all.get(i).region();
+            int r = regions.indexOf(region);
+            if (r < 0) {
+                r = regions.size();
+                regions.add(region);
+                if (r == closest.length) {
+                    closest = java.util.Arrays.copyOf(closest, r * 2);
+                }
+                closest[r] = s.rtt[i];
+            } else {
+                closest[r] = Math.min(closest[r], s.rtt[i]);
             }
         }
-        var order = new ArrayList<String>(closest.size() + 1);
+        var order = new ArrayList<String>(regions.size() + 1);
         order.add(preferred);
-        closest.entrySet().stream()
-                .filter(e -> !e.getKey().equals(preferred))
-                .sorted(Map.Entry.comparingByValue())
-                .forEach(e -> order.add(e.getKey()));
+        double[] rtt = closest;
+        var rest = new ArrayList<Integer>(regions.size());
+        for (int r = 0; r < regions.size(); r++) {
+            if (!regions.get(r).equals(preferred)) {
+                rest.add(r);
+            }
+        }
+        rest.sort(Comparator.comparingDouble(r -> rtt[r]));
+        for (int r : rest) {
+            order.add(regions.get(r));
+        }
         return order;
     }
 
