@@ -16,6 +16,9 @@ import java.util.Arrays;
  */
 public class ForwardOverhead {
 
+    /** Rounds before measuring: enough for the JIT to compile both daemons' request paths. */
+    private static final int WARMUP_ROUNDS = 1000;
+
     public static void main(String[] args) throws Exception {
         String through = args[0];
         String direct = args[1];
@@ -24,7 +27,7 @@ public class ForwardOverhead {
         var client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
         String body = "{\"model\":\"gpud-demo\",\"prompt\":\"hi\",\"max_tokens\":1,\"temperature\":0}";
-        for (int i = 0; i < 100; i++) {
+        for (int i = 0; i < WARMUP_ROUNDS; i++) {
             time(client, through, body, serving);
             time(client, direct, body, serving);
         }
