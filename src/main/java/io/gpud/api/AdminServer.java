@@ -39,7 +39,8 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code GET /v1/status} → the {@link NodeStatus} document;</li>
  *   <li>{@code POST /v1/drain} → {@code {"state": "DRAINING"}} (or the state reached);</li>
- *   <li>{@code POST /v1/undrain} → {@code {"state": "READY"}}.</li>
+ *   <li>{@code POST /v1/undrain} → {@code {"state": "READY"}};</li>
+ *   <li>{@code POST /v1/route/explain} with {@code {"model", "sourceIp"}} → the routing decision's explanation.</li>
  * </ul>
  * A request's head is capped at {@value #MAX_HEAD_BYTES} bytes, its body at
  * {@value #MAX_BODY_BYTES}, and it must arrive within {@link #REQUEST_TIMEOUT}; anything
@@ -201,6 +202,7 @@ public final class AdminServer implements AutoCloseable {
                 requireMethod(r, "GET");
                 yield Map.of("keys", node.keys());
             }
+            case "/v1/route/explain" -> explain(r);
             case "/v1/keyring/install" -> keyring(r, KeyringOperation.INSTALL);
             case "/v1/keyring/use" -> keyring(r, KeyringOperation.USE);
             case "/v1/keyring/remove" -> keyring(r, KeyringOperation.REMOVE);
@@ -229,6 +231,30 @@ public final class AdminServer implements AutoCloseable {
             case ModelReload.Started s -> Map.of("model", s.model(), "version", s.version(), "state", "loading");
             case ModelReload.Refused refused -> throw ApiException.invalid("name", refused.reason());
         };
+    }
+
+    /** {@code POST /v1/route/explain} with {@code {"model": "M", "sourceIp": "10.0.0.1"}}. */
+    private Object explain(Request r) {
+        requireMethod(r, "POST");
+        JsonNode body;
+        try {
+            body = MAPPER.readTree(r.body());
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "the body must be JSON: {\"model\": \"NAME\", \"sourceIp\": \"IP\"}");
+        }
+        String model = body == null ? "" : body.path("model").asText("");
+        if (model.isBlank()) {
+            throw ApiException.invalid("model", "the body must name a model: {\"model\": \"NAME\"}");
+        }
+        String source = body.path("sourceIp").asText("");
+        if (!source.isEmpty() && !source.matches("[0-9.]{7,15}|[0-9a-fA-F:]{2,39}")) {
+            throw ApiException.invalid("sourceIp", "sourceIp was '" + source + "', not an IP address");
+        }
+        var explanation = node.explainRoute(model, source.isEmpty() ? null : source);
+        if (explanation == null) {
+            throw ApiException.invalid(null, "this node does not route (routing.enabled is false)");
+        }
+        return explanation;
     }
 
     /**

@@ -7,6 +7,8 @@ import io.gpud.enclave.SecureGateway;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.metrics.MetricRegistry;
+import io.gpud.routing.PeerForwarder;
+import io.gpud.routing.Router;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
@@ -51,6 +53,7 @@ public final class ApiServer implements AutoCloseable {
     private final OpenAiHandlers openAi;
     private final OllamaHandlers ollama;
     private final SecureHandlers secure;
+    private final PeerRouting routing;
     private final WebServer server;
     private final AtomicInteger active = new AtomicInteger();
 
@@ -74,6 +77,18 @@ public final class ApiServer implements AutoCloseable {
      */
     public ApiServer(ApiConfig config, ModelCatalog catalog, NodeControl node, MetricRegistry registry,
                      int defaultMaxTokens, SecureGateway gateway) {
+        this(config, catalog, node, registry, defaultMaxTokens, gateway, null, null, false);
+    }
+
+    /**
+     * Builds both listeners, with the generation routes behind {@code router}'s decision
+     * and forwarded through {@code forwarder} (both null: every request is served here).
+     *
+     * @param proxyProtocol the data port expects a PROXY protocol header on every connection
+     */
+    public ApiServer(ApiConfig config, ModelCatalog catalog, NodeControl node, MetricRegistry registry,
+                     int defaultMaxTokens, SecureGateway gateway, Router router, PeerForwarder forwarder,
+                     boolean proxyProtocol) {
         this.catalog = catalog;
         this.node = node;
         this.registry = registry;
@@ -83,9 +98,15 @@ public final class ApiServer implements AutoCloseable {
         this.openAi = new OpenAiHandlers(catalog, generations, bodies, Clock.systemUTC());
         this.ollama = new OllamaHandlers(catalog, generations, bodies, Clock.systemUTC());
         this.secure = new SecureHandlers(gateway, openAi, bodies);
+        this.routing = router == null ? null
+                : new PeerRouting(router, forwarder, bodies, node, config.retryAfter());
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
+                .enableProxyProtocol(proxyProtocol)
+                // Streamed tokens and forwarded answers go out in several writes; without
+                // this, Nagle holds each small write until the client's delayed ACK (~40 ms).
+                .connectionOptions(o -> o.tcpNoDelay(true))
                 .directHandlers(this::directHandlers)
                 .routing(this::dataRoutes)
                 .putSocket(METRICS_SOCKET, s -> s.host(config.host())
@@ -144,14 +165,14 @@ public final class ApiServer implements AutoCloseable {
             chain.proceed();
         });
         route(r, Method.GET, "/v1/models", Errors.Dialect.OPENAI, openAi::models);
-        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, openAi::completions);
-        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, openAi::chatCompletions);
+        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, routed(openAi::completions));
+        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, routed(openAi::chatCompletions));
         route(r, Method.POST, "/v1/secure/chat/completions", Errors.Dialect.OPENAI, secure::chatCompletions);
         route(r, Method.POST, "/v1/secure/completions", Errors.Dialect.OPENAI, secure::completions);
         route(r, Method.GET, "/api/tags", Errors.Dialect.OLLAMA, ollama::tags);
         route(r, Method.GET, "/api/version", Errors.Dialect.OLLAMA, ollama::version);
-        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, ollama::generate);
-        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, ollama::chat);
+        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, routed(ollama::generate));
+        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, routed(ollama::chat));
         route(r, Method.GET, "/health/live", Errors.Dialect.OPENAI, this::live);
         route(r, Method.GET, "/health/ready", Errors.Dialect.OPENAI, this::ready);
         r.any(unmatched());
@@ -164,6 +185,11 @@ public final class ApiServer implements AutoCloseable {
         });
         route(r, Method.GET, "/metrics", Errors.Dialect.OPENAI, this::scrape);
         r.any(unmatched());
+    }
+
+    /** A generation route behind the routing decision, when this node routes. */
+    private Handler routed(Handler local) {
+        return routing == null ? local : routing.routed(local);
     }
 
     /** Registers {@code handler} for {@code method}, and a 405 for any other method on the path. */

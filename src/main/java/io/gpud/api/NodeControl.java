@@ -1,5 +1,6 @@
 package io.gpud.api;
 
+import io.gpud.routing.RouteExplanation;
 import io.gpud.core.NodeState;
 import io.gpud.membership.MembershipAgent.KeyringChange;
 import java.util.List;
@@ -24,6 +25,14 @@ public interface NodeControl {
 
     /** DRAINING or DRAINED → READY. Returns the new state. */
     NodeState undrain();
+
+    /**
+     * Where a request for {@code model} from {@code sourceIp} (null: unknown) would go now,
+     * and why; null when this node does not route.
+     */
+    default RouteExplanation explainRoute(String model, String sourceIp) {
+        return null;
+    }
 
     /** The gossip keyring, base64 keys, the primary first; empty without gossip encryption. */
     default List<String> keys() {

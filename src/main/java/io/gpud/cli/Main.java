@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             StatusCommand.class,
             DrainCommand.class,
+            RouteCommand.class,
             UndrainCommand.class,
             GenerateCommand.class,
             ScaleCommand.class,

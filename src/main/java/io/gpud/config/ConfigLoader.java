@@ -72,7 +72,8 @@ public final class ConfigLoader {
                 lifecycle(root.section("lifecycle")),
                 secure(root.section("secure")),
                 gossip(root.section("gossip")),
-                store(root.section("store")));
+                store(root.section("store")),
+                routing(root.section("routing")));
         root.rejectUnknown();
         return config;
     }
@@ -184,6 +185,25 @@ public final class ConfigLoader {
                 s.integer("wanPort", d.wanPort()),
                 s.list("wanJoin"),
                 s.integer("wanBridges", d.wanBridges()));
+    }
+
+    private static RoutingConfig routing(Section s) {
+        RoutingConfig d = RoutingConfig.defaults();
+        return new RoutingConfig(
+                s.bool("enabled", d.enabled()),
+                s.decimal("weightLoad", d.weightLoad()),
+                s.decimal("weightLatency", d.weightLatency()),
+                s.decimal("weightAffinity", d.weightAffinity()),
+                s.duration("latencyCeiling", d.latencyCeiling()),
+                s.duration("staleLoadAfter", d.staleLoadAfter()),
+                s.duration("crossRegionPenalty", d.crossRegionPenalty()),
+                s.integer("choices", d.choices()),
+                s.integer("maxAttempts", d.maxAttempts()),
+                s.duration("connectTimeout", d.connectTimeout()),
+                s.integer("breakerFailures", d.breakerFailures()),
+                s.duration("breakerOpenFor", d.breakerOpenFor()),
+                s.bool("proxyProtocol", d.proxyProtocol()),
+                s.list("affinity"));
     }
 
     private static LogConfig log(Section s) {

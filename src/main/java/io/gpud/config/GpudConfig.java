@@ -6,14 +6,14 @@ package io.gpud.config;
  */
 public record GpudConfig(NodeConfig node, ApiConfig api, ModelConfig model, EngineConfig engine, LogConfig log,
         StateConfig state, ScalingConfig scaling, LifecycleConfig lifecycle, SecureConfig secure, GossipConfig gossip,
-        StoreConfig store) {
+        StoreConfig store, RoutingConfig routing) {
 
     public GpudConfig {
         if (node == null || api == null || model == null || engine == null || log == null || state == null
                 || scaling == null || lifecycle == null || secure == null || gossip == null
-                || store == null) {
+                || store == null || routing == null) {
             throw new ConfigException(
-                    "every section (node, api, model, engine, log, state, scaling, lifecycle, secure, gossip, store) must be present");
+                    "every section (node, api, model, engine, log, state, scaling, lifecycle, secure, gossip, store, routing) must be present");
         }
         boolean awsRegion = !node.region().equals("local");
         if (state.backend().equals("dynamodb") && !awsRegion && state.endpoint() == null) {

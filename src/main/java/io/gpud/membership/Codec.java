@@ -3,6 +3,7 @@ package io.gpud.membership;
 import io.gpud.membership.Message.Ack;
 import io.gpud.membership.Message.Alive;
 import io.gpud.membership.Message.Compound;
+import io.gpud.membership.Message.Coordinate;
 import io.gpud.membership.Message.Dead;
 import io.gpud.membership.Message.IndirectPing;
 import io.gpud.membership.Message.KeyOp;
@@ -41,6 +42,7 @@ final class Codec {
     private static final int COMPOUND = 10;
     private static final int SUMMARY = 11;
     private static final int KEY_OP = 12;
+    private static final int COORDINATE = 13;
 
     private Codec() {
     }
@@ -72,6 +74,15 @@ final class Codec {
                 LoadRecord r = l.record();
                 out.u8(LOAD).string(r.node()).i64(r.sequence()).i64(r.sentAtMillis()).i32(r.queueDepth())
                         .i32(r.inFlight()).i32(Float.floatToRawIntBits(r.tokensPerSecond()));
+            }
+            case Coordinate c -> {
+                out.u8(COORDINATE).string(c.node());
+                NetworkCoordinate nc = c.coordinate();
+                for (int i = 0; i < NetworkCoordinate.DIMENSIONS; i++) {
+                    out.i64(Double.doubleToRawLongBits(nc.component(i)));
+                }
+                out.i64(Double.doubleToRawLongBits(nc.height())).i64(Double.doubleToRawLongBits(nc.error()))
+                        .i64(Double.doubleToRawLongBits(nc.adjustment()));
             }
             case PushPull p -> {
                 out.u8(PUSH_PULL).u8((p.join() ? 1 : 0) | (p.reply() ? 2 : 0)).string(p.source())
@@ -123,6 +134,7 @@ final class Codec {
             case DEAD -> new Dead(incarnation(in), node(in), node(in));
             case LOAD -> new Load(new LoadRecord(node(in), in.i64(), in.i64(), nonNegative(in.i32(), "queue depth"),
                     nonNegative(in.i32(), "in-flight"), Float.intBitsToFloat(in.i32())));
+            case COORDINATE -> readCoordinate(in);
             case PUSH_PULL -> readPushPull(in);
             case SUMMARY -> readSummary(in);
             case KEY_OP -> {
@@ -152,6 +164,22 @@ final class Codec {
             }
             default -> throw new WireFormatException("unknown message type " + type);
         };
+    }
+
+    private static Coordinate readCoordinate(WireReader in) {
+        String node = node(in);
+        double[] v = new double[NetworkCoordinate.DIMENSIONS];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = Double.longBitsToDouble(in.i64());
+        }
+        double height = Double.longBitsToDouble(in.i64());
+        double error = Double.longBitsToDouble(in.i64());
+        double adjustment = Double.longBitsToDouble(in.i64());
+        try {
+            return new Coordinate(node, new NetworkCoordinate(v, height, error, adjustment));
+        } catch (IllegalArgumentException e) {
+            throw new WireFormatException(e.getMessage());
+        }
     }
 
     private static PushPull readPushPull(WireReader in) {

@@ -237,6 +237,14 @@ public final class MembershipAgent implements AutoCloseable {
         return out.getFirst();
     }
 
+    /**
+     * Carries network coordinates from now on: this node acks direct pings with
+     * {@code exchange.local()} and reports each direct probe's round trip to it.
+     */
+    public void exchangeCoordinates(CoordinateExchange exchange) {
+        command(now -> protocol.exchangeCoordinates(exchange));
+    }
+
     /** The keyring's keys, base64, the primary first. */
     public List<String> keys() {
         var out = new ArrayList<List<String>>(1);

@@ -42,6 +42,10 @@ sealed interface Message {
         }
     }
 
+    /** The sender's network coordinate, sent just before its ack to a direct ping. */
+    record Coordinate(String node, NetworkCoordinate coordinate) implements Message {
+    }
+
     /** A member's fast load record, sent directly to region peers, never gossiped. */
     record Load(LoadRecord record) implements Message {
     }

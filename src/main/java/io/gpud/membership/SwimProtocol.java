@@ -104,6 +104,7 @@ final class SwimProtocol {
         long rttNanos = -1;
         LoadRecord load;
         long loadReceivedNanos;
+        NetworkCoordinate coordinate;
 
         Member(String name, InetSocketAddress address, long incarnation, MemberState state, byte[] metadata,
                long now) {
@@ -207,6 +208,7 @@ final class SwimProtocol {
     private final MembershipMetrics metrics;
     private final List<InetSocketAddress> seeds;
     private final Supplier<LoadRecord> loadSource;
+    private CoordinateExchange coordinates;
 
     private Keyring keyring;
     /** Where region summaries go; a pool that expects none counts them as unexpected. */
@@ -512,7 +514,8 @@ final class SwimProtocol {
         switch (m) {
             case Ping p -> {
                 if (p.target().equals(self)) {
-                    sendWithGossip(p.sourceAddress(), new Ack(p.seq()), null);
+                    sendWithGossip(p.sourceAddress(), new Ack(p.seq()),
+                            coordinates == null ? null : new Message.Coordinate(self, coordinates.local()));
                 }
             }
             case IndirectPing p -> {
@@ -539,6 +542,12 @@ final class SwimProtocol {
             case Load l -> onLoad(l.record(), now);
             case Message.Summary r -> summaries.accept(r);
             case Message.KeyOp k -> onKeyOp(k);
+            case Message.Coordinate c -> {
+                Member from = members.get(c.node());
+                if (from != null && !from.name.equals(self)) {
+                    from.coordinate = c.coordinate();
+                }
+            }
             case PushPull p -> metrics.packetsDropped.inc("unexpected");
             case Compound c -> metrics.packetsDropped.inc("unexpected");
         }
@@ -560,6 +569,9 @@ final class SwimProtocol {
             long rtt = now - p.startNanos;
             m.rttNanos = m.rttNanos < 0 ? rtt : (m.rttNanos * 7 + rtt) / 8;
             changed = true;
+            if (coordinates != null && m.coordinate != null) {
+                coordinates.observed(m.name, Duration.ofNanos(rtt), m.coordinate);
+            }
         }
     }
 
@@ -571,6 +583,7 @@ final class SwimProtocol {
         if (m.load == null || r.sequence() > m.load.sequence()) {
             m.load = r;
             m.loadReceivedNanos = now;
+            changed = true;
         }
     }
 
@@ -895,6 +908,11 @@ final class SwimProtocol {
     }
 
     // ---------------------------------------------------------------- commands
+
+    /** From now on, ack direct pings with this node's coordinate and report probe round trips. */
+    void exchangeCoordinates(CoordinateExchange exchange) {
+        this.coordinates = exchange;
+    }
 
     /** New metadata for this node: gossiped as an alive at a new incarnation. */
     void updateMetadata(NodeMetadata next, long now) {

@@ -22,6 +22,18 @@ import io.gpud.membership.MemberView;
 import io.gpud.membership.MembershipAgent;
 import io.gpud.membership.NodeMetadata;
 import io.gpud.metrics.MetricRegistry;
+import io.gpud.routing.MembershipCandidates;
+import io.gpud.routing.PeerForwarder;
+import io.gpud.routing.RequestSource;
+import io.gpud.routing.RouteExplanation;
+import io.gpud.routing.Router;
+import io.gpud.routing.RoutingMetrics;
+import io.gpud.routing.Vivaldi;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
 import io.gpud.scaling.Autoscaler;
 import io.gpud.scaling.AwsAutoScaling;
 import io.gpud.scaling.DrainTarget;
@@ -92,6 +104,8 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     private ModelReloader reloader;
     private ApiServer api;
     private MembershipAgent membership;
+    private final Vivaldi vivaldi = new Vivaldi(new Random());
+    private Router router;
 
     private Node(GpudConfig config, Cloud cloud, String nodeId) {
         this.config = config;
@@ -151,14 +165,23 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         started.add(admin);
 
         SecureStack secure = startSecure();
+        PeerForwarder forwarder = null;
+        if (config.routing().enabled()) {
+            var routingMetrics = new RoutingMetrics(metrics);
+            router = new Router(config.routing(), new MembershipCandidates(nodeId, config.node().region(),
+                    () -> membership == null ? List.of() : membership.members(), new RoutingSelf(),
+                    MonotonicClock.system()), vivaldi, MonotonicClock.system(), new Random(), routingMetrics);
+            forwarder = new PeerForwarder(nodeId, router, routingMetrics);
+        }
         api = new ApiServer(config.api(), this, this, metrics, config.engine().defaultMaxTokens(),
-                secure != null ? secure.gateway() : null);
+                secure != null ? secure.gateway() : null, router, forwarder, config.routing().proxyProtocol());
         api.start();
         started.add(api);
 
         if (config.gossip().enabled()) {
             membership = MembershipAgent.start(nodeId, config.gossip(), metadata(NodeState.READY), this::load,
                     metrics);
+            membership.exchangeCoordinates(vivaldi);
             started.add(() -> {
                 membership.leave(LEAVE_GRACE);
                 membership.close();
@@ -287,6 +310,58 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
 
     private LoadRecord load() {
         return new LoadRecord(nodeId, 0, System.currentTimeMillis(), queueDepth(), inFlight(), 0f);
+    }
+
+    /** This node as the router sees it: live state and load, not its own gossip. */
+    private final class RoutingSelf implements MembershipCandidates.Self {
+        @Override
+        public NodeState state() {
+            return lifecycle.state();
+        }
+
+        @Override
+        public int queueDepth() {
+            return Node.this.queueDepth();
+        }
+
+        @Override
+        public int inFlight() {
+            return Node.this.inFlight();
+        }
+
+        @Override
+        public int capacity() {
+            return config.gossip().capacity() > 0 ? config.gossip().capacity() : config.engine().maxConcurrent();
+        }
+
+        @Override
+        public Set<String> models() {
+            return engines.stream().map(e -> e.info().name()).collect(Collectors.toUnmodifiableSet());
+        }
+
+        @Override
+        public String host() {
+            return dataAddress();
+        }
+
+        @Override
+        public int port() {
+            return api == null ? config.api().port() : api.port();
+        }
+    }
+
+    @Override
+    public RouteExplanation explainRoute(String model, String sourceIp) {
+        if (router == null) {
+            return null;
+        }
+        RequestSource source;
+        try {
+            source = sourceIp == null ? RequestSource.unknown() : RequestSource.of(InetAddress.getByName(sourceIp));
+        } catch (UnknownHostException e) {
+            source = RequestSource.unknown();
+        }
+        return router.decide(model, source, true).explanation();
     }
 
     /** Gossips the current lifecycle state, so peers see a draining node as draining. */

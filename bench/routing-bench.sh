@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Routing decision cost (SPEC section 5: scoring 600 candidates p99 <= 50 us, the whole
+# decision p99 <= 2 ms), measured with JMH (from Maven Central, in bench/routing-jmh, not
+# part of the main build). Prints each p50/p99 and its ratio to the target and to the
+# same-run reference (sorting 600 scores).
+#
+#   bench/routing-bench.sh            (builds target/gpud.jar first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ -z "${JAVA_HOME:-}" ]]; then
+  for j in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25*; do
+    [[ -x "$j/bin/java" ]] && JAVA_HOME="$j" && break
+  done
+fi
+export JAVA_HOME
+[[ -f target/gpud.jar ]] || ./mvnw -B -q -DskipTests package
+./mvnw -B -q -f bench/routing-jmh/pom.xml package dependency:build-classpath -Dmdep.outputFile=target/cp.txt
+cp="bench/routing-jmh/target/classes:$(cat bench/routing-jmh/target/cp.txt)"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+"$JAVA_HOME/bin/java" -cp "$cp" org.openjdk.jmh.Main -rf json -rff "$out" "${@:-RoutingBench}"
+python3 - "$out" <<'PY'
+import json, sys
+runs = {r["benchmark"].rsplit(".", 1)[1]: r["primaryMetric"] for r in json.load(open(sys.argv[1]))}
+targets = {"score600": 50.0, "decision600": 2000.0}
+ref = runs.get("referenceSort600", {}).get("scorePercentiles", {}).get("99.0")
+print()
+print(f"{'benchmark':<18} {'p50 us':>9} {'p99 us':>9} {'target us':>10} {'p99/target':>11} {'p99/reference':>14}")
+for name, m in runs.items():
+    p = m["scorePercentiles"]
+    t = targets.get(name)
+    print(f"{name:<18} {p['50.0']:9.2f} {p['99.0']:9.2f} {t if t else '-':>10} "
+          f"{(p['99.0'] / t if t else float('nan')):11.3f} {(p['99.0'] / ref if ref else float('nan')):14.2f}")
+PY

@@ -1,0 +1,172 @@
+package io.gpud.bench;
+
+import io.gpud.config.RoutingConfig;
+import io.gpud.core.MonotonicClock;
+import io.gpud.core.NodeState;
+import io.gpud.membership.LoadRecord;
+import io.gpud.membership.MemberState;
+import io.gpud.membership.MemberView;
+import io.gpud.membership.NetworkCoordinate;
+import io.gpud.membership.NodeMetadata;
+import io.gpud.routing.Candidate;
+import io.gpud.routing.CandidateSource;
+import io.gpud.routing.MembershipCandidates;
+import io.gpud.routing.RequestSource;
+import io.gpud.routing.RouteDecision;
+import io.gpud.routing.Router;
+import io.gpud.routing.Vivaldi;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The routing targets of SPEC section 5 over 600 hosts in 3 regions (200 each, every one
+ * with a Vivaldi coordinate, a load record and the model):
+ * <ul>
+ * <li>{@code score600}: filter, score and choose over a ready candidate list, the work
+ * that grows with the cluster (target p99 ≤ 50 µs);
+ * <li>{@code decision600}: the whole decision on the request path: a fresh 600-member
+ * gossip snapshot converted to candidates (the worst case: a snapshot changes at most
+ * every 100 ms), then the decision with its retry targets and an affinity rule (target p99
+ * ≤ 2 ms);
+ * <li>{@code referenceSort600}: the same-run reference, sorting 600 scores, the naive way
+ * to rank hosts.
+ * </ul>
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
+public class RoutingBench {
+
+    private static final int HOSTS = 600;
+    private static final String[] REGIONS = {"us-east-1", "us-west-2", "eu-west-1"};
+
+    private Router scoring;
+    private Router whole;
+    private List<MemberView> members;
+    private double[] scores;
+    private RequestSource source;
+    private volatile List<MemberView> snapshot;
+
+    @Setup
+    public void setUp() throws Exception {
+        var random = new Random(42);
+        var vivaldi = new Vivaldi(random);
+        var candidates = new ArrayList<Candidate>(HOSTS);
+        members = new ArrayList<>(HOSTS);
+        for (int i = 0; i < HOSTS; i++) {
+            String region = REGIONS[i % REGIONS.length];
+            String node = "gpud-" + region + "-" + i;
+            int inFlight = random.nextInt(8);
+            candidates.add(new Candidate(node, region, "10.0." + i / 250 + "." + i % 250, 8400, true, "READY",
+                    Set.of("llama-3.1-8b"), 8, random.nextInt(3), inFlight, Duration.ofMillis(random.nextInt(400)),
+                    Duration.ofMillis(1 + random.nextInt(80)), false));
+            double[] v = new double[NetworkCoordinate.DIMENSIONS];
+            for (int d = 0; d < v.length; d++) {
+                v[d] = random.nextGaussian() * 0.02;
+            }
+            vivaldi.observed(node, Duration.ofMillis(1 + random.nextInt(80)),
+                    new NetworkCoordinate(v, 1e-4, 0.3, 0));
+            var metadata = new NodeMetadata(region, "10.0." + i / 250 + "." + i % 250, 8400, region + "a", "", "",
+                    "READY", List.of(new NodeMetadata.Model("llama-3.1-8b", "1")), 8, "0.1.0");
+            members.add(new MemberView(node, new InetSocketAddress(InetAddress.getLoopbackAddress(), 7946),
+                    MemberState.ALIVE, 1, metadata, Duration.ofMillis(1 + random.nextInt(80)),
+                    new LoadRecord(node, 1, 0, random.nextInt(3), inFlight, 0f), Duration.ofMillis(random.nextInt(400))));
+        }
+        List<Candidate> fixed = List.copyOf(candidates);
+        RoutingConfig d = RoutingConfig.defaults();
+        var config = new RoutingConfig(true, d.weightLoad(), d.weightLatency(), d.weightAffinity(),
+                d.latencyCeiling(), d.staleLoadAfter(), d.crossRegionPenalty(), d.choices(), d.maxAttempts(),
+                d.connectTimeout(), d.breakerFailures(), d.breakerOpenFor(), false,
+                List.of("10.34.10.0/24=us-east-1", "vpce-0a1b2c3d=eu-west-1"));
+        scoring = new Router(config, new CandidateSource() {
+            @Override
+            public String localNode() {
+                return "self";
+            }
+
+            @Override
+            public String localRegion() {
+                return "us-west-2";
+            }
+
+            @Override
+            public List<Candidate> candidates() {
+                return fixed;
+            }
+        }, vivaldi, MonotonicClock.system(), new Random(1), null);
+        var self = new MembershipCandidates.Self() {
+            public NodeState state() {
+                return NodeState.READY;
+            }
+
+            public int queueDepth() {
+                return 0;
+            }
+
+            public int inFlight() {
+                return 3;
+            }
+
+            public int capacity() {
+                return 8;
+            }
+
+            public Set<String> models() {
+                return Set.of("llama-3.1-8b");
+            }
+
+            public String host() {
+                return "10.1.0.1";
+            }
+
+            public int port() {
+                return 8400;
+            }
+        };
+        whole = new Router(config, new MembershipCandidates("self", "us-west-2", () -> snapshot, self,
+                MonotonicClock.system()), vivaldi, MonotonicClock.system(), new Random(2), null);
+        scores = new double[HOSTS];
+        for (int i = 0; i < HOSTS; i++) {
+            scores[i] = random.nextDouble();
+        }
+        source = RequestSource.of(InetAddress.getByName("10.34.10.7"));
+    }
+
+    @Benchmark
+    public RouteDecision score600() {
+        return scoring.decide("llama-3.1-8b", source);
+    }
+
+    @Benchmark
+    public RouteDecision decision600() {
+        snapshot = List.copyOf(members);
+        return whole.decide("llama-3.1-8b", source);
+    }
+
+    @Benchmark
+    public double[] referenceSort600() {
+        double[] copy = Arrays.copyOf(scores, HOSTS);
+        Arrays.sort(copy);
+        return copy;
+    }
+}

@@ -1,0 +1,198 @@
+package io.gpud.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gpud.routing.PeerForwarder;
+import io.gpud.routing.RequestSource;
+import io.gpud.routing.RouteDecision;
+import io.gpud.routing.RouteExplanation;
+import io.gpud.routing.Router;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.ProxyProtocolData;
+import io.helidon.webserver.ProxyProtocolV2Data;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.OutputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The one routing decision point of the data plane: wraps the generation routes so that a
+ * request is served here or forwarded to the peer the {@link Router} picks, before the
+ * engine is called.
+ *
+ * <p>A request that carries {@link PeerForwarder#HOP_HEADER} was forwarded already and is
+ * served here whatever the router would say. Otherwise the body is read once (bounded by
+ * {@code api.maxBodyBytes}), its {@code model} decides, and the parsed body is left in the
+ * request context for the local handler. When no peer could take a forwarded request
+ * before anything reached the client, this node serves it itself if it takes work, and
+ * answers 503 naming every peer tried if it does not (draining).
+ *
+ * <p>With the request header {@link #EXPLAIN_HEADER}{@code : 1} the response carries
+ * {@link #DECISION_HEADER}: the outcome and the best few candidates with their sub-scores.
+ */
+final class PeerRouting {
+
+    /** Request header asking for the routing decision in the response. */
+    static final String EXPLAIN_HEADER = "x-gpud-route-explain";
+    /** Response header with the routing decision, when asked for. */
+    static final String DECISION_HEADER = "x-gpud-route";
+    /** PROXY protocol v2 TLV type AWS uses for the VPC endpoint id (PP2_TYPE_AWS). */
+    private static final int PP2_TYPE_AWS = 0xEA;
+    private static final int PP2_SUBTYPE_AWS_VPCE_ID = 0x01;
+    private static final int MAX_DECISION_HEADER = 2048;
+
+    private static final Logger LOG = LoggerFactory.getLogger(PeerRouting.class);
+
+    private final Router router;
+    private final PeerForwarder forwarder;
+    private final JsonBodies bodies;
+    private final NodeControl node;
+    private final Duration retryAfter;
+
+    PeerRouting(Router router, PeerForwarder forwarder, JsonBodies bodies, NodeControl node, Duration retryAfter) {
+        this.router = router;
+        this.forwarder = forwarder;
+        this.bodies = bodies;
+        this.node = node;
+        this.retryAfter = retryAfter;
+    }
+
+    /** {@code local} behind the routing decision. */
+    Handler routed(Handler local) {
+        return (req, res) -> {
+            if (req.headers().contains(HeaderNames.create(PeerForwarder.HOP_HEADER))) {
+                local.handle(req, res);
+                return;
+            }
+            byte[] body = bodies.readBytes(req);
+            ObjectNode json = bodies.parseObject(body);
+            JsonBodies.keep(req, json);
+            JsonNode model = json.get("model");
+            if (model == null || !model.isTextual()) {
+                local.handle(req, res);
+                return;
+            }
+            boolean explain = req.headers().first(HeaderNames.create(EXPLAIN_HEADER)).map(v -> !v.equals("0"))
+                    .orElse(false);
+            RouteDecision decision = router.decide(model.textValue(), source(req), explain);
+            if (explain) {
+                res.header(DECISION_HEADER, summary(decision.explanation()));
+            }
+            switch (decision) {
+                case RouteDecision.Local l -> local.handle(req, res);
+                case RouteDecision.NoCandidate n -> local.handle(req, res);
+                case RouteDecision.Forward f -> forward(f, req, res, body, local);
+            }
+        };
+    }
+
+    private void forward(RouteDecision.Forward f, ServerRequest req, ServerResponse res, byte[] body, Handler local)
+            throws Exception {
+        var headers = new HashMap<String, String>();
+        req.headers().forEach(h -> headers.putIfAbsent(h.name().toLowerCase(Locale.ROOT), h.get()));
+        String query = req.query().rawValue();
+        String path = req.path().rawPath() + (query.isEmpty() ? "" : "?" + query);
+        var request = new PeerForwarder.Request(req.prologue().method().text(), path, body, headers);
+        PeerForwarder.Outcome outcome = forwarder.forward(f, request, new PeerForwarder.ResponseSink() {
+            @Override
+            public OutputStream begin(int status, Map<String, String> passed) {
+                res.status(Status.create(status));
+                passed.forEach(res::header);
+                return res.outputStream();
+            }
+
+            @Override
+            public void whole(int status, Map<String, String> passed, byte[] answer) {
+                res.status(Status.create(status));
+                passed.forEach(res::header);
+                res.send(answer);
+            }
+        });
+        if (outcome instanceof PeerForwarder.Outcome.Exhausted e) {
+            LOG.warn("no peer took the request ({}); {}", String.join("; ", e.tried()),
+                    node.state().acceptsWork() ? "serving it here" : "answering 503");
+            if (node.state().acceptsWork()) {
+                local.handle(req, res);
+                return;
+            }
+            throw ApiException.unavailable("this node is " + node.state() + " and no peer could take the request: "
+                    + String.join("; ", e.tried()), e.retryAfterSeconds() > 0
+                    ? Duration.ofSeconds(e.retryAfterSeconds()) : retryAfter);
+        }
+    }
+
+    /** The client's address (the PROXY protocol header's when there is one) and VPC endpoint id. */
+    static RequestSource source(ServerRequest req) {
+        var proxy = req.proxyProtocolData();
+        if (proxy.isPresent()) {
+            ProxyProtocolData data = proxy.get();
+            InetAddress address = literal(data.sourceAddress());
+            String endpoint = null;
+            if (data instanceof ProxyProtocolV2Data v2) {
+                for (ProxyProtocolV2Data.Tlv tlv : v2.tlvs()) {
+                    if (tlv instanceof ProxyProtocolV2Data.Tlv.Unregistered u && u.type() == PP2_TYPE_AWS
+                            && u.value().length > 1 && u.value()[0] == PP2_SUBTYPE_AWS_VPCE_ID) {
+                        endpoint = new String(u.value(), 1, u.value().length - 1, StandardCharsets.US_ASCII);
+                    }
+                }
+            }
+            return new RequestSource(address, endpoint, null);
+        }
+        if (req.remotePeer().address() instanceof InetSocketAddress a) {
+            return RequestSource.of(a.getAddress());
+        }
+        return RequestSource.unknown();
+    }
+
+    private static InetAddress literal(String address) {
+        if (address == null || !address.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+            return null;
+        }
+        try {
+            return InetAddress.getByName(address);
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    /** One line: the outcome, then the best few candidates and the filtered ones, capped in size. */
+    static String summary(RouteExplanation e) {
+        var out = new StringBuilder();
+        out.append(e.outcome());
+        if (e.chosen() != null) {
+            out.append(" chosen=").append(e.chosen()).append(" region=").append(e.chosenRegion());
+        }
+        out.append(String.format(Locale.ROOT, " added_ms=%.1f decision_us=%.1f", e.addedLatencyMs(),
+                e.decisionMicros()));
+        if (e.tier() != null) {
+            out.append(" tier=\"").append(e.tier()).append('"');
+        }
+        int shown = 0;
+        for (RouteExplanation.Line l : e.candidates()) {
+            if (out.length() > MAX_DECISION_HEADER - 200 || shown >= 8) {
+                out.append("; ...");
+                break;
+            }
+            shown++;
+            if (l.filtered() != null) {
+                out.append("; ").append(l.node()).append(" filtered (").append(l.filtered()).append(')');
+            } else {
+                out.append(String.format(Locale.ROOT, "; %s load=%.2f latency=%.2f affinity=%.2f score=%.3f%s",
+                        l.node(), l.load(), l.latency(), l.affinity(), l.score(), l.saturated() ? " saturated" : ""));
+            }
+        }
+        return out.toString().replaceAll("[\\r\\n]", " ");
+    }
+}

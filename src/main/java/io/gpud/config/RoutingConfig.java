@@ -1,0 +1,97 @@
+package io.gpud.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How a node chooses where a request runs: itself or a peer, and which peer.
+ *
+ * <p>A candidate's score is {@code weightLoad·load + weightLatency·latency +
+ * weightAffinity·affinity}, each term in [0,1] and lower better; the weights must sum to 1.
+ *
+ * @param enabled             false serves every request locally, as a node without peers does
+ * @param weightLoad          weight of the load term: outstanding / (outstanding + capacity), where
+ *                            outstanding = queue + in flight + sent but not yet reported. Raising it spreads work more evenly at the
+ *                            price of longer network paths
+ * @param weightLatency       weight of the latency term: estimated RTT / {@code latencyCeiling}
+ * @param weightAffinity      weight of the affinity term: 0 when the candidate is in the region
+ *                            an affinity rule names for the request's source, else 1
+ * @param latencyCeiling      the RTT that counts as the worst latency (term 1); anything slower
+ *                            is 1 too
+ * @param staleLoadAfter      a load record older than this counts as saturated (the load
+ *                            channel sends every 250 ms, so 1 s is four missed records)
+ * @param crossRegionPenalty  the added latency a failover to another region may cost without
+ *                            the decision saying that it exceeds the budget
+ * @param choices             how many of the best candidates the power-of-two choice samples
+ *                            from; 1 always takes the best (herds), larger spreads more
+ * @param maxAttempts         peers tried for one request before giving up (connect failure,
+ *                            429 or 503 before the first byte reached the client)
+ * @param connectTimeout      TCP connect timeout to a peer's data port
+ * @param breakerFailures     consecutive failures that open a peer's circuit
+ * @param breakerOpenFor      how long an open circuit refuses the peer before one half-open probe
+ * @param proxyProtocol       accept a PROXY protocol v2 header (as PrivateLink's NLB sends it) on
+ *                            the data port; its source address and VPC endpoint id feed affinity.
+ *                            When on, every connection must start with the header
+ * @param affinity            rules {@code SOURCE=REGION}: SOURCE is a CIDR ({@code 10.34.10.0/24}),
+ *                            a VPC endpoint id ({@code vpce-...}) or a VPC id ({@code vpc-...});
+ *                            the first rule that matches names the preferred region
+ */
+public record RoutingConfig(
+        boolean enabled,
+        double weightLoad,
+        double weightLatency,
+        double weightAffinity,
+        Duration latencyCeiling,
+        Duration staleLoadAfter,
+        Duration crossRegionPenalty,
+        int choices,
+        int maxAttempts,
+        Duration connectTimeout,
+        int breakerFailures,
+        Duration breakerOpenFor,
+        boolean proxyProtocol,
+        List<String> affinity) {
+
+    public RoutingConfig {
+        weight("routing.weightLoad", weightLoad);
+        weight("routing.weightLatency", weightLatency);
+        weight("routing.weightAffinity", weightAffinity);
+        double sum = weightLoad + weightLatency + weightAffinity;
+        if (Math.abs(sum - 1.0) > 1e-6) {
+            throw new ConfigException("routing weights were " + weightLoad + " + " + weightLatency + " + "
+                    + weightAffinity + " = " + sum + ", must sum to 1");
+        }
+        Validate.positive("routing.latencyCeiling", latencyCeiling);
+        Validate.positive("routing.staleLoadAfter", staleLoadAfter);
+        Validate.positive("routing.crossRegionPenalty", crossRegionPenalty);
+        Validate.range("routing.choices", choices, 1, 16);
+        Validate.range("routing.maxAttempts", maxAttempts, 1, 10);
+        Validate.positive("routing.connectTimeout", connectTimeout);
+        Validate.range("routing.breakerFailures", breakerFailures, 1, 1000);
+        Validate.positive("routing.breakerOpenFor", breakerOpenFor);
+        affinity = List.copyOf(affinity);
+        for (String rule : affinity) {
+            int eq = rule.indexOf('=');
+            if (eq <= 0 || eq == rule.length() - 1) {
+                throw new ConfigException("routing.affinity rule was '" + rule + "', must be SOURCE=REGION "
+                        + "(10.34.10.0/24=us-east-1, vpce-0abc=us-west-2, vpc-0123=eu-west-1)");
+            }
+        }
+    }
+
+    private static void weight(String field, double value) {
+        if (!(value >= 0 && value <= 1)) {
+            throw new ConfigException(field + " was " + value + ", must be in [0, 1]");
+        }
+    }
+
+    /**
+     * Defaults: weights 0.5/0.3/0.2 (SPEC section 5), RTT ceiling 200 ms, load stale after
+     * 1 s, cross-region penalty 80 ms, power of two among the best 3, 3 attempts, 1 s
+     * connect timeout, circuit open after 5 failures for 5 s, no PROXY protocol, no rules.
+     */
+    public static RoutingConfig defaults() {
+        return new RoutingConfig(true, 0.5, 0.3, 0.2, Duration.ofMillis(200), Duration.ofSeconds(1),
+                Duration.ofMillis(80), 3, 3, Duration.ofSeconds(1), 5, Duration.ofSeconds(5), false, List.of());
+    }
+}
