@@ -49,7 +49,10 @@ final class RegionBridges {
                 continue;
             }
             LoadRecord load = m.name.equals(self) ? selfLoad : m.load;
-            var host = new RegionSummary.Host(m.name, m.metadata.dataAddress() + ":" + m.metadata.dataPort(),
+            // a wildcard data address means "where my gossip comes from"
+            String address = m.metadata.dataAddress().isEmpty() || m.metadata.dataAddress().equals("0.0.0.0")
+                    ? m.address.getAddress().getHostAddress() : m.metadata.dataAddress();
+            var host = new RegionSummary.Host(m.name, address + ":" + m.metadata.dataPort(),
                     load == null ? 0 : load.queueDepth(), load == null ? 0 : load.inFlight(),
                     Math.max(0, m.metadata.capacity()));
             for (NodeMetadata.Model model : m.metadata.models()) {

@@ -169,7 +169,8 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         if (config.routing().enabled()) {
             var routingMetrics = new RoutingMetrics(metrics);
             router = new Router(config.routing(), new MembershipCandidates(nodeId, config.node().region(),
-                    () -> membership == null ? List.of() : membership.members(), new RoutingSelf(),
+                    () -> membership == null ? List.of() : membership.members(),
+                    () -> membership == null ? java.util.Map.of() : membership.regionSummaries(), new RoutingSelf(),
                     MonotonicClock.system()), vivaldi, MonotonicClock.system(), new Random(), routingMetrics);
             forwarder = new PeerForwarder(nodeId, router, routingMetrics);
         }

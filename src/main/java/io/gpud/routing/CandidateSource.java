@@ -3,8 +3,8 @@ package io.gpud.routing;
 import java.util.List;
 
 /**
- * Where the router learns which hosts exist: the region's gossip pool today, remote
- * regions' summaries as well once the WAN pool carries them. Implementations return an
+ * Where the router learns which hosts exist: the region's gossip pool and the WAN pool's
+ * summaries of other regions ({@link MembershipCandidates}). Implementations return an
  * immutable list, cheaply (the router asks on every request).
  */
 public interface CandidateSource {

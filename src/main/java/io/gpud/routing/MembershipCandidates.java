@@ -5,11 +5,15 @@ import io.gpud.core.NodeState;
 import io.gpud.membership.MemberState;
 import io.gpud.membership.MemberView;
 import io.gpud.membership.NodeMetadata;
+import io.gpud.membership.RegionSummary;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -19,6 +23,13 @@ import java.util.function.Supplier;
  * snapshot (the agent publishes a new one at most every 100 ms); load ages are advanced by
  * the time since the snapshot was first seen. This node itself is described live: its
  * state and load come straight from the node, not from its own gossip.
+ *
+ * <p>Hosts of other regions come from the WAN pool's region summaries as well: each lists,
+ * per model, the least-loaded READY hosts of its region with their queue and in-flight
+ * counts. Members of other regions send this node no load records, so a summary's figures
+ * (aged by the summary's age) stand in for them; a host that only a summary names is added
+ * with what the summary says. Summaries arrive once a second through the bridges, so the
+ * router gives remote load records more time before it calls them stale.
  */
 public final class MembershipCandidates implements CandidateSource {
 
@@ -42,21 +53,26 @@ public final class MembershipCandidates implements CandidateSource {
     private final String node;
     private final String region;
     private final Supplier<List<MemberView>> members;
+    private final Supplier<Map<String, RegionSummary>> summaries;
     private final Self self;
     private final MonotonicClock clock;
     private volatile Converted converted;
 
-    private record Converted(List<MemberView> snapshot, long seenNanos, List<Candidate> peers) {
+    private record Converted(List<MemberView> snapshot, Map<String, RegionSummary> summaries, long seenNanos,
+                             List<Candidate> peers) {
     }
 
     /**
-     * @param members the agent's snapshot supplier ({@code MembershipAgent::members})
+     * @param members   the agent's snapshot supplier ({@code MembershipAgent::members})
+     * @param summaries the agent's region summaries ({@code MembershipAgent::regionSummaries});
+     *                  an empty map while the WAN pool is off
      */
-    public MembershipCandidates(String node, String region, Supplier<List<MemberView>> members, Self self,
-                                MonotonicClock clock) {
+    public MembershipCandidates(String node, String region, Supplier<List<MemberView>> members,
+                                Supplier<Map<String, RegionSummary>> summaries, Self self, MonotonicClock clock) {
         this.node = node;
         this.region = region;
         this.members = members;
+        this.summaries = summaries;
         this.self = self;
         this.clock = clock;
     }
@@ -74,10 +90,11 @@ public final class MembershipCandidates implements CandidateSource {
     @Override
     public List<Candidate> candidates() {
         List<MemberView> snapshot = members.get();
+        Map<String, RegionSummary> regions = summaries.get();
         long now = clock.nanos();
         Converted c = converted;
-        if (c == null || c.snapshot() != snapshot) {
-            c = new Converted(snapshot, now, convert(snapshot));
+        if (c == null || c.snapshot() != snapshot || c.summaries() != regions) {
+            c = new Converted(snapshot, regions, now, withSummaries(convert(snapshot), regions, Instant.now()));
             converted = c;
         }
         Duration sinceSnapshot = Duration.ofNanos(now - c.seenNanos());
@@ -115,5 +132,61 @@ public final class MembershipCandidates implements CandidateSource {
                     load == null ? 0 : load.inFlight(), load == null ? null : m.loadAge(), m.rtt(), false));
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * {@code peers} with the hosts of other regions' summaries: a listed member takes the
+     * summary's load when it has no newer load record of its own; an unlisted host is added.
+     */
+    private List<Candidate> withSummaries(List<Candidate> peers, Map<String, RegionSummary> regions, Instant now) {
+        if (regions.isEmpty()) {
+            return peers;
+        }
+        var byNode = new LinkedHashMap<String, Candidate>();
+        for (Candidate p : peers) {
+            byNode.put(p.node(), p);
+        }
+        for (RegionSummary summary : regions.values()) {
+            if (summary.region().equals(region)) {
+                continue;
+            }
+            Duration age = Duration.between(summary.receivedAt(), now);
+            if (age.isNegative()) {
+                age = Duration.ZERO;
+            }
+            for (RegionSummary.ModelHosts model : summary.models()) {
+                for (RegionSummary.Host h : model.hosts()) {
+                    if (h.nodeId().equals(node)) {
+                        continue;
+                    }
+                    Candidate known = byNode.get(h.nodeId());
+                    if (known == null) {
+                        int colon = h.dataAddress().lastIndexOf(':');
+                        int port;
+                        try {
+                            port = colon < 0 ? -1 : Integer.parseInt(h.dataAddress().substring(colon + 1));
+                        } catch (NumberFormatException e) {
+                            port = -1;
+                        }
+                        if (port <= 0) {
+                            continue;
+                        }
+                        byNode.put(h.nodeId(), new Candidate(h.nodeId(), summary.region(),
+                                h.dataAddress().substring(0, colon), port, true, NodeState.READY.name(),
+                                Set.of(model.model()), Math.max(1, h.capacity()), h.queueDepth(), h.inFlight(),
+                                age, null, false));
+                        continue;
+                    }
+                    Set<String> models = new HashSet<>(known.models());
+                    models.add(model.model());
+                    boolean newer = known.loadAge() == null || known.loadAge().compareTo(age) > 0;
+                    byNode.put(h.nodeId(), new Candidate(known.node(), known.region(), known.host(), known.port(),
+                            known.alive(), known.nodeState(), models, newer ? Math.max(1, h.capacity()) : known.capacity(),
+                            newer ? h.queueDepth() : known.queueDepth(), newer ? h.inFlight() : known.inFlight(),
+                            newer ? age : known.loadAge(), known.probeRtt(), false));
+                }
+            }
+        }
+        return List.copyOf(byNode.values());
     }
 }

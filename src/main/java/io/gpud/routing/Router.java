@@ -5,6 +5,7 @@ import io.gpud.core.MonotonicClock;
 import io.gpud.core.NodeState;
 import io.gpud.membership.NetworkCoordinate;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -21,7 +22,9 @@ import java.util.random.RandomGenerator;
  * the model, is not READY (draining, drained, quarantined, starting), is suspected dead by
  * membership, or its circuit breaker is open. A host whose load record is missing or older
  * than {@code staleLoadAfter} stays in but counts as <em>saturated</em>: a silent host may
- * be overloaded or gone, and it should win only when nothing better exists.
+ * be overloaded or gone, and it should win only when nothing better exists. Hosts of other
+ * regions get two seconds more: their load arrives in the WAN pool's once-a-second region
+ * summaries ({@link MembershipCandidates}).
  * <li><b>Score.</b> {@code wLoad·load + wLatency·latency + wAffinity·affinity}, each in
  * [0,1], lower better. <em>load</em> is {@code outstanding / (outstanding + capacity)}: 0
  * idle, 0.5 with every slot busy, toward 1 as its queue grows (so saturated hosts still
@@ -82,6 +85,12 @@ public final class Router {
     private final RandomGenerator random;
     private final RoutingMetrics metrics;
     private final double ceilingSeconds;
+    /**
+     * Extra age allowed to the load of hosts in other regions: it comes in the region
+     * summaries, made once a second by a bridge and relayed by another.
+     */
+    private static final long REMOTE_SLACK_NANOS = Duration.ofSeconds(2).toNanos();
+
     private final long staleNanos;
 
     /**
@@ -131,7 +140,8 @@ public final class Router {
             Filter f = filter(c, model, start);
             s.filter[i] = f;
             long outstanding = (long) c.queueDepth() + c.inFlight();
-            boolean stale = !c.self() && (c.loadAge() == null || c.loadAge().toNanos() > staleNanos);
+            long staleAfter = c.region().equals(source.localRegion()) ? staleNanos : staleNanos + REMOTE_SLACK_NANOS;
+            boolean stale = !c.self() && (c.loadAge() == null || c.loadAge().toNanos() > staleAfter);
             if (!c.self()) {
                 long since = c.loadAge() == null ? start - staleNanos : start - c.loadAge().toNanos();
                 outstanding += sends.sentAfter(c.node(), since);
