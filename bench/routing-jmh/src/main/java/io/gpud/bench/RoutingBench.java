@@ -143,7 +143,7 @@ public class RoutingBench {
                 return 8400;
             }
         };
-        whole = new Router(config, new MembershipCandidates("self", "us-west-2", () -> snapshot, self,
+        whole = new Router(config, new MembershipCandidates("self", "us-west-2", () -> snapshot, java.util.Map::of, self,
                 MonotonicClock.system()), vivaldi, MonotonicClock.system(), new Random(2), null);
         scores = new double[HOSTS];
         for (int i = 0; i < HOSTS; i++) {
