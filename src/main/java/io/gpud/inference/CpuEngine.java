@@ -8,12 +8,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The CPU inference engine: continuous (iteration-level) batching over one scheduler
@@ -44,7 +41,6 @@ import org.slf4j.LoggerFactory;
  * Listeners run on the scheduler thread and must be quick.
  */
 public final class CpuEngine implements Engine {
-    private static final Logger LOG = LoggerFactory.getLogger(CpuEngine.class);
     private static final Duration RETRY_AFTER = Duration.ofSeconds(1);
 
     private final LoadedModel model;
@@ -53,7 +49,7 @@ public final class CpuEngine implements Engine {
     private final Parallel threads;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workAvailable = lock.newCondition();
-    private final ArrayDeque<Job> queue = new ArrayDeque<>();
+    private final ArrayDeque<SequenceRun> queue = new ArrayDeque<>();
     private final Thread scheduler;
     private int runningCount;
     private boolean closed;
@@ -121,7 +117,7 @@ public final class CpuEngine implements Engine {
     @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
         checkRequest(request);
-        var job = new Job(request, listener, nanoTime.getAsLong());
+        var run = new SequenceRun(request, listener, model.tokenizer(), nanoTime.getAsLong(), this::cancelQueued);
         lock.lock();
         try {
             if (closed) {
@@ -131,12 +127,26 @@ public final class CpuEngine implements Engine {
                 return new Admission.Rejected("engine for " + model.info().name() + " is full: " + runningCount
                         + " running, " + queue.size() + " queued", RETRY_AFTER);
             }
-            queue.add(job);
+            queue.add(run);
             workAvailable.signal();
         } finally {
             lock.unlock();
         }
-        return new Admission.Accepted(job);
+        return new Admission.Accepted(run);
+    }
+
+    /** A cancelled run still in the queue leaves it and finishes at once. */
+    private void cancelQueued(SequenceRun run) {
+        boolean wasQueued;
+        lock.lock();
+        try {
+            wasQueued = queue.remove(run);
+        } finally {
+            lock.unlock();
+        }
+        if (wasQueued) {
+            run.finish(FinishReason.CANCELLED, nanoTime.getAsLong());
+        }
     }
 
     private void checkRequest(GenerationRequest request) {
@@ -194,7 +204,7 @@ public final class CpuEngine implements Engine {
      */
     @Override
     public void close() {
-        List<Job> dropped;
+        List<SequenceRun> dropped;
         lock.lock();
         try {
             if (closed) {
@@ -207,7 +217,7 @@ public final class CpuEngine implements Engine {
         } finally {
             lock.unlock();
         }
-        dropped.forEach(job -> job.finish(FinishReason.CANCELLED, 0, 0, 0, 0));
+        dropped.forEach(run -> run.finish(FinishReason.CANCELLED, nanoTime.getAsLong()));
         boolean interrupted = false;
         while (scheduler.isAlive()) {
             try {
@@ -237,8 +247,7 @@ public final class CpuEngine implements Engine {
         } finally {
             for (Sequence sequence : List.copyOf(running)) {
                 leave(sequence);
-                sequence.job.finish(FinishReason.CANCELLED, sequence.prompt.length, sequence.generated,
-                        sequence.queuedNanos, 0);
+                sequence.run.finish(FinishReason.CANCELLED, nanoTime.getAsLong());
             }
         }
     }
@@ -254,16 +263,16 @@ public final class CpuEngine implements Engine {
                 return false;
             }
             while (!queue.isEmpty() && running.size() < config.maxConcurrent()) {
-                Job job = queue.peek();
-                int positions = cachePositions(job.request);
+                SequenceRun run = queue.peek();
+                int positions = cachePositions(run.request());
                 long bytes = model.llama().kvCacheBytes(positions);
                 if (kvBytesInUse + bytes > config.kvCacheBytes()) {
                     break;
                 }
                 queue.poll();
                 kvBytesInUse += bytes;
-                running.add(new Sequence(job, model.llama().new KvCache(positions), bytes,
-                        nanoTime.getAsLong()));
+                run.start(positions, nanoTime.getAsLong());
+                running.add(new Sequence(run, model.llama().new KvCache(positions), bytes));
                 runningCount = running.size();
             }
             return true;
@@ -275,23 +284,15 @@ public final class CpuEngine implements Engine {
     private void leaveIfCancelled() {
         boolean any = false;
         for (Sequence sequence : running) {
-            any |= sequence.job.cancelled.get();
+            any |= sequence.run.cancelled();
         }
         if (!any) {
             return; // the common case, without a copy of the list per step
         }
         for (Sequence sequence : List.copyOf(running)) {
-            if (sequence.job.cancelled.get()) {
+            if (sequence.run.cancelled()) {
                 leave(sequence);
-                long now = nanoTime.getAsLong();
-                if (sequence.promptDoneNanos == 0) {
-                    sequence.job.finish(FinishReason.CANCELLED, sequence.prompt.length, 0, sequence.queuedNanos,
-                            now - sequence.startedNanos);
-                } else {
-                    sequence.job.finish(FinishReason.CANCELLED, sequence.prompt.length, sequence.generated,
-                            sequence.queuedNanos, sequence.promptDoneNanos - sequence.startedNanos,
-                            now - sequence.promptDoneNanos);
-                }
+                sequence.run.finish(FinishReason.CANCELLED, nanoTime.getAsLong());
             }
         }
     }
@@ -313,7 +314,7 @@ public final class CpuEngine implements Engine {
         batch.clear();
         for (Sequence sequence : running) {
             if (sequence.promptFed == sequence.prompt.length) {
-                batch.add(sequence, sequence.nextToken, sequence.position, true);
+                batch.add(sequence, sequence.run.nextToken(), sequence.run.position(), true);
             }
         }
         for (Sequence sequence : running) {
@@ -328,7 +329,7 @@ public final class CpuEngine implements Engine {
         } catch (RuntimeException e) {
             for (Sequence sequence : List.copyOf(running)) {
                 leave(sequence);
-                sequence.job.fail(e);
+                sequence.run.fail(e);
             }
             return;
         }
@@ -340,7 +341,7 @@ public final class CpuEngine implements Engine {
                 if (running.contains(sequence)) {
                     leave(sequence);
                 }
-                sequence.job.fail(e);
+                sequence.run.fail(e);
             }
         }
     }
@@ -351,65 +352,26 @@ public final class CpuEngine implements Engine {
      */
     private void advance(Sequence sequence, float[] logits) {
         long now = nanoTime.getAsLong();
-        if (sequence.promptDoneNanos == 0) {
-            sequence.promptDoneNanos = now;
-            sequence.position = sequence.prompt.length;
-        } else {
-            sequence.position++;
-        }
-        GenerationRequest request = sequence.job.request;
-        Tokenizer tokenizer = model.tokenizer();
-        int next = sequence.sampler.sample(logits);
-        sequence.generated++;
-        boolean end = !request.ignoreEos() && tokenizer.isEndOfGeneration(next);
-        boolean full = sequence.generated >= request.maxTokens() || sequence.position >= sequence.cache.capacity;
-        String piece = "";
-        if (sequence.text != null) {
-            byte[] bytes = tokenizer instanceof SentencePieceTokenizer sp
-                    ? sp.tokenBytes(sequence.previous, next)
-                    : tokenizer.tokenBytes(next);
-            piece = sequence.text.push(bytes, end || full);
-        }
-        sequence.job.listener.onToken(next, piece);
-        boolean stopped = sequence.text != null && sequence.text.stopped();
-        if (end || stopped || full) {
-            FinishReason reason = end || stopped ? FinishReason.STOP : FinishReason.LENGTH;
+        FinishReason end = sequence.run.advance(logits, now);
+        if (end != null) {
             leave(sequence);
-            sequence.job.finish(reason, sequence.prompt.length, sequence.generated, sequence.queuedNanos,
-                    sequence.promptDoneNanos - sequence.startedNanos, now - sequence.promptDoneNanos);
-            return;
+            sequence.run.finish(end, now);
         }
-        sequence.nextToken = next;
-        sequence.previous = next;
     }
 
-    /** A running sequence: its cache and where its generation stands. Scheduler thread only. */
-    private final class Sequence {
-        final Job job;
+    /** A running sequence: its run, its cache and how much of its prompt has been fed. Scheduler thread only. */
+    private static final class Sequence {
+        final SequenceRun run;
         final Llama.KvCache cache;
         final long kvBytes;
         final int[] prompt;
-        final long startedNanos;
-        final long queuedNanos;
-        final Sampler sampler;
-        final TextStream text;
         int promptFed;
-        int position;
-        int nextToken;
-        int previous;
-        int generated;
-        long promptDoneNanos;
 
-        Sequence(Job job, Llama.KvCache cache, long kvBytes, long startedNanos) {
-            this.job = job;
+        Sequence(SequenceRun run, Llama.KvCache cache, long kvBytes) {
+            this.run = run;
             this.cache = cache;
             this.kvBytes = kvBytes;
-            this.prompt = job.request.promptTokens();
-            this.startedNanos = startedNanos;
-            this.queuedNanos = startedNanos - job.submittedNanos;
-            this.sampler = new Sampler(job.request.sampling());
-            this.text = model.tokenizer() instanceof IdOnlyTokenizer ? null : new TextStream(job.request.stop());
-            this.previous = prompt[prompt.length - 1];
+            this.prompt = run.request().promptTokens();
         }
     }
 
@@ -447,66 +409,6 @@ public final class CpuEngine implements Engine {
                 logitSequences[logitCount++] = sequence;
             }
             rows++;
-        }
-    }
-
-    /** One admitted request: its listener, its cancellation flag, and the promise to finish once. */
-    private final class Job implements Generation {
-        final GenerationRequest request;
-        final GenerationListener listener;
-        final long submittedNanos;
-        final AtomicBoolean cancelled = new AtomicBoolean();
-        private final AtomicBoolean finished = new AtomicBoolean();
-
-        Job(GenerationRequest request, GenerationListener listener, long submittedNanos) {
-            this.request = request;
-            this.listener = listener;
-            this.submittedNanos = submittedNanos;
-        }
-
-        @Override
-        public String requestId() {
-            return request.requestId();
-        }
-
-        @Override
-        public void cancel() {
-            cancelled.set(true);
-            boolean wasQueued;
-            lock.lock();
-            try {
-                wasQueued = queue.remove(this);
-            } finally {
-                lock.unlock();
-            }
-            if (wasQueued) {
-                finish(FinishReason.CANCELLED, 0, 0, nanoTime.getAsLong() - submittedNanos, 0, 0);
-            }
-        }
-
-        void finish(FinishReason reason, int promptTokens, int completionTokens, long queuedNanos,
-                    long promptNanos) {
-            finish(reason, promptTokens, completionTokens, queuedNanos, promptNanos, 0);
-        }
-
-        void finish(FinishReason reason, int promptTokens, int completionTokens, long queuedNanos,
-                    long promptNanos, long decodeNanos) {
-            if (finished.compareAndSet(false, true)) {
-                listener.onDone(new Completion(reason, promptTokens, completionTokens, queuedNanos, promptNanos,
-                        decodeNanos));
-            }
-        }
-
-        void fail(RuntimeException error) {
-            if (finished.compareAndSet(false, true)) {
-                try {
-                    listener.onFailure(error);
-                } catch (RuntimeException listenerError) {
-                    LOG.warn("listener of request {} failed while handling a failure", request.requestId(), listenerError);
-                }
-            } else {
-                LOG.warn("request {} failed after it finished", request.requestId(), error);
-            }
         }
     }
 }

@@ -1,22 +1,29 @@
 package io.gpud.inference;
 
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One admitted request as a backend outside this package runs it: the request, its
- * listener, its sampler and the text released to the client, with the same rules as the
- * CPU engine (see {@link CpuEngine}): the end-of-generation token, a stop sequence,
- * {@code maxTokens} or a full cache end it, each sampled token goes to the listener with
+ * One admitted request as every backend runs it: the request, its listener, its sampler
+ * and the text released to the client. The end-of-generation token, a stop sequence,
+ * {@code maxTokens} or a full cache end it; each sampled token goes to the listener with
  * the text it made final, and exactly one of {@code onDone}/{@code onFailure} comes last.
- * Used by one scheduler thread, except {@link #cancel}, which any thread may call.
+ * {@link #advance} says when the run has ended, so the engine frees its place in the batch
+ * before {@link #finish} tells the listener. Used by one scheduler thread, except
+ * {@link #cancel}, which any thread may call.
  */
 public final class SequenceRun implements Generation {
+    private static final Logger LOG = LoggerFactory.getLogger(SequenceRun.class);
+
     private final GenerationRequest request;
     private final GenerationListener listener;
     private final Tokenizer tokenizer;
     private final Sampler sampler;
     private final TextStream text;
     private final long submittedNanos;
+    private final Consumer<SequenceRun> onCancel;
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final AtomicBoolean finished = new AtomicBoolean();
     private int capacity;
@@ -27,9 +34,13 @@ public final class SequenceRun implements Generation {
     private int previous;
     private int generated;
 
-    /** @throws IllegalArgumentException for stop sequences on a model without a tokenizer */
+    /**
+     * @param onCancel told, on the cancelling thread, after the run is marked cancelled (an
+     *                 engine takes a still-queued run out of its queue there)
+     * @throws IllegalArgumentException for stop sequences on a model without a tokenizer
+     */
     public SequenceRun(GenerationRequest request, GenerationListener listener, Tokenizer tokenizer,
-                       long submittedNanos) {
+                       long submittedNanos, Consumer<SequenceRun> onCancel) {
         this.request = request;
         this.listener = listener;
         this.tokenizer = tokenizer;
@@ -39,6 +50,7 @@ public final class SequenceRun implements Generation {
             throw new IllegalArgumentException("stop sequences need text, and this model has no tokenizer");
         }
         this.submittedNanos = submittedNanos;
+        this.onCancel = onCancel;
         this.previous = request.promptTokens()[request.promptTokens().length - 1];
     }
 
@@ -55,6 +67,7 @@ public final class SequenceRun implements Generation {
     @Override
     public void cancel() {
         cancelled.set(true);
+        onCancel.accept(this);
     }
 
     public boolean cancelled() {
@@ -90,9 +103,10 @@ public final class SequenceRun implements Generation {
      * Samples the next token from {@code logits} (the prompt's last row, or the last
      * generated token's) and tells the listener.
      *
-     * @return true when the run finished (the listener has heard {@code onDone})
+     * @return null while the run goes on; else why it ended, for the engine to pass to
+     *         {@link #finish} once the run has left the batch
      */
-    public boolean advance(float[] logits, long nowNanos) {
+    public FinishReason advance(float[] logits, long nowNanos) {
         if (promptDoneNanos == 0) {
             promptDoneNanos = nowNanos;
             position = request.promptTokens().length;
@@ -113,12 +127,11 @@ public final class SequenceRun implements Generation {
         listener.onToken(next, piece);
         boolean stopped = text != null && text.stopped();
         if (end || stopped || full) {
-            finish(end || stopped ? FinishReason.STOP : FinishReason.LENGTH, nowNanos);
-            return true;
+            return end || stopped ? FinishReason.STOP : FinishReason.LENGTH;
         }
         nextToken = next;
         previous = next;
-        return false;
+        return null;
     }
 
     /** Ends the run with {@code reason} (for instance {@link FinishReason#CANCELLED}), once. */
@@ -142,7 +155,13 @@ public final class SequenceRun implements Generation {
     /** Ends the run with a failure, once. */
     public void fail(RuntimeException error) {
         if (finished.compareAndSet(false, true)) {
-            listener.onFailure(error);
+            try {
+                listener.onFailure(error);
+            } catch (RuntimeException listenerError) {
+                LOG.warn("listener of request {} failed while handling a failure", request.requestId(), listenerError);
+            }
+        } else {
+            LOG.warn("request {} failed after it finished", request.requestId(), error);
         }
     }
 }

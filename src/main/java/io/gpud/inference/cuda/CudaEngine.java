@@ -163,7 +163,7 @@ public final class CudaEngine implements Engine {
             throw new IllegalArgumentException("the prompt has " + request.promptTokens().length
                     + " tokens, a KV slot of this GPU engine holds " + capacity);
         }
-        var run = new SequenceRun(request, listener, tokenizer, nanoTime.getAsLong());
+        var run = new SequenceRun(request, listener, tokenizer, nanoTime.getAsLong(), cancelled -> { });
         lock.lock();
         try {
             if (quarantine != null) {
@@ -383,16 +383,18 @@ public final class CudaEngine implements Engine {
     }
 
     private void deliver(CudaForward forward, Running r, float[] logits) {
-        boolean finished;
+        long now = nanoTime.getAsLong();
+        FinishReason end;
         try {
-            finished = r.run.advance(logits, nanoTime.getAsLong());
+            end = r.run.advance(logits, now);
         } catch (RuntimeException e) {
             leave(forward, r);
             r.run.fail(e);
             return;
         }
-        if (finished) {
+        if (end != null) {
             leave(forward, r);
+            r.run.finish(end, now);
         }
     }
 
