@@ -1,6 +1,5 @@
 package io.gpud.cli;
 
-import io.gpud.config.ConfigLoader;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -30,13 +29,7 @@ final class DrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Duration limit;
-        try {
-            limit = ConfigLoader.parseDuration(timeout);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--timeout was '" + timeout + "', must be a duration such as 30s or 5m");
-        }
+        Duration limit = DurationOption.parse(spec, "--timeout", timeout, "30s or 5m");
         AdminClient client = admin.client();
         String state = StatusCommand.JSON.readTree(client.post("/v1/drain", "{}")).path("state").asText();
         var out = spec.commandLine().getOut();

@@ -2,7 +2,6 @@ package io.gpud.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.gpud.config.ConfigLoader;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -38,13 +37,7 @@ final class ModelLoadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Duration limit;
-        try {
-            limit = ConfigLoader.parseDuration(timeout);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--timeout was '" + timeout + "', must be a duration such as 30s or 5m");
-        }
+        Duration limit = DurationOption.parse(spec, "--timeout", timeout, "30s or 5m");
         int at = target.indexOf('@');
         ObjectNode body = StatusCommand.JSON.createObjectNode();
         body.put("name", at < 0 ? target : target.substring(0, at));

@@ -81,13 +81,7 @@ final class ScaleCommand implements Runnable {
                     min != null ? min : base.minInstances(),
                     max != null ? max : base.maxInstances(),
                     base != null ? base.autoScalingGroup() : "gpud-" + pool);
-            Duration delay;
-            try {
-                delay = ConfigLoader.parseDuration(launchDelay);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--launch-delay was '" + launchDelay
-                        + "', must be a duration such as 0s, 90s or 3m");
-            }
+            Duration delay = DurationOption.parse(spec, "--launch-delay", launchDelay, "0s, 90s or 3m");
             if (!Files.isRegularFile(trace)) {
                 throw new ParameterException(spec.commandLine(), "--trace " + trace + ": no such file");
             }
