@@ -2,6 +2,7 @@ package io.gpud.scaling;
 
 import io.gpud.config.PoolConfig;
 import io.gpud.config.ScalingConfig;
+import io.gpud.core.Ticks;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;

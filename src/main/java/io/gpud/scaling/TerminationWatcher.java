@@ -1,6 +1,7 @@
 package io.gpud.scaling;
 
 import io.gpud.config.LifecycleConfig;
+import io.gpud.core.Ticks;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

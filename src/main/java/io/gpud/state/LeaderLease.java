@@ -1,13 +1,12 @@
 package io.gpud.state;
 
 import io.gpud.core.MonotonicClock;
+import io.gpud.core.Ticks;
 import io.gpud.scaling.Leadership;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,10 +69,8 @@ public final class LeaderLease implements Leadership, Runnable, AutoCloseable {
     private final long trustNanos;
     private final MonotonicClock clock;
     private final InstantSource wall;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition wake = lock.newCondition();
+    private final Ticks ticks = new Ticks();
     private volatile Held held;
-    private boolean closed;
     private long observedVersion = -1;
     private long observedSinceNanos;
 
@@ -185,20 +182,8 @@ public final class LeaderLease implements Leadership, Runnable, AutoCloseable {
                 log.warn("lease {}: {}", key(), e.getMessage());
                 delay = renewNanos / 2;
             }
-            lock.lock();
-            try {
-                long left = delay;
-                while (!closed && left > 0) {
-                    left = wake.awaitNanos(left);
-                }
-                if (closed) {
-                    return;
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!ticks.await(Duration.ofNanos(delay))) {
                 return;
-            } finally {
-                lock.unlock();
             }
         }
     }
@@ -206,13 +191,7 @@ public final class LeaderLease implements Leadership, Runnable, AutoCloseable {
     /** Stops {@link #run()} and releases the lease if held, so another node can take it at once. */
     @Override
     public void close() {
-        lock.lock();
-        try {
-            closed = true;
-            wake.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        ticks.close();
         Held h = held;
         held = null;
         if (h != null) {

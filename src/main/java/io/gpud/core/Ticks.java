@@ -1,17 +1,17 @@
-package io.gpud.scaling;
+package io.gpud.core;
 
 import java.time.Duration;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /** The wait between steps of a loop, cut short by {@link #close()}. */
-final class Ticks implements AutoCloseable {
+public final class Ticks implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private boolean closed;
 
     /** Waits {@code d}; false once closed (or interrupted). */
-    boolean await(Duration d) {
+    public boolean await(Duration d) {
         lock.lock();
         try {
             long left = d.toNanos();
@@ -27,7 +27,7 @@ final class Ticks implements AutoCloseable {
         }
     }
 
-    boolean closed() {
+    public boolean closed() {
         lock.lock();
         try {
             return closed;
