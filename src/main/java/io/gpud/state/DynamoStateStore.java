@@ -1,6 +1,5 @@
 package io.gpud.state;
 
-import io.gpud.scaling.NodeLoad;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -169,13 +168,6 @@ public final class DynamoStateStore implements StateStore {
         } catch (RuntimeException e) {
             throw new StateException("malformed node item " + item + ": " + e.getMessage(), e);
         }
-    }
-
-    @Override
-    public List<NodeLoad> liveNodes(String region, Instant now) {
-        return nodes(region, now).stream()
-                .map(n -> new NodeLoad(n.nodeId(), n.pool(), n.requestsTotal(), n.queueDepth(), n.reportedAt()))
-                .toList();
     }
 
     @Override

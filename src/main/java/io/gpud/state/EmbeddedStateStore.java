@@ -1,6 +1,5 @@
 package io.gpud.state;
 
-import io.gpud.scaling.NodeLoad;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -32,13 +31,6 @@ public final class EmbeddedStateStore implements StateStore {
     public synchronized List<NodeRecord> nodes(String region, Instant now) {
         return nodes.values().stream().filter(n -> n.region().equals(region) && n.liveAt(now))
                 .sorted(Comparator.comparing(NodeRecord::nodeId)).toList();
-    }
-
-    @Override
-    public List<NodeLoad> liveNodes(String region, Instant now) {
-        return nodes(region, now).stream()
-                .map(n -> new NodeLoad(n.nodeId(), n.pool(), n.requestsTotal(), n.queueDepth(), n.reportedAt()))
-                .toList();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.gpud.state;
 
+import io.gpud.scaling.NodeLoad;
 import io.gpud.scaling.ScalingState;
 import java.time.Instant;
 import java.util.List;
@@ -21,6 +22,14 @@ public interface StateStore extends ScalingState, AutoCloseable {
 
     /** The registry items of {@code region} that are live at {@code now}. */
     List<NodeRecord> nodes(String region, Instant now);
+
+    /** The autoscaler's view of {@link #nodes}. */
+    @Override
+    default List<NodeLoad> liveNodes(String region, Instant now) {
+        return nodes(region, now).stream()
+                .map(n -> new NodeLoad(n.nodeId(), n.pool(), n.requestsTotal(), n.queueDepth(), n.reportedAt()))
+                .toList();
+    }
 
     /** The lease of a region's pool, if it was ever written. */
     Optional<LeaseRecord> lease(String region, String pool);
