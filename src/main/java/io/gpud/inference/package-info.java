@@ -10,9 +10,9 @@
  * Tokenizers: {@code SentencePieceTokenizer}, {@code ByteLevelBpeTokenizer}, built from
  * tokenizer.json by {@code HuggingFaceTokenizers}; chat templates: {@code JinjaChatTemplate}.
  * {@link io.gpud.inference.DemoModel} writes a small random-weight model for demos and tests.
- * Other backends (the CUDA backend in {@code io.gpud.inference.cuda}) see a loaded model
- * through {@link io.gpud.inference.LlamaModel} and run requests through
- * {@link io.gpud.inference.SequenceRun}, which keeps the CPU engine's sampling, streaming
- * and finishing rules.
+ * Every backend runs a request through {@link io.gpud.inference.SequenceRun}, the one home
+ * of its sampling, streaming and finishing rules; other backends (the CUDA backend in
+ * {@code io.gpud.inference.cuda}) see a loaded model through
+ * {@link io.gpud.inference.LlamaModel}.
  */
 package io.gpud.inference;
