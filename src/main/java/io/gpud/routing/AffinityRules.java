@@ -100,12 +100,19 @@ public final class AffinityRules {
 
     /** The region the first matching rule names, with the rule's text. */
     public Optional<Match> match(RequestSource source) {
-        for (Rule r : rules) {
+        Rule r = first(source);
+        return r == null ? Optional.empty() : Optional.of(new Match(r.region(), r.text()));
+    }
+
+    /** The first rule that matches, or null: {@link #match} without allocating. */
+    Rule first(RequestSource source) {
+        for (int i = 0; i < rules.size(); i++) {
+            Rule r = rules.get(i);
             if (r.matches(source)) {
-                return Optional.of(new Match(r.region(), r.text()));
+                return r;
             }
         }
-        return Optional.empty();
+        return null;
     }
 
     /** A rule that matched: the region it names and the rule as written. */

@@ -1,5 +1,6 @@
 package io.gpud.routing;
 
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -7,17 +8,35 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code threshold} of them in a row open it. Open: the peer is not routed to for
  * {@code openForNanos}; then it is half-open and exactly one request goes through as a
  * probe: success closes the circuit, failure opens it again for another period.
+ *
+ * <p>The router's candidate table holds each host's {@link Breaker}, so a decision asks
+ * {@link Breaker#state} without a lookup by name; a closed breaker answers with one
+ * volatile read, without its lock.
  */
 final class CircuitBreakers {
 
     /** What a breaker says about a peer now. */
     enum State { CLOSED, OPEN, HALF_OPEN }
 
-    private static final class Breaker {
-        int failures;
-        long openUntil;
-        boolean open;
-        boolean probing;
+    /** One peer's breaker. */
+    static final class Breaker {
+        private int failures;
+        private long openUntil;
+        private volatile boolean open;
+        private boolean probing;
+
+        /** The state at {@code now}, without taking the half-open probe. */
+        State state(long now) {
+            if (!open) {
+                return State.CLOSED;
+            }
+            synchronized (this) {
+                if (!open) {
+                    return State.CLOSED;
+                }
+                return now - openUntil >= 0 && !probing ? State.HALF_OPEN : State.OPEN;
+            }
+        }
     }
 
     private final int threshold;
@@ -29,18 +48,20 @@ final class CircuitBreakers {
         this.openForNanos = openForNanos;
     }
 
+    /** The breaker of {@code node}, made (closed) on first use. */
+    Breaker breaker(String node) {
+        return breakers.computeIfAbsent(node, n -> new Breaker());
+    }
+
     /** The state of {@code node}'s breaker at {@code now}, without taking the half-open probe. */
     State state(String node, long now) {
         Breaker b = breakers.get(node);
-        if (b == null) {
-            return State.CLOSED;
-        }
-        synchronized (b) {
-            if (!b.open) {
-                return State.CLOSED;
-            }
-            return now - b.openUntil >= 0 && !b.probing ? State.HALF_OPEN : State.OPEN;
-        }
+        return b == null ? State.CLOSED : b.state(now);
+    }
+
+    /** Forgets every peer not in {@code known} (gone from the cluster), so the table stays bounded. */
+    void retainOnly(Set<String> known) {
+        breakers.keySet().retainAll(known);
     }
 
     /** May a request go to {@code node} now? In half-open, only the first asker may. */
@@ -75,7 +96,7 @@ final class CircuitBreakers {
 
     /** A request to {@code node} failed; returns true when this opened (or re-opened) its circuit. */
     boolean failure(String node, long now) {
-        Breaker b = breakers.computeIfAbsent(node, n -> new Breaker());
+        Breaker b = breaker(node);
         synchronized (b) {
             b.failures++;
             if (b.probing || !b.open && b.failures >= threshold) {

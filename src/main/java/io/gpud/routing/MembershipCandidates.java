@@ -15,14 +15,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
  * Candidates from the gossip pool's member snapshot. Members are converted once per
- * snapshot (the agent publishes a new one at most every 100 ms); load ages are advanced by
- * the time since the snapshot was first seen. This node itself is described live: its
- * state and load come straight from the node, not from its own gossip.
+ * snapshot (the agent publishes a new one at most every 100 ms) into a list that
+ * {@link #peers()} returns unchanged until the next snapshot, so the router compiles it
+ * once: each load record's age in the snapshot becomes the instant it was taken (the
+ * moment the snapshot was first seen minus that age), which stays right as time passes.
+ * This node itself is described live: its state and load come straight from the node, not
+ * from its own gossip.
  *
  * <p>Hosts of other regions come from the WAN pool's region summaries as well: each lists,
  * per model, the least-loaded READY hosts of its region with their queue and in-flight
@@ -58,7 +60,7 @@ public final class MembershipCandidates implements CandidateSource {
     private final MonotonicClock clock;
     private volatile Converted converted;
 
-    private record Converted(List<MemberView> snapshot, Map<String, RegionSummary> summaries, long seenNanos,
+    private record Converted(List<MemberView> snapshot, Map<String, RegionSummary> summaries,
                              List<Candidate> peers) {
     }
 
@@ -88,29 +90,25 @@ public final class MembershipCandidates implements CandidateSource {
     }
 
     @Override
-    public List<Candidate> candidates() {
-        List<MemberView> snapshot = members.get();
-        Map<String, RegionSummary> regions = summaries.get();
-        long now = clock.nanos();
-        Converted c = converted;
-        if (c == null || c.snapshot() != snapshot || c.summaries() != regions) {
-            c = new Converted(snapshot, regions, now, withSummaries(convert(snapshot), regions, Instant.now()));
-            converted = c;
-        }
-        Duration sinceSnapshot = Duration.ofNanos(now - c.seenNanos());
-        var out = new ArrayList<Candidate>(c.peers().size() + 1);
-        out.add(new Candidate(node, region, self.host(), self.port(), true, self.state().name(), self.models(),
-                Math.max(1, self.capacity()), self.queueDepth(), self.inFlight(), Duration.ZERO, Duration.ZERO,
-                true));
-        for (Candidate p : c.peers()) {
-            out.add(p.loadAge() == null || sinceSnapshot.isZero() ? p : new Candidate(p.node(), p.region(),
-                    p.host(), p.port(), p.alive(), p.nodeState(), p.models(), p.capacity(), p.queueDepth(),
-                    p.inFlight(), p.loadAge().plus(sinceSnapshot), p.probeRtt(), false));
-        }
-        return out;
+    public Candidate self() {
+        return new Candidate(node, region, self.host(), self.port(), true, self.state().name(), self.models(),
+                Math.max(1, self.capacity()), self.queueDepth(), self.inFlight(), clock.nanos(), Duration.ZERO, true);
     }
 
-    private List<Candidate> convert(List<MemberView> snapshot) {
+    @Override
+    public List<Candidate> peers() {
+        List<MemberView> snapshot = members.get();
+        Map<String, RegionSummary> regions = summaries.get();
+        Converted c = converted;
+        if (c == null || c.snapshot() != snapshot || c.summaries() != regions) {
+            long now = clock.nanos();
+            c = new Converted(snapshot, regions, withSummaries(convert(snapshot, now), regions, now, Instant.now()));
+            converted = c;
+        }
+        return c.peers();
+    }
+
+    private List<Candidate> convert(List<MemberView> snapshot, long nowNanos) {
         var out = new ArrayList<Candidate>(snapshot.size());
         for (MemberView m : snapshot) {
             if (m.node().equals(node) || !(m.state() == MemberState.ALIVE || m.state() == MemberState.SUSPECT)) {
@@ -129,7 +127,8 @@ public final class MembershipCandidates implements CandidateSource {
             var load = m.load();
             out.add(new Candidate(m.node(), md.region(), host, md.dataPort(), m.state() == MemberState.ALIVE,
                     md.nodeState(), models, Math.max(1, md.capacity()), load == null ? 0 : load.queueDepth(),
-                    load == null ? 0 : load.inFlight(), load == null ? null : m.loadAge(), m.rtt(), false));
+                    load == null ? 0 : load.inFlight(), load == null || m.loadAge() == null ? Candidate.NO_LOAD
+                    : nowNanos - m.loadAge().toNanos(), m.rtt(), false));
         }
         return List.copyOf(out);
     }
@@ -138,7 +137,8 @@ public final class MembershipCandidates implements CandidateSource {
      * {@code peers} with the hosts of other regions' summaries: a listed member takes the
      * summary's load when it has no newer load record of its own; an unlisted host is added.
      */
-    private List<Candidate> withSummaries(List<Candidate> peers, Map<String, RegionSummary> regions, Instant now) {
+    private List<Candidate> withSummaries(List<Candidate> peers, Map<String, RegionSummary> regions, long nowNanos,
+                                          Instant now) {
         if (regions.isEmpty()) {
             return peers;
         }
@@ -151,9 +151,7 @@ public final class MembershipCandidates implements CandidateSource {
                 continue;
             }
             Duration age = Duration.between(summary.receivedAt(), now);
-            if (age.isNegative()) {
-                age = Duration.ZERO;
-            }
+            long loadAt = nowNanos - Math.max(0, age.toNanos());
             for (RegionSummary.ModelHosts model : summary.models()) {
                 for (RegionSummary.Host h : model.hosts()) {
                     if (h.nodeId().equals(node)) {
@@ -174,16 +172,16 @@ public final class MembershipCandidates implements CandidateSource {
                         byNode.put(h.nodeId(), new Candidate(h.nodeId(), summary.region(),
                                 h.dataAddress().substring(0, colon), port, true, NodeState.READY.name(),
                                 Set.of(model.model()), Math.max(1, h.capacity()), h.queueDepth(), h.inFlight(),
-                                age, null, false));
+                                loadAt, null, false));
                         continue;
                     }
                     Set<String> models = new HashSet<>(known.models());
                     models.add(model.model());
-                    boolean newer = known.loadAge() == null || known.loadAge().compareTo(age) > 0;
+                    boolean newer = !known.hasLoad() || known.loadAtNanos() - loadAt < 0;
                     byNode.put(h.nodeId(), new Candidate(known.node(), known.region(), known.host(), known.port(),
                             known.alive(), known.nodeState(), models, newer ? Math.max(1, h.capacity()) : known.capacity(),
                             newer ? h.queueDepth() : known.queueDepth(), newer ? h.inFlight() : known.inFlight(),
-                            newer ? age : known.loadAge(), known.probeRtt(), false));
+                            newer ? loadAt : known.loadAtNanos(), known.probeRtt(), false));
                 }
             }
         }

@@ -3,13 +3,14 @@ package io.gpud.routing;
 import io.gpud.config.RoutingConfig;
 import io.gpud.core.MonotonicClock;
 import io.gpud.core.NodeState;
-import io.gpud.membership.NetworkCoordinate;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.random.RandomGenerator;
 
 /**
@@ -51,11 +52,21 @@ import java.util.random.RandomGenerator;
  * cross-region penalty.
  *
  * <h2>Cost</h2>
- * The hot path is a loop over parallel primitive arrays with no allocation per candidate
- * besides the candidate list the source hands over; the best {@code choices} are kept by
- * insertion into a tiny array rather than by sorting. The explanation, with its strings and
- * per-host lines, is built only when asked for. The router holds no lock: sources publish
- * immutable snapshots, and the send and breaker tables are concurrent.
+ * Scoring must stay far below a millisecond at 600 hosts (SPEC: p99 ≤ 50 µs), so the host
+ * list is not walked as objects on each request. Each list the source publishes (a new one
+ * at most every ~100 ms) is compiled once into a {@link CandidateTable}: parallel primitive
+ * arrays with region numbers, filters that depend only on the list, a bit set of hosts per
+ * model, outstanding counts, load-record instants, and each peer's send ring and circuit
+ * breaker held by slot instead of looked up by name. Estimated RTTs are computed for every
+ * slot when the Vivaldi coordinates change and reused until they change again. A decision
+ * is then one pass over the arrays that filters, scores and keeps the best {@code choices}
+ * hosts of each region by insertion into a tiny array, followed by a few steps over the
+ * regions; the retry targets take one more pass. Its working arrays come from a small pool,
+ * so a decision allocates only its result (and the explanation, with its strings and
+ * per-host lines, when asked for). The fail-open tiers scan again, but only when no region
+ * had an unsaturated host. Nothing takes a lock on the common path: tables are immutable
+ * once published, a closed breaker and a peer with no send since its load record each
+ * answer with a volatile read.
  */
 public final class Router {
 
@@ -64,16 +75,39 @@ public final class Router {
         NO_MODEL("model not loaded", true),
         NOT_READY("state %s", true),
         SUSPECT("suspected by membership", false),
-        CIRCUIT_OPEN("circuit open", false);
+        CIRCUIT_OPEN("circuit open", false),
+        /** Slot 0 of a decision without this node; never shown. */
+        ABSENT("not a candidate", true);
 
+        /** Its code in a decision's filter array; 0 means not filtered. */
+        final byte code;
         final String text;
         final boolean hard;
 
         Filter(String text, boolean hard) {
+            this.code = (byte) (ordinal() + 1);
             this.text = text;
             this.hard = hard;
         }
+
+        static Filter of(byte code) {
+            return code == 0 ? null : values()[code - 1];
+        }
     }
+
+    private static final byte NO_MODEL = Filter.NO_MODEL.code;
+    private static final byte NOT_READY = Filter.NOT_READY.code;
+    private static final byte SUSPECT = Filter.SUSPECT.code;
+    private static final byte CIRCUIT_OPEN = Filter.CIRCUIT_OPEN.code;
+    private static final byte ABSENT = Filter.ABSENT.code;
+
+    /** Codes of the filters that fail-open may overrule (suspected, circuit open). */
+    private static boolean soft(byte code) {
+        return code == SUSPECT || code == CIRCUIT_OPEN;
+    }
+
+    private static final String READY = NodeState.READY.name();
+    private static final String LATEST = ":latest";
 
     private final RoutingConfig config;
     private final CandidateSource source;
@@ -85,6 +119,9 @@ public final class Router {
     private final RandomGenerator random;
     private final RoutingMetrics metrics;
     private final double ceilingSeconds;
+    private final double weightLoad;
+    private final double weightLatency;
+    private final double weightAffinity;
     /**
      * Extra age allowed to the load of hosts in other regions: it comes in the region
      * summaries, made once a second by a bridge and relayed by another.
@@ -92,6 +129,8 @@ public final class Router {
     private static final long REMOTE_SLACK_NANOS = Duration.ofSeconds(2).toNanos();
 
     private final long staleNanos;
+    private volatile CandidateTable table;
+    private final ScratchPool scratch = new ScratchPool();
 
     /**
      * @param coordinates this node's Vivaldi state, or null to estimate from probe RTTs only
@@ -109,6 +148,9 @@ public final class Router {
         this.metrics = metrics;
         this.ceilingSeconds = config.latencyCeiling().toNanos() / 1e9;
         this.staleNanos = config.staleLoadAfter().toNanos();
+        this.weightLoad = config.weightLoad();
+        this.weightLatency = config.weightLatency();
+        this.weightAffinity = config.weightAffinity();
     }
 
     /** The configuration it routes by. */
@@ -128,84 +170,267 @@ public final class Router {
      */
     public RouteDecision decide(String model, RequestSource requestSource, boolean explain) {
         long start = clock.nanos();
-        List<Candidate> all = source.candidates();
-        int n = all.size();
-        var s = new Scores(n);
-        Optional<AffinityRules.Match> match = affinity.match(requestSource);
-        String affinityRegion = match.map(AffinityRules.Match::region).orElse(null);
-        NetworkCoordinate self = coordinates == null ? null : coordinates.local();
-        for (int i = 0; i < n; i++) {
-            Candidate c = all.get(i);
-            s.rtt[i] = rttSeconds(c, self);
-            Filter f = filter(c, model, start);
+        Candidate self = source.self();
+        CandidateTable t = table(source.peers());
+        double[] rtt = t.rttSeconds(coordinates);
+        Scratch s = scratch.take(t.n + 1, t.regions(), config.choices(), config.maxAttempts());
+        try {
+            return decide(model, requestSource, explain, start, self, t, rtt, s);
+        } finally {
+            scratch.give(s);
+        }
+    }
+
+    private RouteDecision decide(String model, RequestSource requestSource, boolean explain, long start,
+                                 Candidate self, CandidateTable t, double[] rtt, Scratch s) {
+        AffinityRules.Rule rule = affinity.first(requestSource);
+        // -1: no rule matched (affinity 0 for all); -2: a rule named a region no host is in (1 for all)
+        int affinityRegion = rule == null ? -1 : t.region(rule.region()) >= 0 ? t.region(rule.region()) : -2;
+        int regions = t.regions();
+        for (int r = 0; r < regions; r++) {
+            s.count[r] = 0;
+            s.firstSeen[r] = -1;
+        }
+        int k = config.choices();
+        scoreSelf(self, model, affinityRegion, s, k);
+        long[] served = t.servedBy(model);
+        for (int i = 1; i <= t.n; i++) {
+            byte f = !CandidateTable.contains(served, i) ? NO_MODEL : t.baseFilter[i];
+            if (f == 0 && t.breakers[i].state(start) == CircuitBreakers.State.OPEN) {
+                f = CIRCUIT_OPEN;
+            }
             s.filter[i] = f;
-            long outstanding = (long) c.queueDepth() + c.inFlight();
-            long staleAfter = c.region().equals(source.localRegion()) ? staleNanos : staleNanos + REMOTE_SLACK_NANOS;
-            boolean stale = !c.self() && (c.loadAge() == null || c.loadAge().toNanos() > staleAfter);
-            if (!c.self()) {
-                long since = c.loadAge() == null ? start - staleNanos : start - c.loadAge().toNanos();
-                outstanding += sends.sentAfter(c.node(), since);
+            if (f == NO_MODEL || f == NOT_READY) {
+                continue; // a hard filter: never chosen, scored only for an explanation
             }
-            double load = stale ? 1.0 : (double) outstanding / (outstanding + c.capacity());
-            s.saturated[i] = stale || outstanding >= c.capacity();
+            long outstanding = outstanding(t, i, start);
+            double load;
+            boolean saturated;
+            if (outstanding < 0) {
+                load = 1.0;
+                saturated = true;
+            } else {
+                load = (double) outstanding / (outstanding + t.capacity[i]);
+                saturated = outstanding >= t.capacity[i];
+            }
+            int r = t.region[i];
+            double score = weightLoad * load + weightLatency * Math.min(1.0, rtt[i] / ceilingSeconds)
+                    + weightAffinity * (affinityRegion == -1 || affinityRegion == r ? 0.0 : 1.0);
             s.load[i] = load;
-            s.latency[i] = Math.min(1.0, s.rtt[i] / ceilingSeconds);
-            s.affinity[i] = affinityRegion == null || affinityRegion.equals(c.region()) ? 0.0 : 1.0;
-            s.score[i] = config.weightLoad() * load + config.weightLatency() * s.latency[i]
-                    + config.weightAffinity() * s.affinity[i];
-        }
-        String preferred = affinityRegion != null && hasRegion(all, affinityRegion) ? affinityRegion
-                : source.localRegion();
-        int chosen = -1;
-        String tier = null;
-        for (String region : regionOrder(all, s, preferred)) {
-            chosen = pick(all, s, region, false, false);
-            if (chosen >= 0) {
-                tier = region.equals(preferred) ? "preferred region" : "failover to " + region;
-                break;
+            s.saturated[i] = saturated;
+            s.score[i] = score;
+            if (f == 0) {
+                track(s, i, r, rtt[i], saturated, score, k);
             }
         }
-        String note = null;
-        if (chosen < 0) {
-            chosen = pick(all, s, null, true, false);
-            tier = "fail-open: all saturated";
-        }
-        if (chosen < 0) {
-            chosen = pick(all, s, null, true, true);
-            tier = "fail-open: all filtered";
-        }
-        RouteDecision decision;
-        double added = 0;
-        if (chosen < 0) {
-            String reason = n == 0 ? "no host is known" : "no host serves '" + model + "' and is READY";
-            long took = clock.nanos() - start;
-            decision = new RouteDecision.NoCandidate(reason,
-                    explain ? explanation(model, requestSource, match, preferred, all, s, -1, null, 0, reason, took) : null);
-            record("no_candidate", took);
-            return decision;
-        }
-        Candidate c = all.get(chosen);
-        if (!c.region().equals(source.localRegion())) {
-            added = Math.max(0, s.rtt[chosen] - bestLocalRtt(all, s)) * 1e3;
-            long penaltyMs = config.crossRegionPenalty().toMillis();
-            note = String.format(java.util.Locale.ROOT, "left region %s for %s: adds ~%.1f ms%s",
-                    source.localRegion(), c.region(), added,
-                    added > penaltyMs ? ", MORE than the " + penaltyMs + " ms cross-region penalty" : "");
-        }
-        if (tier.startsWith("fail-open")) {
-            note = note == null ? tier : note + "; " + tier;
-        }
-        long took = clock.nanos() - start;
-        RouteExplanation why = explain
-                ? explanation(model, requestSource, match, preferred, all, s, chosen, tier, added, note, took) : null;
-        if (c.self()) {
-            decision = new RouteDecision.Local(why);
-            record("local", took);
+        int preferred = affinityRegion >= 0 ? affinityRegion : 0;
+        int chosenRegion = -1;
+        int chosen = -1;
+        if (s.count[preferred] > 0) {
+            chosenRegion = preferred;
         } else {
-            decision = new RouteDecision.Forward(targets(all, s, chosen), added, why);
-            record(c.region().equals(source.localRegion()) ? "forward" : "forward_cross_region", took);
+            // The next region by its closest usable host (first seen wins a tie).
+            for (int r = 0; r < regions; r++) {
+                if (r != preferred && s.count[r] > 0 && (chosenRegion < 0 || s.closest[r] < s.closest[chosenRegion]
+                        || s.closest[r] == s.closest[chosenRegion] && s.firstSeen[r] < s.firstSeen[chosenRegion])) {
+                    chosenRegion = r;
+                }
+            }
         }
-        return decision;
+        int tier;
+        if (chosenRegion >= 0) {
+            chosen = twoChoices(s.best, chosenRegion * k, s.count[chosenRegion], s.score);
+            tier = chosenRegion == preferred ? TIER_PREFERRED : TIER_FAILOVER;
+        } else {
+            chosen = pickAny(t, s, false, k);
+            tier = TIER_ALL_SATURATED;
+            if (chosen < 0) {
+                chosen = pickAny(t, s, true, k);
+                tier = TIER_ALL_FILTERED;
+            }
+        }
+        if (chosen < 0) {
+            int known = t.n + (self == null ? 0 : 1);
+            String reason = known == 0 ? "no host is known" : "no host serves '" + model + "' and is READY";
+            long took = clock.nanos() - start;
+            RouteExplanation why = explain ? explanation(model, requestSource, rule, preferred, self, t, rtt, s,
+                    affinityRegion, -1, -1, 0, reason, start, took) : null;
+            record("no_candidate", took);
+            return new RouteDecision.NoCandidate(reason, why);
+        }
+        int region = chosen == 0 ? 0 : t.region[chosen];
+        double added = region == 0 ? 0 : Math.max(0, rtt[chosen] - bestLocalRtt(t, rtt, self)) * 1e3;
+        long took = clock.nanos() - start;
+        RouteExplanation why = explain ? explanation(model, requestSource, rule, preferred, self, t, rtt, s,
+                affinityRegion, chosen, tier, added, null, start, took) : null;
+        if (chosen == 0) {
+            record("local", took);
+            return new RouteDecision.Local(why);
+        }
+        record(region == 0 ? "forward" : "forward_cross_region", took);
+        return new RouteDecision.Forward(targets(t, rtt, s, chosen), added, why);
+    }
+
+    private static final int TIER_PREFERRED = 0;
+    private static final int TIER_FAILOVER = 1;
+    private static final int TIER_ALL_SATURATED = 2;
+    private static final int TIER_ALL_FILTERED = 3;
+
+    /** The compiled table of {@code peers}, compiled now if the source published a new list. */
+    private CandidateTable table(List<Candidate> peers) {
+        CandidateTable t = table;
+        if (t == null || t.peers != peers) {
+            t = CandidateTable.compile(peers, source.localRegion(), staleNanos, REMOTE_SLACK_NANOS, ceilingSeconds,
+                    sends, breakers);
+            table = t;
+        }
+        return t;
+    }
+
+    /** Fills slot 0: this node, live, never stale, 0 RTT; or marks it absent. */
+    private void scoreSelf(Candidate self, String model, int affinityRegion, Scratch s, int k) {
+        if (self == null) {
+            s.filter[0] = ABSENT;
+            return;
+        }
+        byte f = !serves(self.models(), model) ? NO_MODEL : !READY.equals(self.nodeState()) ? NOT_READY
+                : !self.alive() ? SUSPECT : 0;
+        long outstanding = (long) self.queueDepth() + self.inFlight();
+        double load = (double) outstanding / (outstanding + self.capacity());
+        boolean saturated = outstanding >= self.capacity();
+        double score = weightLoad * load + weightAffinity * (affinityRegion == -1 || affinityRegion == 0 ? 0.0 : 1.0);
+        s.filter[0] = f;
+        s.load[0] = load;
+        s.saturated[0] = saturated;
+        s.score[0] = score;
+        if (f == 0) {
+            track(s, 0, 0, 0.0, saturated, score, k);
+        }
+    }
+
+    private static boolean serves(Set<String> models, String model) {
+        return models.contains(model) || model.endsWith(LATEST)
+                && models.contains(model.substring(0, model.length() - LATEST.length()));
+    }
+
+    /**
+     * Outstanding requests on peer slot {@code i} at {@code now}: its load record's queue and
+     * in-flight counts plus what this node sent it after the record was taken; -1 when the
+     * record is missing or stale (the host counts as saturated, load 1).
+     */
+    private static long outstanding(CandidateTable t, int i, long now) {
+        if (!t.hasLoad[i] || now - t.loadAt[i] > t.staleAfter[i]) {
+            return -1;
+        }
+        return t.outstanding[i] + t.sends[i].countAfter(t.loadAt[i]);
+    }
+
+    /**
+     * An unfiltered host: counts toward its region's closest RTT and, when unsaturated, is
+     * inserted into the region's best-{@code k} list, kept in score order (earlier slot first
+     * on a tie).
+     */
+    private static void track(Scratch s, int i, int r, double rtt, boolean saturated, double score, int k) {
+        if (s.firstSeen[r] < 0) {
+            s.firstSeen[r] = i;
+            s.closest[r] = rtt;
+        } else if (rtt < s.closest[r]) {
+            s.closest[r] = rtt;
+        }
+        if (!saturated) {
+            s.count[r] = insert(s.best, r * k, s.count[r], k, s.score, i, score);
+        }
+    }
+
+    /** Inserts slot {@code i} into {@code best[base..base+k)}, which holds {@code found} slots; returns the new count. */
+    private static int insert(int[] best, int base, int found, int k, double[] scores, int i, double score) {
+        int at = found;
+        while (at > 0 && scores[best[base + at - 1]] > score) {
+            at--;
+        }
+        if (at < k) {
+            System.arraycopy(best, base + at, best, base + at + 1, Math.min(found, k - 1) - at);
+            best[base + at] = i;
+            return Math.min(k, found + 1);
+        }
+        return found;
+    }
+
+    /** Power of two choices among {@code best[base..base+found)}, the better by {@code scores}. */
+    private int twoChoices(int[] best, int base, int found, double[] scores) {
+        if (found == 1) {
+            return best[base];
+        }
+        int a = random.nextInt(found);
+        int b = random.nextInt(found - 1);
+        if (b >= a) {
+            b++;
+        }
+        int x = best[base + a];
+        int y = best[base + b];
+        return scores[y] < scores[x] ? y : x;
+    }
+
+    /**
+     * Fail-open: power of two choices among the best {@code k} hosts of any region,
+     * saturated or not, unfiltered or (with {@code softFilteredToo}) filtered only for a soft
+     * reason. Returns the slot, or -1.
+     */
+    private int pickAny(CandidateTable t, Scratch s, boolean softFilteredToo, int k) {
+        int found = 0;
+        for (int i = 0; i <= t.n; i++) {
+            byte f = s.filter[i];
+            if (f != 0 && !(softFilteredToo && soft(f))) {
+                continue;
+            }
+            found = insert(s.anyBest, 0, found, k, s.score, i, s.score[i]);
+        }
+        return found == 0 ? -1 : twoChoices(s.anyBest, 0, found, s.score);
+    }
+
+    /** The smallest estimated RTT to a host of this node's region (this node itself: 0). */
+    private static double bestLocalRtt(CandidateTable t, double[] rtt, Candidate self) {
+        if (self != null) {
+            return 0;
+        }
+        double best = Double.MAX_VALUE;
+        for (int i = 1; i <= t.n; i++) {
+            if (t.region[i] == 0) {
+                best = Math.min(best, rtt[i]);
+            }
+        }
+        return best == Double.MAX_VALUE ? 0 : best;
+    }
+
+    /**
+     * The chosen host, then up to {@code maxAttempts - 1} alternates: unfiltered peers, those
+     * of the chosen region first, then unsaturated before saturated, then by score; kept by
+     * insertion in one pass, not by sorting every host.
+     */
+    private List<RouteDecision.Target> targets(CandidateTable t, double[] rtt, Scratch s, int chosen) {
+        int m = config.maxAttempts() - 1;
+        int region = t.region[chosen];
+        int found = 0;
+        for (int i = 1; i <= t.n && m > 0; i++) {
+            if (s.filter[i] != 0 || i == chosen) {
+                continue;
+            }
+            // Region mismatch dominates saturation, which dominates the score (< 1.1).
+            double key = (t.region[i] == region ? 0 : 4) + (s.saturated[i] ? 2 : 0) + s.score[i];
+            s.altKey[i] = key;
+            found = insert(s.alternates, 0, found, m, s.altKey, i, key);
+        }
+        var out = new ArrayList<RouteDecision.Target>(found + 1);
+        out.add(target(t, chosen, rtt));
+        for (int j = 0; j < found; j++) {
+            out.add(target(t, s.alternates[j], rtt));
+        }
+        return out;
+    }
+
+    private static RouteDecision.Target target(CandidateTable t, int i, double[] rtt) {
+        Candidate c = t.hosts[i];
+        return new RouteDecision.Target(c.node(), c.region(), c.host(), c.port(), rtt[i] * 1e3);
     }
 
     /** This node sent a request to {@code node} now (counted into its load until its next record shows it). */
@@ -235,229 +460,130 @@ public final class Router {
         }
     }
 
-    private Filter filter(Candidate c, String model, long now) {
-        if (!c.models().contains(model) && !(model.endsWith(":latest")
-                && c.models().contains(model.substring(0, model.length() - ":latest".length())))) {
-            return Filter.NO_MODEL;
-        }
-        if (!NodeState.READY.name().equals(c.nodeState())) {
-            return Filter.NOT_READY;
-        }
-        if (!c.alive()) {
-            return Filter.SUSPECT;
-        }
-        if (!c.self() && breakers.state(c.node(), now) == CircuitBreakers.State.OPEN) {
-            return Filter.CIRCUIT_OPEN;
-        }
-        return null;
-    }
-
-    private double rttSeconds(Candidate c, NetworkCoordinate self) {
-        if (c.self()) {
-            return 0;
-        }
-        if (self != null) {
-            NetworkCoordinate peer = coordinates.peer(c.node());
-            if (peer != null) {
-                return Vivaldi.estimate(self, peer);
-            }
-        }
-        if (c.probeRtt() != null) {
-            return c.probeRtt().toNanos() / 1e9;
-        }
-        return ceilingSeconds;
-    }
-
-    /** The preferred region first, then the others by their closest usable host. */
-    private static List<String> regionOrder(List<Candidate> all, Scores s, String preferred) {
-        var regions = new ArrayList<String>(4);
-        double[] closest = new double[8];
-        for (int i = 0; i < all.size(); i++) {
-            if (s.filter[i] != null) {
+    private RouteExplanation explanation(String model, RequestSource requestSource, AffinityRules.Rule rule,
+                                         int preferred, Candidate self, CandidateTable t, double[] rtt, Scratch s,
+                                         int affinityRegion, int chosen, int tier, double added, String reason,
+                                         long start, long nanos) {
+        var lines = new ArrayList<RouteExplanation.Line>(t.n + 1);
+        for (int i = 0; i <= t.n; i++) {
+            byte code = s.filter[i];
+            if (code == ABSENT) {
                 continue;
             }
-            String region = all.get(i).region();
-            int r = regions.indexOf(region);
-            if (r < 0) {
-                r = regions.size();
-                regions.add(region);
-                if (r == closest.length) {
-                    closest = java.util.Arrays.copyOf(closest, r * 2);
-                }
-                closest[r] = s.rtt[i];
-            } else {
-                closest[r] = Math.min(closest[r], s.rtt[i]);
+            Candidate c = i == 0 ? self : t.hosts[i];
+            if (i > 0 && (code == NO_MODEL || code == NOT_READY)) {
+                // Hard-filtered hosts were skipped by the scoring pass: score them for the record.
+                long outstanding = outstanding(t, i, start);
+                s.load[i] = outstanding < 0 ? 1.0 : (double) outstanding / (outstanding + t.capacity[i]);
+                s.saturated[i] = outstanding < 0 || outstanding >= t.capacity[i];
             }
-        }
-        var order = new ArrayList<String>(regions.size() + 1);
-        order.add(preferred);
-        double[] rtt = closest;
-        var rest = new ArrayList<Integer>(regions.size());
-        for (int r = 0; r < regions.size(); r++) {
-            if (!regions.get(r).equals(preferred)) {
-                rest.add(r);
-            }
-        }
-        rest.sort(Comparator.comparingDouble(r -> rtt[r]));
-        for (int r : rest) {
-            order.add(regions.get(r));
-        }
-        return order;
-    }
-
-    private static boolean hasRegion(List<Candidate> all, String region) {
-        for (Candidate c : all) {
-            if (c.region().equals(region)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The smallest estimated RTT to a host of this node's region (this node itself: 0). */
-    private double bestLocalRtt(List<Candidate> all, Scores s) {
-        double best = Double.MAX_VALUE;
-        for (int i = 0; i < all.size(); i++) {
-            if (all.get(i).region().equals(source.localRegion())) {
-                best = Math.min(best, s.rtt[i]);
-            }
-        }
-        return best == Double.MAX_VALUE ? 0 : best;
-    }
-
-    /**
-     * Power of two choices among the best {@code choices} eligible hosts: of {@code region}
-     * (null: any), unsaturated unless {@code saturatedToo}, unfiltered unless
-     * {@code softFilteredToo} (then hosts filtered for a soft reason count as well).
-     * Returns the index, or -1.
-     */
-    private int pick(List<Candidate> all, Scores s, String region, boolean saturatedToo, boolean softFilteredToo) {
-        int k = config.choices();
-        int[] best = new int[k];
-        int found = 0;
-        for (int i = 0; i < all.size(); i++) {
-            Filter f = s.filter[i];
-            if (f != null && (!softFilteredToo || f.hard)) {
-                continue;
-            }
-            if (!saturatedToo && s.saturated[i]) {
-                continue;
-            }
-            if (region != null && !region.equals(all.get(i).region())) {
-                continue;
-            }
-            // Insert i into the best-k list, kept in score order.
-            int at = found < k ? found : k;
-            while (at > 0 && s.score[best[at - 1]] > s.score[i]) {
-                at--;
-            }
-            if (at < k) {
-                System.arraycopy(best, at, best, at + 1, Math.min(found, k - 1) - at);
-                best[at] = i;
-                found = Math.min(k, found + 1);
-            }
-        }
-        if (found == 0) {
-            return -1;
-        }
-        if (found == 1) {
-            return best[0];
-        }
-        int a = random.nextInt(found);
-        int b = random.nextInt(found - 1);
-        if (b >= a) {
-            b++;
-        }
-        return s.score[best[b]] < s.score[best[a]] ? best[b] : best[a];
-    }
-
-    /**
-     * The chosen host, then up to {@code maxAttempts - 1} alternates: unfiltered peers, those
-     * of the chosen region first, then unsaturated before saturated, then by score. Picked by
-     * repeated scans (a few), not by sorting every host.
-     */
-    private List<RouteDecision.Target> targets(List<Candidate> all, Scores s, int chosen) {
-        var out = new ArrayList<RouteDecision.Target>(config.maxAttempts());
-        out.add(target(all.get(chosen), s.rtt[chosen]));
-        String region = all.get(chosen).region();
-        int[] taken = new int[config.maxAttempts()];
-        taken[0] = chosen;
-        for (int round = 1; round < config.maxAttempts(); round++) {
-            int best = -1;
-            double bestKey = Double.MAX_VALUE;
-            for (int i = 0; i < all.size(); i++) {
-                if (s.filter[i] != null || all.get(i).self() || contains(taken, round, i)) {
-                    continue;
-                }
-                // Region mismatch dominates saturation, which dominates the score (< 1.1).
-                double key = (all.get(i).region().equals(region) ? 0 : 4) + (s.saturated[i] ? 2 : 0) + s.score[i];
-                if (key < bestKey) {
-                    bestKey = key;
-                    best = i;
-                }
-            }
-            if (best < 0) {
-                break;
-            }
-            taken[round] = best;
-            out.add(target(all.get(best), s.rtt[best]));
-        }
-        return out;
-    }
-
-    private static boolean contains(int[] values, int count, int value) {
-        for (int i = 0; i < count; i++) {
-            if (values[i] == value) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static RouteDecision.Target target(Candidate c, double rttSeconds) {
-        return new RouteDecision.Target(c.node(), c.region(), c.host(), c.port(), rttSeconds * 1e3);
-    }
-
-    private RouteExplanation explanation(String model, RequestSource requestSource,
-                                         Optional<AffinityRules.Match> match, String preferred, List<Candidate> all,
-                                         Scores s, int chosen, String tier, double added, String note, long nanos) {
-        var lines = new ArrayList<RouteExplanation.Line>(all.size());
-        for (int i = 0; i < all.size(); i++) {
-            Candidate c = all.get(i);
-            Filter f = s.filter[i];
+            Filter f = Filter.of(code);
             String why = f == null ? null : f == Filter.NOT_READY ? String.format(f.text, c.nodeState()) : f.text;
             boolean scored = f == null || i == chosen;
+            double latency = Math.min(1.0, rtt[i] / ceilingSeconds);
+            int r = i == 0 ? 0 : t.region[i];
+            double aff = affinityRegion == -1 || affinityRegion == r ? 0.0 : 1.0;
             lines.add(new RouteExplanation.Line(c.node(), c.region(), c.nodeState(),
-                    scored ? s.load[i] : null, scored ? s.latency[i] : null, scored ? s.affinity[i] : null,
-                    scored ? s.score[i] : null, s.rtt[i] * 1e3, s.saturated[i], why, i == chosen));
+                    scored ? s.load[i] : null, scored ? latency : null, scored ? aff : null,
+                    scored ? s.score[i] : null, rtt[i] * 1e3, s.saturated[i], why, i == chosen));
         }
         lines.sort(Comparator.comparing((RouteExplanation.Line l) -> l.score() == null ? 1 : 0)
                 .thenComparing(l -> l.score() == null ? 0.0 : l.score()));
-        Candidate c = chosen < 0 ? null : all.get(chosen);
-        String outcome = c == null ? "no_candidate" : c.self() ? "local" : "forward";
-        return new RouteExplanation(model, requestSource.toString(), match.map(AffinityRules.Match::rule).orElse(null),
-                preferred, c == null ? null : c.region(), outcome, c == null ? null : c.node(), tier, added, note,
-                nanos / 1e3, lines);
+        Candidate c = chosen < 0 ? null : chosen == 0 ? self : t.hosts[chosen];
+        String outcome = c == null ? "no_candidate" : chosen == 0 ? "local" : "forward";
+        String tierText = null;
+        String note = reason;
+        if (c != null) {
+            tierText = switch (tier) {
+                case TIER_PREFERRED -> "preferred region";
+                case TIER_FAILOVER -> "failover to " + c.region();
+                case TIER_ALL_SATURATED -> "fail-open: all saturated";
+                default -> "fail-open: all filtered";
+            };
+            int region = chosen == 0 ? 0 : t.region[chosen];
+            if (region != 0) {
+                long penaltyMs = config.crossRegionPenalty().toMillis();
+                note = String.format(Locale.ROOT, "left region %s for %s: adds ~%.1f ms%s", source.localRegion(),
+                        c.region(), added, added > penaltyMs ? ", MORE than the " + penaltyMs
+                                + " ms cross-region penalty" : "");
+            }
+            if (tier >= TIER_ALL_SATURATED) {
+                note = note == null ? tierText : note + "; " + tierText;
+            }
+        }
+        return new RouteExplanation(model, requestSource.toString(), rule == null ? null : rule.text(),
+                t.regionNames[preferred], c == null ? null : c.region(), outcome, c == null ? null : c.node(),
+                tierText, added, note, nanos / 1e3, lines);
     }
 
-    /** The per-candidate numbers of one decision, as parallel arrays. */
-    private static final class Scores {
-        final double[] rtt;
-        final double[] load;
-        final double[] latency;
-        final double[] affinity;
-        final double[] score;
-        final boolean[] saturated;
-        final Filter[] filter;
+    /** Working arrays of one decision, sized for the largest table seen. */
+    private static final class Scratch {
+        double[] score = new double[0];     // (slots) weighted score
+        double[] load = new double[0];      // (slots) load sub-score
+        double[] altKey = new double[0];    // (slots) retry-target ordering key
+        byte[] filter = new byte[0];        // (slots) Filter code, 0 when not filtered
+        boolean[] saturated = new boolean[0]; // (slots)
+        int[] best = new int[0];            // (regions × choices) best unsaturated slots per region
+        int[] count = new int[0];           // (regions) entries used in best
+        double[] closest = new double[0];   // (regions) smallest RTT of an unfiltered host
+        int[] firstSeen = new int[0];       // (regions) first unfiltered slot, -1 for none
+        int[] anyBest = new int[0];         // (choices) fail-open candidates
+        int[] alternates = new int[0];      // (maxAttempts) retry targets
 
-        Scores(int n) {
-            rtt = new double[n];
-            load = new double[n];
-            latency = new double[n];
-            affinity = new double[n];
-            score = new double[n];
-            saturated = new boolean[n];
-            filter = new Filter[n];
+        void fit(int slots, int regions, int choices, int attempts) {
+            if (score.length < slots) {
+                score = new double[slots];
+                load = new double[slots];
+                altKey = new double[slots];
+                filter = new byte[slots];
+                saturated = new boolean[slots];
+            }
+            if (count.length < regions || best.length < regions * choices) {
+                best = new int[regions * choices];
+                count = new int[regions];
+                closest = new double[regions];
+                firstSeen = new int[regions];
+            }
+            if (anyBest.length < choices) {
+                anyBest = new int[choices];
+            }
+            if (alternates.length < attempts) {
+                alternates = new int[attempts];
+            }
+        }
+    }
+
+    /**
+     * A few {@link Scratch} sets shared by concurrent decisions: a decision takes one from a
+     * slot picked by its thread, or makes one when all it looks at are taken, and puts it
+     * back. Request threads are virtual (one per request), so thread-locals would not be
+     * reused.
+     */
+    private static final class ScratchPool {
+        private static final int SLOTS = 16;
+        private static final int PROBES = 4;
+        private final AtomicReferenceArray<Scratch> free = new AtomicReferenceArray<>(SLOTS);
+
+        Scratch take(int slots, int regions, int choices, int attempts) {
+            int at = (int) Thread.currentThread().threadId();
+            Scratch s = null;
+            for (int p = 0; p < PROBES && s == null; p++) {
+                s = free.getAndSet((at + p) & (SLOTS - 1), null);
+            }
+            if (s == null) {
+                s = new Scratch();
+            }
+            s.fit(slots, regions, choices, attempts);
+            return s;
+        }
+
+        void give(Scratch s) {
+            int at = (int) Thread.currentThread().threadId();
+            for (int p = 0; p < PROBES; p++) {
+                if (free.compareAndSet((at + p) & (SLOTS - 1), null, s)) {
+                    return;
+                }
+            }
         }
     }
 }

@@ -52,6 +52,8 @@ public final class Vivaldi implements CoordinateExchange {
     private int residualIndex;
     private final Map<String, NetworkCoordinate> peers = new ConcurrentHashMap<>();
     private volatile NetworkCoordinate self;
+    /** Bumped after every change to this node's or a peer's coordinate. */
+    private volatile long version;
 
     /** A node at the origin, fully unsure of its place. */
     public Vivaldi(RandomGenerator random) {
@@ -69,6 +71,15 @@ public final class Vivaldi implements CoordinateExchange {
         return self;
     }
 
+    /**
+     * A number that changes whenever {@link #local()} or any {@link #peer} coordinate has
+     * changed: estimates computed after reading version {@code v} stay valid while
+     * {@code version() == v}.
+     */
+    public long version() {
+        return version;
+    }
+
     /** The coordinate {@code node} last acked with, or null. */
     public NetworkCoordinate peer(String node) {
         return peers.get(node);
@@ -78,6 +89,7 @@ public final class Vivaldi implements CoordinateExchange {
     public synchronized void forget(String node) {
         peers.remove(node);
         samples.remove(node);
+        version++;
     }
 
     @Override
@@ -118,6 +130,7 @@ public final class Vivaldi implements CoordinateExchange {
             sum += r;
         }
         self = new NetworkCoordinate(vec, height, error, sum / (2.0 * residuals.length));
+        version++;
     }
 
     /** Moves {@code vec} by {@code force} along the direction from {@code remote}; returns their distance. */

@@ -123,11 +123,15 @@ final class SimCluster implements AutoCloseable {
         }
 
         @Override
-        public List<Candidate> candidates() {
+        public Candidate self() {
+            return new Candidate(self.id, self.region, "127.0.0.1", self.port(), true, self.state.name(), self.models(),
+                    CAPACITY, 0, self.engine.inFlight(), System.nanoTime(), Duration.ZERO, true);
+        }
+
+        @Override
+        public List<Candidate> peers() {
             long now = System.nanoTime();
             var out = new ArrayList<Candidate>();
-            out.add(new Candidate(self.id, self.region, "127.0.0.1", self.port(), true, self.state.name(), self.models(),
-                    CAPACITY, 0, self.engine.inFlight(), Duration.ZERO, Duration.ZERO, true));
             for (Published p : published.values()) {
                 SimNode n = p.node();
                 if (n == self || n.killed && now - n.killedAtNanos > detection.toNanos()) {
@@ -136,7 +140,7 @@ final class SimCluster implements AutoCloseable {
                 Duration oneWay = oneWay(self.region, n.region);
                 int port = oneWay.isZero() ? n.port() : proxy(n, oneWay);
                 out.add(new Candidate(n.id, n.region, "127.0.0.1", port, true, p.state(), n.models(), CAPACITY, 0,
-                        p.inFlight(), Duration.ofNanos(now - p.atNanos()),
+                        p.inFlight(), p.atNanos(),
                         oneWay.isZero() ? Duration.ofMillis(1) : oneWay.multipliedBy(2), false));
             }
             return out;

@@ -81,10 +81,10 @@ class MembershipCandidatesTest {
         var regions = Map.of(
                 "us-east-1", summary("us-east-1", at, new RegionSummary.Host("e9", "10.0.0.9:8400", 0, 0, 4)),
                 "us-west-2", summary("us-west-2", at, new RegionSummary.Host("w1", "10.2.0.1:8400", 1, 2, 4)));
-        List<Candidate> all = source(List.of(), regions).candidates();
+        List<Candidate> all = source(List.of(), regions).peers();
 
-        assertEquals(2, all.size(), "this node and w1; the own region's summary adds nothing: " + all);
-        Candidate w1 = all.get(1);
+        assertEquals(1, all.size(), "w1; the own region's summary adds nothing: " + all);
+        Candidate w1 = all.get(0);
         assertEquals("w1", w1.node());
         assertEquals("us-west-2", w1.region());
         assertEquals("10.2.0.1", w1.host());
@@ -92,7 +92,8 @@ class MembershipCandidatesTest {
         assertEquals(1, w1.queueDepth());
         assertEquals(2, w1.inFlight());
         assertEquals(Set.of("m"), w1.models());
-        assertTrue(w1.loadAge().compareTo(Duration.ofMillis(400)) >= 0, "aged by the summary's age: " + w1.loadAge());
+        Duration age = w1.loadAge(now.get());
+        assertTrue(age.compareTo(Duration.ofMillis(400)) >= 0, "aged by the summary's age: " + age);
     }
 
     @Test
@@ -103,14 +104,14 @@ class MembershipCandidatesTest {
                 new RegionSummary.Host("w2", "10.2.0.2:8400", 3, 1, 4)));
         var fresh = new LoadRecord("w2", 9, 0, 0, 0, 0f);
         List<Candidate> all = source(List.of(member("w1", "us-west-2", null, null),
-                member("w2", "us-west-2", fresh, Duration.ofMillis(50))), regions).candidates();
+                member("w2", "us-west-2", fresh, Duration.ofMillis(50))), regions).peers();
 
         Candidate w1 = all.stream().filter(c -> c.node().equals("w1")).findFirst().orElseThrow();
         assertEquals(3, w1.queueDepth());
         assertEquals("10.1.0.7", w1.host(), "the member's own address wins over the summary's");
         Candidate w2 = all.stream().filter(c -> c.node().equals("w2")).findFirst().orElseThrow();
         assertEquals(0, w2.queueDepth(), "its own 50 ms old record is newer than the summary");
-        assertEquals(Duration.ofMillis(50), w2.loadAge());
+        assertEquals(Duration.ofMillis(50), w2.loadAge(now.get()));
     }
 
     @Test
@@ -119,7 +120,7 @@ class MembershipCandidatesTest {
                 new RegionSummary.Host("w1", "no-port", 0, 0, 4),
                 new RegionSummary.Host("w2", "10.2.0.2:http", 0, 0, 4),
                 new RegionSummary.Host("w3", "10.2.0.3:0", 0, 0, 4)));
-        assertEquals(1, source(List.of(), regions).candidates().size());
+        assertEquals(0, source(List.of(), regions).peers().size());
     }
 
     @Test

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RouterTest {
 
-    private final AtomicLong now = new AtomicLong(1_000_000_000L);
+    private final AtomicLong now = new AtomicLong(SimCandidates.START_NANOS);
     private final MonotonicClock clock = now::get;
 
     private static RoutingConfig config(List<String> affinity) {
@@ -98,11 +98,11 @@ class RouterTest {
         var source = new SimCandidates("self", "r")
                 .add(SimCandidates.host("ok", "r", 1, 0))
                 .add(new Candidate("draining", "r", "h", 1, true, "DRAINING", Set.of("m"), 8, 0, 0,
-                        Duration.ZERO, null, false))
+                        SimCandidates.START_NANOS, null, false))
                 .add(new Candidate("other-model", "r", "h", 1, true, "READY", Set.of("x"), 8, 0, 0,
-                        Duration.ZERO, null, false))
+                        SimCandidates.START_NANOS, null, false))
                 .add(new Candidate("quarantined", "r", "h", 1, true, "QUARANTINED", Set.of("m"), 8, 0, 0,
-                        Duration.ZERO, null, false));
+                        SimCandidates.START_NANOS, null, false));
         var d = router(source, List.of()).decide("m", RequestSource.unknown(), true);
         assertEquals("ok", chosen(d));
         Map<String, String> reasons = new HashMap<>();
@@ -116,7 +116,7 @@ class RouterTest {
     @Test
     void staleLoadCountsAsSaturatedButStillServesWhenNothingElseCan() {
         var stale = new Candidate("stale", "r", "h", 1, true, "READY", Set.of("m"), 8, 0, 0,
-                Duration.ofSeconds(5), null, false);
+                SimCandidates.loadAgo(Duration.ofSeconds(5)), null, false);
         var fresh = SimCandidates.host("fresh", "r", 50, 6);
         var r = router(new SimCandidates("self", "r").add(stale).add(fresh), List.of());
         for (int i = 0; i < 20; i++) {
@@ -130,8 +130,8 @@ class RouterTest {
 
     @Test
     void aDrainingNodeForwardsAndHasNoCandidateWithoutPeers() {
-        var self = new Candidate("self", "r", "h", 1, true, "DRAINING", Set.of("m"), 8, 0, 0, Duration.ZERO,
-                Duration.ZERO, true);
+        var self = new Candidate("self", "r", "h", 1, true, "DRAINING", Set.of("m"), 8, 0, 0,
+                SimCandidates.START_NANOS, Duration.ZERO, true);
         var source = new SimCandidates("self", "r").add(self).add(SimCandidates.host("peer", "r", 1, 0));
         assertEquals("peer", chosen(router(source, List.of()).decide("m", RequestSource.unknown())));
         source.remove("peer");
@@ -144,7 +144,7 @@ class RouterTest {
         int hosts = 5;
         for (int i = 0; i < hosts; i++) {
             source.add(new Candidate("h" + i, "r", "h", 1, true, "READY", Set.of("m"), 300, 0, 0,
-                    Duration.ofMillis(50), Duration.ofNanos(300_000 + i * 20_000), false));
+                    SimCandidates.loadAgo(Duration.ofMillis(50)), Duration.ofNanos(300_000 + i * 20_000), false));
         }
         var r = router(source, List.of());
         Map<String, Integer> counts = new HashMap<>();

@@ -1,0 +1,163 @@
+package io.gpud.routing;
+
+import io.gpud.config.RoutingConfig;
+import io.gpud.membership.NetworkCoordinate;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The router against {@link ReferenceRouter} on random clusters: hosts in up to four
+ * regions, every filter, fresh, stale and missing load records, recent sends, open
+ * circuits, Vivaldi coordinates for some peers, affinity rules, this node present or not;
+ * several decisions per cluster so the compiled table is reused. Same seed, same decision.
+ */
+class RouterDifferentialTest {
+
+    private static final String[] REGIONS = {"us-east-1", "us-west-2", "eu-west-1", "ap-south-1"};
+    private static final String[] STATES = {"READY", "READY", "READY", "READY", "DRAINING", "QUARANTINED"};
+    private static final RoutingConfig BASE = RoutingConfig.defaults();
+
+    @Test
+    void decidesAsThePlainReferenceOnRandomClusters() throws Exception {
+        for (long seed = 1; seed <= 400; seed++) {
+            try {
+                compare(seed);
+            } catch (AssertionError e) {
+                throw new AssertionError("seed " + seed + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static void compare(long seed) throws Exception {
+        var random = new Random(seed);
+        int regions = 1 + random.nextInt(REGIONS.length);
+        String local = REGIONS[random.nextInt(regions)];
+        var config = new RoutingConfig(true, BASE.weightLoad(), BASE.weightLatency(), BASE.weightAffinity(),
+                BASE.latencyCeiling(), BASE.staleLoadAfter(), BASE.crossRegionPenalty(), 1 + random.nextInt(4),
+                1 + random.nextInt(4), BASE.connectTimeout(), BASE.breakerFailures(), BASE.breakerOpenFor(), false,
+                List.of("10.34.10.0/24=" + REGIONS[random.nextInt(REGIONS.length)], "vpce-0abc=nowhere-1"));
+        var now = new AtomicLong(SimCandidates.START_NANOS);
+        var source = new SimCandidates("self", local);
+        var all = new ArrayList<Candidate>();
+        if (random.nextInt(4) > 0) {
+            var self = new Candidate("self", local, "h", 1, true, STATES[random.nextInt(STATES.length)],
+                    Set.of("m"), 1 + random.nextInt(8), random.nextInt(3), random.nextInt(8), now.get(),
+                    Duration.ZERO, true);
+            source.add(self);
+            all.add(self);
+        }
+        Vivaldi vivaldi = random.nextBoolean() ? new Vivaldi(new Random(seed)) : null;
+        int hosts = random.nextInt(40);
+        for (int i = 0; i < hosts; i++) {
+            String node = "h" + i;
+            long loadAt = switch (random.nextInt(5)) {
+                case 0 -> Candidate.NO_LOAD;
+                case 1 -> now.get() - Duration.ofMillis(1000 + random.nextInt(3000)).toNanos();
+                default -> now.get() - Duration.ofMillis(random.nextInt(900)).toNanos();
+            };
+            Set<String> models = switch (random.nextInt(6)) {
+                case 0 -> Set.of("x");
+                case 1 -> Set.of("m", "x");
+                default -> Set.of("m");
+            };
+            // Few distinct RTTs and loads, so that ties happen.
+            var c = new Candidate(node, REGIONS[random.nextInt(regions)], "10.0.0." + i, 8400, random.nextInt(8) > 0,
+                    STATES[random.nextInt(STATES.length)], models, 1 + random.nextInt(4), random.nextInt(3),
+                    random.nextInt(4), loadAt, random.nextInt(4) == 0 ? null : Duration.ofMillis(random.nextInt(4) * 30L),
+                    false);
+            source.add(c);
+            all.add(c);
+            if (vivaldi != null && random.nextBoolean()) {
+                double[] v = new double[NetworkCoordinate.DIMENSIONS];
+                for (int d = 0; d < v.length; d++) {
+                    v[d] = random.nextGaussian() * 0.03;
+                }
+                vivaldi.observed(node, Duration.ofMillis(1 + random.nextInt(90)), new NetworkCoordinate(v, 1e-4, 0.4, 0));
+            }
+        }
+        var router = new Router(config, source, vivaldi, now::get, new Random(seed), null);
+        var reference = new ReferenceRouter(config, local);
+        var referenceRandom = new Random(seed);
+        Map<String, List<Long>> sends = new HashMap<>();
+        Set<String> open = new HashSet<>();
+        for (int i = 0; i < hosts; i++) {
+            if (random.nextInt(8) == 0) {
+                for (int f = 0; f < config.breakerFailures(); f++) {
+                    router.failed("h" + i);
+                }
+                open.add("h" + i);
+            }
+        }
+        var fromRule = RequestSource.of(InetAddress.getByName("10.34.10.9"));
+        var elsewhere = RequestSource.of(InetAddress.getByName("192.168.0.1"));
+        var vpce = new RequestSource(null, "vpce-0abc", null);
+        for (int round = 0; round < 6; round++) {
+            RequestSource requestSource = round % 3 == 0 ? fromRule : round % 3 == 1 ? elsewhere : vpce;
+            String affinity = requestSource == fromRule ? config.affinity().getFirst().split("=")[1]
+                    : requestSource == vpce ? "nowhere-1" : null;
+            String model = round == 5 ? "m:latest" : "m";
+            boolean explain = round % 2 == 0;
+            RouteDecision d = router.decide(model, requestSource, explain);
+            ReferenceRouter.Result want = reference.decide(all, model, affinity, now.get(), vivaldi, sends, open,
+                    referenceRandom);
+            String where = "round " + round + " " + model + " from " + requestSource;
+            switch (d) {
+                case RouteDecision.NoCandidate n -> assertEquals("no_candidate", want.outcome(), where);
+                case RouteDecision.Local l -> assertEquals("local", want.outcome(), where);
+                case RouteDecision.Forward f -> {
+                    assertEquals("forward", want.outcome(), where);
+                    assertEquals(want.targets(), f.targets().stream().map(RouteDecision.Target::node).toList(), where);
+                    assertEquals(want.addedMs(), f.addedLatencyMs(), 1e-9, where);
+                }
+            }
+            if (explain) {
+                RouteExplanation e = switch (d) {
+                    case RouteDecision.NoCandidate n -> n.explanation();
+                    case RouteDecision.Local l -> l.explanation();
+                    case RouteDecision.Forward f -> f.explanation();
+                };
+                assertEquals(want.chosen(), e.chosen(), where);
+                assertEquals(want.tier(), e.tier(), where);
+                assertEquals(want.scored().size(), e.candidates().size(), where);
+                for (ReferenceRouter.Scored s : want.scored()) {
+                    var line = e.candidates().stream().filter(l -> l.node().equals(s.host().node())).findFirst()
+                            .orElseThrow();
+                    String at = where + " host " + s.host().node();
+                    assertEquals(s.filtered(), line.filtered(), at);
+                    assertEquals(s.saturated(), line.saturated(), at);
+                    assertEquals(s.rtt() * 1e3, line.rttMs(), 1e-9, at);
+                    if (s.filtered() == null) {
+                        assertEquals(s.load(), line.load(), 1e-12, at);
+                        assertEquals(s.latency(), line.latency(), 1e-12, at);
+                        assertEquals(s.affinity(), line.affinity(), 1e-12, at);
+                        assertEquals(s.score(), line.score(), 1e-12, at);
+                    }
+                }
+            } else {
+                String chosen = switch (d) {
+                    case RouteDecision.NoCandidate n -> null;
+                    case RouteDecision.Local l -> "self";
+                    case RouteDecision.Forward f -> f.targets().getFirst().node();
+                };
+                assertEquals(want.chosen(), chosen, where);
+            }
+            // Time passes and this node sends to the chosen peer: the next round sees both.
+            now.addAndGet(Duration.ofMillis(random.nextInt(300)).toNanos());
+            if (want.chosen() != null && !want.chosen().equals("self")) {
+                router.sent(want.chosen());
+                sends.computeIfAbsent(want.chosen(), n -> new ArrayList<>()).add(now.get());
+            }
+        }
+    }
+}
