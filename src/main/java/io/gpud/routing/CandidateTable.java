@@ -69,11 +69,11 @@ final class CandidateTable {
         regionIndex = new HashMap<>();
         regionIndex.put(localRegion, 0);
         servedBy = new HashMap<>();
-        Set<String> names = new HashSet<>(slots * 2);
+        Map<String, long[]> latestOf = new HashMap<>(); // model -> the set of "model:latest"
+        int words = (slots + 63) >>> 6;
         for (int i = 1; i <= n; i++) {
             Candidate c = peers.get(i - 1);
             hosts[i] = c;
-            names.add(c.node());
             Integer r = regionIndex.putIfAbsent(c.region(), regionIndex.size());
             region[i] = r == null ? regionIndex.size() - 1 : r;
             baseFilter[i] = !NodeState.READY.name().equals(c.nodeState()) ? Router.Filter.NOT_READY.code
@@ -87,25 +87,30 @@ final class CandidateTable {
             sends[i] = recentSends.ring(c.node());
             breakers[i] = circuitBreakers.breaker(c.node());
             for (String model : c.models()) {
-                markServed(model, i);
-                markServed(model + ":latest", i);
+                long[] bits = servedBy.computeIfAbsent(model, m -> new long[words]);
+                long[] latest = latestOf.computeIfAbsent(model,
+                        m -> servedBy.computeIfAbsent(m + ":latest", l -> new long[words]));
+                bits[i >>> 6] |= 1L << i;
+                latest[i >>> 6] |= 1L << i;
             }
         }
         regionNames = new String[regionIndex.size()];
         regionIndex.forEach((name, r) -> regionNames[r] = name);
-        recentSends.retainOnly(names);
-        circuitBreakers.retainOnly(names);
+        // Every listed peer has a ring and a breaker now; more of them means some peer left.
+        if (recentSends.size() > n || circuitBreakers.size() > n) {
+            Set<String> names = new HashSet<>(slots * 2);
+            for (int i = 1; i <= n; i++) {
+                names.add(hosts[i].node());
+            }
+            recentSends.retainOnly(names);
+            circuitBreakers.retainOnly(names);
+        }
     }
 
     /** Compiles {@code peers}; this also forgets the sends and breakers of peers no longer listed. */
     static CandidateTable compile(List<Candidate> peers, String localRegion, long staleNanos, long remoteSlackNanos,
                                   double ceilingSeconds, RecentSends sends, CircuitBreakers breakers) {
         return new CandidateTable(peers, localRegion, staleNanos, remoteSlackNanos, ceilingSeconds, sends, breakers);
-    }
-
-    private void markServed(String model, int slot) {
-        long[] bits = servedBy.computeIfAbsent(model, m -> new long[(n + 1 + 63) >>> 6]);
-        bits[slot >>> 6] |= 1L << slot;
     }
 
     /** The slots that serve {@code model} (as {@code NAME:latest} also those serving NAME), or null for none. */

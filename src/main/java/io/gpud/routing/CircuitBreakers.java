@@ -53,10 +53,9 @@ final class CircuitBreakers {
         return breakers.computeIfAbsent(node, n -> new Breaker());
     }
 
-    /** The state of {@code node}'s breaker at {@code now}, without taking the half-open probe. */
-    State state(String node, long now) {
-        Breaker b = breakers.get(node);
-        return b == null ? State.CLOSED : b.state(now);
+    /** How many peers have a breaker. */
+    int size() {
+        return breakers.size();
     }
 
     /** Forgets every peer not in {@code known} (gone from the cluster), so the table stays bounded. */

@@ -118,7 +118,7 @@ public final class MembershipCandidates implements CandidateSource {
             if (md.dataPort() <= 0 || md.dataAddress().isEmpty()) {
                 continue;
             }
-            Set<String> models = new HashSet<>();
+            var models = new ArrayList<String>(md.models().size());
             for (NodeMetadata.Model model : md.models()) {
                 models.add(model.name());
             }
@@ -126,7 +126,7 @@ public final class MembershipCandidates implements CandidateSource {
                     : md.dataAddress();
             var load = m.load();
             out.add(new Candidate(m.node(), md.region(), host, md.dataPort(), m.state() == MemberState.ALIVE,
-                    md.nodeState(), models, Math.max(1, md.capacity()), load == null ? 0 : load.queueDepth(),
+                    md.nodeState(), Set.copyOf(models), Math.max(1, md.capacity()), load == null ? 0 : load.queueDepth(),
                     load == null ? 0 : load.inFlight(), load == null || m.loadAge() == null ? Candidate.NO_LOAD
                     : nowNanos - m.loadAge().toNanos(), m.rtt(), false));
         }

@@ -21,13 +21,16 @@ final class RecentSends {
      * volatile read without the lock.
      */
     static final class Ring {
-        private final long[] times = new long[SLOTS]; // send instants (nanos), a ring in time order
+        private long[] times; // (SLOTS) send instants (nanos), a ring in time order; made on the first send
         private int next;
         private int size;
         private volatile boolean any;
         private volatile long newest;
 
         synchronized void add(long now) {
+            if (times == null) {
+                times = new long[SLOTS];
+            }
             // Keep time order even when a racing sender took its time earlier but got here later.
             int at = next;
             int moved = 0;
@@ -74,10 +77,9 @@ final class RecentSends {
         ring(node).add(nowNanos);
     }
 
-    /** Requests sent to {@code node} after {@code sinceNanos}. */
-    int sentAfter(String node, long sinceNanos) {
-        Ring r = rings.get(node);
-        return r == null ? 0 : r.countAfter(sinceNanos);
+    /** How many peers have a ring. */
+    int size() {
+        return rings.size();
     }
 
     /** Forgets every peer not in {@code known} (gone from the cluster), so the table stays bounded. */
