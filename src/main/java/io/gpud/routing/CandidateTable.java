@@ -87,9 +87,16 @@ final class CandidateTable {
             sends[i] = recentSends.ring(c.node());
             breakers[i] = circuitBreakers.breaker(c.node());
             for (String model : c.models()) {
-                long[] bits = servedBy.computeIfAbsent(model, m -> new long[words]);
-                long[] latest = latestOf.computeIfAbsent(model,
-                        m -> servedBy.computeIfAbsent(m + ":latest", l -> new long[words]));
+                long[] bits = servedBy.get(model);
+                if (bits == null) {
+                    bits = new long[words];
+                    servedBy.put(model, bits);
+                }
+                long[] latest = latestOf.get(model);
+                if (latest == null) {
+                    latest = servedBy.computeIfAbsent(model + ":latest", l -> new long[words]);
+                    latestOf.put(model, latest);
+                }
                 bits[i >>> 6] |= 1L << i;
                 latest[i >>> 6] |= 1L << i;
             }

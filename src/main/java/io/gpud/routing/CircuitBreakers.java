@@ -50,7 +50,8 @@ final class CircuitBreakers {
 
     /** The breaker of {@code node}, made (closed) on first use. */
     Breaker breaker(String node) {
-        return breakers.computeIfAbsent(node, n -> new Breaker());
+        Breaker b = breakers.get(node);
+        return b != null ? b : breakers.computeIfAbsent(node, n -> new Breaker());
     }
 
     /** How many peers have a breaker. */

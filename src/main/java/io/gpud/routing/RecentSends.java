@@ -69,7 +69,8 @@ final class RecentSends {
 
     /** The ring of {@code node}, made on first use. */
     Ring ring(String node) {
-        return rings.computeIfAbsent(node, n -> new Ring());
+        Ring r = rings.get(node);
+        return r != null ? r : rings.computeIfAbsent(node, n -> new Ring());
     }
 
     /** This node sent a request to {@code node} at {@code nowNanos}. */
