@@ -5,7 +5,9 @@
  * <p>Read {@link io.gpud.routing.Router} first (its header explains the decision: filter,
  * score {@code 0.5·load + 0.3·latency + 0.2·affinity}, power of two choices, region
  * failover, fail-open). Hosts come from a {@link io.gpud.routing.CandidateSource}
- * ({@link io.gpud.routing.MembershipCandidates} over the gossip pool); latency estimates
+ * ({@link io.gpud.routing.MembershipCandidates} over the gossip pool), and the router compiles
+ * each host list it publishes into a {@code CandidateTable} of primitive arrays that every
+ * request is scored against (the "Cost" section of the router's header); latency estimates
  * from {@link io.gpud.routing.Vivaldi} network coordinates fed by gossip probe round trips;
  * affinity from {@link io.gpud.routing.AffinityRules}. A decision is a
  * {@link io.gpud.routing.RouteDecision} value and can carry a
