@@ -48,9 +48,24 @@ final class Codec {
     }
 
     static byte[] encode(Message m) {
-        var out = new WireWriter(64);
+        var out = new WireWriter(capacityFor(m));
         write(out, m);
         return out.toArray();
+    }
+
+    /**
+     * A first buffer size that a push-pull table (tens of kilobytes at a few hundred members)
+     * fits without growing through every power of two; small messages start at 64 bytes.
+     */
+    private static int capacityFor(Message m) {
+        if (!(m instanceof PushPull p)) {
+            return 64;
+        }
+        int bytes = 64;
+        for (MemberEntry e : p.members()) {
+            bytes += 48 + e.metadata().length;
+        }
+        return bytes;
     }
 
     /** Size of a message on the wire, for packing gossip into a packet. */

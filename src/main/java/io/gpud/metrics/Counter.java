@@ -10,6 +10,8 @@ public final class Counter implements MetricRegistry.Metric {
     private final String help;
     private final String[] labelNames;
     private final Map<Labels, DoubleAdder> series = new ConcurrentHashMap<>();
+    /** The one series of a counter without labels, once recorded: adds skip the map. */
+    private volatile DoubleAdder unlabelled;
 
     Counter(String name, String help, String[] labelNames) {
         this.name = name;
@@ -27,12 +29,22 @@ public final class Counter implements MetricRegistry.Metric {
         if (amount < 0) {
             throw new IllegalArgumentException("counter " + name + " cannot decrease by " + amount);
         }
+        if (labelNames.length == 0 && labelValues.length == 0) {
+            DoubleAdder a = unlabelled;
+            if (a == null) {
+                a = series.computeIfAbsent(Labels.NONE, k -> new DoubleAdder());
+                unlabelled = a;
+            }
+            a.add(amount);
+            return;
+        }
         series.computeIfAbsent(Labels.of(labelNames, labelValues), k -> new DoubleAdder()).add(amount);
     }
 
     /** Current value of one series (0 when it was never recorded). */
     public double value(String... labelValues) {
-        DoubleAdder a = series.get(Labels.of(labelNames, labelValues));
+        DoubleAdder a = labelNames.length == 0 && labelValues.length == 0 ? unlabelled
+                : series.get(Labels.of(labelNames, labelValues));
         return a == null ? 0 : a.sum();
     }
 

@@ -7,9 +7,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
@@ -85,7 +83,6 @@ final class SimNetwork {
     private final PriorityQueue<Scheduled> queue = new PriorityQueue<>();
     private long seq;
     final List<SimNode> nodes = new ArrayList<>();
-    private final Map<InetSocketAddress, SimNode> byAddress = new HashMap<>();
 
     double lossRate;
     double duplicateRate;
@@ -113,7 +110,6 @@ final class SimNetwork {
         InetSocketAddress address = address(i);
         var node = new SimNode(i, name, address, region);
         nodes.add(node);
-        byAddress.put(address, node);
         boot(node, config, keyring, seeds.stream().map(s -> s.address).toList(), load);
         return node;
     }
@@ -144,6 +140,22 @@ final class SimNetwork {
         node.stallNanos = stall;
         node.starvePeriod = period;
         node.starvePhase = random.nextLong(period);
+    }
+
+    /**
+     * The node at {@code address}, or null: node i lives at 10.(i>>16).(i>>8).i:7946, and an
+     * IPv4 address hashes to its own 32 bits, so this costs no allocation and no map lookup.
+     */
+    private SimNode byAddress(InetSocketAddress address) {
+        if (address.getAddress() == null) {
+            return null;
+        }
+        int ip = address.getAddress().hashCode();
+        int i = ip & 0xFFFFFF;
+        if ((ip >>> 24) != 10 || address.getPort() != 7946 || i >= nodes.size()) {
+            return null;
+        }
+        return nodes.get(i);
     }
 
     static InetSocketAddress address(int i) {
@@ -267,7 +279,7 @@ final class SimNetwork {
 
         @Override
         public void sendPacket(InetSocketAddress to, byte[] packet) {
-            SimNode target = byAddress.get(to);
+            SimNode target = byAddress(to);
             if (target == null || !reachable(from, target) || random.nextDouble() < lossRate) {
                 return;
             }
@@ -279,7 +291,7 @@ final class SimNetwork {
 
         @Override
         public void sendStream(InetSocketAddress to, byte[] frame) {
-            SimNode target = byAddress.get(to);
+            SimNode target = byAddress(to);
             if (target == null || target.crashed || !reachable(from, target)) {
                 return;
             }
