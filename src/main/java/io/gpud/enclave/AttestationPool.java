@@ -121,7 +121,7 @@ final class AttestationPool implements AutoCloseable {
 
     /** A secure request ended (sealed, aborted or refused). */
     void requestEnded() {
-        if (inFlight.decrementAndGet() == 0) {
+        if (inFlight.updateAndGet(n -> Math.max(0, n - 1)) == 0) {
             signal();
         }
     }
