@@ -36,10 +36,12 @@ public final class LocalEnclave implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final Process process;
+    private final Path socket;
     private final StreamFrameChannel channel;
 
-    private LocalEnclave(Process process, StreamFrameChannel channel) {
+    private LocalEnclave(Process process, Path socket, StreamFrameChannel channel) {
         this.process = process;
+        this.socket = socket;
         this.channel = channel;
     }
 
@@ -59,7 +61,7 @@ public final class LocalEnclave implements AutoCloseable {
             Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             try {
                 awaitReady(p);
-                return new LocalEnclave(p, StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES));
+                return new LocalEnclave(p, socket, StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES));
             } catch (IOException | RuntimeException e) {
                 p.destroyForcibly();
                 throw e;
@@ -111,6 +113,15 @@ public final class LocalEnclave implements AutoCloseable {
     /** The channel to the child. */
     public FrameChannel channel() {
         return channel;
+    }
+
+    /** Another connection to the child, for a caller that must not wait behind {@link #channel()}; the caller closes it. */
+    public FrameChannel connect() {
+        try {
+            return StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
+        } catch (IOException e) {
+            throw new EnclaveException("cannot connect to the local enclave program: " + e.getMessage(), e);
+        }
     }
 
     @Override

@@ -1,7 +1,6 @@
 package io.gpud.enclave;
 
 import io.gpud.audit.AuditLog;
-import io.gpud.enclave.crypto.AttestationDocument;
 import io.gpud.enclave.crypto.AttestationVerifier;
 import io.gpud.enclave.crypto.PayloadCipher;
 import io.gpud.enclave.crypto.PcrPolicy;
@@ -10,10 +9,18 @@ import io.gpud.enclave.protocol.EnvelopeAad;
 import io.gpud.enclave.protocol.FrameChannel;
 import io.gpud.enclave.protocol.ProtocolException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.SequencedSet;
 
 /**
  * The parent's side of the secure envelope: turns a tenant's sealed request into the
@@ -59,6 +66,13 @@ import java.util.Map;
  *       after it opened a request naming that tenant and session; and a parent that claims
  *       another blob, tenant or session misses and is sent to KMS. The enclave's audit
  *       trail records which requests used a cached key.</li>
+ *   <li><b>Attestation documents made ahead.</b> The documents a request hands KMS are
+ *       fetched and verified by the {@link AttestationPool} before the request comes, each
+ *       over a fresh nonce of ours. Each is handed to one request only and dropped unused
+ *       once its timestamp is older than a short bound (30 seconds at most); KMS verifies
+ *       it again and refuses a nonce it has seen. A document proves what the enclave was
+ *       when it signed, and the enclave's key does not change while it runs, so an early
+ *       document binds KMS's answer to the same key a just-made one would.</li>
  *   <li><b>What we trust.</b> KMS's key policy (PCR conditions) is the real gate; the parent
  *       verifies the same attestation document first (chain to the pinned AWS Nitro root,
  *       freshness, its own nonce, PCR allow-list, never debug mode) so it fails early and
@@ -68,9 +82,10 @@ import java.util.Map;
  * </ul>
  *
  * <h2>Flow of one request</h2>
- * {@link #open}: parse the AAD; offer the ciphertext to the enclave without a key, which
- * opens it if it keeps the session's data key; otherwise ask the enclave for an
- * attestation document over a fresh nonce and verify it; KMS {@code Decrypt} with
+ * {@link #open}: parse the AAD; if this gateway saw the session's data key unwrapped
+ * before, offer the ciphertext to the enclave without a key, which opens it if it still
+ * keeps that key; otherwise take a verified single-use attestation document over a fresh
+ * nonce (from the {@link AttestationPool}, or asked for now); KMS {@code Decrypt} with
  * {@code KeyId}, the context {tenant, session} and the document as {@code Recipient}; hand
  * the CMS blob and the ciphertext to the enclave, which answers with the request plaintext.
  * {@link #seal}: hand the output to the enclave, which seals it and zeroes the key.
@@ -83,7 +98,6 @@ import java.util.Map;
  */
 public final class SecureGateway {
 
-    private static final int NONCE_BYTES = 32;
     private static final byte[] NO_CMS = new byte[0];
     private static final String UNCACHED = "uncached";
 
@@ -111,13 +125,14 @@ public final class SecureGateway {
 
     private final FrameChannel enclave;
     private final KmsKeys kms;
-    private final AttestationVerifier verifier;
-    private final PcrPolicy policy;
+    private final AttestationPool attestations;
     private final AuditLog audit;
-    private final Clock clock;
-    private final SecureRandom random;
+    private final SeenSessions sessions = new SeenSessions();
 
     /**
+     * A gateway that asks the enclave for an attestation document on each request that
+     * needs KMS.
+     *
      * @param enclave  the channel to the enclave program
      * @param kms      KMS (or local mode's endpoint)
      * @param verifier attestation verification to the pinned root
@@ -126,19 +141,41 @@ public final class SecureGateway {
      * @param clock    verification time
      * @param random   nonces
      */
-    public SecureGateway(FrameChannel enclave, KmsKeys kms, AttestationVerifier verifier, PcrPolicy policy,
-                         AuditLog audit, Clock clock, SecureRandom random) {
+    SecureGateway(FrameChannel enclave, KmsKeys kms, AttestationVerifier verifier, PcrPolicy policy,
+                  AuditLog audit, Clock clock, SecureRandom random) {
+        this(enclave, kms, new AttestationPool(enclave, verifier, policy, audit, clock, random, 0,
+                Duration.ofSeconds(1)), audit);
+    }
+
+    /**
+     * @param enclave      the channel to the enclave program
+     * @param kms          KMS (or local mode's endpoint)
+     * @param attestations where verified attestation documents come from (owned by the caller)
+     * @param audit        where every operation is recorded
+     */
+    SecureGateway(FrameChannel enclave, KmsKeys kms, AttestationPool attestations, AuditLog audit) {
         this.enclave = enclave;
         this.kms = kms;
-        this.verifier = verifier;
-        this.policy = policy;
+        this.attestations = attestations;
         this.audit = audit;
-        this.clock = clock;
-        this.random = random;
     }
 
     /** Opens a tenant's envelope; see the class comment for the steps. */
     public Opening open(SecureEnvelope envelope) {
+        attestations.requestStarted();
+        boolean keyHeld = false;
+        try {
+            Opening opening = openTracked(envelope);
+            keyHeld = opening instanceof Opened;
+            return opening;
+        } finally {
+            if (!keyHeld) {
+                attestations.requestEnded();
+            }
+        }
+    }
+
+    private Opening openTracked(SecureEnvelope envelope) {
         EnvelopeAad aad;
         try {
             aad = EnvelopeAad.parse(envelope.aad());
@@ -154,35 +191,27 @@ public final class SecureGateway {
         if (envelope.iv().length != PayloadCipher.IV_BYTES || envelope.ciphertext().length < PayloadCipher.TAG_BYTES) {
             return refuse(who, "iv or ciphertext has the wrong length");
         }
-        var cached = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), envelope.encryptedDataKey(),
-                NO_CMS, envelope.iv(), envelope.ciphertext(), envelope.aad()));
-        if (cached instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
-            audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "cached in the enclave"));
-            return new Opened(aad, plaintext);
+        String session = sessionName(aad, envelope.encryptedDataKey());
+        if (sessions.seen(session)) {
+            var cached = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(),
+                    envelope.encryptedDataKey(), NO_CMS, envelope.iv(), envelope.ciphertext(), envelope.aad()));
+            if (cached instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
+                audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "cached in the enclave"));
+                return new Opened(aad, plaintext);
+            }
+            if (!(cached instanceof EnclaveMessage.Refusal(String c) && c.equals(UNCACHED))) {
+                return refuse(who, "enclave refused: " + code(cached));
+            }
         }
-        if (!(cached instanceof EnclaveMessage.Refusal(String c) && c.equals(UNCACHED))) {
-            return refuse(who, "enclave refused: " + code(cached));
-        }
-        byte[] nonce = new byte[NONCE_BYTES];
-        random.nextBytes(nonce);
         byte[] document;
-        if (!(call(new EnclaveMessage.AttestRequest(nonce)) instanceof EnclaveMessage.AttestReply(byte[] doc))) {
-            audit.append("secure.attest", with(who, "outcome", "enclave refused"));
-            return new Refused(503, "the enclave is unavailable");
-        }
-        document = doc;
-        switch (verifier.verify(document, clock.instant(), nonce)) {
-            case AttestationVerifier.Rejected(String reason) -> {
+        switch (attestations.take(enclave)) {
+            case AttestationPool.Unavailable(String reason) -> {
                 audit.append("secure.attest", with(with(who, "outcome", "rejected"), "reason", reason));
                 return new Refused(503, "the enclave is unavailable");
             }
-            case AttestationVerifier.Verified(AttestationDocument d) -> {
-                var reason = policy.check(d);
-                if (reason.isPresent()) {
-                    audit.append("secure.attest", with(with(who, "outcome", "rejected"), "reason", reason.get()));
-                    return new Refused(503, "the enclave is unavailable");
-                }
-                audit.append("secure.attest", with(who, "outcome", "verified"));
+            case AttestationPool.Attested a -> {
+                document = a.document();
+                audit.append("secure.attest", with(with(who, "outcome", "verified"), "timestamp", a.timestamp().toString()));
             }
         }
         byte[] cms;
@@ -202,6 +231,7 @@ public final class SecureGateway {
         var reply = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(), envelope.encryptedDataKey(),
                 cms, envelope.iv(), envelope.ciphertext(), envelope.aad()));
         if (reply instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
+            sessions.remember(session);
             audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "unwrapped from KMS"));
             return new Opened(aad, plaintext);
         }
@@ -214,7 +244,12 @@ public final class SecureGateway {
 
     /** Seals the output of an opened request; the enclave then forgets its key. */
     public Sealing seal(EnvelopeAad aad, byte[] output) {
-        var reply = call(new EnclaveMessage.SealRequest(aad.requestId(), output));
+        EnclaveMessage reply;
+        try {
+            reply = call(new EnclaveMessage.SealRequest(aad.requestId(), output));
+        } finally {
+            attestations.requestEnded();
+        }
         if (reply instanceof EnclaveMessage.SealReply(byte[] iv, byte[] ct, byte[] responseAad)) {
             audit.append("enclave.seal", with(who(aad), "outcome", "sealed"));
             return new Sealed(new SealedResponse(iv, ct, responseAad));
@@ -225,7 +260,11 @@ public final class SecureGateway {
 
     /** The request will not be sealed (inference failed): the enclave zeroes its key. */
     public void abort(EnvelopeAad aad) {
-        call(new EnclaveMessage.Abort(aad.requestId()));
+        try {
+            call(new EnclaveMessage.Abort(aad.requestId()));
+        } finally {
+            attestations.requestEnded();
+        }
         audit.append("enclave.abort", with(who(aad), "outcome", "key zeroed"));
     }
 
@@ -258,6 +297,45 @@ public final class SecureGateway {
         var copy = new LinkedHashMap<>(m);
         copy.put(k, v);
         return copy;
+    }
+
+    /** Names a data-key session (key ARN, encrypted data key, tenant, session) by a digest. */
+    private static String sessionName(EnvelopeAad aad, byte[] encryptedDataKey) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String part : new String[] {aad.keyArn(), aad.tenant(), aad.session()}) {
+                byte[] b = part.getBytes(StandardCharsets.UTF_8);
+                md.update(ByteBuffer.allocate(4).putInt(b.length).array());
+                md.update(b);
+            }
+            md.update(encryptedDataKey);
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new EnclaveException("no SHA-256", e);
+        }
+    }
+
+    /**
+     * Sessions whose data key the enclave unwrapped through this gateway lately: only
+     * these are first offered to the enclave's key cache, so a request under a new data
+     * key goes straight to KMS instead of spending a round trip to learn that the key is
+     * not cached. A hint, not a security decision: a wrong guess costs one round trip or
+     * one KMS call, and the enclave decides what it holds. Bounded, oldest forgotten.
+     */
+    private static final class SeenSessions {
+        private static final int MAX = 4096;
+        private final SequencedSet<String> names = new LinkedHashSet<>();
+
+        synchronized boolean seen(String name) {
+            return names.contains(name);
+        }
+
+        synchronized void remember(String name) {
+            names.add(name);
+            if (names.size() > MAX) {
+                names.removeFirst();
+            }
+        }
     }
 
     private static String safe(String s) {

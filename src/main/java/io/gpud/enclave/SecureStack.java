@@ -34,6 +34,8 @@ public final class SecureStack implements AutoCloseable {
 
     /** How long local mode's attestation signer certificate is valid. */
     private static final Duration LOCAL_LEAF_VALIDITY = Duration.ofDays(1);
+    /** The oldest (by its timestamp) a document made ahead of its request may be when used. */
+    private static final Duration POOLED_DOCUMENT_MAX_AGE = Duration.ofSeconds(30);
 
     private final SecureGateway gateway;
     private final URI kmsEndpoint;
@@ -75,27 +77,52 @@ public final class SecureStack implements AutoCloseable {
         parts.add(enclave);
         KmsKeys kms = new KmsKeys(localKms.endpoint(), config.kmsRegion(), true);
         parts.add(kms);
-        var gateway = new SecureGateway(enclave.channel(), kms,
-                new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy, audit, clock, Fips.random());
+        FrameChannel poolChannel = enclave.connect();
+        parts.add(poolChannel);
+        AttestationPool pool = pool(poolChannel, new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy,
+                audit, clock, config.attestationMaxAge());
+        parts.add(pool);
+        var gateway = new SecureGateway(enclave.channel(), kms, pool, audit);
         return new SecureStack(gateway, localKms.endpoint(), List.copyOf(parts));
     }
 
     private static SecureStack nitro(SecureConfig config, Clock clock, AuditLog audit, List<AutoCloseable> parts) {
-        FrameChannel channel;
+        FrameChannel channel = vsock(config);
+        parts.add(channel);
+        FrameChannel poolChannel = vsock(config);
+        parts.add(poolChannel);
+        KmsKeys kms = new KmsKeys(config.kmsEndpoint(), config.kmsRegion(), false);
+        parts.add(kms);
+        AttestationPool pool = pool(poolChannel,
+                new AttestationVerifier(AttestationVerifier.awsNitroRoot(), config.attestationMaxAge()),
+                new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), audit, clock,
+                config.attestationMaxAge());
+        parts.add(pool);
+        var gateway = new SecureGateway(channel, kms, pool, audit);
+        return new SecureStack(gateway, config.kmsEndpoint(), List.copyOf(parts));
+    }
+
+    private static FrameChannel vsock(SecureConfig config) {
         try {
             Vsock.Connection c = Vsock.connect(config.enclaveCid(), config.enclavePort());
-            channel = new StreamFrameChannel(c.in(), c.out(), c, Frames.DEFAULT_MAX_BYTES);
+            return new StreamFrameChannel(c.in(), c.out(), c, Frames.DEFAULT_MAX_BYTES);
         } catch (IOException e) {
             throw new EnclaveException("cannot reach the enclave at vsock " + config.enclaveCid() + ":"
                     + config.enclavePort() + ": " + e.getMessage(), e);
         }
-        parts.add(channel);
-        KmsKeys kms = new KmsKeys(config.kmsEndpoint(), config.kmsRegion(), false);
-        parts.add(kms);
-        var gateway = new SecureGateway(channel, kms,
-                new AttestationVerifier(AttestationVerifier.awsNitroRoot(), config.attestationMaxAge()),
-                new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), audit, clock, Fips.random());
-        return new SecureStack(gateway, config.kmsEndpoint(), List.copyOf(parts));
+    }
+
+    /**
+     * Documents made ahead are used within a quarter of the verifier's maximum age, at most
+     * {@link #POOLED_DOCUMENT_MAX_AGE}; when that leaves too little time to be worth it,
+     * every request attests on demand.
+     */
+    private static AttestationPool pool(FrameChannel channel, AttestationVerifier verifier, PcrPolicy policy,
+                                        AuditLog audit, Clock clock, Duration maxAge) {
+        Duration useWithin = maxAge.dividedBy(4).compareTo(POOLED_DOCUMENT_MAX_AGE) < 0 ? maxAge.dividedBy(4)
+                : POOLED_DOCUMENT_MAX_AGE;
+        int capacity = useWithin.compareTo(Duration.ofSeconds(5)) < 0 ? 0 : AttestationPool.DEFAULT_CAPACITY;
+        return new AttestationPool(channel, verifier, policy, audit, clock, Fips.random(), capacity, useWithin);
     }
 
     /** The gateway the API serves {@code /v1/secure/...} through. */
