@@ -115,7 +115,10 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * one by one. The kernels differ only in how many rows and inputs share a pass: eight
      * rows × one input, four rows × four inputs, one × one, so each input slice is loaded once
      * for several rows and each weight slice once for several inputs, with independent
-     * accumulators. The lane sums of several rows are taken together ({@link #rowSums8},
+     * accumulators; a large matrix with one input goes row after row in memory order instead
+     * (one stream the hardware prefetcher follows from memory). Each group of rows is read
+     * through a {@link MemorySegment#asSlice slice} of its own, which lets the compiler check
+     * its bounds once per group instead of once per load. The lane sums of several rows are taken together ({@link #rowSums8},
      * {@link #rowSums4}): pairs of lanes are added with a permuted copy and the results of
      * two rows merged with a blend, three times, so eight rows cost three rounds of
      * permute-add-blend instead of eight ordered reductions.
@@ -125,6 +128,12 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         private static final int W = DOT.length();
         /** Bytes of rows kept in the L1 cache while every input of a batch runs over them. */
         private static final int CHUNK_BYTES = 16384;
+        /**
+         * Floats of a matrix above which one input runs over the rows in memory order:
+         * eight rows read side by side are eight short streams, which the prefetcher does not
+         * follow from memory; small matrices stay in the cache and gain from sharing x.
+         */
+        private static final long INTERLEAVED_MAX_FLOATS = 65_536;
         private static final VectorShuffle<Float> SWAP_1 = VectorShuffle.fromValues(DOT, 1, 0, 3, 2, 5, 4, 7, 6);
         private static final VectorShuffle<Float> SWAP_2 = VectorShuffle.fromValues(DOT, 2, 3, 0, 1, 6, 7, 4, 5);
         private static final VectorShuffle<Float> SWAP_4 = VectorShuffle.fromValues(DOT, 4, 5, 6, 7, 0, 1, 2, 3);
@@ -180,12 +189,52 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                             end, cols);
                 }
                 for (; b < batch; b++) {
-                    rows8x1(x[b], out[b], start, end, cols);
+                    if (size > INTERLEAVED_MAX_FLOATS) {
+                        rowsInOrder(x[b], out[b], start, end, cols);
+                    } else {
+                        rows8x1(x[b], out[b], start, end, cols);
+                    }
                 }
             }
         }
 
-        /** out[r] = dot(r × n, x, n) for r in [from, to), eight rows per pass. */
+        /**
+         * out[r] = dot(r × n, x, n) for r in [from, to), one row after the other in memory
+         * order (one stream the hardware prefetcher follows), the lane sums of eight rows at a
+         * time taken together.
+         */
+        private void rowsInOrder(float[] x, float[] out, int from, int to, int n) {
+            long rowBytes = (long) n * Float.BYTES;
+            int whole = n / W * W;
+            float[] lanes = new float[8 * W]; // (row of the group, lane) accumulators
+            int r = from;
+            for (; r + 8 <= to; r += 8) {
+                MemorySegment d = data.asSlice(r * rowBytes, 8 * rowBytes);
+                for (int k = 0; k < 8; k++) {
+                    long at = k * rowBytes;
+                    FloatVector a = FloatVector.zero(DOT);
+                    for (int i = 0; i < whole; i += W) {
+                        a = load(d, at + i * 4L).fma(FloatVector.fromArray(DOT, x, i), a);
+                    }
+                    a.intoArray(lanes, k * W);
+                }
+                rowSums8(FloatVector.fromArray(DOT, lanes, 0), FloatVector.fromArray(DOT, lanes, W),
+                        FloatVector.fromArray(DOT, lanes, 2 * W), FloatVector.fromArray(DOT, lanes, 3 * W),
+                        FloatVector.fromArray(DOT, lanes, 4 * W), FloatVector.fromArray(DOT, lanes, 5 * W),
+                        FloatVector.fromArray(DOT, lanes, 6 * W), FloatVector.fromArray(DOT, lanes, 7 * W))
+                        .intoArray(out, r);
+                if (whole < n) {
+                    for (int k = r; k < r + 8; k++) {
+                        out[k] = tail(out[k], (long) k * n, x, whole, n);
+                    }
+                }
+            }
+            for (; r < to; r++) {
+                out[r] = dot((long) r * n, x, n);
+            }
+        }
+
+        /** out[r] = dot(r × n, x, n) for r in [from, to), eight rows per pass sharing each load of x. */
         private void rows8x1(float[] x, float[] out, int from, int to, int n) {
             long rowBytes = (long) n * Float.BYTES;
             int r = from;

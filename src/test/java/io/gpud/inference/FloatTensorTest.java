@@ -78,11 +78,12 @@ class FloatTensorTest {
 
     /**
      * The F32 kernels that share loads between rows and inputs (eight rows × one input, four
-     * rows × four inputs, with whole and partial 8-float slices, any row range) give every
-     * output bit for bit as {@link FloatTensor#dot} does.
+     * rows × four inputs, rows in memory order for a large matrix, with whole and partial
+     * 8-float slices, any row range) give every output bit for bit as {@link FloatTensor#dot}
+     * does.
      */
     @ParameterizedTest
-    @ValueSource(ints = {64, 172, 13, 5})
+    @ValueSource(ints = {64, 172, 13, 5, 2503})
     void f32MatmulEqualsDotBitForBitInEveryBatchAndRowRange(int cols) {
         int rows = 29;
         var random = new SplittableRandom(cols);
