@@ -113,13 +113,13 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * accumulator over the row's whole 8-float slices in order, its eight lanes summed as a
      * tree ({@code ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))}), then the remaining elements added
      * one by one. The kernels differ only in how many rows and inputs share a pass: eight
-     * rows × one input, four rows × four inputs, one × one, so each input slice is loaded once
+     * rows × one input, two rows × four inputs, one × one, so each input slice is loaded once
      * for several rows and each weight slice once for several inputs, with independent
      * accumulators; a large matrix with one input goes row after row in memory order instead
      * (one stream the hardware prefetcher follows from memory). Each group of rows is read
      * through a {@link MemorySegment#asSlice slice} of its own, which lets the compiler check
-     * its bounds once per group instead of once per load. The lane sums of several rows are taken together ({@link #rowSums8},
-     * {@link #rowSums4}): pairs of lanes are added with a permuted copy and the results of
+     * its bounds once per group instead of once per load. The lane sums of eight rows (or of rows × inputs) are taken together
+     * ({@link #rowSums8}): pairs of lanes are added with a permuted copy and the results of
      * two rows merged with a blend, three times, so eight rows cost three rounds of
      * permute-add-blend instead of eight ordered reductions.
      */
@@ -143,7 +143,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 false, false, true, true, false, false, true, true);
         private static final VectorMask<Float> ODD_4 = VectorMask.fromValues(DOT,
                 false, false, false, false, true, true, true, true);
-        private static final VectorMask<Float> LOW_4 = ODD_4.not();
 
         F32(MemorySegment data) {
             super(data, data.byteSize() / Float.BYTES);
@@ -185,7 +184,7 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 int end = Math.min(to, start + chunk);
                 int b = 0;
                 for (; b + 4 <= batch; b += 4) {
-                    rows4x4(x[b], x[b + 1], x[b + 2], x[b + 3], out[b], out[b + 1], out[b + 2], out[b + 3], start,
+                    rows2x4(x[b], x[b + 1], x[b + 2], x[b + 3], out[b], out[b + 1], out[b + 2], out[b + 3], start,
                             end, cols);
                 }
                 for (; b < batch; b++) {
@@ -273,71 +272,47 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             }
         }
 
-        /** outJ[r] = dot(r × n, xJ, n) for J in [0, 4), r in [from, to), four rows per pass. */
-        private void rows4x4(float[] x0, float[] x1, float[] x2, float[] x3, float[] out0, float[] out1,
+        /** outJ[r] = dot(r × n, xJ, n) for J in [0, 4), r in [from, to), two rows per pass. */
+        private void rows2x4(float[] x0, float[] x1, float[] x2, float[] x3, float[] out0, float[] out1,
                              float[] out2, float[] out3, int from, int to, int n) {
             long rowBytes = (long) n * Float.BYTES;
+            float[] sums = new float[W]; // (input, row) sums of two rows for four inputs
             int r = from;
-            for (; r + 4 <= to; r += 4) {
-                MemorySegment d = data.asSlice(r * rowBytes, 4 * rowBytes);
+            for (; r + 2 <= to; r += 2) {
+                MemorySegment d = data.asSlice(r * rowBytes, 2 * rowBytes);
                 FloatVector a0 = FloatVector.zero(DOT);
                 FloatVector a1 = a0;
-                FloatVector a2 = a0;
-                FloatVector a3 = a0;
                 FloatVector b0 = a0;
                 FloatVector b1 = a0;
-                FloatVector b2 = a0;
-                FloatVector b3 = a0;
                 FloatVector c0 = a0;
                 FloatVector c1 = a0;
-                FloatVector c2 = a0;
-                FloatVector c3 = a0;
                 FloatVector e0 = a0;
                 FloatVector e1 = a0;
-                FloatVector e2 = a0;
-                FloatVector e3 = a0;
                 int i = 0;
                 for (; i + W <= n; i += W) {
                     long at = i * 4L;
                     FloatVector w0 = load(d, at);
                     FloatVector w1 = load(d, at + rowBytes);
-                    FloatVector w2 = load(d, at + 2 * rowBytes);
-                    FloatVector w3 = load(d, at + 3 * rowBytes);
                     FloatVector x = FloatVector.fromArray(DOT, x0, i);
                     a0 = w0.fma(x, a0);
                     a1 = w1.fma(x, a1);
-                    a2 = w2.fma(x, a2);
-                    a3 = w3.fma(x, a3);
                     x = FloatVector.fromArray(DOT, x1, i);
                     b0 = w0.fma(x, b0);
                     b1 = w1.fma(x, b1);
-                    b2 = w2.fma(x, b2);
-                    b3 = w3.fma(x, b3);
                     x = FloatVector.fromArray(DOT, x2, i);
                     c0 = w0.fma(x, c0);
                     c1 = w1.fma(x, c1);
-                    c2 = w2.fma(x, c2);
-                    c3 = w3.fma(x, c3);
                     x = FloatVector.fromArray(DOT, x3, i);
                     e0 = w0.fma(x, e0);
                     e1 = w1.fma(x, e1);
-                    e2 = w2.fma(x, e2);
-                    e3 = w3.fma(x, e3);
                 }
-                FloatVector sums01 = rowSums8(a0, a1, a2, a3, b0, b1, b2, b3);
-                FloatVector sums23 = rowSums8(c0, c1, c2, c3, e0, e1, e2, e3);
-                sums01.intoArray(out0, r, LOW_4);
-                sums01.rearrange(SWAP_4).intoArray(out1, r, LOW_4);
-                sums23.intoArray(out2, r, LOW_4);
-                sums23.rearrange(SWAP_4).intoArray(out3, r, LOW_4);
-                if (i < n) {
-                    for (int k = r; k < r + 4; k++) {
-                        long offset = (long) k * n;
-                        out0[k] = tail(out0[k], offset, x0, i, n);
-                        out1[k] = tail(out1[k], offset, x1, i, n);
-                        out2[k] = tail(out2[k], offset, x2, i, n);
-                        out3[k] = tail(out3[k], offset, x3, i, n);
-                    }
+                rowSums8(a0, a1, b0, b1, c0, c1, e0, e1).intoArray(sums, 0);
+                for (int k = 0; k < 2; k++) {
+                    long offset = (long) (r + k) * n;
+                    out0[r + k] = tail(sums[k], offset, x0, i, n);
+                    out1[r + k] = tail(sums[2 + k], offset, x1, i, n);
+                    out2[r + k] = tail(sums[4 + k], offset, x2, i, n);
+                    out3[r + k] = tail(sums[6 + k], offset, x3, i, n);
                 }
             }
             for (; r < to; r++) {

@@ -77,7 +77,7 @@ class FloatTensorTest {
     }
 
     /**
-     * The F32 kernels that share loads between rows and inputs (eight rows × one input, four
+     * The F32 kernels that share loads between rows and inputs (eight rows × one input, two
      * rows × four inputs, rows in memory order for a large matrix, with whole and partial
      * 8-float slices, any row range) give every output bit for bit as {@link FloatTensor#dot}
      * does.
