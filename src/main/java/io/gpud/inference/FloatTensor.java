@@ -175,7 +175,8 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         /**
          * Rows in chunks of about {@link #CHUNK_BYTES}, which stay in the L1 cache while every
          * group of four inputs, then each remaining input, runs over them, so each row comes
-         * from memory once per step.
+         * from memory once per step; for a large matrix the first input reads the chunk in
+         * memory order, the others then find it in the cache.
          */
         @Override
         void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
@@ -183,16 +184,16 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             for (int start = from; start < to; start += chunk) {
                 int end = Math.min(to, start + chunk);
                 int b = 0;
+                if (size > INTERLEAVED_MAX_FLOATS) {
+                    rowsInOrder(x[0], out[0], start, end, cols); // brings the chunk from memory in order
+                    b = 1;
+                }
                 for (; b + 4 <= batch; b += 4) {
                     rows2x4(x[b], x[b + 1], x[b + 2], x[b + 3], out[b], out[b + 1], out[b + 2], out[b + 3], start,
                             end, cols);
                 }
                 for (; b < batch; b++) {
-                    if (size > INTERLEAVED_MAX_FLOATS) {
-                        rowsInOrder(x[b], out[b], start, end, cols);
-                    } else {
-                        rows8x1(x[b], out[b], start, end, cols);
-                    }
+                    rows8x1(x[b], out[b], start, end, cols);
                 }
             }
         }
