@@ -11,6 +11,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -104,17 +105,44 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
     }
 
     /**
-     * Float32 elements. Its dot product runs on vectors of 256 bits (or the preferred width
-     * when narrower) with four accumulators over consecutive vectors: on AVX-512 hardware
-     * narrower loads stream a matrix from memory faster than 512-bit ones, and the products
-     * are memory-bound. {@link #matmulRows} reads each row once for up to four inputs, in
-     * the row's memory order, with the same arithmetic per input as {@link #dot}.
+     * Float32 elements, multiplied on 256-bit vectors (eight floats; narrower loads stream a
+     * matrix from memory at least as fast as 512-bit ones, and the products are
+     * memory-bound).
+     *
+     * <p>Every output is computed the same way, whichever kernel computes it: one vector
+     * accumulator over the row's whole 8-float slices in order, its eight lanes summed as a
+     * tree ({@code ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))}), then the remaining elements added
+     * one by one. The kernels differ only in how many rows and inputs share a pass: eight
+     * rows × one input, two rows × four inputs, one × one, so each input slice is loaded once
+     * for several rows and each weight slice once for several inputs, with independent
+     * accumulators; a large matrix with one input goes row after row in memory order instead
+     * (one stream the hardware prefetcher follows from memory). Each group of rows is read
+     * through a {@link MemorySegment#asSlice slice} of its own, which lets the compiler check
+     * its bounds once per group instead of once per load. The lane sums of eight rows (or of rows × inputs) are taken together
+     * ({@link #rowSums8}): pairs of lanes are added with a permuted copy and the results of
+     * two rows merged with a blend, three times, so eight rows cost three rounds of
+     * permute-add-blend instead of eight ordered reductions.
      */
     static final class F32 extends FloatTensor {
-        static final VectorSpecies<Float> DOT = FLOATS.vectorBitSize() > 256 ? FloatVector.SPECIES_256 : FLOATS;
+        static final VectorSpecies<Float> DOT = FloatVector.SPECIES_256;
         private static final int W = DOT.length();
-        private static final int W_BYTES = W * Float.BYTES;
-        private static final int CHUNK_BYTES = 4096;
+        /** Bytes of rows kept in the L1 cache while every input of a batch runs over them. */
+        private static final int CHUNK_BYTES = 16384;
+        /**
+         * Floats of a matrix above which one input runs over the rows in memory order:
+         * eight rows read side by side are eight short streams, which the prefetcher does not
+         * follow from memory; small matrices stay in the cache and gain from sharing x.
+         */
+        private static final long INTERLEAVED_MAX_FLOATS = 65_536;
+        private static final VectorShuffle<Float> SWAP_1 = VectorShuffle.fromValues(DOT, 1, 0, 3, 2, 5, 4, 7, 6);
+        private static final VectorShuffle<Float> SWAP_2 = VectorShuffle.fromValues(DOT, 2, 3, 0, 1, 6, 7, 4, 5);
+        private static final VectorShuffle<Float> SWAP_4 = VectorShuffle.fromValues(DOT, 4, 5, 6, 7, 0, 1, 2, 3);
+        private static final VectorMask<Float> ODD_1 = VectorMask.fromValues(DOT,
+                false, true, false, true, false, true, false, true);
+        private static final VectorMask<Float> ODD_2 = VectorMask.fromValues(DOT,
+                false, false, true, true, false, false, true, true);
+        private static final VectorMask<Float> ODD_4 = VectorMask.fromValues(DOT,
+                false, false, false, false, true, true, true, true);
 
         F32(MemorySegment data) {
             super(data, data.byteSize() / Float.BYTES);
@@ -127,149 +155,195 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
         @Override
         float dot(long offset, float[] x, int n) {
-            FloatVector a0 = FloatVector.zero(DOT);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
-            MemorySegment d = data;
-            long base = offset * Float.BYTES;
+            MemorySegment d = data.asSlice(offset * Float.BYTES, (long) n * Float.BYTES);
+            FloatVector a = FloatVector.zero(DOT);
             int i = 0;
-            for (; i + 4 * W <= n; i += 4 * W) {
-                long at = base + (long) i * Float.BYTES;
-                a0 = load(d, at).fma(FloatVector.fromArray(DOT, x, i), a0);
-                a1 = load(d, at + W_BYTES).fma(FloatVector.fromArray(DOT, x, i + W), a1);
-                a2 = load(d, at + 2 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 2 * W), a2);
-                a3 = load(d, at + 3 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 3 * W), a3);
-            }
             for (; i + W <= n; i += W) {
-                a0 = load(d, base + (long) i * Float.BYTES).fma(FloatVector.fromArray(DOT, x, i), a0);
+                a = load(d, i * 4L).fma(FloatVector.fromArray(DOT, x, i), a);
             }
-            float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-            for (; i < n; i++) {
-                sum += get(offset + i) * x[i];
+            return tail(rowSums8(a, a, a, a, a, a, a, a).lane(0), offset, x, i, n);
+        }
+
+        /** sum + Σ this[offset + j] · x[j] for j in [from, n), in order. */
+        private float tail(float sum, long offset, float[] x, int from, int n) {
+            for (int j = from; j < n; j++) {
+                sum += get(offset + j) * x[j];
             }
             return sum;
         }
 
         /**
-         * Rows in chunks of about {@link #CHUNK_BYTES} (they stay in the L1 cache while every
-         * group of four inputs, then each remaining input, runs over them), so each row comes
-         * from memory once per step; the loops over rows are inside the kernels.
+         * Rows in chunks of about {@link #CHUNK_BYTES}, which stay in the L1 cache while every
+         * group of four inputs, then each remaining input, runs over them, so each row comes
+         * from memory once per step; for a large matrix the first input reads the chunk in
+         * memory order, the others then find it in the cache.
          */
         @Override
         void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
-            int chunk = Math.max(1, CHUNK_BYTES / (cols * Float.BYTES));
+            int chunk = Math.max(8, CHUNK_BYTES / (cols * Float.BYTES) / 8 * 8);
             for (int start = from; start < to; start += chunk) {
                 int end = Math.min(to, start + chunk);
                 int b = 0;
+                if (size > INTERLEAVED_MAX_FLOATS) {
+                    rowsInOrder(x[0], out[0], start, end, cols); // brings the chunk from memory in order
+                    b = 1;
+                }
                 for (; b + 4 <= batch; b += 4) {
-                    dot4(x[b], x[b + 1], x[b + 2], x[b + 3], out[b], out[b + 1], out[b + 2], out[b + 3], start, end,
-                            cols);
+                    rows2x4(x[b], x[b + 1], x[b + 2], x[b + 3], out[b], out[b + 1], out[b + 2], out[b + 3], start,
+                            end, cols);
                 }
                 for (; b < batch; b++) {
-                    dot1(x[b], out[b], start, end, cols);
+                    rows8x1(x[b], out[b], start, end, cols);
                 }
             }
         }
 
-        /** out[r] = dot(r × n, x, n) for r in [from, to). */
-        private void dot1(float[] x, float[] out, int from, int to, int n) {
-            MemorySegment d = data;
-            for (int r = from; r < to; r++) {
+        /**
+         * out[r] = dot(r × n, x, n) for r in [from, to), one row after the other in memory
+         * order (one stream the hardware prefetcher follows), the lane sums of eight rows at a
+         * time taken together.
+         */
+        private void rowsInOrder(float[] x, float[] out, int from, int to, int n) {
+            long rowBytes = (long) n * Float.BYTES;
+            int whole = n / W * W;
+            float[] lanes = new float[8 * W]; // (row of the group, lane) accumulators
+            int r = from;
+            for (; r + 8 <= to; r += 8) {
+                MemorySegment d = data.asSlice(r * rowBytes, 8 * rowBytes);
+                for (int k = 0; k < 8; k++) {
+                    long at = k * rowBytes;
+                    FloatVector a = FloatVector.zero(DOT);
+                    for (int i = 0; i < whole; i += W) {
+                        a = load(d, at + i * 4L).fma(FloatVector.fromArray(DOT, x, i), a);
+                    }
+                    a.intoArray(lanes, k * W);
+                }
+                rowSums8(FloatVector.fromArray(DOT, lanes, 0), FloatVector.fromArray(DOT, lanes, W),
+                        FloatVector.fromArray(DOT, lanes, 2 * W), FloatVector.fromArray(DOT, lanes, 3 * W),
+                        FloatVector.fromArray(DOT, lanes, 4 * W), FloatVector.fromArray(DOT, lanes, 5 * W),
+                        FloatVector.fromArray(DOT, lanes, 6 * W), FloatVector.fromArray(DOT, lanes, 7 * W))
+                        .intoArray(out, r);
+                if (whole < n) {
+                    for (int k = r; k < r + 8; k++) {
+                        out[k] = tail(out[k], (long) k * n, x, whole, n);
+                    }
+                }
+            }
+            for (; r < to; r++) {
+                out[r] = dot((long) r * n, x, n);
+            }
+        }
+
+        /** out[r] = dot(r × n, x, n) for r in [from, to), eight rows per pass sharing each load of x. */
+        private void rows8x1(float[] x, float[] out, int from, int to, int n) {
+            long rowBytes = (long) n * Float.BYTES;
+            int r = from;
+            for (; r + 8 <= to; r += 8) {
+                MemorySegment d = data.asSlice(r * rowBytes, 8 * rowBytes);
                 FloatVector a0 = FloatVector.zero(DOT);
                 FloatVector a1 = a0;
                 FloatVector a2 = a0;
                 FloatVector a3 = a0;
-                long base = (long) r * n * Float.BYTES;
+                FloatVector a4 = a0;
+                FloatVector a5 = a0;
+                FloatVector a6 = a0;
+                FloatVector a7 = a0;
                 int i = 0;
-                for (; i + 4 * W <= n; i += 4 * W) {
-                    long at = base + (long) i * Float.BYTES;
-                    a0 = load(d, at).fma(FloatVector.fromArray(DOT, x, i), a0);
-                    a1 = load(d, at + W_BYTES).fma(FloatVector.fromArray(DOT, x, i + W), a1);
-                    a2 = load(d, at + 2 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 2 * W), a2);
-                    a3 = load(d, at + 3 * W_BYTES).fma(FloatVector.fromArray(DOT, x, i + 3 * W), a3);
-                }
                 for (; i + W <= n; i += W) {
-                    a0 = load(d, base + (long) i * Float.BYTES).fma(FloatVector.fromArray(DOT, x, i), a0);
+                    FloatVector xi = FloatVector.fromArray(DOT, x, i);
+                    long at = i * 4L;
+                    a0 = load(d, at).fma(xi, a0);
+                    a1 = load(d, at + rowBytes).fma(xi, a1);
+                    a2 = load(d, at + 2 * rowBytes).fma(xi, a2);
+                    a3 = load(d, at + 3 * rowBytes).fma(xi, a3);
+                    a4 = load(d, at + 4 * rowBytes).fma(xi, a4);
+                    a5 = load(d, at + 5 * rowBytes).fma(xi, a5);
+                    a6 = load(d, at + 6 * rowBytes).fma(xi, a6);
+                    a7 = load(d, at + 7 * rowBytes).fma(xi, a7);
                 }
-                float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-                for (; i < n; i++) {
-                    sum += get((long) r * n + i) * x[i];
+                rowSums8(a0, a1, a2, a3, a4, a5, a6, a7).intoArray(out, r);
+                if (i < n) {
+                    for (int k = r; k < r + 8; k++) {
+                        out[k] = tail(out[k], (long) k * n, x, i, n);
+                    }
                 }
-                out[r] = sum;
+            }
+            for (; r < to; r++) {
+                out[r] = dot((long) r * n, x, n);
             }
         }
 
-        /** outJ[r] = dot(r × n, xJ, n) for J in [0, 4), r in [from, to), each weight vector loaded once. */
-        private void dot4(float[] x0, float[] x1, float[] x2, float[] x3, float[] out0, float[] out1, float[] out2,
-                          float[] out3, int from, int to, int n) {
-            MemorySegment d = data;
-            for (int r = from; r < to; r++) {
+        /** outJ[r] = dot(r × n, xJ, n) for J in [0, 4), r in [from, to), two rows per pass. */
+        private void rows2x4(float[] x0, float[] x1, float[] x2, float[] x3, float[] out0, float[] out1,
+                             float[] out2, float[] out3, int from, int to, int n) {
+            long rowBytes = (long) n * Float.BYTES;
+            float[] sums = new float[W]; // (input, row) sums of two rows for four inputs
+            int r = from;
+            for (; r + 2 <= to; r += 2) {
+                MemorySegment d = data.asSlice(r * rowBytes, 2 * rowBytes);
                 FloatVector a0 = FloatVector.zero(DOT);
                 FloatVector a1 = a0;
-                FloatVector a2 = a0;
-                FloatVector a3 = a0;
                 FloatVector b0 = a0;
                 FloatVector b1 = a0;
-                FloatVector b2 = a0;
-                FloatVector b3 = a0;
                 FloatVector c0 = a0;
                 FloatVector c1 = a0;
-                FloatVector c2 = a0;
-                FloatVector c3 = a0;
-                FloatVector d0 = a0;
-                FloatVector d1 = a0;
-                FloatVector d2 = a0;
-                FloatVector d3 = a0;
-                long offset = (long) r * n;
-                long base = offset * Float.BYTES;
+                FloatVector e0 = a0;
+                FloatVector e1 = a0;
                 int i = 0;
-                for (; i + 4 * W <= n; i += 4 * W) {
-                    long at = base + (long) i * Float.BYTES;
-                    FloatVector w0 = load(d, at);
-                    FloatVector w1 = load(d, at + W_BYTES);
-                    FloatVector w2 = load(d, at + 2 * W_BYTES);
-                    FloatVector w3 = load(d, at + 3 * W_BYTES);
-                    a0 = w0.fma(FloatVector.fromArray(DOT, x0, i), a0);
-                    a1 = w1.fma(FloatVector.fromArray(DOT, x0, i + W), a1);
-                    a2 = w2.fma(FloatVector.fromArray(DOT, x0, i + 2 * W), a2);
-                    a3 = w3.fma(FloatVector.fromArray(DOT, x0, i + 3 * W), a3);
-                    b0 = w0.fma(FloatVector.fromArray(DOT, x1, i), b0);
-                    b1 = w1.fma(FloatVector.fromArray(DOT, x1, i + W), b1);
-                    b2 = w2.fma(FloatVector.fromArray(DOT, x1, i + 2 * W), b2);
-                    b3 = w3.fma(FloatVector.fromArray(DOT, x1, i + 3 * W), b3);
-                    c0 = w0.fma(FloatVector.fromArray(DOT, x2, i), c0);
-                    c1 = w1.fma(FloatVector.fromArray(DOT, x2, i + W), c1);
-                    c2 = w2.fma(FloatVector.fromArray(DOT, x2, i + 2 * W), c2);
-                    c3 = w3.fma(FloatVector.fromArray(DOT, x2, i + 3 * W), c3);
-                    d0 = w0.fma(FloatVector.fromArray(DOT, x3, i), d0);
-                    d1 = w1.fma(FloatVector.fromArray(DOT, x3, i + W), d1);
-                    d2 = w2.fma(FloatVector.fromArray(DOT, x3, i + 2 * W), d2);
-                    d3 = w3.fma(FloatVector.fromArray(DOT, x3, i + 3 * W), d3);
-                }
                 for (; i + W <= n; i += W) {
-                    FloatVector w0 = load(d, base + (long) i * Float.BYTES);
-                    a0 = w0.fma(FloatVector.fromArray(DOT, x0, i), a0);
-                    b0 = w0.fma(FloatVector.fromArray(DOT, x1, i), b0);
-                    c0 = w0.fma(FloatVector.fromArray(DOT, x2, i), c0);
-                    d0 = w0.fma(FloatVector.fromArray(DOT, x3, i), d0);
+                    long at = i * 4L;
+                    FloatVector w0 = load(d, at);
+                    FloatVector w1 = load(d, at + rowBytes);
+                    FloatVector x = FloatVector.fromArray(DOT, x0, i);
+                    a0 = w0.fma(x, a0);
+                    a1 = w1.fma(x, a1);
+                    x = FloatVector.fromArray(DOT, x1, i);
+                    b0 = w0.fma(x, b0);
+                    b1 = w1.fma(x, b1);
+                    x = FloatVector.fromArray(DOT, x2, i);
+                    c0 = w0.fma(x, c0);
+                    c1 = w1.fma(x, c1);
+                    x = FloatVector.fromArray(DOT, x3, i);
+                    e0 = w0.fma(x, e0);
+                    e1 = w1.fma(x, e1);
                 }
-                float s0 = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-                float s1 = b0.add(b1).add(b2.add(b3)).reduceLanes(VectorOperators.ADD);
-                float s2 = c0.add(c1).add(c2.add(c3)).reduceLanes(VectorOperators.ADD);
-                float s3 = d0.add(d1).add(d2.add(d3)).reduceLanes(VectorOperators.ADD);
-                for (; i < n; i++) {
-                    float w = get(offset + i);
-                    s0 += w * x0[i];
-                    s1 += w * x1[i];
-                    s2 += w * x2[i];
-                    s3 += w * x3[i];
+                rowSums8(a0, a1, b0, b1, c0, c1, e0, e1).intoArray(sums, 0);
+                for (int k = 0; k < 2; k++) {
+                    long offset = (long) (r + k) * n;
+                    out0[r + k] = tail(sums[k], offset, x0, i, n);
+                    out1[r + k] = tail(sums[2 + k], offset, x1, i, n);
+                    out2[r + k] = tail(sums[4 + k], offset, x2, i, n);
+                    out3[r + k] = tail(sums[6 + k], offset, x3, i, n);
                 }
-                out0[r] = s0;
-                out1[r] = s1;
-                out2[r] = s2;
-                out3[r] = s3;
             }
+            for (; r < to; r++) {
+                long offset = (long) r * n;
+                out0[r] = dot(offset, x0, n);
+                out1[r] = dot(offset, x1, n);
+                out2[r] = dot(offset, x2, n);
+                out3[r] = dot(offset, x3, n);
+            }
+        }
+
+        /**
+         * Lane k of the result is the sum of the eight lanes of {@code rk}, added as
+         * ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) for every k.
+         */
+        static FloatVector rowSums8(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3,
+                                    FloatVector r4, FloatVector r5, FloatVector r6, FloatVector r7) {
+            FloatVector p01 = merge(r0, r1, SWAP_1, ODD_1);
+            FloatVector p23 = merge(r2, r3, SWAP_1, ODD_1);
+            FloatVector p45 = merge(r4, r5, SWAP_1, ODD_1);
+            FloatVector p67 = merge(r6, r7, SWAP_1, ODD_1);
+            FloatVector q0123 = merge(p01, p23, SWAP_2, ODD_2);
+            FloatVector q4567 = merge(p45, p67, SWAP_2, ODD_2);
+            return merge(q0123, q4567, SWAP_4, ODD_4);
+        }
+
+        /** a + a permuted, b + b permuted, lanes taken from the second where {@code fromB}. */
+        private static FloatVector merge(FloatVector a, FloatVector b, VectorShuffle<Float> swap,
+                                         VectorMask<Float> fromB) {
+            return a.add(a.rearrange(swap)).blend(b.add(b.rearrange(swap)), fromB);
         }
 
         private static FloatVector load(MemorySegment d, long at) {

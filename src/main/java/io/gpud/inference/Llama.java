@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -43,9 +42,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Llama {
     private static final VectorSpecies<Float> FLOATS = FloatTensor.FLOATS;
-    /** Vectors of half the preferred width (at least 128 bits), for short heads. */
-    private static final VectorSpecies<Float> HALF = FLOATS.vectorBitSize() > 128
-            ? VectorSpecies.of(float.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2)) : FLOATS;
+    /** The attention's vectors: eight floats, the width of the matrix kernels. */
+    private static final VectorSpecies<Float> EIGHT = FloatTensor.F32.DOT;
     private static final ValueLayout.OfFloat CACHE_FLOAT = ValueLayout.JAVA_FLOAT;
 
     private final LlamaConfig config;
@@ -248,50 +246,114 @@ final class Llama {
         int kvMul = c.heads() / c.kvHeads();
         float attentionScale = (float) Math.sqrt(headSize);
         float[] att = ws.att;
-        MemorySegment keys = cache.keys;
-        MemorySegment values = cache.values;
         long stride = (long) c.kvDim() * Float.BYTES;
         long layerStart = cache.offset(layer, 0);
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
             long kvOffset = layerStart + (long) (h / kvMul) * headSize * Float.BYTES;
             int attOffset = h * c.contextLength();
-            for (int t = 0; t <= pos; t++) {
-                att[attOffset + t] = dotKey(q, qOffset, keys, kvOffset + t * stride, headSize) / attentionScale;
-            }
+            scores(q, qOffset, cache.keys, kvOffset, stride, att, attOffset, pos + 1, headSize, attentionScale);
             softmax(att, attOffset, pos + 1);
-            weightedValues(out, qOffset, values, kvOffset, stride, att, attOffset, pos + 1, headSize);
+            weightedValues(out, qOffset, cache.values, kvOffset, stride, att, attOffset, pos + 1, headSize);
         }
     }
 
     /**
+     * att[attOffset + t] = q[qOffset, +n) · keys[at + t × stride, +n floats) / scale for t in
+     * [0, count). Each score is summed like a matrix row in {@link FloatTensor.F32}: one
+     * 8-float accumulator over the head's whole slices, its lanes added as a tree, then the
+     * remaining elements in order; eight positions at a time share the query loads and one
+     * tree of lane sums.
+     */
+    private static void scores(float[] q, int qOffset, MemorySegment keys, long at, long stride, float[] att,
+                               int attOffset, int count, int n, float scale) {
+        int w = EIGHT.length();
+        int whole = n / w * w;
+        int t = 0;
+        for (; t + 8 <= count; t += 8) {
+            FloatVector a0 = FloatVector.zero(EIGHT);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector a4 = a0;
+            FloatVector a5 = a0;
+            FloatVector a6 = a0;
+            FloatVector a7 = a0;
+            MemorySegment block = keys.asSlice(at + t * stride, 7 * stride + (long) n * Float.BYTES);
+            for (int i = 0; i < whole; i += w) {
+                FloatVector qi = FloatVector.fromArray(EIGHT, q, qOffset + i);
+                long k = (long) i * Float.BYTES;
+                a0 = key(block, k).fma(qi, a0);
+                a1 = key(block, k + stride).fma(qi, a1);
+                a2 = key(block, k + 2 * stride).fma(qi, a2);
+                a3 = key(block, k + 3 * stride).fma(qi, a3);
+                a4 = key(block, k + 4 * stride).fma(qi, a4);
+                a5 = key(block, k + 5 * stride).fma(qi, a5);
+                a6 = key(block, k + 6 * stride).fma(qi, a6);
+                a7 = key(block, k + 7 * stride).fma(qi, a7);
+            }
+            FloatVector sums = FloatTensor.F32.rowSums8(a0, a1, a2, a3, a4, a5, a6, a7);
+            if (whole == n) {
+                sums.div(scale).intoArray(att, attOffset + t);
+            } else {
+                sums.intoArray(att, attOffset + t);
+                for (int j = t; j < t + 8; j++) {
+                    att[attOffset + j] = keyTail(att[attOffset + j], q, qOffset, keys, at + j * stride, whole, n)
+                            / scale;
+                }
+            }
+        }
+        for (; t < count; t++) {
+            long first = at + t * stride;
+            FloatVector a = FloatVector.zero(EIGHT);
+            for (int i = 0; i < whole; i += w) {
+                a = key(keys, first + (long) i * Float.BYTES).fma(FloatVector.fromArray(EIGHT, q, qOffset + i), a);
+            }
+            float sum = FloatTensor.F32.rowSums8(a, a, a, a, a, a, a, a).lane(0);
+            att[attOffset + t] = keyTail(sum, q, qOffset, keys, first, whole, n) / scale;
+        }
+    }
+
+    private static FloatVector key(MemorySegment keys, long at) {
+        return FloatVector.fromMemorySegment(EIGHT, keys, at, ByteOrder.nativeOrder());
+    }
+
+    /** sum + Σ q[qOffset + i] · keys[at + i floats] for i in [from, n), in order. */
+    private static float keyTail(float sum, float[] q, int qOffset, MemorySegment keys, long at, int from, int n) {
+        for (int i = from; i < n; i++) {
+            sum += q[qOffset + i] * keys.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
+        }
+        return sum;
+    }
+
+    /**
      * out[outOffset, +n) = Σ_t att[attOffset + t] × values[at + t × stride, +n floats) for t
-     * in [0, count), summed in order of t; each slice of the head is summed in a register
-     * (full-width vectors when the head is at least that long, else half-width, else scalar).
+     * in [0, count): each 8-float slice of the head in four accumulators (positions t mod 4),
+     * added as (s0 + s1) + (s2 + s3); the elements past the last whole slice one by one.
      */
     private static void weightedValues(float[] out, int outOffset, MemorySegment values, long at, long stride,
                                        float[] att, int attOffset, int count, int n) {
+        int w = EIGHT.length();
+        MemorySegment head = values.asSlice(at, (count - 1) * stride + (long) n * Float.BYTES);
         int i = 0;
-        if (n >= FLOATS.length()) {
-            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
-                FloatVector acc = FloatVector.zero(FLOATS);
-                long first = at + (long) i * Float.BYTES;
-                for (int t = 0; t < count; t++) {
-                    acc = FloatVector.fromMemorySegment(FLOATS, values, first + t * stride, ByteOrder.nativeOrder())
-                            .fma(FloatVector.broadcast(FLOATS, att[attOffset + t]), acc);
-                }
-                acc.intoArray(out, outOffset + i);
+        for (; i + w <= n; i += w) {
+            FloatVector s0 = FloatVector.zero(EIGHT);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            long first = (long) i * Float.BYTES;
+            int t = 0;
+            for (; t + 4 <= count; t += 4) {
+                long v = first + t * stride;
+                s0 = key(head, v).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
+                s1 = key(head, v + stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 1]), s1);
+                s2 = key(head, v + 2 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 2]), s2);
+                s3 = key(head, v + 3 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 3]), s3);
             }
-        } else if (n >= HALF.length()) {
-            for (; i + HALF.length() <= n; i += HALF.length()) {
-                FloatVector acc = FloatVector.zero(HALF);
-                long first = at + (long) i * Float.BYTES;
-                for (int t = 0; t < count; t++) {
-                    acc = FloatVector.fromMemorySegment(HALF, values, first + t * stride, ByteOrder.nativeOrder())
-                            .fma(FloatVector.broadcast(HALF, att[attOffset + t]), acc);
-                }
-                acc.intoArray(out, outOffset + i);
+            for (; t < count; t++) {
+                s0 = key(head, first + t * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
             }
+            s0.add(s1).add(s2.add(s3)).intoArray(out, outOffset + i);
         }
         for (; i < n; i++) {
             float sum = 0f;
@@ -302,36 +364,6 @@ final class Llama {
             }
             out[outOffset + i] = sum;
         }
-    }
-
-    /**
-     * q[qOffset, +n) · keys[at, +n floats): full-width vectors when a head is at least that
-     * long, else half-width ones (a head of 8 floats is one vector), else scalar.
-     */
-    private static float dotKey(float[] q, int qOffset, MemorySegment keys, long at, int n) {
-        int i = 0;
-        float score = 0f;
-        if (n >= FLOATS.length()) {
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (; i + FLOATS.length() <= n; i += FLOATS.length()) {
-                acc = FloatVector.fromArray(FLOATS, q, qOffset + i)
-                        .fma(FloatVector.fromMemorySegment(FLOATS, keys, at + (long) i * Float.BYTES,
-                                ByteOrder.nativeOrder()), acc);
-            }
-            score = acc.reduceLanes(VectorOperators.ADD);
-        } else if (n >= HALF.length()) {
-            FloatVector acc = FloatVector.zero(HALF);
-            for (; i + HALF.length() <= n; i += HALF.length()) {
-                acc = FloatVector.fromArray(HALF, q, qOffset + i)
-                        .fma(FloatVector.fromMemorySegment(HALF, keys, at + (long) i * Float.BYTES,
-                                ByteOrder.nativeOrder()), acc);
-            }
-            score = acc.reduceLanes(VectorOperators.ADD);
-        }
-        for (; i < n; i++) {
-            score += q[qOffset + i] * keys.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
-        }
-        return score;
     }
 
     private static void add(float[] x, float[] delta, int size) {

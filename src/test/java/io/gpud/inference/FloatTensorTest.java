@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The kernels against plain arithmetic: stored values decode to the written ones within the
@@ -70,6 +71,47 @@ class FloatTensorTest {
                     }
                     float actual = tensor.dot((long) row * COLS, x, n);
                     assertEquals(expected, actual, magnitude * 1e-6, type + " row " + row + ", " + n + " elements");
+                }
+            }
+        }
+    }
+
+    /**
+     * The F32 kernels that share loads between rows and inputs (eight rows × one input, two
+     * rows × four inputs, rows in memory order for a large matrix, with whole and partial
+     * 8-float slices, any row range) give every output bit for bit as {@link FloatTensor#dot}
+     * does.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {64, 172, 13, 5, 2503})
+    void f32MatmulEqualsDotBitForBitInEveryBatchAndRowRange(int cols) {
+        int rows = 29;
+        var random = new SplittableRandom(cols);
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        Path file = dir.resolve("m" + cols + ".gguf");
+        new GgufWriter().tensor("m", GgmlType.F32, new long[] {cols, rows}, values).write(file);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            FloatTensor tensor = FloatTensor.of(GgmlType.F32, gguf.tensor("m").data());
+            for (int batch = 1; batch <= 9; batch++) {
+                float[][] x = new float[batch][cols];
+                for (float[] input : x) {
+                    for (int i = 0; i < cols; i++) {
+                        input[i] = (float) random.nextGaussian();
+                    }
+                }
+                for (int[] range : new int[][] {{0, rows}, {3, 20}, {5, 6}}) {
+                    float[][] out = new float[batch][rows];
+                    tensor.matmulRows(x, out, batch, range[0], range[1], cols);
+                    for (int b = 0; b < batch; b++) {
+                        for (int r = range[0]; r < range[1]; r++) {
+                            float expected = tensor.dot((long) r * cols, x[b], cols);
+                            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[b][r]),
+                                    "cols " + cols + ", batch " + batch + ", input " + b + ", row " + r);
+                        }
+                    }
                 }
             }
         }
