@@ -7,8 +7,8 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -40,6 +40,8 @@ final class SimNetwork {
         boolean stalledBacklogScheduled;
         final ArrayDeque<Event> backlog = new ArrayDeque<>();
         double lastDeaths;
+        /** The incarnation the invariants last saw on this node; -1 before the first check. */
+        long checkedIncarnation = -1;
 
         SimNode(int index, String name, InetSocketAddress address, String region) {
             this.index = index;
@@ -66,11 +68,82 @@ final class SimNetwork {
         }
     }
 
-    private record Scheduled(long time, long seq, Event event) implements Comparable<Scheduled> {
-        @Override
-        public int compareTo(Scheduled o) {
-            int c = Long.compare(time, o.time);
-            return c != 0 ? c : Long.compare(seq, o.seq);
+    /**
+     * Pending events as a binary min-heap over parallel arrays, ordered by (time, sequence):
+     * sequence numbers are unique, so the order is total and a run replays exactly, with no
+     * object per scheduled event.
+     */
+    private static final class EventQueue {
+        private long[] times = new long[1024];
+        private long[] seqs = new long[1024];
+        private Event[] events = new Event[1024];
+        private int size;
+
+        boolean isEmpty() {
+            return size == 0;
+        }
+
+        long peekTime() {
+            return times[0];
+        }
+
+        void add(long time, long seq, Event e) {
+            if (size == times.length) {
+                int cap = size * 2;
+                times = Arrays.copyOf(times, cap);
+                seqs = Arrays.copyOf(seqs, cap);
+                events = Arrays.copyOf(events, cap);
+            }
+            int i = size++;
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                if (!before(time, seq, times[parent], seqs[parent])) {
+                    break;
+                }
+                times[i] = times[parent];
+                seqs[i] = seqs[parent];
+                events[i] = events[parent];
+                i = parent;
+            }
+            times[i] = time;
+            seqs[i] = seq;
+            events[i] = e;
+        }
+
+        /** Removes the earliest event; its time was read with {@link #peekTime()}. */
+        Event poll() {
+            Event top = events[0];
+            int n = --size;
+            long time = times[n];
+            long seq = seqs[n];
+            Event e = events[n];
+            events[n] = null;
+            int i = 0;
+            int half = n >>> 1;
+            while (i < half) {
+                int child = 2 * i + 1;
+                int right = child + 1;
+                if (right < n && before(times[right], seqs[right], times[child], seqs[child])) {
+                    child = right;
+                }
+                if (!before(times[child], seqs[child], time, seq)) {
+                    break;
+                }
+                times[i] = times[child];
+                seqs[i] = seqs[child];
+                events[i] = events[child];
+                i = child;
+            }
+            if (n > 0) {
+                times[i] = time;
+                seqs[i] = seq;
+                events[i] = e;
+            }
+            return top;
+        }
+
+        private static boolean before(long t1, long s1, long t2, long s2) {
+            return t1 < t2 || (t1 == t2 && s1 < s2);
         }
     }
 
@@ -80,7 +153,7 @@ final class SimNetwork {
     final long seed;
     final SimClock clock = new SimClock();
     private final SplittableRandom random;
-    private final PriorityQueue<Scheduled> queue = new PriorityQueue<>();
+    private final EventQueue queue = new EventQueue();
     private long seq;
     final List<SimNode> nodes = new ArrayList<>();
 
@@ -168,7 +241,7 @@ final class SimNetwork {
     }
 
     private void push(long time, Event e) {
-        queue.add(new Scheduled(time, seq++, e));
+        queue.add(time, seq++, e);
     }
 
     /** Makes sure the node wakes at its protocol's next deadline. */
@@ -187,13 +260,14 @@ final class SimNetwork {
 
     /** Runs events until simulated time {@code until}. */
     void runUntil(long until) {
-        while (!queue.isEmpty() && queue.peek().time() <= until) {
-            Scheduled s = queue.poll();
-            clock.advanceTo(s.time());
+        while (!queue.isEmpty() && queue.peekTime() <= until) {
+            long time = queue.peekTime();
+            Event event = queue.poll();
+            clock.advanceTo(time);
             eventsRun++;
-            switch (s.event()) {
+            switch (event) {
                 case Event.Deliver d -> deliver(d);
-                case Event.Wake w -> wake(w.node(), s.time());
+                case Event.Wake w -> wake(w.node(), time);
             }
         }
         clock.advanceTo(Math.max(clock.nanos(), until));
