@@ -17,6 +17,8 @@ import io.gpud.membership.Message.Suspect;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The plaintext wire format: one type byte, then the fields big-endian. Strings are at
@@ -44,12 +46,41 @@ final class Codec {
     private static final int KEY_OP = 12;
     private static final int COORDINATE = 13;
 
+    /**
+     * Node ids already decoded, one instance each, shared by every decode: a pool has a few
+     * hundred members and nearly every message names some, so the member table's lookups
+     * find the very key they stored and compare no characters. Bounded; past the bound, ids
+     * are decoded afresh.
+     */
+    private static final int MAX_SHARED_NODE_IDS = 1 << 14;
+    private static final Map<String, String> NODE_IDS = new ConcurrentHashMap<>();
+
     private Codec() {
     }
 
     static byte[] encode(Message m) {
         var out = new WireWriter(capacityFor(m));
         write(out, m);
+        return out.toArray();
+    }
+
+    /**
+     * A compound of messages already encoded, byte for byte what {@link #encode} makes of a
+     * {@link Compound} of them.
+     */
+    static byte[] encodeCompound(List<byte[]> parts) {
+        if (parts.size() > MAX_PARTS) {
+            throw new IllegalArgumentException("compound of " + parts.size() + " parts, more than " + MAX_PARTS);
+        }
+        int bytes = 2;
+        for (byte[] part : parts) {
+            bytes += 2 + part.length;
+        }
+        var out = new WireWriter(bytes);
+        out.u8(COMPOUND).u8(parts.size());
+        for (byte[] part : parts) {
+            out.u16(part.length).bytes(part);
+        }
         return out.toArray();
     }
 
@@ -170,8 +201,7 @@ final class Codec {
                 }
                 var parts = new ArrayList<Message>(n);
                 for (int i = 0; i < n; i++) {
-                    byte[] part = in.bytes(in.u16());
-                    var partIn = new WireReader(ByteBuffer.wrap(part));
+                    var partIn = in.part(in.u16());
                     parts.add(read(partIn, false));
                     partIn.end();
                 }
@@ -256,6 +286,13 @@ final class Codec {
         String s = in.string();
         if (s.isEmpty()) {
             throw new WireFormatException("empty node id");
+        }
+        String known = NODE_IDS.get(s);
+        if (known != null) {
+            return known;
+        }
+        if (NODE_IDS.size() < MAX_SHARED_NODE_IDS) {
+            NODE_IDS.putIfAbsent(s, s);
         }
         return s;
     }

@@ -186,17 +186,21 @@ final class SwimProtocol {
         }
     }
 
-    /** A membership fact waiting to be gossiped. */
+    /**
+     * A membership fact waiting to be gossiped, encoded once when queued: every packet it
+     * rides in copies these bytes.
+     */
     private static final class Broadcast {
         final String about;
-        final Message message;
+        final byte[] encoded;
+        /** Its share of a compound packet: the bytes and their length prefix. */
         final int size;
         int transmits;
 
         Broadcast(String about, Message message) {
             this.about = about;
-            this.message = message;
-            this.size = Codec.size(message) + 2;
+            this.encoded = Codec.encode(message);
+            this.size = encoded.length + 2;
         }
     }
 
@@ -765,28 +769,31 @@ final class SwimProtocol {
         }
     }
 
-    /** Takes the least-sent broadcasts that fit {@code budget} bytes, counting one transmission each. */
-    private List<Message> takeBroadcasts(int budget) {
+    /**
+     * Adds to {@code out} the encoded least-sent broadcasts that fit {@code budget} bytes,
+     * counting one transmission each.
+     */
+    private void takeBroadcasts(int budget, List<byte[]> out) {
         if (queue.isEmpty()) {
-            return List.of();
+            return;
         }
         queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
         int limit = retransmitLimit();
-        var out = new ArrayList<Message>();
+        int taken = 0;
         int used = 0;
-        for (Iterator<Broadcast> it = queue.iterator(); it.hasNext() && out.size() < Codec.MAX_PARTS - 2; ) {
+        for (Iterator<Broadcast> it = queue.iterator(); it.hasNext() && taken < Codec.MAX_PARTS - 2; ) {
             Broadcast b = it.next();
             if (used + b.size > budget) {
                 continue;
             }
-            out.add(b.message);
+            out.add(b.encoded);
+            taken++;
             used += b.size;
             if (++b.transmits >= limit) {
                 it.remove();
                 queued.remove(b.about);
             }
         }
-        return out;
     }
 
     private void gossip(long now) {
@@ -796,30 +803,38 @@ final class SwimProtocol {
         long deadWindow = config.gossipInterval().toNanos() * 100;
         List<Member> targets = randomMembers(config.gossipNodes(), m -> m.live()
                 || now - m.stateSinceNanos < deadWindow);
+        var parts = new ArrayList<byte[]>();
         for (Member t : targets) {
-            List<Message> parts = takeBroadcasts(config.maxPacketBytes() - 8);
+            parts.clear();
+            takeBroadcasts(config.maxPacketBytes() - 8, parts);
             if (parts.isEmpty()) {
                 return;
             }
-            send(t.address, parts.size() == 1 ? parts.getFirst() : new Compound(parts), false);
+            sendEncoded(t.address, parts.size() == 1 ? parts.getFirst() : Codec.encodeCompound(parts), false);
         }
     }
 
     private void sendWithGossip(InetSocketAddress to, Message primary, Message extra) {
-        int budget = config.maxPacketBytes() - Codec.size(primary) - 16;
-        var parts = new ArrayList<Message>();
+        byte[] encoded = Codec.encode(primary);
+        int budget = config.maxPacketBytes() - encoded.length - 16;
+        var parts = new ArrayList<byte[]>();
         if (extra != null) {
             // First, so the receiver has read the accusation before it answers the ping.
-            parts.add(extra);
-            budget -= Codec.size(extra);
+            byte[] accusation = Codec.encode(extra);
+            parts.add(accusation);
+            budget -= accusation.length;
         }
-        parts.add(primary);
-        parts.addAll(takeBroadcasts(budget));
-        send(to, parts.size() == 1 ? parts.getFirst() : new Compound(parts), false);
+        parts.add(encoded);
+        takeBroadcasts(budget, parts);
+        sendEncoded(to, parts.size() == 1 ? parts.getFirst() : Codec.encodeCompound(parts), false);
     }
 
     private void send(InetSocketAddress to, Message m, boolean stream) {
-        byte[] packet = keyring.seal(Codec.encode(m), random);
+        sendEncoded(to, Codec.encode(m), stream);
+    }
+
+    private void sendEncoded(InetSocketAddress to, byte[] plaintext, boolean stream) {
+        byte[] packet = keyring.seal(plaintext, random);
         metrics.bytesSent.add(packet.length);
         if (stream) {
             transport.sendStream(to, packet);

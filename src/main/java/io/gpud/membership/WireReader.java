@@ -7,12 +7,23 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads big-endian fields; every read checks what is left first, so a hostile length can
  * never make it allocate more than the packet holds.
  */
 final class WireReader {
+    /**
+     * IPv4 socket addresses already decoded, shared by every reader: a pool has a few
+     * hundred peers and every packet names some of them, so one immutable object per
+     * address replaces an allocation per mention. Bounded; past the bound, addresses are
+     * decoded afresh.
+     */
+    private static final int MAX_SHARED_ADDRESSES = 1 << 14;
+    private static final Map<Long, InetSocketAddress> ADDRESSES = new ConcurrentHashMap<>();
+
     private final ByteBuffer in;
 
     WireReader(ByteBuffer in) {
@@ -59,12 +70,25 @@ final class WireReader {
         need(n, "string");
         byte[] b = new byte[n];
         in.get(b);
+        if (ascii(b)) {
+            // Node ids and most strings: every byte is its own character, nothing to check.
+            return new String(b, StandardCharsets.ISO_8859_1);
+        }
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
         } catch (CharacterCodingException e) {
             throw new WireFormatException("string at offset " + (in.position() - n) + " is not UTF-8");
         }
+    }
+
+    private static boolean ascii(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     byte[] blob(int max) {
@@ -78,11 +102,12 @@ final class WireReader {
         return b;
     }
 
-    byte[] bytes(int n) {
-        need(n, "bytes");
-        byte[] b = new byte[n];
-        in.get(b);
-        return b;
+    /** A reader of the next {@code n} bytes alone, which this reader skips; nothing is copied. */
+    WireReader part(int n) {
+        need(n, "part");
+        int at = in.position();
+        in.position(at + n);
+        return new WireReader(in.slice(at, n));
     }
 
     InetSocketAddress address() {
@@ -94,11 +119,22 @@ final class WireReader {
         byte[] ip = new byte[n];
         in.get(ip);
         int port = u16();
+        long key = n == 4 ? ((ip[0] & 0xFFL) << 40 | (ip[1] & 0xFFL) << 32 | (ip[2] & 0xFFL) << 24
+                | (ip[3] & 0xFFL) << 16 | port) : -1;
+        InetSocketAddress known = key < 0 ? null : ADDRESSES.get(key);
+        if (known != null) {
+            return known;
+        }
+        InetSocketAddress address;
         try {
-            return new InetSocketAddress(InetAddress.getByAddress(ip), port);
+            address = new InetSocketAddress(InetAddress.getByAddress(ip), port);
         } catch (UnknownHostException e) {
             throw new WireFormatException("bad address: " + e.getMessage());
         }
+        if (key >= 0 && ADDRESSES.size() < MAX_SHARED_ADDRESSES) {
+            ADDRESSES.putIfAbsent(key, address);
+        }
+        return address;
     }
 
     int remaining() {
