@@ -49,8 +49,8 @@ final class Codec {
     /**
      * Node ids already decoded, one instance each, shared by every decode: a pool has a few
      * hundred members and nearly every message names some, so the member table's lookups
-     * find the very key they stored and compare no characters. Bounded; past the bound, ids
-     * are decoded afresh.
+     * find the very key they stored and compare no characters. Bounded: when full it starts
+     * over.
      */
     private static final int MAX_SHARED_NODE_IDS = 1 << 14;
     private static final Map<String, String> NODE_IDS = new ConcurrentHashMap<>();
@@ -291,9 +291,10 @@ final class Codec {
         if (known != null) {
             return known;
         }
-        if (NODE_IDS.size() < MAX_SHARED_NODE_IDS) {
-            NODE_IDS.putIfAbsent(s, s);
+        if (NODE_IDS.size() >= MAX_SHARED_NODE_IDS) {
+            NODE_IDS.clear();
         }
+        NODE_IDS.putIfAbsent(s, s);
         return s;
     }
 

@@ -13,6 +13,7 @@ import io.gpud.membership.Message.Ping;
 import io.gpud.membership.Message.PushPull;
 import io.gpud.membership.Message.Suspect;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +24,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
@@ -92,6 +94,18 @@ import java.util.random.RandomGenerator;
  */
 final class SwimProtocol {
 
+    /** Metadata as gossiped and as decoded; immutable, so every table may hold the same one. */
+    private record SharedMetadata(byte[] bytes, NodeMetadata decoded) {
+    }
+
+    /**
+     * Metadata already decoded, by its bytes, shared by every member table of the process:
+     * each member's metadata arrives at every peer (and again after each change), and one
+     * decoded copy per distinct value is enough. Bounded: when full it starts over.
+     */
+    private static final int MAX_SHARED_METADATA = 1 << 12;
+    private static final Map<ByteBuffer, SharedMetadata> SHARED_METADATA = new ConcurrentHashMap<>();
+
     /** One entry of the member table. Mutable; touched only by the protocol thread. */
     static final class Member {
         final String name;
@@ -117,12 +131,22 @@ final class SwimProtocol {
         }
 
         void setMetadata(byte[] bytes) {
-            metadataBytes = bytes;
-            try {
-                metadata = NodeMetadata.decode(bytes);
-            } catch (WireFormatException e) {
-                metadata = NodeMetadata.unknown("");
+            SharedMetadata shared = SHARED_METADATA.get(ByteBuffer.wrap(bytes));
+            if (shared == null) {
+                NodeMetadata decoded;
+                try {
+                    decoded = NodeMetadata.decode(bytes);
+                } catch (WireFormatException e) {
+                    decoded = NodeMetadata.unknown("");
+                }
+                shared = new SharedMetadata(bytes, decoded);
+                if (SHARED_METADATA.size() >= MAX_SHARED_METADATA) {
+                    SHARED_METADATA.clear();
+                }
+                SHARED_METADATA.putIfAbsent(ByteBuffer.wrap(bytes), shared);
             }
+            metadataBytes = shared.bytes();
+            metadata = shared.decoded();
         }
 
         boolean live() {

@@ -18,8 +18,7 @@ final class WireReader {
     /**
      * IPv4 socket addresses already decoded, shared by every reader: a pool has a few
      * hundred peers and every packet names some of them, so one immutable object per
-     * address replaces an allocation per mention. Bounded; past the bound, addresses are
-     * decoded afresh.
+     * address replaces an allocation per mention. Bounded: when full it starts over.
      */
     private static final int MAX_SHARED_ADDRESSES = 1 << 14;
     private static final Map<Long, InetSocketAddress> ADDRESSES = new ConcurrentHashMap<>();
@@ -131,7 +130,10 @@ final class WireReader {
         } catch (UnknownHostException e) {
             throw new WireFormatException("bad address: " + e.getMessage());
         }
-        if (key >= 0 && ADDRESSES.size() < MAX_SHARED_ADDRESSES) {
+        if (key >= 0) {
+            if (ADDRESSES.size() >= MAX_SHARED_ADDRESSES) {
+                ADDRESSES.clear();
+            }
             ADDRESSES.putIfAbsent(key, address);
         }
         return address;
