@@ -17,8 +17,6 @@ import io.gpud.membership.Message.Suspect;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The plaintext wire format: one type byte, then the fields big-endian. Strings are at
@@ -45,15 +43,6 @@ final class Codec {
     private static final int SUMMARY = 11;
     private static final int KEY_OP = 12;
     private static final int COORDINATE = 13;
-
-    /**
-     * Node ids already decoded, one instance each, shared by every decode: a pool has a few
-     * hundred members and nearly every message names some, so the member table's lookups
-     * find the very key they stored and compare no characters. Bounded: when full it starts
-     * over.
-     */
-    private static final int MAX_SHARED_NODE_IDS = 1 << 14;
-    private static final Map<String, String> NODE_IDS = new ConcurrentHashMap<>();
 
     private Codec() {
     }
@@ -283,18 +272,10 @@ final class Codec {
     }
 
     private static String node(WireReader in) {
-        String s = in.string();
+        String s = in.nodeId();
         if (s.isEmpty()) {
             throw new WireFormatException("empty node id");
         }
-        String known = NODE_IDS.get(s);
-        if (known != null) {
-            return known;
-        }
-        if (NODE_IDS.size() >= MAX_SHARED_NODE_IDS) {
-            NODE_IDS.clear();
-        }
-        NODE_IDS.putIfAbsent(s, s);
         return s;
     }
 

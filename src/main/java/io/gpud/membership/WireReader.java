@@ -23,6 +23,14 @@ final class WireReader {
     private static final int MAX_SHARED_ADDRESSES = 1 << 14;
     private static final Map<Long, InetSocketAddress> ADDRESSES = new ConcurrentHashMap<>();
 
+    /**
+     * Node ids decoded so far, shared by every reader: an open-addressed table probed a few
+     * slots deep, where a newcomer that finds no free slot takes the first. Strings are
+     * immutable, so threads may race on a slot and at worst lose an entry.
+     */
+    private static final String[] KNOWN_IDS = new String[1 << 14];
+    private static final int ID_PROBES = 4;
+
     private final ByteBuffer in;
 
     WireReader(ByteBuffer in) {
@@ -84,6 +92,62 @@ final class WireReader {
     private static boolean ascii(byte[] b) {
         for (byte x : b) {
             if (x < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A string that names a node. Node ids recur in nearly every message, so an ASCII id
+     * seen before comes back as the very instance decoded then, straight from the bytes:
+     * no copy, no new string, and the member table's lookups find the key they stored and
+     * compare no characters. Any other string decodes as {@link #string()} does.
+     */
+    String nodeId() {
+        if (!in.hasRemaining() || in.remaining() < 1 + (in.get(in.position()) & 0xFF)) {
+            return string();
+        }
+        int n = in.get(in.position()) & 0xFF;
+        int at = in.position() + 1;
+        int h = 0;
+        for (int i = 0; i < n; i++) {
+            byte b = in.get(at + i);
+            if (b < 0) {
+                return string();
+            }
+            h = 31 * h + b;
+        }
+        int slot = (h ^ (h >>> 13)) & (KNOWN_IDS.length - 1);
+        for (int probe = 0; probe < ID_PROBES; probe++) {
+            String known = KNOWN_IDS[(slot + probe) & (KNOWN_IDS.length - 1)];
+            if (known == null) {
+                break;
+            }
+            if (matches(known, at, n)) {
+                in.position(at + n);
+                return known;
+            }
+        }
+        String id = string();
+        int free = slot;
+        for (int probe = 0; probe < ID_PROBES; probe++) {
+            int s = (slot + probe) & (KNOWN_IDS.length - 1);
+            if (KNOWN_IDS[s] == null) {
+                free = s;
+                break;
+            }
+        }
+        KNOWN_IDS[free] = id;
+        return id;
+    }
+
+    private boolean matches(String known, int at, int n) {
+        if (known.length() != n) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (known.charAt(i) != in.get(at + i)) {
                 return false;
             }
         }
