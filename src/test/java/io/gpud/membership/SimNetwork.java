@@ -69,13 +69,14 @@ final class SimNetwork {
     }
 
     /**
-     * Pending events as a binary min-heap over parallel arrays, ordered by (time, sequence):
-     * sequence numbers are unique, so the order is total and a run replays exactly, with no
-     * object per scheduled event.
+     * Pending events as a binary min-heap ordered by (time, sequence): sequence numbers are
+     * unique, so the order is total and a run replays exactly. Each entry's time and
+     * sequence sit side by side in one array (one cache line per comparison), and no object
+     * is made per scheduled event.
      */
     private static final class EventQueue {
-        private long[] times = new long[1024];
-        private long[] seqs = new long[1024];
+        /** time of entry i at 2i, its sequence at 2i + 1. */
+        private long[] keys = new long[2 * 1024];
         private Event[] events = new Event[1024];
         private int size;
 
@@ -84,29 +85,28 @@ final class SimNetwork {
         }
 
         long peekTime() {
-            return times[0];
+            return keys[0];
         }
 
         void add(long time, long seq, Event e) {
-            if (size == times.length) {
-                int cap = size * 2;
-                times = Arrays.copyOf(times, cap);
-                seqs = Arrays.copyOf(seqs, cap);
-                events = Arrays.copyOf(events, cap);
+            if (size == events.length) {
+                keys = Arrays.copyOf(keys, 4 * size);
+                events = Arrays.copyOf(events, 2 * size);
             }
             int i = size++;
             while (i > 0) {
                 int parent = (i - 1) >>> 1;
-                if (!before(time, seq, times[parent], seqs[parent])) {
+                long pt = keys[2 * parent];
+                if (pt < time || (pt == time && keys[2 * parent + 1] < seq)) {
                     break;
                 }
-                times[i] = times[parent];
-                seqs[i] = seqs[parent];
+                keys[2 * i] = pt;
+                keys[2 * i + 1] = keys[2 * parent + 1];
                 events[i] = events[parent];
                 i = parent;
             }
-            times[i] = time;
-            seqs[i] = seq;
+            keys[2 * i] = time;
+            keys[2 * i + 1] = seq;
             events[i] = e;
         }
 
@@ -114,36 +114,40 @@ final class SimNetwork {
         Event poll() {
             Event top = events[0];
             int n = --size;
-            long time = times[n];
-            long seq = seqs[n];
+            long time = keys[2 * n];
+            long seq = keys[2 * n + 1];
             Event e = events[n];
             events[n] = null;
             int i = 0;
             int half = n >>> 1;
             while (i < half) {
                 int child = 2 * i + 1;
+                long ct = keys[2 * child];
+                long cs = keys[2 * child + 1];
                 int right = child + 1;
-                if (right < n && before(times[right], seqs[right], times[child], seqs[child])) {
-                    child = right;
+                if (right < n) {
+                    long rt = keys[2 * right];
+                    long rs = keys[2 * right + 1];
+                    if (rt < ct || (rt == ct && rs < cs)) {
+                        child = right;
+                        ct = rt;
+                        cs = rs;
+                    }
                 }
-                if (!before(times[child], seqs[child], time, seq)) {
+                if (time < ct || (time == ct && seq < cs)) {
                     break;
                 }
-                times[i] = times[child];
-                seqs[i] = seqs[child];
+                keys[2 * i] = ct;
+                keys[2 * i + 1] = cs;
                 events[i] = events[child];
                 i = child;
             }
             if (n > 0) {
-                times[i] = time;
-                seqs[i] = seq;
+                keys[2 * i] = time;
+                keys[2 * i + 1] = seq;
                 events[i] = e;
             }
             return top;
-        }
-
-        private static boolean before(long t1, long s1, long t2, long s2) {
-            return t1 < t2 || (t1 == t2 && s1 < s2);
         }
     }
 
