@@ -54,6 +54,26 @@ final class Codec {
     }
 
     /**
+     * A compound of messages already encoded, byte for byte what {@link #encode} makes of a
+     * {@link Compound} of them.
+     */
+    static byte[] encodeCompound(List<byte[]> parts) {
+        if (parts.size() > MAX_PARTS) {
+            throw new IllegalArgumentException("compound of " + parts.size() + " parts, more than " + MAX_PARTS);
+        }
+        int bytes = 2;
+        for (byte[] part : parts) {
+            bytes += 2 + part.length;
+        }
+        var out = new WireWriter(bytes);
+        out.u8(COMPOUND).u8(parts.size());
+        for (byte[] part : parts) {
+            out.u16(part.length).bytes(part);
+        }
+        return out.toArray();
+    }
+
+    /**
      * A first buffer size that a push-pull table (tens of kilobytes at a few hundred members)
      * fits without growing through every power of two; small messages start at 64 bytes.
      */
@@ -170,8 +190,7 @@ final class Codec {
                 }
                 var parts = new ArrayList<Message>(n);
                 for (int i = 0; i < n; i++) {
-                    byte[] part = in.bytes(in.u16());
-                    var partIn = new WireReader(ByteBuffer.wrap(part));
+                    var partIn = in.part(in.u16());
                     parts.add(read(partIn, false));
                     partIn.end();
                 }
@@ -253,7 +272,7 @@ final class Codec {
     }
 
     private static String node(WireReader in) {
-        String s = in.string();
+        String s = in.nodeId();
         if (s.isEmpty()) {
             throw new WireFormatException("empty node id");
         }

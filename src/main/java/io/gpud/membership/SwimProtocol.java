@@ -13,6 +13,7 @@ import io.gpud.membership.Message.Ping;
 import io.gpud.membership.Message.PushPull;
 import io.gpud.membership.Message.Suspect;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +24,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
@@ -92,6 +94,18 @@ import java.util.random.RandomGenerator;
  */
 final class SwimProtocol {
 
+    /** Metadata as gossiped and as decoded; immutable, so every table may hold the same one. */
+    private record SharedMetadata(byte[] bytes, NodeMetadata decoded) {
+    }
+
+    /**
+     * Metadata already decoded, by its bytes, shared by every member table of the process:
+     * each member's metadata arrives at every peer (and again after each change), and one
+     * decoded copy per distinct value is enough. Bounded: when full it starts over.
+     */
+    private static final int MAX_SHARED_METADATA = 1 << 12;
+    private static final Map<ByteBuffer, SharedMetadata> SHARED_METADATA = new ConcurrentHashMap<>();
+
     /** One entry of the member table. Mutable; touched only by the protocol thread. */
     static final class Member {
         final String name;
@@ -117,12 +131,22 @@ final class SwimProtocol {
         }
 
         void setMetadata(byte[] bytes) {
-            metadataBytes = bytes;
-            try {
-                metadata = NodeMetadata.decode(bytes);
-            } catch (WireFormatException e) {
-                metadata = NodeMetadata.unknown("");
+            SharedMetadata shared = SHARED_METADATA.get(ByteBuffer.wrap(bytes));
+            if (shared == null) {
+                NodeMetadata decoded;
+                try {
+                    decoded = NodeMetadata.decode(bytes);
+                } catch (WireFormatException e) {
+                    decoded = NodeMetadata.unknown("");
+                }
+                shared = new SharedMetadata(bytes, decoded);
+                if (SHARED_METADATA.size() >= MAX_SHARED_METADATA) {
+                    SHARED_METADATA.clear();
+                }
+                SHARED_METADATA.putIfAbsent(ByteBuffer.wrap(bytes), shared);
             }
+            metadataBytes = shared.bytes();
+            metadata = shared.decoded();
         }
 
         boolean live() {
@@ -186,17 +210,21 @@ final class SwimProtocol {
         }
     }
 
-    /** A membership fact waiting to be gossiped. */
+    /**
+     * A membership fact waiting to be gossiped, encoded once when queued: every packet it
+     * rides in copies these bytes.
+     */
     private static final class Broadcast {
         final String about;
-        final Message message;
+        final byte[] encoded;
+        /** Its share of a compound packet: the bytes and their length prefix. */
         final int size;
         int transmits;
 
         Broadcast(String about, Message message) {
             this.about = about;
-            this.message = message;
-            this.size = Codec.size(message) + 2;
+            this.encoded = Codec.encode(message);
+            this.size = encoded.length + 2;
         }
     }
 
@@ -765,28 +793,31 @@ final class SwimProtocol {
         }
     }
 
-    /** Takes the least-sent broadcasts that fit {@code budget} bytes, counting one transmission each. */
-    private List<Message> takeBroadcasts(int budget) {
+    /**
+     * Adds to {@code out} the encoded least-sent broadcasts that fit {@code budget} bytes,
+     * counting one transmission each.
+     */
+    private void takeBroadcasts(int budget, List<byte[]> out) {
         if (queue.isEmpty()) {
-            return List.of();
+            return;
         }
         queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
         int limit = retransmitLimit();
-        var out = new ArrayList<Message>();
+        int taken = 0;
         int used = 0;
-        for (Iterator<Broadcast> it = queue.iterator(); it.hasNext() && out.size() < Codec.MAX_PARTS - 2; ) {
+        for (Iterator<Broadcast> it = queue.iterator(); it.hasNext() && taken < Codec.MAX_PARTS - 2; ) {
             Broadcast b = it.next();
             if (used + b.size > budget) {
                 continue;
             }
-            out.add(b.message);
+            out.add(b.encoded);
+            taken++;
             used += b.size;
             if (++b.transmits >= limit) {
                 it.remove();
                 queued.remove(b.about);
             }
         }
-        return out;
     }
 
     private void gossip(long now) {
@@ -796,30 +827,38 @@ final class SwimProtocol {
         long deadWindow = config.gossipInterval().toNanos() * 100;
         List<Member> targets = randomMembers(config.gossipNodes(), m -> m.live()
                 || now - m.stateSinceNanos < deadWindow);
+        var parts = new ArrayList<byte[]>();
         for (Member t : targets) {
-            List<Message> parts = takeBroadcasts(config.maxPacketBytes() - 8);
+            parts.clear();
+            takeBroadcasts(config.maxPacketBytes() - 8, parts);
             if (parts.isEmpty()) {
                 return;
             }
-            send(t.address, parts.size() == 1 ? parts.getFirst() : new Compound(parts), false);
+            sendEncoded(t.address, parts.size() == 1 ? parts.getFirst() : Codec.encodeCompound(parts), false);
         }
     }
 
     private void sendWithGossip(InetSocketAddress to, Message primary, Message extra) {
-        int budget = config.maxPacketBytes() - Codec.size(primary) - 16;
-        var parts = new ArrayList<Message>();
+        byte[] encoded = Codec.encode(primary);
+        int budget = config.maxPacketBytes() - encoded.length - 16;
+        var parts = new ArrayList<byte[]>();
         if (extra != null) {
             // First, so the receiver has read the accusation before it answers the ping.
-            parts.add(extra);
-            budget -= Codec.size(extra);
+            byte[] accusation = Codec.encode(extra);
+            parts.add(accusation);
+            budget -= accusation.length;
         }
-        parts.add(primary);
-        parts.addAll(takeBroadcasts(budget));
-        send(to, parts.size() == 1 ? parts.getFirst() : new Compound(parts), false);
+        parts.add(encoded);
+        takeBroadcasts(budget, parts);
+        sendEncoded(to, parts.size() == 1 ? parts.getFirst() : Codec.encodeCompound(parts), false);
     }
 
     private void send(InetSocketAddress to, Message m, boolean stream) {
-        byte[] packet = keyring.seal(Codec.encode(m), random);
+        sendEncoded(to, Codec.encode(m), stream);
+    }
+
+    private void sendEncoded(InetSocketAddress to, byte[] plaintext, boolean stream) {
+        byte[] packet = keyring.seal(plaintext, random);
         metrics.bytesSent.add(packet.length);
         if (stream) {
             transport.sendStream(to, packet);

@@ -50,6 +50,21 @@ final class WireWriter {
 
     /** A string of at most 255 UTF-8 bytes, length-prefixed. */
     WireWriter string(String s) {
+        int n = s.length();
+        if (n <= 255) {
+            // ASCII, the common case, goes straight into the buffer.
+            ensure(1 + n);
+            int start = len;
+            buf[len++] = (byte) n;
+            int i = 0;
+            for (char c; i < n && (c = s.charAt(i)) < 0x80; i++) {
+                buf[len++] = (byte) c;
+            }
+            if (i == n) {
+                return this;
+            }
+            len = start;
+        }
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         if (b.length > 255) {
             throw new IllegalArgumentException("string of " + b.length + " bytes does not fit the wire (255 at most)");
@@ -85,7 +100,8 @@ final class WireWriter {
         return len;
     }
 
+    /** The bytes written; a writer presized exactly hands over its buffer, so write no more after this. */
     byte[] toArray() {
-        return Arrays.copyOf(buf, len);
+        return len == buf.length ? buf : Arrays.copyOf(buf, len);
     }
 }

@@ -53,6 +53,30 @@ class CodecAndKeyringTest {
     }
 
     @Test
+    void aCompoundOfEncodedPartsIsTheCompoundOfTheMessages() {
+        List<Message> parts = samples().stream().filter(m -> !(m instanceof Message.Compound)).toList();
+        byte[] expected = Codec.encode(new Message.Compound(parts));
+        assertArrayEquals(expected, Codec.encodeCompound(parts.stream().map(Codec::encode).toList()));
+    }
+
+    @Test
+    void decodedNodeIdsAreSharedAndNonAsciiIdsStillDecode() {
+        var a = SimNetwork.address(5);
+        byte[] ascii = Codec.encode(new Message.Suspect(4, "node-7", "node-8"));
+        var first = (Message.Suspect) Codec.decode(ascii);
+        var second = (Message.Suspect) Codec.decode(ascii);
+        assertEquals("node-7", first.node());
+        assertTrue(first.node() == second.node(), "the same id decodes to the same instance");
+        byte[] accented = Codec.encode(new Message.Ping(1, "nœud-ü", "nœud-é", a));
+        var ping = (Message.Ping) Codec.decode(accented);
+        assertEquals("nœud-ü", ping.target());
+        assertEquals("nœud-é", ping.source());
+        assertEquals(a, ping.sourceAddress());
+        assertTrue(ping.sourceAddress() == ((Message.Ping) Codec.decode(accented)).sourceAddress(),
+                "the same IPv4 address decodes to the same instance");
+    }
+
+    @Test
     void everyTruncationIsRefusedWithAReason() {
         for (Message m : samples()) {
             byte[] bytes = Codec.encode(m);

@@ -3,10 +3,8 @@ package io.gpud.membership;
 import io.gpud.config.MembershipConfig;
 import io.gpud.membership.SimNetwork.SimNode;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -83,21 +81,20 @@ final class MembershipScenarios {
 
     /** Invariants checked after every event: self-view and incarnations. */
     static void installBasicInvariants(SimNetwork net) {
-        Map<SimNode, Long> incarnations = new HashMap<>();
         net.invariant = node -> {
             long inc = node.protocol.incarnation();
-            Long before = incarnations.put(node, inc);
-            if (before != null && inc < before && node.protocol.members().get(node.name).incarnation == inc
-                    && inc != 0) {
+            long before = node.checkedIncarnation;
+            node.checkedIncarnation = inc;
+            var members = node.protocol.members();
+            var me = members.get(node.name);
+            if (before >= 0 && inc < before && me != null && me.incarnation == inc && inc != 0) {
                 throw net.violation(node.name + " incarnation went back from " + before + " to " + inc);
             }
-            var me = node.protocol.members().get(node.name);
             if (me == null || me.state != MemberState.ALIVE) {
                 throw net.violation(node.name + " does not see itself alive");
             }
-            if (node.protocol.members().size() > net.nodes.size()) {
-                throw net.violation(node.name + " knows " + node.protocol.members().size() + " members of "
-                        + net.nodes.size());
+            if (members.size() > net.nodes.size()) {
+                throw net.violation(node.name + " knows " + members.size() + " members of " + net.nodes.size());
             }
         };
     }
