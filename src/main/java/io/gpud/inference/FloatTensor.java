@@ -347,8 +347,9 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             float[] x7 = x[b + 7];
             long rowBytes = (long) n * Float.BYTES;
             float[] sums = new float[W]; // the row's sums for eight inputs
+            MemorySegment d = data.asSlice(from * rowBytes, (to - from) * rowBytes);
             for (int r = from; r < to; r++) {
-                MemorySegment d = data.asSlice(r * rowBytes, rowBytes);
+                long row = (r - from) * rowBytes;
                 FloatVector a0 = FloatVector.zero(DOT);
                 FloatVector a1 = a0;
                 FloatVector a2 = a0;
@@ -359,7 +360,7 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 FloatVector a7 = a0;
                 int i = 0;
                 for (; i + W <= n; i += W) {
-                    FloatVector w = load(d, i * 4L);
+                    FloatVector w = load(d, row + i * 4L);
                     a0 = w.fma(FloatVector.fromArray(DOT, x0, i), a0);
                     a1 = w.fma(FloatVector.fromArray(DOT, x1, i), a1);
                     a2 = w.fma(FloatVector.fromArray(DOT, x2, i), a2);
@@ -370,10 +371,19 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                     a7 = w.fma(FloatVector.fromArray(DOT, x7, i), a7);
                 }
                 rowSums8(a0, a1, a2, a3, a4, a5, a6, a7).intoArray(sums, 0);
-                long offset = (long) r * n;
-                for (int j = 0; j < 8; j++) {
-                    out[b + j][r] = tail(sums[j], offset, x[b + j], i, n);
+                if (i < n) {
+                    for (int j = 0; j < 8; j++) {
+                        sums[j] = tail(sums[j], (long) r * n, x[b + j], i, n);
+                    }
                 }
+                out[b][r] = sums[0];
+                out[b + 1][r] = sums[1];
+                out[b + 2][r] = sums[2];
+                out[b + 3][r] = sums[3];
+                out[b + 4][r] = sums[4];
+                out[b + 5][r] = sums[5];
+                out[b + 6][r] = sums[6];
+                out[b + 7][r] = sums[7];
             }
         }
 
