@@ -176,9 +176,12 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         /**
          * Rows in chunks of about {@link #CHUNK_BYTES}, which stay in the L1 cache while every
          * group of eight inputs, then of four, then each remaining input, runs over them, so
-         * each row comes from memory once per step. A group of eight reads the rows in memory
-         * order, each weight slice once for all eight; without one, for a large matrix the
-         * first input reads the chunk in memory order and the others find it in the cache.
+         * each row comes from memory once per step. A group of eight, when its eight inputs
+         * fit in {@link #CHUNK_BYTES} (rows of up to 512 floats), reads the rows in memory
+         * order, each weight slice once for all eight; longer rows (whose eight inputs would
+         * push the rows out of the L1 cache) go in groups of four, and then, for a large
+         * matrix, the first input reads the chunk in memory order and the others find it in
+         * the cache.
          */
         @Override
         void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
@@ -186,7 +189,7 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             for (int start = from; start < to; start += chunk) {
                 int end = Math.min(to, start + chunk);
                 int b = 0;
-                for (; b + 8 <= batch; b += 8) {
+                for (; 8 * cols * Float.BYTES <= CHUNK_BYTES && b + 8 <= batch; b += 8) {
                     rows1x8(x, out, b, start, end, cols);
                 }
                 if (b == 0 && size > INTERLEAVED_MAX_FLOATS) {
