@@ -113,7 +113,8 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * accumulator over the row's whole 8-float slices in order, its eight lanes summed as a
      * tree ({@code ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))}), then the remaining elements added
      * one by one. The kernels differ only in how many rows and inputs share a pass: eight
-     * rows × one input, two rows × four inputs, one × one, so each input slice is loaded once
+     * rows × one input, one row × eight inputs, two rows × four inputs, one × one, so each
+     * input slice is loaded once
      * for several rows and each weight slice once for several inputs, with independent
      * accumulators; a large matrix with one input goes row after row in memory order instead
      * (one stream the hardware prefetcher follows from memory). Each group of rows is read
@@ -174,9 +175,13 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
         /**
          * Rows in chunks of about {@link #CHUNK_BYTES}, which stay in the L1 cache while every
-         * group of four inputs, then each remaining input, runs over them, so each row comes
-         * from memory once per step; for a large matrix the first input reads the chunk in
-         * memory order, the others then find it in the cache.
+         * group of eight inputs, then of four, then each remaining input, runs over them, so
+         * each row comes from memory once per step. A group of eight, when its eight inputs
+         * fit in {@link #CHUNK_BYTES} (rows of up to 512 floats), reads the rows in memory
+         * order, each weight slice once for all eight; longer rows (whose eight inputs would
+         * push the rows out of the L1 cache) go in groups of four, and then, for a large
+         * matrix, the first input reads the chunk in memory order and the others find it in
+         * the cache.
          */
         @Override
         void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
@@ -184,7 +189,10 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             for (int start = from; start < to; start += chunk) {
                 int end = Math.min(to, start + chunk);
                 int b = 0;
-                if (size > INTERLEAVED_MAX_FLOATS) {
+                for (; 8 * cols * Float.BYTES <= CHUNK_BYTES && b + 8 <= batch; b += 8) {
+                    rows1x8(x, out, b, start, end, cols);
+                }
+                if (b == 0 && size > INTERLEAVED_MAX_FLOATS) {
                     rowsInOrder(x[0], out[0], start, end, cols); // brings the chunk from memory in order
                     b = 1;
                 }
@@ -322,6 +330,63 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 out1[r] = dot(offset, x1, n);
                 out2[r] = dot(offset, x2, n);
                 out3[r] = dot(offset, x3, n);
+            }
+        }
+
+        /**
+         * out[b + J][r] = dot(r × n, x[b + J], n) for J in [0, 8), r in [from, to): one row
+         * after the other in memory order, each weight slice loaded once for all eight inputs
+         * (eight accumulators, the inputs' slices from the L1 cache); the eight inputs' sums of
+         * a row come out of one tree of lane sums.
+         */
+        private void rows1x8(float[][] x, float[][] out, int b, int from, int to, int n) {
+            float[] x0 = x[b];
+            float[] x1 = x[b + 1];
+            float[] x2 = x[b + 2];
+            float[] x3 = x[b + 3];
+            float[] x4 = x[b + 4];
+            float[] x5 = x[b + 5];
+            float[] x6 = x[b + 6];
+            float[] x7 = x[b + 7];
+            long rowBytes = (long) n * Float.BYTES;
+            float[] sums = new float[W]; // the row's sums for eight inputs
+            MemorySegment d = data.asSlice(from * rowBytes, (to - from) * rowBytes);
+            for (int r = from; r < to; r++) {
+                long row = (r - from) * rowBytes;
+                FloatVector a0 = FloatVector.zero(DOT);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                FloatVector a4 = a0;
+                FloatVector a5 = a0;
+                FloatVector a6 = a0;
+                FloatVector a7 = a0;
+                int i = 0;
+                for (; i + W <= n; i += W) {
+                    FloatVector w = load(d, row + i * 4L);
+                    a0 = w.fma(FloatVector.fromArray(DOT, x0, i), a0);
+                    a1 = w.fma(FloatVector.fromArray(DOT, x1, i), a1);
+                    a2 = w.fma(FloatVector.fromArray(DOT, x2, i), a2);
+                    a3 = w.fma(FloatVector.fromArray(DOT, x3, i), a3);
+                    a4 = w.fma(FloatVector.fromArray(DOT, x4, i), a4);
+                    a5 = w.fma(FloatVector.fromArray(DOT, x5, i), a5);
+                    a6 = w.fma(FloatVector.fromArray(DOT, x6, i), a6);
+                    a7 = w.fma(FloatVector.fromArray(DOT, x7, i), a7);
+                }
+                rowSums8(a0, a1, a2, a3, a4, a5, a6, a7).intoArray(sums, 0);
+                if (i < n) {
+                    for (int j = 0; j < 8; j++) {
+                        sums[j] = tail(sums[j], (long) r * n, x[b + j], i, n);
+                    }
+                }
+                out[b][r] = sums[0];
+                out[b + 1][r] = sums[1];
+                out[b + 2][r] = sums[2];
+                out[b + 3][r] = sums[3];
+                out[b + 4][r] = sums[4];
+                out[b + 5][r] = sums[5];
+                out[b + 6][r] = sums[6];
+                out[b + 7][r] = sums[7];
             }
         }
 

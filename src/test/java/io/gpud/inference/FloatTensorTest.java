@@ -78,7 +78,7 @@ class FloatTensorTest {
 
     /**
      * The F32 kernels that share loads between rows and inputs (eight rows × one input, two
-     * rows × four inputs, rows in memory order for a large matrix, with whole and partial
+     * rows × four or eight inputs, and their mixes in a batch of up to 13, rows in memory order for a large matrix, with whole and partial
      * 8-float slices, any row range) give every output bit for bit as {@link FloatTensor#dot}
      * does.
      */
@@ -95,7 +95,7 @@ class FloatTensorTest {
         new GgufWriter().tensor("m", GgmlType.F32, new long[] {cols, rows}, values).write(file);
         try (GgufFile gguf = GgufFile.open(file)) {
             FloatTensor tensor = FloatTensor.of(GgmlType.F32, gguf.tensor("m").data());
-            for (int batch = 1; batch <= 9; batch++) {
+            for (int batch = 1; batch <= 13; batch++) {
                 float[][] x = new float[batch][cols];
                 for (float[] input : x) {
                     for (int i = 0; i < cols; i++) {
