@@ -7,9 +7,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 jar="${GPUD_JAR:-$here/../target/gpud.jar}"
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-version="$("$java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java\.specification\.version/ { print $2; exit }')"
-[ "${version:-0}" -ge 25 ] 2>/dev/null || { echo "bench: needs Java 25 or newer (set JAVA_HOME); $java is ${version:-unknown}" >&2; exit 2; }
-[ -f "$jar" ] || { echo "bench: $jar is missing; run ./mvnw -B -q package -DskipTests" >&2; exit 2; }
+source "$here/java.sh"
+need_jar "$jar"
 exec "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx4g \
   -cp "$jar" "$here/CudaDecodeBench.java" "$@"

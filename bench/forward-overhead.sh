@@ -7,6 +7,7 @@
 #   bench/forward-overhead.sh [ROUNDS]     (needs target/gpud.jar: ./mvnw -B -q -DskipTests package)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/java.sh
 rounds="${1:-500}"
 base="${GPUD_BENCH_PORT:-18580}"
 work="$(mktemp -d)"
@@ -44,6 +45,5 @@ for _ in $(seq 1 100); do
     | grep -q '"outcome" : "forward"' && break
   sleep 0.2
 done
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 "$java" -cp target/gpud.jar bench/ForwardOverhead.java "http://127.0.0.1:$(( base + 10 ))" \
   "http://127.0.0.1:$base" fwd-serving "$rounds"

@@ -20,12 +20,7 @@ CORE=${CORE:-0}
 LONG_H=${LONG_H:-0.1}
 SHORT_H=${SHORT_H:-0.02}
 JAVA_FLAGS=${JAVA_FLAGS:-}
-if [[ -z "${JAVA_HOME:-}" ]]; then
-  for j in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25*; do
-    [[ -x "$j/bin/java" ]] && JAVA_HOME="$j" && break
-  done
-fi
-export JAVA_HOME
+source bench/java.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/ref"

@@ -12,12 +12,7 @@
 # Arguments go to JMH as they are. Builds target/gpud.jar first when a source is newer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ -z "${JAVA_HOME:-}" ]]; then
-  for j in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25*; do
-    [[ -x "$j/bin/java" ]] && JAVA_HOME="$j" && break
-  done
-fi
-export JAVA_HOME
+source bench/java.sh
 # (Re)build the daemon jar when it is missing or older than any main source.
 if [[ ! -f target/gpud.jar ]] || [[ -n "$(find src/main pom.xml -newer target/gpud.jar -print -quit)" ]]; then
   ./mvnw -B -q -DskipTests package

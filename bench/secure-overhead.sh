@@ -5,6 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
+source bench/java.sh
 requests="${1:-300}"
 rounds="${2:-3}"
 session_length="${3:-100}"
@@ -19,5 +20,4 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 kms="$(grep -o -- '--kms-endpoint http://127.0.0.1:[0-9]*' "$data/daemon.log" | head -1 | cut -d' ' -f2)"
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 "$java" -cp target/gpud.jar bench/SecureOverhead.java "http://127.0.0.1:$port" "$kms" "$requests" "$rounds" "$session_length"
