@@ -3,6 +3,7 @@ package io.gpud.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -214,13 +215,8 @@ public final class AdminServer implements AutoCloseable {
     /** {@code POST /v1/models/load} with {@code {"name": "<model>", "version": "<version>"}} (version optional). */
     private Object loadModel(Request r) {
         requireMethod(r, "POST");
-        JsonNode body;
-        try {
-            body = MAPPER.readTree(r.body());
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "the body must be JSON: {\"name\": \"<model>\", \"version\": \"<v>\"}");
-        }
-        if (body == null || !body.path("name").isTextual()) {
+        JsonNode body = jsonBody(r, "{\"name\": \"<model>\", \"version\": \"<v>\"}");
+        if (!body.path("name").isTextual()) {
             throw ApiException.invalid("name", "the body must name the model: {\"name\": \"<model>\"}");
         }
         JsonNode version = body.path("version");
@@ -236,13 +232,8 @@ public final class AdminServer implements AutoCloseable {
     /** {@code POST /v1/route/explain} with {@code {"model": "M", "sourceIp": "10.0.0.1"}}. */
     private Object explain(Request r) {
         requireMethod(r, "POST");
-        JsonNode body;
-        try {
-            body = MAPPER.readTree(r.body());
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "the body must be JSON: {\"model\": \"NAME\", \"sourceIp\": \"IP\"}");
-        }
-        String model = body == null ? "" : body.path("model").asText("");
+        JsonNode body = jsonBody(r, "{\"model\": \"NAME\", \"sourceIp\": \"IP\"}");
+        String model = body.path("model").asText("");
         if (model.isBlank()) {
             throw ApiException.invalid("model", "the body must name a model: {\"model\": \"NAME\"}");
         }
@@ -263,15 +254,9 @@ public final class AdminServer implements AutoCloseable {
      */
     private Object keyring(Request r, KeyringOperation operation) {
         requireMethod(r, "POST");
-        String key;
-        boolean cluster;
-        try {
-            var body = MAPPER.readTree(r.body());
-            key = body.path("key").asText("");
-            cluster = body.path("cluster").asBoolean(false);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "the body must be JSON: {\"key\": \"<base64 AES-256 key>\"}");
-        }
+        JsonNode body = jsonBody(r, "{\"key\": \"<base64 AES-256 key>\"}");
+        String key = body.path("key").asText("");
+        boolean cluster = body.path("cluster").asBoolean(false);
         if (key.isBlank()) {
             throw ApiException.invalid("key", "the body must name a key: {\"key\": \"<base64 AES-256 key>\"}");
         }
@@ -280,6 +265,16 @@ public final class AdminServer implements AutoCloseable {
             case KeyringChange.Applied a -> Map.of("keys", a.keys());
             case KeyringChange.Refused refused -> throw ApiException.invalid("key", refused.reason());
         };
+    }
+
+    /** The request's JSON body (a missing node when empty), or 400 showing {@code shape}. */
+    private static JsonNode jsonBody(Request r, String shape) {
+        try {
+            JsonNode body = MAPPER.readTree(r.body());
+            return body == null ? MissingNode.getInstance() : body;
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "the body must be JSON: " + shape);
+        }
     }
 
     private static void requireMethod(Request r, String method) {
