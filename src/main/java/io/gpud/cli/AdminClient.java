@@ -1,5 +1,6 @@
 package io.gpud.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -9,6 +10,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,6 +39,29 @@ public final class AdminClient {
     }
 
     /** {@code POST path} with a JSON body; returns the response body of a 2xx answer. */
+    /** What a status poll makes of one answer: an exit code to stop with, or null to go on. */
+    @FunctionalInterface
+    public interface StatusStep {
+        Integer exitCode(JsonNode status);
+    }
+
+    /**
+     * Reads {@code /v1/status} every {@code every} and hands it to {@code step} until the step
+     * gives an exit code, or until {@code limit} has passed (empty).
+     */
+    public Optional<Integer> pollStatus(Duration limit, Duration every, StatusStep step)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(every);
+            Integer code = step.exitCode(StatusCommand.JSON.readTree(get("/v1/status")));
+            if (code != null) {
+                return Optional.of(code);
+            }
+        }
+        return Optional.empty();
+    }
+
     public String post(String path, String body) throws IOException {
         return exchange("POST", path, body);
     }

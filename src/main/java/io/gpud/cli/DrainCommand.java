@@ -33,18 +33,16 @@ final class DrainCommand implements Callable<Integer> {
         AdminClient client = admin.client();
         String state = StatusCommand.JSON.readTree(client.post("/v1/drain", "{}")).path("state").asText();
         var out = spec.commandLine().getOut();
-        if (await) {
-            long deadline = System.nanoTime() + limit.toNanos();
-            while (!"DRAINED".equals(state)) {
-                if (System.nanoTime() > deadline) {
-                    var status = StatusCommand.JSON.readTree(client.get("/v1/status"));
-                    spec.commandLine().getErr().printf("gpud: drain did not finish within %s: state %s, %d in flight%n",
-                            timeout, status.path("state").asText(), status.path("inFlight").asInt());
-                    return 1;
-                }
-                Thread.sleep(POLL);
-                state = StatusCommand.JSON.readTree(client.get("/v1/status")).path("state").asText();
+        if (await && !"DRAINED".equals(state)) {
+            var drained = client.pollStatus(limit, POLL,
+                    status -> "DRAINED".equals(status.path("state").asText()) ? 0 : null);
+            if (drained.isEmpty()) {
+                var status = StatusCommand.JSON.readTree(client.get("/v1/status"));
+                spec.commandLine().getErr().printf("gpud: drain did not finish within %s: state %s, %d in flight%n",
+                        timeout, status.path("state").asText(), status.path("inFlight").asInt());
+                return 1;
             }
+            state = "DRAINED";
         }
         out.println(state);
         out.flush();

@@ -53,23 +53,21 @@ final class ModelLoadCommand implements Callable<Integer> {
         if (noWait) {
             return 0;
         }
-        long deadline = System.nanoTime() + limit.toNanos();
-        String lastLine = "";
-        while (System.nanoTime() < deadline) {
-            Thread.sleep(POLL);
-            JsonNode load = StatusCommand.JSON.readTree(client.get("/v1/status")).path("modelLoad");
+        String[] lastLine = {""};
+        var done = client.pollStatus(limit, POLL, status -> {
+            JsonNode load = status.path("modelLoad");
             if (!load.path("model").asText().equals(model)) {
-                continue;
+                return null;
             }
             String state = load.path("state").asText();
             String line = String.format("%s %s: %.0f / %.0f MB, %.1f MB/s%s", model, state,
                     load.path("bytes").asLong() / 1e6, load.path("totalBytes").asLong() / 1e6,
                     load.path("bytesPerSecond").asDouble() / 1e6,
                     state.equals("loading") ? ", ETA " + load.path("etaSeconds").asLong() + " s" : "");
-            if (!line.equals(lastLine)) {
+            if (!line.equals(lastLine[0])) {
                 out.println(line);
                 out.flush();
-                lastLine = line;
+                lastLine[0] = line;
             }
             if (state.equals("serving")) {
                 out.println(model + " serves: " + load.path("message").asText());
@@ -82,6 +80,10 @@ final class ModelLoadCommand implements Callable<Integer> {
                 spec.commandLine().getErr().flush();
                 return 1;
             }
+            return null;
+        });
+        if (done.isPresent()) {
+            return done.get();
         }
         spec.commandLine().getErr().println("gpud: " + model + " still loading after " + timeout);
         spec.commandLine().getErr().flush();
