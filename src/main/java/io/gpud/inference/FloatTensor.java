@@ -185,6 +185,10 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
          */
         @Override
         void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+            if (batch == 1 && size > INTERLEAVED_MAX_FLOATS) {
+                rowsInOrder(x[0], out[0], from, to, cols);
+                return;
+            }
             int chunk = Math.max(8, CHUNK_BYTES / (cols * Float.BYTES) / 8 * 8);
             for (int start = from; start < to; start += chunk) {
                 int end = Math.min(to, start + chunk);
@@ -208,37 +212,23 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
         /**
          * out[r] = dot(r × n, x, n) for r in [from, to), one row after the other in memory
-         * order (one stream the hardware prefetcher follows), the lane sums of eight rows at a
-         * time taken together.
+         * order (one stream the hardware prefetcher follows). Each row's lanes are summed as
+         * scalars in {@link #rowSums8}'s order, so nothing here allocates or passes a vector
+         * to a call the compiler might leave out of line.
          */
         private void rowsInOrder(float[] x, float[] out, int from, int to, int n) {
             long rowBytes = (long) n * Float.BYTES;
             int whole = n / W * W;
-            float[] lanes = new float[8 * W]; // (row of the group, lane) accumulators
-            int r = from;
-            for (; r + 8 <= to; r += 8) {
-                MemorySegment d = data.asSlice(r * rowBytes, 8 * rowBytes);
-                for (int k = 0; k < 8; k++) {
-                    long at = k * rowBytes;
-                    FloatVector a = FloatVector.zero(DOT);
-                    for (int i = 0; i < whole; i += W) {
-                        a = load(d, at + i * 4L).fma(FloatVector.fromArray(DOT, x, i), a);
-                    }
-                    a.intoArray(lanes, k * W);
+            MemorySegment d = data.asSlice(from * rowBytes, (to - from) * rowBytes);
+            for (int r = from; r < to; r++) {
+                long at = (r - from) * rowBytes;
+                FloatVector a = FloatVector.zero(DOT);
+                for (int i = 0; i < whole; i += W) {
+                    a = load(d, at + i * 4L).fma(FloatVector.fromArray(DOT, x, i), a);
                 }
-                rowSums8(FloatVector.fromArray(DOT, lanes, 0), FloatVector.fromArray(DOT, lanes, W),
-                        FloatVector.fromArray(DOT, lanes, 2 * W), FloatVector.fromArray(DOT, lanes, 3 * W),
-                        FloatVector.fromArray(DOT, lanes, 4 * W), FloatVector.fromArray(DOT, lanes, 5 * W),
-                        FloatVector.fromArray(DOT, lanes, 6 * W), FloatVector.fromArray(DOT, lanes, 7 * W))
-                        .intoArray(out, r);
-                if (whole < n) {
-                    for (int k = r; k < r + 8; k++) {
-                        out[k] = tail(out[k], (long) k * n, x, whole, n);
-                    }
-                }
-            }
-            for (; r < to; r++) {
-                out[r] = dot((long) r * n, x, n);
+                float sum = ((a.lane(0) + a.lane(1)) + (a.lane(2) + a.lane(3)))
+                        + ((a.lane(4) + a.lane(5)) + (a.lane(6) + a.lane(7)));
+                out[r] = whole < n ? tail(sum, (long) r * n, x, whole, n) : sum;
             }
         }
 
