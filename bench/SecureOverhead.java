@@ -29,7 +29,11 @@ import java.util.List;
  * Each round prints both phases; the summary gives min / median / max over rounds of the
  * p99 overhead (secure p99 minus plain p99 of the same phase).
  *
- * <pre>java -cp target/gpud.jar bench/SecureOverhead.java BASE_URL KMS_ENDPOINT [REQUESTS] [ROUNDS] [SESSION_LENGTH]</pre>
+ * <p>Before round 1, WARMUP_REQUESTS session and as many cold requests run untimed, so the
+ * rounds measure a daemon whose compiler has seen the secure path (a serving daemon) rather
+ * than its first few hundred requests; 0 measures from the start.
+ *
+ * <pre>java -cp target/gpud.jar bench/SecureOverhead.java BASE_URL KMS_ENDPOINT [REQUESTS] [ROUNDS] [SESSION_LENGTH] [WARMUP_REQUESTS]</pre>
  */
 public final class SecureOverhead {
 
@@ -50,11 +54,17 @@ public final class SecureOverhead {
         int n = args.length > 2 ? Integer.parseInt(args[2]) : 300;
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         int sessionLength = args.length > 4 ? Integer.parseInt(args[4]) : 100;
+        int warmup = args.length > 5 ? Integer.parseInt(args[5]) : 1000;
         int coldN = Math.max(100, n / 3);
         var http = HttpClient.newHttpClient();
         String run = Long.toString(System.nanoTime(), 36);
         System.out.printf("one-token chat completion, loopback; per round: %d session requests (sessions of %d) "
                 + "and %d cold requests, each after %d warm-up%n", n, sessionLength, coldN, WARMUP);
+        if (warmup > 0) {
+            System.out.printf("warm-up: %d session and %d cold requests, untimed%n", warmup, warmup);
+            phase(http, base, kms, run + "-ws", warmup, sessionLength);
+            phase(http, base, kms, run + "-wc", warmup, 1);
+        }
         List<Phase> session = new ArrayList<>();
         List<Phase> cold = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Secure envelope overhead vs the plain route, on a local-mode daemon started here.
-# Usage: bench/secure-overhead.sh [REQUESTS] [ROUNDS] [SESSION_LENGTH]
+# Usage: bench/secure-overhead.sh [REQUESTS] [ROUNDS] [SESSION_LENGTH] [WARMUP_REQUESTS]
 #   (needs target/gpud.jar: ./mvnw -B -q -DskipTests package)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,6 +9,7 @@ source bench/java.sh
 requests="${1:-300}"
 rounds="${2:-3}"
 session_length="${3:-100}"
+warmup="${4:-1000}"
 data="$(mktemp -d)"
 port="${GPUD_BENCH_PORT:-18480}"
 bin/gpud run --demo --secure local --host 127.0.0.1 --port "$port" --metrics-port "$((port + 1))" \
@@ -20,4 +21,4 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 kms="$(grep -o -- '--kms-endpoint http://127.0.0.1:[0-9]*' "$data/daemon.log" | head -1 | cut -d' ' -f2)"
-"$java" -cp target/gpud.jar bench/SecureOverhead.java "http://127.0.0.1:$port" "$kms" "$requests" "$rounds" "$session_length"
+"$java" -cp target/gpud.jar bench/SecureOverhead.java "http://127.0.0.1:$port" "$kms" "$requests" "$rounds" "$session_length" "$warmup"

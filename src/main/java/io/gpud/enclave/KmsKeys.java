@@ -2,14 +2,19 @@ package io.gpud.enclave;
 
 import java.net.URI;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.endpoints.Endpoint;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.endpoints.KmsEndpointParams;
+import software.amazon.awssdk.services.kms.endpoints.KmsEndpointProvider;
 import software.amazon.awssdk.services.kms.model.DataKeySpec;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
 import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
@@ -65,7 +70,25 @@ public final class KmsKeys implements AutoCloseable {
         if (endpoint != null) {
             b.endpointOverride(endpoint);
         }
-        this.kms = b.build();
+        // The SDK's endpoint rules, run once: their inputs (region, override) are fixed for this
+        // client. Run on every call they made a loopback Decrypt take 5.0 ms (p50, one core)
+        // instead of 3.4 ms.
+        Endpoint resolved = resolveEndpoint(endpoint, region);
+        this.kms = b.endpointProvider(params -> CompletableFuture.completedFuture(resolved)).build();
+    }
+
+    /** Where this client sends its calls: the SDK's endpoint rules for {@code region} and the override. */
+    static Endpoint resolveEndpoint(URI endpoint, String region) {
+        var params = KmsEndpointParams.builder().region(Region.of(region));
+        if (endpoint != null) {
+            params.endpoint(endpoint.toString());
+        }
+        try {
+            return KmsEndpointProvider.defaultProvider().resolveEndpoint(params.build()).join();
+        } catch (CompletionException e) {
+            throw new EnclaveException("no KMS endpoint for region " + region
+                    + (endpoint != null ? " and endpoint " + endpoint : "") + ": " + e.getCause().getMessage(), e);
+        }
     }
 
     /** {@code Decrypt} for the enclave whose attestation document is {@code attestation}. */
