@@ -117,12 +117,18 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * input slice is loaded once
      * for several rows and each weight slice once for several inputs, with independent
      * accumulators; a large matrix with one input goes row after row in memory order instead
-     * (one stream the hardware prefetcher follows from memory). Each group of rows is read
-     * through a {@link MemorySegment#asSlice slice} of its own, which lets the compiler check
-     * its bounds once per group instead of once per load. The lane sums of eight rows (or of rows × inputs) are taken together
-     * ({@link #rowSums8}): pairs of lanes are added with a permuted copy and the results of
-     * two rows merged with a blend, three times, so eight rows cost three rounds of
-     * permute-add-blend instead of eight ordered reductions.
+     * (one stream the hardware prefetcher follows from memory). Groups of rows are read
+     * through a {@link MemorySegment#asSlice slice} of their own, which lets the compiler
+     * check bounds once per group instead of once per load. The lane sums of eight rows (or
+     * of rows × inputs) are taken together ({@link #rowSums8}): pairs of lanes are added with
+     * a permuted copy and the results of two rows merged with a blend, three times, so eight
+     * rows cost three rounds of permute-add-blend instead of eight ordered reductions.
+     *
+     * <p>The kernels write that tree out instead of calling {@link #rowSums8}, and the
+     * row-after-row kernel adds each row's lanes as scalars in the same order: a kernel is
+     * large enough that the compiler may decline to inline a call, and a call that is not
+     * inlined boxes its vector arguments on every row, which made the
+     * speed of a run depend on the compiler's choices.
      */
     static final class F32 extends FloatTensor {
         static final VectorSpecies<Float> DOT = FloatVector.SPECIES_256;
@@ -259,7 +265,14 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                     a6 = load(d, at + 6 * rowBytes).fma(xi, a6);
                     a7 = load(d, at + 7 * rowBytes).fma(xi, a7);
                 }
-                rowSums8(a0, a1, a2, a3, a4, a5, a6, a7).intoArray(out, r);
+                // rowSums8, written out (see the class comment)
+                FloatVector p01 = a0.add(a0.rearrange(SWAP_1)).blend(a1.add(a1.rearrange(SWAP_1)), ODD_1);
+                FloatVector p23 = a2.add(a2.rearrange(SWAP_1)).blend(a3.add(a3.rearrange(SWAP_1)), ODD_1);
+                FloatVector p45 = a4.add(a4.rearrange(SWAP_1)).blend(a5.add(a5.rearrange(SWAP_1)), ODD_1);
+                FloatVector p67 = a6.add(a6.rearrange(SWAP_1)).blend(a7.add(a7.rearrange(SWAP_1)), ODD_1);
+                FloatVector q03 = p01.add(p01.rearrange(SWAP_2)).blend(p23.add(p23.rearrange(SWAP_2)), ODD_2);
+                FloatVector q47 = p45.add(p45.rearrange(SWAP_2)).blend(p67.add(p67.rearrange(SWAP_2)), ODD_2);
+                q03.add(q03.rearrange(SWAP_4)).blend(q47.add(q47.rearrange(SWAP_4)), ODD_4).intoArray(out, r);
                 if (i < n) {
                     for (int k = r; k < r + 8; k++) {
                         out[k] = tail(out[k], (long) k * n, x, i, n);
@@ -305,7 +318,14 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                     e0 = w0.fma(x, e0);
                     e1 = w1.fma(x, e1);
                 }
-                rowSums8(a0, a1, b0, b1, c0, c1, e0, e1).intoArray(sums, 0);
+                // rowSums8, written out (see the class comment)
+                FloatVector p01 = a0.add(a0.rearrange(SWAP_1)).blend(a1.add(a1.rearrange(SWAP_1)), ODD_1);
+                FloatVector p23 = b0.add(b0.rearrange(SWAP_1)).blend(b1.add(b1.rearrange(SWAP_1)), ODD_1);
+                FloatVector p45 = c0.add(c0.rearrange(SWAP_1)).blend(c1.add(c1.rearrange(SWAP_1)), ODD_1);
+                FloatVector p67 = e0.add(e0.rearrange(SWAP_1)).blend(e1.add(e1.rearrange(SWAP_1)), ODD_1);
+                FloatVector q03 = p01.add(p01.rearrange(SWAP_2)).blend(p23.add(p23.rearrange(SWAP_2)), ODD_2);
+                FloatVector q47 = p45.add(p45.rearrange(SWAP_2)).blend(p67.add(p67.rearrange(SWAP_2)), ODD_2);
+                q03.add(q03.rearrange(SWAP_4)).blend(q47.add(q47.rearrange(SWAP_4)), ODD_4).intoArray(sums, 0);
                 for (int k = 0; k < 2; k++) {
                     long offset = (long) (r + k) * n;
                     out0[r + k] = tail(sums[k], offset, x0, i, n);
@@ -363,7 +383,14 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                     a6 = w.fma(FloatVector.fromArray(DOT, x6, i), a6);
                     a7 = w.fma(FloatVector.fromArray(DOT, x7, i), a7);
                 }
-                rowSums8(a0, a1, a2, a3, a4, a5, a6, a7).intoArray(sums, 0);
+                // rowSums8, written out (see the class comment)
+                FloatVector p01 = a0.add(a0.rearrange(SWAP_1)).blend(a1.add(a1.rearrange(SWAP_1)), ODD_1);
+                FloatVector p23 = a2.add(a2.rearrange(SWAP_1)).blend(a3.add(a3.rearrange(SWAP_1)), ODD_1);
+                FloatVector p45 = a4.add(a4.rearrange(SWAP_1)).blend(a5.add(a5.rearrange(SWAP_1)), ODD_1);
+                FloatVector p67 = a6.add(a6.rearrange(SWAP_1)).blend(a7.add(a7.rearrange(SWAP_1)), ODD_1);
+                FloatVector q03 = p01.add(p01.rearrange(SWAP_2)).blend(p23.add(p23.rearrange(SWAP_2)), ODD_2);
+                FloatVector q47 = p45.add(p45.rearrange(SWAP_2)).blend(p67.add(p67.rearrange(SWAP_2)), ODD_2);
+                q03.add(q03.rearrange(SWAP_4)).blend(q47.add(q47.rearrange(SWAP_4)), ODD_4).intoArray(sums, 0);
                 if (i < n) {
                     for (int j = 0; j < 8; j++) {
                         sums[j] = tail(sums[j], (long) r * n, x[b + j], i, n);
