@@ -187,7 +187,8 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
          * order, each weight slice once for all eight; longer rows (whose eight inputs would
          * push the rows out of the L1 cache) go in groups of four, and then, for a large
          * matrix, the first input reads the chunk in memory order and the others find it in
-         * the cache.
+         * the cache. A single input over a large matrix reads all its rows in memory order in
+         * one pass.
          */
         @Override
         void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
