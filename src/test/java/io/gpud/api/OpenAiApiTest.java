@@ -178,24 +178,39 @@ class OpenAiApiTest extends ApiServerTestBase {
     void servesMetricsOnItsOwnPort() throws Exception {
         post("/v1/completions", "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":2}");
         get("/no/such/path/12345");
-        var response = client.send(java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create("http://127.0.0.1:" + server.metricsPort() + "/metrics")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
+        List<String> expected = List.of(
+                "gpud_http_requests_total{route=\"/v1/completions\",status=\"200\"} 1",
+                "gpud_http_requests_total{route=\"unmatched\",status=\"404\"} 1",
+                "gpud_http_request_duration_seconds_count{route=\"/v1/completions\"} 1",
+                "gpud_time_to_first_token_seconds_count{model=\"fake\"} 1",
+                "gpud_generated_tokens_total{model=\"fake\"} 2",
+                "gpud_prompt_tokens_total{model=\"fake\"} 3",
+                "gpud_inflight_requests ",
+                "gpud_queue_depth 0");
+        // A request is counted after its last byte is sent, so the client can see its
+        // response before the count: scrape until every line is there (at most 5 s).
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        var response = scrapeMetrics();
+        while (!expected.stream().allMatch(response.body()::contains) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            response = scrapeMetrics();
+        }
+        String text = response.body();
         assertEquals(200, response.statusCode());
         assertNodeHeader(response);
         assertEquals(io.gpud.metrics.MetricRegistry.CONTENT_TYPE, response.headers().firstValue("content-type").orElse(""));
-        String text = response.body();
-        assertTrue(text.contains("gpud_http_requests_total{route=\"/v1/completions\",status=\"200\"} 1"), text);
-        assertTrue(text.contains("gpud_http_requests_total{route=\"unmatched\",status=\"404\"} 1"), text);
-        assertTrue(text.contains("gpud_http_request_duration_seconds_count{route=\"/v1/completions\"} 1"), text);
-        assertTrue(text.contains("gpud_time_to_first_token_seconds_count{model=\"fake\"} 1"), text);
-        assertTrue(text.contains("gpud_generated_tokens_total{model=\"fake\"} 2"), text);
-        assertTrue(text.contains("gpud_prompt_tokens_total{model=\"fake\"} 3"), text);
-        assertTrue(text.contains("gpud_inflight_requests "), text);
-        assertTrue(text.contains("gpud_queue_depth 0"), text);
+        for (String line : expected) {
+            assertTrue(text.contains(line), "missing " + line + " in\n" + text);
+        }
         assertTrue(!text.contains("12345"), "raw paths never become labels");
         assertEquals(404, client.send(java.net.http.HttpRequest.newBuilder(
                         java.net.URI.create("http://127.0.0.1:" + server.metricsPort() + "/v1/models")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+
+    private java.net.http.HttpResponse<String> scrapeMetrics() throws Exception {
+        return client.send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + server.metricsPort() + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 }
