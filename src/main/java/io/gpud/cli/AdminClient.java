@@ -38,7 +38,6 @@ public final class AdminClient {
         return exchange("GET", path, "");
     }
 
-    /** {@code POST path} with a JSON body; returns the response body of a 2xx answer. */
     /** What a status poll makes of one answer: an exit code to stop with, or null to go on. */
     @FunctionalInterface
     public interface StatusStep {
@@ -62,6 +61,7 @@ public final class AdminClient {
         return Optional.empty();
     }
 
+    /** {@code POST path} with a JSON body; returns the response body of a 2xx answer. */
     public String post(String path, String body) throws IOException {
         return exchange("POST", path, body);
     }

@@ -29,12 +29,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * than {@code useWithin} (a fraction of the verifier's maximum age); KMS still verifies the
  * document it receives and refuses a nonce it saw before. A document that failed
  * verification is never pooled: the failure is audited and the refill waits before it
- * tries again, while requests fall back to {@link #attestNow}, which audits their own
- * refusal.
+ * tries again, while requests fall back to {@link #attestNow}, whose refusal the gateway
+ * audits.
  *
  * <p>The refill runs on one platform thread with its own channel to the enclave. It tops
  * the pool up when no secure request is in flight (the enclave's and parent's CPU belong
- * to requests first), and regardless of that when the pool has fallen below half.
+ * to requests first), and regardless of that once the pool is down to half.
  * A pool of capacity 0 starts no thread: every request attests on demand.
  */
 final class AttestationPool implements AutoCloseable {
@@ -102,16 +102,14 @@ final class AttestationPool implements AutoCloseable {
     /** A pooled document that is still fresh, or on demand (on {@code onDemand}) when none is. */
     Attestation take(FrameChannel onDemand) {
         Instant now = clock.instant();
+        Attested taken;
         synchronized (ready) {
-            for (Attested a; (a = ready.pollFirst()) != null; ) {
-                if (fresh(a, now)) {
-                    signal();
-                    return a;
-                }
-            }
+            do {
+                taken = ready.pollFirst();
+            } while (taken != null && !fresh(taken, now));
         }
         signal();
-        return attestNow(onDemand);
+        return taken != null ? taken : attestNow(onDemand);
     }
 
     /** A secure request began; the refill leaves the CPU to it unless the pool runs low. */
@@ -126,7 +124,7 @@ final class AttestationPool implements AutoCloseable {
         }
     }
 
-    /** Documents ready right now (tests). */
+    /** Documents ready right now. */
     int ready() {
         synchronized (ready) {
             return ready.size();

@@ -1,22 +1,14 @@
 package io.gpud.enclave;
 
 import io.gpud.audit.AuditLog;
-import io.gpud.enclave.crypto.AttestationVerifier;
+import io.gpud.enclave.crypto.DataKeyIdentity;
 import io.gpud.enclave.crypto.PayloadCipher;
-import io.gpud.enclave.crypto.PcrPolicy;
 import io.gpud.enclave.protocol.EnclaveMessage;
 import io.gpud.enclave.protocol.EnvelopeAad;
 import io.gpud.enclave.protocol.FrameChannel;
 import io.gpud.enclave.protocol.ProtocolException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
-import java.time.Clock;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -130,24 +122,6 @@ public final class SecureGateway {
     private final SeenSessions sessions = new SeenSessions();
 
     /**
-     * A gateway that asks the enclave for an attestation document on each request that
-     * needs KMS.
-     *
-     * @param enclave  the channel to the enclave program
-     * @param kms      KMS (or local mode's endpoint)
-     * @param verifier attestation verification to the pinned root
-     * @param policy   enclave images allowed
-     * @param audit    where every operation is recorded
-     * @param clock    verification time
-     * @param random   nonces
-     */
-    SecureGateway(FrameChannel enclave, KmsKeys kms, AttestationVerifier verifier, PcrPolicy policy,
-                  AuditLog audit, Clock clock, SecureRandom random) {
-        this(enclave, kms, new AttestationPool(enclave, verifier, policy, audit, clock, random, 0,
-                Duration.ofSeconds(1)), audit);
-    }
-
-    /**
      * @param enclave      the channel to the enclave program
      * @param kms          KMS (or local mode's endpoint)
      * @param attestations where verified attestation documents come from (owned by the caller)
@@ -191,7 +165,8 @@ public final class SecureGateway {
         if (envelope.iv().length != PayloadCipher.IV_BYTES || envelope.ciphertext().length < PayloadCipher.TAG_BYTES) {
             return refuse(who, "iv or ciphertext has the wrong length");
         }
-        String session = sessionName(aad, envelope.encryptedDataKey());
+        ByteBuffer session = ByteBuffer.wrap(DataKeyIdentity.of(aad.keyArn(), envelope.encryptedDataKey(),
+                aad.tenant(), aad.session()));
         if (sessions.seen(session)) {
             var cached = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(),
                     envelope.encryptedDataKey(), NO_CMS, envelope.iv(), envelope.ciphertext(), envelope.aad()));
@@ -299,24 +274,9 @@ public final class SecureGateway {
         return copy;
     }
 
-    /** Names a data-key session (key ARN, encrypted data key, tenant, session) by a digest. */
-    private static String sessionName(EnvelopeAad aad, byte[] encryptedDataKey) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (String part : new String[] {aad.keyArn(), aad.tenant(), aad.session()}) {
-                byte[] b = part.getBytes(StandardCharsets.UTF_8);
-                md.update(ByteBuffer.allocate(4).putInt(b.length).array());
-                md.update(b);
-            }
-            md.update(encryptedDataKey);
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new EnclaveException("no SHA-256", e);
-        }
-    }
-
     /**
-     * Sessions whose data key the enclave unwrapped through this gateway lately: only
+     * Sessions (named by {@link DataKeyIdentity}, as the enclave names the keys it keeps)
+     * whose data key the enclave unwrapped through this gateway lately: only
      * these are first offered to the enclave's key cache, so a request under a new data
      * key goes straight to KMS instead of spending a round trip to learn that the key is
      * not cached. A hint, not a security decision: a wrong guess costs one round trip or
@@ -324,13 +284,13 @@ public final class SecureGateway {
      */
     private static final class SeenSessions {
         private static final int MAX = 4096;
-        private final SequencedSet<String> names = new LinkedHashSet<>();
+        private final SequencedSet<ByteBuffer> names = new LinkedHashSet<>();
 
-        synchronized boolean seen(String name) {
+        synchronized boolean seen(ByteBuffer name) {
             return names.contains(name);
         }
 
-        synchronized void remember(String name) {
+        synchronized void remember(ByteBuffer name) {
             names.add(name);
             if (names.size() > MAX) {
                 names.removeFirst();

@@ -24,7 +24,8 @@ import java.util.Set;
 
 /**
  * Everything the secure envelope runs on, started for one mode: the audit log, the enclave
- * channel, KMS, the verifier and the {@link SecureGateway} over them. In {@code nitro}
+ * channel, KMS, the verifier, the {@link AttestationPool} on an enclave connection of its
+ * own, and the {@link SecureGateway} over them. In {@code nitro}
  * mode: vsock to the enclave, the AWS Nitro root, the configured PCR allow-list and real
  * KMS. In {@code local} mode (INSECURE): a generated test PKI, the enclave program as a
  * child process, and {@link LocalKms} on loopback whose policy allows the measurement of

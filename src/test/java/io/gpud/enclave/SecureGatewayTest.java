@@ -16,6 +16,7 @@ import io.gpud.enclave.crypto.TestPki;
 import io.gpud.enclave.program.EnclaveServer;
 import io.gpud.enclave.protocol.Cbor;
 import io.gpud.enclave.protocol.EnvelopeAad;
+import io.gpud.enclave.protocol.FrameChannel;
 import io.gpud.enclave.protocol.Frames;
 import io.gpud.enclave.protocol.StreamFrameChannel;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +76,13 @@ class SecureGatewayTest {
         kms = new KmsKeys(localKms.endpoint(), "us-east-1", true);
         audit = AuditLog.open(dir.resolve("audit.log"), CLOCK);
         channel = new RecordingFrameChannel(StreamFrameChannel.unix(dir.resolve("enclave.sock"), Frames.DEFAULT_MAX_BYTES));
-        gateway = new SecureGateway(channel, kms, verifier(), policy, audit, CLOCK, Fips.random());
+        gateway = onDemandGateway(channel, kms, policy);
+    }
+
+    /** A gateway that asks the enclave for an attestation document on each request that needs KMS. */
+    private static SecureGateway onDemandGateway(FrameChannel enclave, KmsKeys keys, PcrPolicy allowed) {
+        return new SecureGateway(enclave, keys, new AttestationPool(enclave, verifier(), allowed, audit, CLOCK,
+                Fips.random(), 0, Duration.ofSeconds(1)), audit);
     }
 
     @AfterAll
@@ -313,8 +320,7 @@ class SecureGatewayTest {
 
     @Test
     void parentRefusesAnEnclaveOutsideItsPolicyBeforeCallingKms() throws Exception {
-        var strict = new SecureGateway(channel, kms, verifier(),
-                new PcrPolicy(Set.of(HexFormat.of().formatHex(filled(0x77))), Set.of()), audit, CLOCK, Fips.random());
+        var strict = onDemandGateway(channel, kms, new PcrPolicy(Set.of(HexFormat.of().formatHex(filled(0x77))), Set.of()));
         var r = assertInstanceOf(SecureGateway.Refused.class, strict.open(seal("acme", "{}".getBytes()).envelope()));
         assertEquals(503, r.status());
         assertTrue(lastAudit().contains("PCR0 is not in the allow-list"), lastAudit());
@@ -324,7 +330,7 @@ class SecureGatewayTest {
     void debugModeEnclaveIsRefused() throws Exception {
         try (var debug = EnclaveServer.unix(dir.resolve("debug.sock"), new LocalAttestor(pki, Map.of(0, new byte[48]), CLOCK));
              var ch = StreamFrameChannel.unix(dir.resolve("debug.sock"), Frames.DEFAULT_MAX_BYTES)) {
-            var g = new SecureGateway(ch, kms, verifier(), policy, audit, CLOCK, Fips.random());
+            var g = onDemandGateway(ch, kms, policy);
             assertEquals(503, assertInstanceOf(SecureGateway.Refused.class,
                     g.open(seal("acme", "{}".getBytes()).envelope())).status());
             assertTrue(lastAudit().contains("debug-mode enclave"), lastAudit());
@@ -334,7 +340,7 @@ class SecureGatewayTest {
     @Test
     void aKmsAnswerCarryingPlaintextIsRefusedAndAudited() throws Exception {
         try (var fake = new FakePlaintextKms(KEY_A); var fakeKeys = new KmsKeys(fake.endpoint(), "us-east-1", true)) {
-            var g = new SecureGateway(channel, fakeKeys, verifier(), policy, audit, CLOCK, Fips.random());
+            var g = onDemandGateway(channel, fakeKeys, policy);
             var r = assertInstanceOf(SecureGateway.Refused.class, g.open(seal("acme", "{}".getBytes()).envelope()));
             assertEquals(502, r.status());
             assertTrue(lastAudit().contains("refused: answer carried Plaintext"), lastAudit());

@@ -1,16 +1,10 @@
 package io.gpud.enclave.program;
 
-import io.gpud.enclave.crypto.CryptoException;
-import io.gpud.enclave.crypto.Fips;
 import io.gpud.enclave.crypto.PayloadCipher;
-import io.gpud.enclave.protocol.Cbor;
 import java.nio.ByteBuffer;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
@@ -75,16 +69,6 @@ final class DataKeyCache {
     DataKeyCache(Limits limits, LongSupplier nanoTime) {
         this.limits = limits;
         this.nanoTime = nanoTime;
-    }
-
-    /** The name of the entry for a data key that KMS unwrapped under this key, blob and context. */
-    static byte[] identity(String keyArn, byte[] encryptedDataKey, String tenant, String session) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256", Fips.provider());
-            return sha.digest(Cbor.encode(List.of(keyArn, encryptedDataKey, tenant, session)));
-        } catch (GeneralSecurityException e) {
-            throw new CryptoException("SHA-256 is unavailable: " + e.getMessage(), e);
-        }
     }
 
     /** A copy of the key named {@code identity}, counting one use; null when none is kept (or it expired). */

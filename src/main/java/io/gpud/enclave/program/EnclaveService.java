@@ -2,6 +2,7 @@ package io.gpud.enclave.program;
 
 import io.gpud.enclave.crypto.Attestor;
 import io.gpud.enclave.crypto.CryptoException;
+import io.gpud.enclave.crypto.DataKeyIdentity;
 import io.gpud.enclave.crypto.Fips;
 import io.gpud.enclave.crypto.PayloadCipher;
 import io.gpud.enclave.crypto.RecipientCms;
@@ -106,7 +107,7 @@ final class EnclaveService {
                 || !aad.keyArn().equals(r.keyArn())) {
             return new EnclaveMessage.Refusal("aad");
         }
-        byte[] identity = DataKeyCache.identity(aad.keyArn(), r.encryptedDataKey(), aad.tenant(), aad.session());
+        byte[] identity = DataKeyIdentity.of(aad.keyArn(), r.encryptedDataKey(), aad.tenant(), aad.session());
         boolean fromKms = r.cms().length > 0;
         byte[] key = fromKms ? null : keys.take(identity);
         if (!fromKms && key == null) {

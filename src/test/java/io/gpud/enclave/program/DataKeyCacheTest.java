@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.gpud.enclave.crypto.DataKeyIdentity;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,7 +29,7 @@ class DataKeyCacheTest {
     }
 
     static byte[] id(String session) {
-        return DataKeyCache.identity("arn:aws:kms:us-east-1:111122223333:key/k", new byte[] {1, 2, 3}, "acme", session);
+        return DataKeyIdentity.of("arn:aws:kms:us-east-1:111122223333:key/k", new byte[] {1, 2, 3}, "acme", session);
     }
 
     static boolean zeroed(byte[] k) {
@@ -55,12 +56,12 @@ class DataKeyCacheTest {
 
     @Test
     void theIdentityDependsOnKeyBlobTenantAndSession() {
-        byte[] base = DataKeyCache.identity("arn:k", new byte[] {1}, "acme", "s");
-        assertFalse(Arrays.equals(base, DataKeyCache.identity("arn:k2", new byte[] {1}, "acme", "s")));
-        assertFalse(Arrays.equals(base, DataKeyCache.identity("arn:k", new byte[] {2}, "acme", "s")));
-        assertFalse(Arrays.equals(base, DataKeyCache.identity("arn:k", new byte[] {1}, "other", "s")));
-        assertFalse(Arrays.equals(base, DataKeyCache.identity("arn:k", new byte[] {1}, "acme", "t")));
-        assertArrayEquals(base, DataKeyCache.identity("arn:k", new byte[] {1}, "acme", "s"));
+        byte[] base = DataKeyIdentity.of("arn:k", new byte[] {1}, "acme", "s");
+        assertFalse(Arrays.equals(base, DataKeyIdentity.of("arn:k2", new byte[] {1}, "acme", "s")));
+        assertFalse(Arrays.equals(base, DataKeyIdentity.of("arn:k", new byte[] {2}, "acme", "s")));
+        assertFalse(Arrays.equals(base, DataKeyIdentity.of("arn:k", new byte[] {1}, "other", "s")));
+        assertFalse(Arrays.equals(base, DataKeyIdentity.of("arn:k", new byte[] {1}, "acme", "t")));
+        assertArrayEquals(base, DataKeyIdentity.of("arn:k", new byte[] {1}, "acme", "s"));
     }
 
     @Test
