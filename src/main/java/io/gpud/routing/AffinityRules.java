@@ -4,7 +4,6 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Rules {@code SOURCE=REGION} that name the region a request should run in by where it
@@ -98,13 +97,7 @@ public final class AffinityRules {
         return new AffinityRules(rules);
     }
 
-    /** The region the first matching rule names, with the rule's text. */
-    public Optional<Match> match(RequestSource source) {
-        Rule r = first(source);
-        return r == null ? Optional.empty() : Optional.of(new Match(r.region(), r.text()));
-    }
-
-    /** The first rule that matches, or null: {@link #match} without allocating. */
+    /** The first rule that matches, or null. */
     Rule first(RequestSource source) {
         for (int i = 0; i < rules.size(); i++) {
             Rule r = rules.get(i);
@@ -113,9 +106,5 @@ public final class AffinityRules {
             }
         }
         return null;
-    }
-
-    /** A rule that matched: the region it names and the rule as written. */
-    public record Match(String region, String rule) {
     }
 }

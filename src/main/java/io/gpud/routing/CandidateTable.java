@@ -1,6 +1,5 @@
 package io.gpud.routing;
 
-import io.gpud.core.NodeState;
 import io.gpud.membership.NetworkCoordinate;
 
 import java.util.HashMap;
@@ -37,8 +36,8 @@ final class CandidateTable {
     final byte[] baseFilter;            // (n+1) Router.Filter code for state and suspicion, 0 when none
     final int[] capacity;               // (n+1) concurrent sequences offered
     final long[] outstanding;           // (n+1) queue + in flight from the newest load record
-    final boolean[] hasLoad;            // (n+1) a load record has arrived
-    final long[] loadAt;                // (n+1) when it was taken, nanos on the router's clock
+    final long[] loadAt;                // (n+1) when the load record was taken, nanos on the router's clock;
+                                        //       Candidate.NO_LOAD when none has arrived
     final long[] staleAfter;            // (n+1) nanos after loadAt it counts as saturated
     final double[] fallbackRtt;         // (n+1) seconds: smoothed probe RTT, else the ceiling
     final RecentSends.Ring[] sends;     // (n+1) this node's recent sends to each peer
@@ -50,7 +49,8 @@ final class CandidateTable {
     private record Estimates(long version, double[] seconds) {
     }
 
-    private CandidateTable(List<Candidate> peers, String localRegion, long staleNanos, long remoteSlackNanos,
+    /** Compiles {@code peers}; this also forgets the sends and breakers of peers no longer listed. */
+    CandidateTable(List<Candidate> peers, String localRegion, long staleNanos, long remoteSlackNanos,
                            double ceilingSeconds, RecentSends recentSends, CircuitBreakers circuitBreakers) {
         this.peers = peers;
         n = peers.size();
@@ -60,7 +60,6 @@ final class CandidateTable {
         baseFilter = new byte[slots];
         capacity = new int[slots];
         outstanding = new long[slots];
-        hasLoad = new boolean[slots];
         loadAt = new long[slots];
         staleAfter = new long[slots];
         fallbackRtt = new double[slots];
@@ -76,11 +75,9 @@ final class CandidateTable {
             hosts[i] = c;
             Integer r = regionIndex.putIfAbsent(c.region(), regionIndex.size());
             region[i] = r == null ? regionIndex.size() - 1 : r;
-            baseFilter[i] = !NodeState.READY.name().equals(c.nodeState()) ? Router.Filter.NOT_READY.code
-                    : !c.alive() ? Router.Filter.SUSPECT.code : 0;
+            baseFilter[i] = Router.stateFilter(c);
             capacity[i] = c.capacity();
             outstanding[i] = (long) c.queueDepth() + c.inFlight();
-            hasLoad[i] = c.hasLoad();
             loadAt[i] = c.loadAtNanos();
             staleAfter[i] = region[i] == 0 ? staleNanos : staleNanos + remoteSlackNanos;
             fallbackRtt[i] = c.probeRtt() != null ? c.probeRtt().toNanos() / 1e9 : ceilingSeconds;
@@ -94,7 +91,7 @@ final class CandidateTable {
                 }
                 long[] latest = latestOf.get(model);
                 if (latest == null) {
-                    latest = servedBy.computeIfAbsent(model + ":latest", l -> new long[words]);
+                    latest = servedBy.computeIfAbsent(model + Router.LATEST, l -> new long[words]);
                     latestOf.put(model, latest);
                 }
                 bits[i >>> 6] |= 1L << i;
@@ -112,12 +109,6 @@ final class CandidateTable {
             recentSends.retainOnly(names);
             circuitBreakers.retainOnly(names);
         }
-    }
-
-    /** Compiles {@code peers}; this also forgets the sends and breakers of peers no longer listed. */
-    static CandidateTable compile(List<Candidate> peers, String localRegion, long staleNanos, long remoteSlackNanos,
-                                  double ceilingSeconds, RecentSends sends, CircuitBreakers breakers) {
-        return new CandidateTable(peers, localRegion, staleNanos, remoteSlackNanos, ceilingSeconds, sends, breakers);
     }
 
     /** The slots that serve {@code model} (as {@code NAME:latest} also those serving NAME), or null for none. */

@@ -5,7 +5,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Requests this node sent to each peer in the last moments, which the peer's load record
- * cannot show yet: a record taken at {@code since} counts only what was sent after it.
+ * cannot show yet: a record taken at {@code since} shows only what was sent before it, so
+ * what was sent after it is counted here.
  * Without this, every decision between two load records would see the same idle peer and
  * send it everything (herding). Each peer keeps the times of its last {@value #SLOTS}
  * sends in a {@link Ring}, which the router's candidate table holds per host, so a

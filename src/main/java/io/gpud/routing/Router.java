@@ -62,8 +62,8 @@ import java.util.random.RandomGenerator;
  * is then one pass over the arrays that filters, scores and keeps the best {@code choices}
  * hosts of each region by insertion into a tiny array, followed by a few steps over the
  * regions; the retry targets take one more pass. Its working arrays come from a small pool,
- * so a decision allocates only its result (and the explanation, with its strings and
- * per-host lines, when asked for). The fail-open tiers scan again, but only when no region
+ * so a decision allocates only its result and the source's live description of this node
+ * (and the explanation, with its strings and per-host lines, when asked for). The fail-open tiers scan again, but only when no region
  * had an unsaturated host. Nothing takes a lock on the common path: tables are immutable
  * once published, a closed breaker and a peer with no send since its load record each
  * answer with a volatile read.
@@ -72,22 +72,20 @@ public final class Router {
 
     /** Why a host was left out. */
     enum Filter {
-        NO_MODEL("model not loaded", true),
-        NOT_READY("state %s", true),
-        SUSPECT("suspected by membership", false),
-        CIRCUIT_OPEN("circuit open", false),
+        NO_MODEL("model not loaded"),
+        NOT_READY("state %s"),
+        SUSPECT("suspected by membership"),
+        CIRCUIT_OPEN("circuit open"),
         /** Slot 0 of a decision without this node; never shown. */
-        ABSENT("not a candidate", true);
+        ABSENT("not a candidate");
 
         /** Its code in a decision's filter array; 0 means not filtered. */
         final byte code;
         final String text;
-        final boolean hard;
 
-        Filter(String text, boolean hard) {
+        Filter(String text) {
             this.code = (byte) (ordinal() + 1);
             this.text = text;
-            this.hard = hard;
         }
 
         static Filter of(byte code) {
@@ -107,7 +105,17 @@ public final class Router {
     }
 
     private static final String READY = NodeState.READY.name();
-    private static final String LATEST = ":latest";
+    static final String LATEST = ":latest";
+
+    /** The filter a host's state and suspicion call for: not READY, suspected, or 0 for none. */
+    static byte stateFilter(Candidate c) {
+        return !READY.equals(c.nodeState()) ? NOT_READY : !c.alive() ? SUSPECT : 0;
+    }
+
+    /** The affinity term of a host in region {@code r}: 0 in the rule's region or without a rule, else 1. */
+    private static double affinity(int affinityRegion, int r) {
+        return affinityRegion == -1 || affinityRegion == r ? 0.0 : 1.0;
+    }
 
     private final RoutingConfig config;
     private final CandidateSource source;
@@ -185,7 +193,8 @@ public final class Router {
                                  Candidate self, CandidateTable t, double[] rtt, Scratch s) {
         AffinityRules.Rule rule = affinity.first(requestSource);
         // -1: no rule matched (affinity 0 for all); -2: a rule named a region no host is in (1 for all)
-        int affinityRegion = rule == null ? -1 : t.region(rule.region()) >= 0 ? t.region(rule.region()) : -2;
+        int named = rule == null ? -1 : t.region(rule.region());
+        int affinityRegion = rule == null ? -1 : named >= 0 ? named : -2;
         int regions = t.regions();
         for (int r = 0; r < regions; r++) {
             s.count[r] = 0;
@@ -215,7 +224,7 @@ public final class Router {
             }
             int r = t.region[i];
             double score = weightLoad * load + weightLatency * Math.min(1.0, rtt[i] / ceilingSeconds)
-                    + weightAffinity * (affinityRegion == -1 || affinityRegion == r ? 0.0 : 1.0);
+                    + weightAffinity * affinity(affinityRegion, r);
             s.load[i] = load;
             s.saturated[i] = saturated;
             s.score[i] = score;
@@ -280,7 +289,7 @@ public final class Router {
     private CandidateTable table(List<Candidate> peers) {
         CandidateTable t = table;
         if (t == null || t.peers != peers) {
-            t = CandidateTable.compile(peers, source.localRegion(), staleNanos, REMOTE_SLACK_NANOS, ceilingSeconds,
+            t = new CandidateTable(peers, source.localRegion(), staleNanos, REMOTE_SLACK_NANOS, ceilingSeconds,
                     sends, breakers);
             table = t;
         }
@@ -293,12 +302,11 @@ public final class Router {
             s.filter[0] = ABSENT;
             return;
         }
-        byte f = !serves(self.models(), model) ? NO_MODEL : !READY.equals(self.nodeState()) ? NOT_READY
-                : !self.alive() ? SUSPECT : 0;
+        byte f = !serves(self.models(), model) ? NO_MODEL : stateFilter(self);
         long outstanding = (long) self.queueDepth() + self.inFlight();
         double load = (double) outstanding / (outstanding + self.capacity());
         boolean saturated = outstanding >= self.capacity();
-        double score = weightLoad * load + weightAffinity * (affinityRegion == -1 || affinityRegion == 0 ? 0.0 : 1.0);
+        double score = weightLoad * load + weightAffinity * affinity(affinityRegion, 0);
         s.filter[0] = f;
         s.load[0] = load;
         s.saturated[0] = saturated;
@@ -319,10 +327,11 @@ public final class Router {
      * record is missing or stale (the host counts as saturated, load 1).
      */
     private static long outstanding(CandidateTable t, int i, long now) {
-        if (!t.hasLoad[i] || now - t.loadAt[i] > t.staleAfter[i]) {
+        long at = t.loadAt[i];
+        if (at == Candidate.NO_LOAD || now - at > t.staleAfter[i]) {
             return -1;
         }
-        return t.outstanding[i] + t.sends[i].countAfter(t.loadAt[i]);
+        return t.outstanding[i] + t.sends[i].countAfter(at);
     }
 
     /**
@@ -472,9 +481,8 @@ public final class Router {
             }
             Candidate c = i == 0 ? self : t.hosts[i];
             if (i > 0 && (code == NO_MODEL || code == NOT_READY)) {
-                // Hard-filtered hosts were skipped by the scoring pass: score them for the record.
+                // Hard-filtered hosts were skipped by the scoring pass: their saturation for the record.
                 long outstanding = outstanding(t, i, start);
-                s.load[i] = outstanding < 0 ? 1.0 : (double) outstanding / (outstanding + t.capacity[i]);
                 s.saturated[i] = outstanding < 0 || outstanding >= t.capacity[i];
             }
             Filter f = Filter.of(code);
@@ -482,7 +490,7 @@ public final class Router {
             boolean scored = f == null || i == chosen;
             double latency = Math.min(1.0, rtt[i] / ceilingSeconds);
             int r = i == 0 ? 0 : t.region[i];
-            double aff = affinityRegion == -1 || affinityRegion == r ? 0.0 : 1.0;
+            double aff = affinity(affinityRegion, r);
             lines.add(new RouteExplanation.Line(c.node(), c.region(), c.nodeState(),
                     scored ? s.load[i] : null, scored ? latency : null, scored ? aff : null,
                     scored ? s.score[i] : null, rtt[i] * 1e3, s.saturated[i], why, i == chosen));

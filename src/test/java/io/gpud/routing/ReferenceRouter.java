@@ -19,7 +19,7 @@ import java.util.random.RandomGenerator;
 final class ReferenceRouter {
 
     /** One host's numbers. */
-    record Scored(int index, Candidate host, String filtered, boolean hard, double rtt, double load, double latency,
+    record Scored(Candidate host, String filtered, boolean hard, double rtt, double load, double latency,
                   double affinity, double score, boolean saturated) {
     }
 
@@ -47,8 +47,7 @@ final class ReferenceRouter {
         double ceiling = config.latencyCeiling().toNanos() / 1e9;
         long stale = config.staleLoadAfter().toNanos();
         var scored = new ArrayList<Scored>();
-        for (int i = 0; i < all.size(); i++) {
-            Candidate c = all.get(i);
+        for (Candidate c : all) {
             String filtered = null;
             boolean hard = false;
             boolean serves = c.models().contains(model) || model.endsWith(":latest")
@@ -87,7 +86,7 @@ final class ReferenceRouter {
             double affinity = affinityRegion == null || affinityRegion.equals(c.region()) ? 0 : 1;
             double score = config.weightLoad() * load + config.weightLatency() * latency
                     + config.weightAffinity() * affinity;
-            scored.add(new Scored(i, c, filtered, hard, rtt, load, latency, affinity, score,
+            scored.add(new Scored(c, filtered, hard, rtt, load, latency, affinity, score,
                     isStale || outstanding >= c.capacity()));
         }
         String preferred = affinityRegion != null && all.stream().anyMatch(c -> c.region().equals(affinityRegion))
