@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/java.sh
+need_jar target/gpud.jar
 rounds="${1:-500}"
 base="${GPUD_BENCH_PORT:-18580}"
 work="$(mktemp -d)"

@@ -32,7 +32,7 @@ git archive "$REF" | tar -x -C "$work/ref"
 run() {
   local name=$1 cp=$2 hours=$3
   shift 3
-  /usr/bin/time -f "%U" -o "$work/$name.cpu" taskset -c "$CORE" "$JAVA_HOME/bin/java" \
+  /usr/bin/time -f "%U" -o "$work/$name.cpu" taskset -c "$CORE" "$java" \
     -XX:ActiveProcessorCount=1 -Xmx4g "$@" -cp "$cp" io.gpud.membership.MembershipSimulationReport \
     --loss-only --hours "$hours" --seed "$SEED" > "$work/$name.out"
   cat "$work/$name.cpu"

@@ -21,7 +21,7 @@ fi
 cp="bench/routing-jmh/target/classes:$(cat bench/routing-jmh/target/cp.txt)"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-"$JAVA_HOME/bin/java" -cp "$cp" org.openjdk.jmh.Main -rf json -rff "$out" "${@:-RoutingBench}"
+"$java" -cp "$cp" org.openjdk.jmh.Main -rf json -rff "$out" "${@:-RoutingBench}"
 python3 - "$out" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))

@@ -6,6 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 source bench/java.sh
+need_jar target/gpud.jar
 requests="${1:-300}"
 rounds="${2:-3}"
 session_length="${3:-100}"

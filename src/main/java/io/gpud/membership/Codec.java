@@ -68,7 +68,7 @@ final class Codec {
         var out = new WireWriter(bytes);
         out.u8(COMPOUND).u8(parts.size());
         for (byte[] part : parts) {
-            out.u16(part.length).bytes(part);
+            out.blob(part);
         }
         return out.toArray();
     }
@@ -143,7 +143,7 @@ final class Codec {
                 out.u8(COMPOUND).u8(c.parts().size());
                 for (Message part : c.parts()) {
                     byte[] b = encode(part);
-                    out.u16(b.length).bytes(b);
+                    out.blob(b);
                 }
             }
         }

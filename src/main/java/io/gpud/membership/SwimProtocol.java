@@ -131,7 +131,8 @@ final class SwimProtocol {
         }
 
         void setMetadata(byte[] bytes) {
-            SharedMetadata shared = SHARED_METADATA.get(ByteBuffer.wrap(bytes));
+            ByteBuffer key = ByteBuffer.wrap(bytes);
+            SharedMetadata shared = SHARED_METADATA.get(key);
             if (shared == null) {
                 NodeMetadata decoded;
                 try {
@@ -143,7 +144,7 @@ final class SwimProtocol {
                 if (SHARED_METADATA.size() >= MAX_SHARED_METADATA) {
                     SHARED_METADATA.clear();
                 }
-                SHARED_METADATA.putIfAbsent(ByteBuffer.wrap(bytes), shared);
+                SHARED_METADATA.putIfAbsent(key, shared);
             }
             metadataBytes = shared.bytes();
             metadata = shared.decoded();
@@ -939,9 +940,10 @@ final class SwimProtocol {
         LoadRecord current = loadSource.get();
         var record = new LoadRecord(self, ++loadSeq, current.sentAtMillis(), current.queueDepth(),
                 current.inFlight(), current.tokensPerSecond());
+        byte[] load = Codec.encode(new Load(record));
         for (Member m : members.values()) {
             if (m.live() && !m.name.equals(self) && region.equals(m.metadata.region())) {
-                send(m.address, new Load(record), false);
+                sendEncoded(m.address, load, false);
             }
         }
     }
@@ -971,10 +973,10 @@ final class SwimProtocol {
 
     /** Says goodbye to every live member directly; after this the node only listens. */
     void leave(long now) {
-        Dead bye = new Dead(incarnation, self, self);
+        byte[] bye = Codec.encode(new Dead(incarnation, self, self));
         for (Member m : members.values()) {
             if (m.live() && !m.name.equals(self)) {
-                send(m.address, bye, false);
+                sendEncoded(m.address, bye, false);
             }
         }
         members.get(self).state = MemberState.LEFT;
