@@ -190,10 +190,10 @@ class OpenAiApiTest extends ApiServerTestBase {
         // A request is counted after its last byte is sent, so the client can see its
         // response before the count: scrape until every line is there (at most 5 s).
         long deadline = System.nanoTime() + 5_000_000_000L;
-        var response = scrapeMetrics();
+        var response = getFromMetricsPort("/metrics");
         while (!expected.stream().allMatch(response.body()::contains) && System.nanoTime() < deadline) {
             Thread.sleep(20);
-            response = scrapeMetrics();
+            response = getFromMetricsPort("/metrics");
         }
         String text = response.body();
         assertEquals(200, response.statusCode());
@@ -203,14 +203,12 @@ class OpenAiApiTest extends ApiServerTestBase {
             assertTrue(text.contains(line), "missing " + line + " in\n" + text);
         }
         assertTrue(!text.contains("12345"), "raw paths never become labels");
-        assertEquals(404, client.send(java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create("http://127.0.0.1:" + server.metricsPort() + "/v1/models")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(404, getFromMetricsPort("/v1/models").statusCode());
     }
 
-    private java.net.http.HttpResponse<String> scrapeMetrics() throws Exception {
+    private java.net.http.HttpResponse<String> getFromMetricsPort(String path) throws Exception {
         return client.send(java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create("http://127.0.0.1:" + server.metricsPort() + "/metrics")).build(),
+                        java.net.URI.create("http://127.0.0.1:" + server.metricsPort() + path)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 }

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,14 +76,32 @@ class AttestationPoolTest {
         }
     }
 
+    // An enclave whose documents report PCR0, signed by a fresh test PKI, on the test's clock.
+    private MovableClock clock;
+    private TestPki pki;
+    private AttestationVerifier verifier;
+    private Path socket;
+
+    @BeforeEach
+    void fixture() {
+        clock = new MovableClock();
+        pki = TestPki.generate(clock.instant(), Duration.ofHours(1));
+        verifier = new AttestationVerifier(pki.root(), Duration.ofMinutes(5));
+        socket = dir.resolve("enclave.sock");
+    }
+
+    private EnclaveServer startEnclave() throws Exception {
+        return EnclaveServer.unix(socket, new LocalAttestor(pki, Map.of(0, PCR0), clock));
+    }
+
+    private static PcrPolicy allowing(byte[] pcr0) {
+        return new PcrPolicy(Set.of(HexFormat.of().formatHex(pcr0)), Set.of());
+    }
+
     @Test
     void documentsAreHandedOutOnceFreshAndKmsStillRefusesAReusedOne() throws Exception {
-        var clock = new MovableClock();
-        TestPki pki = TestPki.generate(clock.instant(), Duration.ofHours(1));
-        var policy = new PcrPolicy(Set.of(HexFormat.of().formatHex(PCR0)), Set.of());
-        var verifier = new AttestationVerifier(pki.root(), Duration.ofMinutes(5));
-        Path socket = dir.resolve("enclave.sock");
-        try (var enclave = EnclaveServer.unix(socket, new LocalAttestor(pki, Map.of(0, PCR0), clock));
+        var policy = allowing(PCR0);
+        try (var enclave = startEnclave();
              var refillChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
              var requestChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
              var audit = AuditLog.open(dir.resolve("audit.log"), clock);
@@ -116,13 +135,9 @@ class AttestationPoolTest {
 
     @Test
     void aDocumentThatFailsVerificationIsNeverPooledAndTheFailureIsAudited() throws Exception {
-        var clock = new MovableClock();
-        TestPki pki = TestPki.generate(clock.instant(), Duration.ofHours(1));
-        var policy = new PcrPolicy(Set.of(HexFormat.of().formatHex(filled(0x77))), Set.of());
-        var verifier = new AttestationVerifier(pki.root(), Duration.ofMinutes(5));
-        Path socket = dir.resolve("enclave.sock");
+        var policy = allowing(filled(0x77));
         Path log = dir.resolve("audit.log");
-        try (var enclave = EnclaveServer.unix(socket, new LocalAttestor(pki, Map.of(0, PCR0), clock));
+        try (var enclave = startEnclave();
              var refillChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
              var requestChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
              var audit = AuditLog.open(log, clock);
@@ -144,12 +159,8 @@ class AttestationPoolTest {
 
     @Test
     void capacityZeroAttestsOnDemandWithAFreshNonceEachTime() throws Exception {
-        var clock = new MovableClock();
-        TestPki pki = TestPki.generate(clock.instant(), Duration.ofHours(1));
-        var policy = new PcrPolicy(Set.of(HexFormat.of().formatHex(PCR0)), Set.of());
-        var verifier = new AttestationVerifier(pki.root(), Duration.ofMinutes(5));
-        Path socket = dir.resolve("enclave.sock");
-        try (var enclave = EnclaveServer.unix(socket, new LocalAttestor(pki, Map.of(0, PCR0), clock));
+        var policy = allowing(PCR0);
+        try (var enclave = startEnclave();
              var channel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
              var audit = AuditLog.open(dir.resolve("audit.log"), clock);
              var pool = new AttestationPool(channel, verifier, policy, audit, clock, Fips.random(), 0,
