@@ -10,7 +10,7 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.endpoints.Endpoint;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.endpoints.KmsEndpointParams;
@@ -66,7 +66,7 @@ public final class KmsKeys implements AutoCloseable {
         var b = KmsClient.builder()
                 .region(Region.of(region))
                 .credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create());
+                .httpClient(ApacheHttpClient.create());
         if (endpoint != null) {
             b.endpointOverride(endpoint);
         }

@@ -3,7 +3,7 @@ package io.gpud.scaling;
 import java.net.URI;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClientBuilder;
@@ -32,7 +32,7 @@ public final class AwsAutoScaling implements CapacityActuator, LifecycleActions,
             AutoScalingClientBuilder builder = AutoScalingClient.builder()
                     .region(Region.of(region))
                     .credentialsProvider(DefaultCredentialsProvider.builder().build())
-                    .httpClient(UrlConnectionHttpClient.create());
+                    .httpClient(ApacheHttpClient.create());
             if (endpoint != null) {
                 builder.endpointOverride(endpoint);
             }

@@ -12,7 +12,7 @@ import java.util.OptionalInt;
 import java.util.OptionalLong;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClientBuilder;
@@ -84,7 +84,7 @@ public final class DynamoStateStore implements StateStore {
             DynamoDbClientBuilder builder = DynamoDbClient.builder()
                     .region(Region.of(region))
                     .credentialsProvider(DefaultCredentialsProvider.builder().build())
-                    .httpClient(UrlConnectionHttpClient.create());
+                    .httpClient(ApacheHttpClient.create());
             if (endpoint != null) {
                 builder.endpointOverride(endpoint);
             }

@@ -122,6 +122,22 @@ class AttestationVerifierTest {
         assertEquals("leaf is not valid at " + NOW, rejected(document(expired, NOW, PCR0, NONCE)));
     }
 
+    /** The verifier remembers chains whose signatures held; that must not stand in for the other checks. */
+    @Test
+    void aRememberedChainIsStillCheckedForValidityAndVouchesForNoOtherLeaf() {
+        var remembering = new AttestationVerifier(pki.root(), Duration.ofMinutes(5));
+        assertInstanceOf(AttestationVerifier.Verified.class, remembering.verify(good(), NOW, NONCE));
+        Instant pastTheLeaf = pki.leaf().getNotAfter().toInstant().plusSeconds(1);
+        assertEquals("leaf is not valid at " + pastTheLeaf, assertInstanceOf(AttestationVerifier.Rejected.class,
+                remembering.verify(document(pki, pastTheLeaf, PCR0, NONCE), pastTheLeaf, NONCE)).reason());
+        TestPki impostor = TestPki.generate(NOW.minus(Duration.ofHours(1)), Duration.ofHours(3));
+        var forged = new TestPki(pki.root(), null, impostor.leaf(), impostor.leafKey());
+        assertTrue(assertInstanceOf(AttestationVerifier.Rejected.class,
+                remembering.verify(document(forged, NOW, PCR0, NONCE), NOW, NONCE)).reason()
+                .contains("is not signed by its issuer"));
+        assertInstanceOf(AttestationVerifier.Verified.class, remembering.verify(good(), NOW, NONCE));
+    }
+
     @Test
     void staleTimestamp() {
         assertTrue(rejected(document(pki, NOW.minus(Duration.ofMinutes(6)), PCR0, NONCE)).contains("is older than PT5M"));
