@@ -37,12 +37,10 @@ public final class LocalEnclave implements AutoCloseable {
 
     private final Process process;
     private final Path socket;
-    private final StreamFrameChannel channel;
 
-    private LocalEnclave(Process process, Path socket, StreamFrameChannel channel) {
+    private LocalEnclave(Process process, Path socket) {
         this.process = process;
         this.socket = socket;
-        this.channel = channel;
     }
 
     /** Starts the child and connects to it. */
@@ -61,7 +59,7 @@ public final class LocalEnclave implements AutoCloseable {
             Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             try {
                 awaitReady(p);
-                return new LocalEnclave(p, socket, StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES));
+                return new LocalEnclave(p, socket);
             } catch (IOException | RuntimeException e) {
                 p.destroyForcibly();
                 throw e;
@@ -110,12 +108,7 @@ public final class LocalEnclave implements AutoCloseable {
         return String.join(java.io.File.pathSeparator, entries);
     }
 
-    /** The channel to the child. */
-    public FrameChannel channel() {
-        return channel;
-    }
-
-    /** Another connection to the child, for a caller that must not wait behind {@link #channel()}; the caller closes it. */
+    /** A new connection to the child; the caller closes it. */
     public FrameChannel connect() {
         try {
             return StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
@@ -127,7 +120,6 @@ public final class LocalEnclave implements AutoCloseable {
     @Override
     public void close() {
         try {
-            channel.close();
             process.getOutputStream().close();
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
                 process.destroyForcibly();

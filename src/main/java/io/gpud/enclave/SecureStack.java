@@ -23,9 +23,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Everything the secure envelope runs on, started for one mode: the audit log, the enclave
- * channel, KMS, the verifier, the {@link AttestationPool} on an enclave connection of its
- * own, and the {@link SecureGateway} over them. In {@code nitro}
+ * Everything the secure envelope runs on, started for one mode: the audit log, the
+ * requests' {@link EnclaveConnections}, KMS, the verifier, the {@link AttestationPool} on an
+ * enclave connection of its own, and the {@link SecureGateway} over them. In {@code nitro}
  * mode: vsock to the enclave, the AWS Nitro root, the configured PCR allow-list and real
  * KMS. In {@code local} mode (INSECURE): a generated test PKI, the enclave program as a
  * child process, and {@link LocalKms} on loopback whose policy allows the measurement of
@@ -37,6 +37,11 @@ public final class SecureStack implements AutoCloseable {
     private static final Duration LOCAL_LEAF_VALIDITY = Duration.ofDays(1);
     /** The oldest (by its timestamp) a document made ahead of its request may be when used. */
     private static final Duration POOLED_DOCUMENT_MAX_AGE = Duration.ofSeconds(30);
+    /**
+     * Connections secure requests may hold to the enclave at once: about as many requests as
+     * the engine serves together; the enclave program serves up to 64.
+     */
+    private static final int ENCLAVE_CONNECTIONS = 8;
 
     private final SecureGateway gateway;
     private final URI kmsEndpoint;
@@ -83,13 +88,13 @@ public final class SecureStack implements AutoCloseable {
         AttestationPool pool = pool(poolChannel, new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy,
                 audit, clock, config.attestationMaxAge());
         parts.add(pool);
-        var gateway = new SecureGateway(enclave.channel(), kms, pool, audit);
+        var requests = new EnclaveConnections(enclave::connect, ENCLAVE_CONNECTIONS);
+        parts.add(requests);
+        var gateway = new SecureGateway(requests, kms, pool, audit);
         return new SecureStack(gateway, localKms.endpoint(), List.copyOf(parts));
     }
 
     private static SecureStack nitro(SecureConfig config, Clock clock, AuditLog audit, List<AutoCloseable> parts) {
-        FrameChannel channel = vsock(config);
-        parts.add(channel);
         FrameChannel poolChannel = vsock(config);
         parts.add(poolChannel);
         KmsKeys kms = new KmsKeys(config.kmsEndpoint(), config.kmsRegion(), false);
@@ -99,7 +104,9 @@ public final class SecureStack implements AutoCloseable {
                 new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), audit, clock,
                 config.attestationMaxAge());
         parts.add(pool);
-        var gateway = new SecureGateway(channel, kms, pool, audit);
+        var requests = new EnclaveConnections(() -> vsock(config), ENCLAVE_CONNECTIONS);
+        parts.add(requests);
+        var gateway = new SecureGateway(requests, kms, pool, audit);
         return new SecureStack(gateway, config.kmsEndpoint(), List.copyOf(parts));
     }
 

@@ -1,0 +1,109 @@
+package io.gpud.enclave;
+
+import io.gpud.enclave.protocol.FrameChannel;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.concurrent.Semaphore;
+
+/**
+ * The secure requests' connections to the enclave program: up to {@code max} at once, opened
+ * when concurrent calls need them and kept for the next. One connection carries one call at
+ * a time, so a request whose data key is being unwrapped (an RSA private-key operation) does
+ * not hold up requests that only need AES-GCM. A call that fails on a connection closes it
+ * (the stream may be mid-frame) and the next call opens a fresh one, so a broken connection
+ * costs one request, not the secure path until a restart.
+ */
+final class EnclaveConnections implements FrameChannel {
+
+    /** Opens one more connection to the enclave program. */
+    interface Connector {
+        FrameChannel connect() throws IOException;
+    }
+
+    private final Connector connector;
+    private final Semaphore permits;
+    private final Deque<FrameChannel> idle = new ArrayDeque<>();
+    private boolean closed;
+
+    /** @param max connections open at once, at most (the enclave program serves each on a thread of its own) */
+    EnclaveConnections(Connector connector, int max) {
+        if (max < 1) {
+            throw new EnclaveException("enclave connections: max was " + max + ", must be 1 or more");
+        }
+        this.connector = connector;
+        this.permits = new Semaphore(max, true);
+    }
+
+    /** Sends {@code request} on an idle connection, or a new one, and waits for the reply. */
+    @Override
+    public byte[] call(byte[] request) throws IOException {
+        try {
+            permits.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for a connection to the enclave");
+        }
+        try {
+            FrameChannel c = takeIdle();
+            if (c == null) {
+                c = connector.connect();
+            }
+            byte[] reply;
+            try {
+                reply = c.call(request);
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(c);
+                throw e;
+            }
+            giveBack(c);
+            return reply;
+        } finally {
+            permits.release();
+        }
+    }
+
+    private synchronized FrameChannel takeIdle() throws IOException {
+        if (closed) {
+            throw new IOException("the connections to the enclave are closed");
+        }
+        return idle.pollFirst();
+    }
+
+    private void giveBack(FrameChannel c) {
+        synchronized (this) {
+            if (!closed) {
+                idle.addFirst(c);
+                return;
+            }
+        }
+        closeQuietly(c);
+    }
+
+    /** Connections open and idle right now. */
+    synchronized int idle() {
+        return idle.size();
+    }
+
+    /** Closes the idle connections now, and each busy one when its call returns. */
+    @Override
+    public void close() {
+        ArrayList<FrameChannel> toClose;
+        synchronized (this) {
+            closed = true;
+            toClose = new ArrayList<>(idle);
+            idle.clear();
+        }
+        toClose.forEach(EnclaveConnections::closeQuietly);
+    }
+
+    private static void closeQuietly(FrameChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // It is being dropped; the next call opens another.
+        }
+    }
+}
