@@ -2,6 +2,7 @@ package io.gpud.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.gpud.config.ApiConfig;
+import io.gpud.core.GpudException;
 import io.gpud.core.NodeState;
 import io.gpud.enclave.SecureGateway;
 import io.gpud.inference.Engine;
@@ -55,6 +56,7 @@ public final class ApiServer implements AutoCloseable {
     private final SecureHandlers secure;
     private final PeerRouting routing;
     private final WebServer server;
+    private final String listeners;
     private final AtomicInteger active = new AtomicInteger();
 
     /**
@@ -100,6 +102,8 @@ public final class ApiServer implements AutoCloseable {
         this.secure = new SecureHandlers(gateway, openAi, bodies);
         this.routing = router == null ? null
                 : new PeerRouting(router, forwarder, bodies, node, config.retryAfter());
+        this.listeners = config.host() + ":" + config.port() + " (data plane) and " + config.host() + ":"
+                + config.metricsPort() + " (metrics)";
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -123,9 +127,19 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /** Binds both ports and starts serving. */
+    /**
+     * Binds both ports and starts serving.
+     *
+     * @throws GpudException when either port cannot be bound (the server logs why): a node
+     *                       without its data plane must not come up
+     */
     public ApiServer start() {
         server.start();
+        if (!server.isRunning() || port() < 0 || metricsPort() < 0) {
+            server.stop();
+            throw new GpudException("cannot listen on " + listeners
+                    + ": the port is taken or not permitted (the server's log line above has the cause)");
+        }
         LOG.info("serving the data plane on port {} and metrics on port {}", port(), metricsPort());
         return this;
     }

@@ -1,11 +1,16 @@
 package io.gpud.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.gpud.config.ApiConfig;
+import io.gpud.core.GpudException;
+import io.gpud.metrics.MetricRegistry;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class OpenAiApiTest extends ApiServerTestBase {
@@ -172,6 +177,20 @@ class OpenAiApiTest extends ApiServerTestBase {
         var empty = get("/health/ready");
         assertEquals(503, empty.statusCode());
         assertTrue(json(empty).get("reason").asText().contains("no model"), empty.body());
+    }
+
+    /** A second server on this one's data or metrics port must fail to start, not come up without it. */
+    @Test
+    void aPortThatIsTakenFailsTheStart() {
+        for (var config : List.of(
+                new ApiConfig("127.0.0.1", server.port(), 0, MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2)),
+                new ApiConfig("127.0.0.1", 0, server.metricsPort(), MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2)))) {
+            var second = new ApiServer(config, () -> List.copyOf(engines), node, new MetricRegistry(),
+                    DEFAULT_MAX_TOKENS);
+            var e = assertThrows(GpudException.class, second::start);
+            assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + config.port() + " (data plane) and 127.0.0.1:"
+                    + config.metricsPort() + " (metrics)"), e.getMessage());
+        }
     }
 
     @Test

@@ -13,28 +13,33 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A {@code gpud run} process started through {@code bin/gpud} with the packaged jar, on
- * free loopback ports and its own data directory. Output goes to {@code daemon.log} in the
- * data directory and is printed when a test fails.
+ * loopback and its own data directory. It binds its HTTP ports itself (port 0) and they are
+ * read from its READY log line: ports picked here and bound later could be taken in between
+ * by any connection's ephemeral port. Output goes to {@code daemon.log} in the data
+ * directory and is printed when a test fails.
  */
 final class Daemon implements AutoCloseable {
 
+    private static final Pattern READY_LINE =
+            Pattern.compile(" READY: data plane on 127\\.0\\.0\\.1:(\\d+), metrics on :(\\d+),");
+
     final Path dataDir;
     final Path adminSocket;
-    final int port;
-    final int metricsPort;
+    int port;
+    int metricsPort;
     final int gossipPort;
     final Process process;
     final Path logFile;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private Daemon(Path dataDir, int port, int metricsPort, int gossipPort, Process process, Path logFile) {
+    private Daemon(Path dataDir, int gossipPort, Process process, Path logFile) {
         this.dataDir = dataDir;
         this.adminSocket = dataDir.resolve("admin.sock");
-        this.port = port;
-        this.metricsPort = metricsPort;
         this.gossipPort = gossipPort;
         this.process = process;
         this.logFile = logFile;
@@ -47,16 +52,14 @@ final class Daemon implements AutoCloseable {
 
     /** Starts a daemon gossiping on {@code gossipPort} (a restart reuses its predecessor's). */
     static Daemon start(Path dataDir, int gossipPort, String... args) throws Exception {
-        int port = freePort();
-        int metricsPort = freePort();
         List<String> command = new ArrayList<>(List.of("bin/gpud", "run", "--host", "127.0.0.1",
-                "--port", String.valueOf(port), "--metrics-port", String.valueOf(metricsPort),
+                "--port", "0", "--metrics-port", "0",
                 "--gossip-port", String.valueOf(gossipPort), "--data-dir", dataDir.toString()));
         command.addAll(List.of(args));
         Path log = dataDir.resolve("daemon.log");
         Files.createDirectories(dataDir);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        var daemon = new Daemon(dataDir, port, metricsPort, gossipPort, p, log);
+        var daemon = new Daemon(dataDir, gossipPort, p, log);
         daemon.awaitReady(Duration.ofSeconds(60));
         return daemon;
     }
@@ -100,8 +103,15 @@ final class Daemon implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IllegalStateException("gpud exited with " + process.exitValue() + ":\n" + log());
             }
+            if (port == 0) {
+                Matcher ready = READY_LINE.matcher(log());
+                if (ready.find()) {
+                    port = Integer.parseInt(ready.group(1));
+                    metricsPort = Integer.parseInt(ready.group(2));
+                }
+            }
             try {
-                if (get("/health/ready").statusCode() == 200) {
+                if (port != 0 && get("/health/ready").statusCode() == 200) {
                     return;
                 }
             } catch (IOException notYet) {

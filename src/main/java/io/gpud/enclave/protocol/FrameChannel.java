@@ -4,7 +4,8 @@ import java.io.IOException;
 
 /**
  * One request frame out, one reply frame back, to the enclave. Implementations: a Unix
- * socket (local mode, tests) and AF_VSOCK (Nitro). Calls are serialized by the caller.
+ * socket (local mode, tests) and AF_VSOCK (Nitro), each one connection that carries one
+ * call at a time; the parent spreads concurrent requests over several.
  */
 public interface FrameChannel extends AutoCloseable {
 
