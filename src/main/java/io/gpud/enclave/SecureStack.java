@@ -88,6 +88,7 @@ public final class SecureStack implements AutoCloseable {
         AttestationPool pool = pool(poolChannel, new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy,
                 audit, clock, config.attestationMaxAge());
         parts.add(pool);
+        checkAtStart(pool, poolChannel);
         var requests = new EnclaveConnections(enclave::connect, ENCLAVE_CONNECTIONS);
         parts.add(requests);
         var gateway = new SecureGateway(requests, kms, pool, audit);
@@ -104,6 +105,7 @@ public final class SecureStack implements AutoCloseable {
                 new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), audit, clock,
                 config.attestationMaxAge());
         parts.add(pool);
+        checkAtStart(pool, poolChannel);
         var requests = new EnclaveConnections(() -> vsock(config), ENCLAVE_CONNECTIONS);
         parts.add(requests);
         var gateway = new SecureGateway(requests, kms, pool, audit);
@@ -117,6 +119,18 @@ public final class SecureStack implements AutoCloseable {
         } catch (IOException e) {
             throw new EnclaveException("cannot reach the enclave at vsock " + config.enclaveCid() + ":"
                     + config.enclavePort() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Before the node serves: one attestation document from the enclave, verified as every
+     * request's is (root, chain, signature, freshness, nonce, PCR allow-list), so a wrong
+     * {@code secure.pcr0}, an enclave built from other code, or a clock far off stops the
+     * start with the reason, instead of every secure request answering 503 later.
+     */
+    static void checkAtStart(AttestationPool pool, FrameChannel channel) {
+        if (pool.attestNow(channel) instanceof AttestationPool.Unavailable(String reason)) {
+            throw new EnclaveException("the enclave failed the start-up attestation check: " + reason);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gpud.audit.AuditLog;
@@ -154,6 +155,22 @@ class AttestationPoolTest {
             assertEquals(0, pool.ready());
             var r = assertInstanceOf(AttestationPool.Unavailable.class, pool.take(requestChannel));
             assertTrue(r.reason().contains("PCR0 is not in the allow-list"), r.reason());
+        }
+    }
+
+    @Test
+    void theStartUpCheckStopsANodeWhoseEnclaveFailsThePolicyAndPassesOneThatDoesNot() throws Exception {
+        try (var enclave = startEnclave();
+             var channel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
+             var audit = AuditLog.open(dir.resolve("audit.log"), clock);
+             var wrong = new AttestationPool(channel, verifier, allowing(filled(0x77)), audit, clock, Fips.random(), 0,
+                     Duration.ofSeconds(10));
+             var right = new AttestationPool(channel, verifier, allowing(PCR0), audit, clock, Fips.random(), 0,
+                     Duration.ofSeconds(10))) {
+            var e = assertThrows(EnclaveException.class, () -> SecureStack.checkAtStart(wrong, channel));
+            assertEquals("the enclave failed the start-up attestation check: rejected: PCR0 is not in the allow-list",
+                    e.getMessage());
+            SecureStack.checkAtStart(right, channel);
         }
     }
 
