@@ -60,7 +60,12 @@ final class Daemon implements AutoCloseable {
         Files.createDirectories(dataDir);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         var daemon = new Daemon(dataDir, gossipPort, p, log);
-        daemon.awaitReady(Duration.ofSeconds(60));
+        try {
+            daemon.awaitReady(Duration.ofSeconds(60));
+        } catch (Exception | AssertionError e) {
+            daemon.close();
+            throw e;
+        }
         return daemon;
     }
 

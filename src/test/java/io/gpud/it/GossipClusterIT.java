@@ -79,8 +79,16 @@ class GossipClusterIT {
                 }
             }, Executors.newVirtualThreadPerTaskExecutor()));
         }
+        CompletionException failed = null;
         for (var f : starting) {
-            daemons.add(f.join());
+            try {
+                daemons.add(f.join());   // every node that came up is stopped after the test
+            } catch (CompletionException e) {
+                failed = failed == null ? e : failed;
+            }
+        }
+        if (failed != null) {
+            throw failed;
         }
         awaitAll(d -> countState(d, "alive") == SIZE, Duration.ofSeconds(30), "all five alive everywhere");
 
