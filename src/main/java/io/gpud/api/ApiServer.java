@@ -102,7 +102,7 @@ public final class ApiServer implements AutoCloseable {
         this.secure = new SecureHandlers(gateway, openAi, bodies);
         this.routing = router == null ? null
                 : new PeerRouting(router, forwarder, bodies, node, config.retryAfter());
-        this.listeners = config.host() + ":" + config.port() + " (data plane) and " + config.host() + ":"
+        this.listeners = config.host() + ":" + config.port() + " (data plane) or " + config.host() + ":"
                 + config.metricsPort() + " (metrics)";
         this.server = WebServer.builder()
                 .host(config.host())
@@ -137,8 +137,8 @@ public final class ApiServer implements AutoCloseable {
         server.start();
         if (!server.isRunning() || port() < 0 || metricsPort() < 0) {
             server.stop();
-            throw new GpudException("cannot listen on " + listeners
-                    + ": the port is taken or not permitted (the server's log line above has the cause)");
+            throw new GpudException("cannot listen on " + listeners + ": the port is taken, the address is not this "
+                    + "host's, or binding is not permitted (the server's log line above has the cause)");
         }
         LOG.info("serving the data plane on port {} and metrics on port {}", port(), metricsPort());
         return this;

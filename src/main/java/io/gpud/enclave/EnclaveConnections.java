@@ -13,8 +13,9 @@ import java.util.concurrent.Semaphore;
  * when concurrent calls need them and kept for the next. One connection carries one call at
  * a time, so a request whose data key is being unwrapped (an RSA private-key operation) does
  * not hold up requests that only need AES-GCM. A call that fails on a connection closes it
- * (the stream may be mid-frame) and the next call opens a fresh one, so a broken connection
- * costs one request, not the secure path until a restart.
+ * (the stream may be mid-frame) and the next call opens a fresh one: after the enclave
+ * program restarts, each connection kept from before fails one call, and the secure path
+ * then works again without a restart of the node.
  */
 final class EnclaveConnections implements FrameChannel {
 
@@ -54,7 +55,7 @@ final class EnclaveConnections implements FrameChannel {
             byte[] reply;
             try {
                 reply = c.call(request);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | Error e) {
                 closeQuietly(c);
                 throw e;
             }

@@ -66,7 +66,7 @@ public final class KmsKeys implements AutoCloseable {
         var b = KmsClient.builder()
                 .region(Region.of(region))
                 .credentialsProvider(credentials)
-                .httpClient(ApacheHttpClient.create());
+                .httpClientBuilder(ApacheHttpClient.builder());
         if (endpoint != null) {
             b.endpointOverride(endpoint);
         }

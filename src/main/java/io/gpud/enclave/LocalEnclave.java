@@ -43,7 +43,7 @@ public final class LocalEnclave implements AutoCloseable {
         this.socket = socket;
     }
 
-    /** Starts the child and connects to it. */
+    /** Starts the child and waits until it listens. */
     public static LocalEnclave start(Path dir, TestPki pki) {
         try {
             Files.createDirectories(dir);

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -83,12 +84,12 @@ public final class SecureStack implements AutoCloseable {
         parts.add(enclave);
         KmsKeys kms = new KmsKeys(localKms.endpoint(), config.kmsRegion(), true);
         parts.add(kms);
-        FrameChannel poolChannel = enclave.connect();
+        FrameChannel poolChannel = new EnclaveConnections(enclave::connect, 1);
         parts.add(poolChannel);
         AttestationPool pool = pool(poolChannel, new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy,
                 audit, clock, config.attestationMaxAge());
         parts.add(pool);
-        checkAtStart(pool, poolChannel);
+        checkAtStart(pool, poolChannel, audit);
         var requests = new EnclaveConnections(enclave::connect, ENCLAVE_CONNECTIONS);
         parts.add(requests);
         var gateway = new SecureGateway(requests, kms, pool, audit);
@@ -96,7 +97,7 @@ public final class SecureStack implements AutoCloseable {
     }
 
     private static SecureStack nitro(SecureConfig config, Clock clock, AuditLog audit, List<AutoCloseable> parts) {
-        FrameChannel poolChannel = vsock(config);
+        FrameChannel poolChannel = new EnclaveConnections(() -> vsock(config), 1);
         parts.add(poolChannel);
         KmsKeys kms = new KmsKeys(config.kmsEndpoint(), config.kmsRegion(), false);
         parts.add(kms);
@@ -105,7 +106,7 @@ public final class SecureStack implements AutoCloseable {
                 new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), audit, clock,
                 config.attestationMaxAge());
         parts.add(pool);
-        checkAtStart(pool, poolChannel);
+        checkAtStart(pool, poolChannel, audit);
         var requests = new EnclaveConnections(() -> vsock(config), ENCLAVE_CONNECTIONS);
         parts.add(requests);
         var gateway = new SecureGateway(requests, kms, pool, audit);
@@ -126,12 +127,15 @@ public final class SecureStack implements AutoCloseable {
      * Before the node serves: one attestation document from the enclave, verified as every
      * request's is (root, chain, signature, freshness, nonce, PCR allow-list), so a wrong
      * {@code secure.pcr0}, an enclave built from other code, or a clock far off stops the
-     * start with the reason, instead of every secure request answering 503 later.
+     * start with the reason, instead of every secure request answering 503 later. Audited
+     * either way.
      */
-    static void checkAtStart(AttestationPool pool, FrameChannel channel) {
+    static void checkAtStart(AttestationPool pool, FrameChannel channel, AuditLog audit) {
         if (pool.attestNow(channel) instanceof AttestationPool.Unavailable(String reason)) {
+            audit.append("secure.attest", Map.of("for", "start-up check", "outcome", "rejected", "reason", reason));
             throw new EnclaveException("the enclave failed the start-up attestation check: " + reason);
         }
+        audit.append("secure.attest", Map.of("for", "start-up check", "outcome", "verified"));
     }
 
     /**

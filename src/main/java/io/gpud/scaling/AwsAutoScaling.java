@@ -32,7 +32,7 @@ public final class AwsAutoScaling implements CapacityActuator, LifecycleActions,
             AutoScalingClientBuilder builder = AutoScalingClient.builder()
                     .region(Region.of(region))
                     .credentialsProvider(DefaultCredentialsProvider.builder().build())
-                    .httpClient(ApacheHttpClient.create());
+                    .httpClientBuilder(ApacheHttpClient.builder());
             if (endpoint != null) {
                 builder.endpointOverride(endpoint);
             }

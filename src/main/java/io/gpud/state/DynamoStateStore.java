@@ -84,7 +84,7 @@ public final class DynamoStateStore implements StateStore {
             DynamoDbClientBuilder builder = DynamoDbClient.builder()
                     .region(Region.of(region))
                     .credentialsProvider(DefaultCredentialsProvider.builder().build())
-                    .httpClient(ApacheHttpClient.create());
+                    .httpClientBuilder(ApacheHttpClient.builder());
             if (endpoint != null) {
                 builder.endpointOverride(endpoint);
             }

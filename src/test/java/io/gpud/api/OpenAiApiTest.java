@@ -188,7 +188,7 @@ class OpenAiApiTest extends ApiServerTestBase {
             var second = new ApiServer(config, () -> List.copyOf(engines), node, new MetricRegistry(),
                     DEFAULT_MAX_TOKENS);
             var e = assertThrows(GpudException.class, second::start);
-            assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + config.port() + " (data plane) and 127.0.0.1:"
+            assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + config.port() + " (data plane) or 127.0.0.1:"
                     + config.metricsPort() + " (metrics)"), e.getMessage());
         }
     }

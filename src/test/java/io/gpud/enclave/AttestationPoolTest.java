@@ -167,10 +167,12 @@ class AttestationPoolTest {
                      Duration.ofSeconds(10));
              var right = new AttestationPool(channel, verifier, allowing(PCR0), audit, clock, Fips.random(), 0,
                      Duration.ofSeconds(10))) {
-            var e = assertThrows(EnclaveException.class, () -> SecureStack.checkAtStart(wrong, channel));
+            var e = assertThrows(EnclaveException.class, () -> SecureStack.checkAtStart(wrong, channel, audit));
             assertEquals("the enclave failed the start-up attestation check: rejected: PCR0 is not in the allow-list",
                     e.getMessage());
-            SecureStack.checkAtStart(right, channel);
+            SecureStack.checkAtStart(right, channel, audit);
+            String log = Files.readString(dir.resolve("audit.log"));
+            assertTrue(log.contains("start-up check") && log.contains("rejected") && log.contains("verified"), log);
         }
     }
 

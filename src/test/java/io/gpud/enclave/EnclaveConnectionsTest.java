@@ -3,10 +3,12 @@ package io.gpud.enclave;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gpud.enclave.protocol.FrameChannel;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -125,11 +127,18 @@ class EnclaveConnectionsTest {
     }
 
     @Test
-    void aFailedConnectGivesItsTurnBack() throws Exception {
-        var c = new EnclaveConnections(() -> {
+    void aFailedConnectGivesItsTurnBack() {
+        var refused = new EnclaveConnections(() -> {
             throw new IOException("connection refused");
         }, 1);
-        assertThrows(IOException.class, () -> c.call(new byte[] {1}));
-        assertThrows(IOException.class, () -> c.call(new byte[] {1}), "the second call was not left waiting");
+        var unreachable = new EnclaveConnections(() -> {
+            throw new EnclaveException("cannot reach the enclave");
+        }, 1);
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertThrows(IOException.class, () -> refused.call(new byte[] {1}));
+            assertThrows(IOException.class, () -> refused.call(new byte[] {1}), "the second call was not left waiting");
+            assertThrows(EnclaveException.class, () -> unreachable.call(new byte[] {1}));
+            assertThrows(EnclaveException.class, () -> unreachable.call(new byte[] {1}));
+        });
     }
 }

@@ -113,7 +113,7 @@ class GossipClusterIT {
         long detectedMs = (System.nanoTime() - killedAt) / 1_000_000;
         System.out.println("GossipClusterIT: kill -9 seen dead by all four survivors after " + detectedMs + " ms");
 
-        // Restart it on the same data dir (same node id) and port: alive everywhere again.
+        // Restart it on the same data dir (same node id) and gossip port: alive everywhere again.
         Daemon restarted = start(dir, 3, gossipPorts[3], configs[3], seed);
         daemons.set(3, restarted);
         awaitAll(d -> countState(d, "alive") == SIZE, Duration.ofSeconds(30), "restarted node alive everywhere");

@@ -52,7 +52,7 @@ public final class FakeAutoScaling implements AutoCloseable {
     public AutoScalingClient client() {
         return AutoScalingClient.builder().endpointOverride(endpoint()).region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIDTEST", "secret")))
-                .httpClient(ApacheHttpClient.create())
+                .httpClientBuilder(ApacheHttpClient.builder())
                 .overrideConfiguration(ClientOverrideConfiguration.builder()
                         .retryStrategy(b -> b.maxAttempts(1)).build())
                 .build();

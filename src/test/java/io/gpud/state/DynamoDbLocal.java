@@ -58,7 +58,7 @@ final class DynamoDbLocal {
                 .endpointOverride(endpoint())
                 .region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                .httpClient(ApacheHttpClient.create())
+                .httpClientBuilder(ApacheHttpClient.builder())
                 .build();
     }
 

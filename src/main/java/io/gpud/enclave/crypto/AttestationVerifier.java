@@ -61,7 +61,7 @@ public final class AttestationVerifier {
      * (about 0.6 ms of the 1.1 ms a key seen for the first time costs). Validity periods and
      * CA flags are still checked every time.
      */
-    private final java.util.LinkedHashMap<String, List<X509Certificate>> verifiedChains = new java.util.LinkedHashMap<>();
+    private final LinkedHashMap<String, List<X509Certificate>> verifiedChains = new LinkedHashMap<>();
 
     /**
      * @param root   the pinned root
