@@ -15,6 +15,7 @@ import io.gpud.enclave.protocol.Vsock;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,33 +85,35 @@ public final class SecureStack implements AutoCloseable {
         parts.add(enclave);
         KmsKeys kms = new KmsKeys(localKms.endpoint(), config.kmsRegion(), true);
         parts.add(kms);
-        FrameChannel poolChannel = new EnclaveConnections(enclave::connect, 1);
-        parts.add(poolChannel);
-        AttestationPool pool = pool(poolChannel, new AttestationVerifier(pki.root(), config.attestationMaxAge()), policy,
-                audit, clock, config.attestationMaxAge());
-        parts.add(pool);
-        checkAtStart(pool, poolChannel, audit);
-        var requests = new EnclaveConnections(enclave::connect, ENCLAVE_CONNECTIONS);
-        parts.add(requests);
-        var gateway = new SecureGateway(requests, kms, pool, audit);
+        var gateway = gateway(enclave::connect, kms, pki.root(), policy, config, audit, clock, parts);
         return new SecureStack(gateway, localKms.endpoint(), List.copyOf(parts));
     }
 
     private static SecureStack nitro(SecureConfig config, Clock clock, AuditLog audit, List<AutoCloseable> parts) {
-        FrameChannel poolChannel = new EnclaveConnections(() -> vsock(config), 1);
-        parts.add(poolChannel);
         KmsKeys kms = new KmsKeys(config.kmsEndpoint(), config.kmsRegion(), false);
         parts.add(kms);
-        AttestationPool pool = pool(poolChannel,
-                new AttestationVerifier(AttestationVerifier.awsNitroRoot(), config.attestationMaxAge()),
-                new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), audit, clock,
-                config.attestationMaxAge());
+        var gateway = gateway(() -> vsock(config), kms, AttestationVerifier.awsNitroRoot(),
+                new PcrPolicy(Set.copyOf(config.pcr0()), Set.copyOf(config.pcr8())), config, audit, clock, parts);
+        return new SecureStack(gateway, config.kmsEndpoint(), List.copyOf(parts));
+    }
+
+    /**
+     * The parts both modes share, each added to {@code parts}: the attestation pool on a
+     * connection of its own, checked once before anything is served, and the gateway over
+     * the requests' connections.
+     */
+    private static SecureGateway gateway(EnclaveConnections.Connector enclave, KmsKeys kms, X509Certificate root,
+                                         PcrPolicy policy, SecureConfig config, AuditLog audit, Clock clock,
+                                         List<AutoCloseable> parts) {
+        FrameChannel poolChannel = new EnclaveConnections(enclave, 1);
+        parts.add(poolChannel);
+        AttestationPool pool = pool(poolChannel, new AttestationVerifier(root, config.attestationMaxAge()), policy,
+                audit, clock, config.attestationMaxAge());
         parts.add(pool);
         checkAtStart(pool, poolChannel, audit);
-        var requests = new EnclaveConnections(() -> vsock(config), ENCLAVE_CONNECTIONS);
+        var requests = new EnclaveConnections(enclave, ENCLAVE_CONNECTIONS);
         parts.add(requests);
-        var gateway = new SecureGateway(requests, kms, pool, audit);
-        return new SecureStack(gateway, config.kmsEndpoint(), List.copyOf(parts));
+        return new SecureGateway(requests, kms, pool, audit);
     }
 
     private static FrameChannel vsock(SecureConfig config) {

@@ -114,9 +114,8 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * tree ({@code ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))}), then the remaining elements added
      * one by one. The kernels differ only in how many rows and inputs share a pass: eight
      * rows × one input, one row × eight inputs, two rows × four inputs, one × one, so each
-     * input slice is loaded once
-     * for several rows and each weight slice once for several inputs, with independent
-     * accumulators; a large matrix with one input goes row after row in memory order instead
+     * input slice is loaded once for several rows and each weight slice once for several
+     * inputs, with independent accumulators; a large matrix with one input goes row after row in memory order instead
      * (one stream the hardware prefetcher follows from memory). Groups of rows are read
      * through a {@link MemorySegment#asSlice slice} of their own, which lets the compiler
      * check bounds once per group instead of once per load. The lane sums of eight rows (or
@@ -127,8 +126,8 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * <p>The kernels write that tree out instead of calling {@link #rowSums8}, and the
      * row-after-row kernel adds each row's lanes as scalars in the same order: a kernel is
      * large enough that the compiler may decline to inline a call, and a call that is not
-     * inlined boxes its vector arguments on every row, which made the
-     * speed of a run depend on the compiler's choices.
+     * inlined boxes its vector arguments on every row, which made the speed of a run depend
+     * on the compiler's choices.
      */
     static final class F32 extends FloatTensor {
         static final VectorSpecies<Float> DOT = FloatVector.SPECIES_256;

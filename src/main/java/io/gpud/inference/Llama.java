@@ -283,14 +283,14 @@ final class Llama {
             for (int i = 0; i < whole; i += w) {
                 FloatVector qi = FloatVector.fromArray(EIGHT, q, qOffset + i);
                 long k = (long) i * Float.BYTES;
-                a0 = key(block, k).fma(qi, a0);
-                a1 = key(block, k + stride).fma(qi, a1);
-                a2 = key(block, k + 2 * stride).fma(qi, a2);
-                a3 = key(block, k + 3 * stride).fma(qi, a3);
-                a4 = key(block, k + 4 * stride).fma(qi, a4);
-                a5 = key(block, k + 5 * stride).fma(qi, a5);
-                a6 = key(block, k + 6 * stride).fma(qi, a6);
-                a7 = key(block, k + 7 * stride).fma(qi, a7);
+                a0 = cacheVector(block, k).fma(qi, a0);
+                a1 = cacheVector(block, k + stride).fma(qi, a1);
+                a2 = cacheVector(block, k + 2 * stride).fma(qi, a2);
+                a3 = cacheVector(block, k + 3 * stride).fma(qi, a3);
+                a4 = cacheVector(block, k + 4 * stride).fma(qi, a4);
+                a5 = cacheVector(block, k + 5 * stride).fma(qi, a5);
+                a6 = cacheVector(block, k + 6 * stride).fma(qi, a6);
+                a7 = cacheVector(block, k + 7 * stride).fma(qi, a7);
             }
             FloatVector sums = FloatTensor.F32.rowSums8(a0, a1, a2, a3, a4, a5, a6, a7);
             if (whole == n) {
@@ -307,15 +307,16 @@ final class Llama {
             long first = at + t * stride;
             FloatVector a = FloatVector.zero(EIGHT);
             for (int i = 0; i < whole; i += w) {
-                a = key(keys, first + (long) i * Float.BYTES).fma(FloatVector.fromArray(EIGHT, q, qOffset + i), a);
+                a = cacheVector(keys, first + (long) i * Float.BYTES).fma(FloatVector.fromArray(EIGHT, q, qOffset + i), a);
             }
             float sum = FloatTensor.F32.rowSums8(a, a, a, a, a, a, a, a).lane(0);
             att[attOffset + t] = keyTail(sum, q, qOffset, keys, first, whole, n) / scale;
         }
     }
 
-    private static FloatVector key(MemorySegment keys, long at) {
-        return FloatVector.fromMemorySegment(EIGHT, keys, at, ByteOrder.nativeOrder());
+    /** Eight floats of the key or value cache at byte {@code at}. */
+    private static FloatVector cacheVector(MemorySegment cache, long at) {
+        return FloatVector.fromMemorySegment(EIGHT, cache, at, ByteOrder.nativeOrder());
     }
 
     /** sum + Σ q[qOffset + i] · keys[at + i floats] for i in [from, n), in order. */
@@ -345,13 +346,13 @@ final class Llama {
             int t = 0;
             for (; t + 4 <= count; t += 4) {
                 long v = first + t * stride;
-                s0 = key(head, v).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
-                s1 = key(head, v + stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 1]), s1);
-                s2 = key(head, v + 2 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 2]), s2);
-                s3 = key(head, v + 3 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 3]), s3);
+                s0 = cacheVector(head, v).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
+                s1 = cacheVector(head, v + stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 1]), s1);
+                s2 = cacheVector(head, v + 2 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 2]), s2);
+                s3 = cacheVector(head, v + 3 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 3]), s3);
             }
             for (; t < count; t++) {
-                s0 = key(head, first + t * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
+                s0 = cacheVector(head, first + t * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
             }
             s0.add(s1).add(s2.add(s3)).intoArray(out, outOffset + i);
         }

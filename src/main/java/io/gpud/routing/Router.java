@@ -63,10 +63,10 @@ import java.util.random.RandomGenerator;
  * hosts of each region by insertion into a tiny array, followed by a few steps over the
  * regions; the retry targets take one more pass. Its working arrays come from a small pool,
  * so a decision allocates only its result and the source's live description of this node
- * (and the explanation, with its strings and per-host lines, when asked for). The fail-open tiers scan again, but only when no region
- * had an unsaturated host. Nothing takes a lock on the common path: tables are immutable
- * once published, a closed breaker and a peer with no send since its load record each
- * answer with a volatile read.
+ * (and the explanation, with its strings and per-host lines, when asked for). The
+ * fail-open tiers scan again, but only when no region had an unsaturated host. Nothing
+ * takes a lock on the common path: tables are immutable once published, a closed breaker
+ * and a peer with no send since its load record each answer with a volatile read.
  */
 public final class Router {
 
