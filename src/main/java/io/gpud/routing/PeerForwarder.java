@@ -32,7 +32,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * error, is passed through. Once the first byte is out, a broken peer stream ends the
  * client's response early; it is not retried (the client may have acted on a partial
  * answer). Connection failures and 5xx answers other than 503 count against the peer's
- * circuit breaker; answers below 500 close it.
+ * circuit breaker; answers below 500 close it. Each attempt counts into the peer's load on
+ * this node ({@link Router#sent}) until its answer has passed through in full or it
+ * failed ({@link Router#finished}).
  */
 public final class PeerForwarder {
 
@@ -133,38 +135,42 @@ public final class PeerForwarder {
             }
             attempt++;
             router.sent(t.node());
-            HttpResponse<InputStream> response;
             try {
-                response = client.send(build(t, request, traceparent), HttpResponse.BodyHandlers.ofInputStream());
-            } catch (HttpConnectTimeoutException | ConnectException | UnresolvedAddressException e) {
-                fail(t, tried, "connect failed (" + e.getClass().getSimpleName() + ")", "connect_failed");
-                continue;
-            } catch (IOException e) {
-                fail(t, tried, "request failed (" + e + ")", "error");
-                continue;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                tried.add(t.node() + ": interrupted");
-                break;
-            }
-            int status = response.statusCode();
-            if (status == 429 || status == 503) {
-                retryAfter = response.headers().firstValue("retry-after").map(PeerForwarder::seconds).orElse(0);
-                discard(response.body());
-                router.succeeded(t.node());
-                tried.add(t.node() + ": answered " + status);
-                count(status == 429 ? "overloaded" : "unavailable");
-                continue;
-            }
-            if (status >= 500) {
-                if (router.failed(t.node()) && metrics != null) {
-                    metrics.circuitsOpened.inc(t.node());
+                HttpResponse<InputStream> response;
+                try {
+                    response = client.send(build(t, request, traceparent), HttpResponse.BodyHandlers.ofInputStream());
+                } catch (HttpConnectTimeoutException | ConnectException | UnresolvedAddressException e) {
+                    fail(t, tried, "connect failed (" + e.getClass().getSimpleName() + ")", "connect_failed");
+                    continue;
+                } catch (IOException e) {
+                    fail(t, tried, "request failed (" + e + ")", "error");
+                    continue;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    tried.add(t.node() + ": interrupted");
+                    break;
                 }
-            } else {
-                router.succeeded(t.node());
+                int status = response.statusCode();
+                if (status == 429 || status == 503) {
+                    retryAfter = response.headers().firstValue("retry-after").map(PeerForwarder::seconds).orElse(0);
+                    discard(response.body());
+                    router.succeeded(t.node());
+                    tried.add(t.node() + ": answered " + status);
+                    count(status == 429 ? "overloaded" : "unavailable");
+                    continue;
+                }
+                if (status >= 500) {
+                    if (router.failed(t.node()) && metrics != null) {
+                        metrics.circuitsOpened.inc(t.node());
+                    }
+                } else {
+                    router.succeeded(t.node());
+                }
+                count("ok");
+                return pass(t, response, sink, attempt);
+            } finally {
+                router.finished(t.node());
             }
-            count("ok");
-            return pass(t, response, sink, attempt);
         }
         return new Outcome.Exhausted(tried, retryAfter);
     }

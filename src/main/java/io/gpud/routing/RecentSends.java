@@ -2,14 +2,21 @@ package io.gpud.routing;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Requests this node sent to each peer in the last moments, which the peer's load record
- * cannot show yet: a record taken at {@code since} shows only what was sent before it, so
- * what was sent after it is counted here.
- * Without this, every decision between two load records would see the same idle peer and
- * send it everything (herding). Each peer keeps the times of its last {@value #SLOTS}
- * sends in a {@link Ring}, which the router's candidate table holds per host, so a
+ * Requests this node sent to each peer, as far as the peer's load record cannot show them
+ * yet. A record taken at {@code since} shows only what the peer had received before it,
+ * so two things are counted here:
+ * <ul>
+ * <li>the sends after {@code since}: without them, every decision between two load records
+ * would see the same idle peer and send it everything (herding);
+ * <li>the forwards not yet finished: a request sent just before the record but not yet
+ * accepted by the peer (on the wire, in its accept queue during a burst) is in neither
+ * count, and a peer that accepts slowly would look idle and draw more.
+ * </ul>
+ * Each peer keeps the times of its last {@value #SLOTS} sends and its count of unfinished
+ * forwards in a {@link Ring}, which the router's candidate table holds per host, so a
  * decision reads it without a lookup by name.
  */
 final class RecentSends {
@@ -27,6 +34,7 @@ final class RecentSends {
         private int size;
         private volatile boolean any;
         private volatile long newest;
+        private final AtomicInteger unfinished = new AtomicInteger();
 
         synchronized void add(long now) {
             if (times == null) {
@@ -46,6 +54,11 @@ final class RecentSends {
             size = Math.min(SLOTS, size + 1);
             newest = times[(next - 1 + SLOTS) % SLOTS];
             any = true;
+        }
+
+        /** Forwards to this peer that have begun and not yet ended. */
+        int unfinished() {
+            return unfinished.get();
         }
 
         /** Sends after {@code since}. */
@@ -74,9 +87,22 @@ final class RecentSends {
         return r != null ? r : rings.computeIfAbsent(node, n -> new Ring());
     }
 
-    /** This node sent a request to {@code node} at {@code nowNanos}. */
+    /** This node sent a request to {@code node} at {@code nowNanos}; it is unfinished until {@link #finished}. */
     void record(String node, long nowNanos) {
-        ring(node).add(nowNanos);
+        Ring r = ring(node);
+        r.add(nowNanos);
+        r.unfinished.incrementAndGet();
+    }
+
+    /**
+     * A forward to {@code node} ended (answered in full, refused or failed). A peer dropped
+     * and listed again meanwhile has a new ring, which is not taken below 0.
+     */
+    void finished(String node) {
+        Ring r = rings.get(node);
+        if (r != null) {
+            r.unfinished.getAndUpdate(n -> n > 0 ? n - 1 : 0);
+        }
     }
 
     /** How many peers have a ring. */

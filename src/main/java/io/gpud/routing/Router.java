@@ -30,13 +30,13 @@ import java.util.random.RandomGenerator;
  * [0,1], lower better. <em>load</em> is {@code outstanding / (outstanding + capacity)}: 0
  * idle, 0.5 with every slot busy, toward 1 as its queue grows (so saturated hosts still
  * rank among themselves). Outstanding is the queue and in-flight counts of the host's
- * newest load record plus the requests this node sent it after that record was taken
- * ({@link RecentSends}); from {@code capacity} on the host is saturated; a stale host
- * scores 1. <em>latency</em> is the estimated RTT over {@code latencyCeiling}: from
- * Vivaldi coordinates when the peer's coordinate is known, else the smoothed probe RTT,
- * else the ceiling. <em>affinity</em> is 0 for hosts in the region the first matching
- * affinity rule names for the request's source, 1 for the others, and 0 for everyone when
- * no rule matches.
+ * newest load record plus the requests this node sent it after that record was taken, or
+ * this node's unfinished forwards to it when they are more ({@link RecentSends}); from
+ * {@code capacity} on the host is saturated; a stale host scores 1. <em>latency</em> is
+ * the estimated RTT over {@code latencyCeiling}: from Vivaldi coordinates when the peer's
+ * coordinate is known, else the smoothed probe RTT, else the ceiling. <em>affinity</em> is
+ * 0 for hosts in the region the first matching affinity rule names for the request's
+ * source, 1 for the others, and 0 for everyone when no rule matches.
  * <li><b>Choose.</b> Regions are ordered: the preferred one (the affinity region, else this
  * node's), then the others by their closest host's estimated RTT. The first region with an
  * unsaturated host wins; within it, two hosts are drawn at random from the best
@@ -323,15 +323,17 @@ public final class Router {
 
     /**
      * Outstanding requests on peer slot {@code i} at {@code now}: its load record's queue and
-     * in-flight counts plus what this node sent it after the record was taken; -1 when the
-     * record is missing or stale (the host counts as saturated, load 1).
+     * in-flight counts plus what this node sent it after the record was taken, at least this
+     * node's unfinished forwards to it; -1 when the record is missing or stale (the host
+     * counts as saturated, load 1).
      */
     private static long outstanding(CandidateTable t, int i, long now) {
         long at = t.loadAt[i];
         if (at == Candidate.NO_LOAD || now - at > t.staleAfter[i]) {
             return -1;
         }
-        return t.outstanding[i] + t.sends[i].countAfter(at);
+        RecentSends.Ring sent = t.sends[i];
+        return Math.max(t.outstanding[i] + sent.countAfter(at), sent.unfinished());
     }
 
     /**
@@ -442,9 +444,17 @@ public final class Router {
         return new RouteDecision.Target(c.node(), c.region(), c.host(), c.port(), rtt[i] * 1e3);
     }
 
-    /** This node sent a request to {@code node} now (counted into its load until its next record shows it). */
+    /**
+     * This node sent a request to {@code node} now: counted into its load until its next
+     * record shows it, and at least until {@link #finished} is called for it.
+     */
     public void sent(String node) {
         sends.record(node, clock.nanos());
+    }
+
+    /** A request {@link #sent} to {@code node} ended: answered in full, refused, or failed. */
+    public void finished(String node) {
+        sends.finished(node);
     }
 
     /** May a request go to {@code node} now (its circuit closed, or this is the half-open probe)? */

@@ -1,6 +1,7 @@
 package io.gpud.api;
 
 import io.gpud.config.RoutingConfig;
+import io.gpud.routing.RequestSource;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -241,6 +242,14 @@ class RoutedClusterTest {
             assertEquals(hosts, counts.size(), counts.toString());
             for (int n : counts.values()) {
                 assertTrue(n >= 160 && n <= 240, "not within ±20% of 200 each: " + counts);
+            }
+            // Every forward has ended: once fresh load records are in, the front sees idle hosts.
+            Thread.sleep(SimCluster.LOAD_INTERVAL.multipliedBy(3));
+            var lines = entry.router.decide("m", RequestSource.unknown(), true).explanation().candidates();
+            for (var line : lines) {
+                if (!line.node().equals("front")) {
+                    assertEquals(0.0, line.load(), 1e-12, "after the burst: " + lines);
+                }
             }
         }
     }

@@ -39,11 +39,13 @@ final class ReferenceRouter {
     /**
      * @param all      this node (if a candidate) first, then the peers
      * @param sends    per peer, the instants this node sent it a request
+     * @param unfinished per peer, how many of those have not ended
      * @param open     peers whose circuit is open
      * @param vivaldi  coordinates, or null
      */
     Result decide(List<Candidate> all, String model, String affinityRegion, long now, Vivaldi vivaldi,
-                  Map<String, List<Long>> sends, Set<String> open, RandomGenerator random) {
+                  Map<String, List<Long>> sends, Map<String, Integer> unfinished, Set<String> open,
+                  RandomGenerator random) {
         double ceiling = config.latencyCeiling().toNanos() / 1e9;
         long stale = config.staleLoadAfter().toNanos();
         var scored = new ArrayList<Scored>();
@@ -80,6 +82,7 @@ final class ReferenceRouter {
             if (!c.self()) {
                 long since = c.hasLoad() ? c.loadAtNanos() : now - stale;
                 outstanding += sends.getOrDefault(c.node(), List.of()).stream().filter(t -> t - since > 0).count();
+                outstanding = Math.max(outstanding, unfinished.getOrDefault(c.node(), 0));
             }
             double load = isStale ? 1.0 : (double) outstanding / (outstanding + c.capacity());
             double latency = Math.min(1.0, rtt / ceiling);

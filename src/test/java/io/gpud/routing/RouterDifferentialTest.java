@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The router against {@link ReferenceRouter} on random clusters: hosts in up to four
- * regions, every filter, fresh, stale and missing load records, recent sends, open
+ * regions, every filter, fresh, stale and missing load records, recent sends, forwards
+ * still unfinished that were sent before a host's load record, open
  * circuits, Vivaldi coordinates for some peers, affinity rules, this node present or not;
  * several decisions per cluster so the compiled table is reused. Same seed, same decision.
  */
@@ -90,6 +91,20 @@ class RouterDifferentialTest {
         var reference = new ReferenceRouter(config, local);
         var referenceRandom = new Random(seed);
         Map<String, List<Long>> sends = new HashMap<>();
+        Map<String, Integer> unfinished = new HashMap<>();
+        // Forwards sent before every load record and not finished: no record shows them.
+        long before = now.get();
+        now.set(before - Duration.ofSeconds(5).toNanos());
+        for (int i = 0; i < hosts; i++) {
+            if (random.nextInt(3) == 0) {
+                for (int n = 1 + random.nextInt(6); n > 0; n--) {
+                    router.sent("h" + i);
+                    sends.computeIfAbsent("h" + i, k -> new ArrayList<>()).add(now.get());
+                    unfinished.merge("h" + i, 1, Integer::sum);
+                }
+            }
+        }
+        now.set(before);
         Set<String> open = new HashSet<>();
         for (int i = 0; i < hosts; i++) {
             if (random.nextInt(8) == 0) {
@@ -109,7 +124,7 @@ class RouterDifferentialTest {
             String model = round == 5 ? "m:latest" : "m";
             boolean explain = round % 2 == 0;
             RouteDecision d = router.decide(model, requestSource, explain);
-            ReferenceRouter.Result want = reference.decide(all, model, affinity, now.get(), vivaldi, sends, open,
+            ReferenceRouter.Result want = reference.decide(all, model, affinity, now.get(), vivaldi, sends, unfinished, open,
                     referenceRandom);
             String where = "round " + round + " " + model + " from " + requestSource;
             switch (d) {
@@ -157,7 +172,12 @@ class RouterDifferentialTest {
             if (want.chosen() != null && !want.chosen().equals("self")) {
                 router.sent(want.chosen());
                 sends.computeIfAbsent(want.chosen(), n -> new ArrayList<>()).add(now.get());
+                unfinished.merge(want.chosen(), 1, Integer::sum);
             }
+            // Some forward ends (or a stray end for a host with none, which must not count below 0).
+            String ended = "h" + random.nextInt(Math.max(1, hosts));
+            router.finished(ended);
+            unfinished.computeIfPresent(ended, (n, u) -> u > 1 ? u - 1 : null);
         }
     }
 }

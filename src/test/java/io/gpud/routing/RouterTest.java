@@ -161,6 +161,44 @@ class RouterTest {
     }
 
     @Test
+    void forwardsAPeersRecordDoesNotShowYetCountAsItsLoadUntilTheyFinish() {
+        var source = new SimCandidates("self", "r")
+                .add(SimCandidates.host("near", "r", 1, 0))
+                .add(SimCandidates.host("far", "r", 5, 0));
+        var r = router(source, List.of());
+        assertEquals("near", chosen(r.decide("m", RequestSource.unknown())));
+        // Eight forwards sent before near's record was taken, still unanswered: the record
+        // (in flight 0) does not show them, as when they wait in near's accept queue.
+        now.set(SimCandidates.loadAgo(Duration.ofMillis(200)));
+        for (int i = 0; i < 8; i++) {
+            r.sent("near");
+        }
+        now.set(SimCandidates.START_NANOS);
+        for (int i = 0; i < 20; i++) {
+            var d = r.decide("m", RequestSource.unknown(), true);
+            assertEquals("far", chosen(d));
+            var near = d.explanation().candidates().stream().filter(l -> l.node().equals("near")).findFirst()
+                    .orElseThrow();
+            assertEquals(0.5, near.load(), 1e-12, "8 outstanding over capacity 8");
+            assertTrue(near.saturated());
+        }
+        for (int i = 0; i < 8; i++) {
+            r.finished("near");
+        }
+        assertEquals("near", chosen(r.decide("m", RequestSource.unknown())));
+        // More ends than sends (a peer dropped and listed again) never count below none.
+        for (int i = 0; i < 5; i++) {
+            r.finished("near");
+        }
+        now.set(SimCandidates.loadAgo(Duration.ofMillis(200)));
+        r.sent("near");
+        now.set(SimCandidates.START_NANOS);
+        var d = r.decide("m", RequestSource.unknown(), true);
+        assertEquals(1.0 / 9, d.explanation().candidates().stream().filter(l -> l.node().equals("near")).findFirst()
+                .orElseThrow().load(), 1e-12);
+    }
+
+    @Test
     void circuitOpensAfterFiveFailuresAndLetsOneProbeThroughLater() {
         var source = new SimCandidates("self", "r").add(SimCandidates.host("a", "r", 1, 0))
                 .add(SimCandidates.host("b", "r", 5, 4));
