@@ -1,6 +1,8 @@
 package io.gpud.it;
 
 import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -153,11 +156,26 @@ final class Daemon implements AutoCloseable {
         }
     }
 
+    /**
+     * A port free for both TCP and UDP on loopback now, for a gossip listener (which must be
+     * known before the daemon starts, so its peers can name it). It is drawn from 10000–32767,
+     * below Linux's default ephemeral range (32768–60999): a port from that range may be
+     * handed to some outgoing connection between this check and the daemon's bind, one below
+     * it is taken only by a listener that asks for it.
+     */
     static int freePort() throws IOException {
-        try (var s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+        var random = ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = random.nextInt(10_000, 32_768);
+            try (var tcp = new ServerSocket(); var udp = new DatagramSocket(null)) {
+                tcp.bind(new InetSocketAddress("127.0.0.1", port));
+                udp.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // try another
+            }
         }
+        throw new IOException("no port in 10000-32767 is free for both TCP and UDP");
     }
 
     record CliResult(int exitCode, String stdout, String stderr) {
