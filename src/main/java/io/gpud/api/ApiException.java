@@ -90,11 +90,12 @@ public final class ApiException extends GpudException {
 
     /**
      * A secure-envelope refusal: 400/403 for the caller's envelope, 5xx for the enclave or
-     * KMS. The message is deliberately the same for every cryptographic failure.
+     * KMS (503, retry in a second: it cannot be reached now). The message is deliberately
+     * the same for every cryptographic failure.
      */
     public static ApiException secureRefused(int status, String message) {
         return new ApiException(status, status >= 500 ? "server_error" : "invalid_request_error", "secure_envelope",
-                null, null, message, null);
+                null, status == 503 ? Duration.ofSeconds(1) : null, message, null);
     }
 
     /** 500: a failure the client cannot fix; the cause is logged, not shown. */

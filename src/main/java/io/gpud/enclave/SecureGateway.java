@@ -13,6 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.SequencedSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The parent's side of the secure envelope: turns a tenant's sealed request into the
@@ -86,9 +88,13 @@ import java.util.SequencedSet;
  *
  * <p>Refusals are values: {@link Refused} carries an HTTP status and a reason that is the
  * same for every cryptographic failure, so a caller cannot tell a bad tag from a wrong key
- * or a replay. The precise reason goes to the audit log.
+ * or a replay. The precise reason goes to the audit log. An enclave or KMS that cannot be
+ * reached (or, for the enclave, does not answer in time) is a 503 the caller may retry,
+ * audited and logged with the cause.
  */
 public final class SecureGateway {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SecureGateway.class);
 
     private static final byte[] NO_CMS = new byte[0];
     private static final String UNCACHED = "uncached";
@@ -114,6 +120,8 @@ public final class SecureGateway {
     }
 
     static final String CANNOT_OPEN = "the envelope could not be opened";
+    static final String ENCLAVE_UNAVAILABLE = "the enclave is unavailable";
+    static final String KMS_UNAVAILABLE = "the key service is unavailable";
 
     private final FrameChannel enclave;
     private final KmsKeys kms;
@@ -159,6 +167,14 @@ public final class SecureGateway {
             return new Refused(400, "the envelope's aad is malformed");
         }
         Map<String, String> who = who(aad);
+        try {
+            return openParsed(envelope, aad, who);
+        } catch (EnclaveException e) {
+            return unavailable("secure.open", who, e);
+        }
+    }
+
+    private Opening openParsed(SecureEnvelope envelope, EnvelopeAad aad, Map<String, String> who) {
         if (!aad.direction().equals("request") || !aad.keyArn().equals(envelope.keyArn())) {
             return refuse(who, "aad does not match the envelope's key or is not a request");
         }
@@ -189,8 +205,16 @@ public final class SecureGateway {
                 audit.append("secure.attest", with(with(who, "outcome", "verified"), "timestamp", a.timestamp().toString()));
             }
         }
+        KmsKeys.RecipientAnswer answer;
+        try {
+            answer = kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), aad.kmsContext(), document);
+        } catch (EnclaveException e) {
+            audit.append("kms.decrypt", with(with(who, "outcome", "unavailable"), "reason", e.getMessage()));
+            LOG.warn("secure request {}: {}", aad.requestId(), e.getMessage());
+            return new Refused(503, KMS_UNAVAILABLE);
+        }
         byte[] cms;
-        switch (kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), aad.kmsContext(), document)) {
+        switch (answer) {
             case KmsKeys.ForRecipient(byte[] blob) -> {
                 cms = blob;
                 audit.append("kms.decrypt", with(who, "outcome", "ciphertext-for-recipient"));
@@ -222,6 +246,8 @@ public final class SecureGateway {
         EnclaveMessage reply;
         try {
             reply = call(new EnclaveMessage.SealRequest(aad.requestId(), output));
+        } catch (EnclaveException e) {
+            return unavailable("enclave.seal", who(aad), e);
         } finally {
             attestations.requestEnded();
         }
@@ -233,14 +259,27 @@ public final class SecureGateway {
         return new Refused(500, "the response could not be sealed");
     }
 
-    /** The request will not be sealed (inference failed): the enclave zeroes its key. */
+    /**
+     * The request will not be sealed (inference failed): the enclave zeroes its key. An
+     * enclave that cannot be reached is audited; it drops the key itself when the request
+     * has been open too long.
+     */
     public void abort(EnvelopeAad aad) {
         try {
             call(new EnclaveMessage.Abort(aad.requestId()));
+        } catch (EnclaveException e) {
+            unavailable("enclave.abort", who(aad), e);
+            return;
         } finally {
             attestations.requestEnded();
         }
         audit.append("enclave.abort", with(who(aad), "outcome", "key zeroed"));
+    }
+
+    private Refused unavailable(String operation, Map<String, String> who, EnclaveException e) {
+        audit.append(operation, with(with(who, "outcome", "unavailable"), "reason", e.getMessage()));
+        LOG.warn("secure request {}: {}", who.get("requestId"), e.getMessage());
+        return new Refused(503, ENCLAVE_UNAVAILABLE);
     }
 
     private EnclaveMessage call(EnclaveMessage m) {

@@ -45,6 +45,12 @@ public final class SecureStack implements AutoCloseable {
      */
     private static final int ENCLAVE_CONNECTIONS = 8;
 
+    /**
+     * How long one call to the enclave (an attestation document, an open, a seal) may wait
+     * for its reply. Each is milliseconds of work; past this the enclave is taken to hang.
+     */
+    static final Duration ENCLAVE_CALL_TIMEOUT = Duration.ofSeconds(10);
+
     private final SecureGateway gateway;
     private final URI kmsEndpoint;
     private final List<AutoCloseable> parts;
@@ -105,13 +111,13 @@ public final class SecureStack implements AutoCloseable {
     private static SecureGateway gateway(EnclaveConnections.Connector enclave, KmsKeys kms, X509Certificate root,
                                          PcrPolicy policy, SecureConfig config, AuditLog audit, Clock clock,
                                          List<AutoCloseable> parts) {
-        FrameChannel poolChannel = new EnclaveConnections(enclave, 1);
+        FrameChannel poolChannel = new EnclaveConnections(enclave, 1, ENCLAVE_CALL_TIMEOUT);
         parts.add(poolChannel);
         AttestationPool pool = pool(poolChannel, new AttestationVerifier(root, config.attestationMaxAge()), policy,
                 audit, clock, config.attestationMaxAge());
         parts.add(pool);
         checkAtStart(pool, poolChannel, audit);
-        var requests = new EnclaveConnections(enclave, ENCLAVE_CONNECTIONS);
+        var requests = new EnclaveConnections(enclave, ENCLAVE_CONNECTIONS, ENCLAVE_CALL_TIMEOUT);
         parts.add(requests);
         return new SecureGateway(requests, kms, pool, audit);
     }

@@ -7,7 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gpud.enclave.protocol.FrameChannel;
+import io.gpud.enclave.protocol.Frames;
+import io.gpud.enclave.protocol.StreamFrameChannel;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +26,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class EnclaveConnectionsTest {
 
@@ -76,7 +85,7 @@ class EnclaveConnectionsTest {
                 opened.add(f);
                 return f;
             }
-        }, max);
+        }, max, Duration.ofSeconds(30));
     }
 
     @Test
@@ -127,13 +136,64 @@ class EnclaveConnectionsTest {
     }
 
     @Test
+    void aCallWithoutAReplyFailsAfterTheTimeoutAndTheNextConnectionWorks(@TempDir Path dir) throws Exception {
+        // An enclave program over a real Unix socket whose first connection reads and never
+        // answers (it hangs); later connections echo.
+        Path socket = dir.resolve("enclave.sock");
+        var server = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(UnixDomainSocketAddress.of(socket));
+        var accepted = new AtomicInteger();
+        Thread acceptor = Thread.ofVirtual().start(() -> {
+            while (true) {
+                SocketChannel ch;
+                try {
+                    ch = server.accept();
+                } catch (IOException closed) {
+                    return;
+                }
+                boolean hang = accepted.incrementAndGet() == 1;
+                Thread.ofVirtual().start(() -> {
+                    try (ch; var in = Channels.newInputStream(ch); var out = Channels.newOutputStream(ch)) {
+                        byte[] request;
+                        while ((request = Frames.read(in, 1024)) != null) {
+                            if (!hang) {
+                                Frames.write(out, request, 1024);
+                            }
+                        }
+                    } catch (IOException gone) {
+                        // the parent closed it
+                    }
+                });
+            }
+        });
+        var c = new EnclaveConnections(() -> StreamFrameChannel.unix(socket, 1024), 1, Duration.ofMillis(300));
+        try {
+            assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+                long start = System.nanoTime();
+                var e = assertThrows(IOException.class, () -> c.call(new byte[] {1}));
+                long tookMs = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(e.getMessage().contains("no reply from the enclave within 300 ms"), e.getMessage());
+                assertTrue(tookMs >= 300, "failed after " + tookMs + " ms");
+                assertEquals(0, c.idle(), "the hung connection is not kept");
+                // The one slot was given back, and a fresh connection answers.
+                assertArrayEquals(new byte[] {2}, c.call(new byte[] {2}));
+                assertArrayEquals(new byte[] {3}, c.call(new byte[] {3}));
+            });
+            assertEquals(2, accepted.get(), "one connection replaced the hung one, then was kept");
+        } finally {
+            c.close();
+            server.close();
+            acceptor.join(5_000);
+        }
+    }
+
+    @Test
     void aFailedConnectGivesItsTurnBack() {
         var refused = new EnclaveConnections(() -> {
             throw new IOException("connection refused");
-        }, 1);
+        }, 1, Duration.ofSeconds(30));
         var unreachable = new EnclaveConnections(() -> {
             throw new EnclaveException("cannot reach the enclave");
-        }, 1);
+        }, 1, Duration.ofSeconds(30));
         assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
             assertThrows(IOException.class, () -> refused.call(new byte[] {1}));
             assertThrows(IOException.class, () -> refused.call(new byte[] {1}), "the second call was not left waiting");

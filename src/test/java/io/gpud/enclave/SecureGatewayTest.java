@@ -15,10 +15,14 @@ import io.gpud.enclave.crypto.PcrPolicy;
 import io.gpud.enclave.crypto.TestPki;
 import io.gpud.enclave.program.EnclaveServer;
 import io.gpud.enclave.protocol.Cbor;
+import io.gpud.enclave.protocol.EnclaveMessage;
 import io.gpud.enclave.protocol.EnvelopeAad;
 import io.gpud.enclave.protocol.FrameChannel;
 import io.gpud.enclave.protocol.Frames;
 import io.gpud.enclave.protocol.StreamFrameChannel;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -345,6 +349,54 @@ class SecureGatewayTest {
             assertEquals(502, r.status());
             assertTrue(lastAudit().contains("refused: answer carried Plaintext"), lastAudit());
         }
+    }
+
+    /** The shared enclave channel, except that calls whose op is in {@code failing} fail as a dead connection would. */
+    static final class Breaking implements FrameChannel {
+        volatile Set<String> failing = Set.of();
+
+        @Override
+        public byte[] call(byte[] request) throws IOException {
+            if (failing.contains(String.valueOf(((Map<?, ?>) Cbor.decode(request)).get("op")))) {
+                throw new IOException("Connection reset by peer");
+            }
+            return channel.call(request);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void anEnclaveOrKmsThatCannotBeReachedIsA503AndAudited() throws Exception {
+        int closedPort;
+        try (var s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        try (var gone = new KmsKeys(URI.create("http://127.0.0.1:" + closedPort), "us-east-1", true)) {
+            var g = onDemandGateway(channel, gone, policy);
+            var r = assertInstanceOf(SecureGateway.Refused.class, g.open(seal("acme", "{}".getBytes()).envelope()));
+            assertEquals(new SecureGateway.Refused(503, SecureGateway.KMS_UNAVAILABLE), r);
+            assertTrue(lastAudit().contains("kms.decrypt") && lastAudit().contains("unavailable"), lastAudit());
+        }
+        var breaking = new Breaking();
+        var g = onDemandGateway(breaking, kms, policy);
+        breaking.failing = Set.of("open");
+        var r = assertInstanceOf(SecureGateway.Refused.class, g.open(seal("acme", "{}".getBytes()).envelope()));
+        assertEquals(new SecureGateway.Refused(503, SecureGateway.ENCLAVE_UNAVAILABLE), r);
+        assertTrue(lastAudit().contains("secure.open") && lastAudit().contains("Connection reset by peer"), lastAudit());
+
+        breaking.failing = Set.of();
+        Sealed s = seal("acme", "{\"model\":\"gpud-demo\"}".getBytes());
+        var opened = assertInstanceOf(SecureGateway.Opened.class, g.open(s.envelope()));
+        breaking.failing = Set.of("seal", "abort");
+        assertEquals(new SecureGateway.Refused(503, SecureGateway.ENCLAVE_UNAVAILABLE), g.seal(opened.aad(), "out".getBytes()));
+        assertTrue(lastAudit().contains("enclave.seal") && lastAudit().contains("unavailable"), lastAudit());
+        g.abort(opened.aad()); // does not throw: audited
+        assertTrue(lastAudit().contains("enclave.abort") && lastAudit().contains("unavailable"), lastAudit());
+        breaking.failing = Set.of();
+        channel.call(EnclaveMessage.encode(new EnclaveMessage.Abort(opened.aad().requestId())));
     }
 
     @Test

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -71,6 +72,23 @@ class SecureEnvelopeIT {
             assertEquals(403, replay.statusCode(), replay.body());
             var bad = d.post("/v1/secure/completions", "{\"keyArn\":\"x\",\"iv\":\"!!\"}");
             assertEquals(400, bad.statusCode(), bad.body());
+
+            // The enclave program dies: secure requests answer 503 with Retry-After, the rest serves on.
+            var third = Daemon.CliResult.run(List.of("bin/gpud", "tenant", "seal", "--reuse-key",
+                    dir.resolve("key.json").toString(), "--key-arn", KEY, "--tenant", "acme", "--request-id", "it-3",
+                    "--in", request.toString(), "--out", dir.resolve("envelope-3.json").toString(),
+                    "--key-file", dir.resolve("key-3.json").toString()));
+            assertEquals(0, third.exitCode(), third.stderr());
+            ProcessHandle child = d.process.descendants()
+                    .filter(p -> p.info().commandLine().orElse("").contains("EnclaveMain")).findFirst().orElseThrow();
+            child.destroyForcibly();
+            child.onExit().get(10, TimeUnit.SECONDS);
+            var unavailable = d.post("/v1/secure/chat/completions", Files.readString(dir.resolve("envelope-3.json")));
+            assertEquals(503, unavailable.statusCode(), unavailable.body());
+            assertTrue(unavailable.body().contains("the enclave is unavailable"), unavailable.body());
+            assertEquals("1", unavailable.headers().firstValue("retry-after").orElse(null));
+            var plain = d.post("/v1/chat/completions", Files.readString(request));
+            assertEquals(200, plain.statusCode(), plain.body());
         }
         Path audit = dir.resolve("data/audit.log");
         var verify = Daemon.CliResult.run(List.of("bin/gpud", "audit", "verify", audit.toString()));

@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.SequencedSet;
+import java.util.function.LongSupplier;
 
 /**
  * What the enclave does with each frame, one method per message. The design in brief:
@@ -42,15 +43,22 @@ import java.util.SequencedSet;
  * envelope cannot be replayed to this enclave, cached key or not. The set of burned ids is
  * bounded ({@link #MAX_REMEMBERED_IDS}); beyond that the oldest are forgotten, so tenants
  * must not reuse an id.
+ *
+ * <p>An open request whose seal or abort never comes (the parent restarted, or gave up on a
+ * call) would hold its key and a place among the {@link #MAX_OPEN} for ever. When the
+ * places are full, requests open longer than {@link #OPEN_TTL_NANOS} are dropped and their
+ * keys zeroed before a new one is refused as busy.
  */
 final class EnclaveService {
 
     /** Open requests (keys held) at most; more are refused as busy. */
     static final int MAX_OPEN = 1024;
+    /** An open request older than this (30 minutes: far past any generation) may be dropped to make room. */
+    static final long OPEN_TTL_NANOS = 30L * 60 * 1_000_000_000L;
     /** Request ids remembered for replay protection. */
     static final int MAX_REMEMBERED_IDS = 1 << 20;
 
-    private record Session(byte[] key, EnvelopeAad aad) {
+    private record Session(byte[] key, EnvelopeAad aad, long openedAtNanos) {
     }
 
     private final KeyPair rsa;
@@ -59,10 +67,17 @@ final class EnclaveService {
     private final SequencedSet<String> burnedIds = new LinkedHashSet<>();
     private final Map<String, Session> open = new HashMap<>();
     private final DataKeyCache keys;
+    private final LongSupplier nanoTime;
 
     EnclaveService(Attestor attestor, DataKeyCache keys) {
+        this(attestor, keys, System::nanoTime);
+    }
+
+    /** @param nanoTime a monotonic clock ({@code System::nanoTime}), for the age of open requests */
+    EnclaveService(Attestor attestor, DataKeyCache keys, LongSupplier nanoTime) {
         this.attestor = attestor;
         this.keys = keys;
+        this.nanoTime = nanoTime;
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("RSA", Fips.provider());
             g.initialize(new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F4), random);
@@ -118,6 +133,9 @@ final class EnclaveService {
             if (burnedIds.size() > MAX_REMEMBERED_IDS) {
                 burnedIds.removeFirst();
             }
+            if (fresh && open.size() >= MAX_OPEN) {
+                dropAbandoned();
+            }
             if (!fresh || open.size() >= MAX_OPEN) {
                 PayloadCipher.zero(key);
                 return new EnclaveMessage.Refusal(fresh ? "busy" : "replay");
@@ -143,9 +161,21 @@ final class EnclaveService {
             keys.put(identity, key.clone());
         }
         synchronized (this) {
-            open.put(r.requestId(), new Session(key, aad));
+            open.put(r.requestId(), new Session(key, aad, nanoTime.getAsLong()));
         }
         return new EnclaveMessage.OpenReply(plaintext);
+    }
+
+    /** Zeroes and forgets the open requests older than {@link #OPEN_TTL_NANOS}. */
+    private void dropAbandoned() {
+        long now = nanoTime.getAsLong();
+        open.values().removeIf(s -> {
+            boolean abandoned = now - s.openedAtNanos() > OPEN_TTL_NANOS;
+            if (abandoned) {
+                PayloadCipher.zero(s.key());
+            }
+            return abandoned;
+        });
     }
 
     private EnclaveMessage seal(EnclaveMessage.SealRequest r) {

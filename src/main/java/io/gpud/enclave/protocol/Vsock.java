@@ -45,6 +45,9 @@ public final class Vsock {
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
     private static final MethodHandle CLOSE = handle("close",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle SHUTDOWN = handle("shutdown",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final int SHUT_RDWR = 2;
 
     private Vsock() {
     }
@@ -53,12 +56,37 @@ public final class Vsock {
         return LINKER.downcallHandle(LIBC.find(name).orElseThrow(), fd, ERRNO);
     }
 
-    /** A connected vsock stream. */
+    /**
+     * A connected vsock stream. {@link #close} may be called from any thread: a read or
+     * write in progress then returns (the socket is shut down at once), and the descriptor
+     * is released only when no call is using it, so its number cannot be reused under one.
+     */
     public static final class Connection implements AutoCloseable {
         private final int fd;
+        private int busy;           // reads and writes in progress
+        private boolean closed;     // shut down; no new read or write
+        private boolean released;   // fd closed
 
         Connection(int fd) {
             this.fd = fd;
+        }
+
+        private synchronized void enter() throws IOException {
+            if (closed) {
+                throw new IOException("the vsock connection is closed");
+            }
+            busy++;
+        }
+
+        private void exit() throws IOException {
+            synchronized (this) {
+                busy--;
+                if (!closed || busy > 0 || released) {
+                    return;
+                }
+                released = true;
+            }
+            release();
         }
 
         public InputStream in() {
@@ -71,6 +99,7 @@ public final class Vsock {
 
                 @Override
                 public int read(byte[] b, int off, int len) throws IOException {
+                    enter();
                     try (Arena a = Arena.ofConfined()) {
                         MemorySegment buf = a.allocate(Math.max(1, len));
                         long n = (long) call(READ, a, "read", fd, buf, (long) len);
@@ -79,6 +108,8 @@ public final class Vsock {
                         }
                         MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, b, off, (int) n);
                         return (int) n;
+                    } finally {
+                        exit();
                     }
                 }
             };
@@ -93,12 +124,15 @@ public final class Vsock {
 
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
+                    enter();
                     try (Arena a = Arena.ofConfined()) {
                         MemorySegment buf = a.allocate(Math.max(1, len));
                         MemorySegment.copy(b, off, buf, ValueLayout.JAVA_BYTE, 0, len);
                         for (long done = 0; done < len; ) {
                             done += (long) call(WRITE, a, "write", fd, buf.asSlice(done), len - done);
                         }
+                    } finally {
+                        exit();
                     }
                 }
             };
@@ -106,6 +140,25 @@ public final class Vsock {
 
         @Override
         public void close() throws IOException {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                if (busy > 0) {
+                    // Wakes the read or write in progress, whose exit releases the descriptor;
+                    // under the lock, so that cannot happen before this call.
+                    try (Arena a = Arena.ofConfined()) {
+                        call(SHUTDOWN, a, "shutdown", fd, SHUT_RDWR);
+                    }
+                    return;
+                }
+                released = true;
+            }
+            release();
+        }
+
+        private void release() throws IOException {
             try (Arena a = Arena.ofConfined()) {
                 call(CLOSE, a, "close", fd);
             }

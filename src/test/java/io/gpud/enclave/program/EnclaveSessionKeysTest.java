@@ -44,17 +44,23 @@ class EnclaveSessionKeysTest {
         TestPki pki = TestPki.generate(Instant.now(), Duration.ofHours(1));
         service = new EnclaveService(new LocalAttestor(pki, Map.of(0, new byte[48]), Clock.systemUTC()),
                 new DataKeyCache(DataKeyCache.Limits.defaults(), System::nanoTime));
-        byte[] nonce = new byte[32];
-        Fips.random().nextBytes(nonce);
-        var doc = assertInstanceOf(EnclaveMessage.AttestReply.class, answer(new EnclaveMessage.AttestRequest(nonce)));
-        var verified = assertInstanceOf(AttestationVerifier.Verified.class,
-                new AttestationVerifier(pki.root(), Duration.ofMinutes(5)).verify(doc.document(), Instant.now(), nonce));
-        enclaveKey = KeyFactory.getInstance("RSA", Fips.provider())
-                .generatePublic(new X509EncodedKeySpec(verified.document().publicKey()));
+        enclaveKey = attestedKey(service, pki);
         dataKey = new byte[PayloadCipher.KEY_BYTES];
         Fips.random().nextBytes(dataKey);
         encryptedDataKey = new byte[64];
         Fips.random().nextBytes(encryptedDataKey);
+    }
+
+    /** The RSA key {@code enclave} unwraps with, from an attestation document it made and that verified. */
+    static PublicKey attestedKey(EnclaveService enclave, TestPki pki) throws Exception {
+        byte[] nonce = new byte[32];
+        Fips.random().nextBytes(nonce);
+        var doc = assertInstanceOf(EnclaveMessage.AttestReply.class, EnclaveMessage.decode(
+                enclave.handle(EnclaveMessage.encode(new EnclaveMessage.AttestRequest(nonce)))));
+        var verified = assertInstanceOf(AttestationVerifier.Verified.class,
+                new AttestationVerifier(pki.root(), Duration.ofMinutes(5)).verify(doc.document(), Instant.now(), nonce));
+        return KeyFactory.getInstance("RSA", Fips.provider())
+                .generatePublic(new X509EncodedKeySpec(verified.document().publicKey()));
     }
 
     static EnclaveMessage answer(EnclaveMessage m) {
