@@ -1,6 +1,7 @@
 package io.gpud.enclave;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -8,6 +9,7 @@ import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.endpoints.Endpoint;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -30,8 +32,16 @@ import software.amazon.awssdk.services.kms.model.RecipientInfo;
  * <p>{@link #decryptForRecipient} refuses an answer that carries {@code Plaintext}: with a
  * recipient, KMS must only answer with {@code CiphertextForRecipient}, and a plaintext key
  * in the parent is exactly what the design forbids. The caller audits the refusal.
+ *
+ * <p>A refusal for the request (a 4xx other than throttling: wrong key, context, policy) is
+ * a {@link Denied}; KMS unreachable, failing (5xx), throttling after the SDK's retries, or
+ * a call over {@link #CALL_TIMEOUT} with them, is an {@link EnclaveException}: the node
+ * cannot serve secure requests now, which says nothing about the envelope.
  */
 public final class KmsKeys implements AutoCloseable {
+
+    /** The longest one call may take, the SDK's retries included. */
+    static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
 
     /** What {@code Decrypt} with a recipient came back with. */
     public sealed interface RecipientAnswer {
@@ -66,7 +76,8 @@ public final class KmsKeys implements AutoCloseable {
         var b = KmsClient.builder()
                 .region(Region.of(region))
                 .credentialsProvider(credentials)
-                .httpClientBuilder(ApacheHttpClient.builder());
+                .httpClientBuilder(ApacheHttpClient.builder())
+                .overrideConfiguration(ClientOverrideConfiguration.builder().apiCallTimeout(CALL_TIMEOUT).build());
         if (endpoint != null) {
             b.endpointOverride(endpoint);
         }
@@ -104,7 +115,11 @@ public final class KmsKeys implements AutoCloseable {
                             .keyEncryptionAlgorithm(KeyEncryptionMechanism.RSAES_OAEP_SHA_256)
                             .build()));
         } catch (KmsException e) {
-            return new Denied(e.awsErrorDetails() != null ? e.awsErrorDetails().errorCode() : "KmsException");
+            String code = e.awsErrorDetails() != null ? e.awsErrorDetails().errorCode() : "KmsException";
+            if (e.statusCode() >= 500 || e.isThrottlingException()) {
+                throw new EnclaveException("KMS Decrypt failed: " + code + " (HTTP " + e.statusCode() + ")", e);
+            }
+            return new Denied(code);
         } catch (SdkClientException e) {
             throw new EnclaveException("KMS Decrypt could not be called: " + e.getMessage(), e);
         }

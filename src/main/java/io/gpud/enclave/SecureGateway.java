@@ -89,8 +89,10 @@ import org.slf4j.LoggerFactory;
  * <p>Refusals are values: {@link Refused} carries an HTTP status and a reason that is the
  * same for every cryptographic failure, so a caller cannot tell a bad tag from a wrong key
  * or a replay. The precise reason goes to the audit log. An enclave or KMS that cannot be
- * reached (or, for the enclave, does not answer in time) is a 503 the caller may retry,
- * audited and logged with the cause.
+ * reached (or does not answer in time, or KMS failing or throttling) while a request is
+ * being opened is a 503, audited and logged with the cause; the request id is spent if the
+ * enclave got as far as opening it. After the request was opened, a seal that fails is a
+ * 500: the id is spent, and the tenant seals the request again under a new one.
  */
 public final class SecureGateway {
 
@@ -122,6 +124,7 @@ public final class SecureGateway {
     static final String CANNOT_OPEN = "the envelope could not be opened";
     static final String ENCLAVE_UNAVAILABLE = "the enclave is unavailable";
     static final String KMS_UNAVAILABLE = "the key service is unavailable";
+    static final String CANNOT_SEAL = "the response could not be sealed; send the request again under a new request id";
 
     private final FrameChannel enclave;
     private final KmsKeys kms;
@@ -198,7 +201,7 @@ public final class SecureGateway {
         switch (attestations.take(enclave)) {
             case AttestationPool.Unavailable(String reason) -> {
                 audit.append("secure.attest", with(with(who, "outcome", "rejected"), "reason", reason));
-                return new Refused(503, "the enclave is unavailable");
+                return new Refused(503, ENCLAVE_UNAVAILABLE);
             }
             case AttestationPool.Attested a -> {
                 document = a.document();
@@ -209,8 +212,7 @@ public final class SecureGateway {
         try {
             answer = kms.decryptForRecipient(envelope.keyArn(), envelope.encryptedDataKey(), aad.kmsContext(), document);
         } catch (EnclaveException e) {
-            audit.append("kms.decrypt", with(with(who, "outcome", "unavailable"), "reason", e.getMessage()));
-            LOG.warn("secure request {}: {}", aad.requestId(), e.getMessage());
+            recordUnreachable("kms.decrypt", who, e);
             return new Refused(503, KMS_UNAVAILABLE);
         }
         byte[] cms;
@@ -247,7 +249,9 @@ public final class SecureGateway {
         try {
             reply = call(new EnclaveMessage.SealRequest(aad.requestId(), output));
         } catch (EnclaveException e) {
-            return unavailable("enclave.seal", who(aad), e);
+            // Not a 503 to retry: the request id is spent (the enclave burned it when it opened).
+            recordUnreachable("enclave.seal", who(aad), e);
+            return new Refused(500, CANNOT_SEAL);
         } finally {
             attestations.requestEnded();
         }
@@ -256,7 +260,7 @@ public final class SecureGateway {
             return new Sealed(new SealedResponse(iv, ct, responseAad));
         }
         audit.append("enclave.seal", with(with(who(aad), "outcome", "refused"), "reason", code(reply)));
-        return new Refused(500, "the response could not be sealed");
+        return new Refused(500, CANNOT_SEAL);
     }
 
     /**
@@ -268,7 +272,7 @@ public final class SecureGateway {
         try {
             call(new EnclaveMessage.Abort(aad.requestId()));
         } catch (EnclaveException e) {
-            unavailable("enclave.abort", who(aad), e);
+            recordUnreachable("enclave.abort", who(aad), e);
             return;
         } finally {
             attestations.requestEnded();
@@ -277,9 +281,13 @@ public final class SecureGateway {
     }
 
     private Refused unavailable(String operation, Map<String, String> who, EnclaveException e) {
+        recordUnreachable(operation, who, e);
+        return new Refused(503, ENCLAVE_UNAVAILABLE);
+    }
+
+    private void recordUnreachable(String operation, Map<String, String> who, EnclaveException e) {
         audit.append(operation, with(with(who, "outcome", "unavailable"), "reason", e.getMessage()));
         LOG.warn("secure request {}: {}", who.get("requestId"), e.getMessage());
-        return new Refused(503, ENCLAVE_UNAVAILABLE);
     }
 
     private EnclaveMessage call(EnclaveMessage m) {

@@ -343,7 +343,7 @@ class SecureGatewayTest {
 
     @Test
     void aKmsAnswerCarryingPlaintextIsRefusedAndAudited() throws Exception {
-        try (var fake = new FakePlaintextKms(KEY_A); var fakeKeys = new KmsKeys(fake.endpoint(), "us-east-1", true)) {
+        try (var fake = FakeKms.plaintext(KEY_A); var fakeKeys = new KmsKeys(fake.endpoint(), "us-east-1", true)) {
             var g = onDemandGateway(channel, fakeKeys, policy);
             var r = assertInstanceOf(SecureGateway.Refused.class, g.open(seal("acme", "{}".getBytes()).envelope()));
             assertEquals(502, r.status());
@@ -380,6 +380,24 @@ class SecureGatewayTest {
             assertEquals(new SecureGateway.Refused(503, SecureGateway.KMS_UNAVAILABLE), r);
             assertTrue(lastAudit().contains("kms.decrypt") && lastAudit().contains("unavailable"), lastAudit());
         }
+        // KMS failing or throttling (after the SDK's retries) is an outage; a refusal stays a 403.
+        for (var answer : List.of(FakeKms.error(500, "KMSInternalException"),
+                FakeKms.error(400, "ThrottlingException"))) {
+            try (answer; var keys = new KmsKeys(answer.endpoint(), "us-east-1", true)) {
+                var g = onDemandGateway(channel, keys, policy);
+                assertEquals(new SecureGateway.Refused(503, SecureGateway.KMS_UNAVAILABLE),
+                        g.open(seal("acme", "{}".getBytes()).envelope()));
+                assertTrue(answer.calls.get() > 1, "the SDK retried first");
+            }
+        }
+        try (var denies = FakeKms.error(400, "AccessDeniedException");
+             var keys = new KmsKeys(denies.endpoint(), "us-east-1", true)) {
+            var g = onDemandGateway(channel, keys, policy);
+            assertEquals(403, assertInstanceOf(SecureGateway.Refused.class,
+                    g.open(seal("acme", "{}".getBytes()).envelope())).status());
+            assertEquals(1, denies.calls.get(), "a refusal is not retried");
+        }
+
         var breaking = new Breaking();
         var g = onDemandGateway(breaking, kms, policy);
         breaking.failing = Set.of("open");
@@ -391,7 +409,8 @@ class SecureGatewayTest {
         Sealed s = seal("acme", "{\"model\":\"gpud-demo\"}".getBytes());
         var opened = assertInstanceOf(SecureGateway.Opened.class, g.open(s.envelope()));
         breaking.failing = Set.of("seal", "abort");
-        assertEquals(new SecureGateway.Refused(503, SecureGateway.ENCLAVE_UNAVAILABLE), g.seal(opened.aad(), "out".getBytes()));
+        assertEquals(new SecureGateway.Refused(500, SecureGateway.CANNOT_SEAL), g.seal(opened.aad(), "out".getBytes()),
+                "the request id is spent: not a 503 to retry");
         assertTrue(lastAudit().contains("enclave.seal") && lastAudit().contains("unavailable"), lastAudit());
         g.abort(opened.aad()); // does not throw: audited
         assertTrue(lastAudit().contains("enclave.abort") && lastAudit().contains("unavailable"), lastAudit());

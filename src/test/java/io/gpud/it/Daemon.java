@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -156,17 +158,23 @@ final class Daemon implements AutoCloseable {
         }
     }
 
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
     /**
-     * A port free for both TCP and UDP on loopback now, for a gossip listener (which must be
-     * known before the daemon starts, so its peers can name it). It is drawn from 10000–32767,
-     * below Linux's default ephemeral range (32768–60999): a port from that range may be
-     * handed to some outgoing connection between this check and the daemon's bind, one below
-     * it is taken only by a listener that asks for it.
+     * A port free for both TCP and UDP on loopback now and not handed out before in this run,
+     * for a gossip listener (which must be known before the daemon starts, so its peers can
+     * name it). It is drawn from 10000–32767, below Linux's default ephemeral range
+     * (32768–60999): a port from that range may be handed to some outgoing connection between
+     * this check and the daemon's bind, one below it is taken only by a listener that asks
+     * for it.
      */
     static int freePort() throws IOException {
         var random = ThreadLocalRandom.current();
         for (int attempt = 0; attempt < 200; attempt++) {
             int port = random.nextInt(10_000, 32_768);
+            if (!HANDED_OUT.add(port)) {
+                continue; // free now, but another daemon of this run is meant to bind it
+            }
             try (var tcp = new ServerSocket(); var udp = new DatagramSocket(null)) {
                 tcp.bind(new InetSocketAddress("127.0.0.1", port));
                 udp.bind(new InetSocketAddress("127.0.0.1", port));

@@ -3,6 +3,7 @@ package io.gpud.enclave.protocol;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,8 +45,13 @@ class VsockConnectionTest {
         }
     }
 
-    private static boolean open(int fd) {
-        return Files.exists(Path.of("/proc/self/fd/" + fd), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    /** What descriptor {@code fd} of this process is now ("socket:[inode]"), or null when closed. */
+    private static String describe(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     @Test
@@ -53,6 +59,9 @@ class VsockConnectionTest {
         int[] fds = socketPair();
         var a = new Vsock.Connection(fds[0]);
         var b = new Vsock.Connection(fds[1]);
+        String socketA = describe(fds[0]);
+        String socketB = describe(fds[1]);
+        assertTrue(socketA != null && socketA.startsWith("socket:"), socketA);
         try {
             b.out().write(new byte[] {1, 2, 3});
             byte[] got = new byte[3];
@@ -66,20 +75,23 @@ class VsockConnectionTest {
                     return -2;
                 }
             });
-            Thread.sleep(200); // the read is blocked: nothing was sent
-            assertFalse(read.isDone());
             assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+                while (a.busy() == 0) {
+                    Thread.sleep(5); // until the read is under way; nothing was sent, so it blocks
+                }
+                Thread.sleep(50);
+                assertFalse(read.isDone());
                 a.close();
                 assertEquals(-1, read.get(5, TimeUnit.SECONDS), "the blocked read saw the end of the stream");
             });
-            assertFalse(open(fds[0]), "the descriptor was released once the read returned");
+            assertNotEquals(socketA, describe(fds[0]), "the descriptor was released once the read returned");
             assertThrows(IOException.class, () -> a.in().read(new byte[1], 0, 1));
             a.close(); // twice is harmless
-            assertTrue(open(fds[1]), "the other end is untouched");
+            assertEquals(socketB, describe(fds[1]), "the other end is untouched");
         } finally {
             a.close();
             b.close();
         }
-        assertFalse(open(fds[1]));
+        assertNotEquals(socketB, describe(fds[1]));
     }
 }
