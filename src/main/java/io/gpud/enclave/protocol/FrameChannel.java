@@ -12,6 +12,11 @@ public interface FrameChannel extends AutoCloseable {
     /** Sends one frame and waits for the reply frame. */
     byte[] call(byte[] request) throws IOException;
 
+    /**
+     * Closes the connection. Safe from another thread while a call waits for its reply (the
+     * call then fails), and more than once: {@code EnclaveConnections} ends a call that ran
+     * past its time this way.
+     */
     @Override
     void close() throws IOException;
 }
