@@ -1,7 +1,7 @@
 import io.gpud.config.EngineConfig;
 import io.gpud.inference.Admission;
 import io.gpud.inference.Completion;
-import io.gpud.inference.CpuEngine;
+import io.gpud.inference.CpuBackend;
 import io.gpud.inference.Engine;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
@@ -73,9 +73,9 @@ public final class Bench {
                 double[] ref = new double[repeats];
                 double[] one = new double[repeats];
                 double[] many = new double[repeats];
-                try (Engine single = CpuEngine.load(model, null, "bench",
+                try (Engine single = CpuBackend.load(model, null, "bench",
                         EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(1));
-                     Engine batched = CpuEngine.load(model, null, "bench",
+                     Engine batched = CpuBackend.load(model, null, "bench",
                              EngineConfig.limits(STREAMS, STREAMS, steps).withThreads(threads))) {
                     // warm-up: JIT compilation, at least 3 runs of each kind and WARMUP_NANOS in all
                     long warmupStart = System.nanoTime();
@@ -206,8 +206,10 @@ public final class Bench {
                 done.completeExceptionally(error);
             }
         });
-        if (admission instanceof Admission.Rejected rejected) {
-            throw new IllegalStateException("rejected: " + rejected.reason());
+        switch (admission) {
+            case Admission.Accepted accepted -> { }
+            case Admission.Rejected rejected -> throw new IllegalStateException("rejected: " + rejected.reason());
+            case Admission.Refused refused -> throw new IllegalStateException("refused: " + refused.reason());
         }
         return done;
     }

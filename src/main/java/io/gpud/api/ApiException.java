@@ -47,6 +47,12 @@ public final class ApiException extends GpudException {
                         + " tokens; shorten the prompt", null);
     }
 
+    /** 400: the engine can never hold the request as asked (its KV cache alone exceeds the budget). */
+    public static ApiException exceedsEngine(String reason) {
+        return new ApiException(400, "invalid_request_error", "request_too_large", null, null,
+                reason + "; ask for fewer tokens or shorten the prompt", null);
+    }
+
     /** 404: no model of that name is served here. */
     public static ApiException modelNotFound(String model) {
         return new ApiException(404, "invalid_request_error", "model_not_found", "model", null,

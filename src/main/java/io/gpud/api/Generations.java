@@ -133,6 +133,7 @@ final class Generations {
                 yield new Started(engine, a.generation(), stream, startNanos);
             }
             case Admission.Rejected r -> throw ApiException.overloaded(r.reason(), r.retryAfter());
+            case Admission.Refused r -> throw ApiException.exceedsEngine(r.reason());
         };
     }
 

@@ -4,7 +4,7 @@ import io.gpud.config.EngineConfig;
 import io.gpud.core.GpudException;
 import io.gpud.inference.Admission;
 import io.gpud.inference.Completion;
-import io.gpud.inference.CpuEngine;
+import io.gpud.inference.CpuBackend;
 import io.gpud.inference.Engine;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
@@ -90,7 +90,7 @@ public final class GenerateCommand implements Callable<Integer> {
         try {
             Sampling sampling = new Sampling(temperature, topP, 0, seed);
             var config = EngineConfig.limits(1, 1, maxTokens).withThreads(threads);
-            try (Engine engine = CpuEngine.load(model, tokenizer, null, config)) {
+            try (Engine engine = CpuBackend.load(model, tokenizer, null, config)) {
                 int[] promptTokens = prompt.ids != null ? prompt.ids : engine.tokenizer().encode(prompt.text, true);
                 if (!printIds) {
                     // fail now, before generating, when the model cannot give text
@@ -98,8 +98,12 @@ public final class GenerateCommand implements Callable<Integer> {
                 }
                 var request = new GenerationRequest("generate", promptTokens, maxTokens, sampling, List.of(), ignoreEos);
                 var listener = new PrintingListener(out, printIds, ignoreEos, engine);
-                if (engine.submit(request, listener) instanceof Admission.Rejected rejected) {
-                    throw new GpudException("the engine refused the request: " + rejected.reason());
+                switch (engine.submit(request, listener)) {
+                    case Admission.Accepted accepted -> { }
+                    case Admission.Rejected rejected ->
+                            throw new GpudException("the engine refused the request: " + rejected.reason());
+                    case Admission.Refused refused ->
+                            throw new GpudException("the engine cannot run the request: " + refused.reason());
                 }
                 Completion completion = listener.await();
                 if (completion.completionTokens() > 1 && completion.decodeNanos() > 0) {

@@ -1,5 +1,7 @@
 package io.gpud.inference;
 
+import java.util.Optional;
+
 /**
  * One loaded model that generates text: the contract between the inference subsystem and
  * everything that serves requests (the HTTP API, {@code gpud generate}, routing later).
@@ -9,8 +11,10 @@ package io.gpud.inference;
  * {@link GenerationListener} from the engine's own threads, so listeners must be quick and
  * must not block (hand the events to the caller's thread through a queue).
  *
- * <p>Implementations: {@link CpuEngine}, and the CUDA engine of {@code io.gpud.inference.cuda},
- * whose {@code Backends} picks one of the two for a model.
+ * <p>One implementation schedules: {@link EngineScheduler}, over a {@link StepBackend} that
+ * runs on the CPU ({@link CpuBackend}) or a GPU (the CUDA backend of
+ * {@code io.gpud.inference.cuda}, whose {@code Backends} picks one of the two for a model).
+ * The others wrap one: a model that can be reloaded, a request counter.
  */
 public interface Engine extends AutoCloseable {
 
@@ -22,6 +26,12 @@ public interface Engine extends AutoCloseable {
 
     /** How chat messages become a prompt for this model. */
     ChatTemplate chatTemplate();
+
+    /** Where the model runs: {@code cpu}, or the GPU's name. */
+    String device();
+
+    /** Why the engine took itself out of service for good, if it did (see {@link EngineScheduler}). */
+    Optional<String> quarantineReason();
 
     /** Admits a request or says why not. Never throws for a full queue. */
     Admission submit(GenerationRequest request, GenerationListener listener);

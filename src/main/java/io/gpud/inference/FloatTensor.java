@@ -71,6 +71,9 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * {@code rows × cols}; rows are split across {@code threads} when the product is large.
      */
     final void matmul(float[][] x, float[][] out, int batch, int rows, int cols, Parallel threads) {
+        if (batch == 0) {
+            return; // the kernels read x[0] as a single input
+        }
         threads.forRange(rows, (long) batch * rows * cols, (from, to) -> matmulRows(x, out, batch, from, to, cols));
     }
 

@@ -33,4 +33,9 @@ public record GenerationRequest(
             throw new IllegalArgumentException("maxTokens was " + maxTokens + ", must be > 0");
         }
     }
+
+    /** Positions its KV cache holds: the prompt and the new tokens, at most {@code limit}. */
+    public int cachePositions(int limit) {
+        return (int) Math.min(limit, (long) promptTokens.length + maxTokens);
+    }
 }

@@ -231,6 +231,9 @@ final class Llama {
             }
         }
 
+        if (logitCount == 0) {
+            return; // a prompt chunk that does not end its prompt needs no logits
+        }
         for (int j = 0; j < logitCount; j++) {
             float[] x = ws.x[logitRows[j]];
             rmsnorm(x, x, w.rmsFinal(), dim, c.rmsEps());

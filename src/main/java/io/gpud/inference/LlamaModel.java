@@ -4,6 +4,7 @@ import io.gpud.config.EngineConfig;
 import io.gpud.model.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 import java.time.Clock;
 
 /**
@@ -21,7 +22,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Loads a model as {@link CpuEngine#load} does.
+     * Loads a model as {@link CpuBackend#load} does.
      *
      * @param servedName the name clients use, or null for the file name without extension
      */
@@ -128,9 +129,12 @@ public final class LlamaModel implements AutoCloseable {
         return model.llama().kvCacheBytes(positions);
     }
 
-    /** Starts the CPU engine on this model, which it then owns (closing the engine closes the model). */
-    public Engine startCpuEngine(EngineConfig config) {
-        return new CpuEngine(model, config, System::nanoTime);
+    /**
+     * Starts the CPU engine on this model, which it then owns (closing the engine closes the
+     * model); {@code quarantineListener} hears why it took itself out of service, if it does.
+     */
+    public Engine startCpuEngine(EngineConfig config, Consumer<String> quarantineListener) {
+        return CpuBackend.start(model, config, System::nanoTime, quarantineListener);
     }
 
     @Override

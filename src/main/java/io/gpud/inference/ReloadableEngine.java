@@ -2,6 +2,7 @@ package io.gpud.inference;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
@@ -72,6 +73,16 @@ public final class ReloadableEngine implements Engine {
     @Override
     public ChatTemplate chatTemplate() {
         return serving.engine().chatTemplate();
+    }
+
+    @Override
+    public String device() {
+        return serving.engine().device();
+    }
+
+    @Override
+    public Optional<String> quarantineReason() {
+        return serving.engine().quarantineReason();
     }
 
     @Override
@@ -255,6 +266,10 @@ public final class ReloadableEngine implements Engine {
                 admission = engine.submit(request, listener);
             } catch (RuntimeException e) {
                 listener.onFailure(e);
+                return true;
+            }
+            if (admission instanceof Admission.Refused(String reason)) {
+                listener.onFailure(new IllegalArgumentException(reason));
                 return true;
             }
             if (admission instanceof Admission.Accepted(Generation g)) {

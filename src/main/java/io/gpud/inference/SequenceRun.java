@@ -74,11 +74,6 @@ public final class SequenceRun implements Generation {
         return cancelled.get();
     }
 
-    /** Positions its cache must hold: the prompt and the new tokens, at most {@code contextLength}. */
-    public int cachePositions(int contextLength) {
-        return (int) Math.min(contextLength, (long) request.promptTokens().length + request.maxTokens());
-    }
-
     /** The run enters the batch with a cache of {@code capacity} positions. */
     public void start(int capacity, long nowNanos) {
         this.capacity = capacity;

@@ -3,8 +3,10 @@
  *
  * <p>Start with {@link io.gpud.inference.Engine}, the contract every backend implements,
  * and {@link io.gpud.inference.ModelCatalog}, the models a node serves.
- * {@link io.gpud.inference.CpuEngine#load} loads a GGUF, safetensors or llama2.c model and
- * starts the CPU engine on it; its header explains continuous batching. The forward pass
+ * {@link io.gpud.inference.EngineScheduler} is the one scheduler (queue, admission,
+ * continuous batching, quarantine); it drives a {@link io.gpud.inference.StepBackend}, the
+ * arithmetic on one device. {@link io.gpud.inference.CpuBackend#load} loads a GGUF,
+ * safetensors or llama2.c model and starts an engine on the CPU. The forward pass
  * is in {@code Llama}, whose header explains it; the kernels it calls (matrix × vectors of
  * every tensor type, split across threads by {@code Parallel}) are in {@code FloatTensor}.
  * Tokenizers: {@code SentencePieceTokenizer}, {@code ByteLevelBpeTokenizer}, built from

@@ -7,6 +7,7 @@ import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelInfo;
 import io.gpud.inference.Tokenizer;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -35,6 +36,16 @@ final class CountingEngine implements Engine {
     @Override
     public ChatTemplate chatTemplate() {
         return engine.chatTemplate();
+    }
+
+    @Override
+    public String device() {
+        return engine.device();
+    }
+
+    @Override
+    public Optional<String> quarantineReason() {
+        return engine.quarantineReason();
     }
 
     @Override

@@ -22,6 +22,7 @@ import io.gpud.model.ThrottledByteSource;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +43,7 @@ final class ModelReloader implements AutoCloseable {
 
     private final StoreConfig config;
     private final EngineConfig engineConfig;
+    private final Consumer<String> quarantineListener;
     private final ModelStore store;
     private final String name;
     private final AtomicBoolean busy = new AtomicBoolean();
@@ -55,8 +57,10 @@ final class ModelReloader implements AutoCloseable {
     private record Attempt(String model, LoadProgress progress, String state, String message) {
     }
 
-    ModelReloader(StoreConfig config, EngineConfig engineConfig, String name, MetricRegistry metrics) {
+    ModelReloader(StoreConfig config, EngineConfig engineConfig, String name, MetricRegistry metrics,
+                  Consumer<String> quarantineListener) {
         this.config = config;
+        this.quarantineListener = quarantineListener;
         this.engineConfig = engineConfig;
         this.store = new ModelStore(config.root());
         this.name = name;
@@ -209,7 +213,7 @@ final class ModelReloader implements AutoCloseable {
         Manifest m = Manifest.read(dir);
         Path entry = m.entry().equals(".") ? dir : dir.resolve(m.entry());
         Path tokenizer = m.tokenizer() == null ? null : dir.resolve(m.tokenizer());
-        return Backends.load(entry, tokenizer, name, engineConfig);
+        return Backends.load(entry, tokenizer, name, engineConfig, quarantineListener);
     }
 
     private long memoryBudget() {

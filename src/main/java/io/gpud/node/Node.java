@@ -266,11 +266,11 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
 
     private Engine loadModel(ModelConfig model) {
         if (model.path() == null && model.name() != null && config.store().root() != null) {
-            reloader = new ModelReloader(config.store(), config.engine(), model.name(), metrics);
+            reloader = new ModelReloader(config.store(), config.engine(), model.name(), metrics, this::quarantine);
             return reloader.loadInitial();
         }
         if (model.path() != null) {
-            return Backends.load(model.path(), model.tokenizer(), model.name(), config.engine());
+            return Backends.load(model.path(), model.tokenizer(), model.name(), config.engine(), this::quarantine);
         }
         if (!model.demo()) {
             return null;
@@ -287,7 +287,8 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
             }
             log.info("wrote a random-weight demo model to {}", demo);
         }
-        return Backends.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine());
+        return Backends.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine(),
+                this::quarantine);
     }
 
     /** What this node gossips about itself, with {@code state} as its node state. */
@@ -363,6 +364,19 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
             source = RequestSource.unknown();
         }
         return router.decide(model, source, true).explanation();
+    }
+
+    /**
+     * Takes the node out of service for good: an engine found device memory that was not
+     * clean, or its device failed. The node is QUARANTINED (the API refuses work, peers see
+     * it in gossip and stop routing to it) until it is replaced.
+     */
+    private void quarantine(String reason) {
+        NodeState before = lifecycle.state();
+        if (lifecycle.quarantine() == NodeState.QUARANTINED && before != NodeState.QUARANTINED) {
+            log.error("node {} QUARANTINED: {}", nodeId, reason);
+            gossipState();
+        }
     }
 
     /** Gossips the current lifecycle state, so peers see a draining node as draining. */

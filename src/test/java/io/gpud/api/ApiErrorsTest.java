@@ -193,6 +193,23 @@ class ApiErrorsTest extends ApiServerTestBase {
     }
 
     @Test
+    void aRequestTheEngineCanNeverHoldIsABadRequestNamingTheNumbers() throws Exception {
+        engine.refusing = "the request needs 4194304 bytes of KV cache for 2048 positions (prompt and max tokens), "
+                + "the engine has 1048576 (engine.kvCacheBytes)";
+        var chat = post("/v1/chat/completions",
+                "{\"model\":\"fake\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+        var ollama = post("/api/generate", "{\"model\":\"fake\",\"prompt\":\"x\",\"stream\":false}");
+        engine.refusing = null;
+        JsonNode error = assertOpenAiError(chat, 400);
+        assertEquals("invalid_request_error", error.get("type").asText());
+        assertTrue(error.get("message").asText().contains("4194304 bytes of KV cache for 2048 positions"), chat.body());
+        assertTrue(error.get("message").asText().contains("the engine has 1048576"), chat.body());
+        assertEquals(400, ollama.statusCode(), ollama.body());
+        assertTrue(ollama.body().contains("2048 positions"), ollama.body());
+        assertStillServes();
+    }
+
+    @Test
     void engineFailureBeforeTheResponseIsAServerError() throws Exception {
         engine.failAfter = 1;
         var response = post("/v1/completions", "{\"model\":\"fake\",\"prompt\":\"x\"}");

@@ -14,6 +14,7 @@ import io.gpud.inference.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,6 +39,7 @@ final class FakeEngine implements Engine {
     volatile int stopAfter = Integer.MAX_VALUE;
     volatile int failAfter = Integer.MAX_VALUE;
     volatile boolean rejecting;
+    volatile String refusing;
     final List<GenerationRequest> submitted = new CopyOnWriteArrayList<>();
     final CountDownLatch cancelled = new CountDownLatch(1);
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -114,9 +116,22 @@ final class FakeEngine implements Engine {
     }
 
     @Override
+    public String device() {
+        return "fake";
+    }
+
+    @Override
+    public Optional<String> quarantineReason() {
+        return Optional.empty();
+    }
+
+    @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
         if (rejecting) {
             return new Admission.Rejected("queue is full (64 of 64)", Duration.ofSeconds(3));
+        }
+        if (refusing != null) {
+            return new Admission.Refused(refusing);
         }
         submitted.add(request);
         inFlight.incrementAndGet();

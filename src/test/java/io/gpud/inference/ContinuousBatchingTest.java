@@ -36,7 +36,7 @@ class ContinuousBatchingTest {
         List<GenerationRequest> requests = requests();
 
         var alone = new ArrayList<int[]>();
-        try (Engine engine = CpuEngine.load(file, null, "demo", EngineConfig.limits(0, 1, 64))) {
+        try (Engine engine = CpuBackend.load(file, null, "demo", EngineConfig.limits(0, 1, 64))) {
             for (GenerationRequest request : requests) {
                 var listener = new RecordingListener();
                 assertInstanceOf(Admission.Accepted.class, engine.submit(request, listener));
@@ -46,7 +46,7 @@ class ContinuousBatchingTest {
         }
 
         var config = new EngineConfig(REQUESTS, REQUESTS, 64, threads, kvBytes, maxBatchTokens);
-        try (Engine engine = CpuEngine.load(file, null, "demo", config)) {
+        try (Engine engine = CpuBackend.load(file, null, "demo", config)) {
             var listeners = new ArrayList<RecordingListener>();
             for (GenerationRequest request : requests) {
                 var listener = new RecordingListener();

@@ -61,7 +61,7 @@ class CpuEngineTest {
     @Test
     void f16WeightsLoadAndGenerate() {
         Path file = DemoModelFixture.write(dir, GgmlType.F16);
-        try (Engine engine = CpuEngine.load(file, null, null, EngineConfig.limits(1, 1, 16))) {
+        try (Engine engine = CpuBackend.load(file, null, null, EngineConfig.limits(1, 1, 16))) {
             assertEquals("F16", engine.info().weightType());
             assertEquals("demo-F16", engine.info().name());
             assertEquals(DemoModel.VOCAB_SIZE, engine.info().vocabSize());

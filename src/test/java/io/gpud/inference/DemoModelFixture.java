@@ -16,6 +16,6 @@ final class DemoModelFixture {
     }
 
     static Engine engine(Path dir, int queueCapacity, int maxConcurrent) {
-        return CpuEngine.load(write(dir, GgmlType.F32), null, "demo", EngineConfig.limits(queueCapacity, maxConcurrent, 64));
+        return CpuBackend.load(write(dir, GgmlType.F32), null, "demo", EngineConfig.limits(queueCapacity, maxConcurrent, 64));
     }
 }

@@ -37,6 +37,18 @@ class RecordingListener implements GenerationListener {
         }
     }
 
+    /** Waits for the end and returns the failure that ended the generation. */
+    Throwable awaitFailure() {
+        try {
+            Completion completion = done.get(60, TimeUnit.SECONDS);
+            throw new AssertionError("the generation completed (" + completion.finishReason() + "), expected a failure");
+        } catch (java.util.concurrent.ExecutionException e) {
+            return e.getCause();
+        } catch (Exception e) {
+            throw new AssertionError("generation did not finish: " + e, e);
+        }
+    }
+
     synchronized int[] tokenArray() {
         return tokens.stream().mapToInt(Integer::intValue).toArray();
     }

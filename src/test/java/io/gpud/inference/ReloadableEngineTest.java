@@ -19,7 +19,7 @@ class ReloadableEngineTest {
     Path dir;
 
     private Engine open(Path file) {
-        return CpuEngine.load(file, null, "demo", EngineConfig.limits(64, 8, 64));
+        return CpuBackend.load(file, null, "demo", EngineConfig.limits(64, 8, 64));
     }
 
     private static List<RecordingListener> submit(Engine engine, int n, int maxTokens) {

@@ -27,7 +27,7 @@ class Stories260KGoldenTest {
         Assumptions.assumeTrue(Files.exists(MODEL),
                 "skipped: " + MODEL.toAbsolutePath().normalize() + " is absent (the llama2.c stories260K model)");
         int[] expected = readGolden();
-        try (Engine engine = CpuEngine.load(MODEL, null, null, EngineConfig.limits(1, 1, 256))) {
+        try (Engine engine = CpuBackend.load(MODEL, null, null, EngineConfig.limits(1, 1, 256))) {
             assertEquals("stories260K", engine.info().name());
             var listener = new RecordingListener();
             var request = new GenerationRequest("golden", new int[] {1}, expected.length, Sampling.greedy(), List.of(),

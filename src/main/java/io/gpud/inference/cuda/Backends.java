@@ -1,7 +1,7 @@
 package io.gpud.inference.cuda;
 
 import io.gpud.config.EngineConfig;
-import io.gpud.inference.CpuEngine;
+import io.gpud.inference.CpuBackend;
 import io.gpud.inference.Engine;
 import io.gpud.inference.LlamaModel;
 import java.nio.file.Path;
@@ -49,15 +49,16 @@ public final class Backends {
     }
 
     /**
-     * Loads {@code modelFile} (see {@link CpuEngine#load} for the arguments) on the
-     * configured backend.
+     * Loads {@code modelFile} (see {@link CpuBackend#load} for the arguments) on the
+     * configured backend; {@code quarantineListener} hears, once, why the engine took itself
+     * out of service (dirty device memory, a failed GPU step), for the node to leave service.
      *
      * @throws CudaBackendException when {@code engine.backend} is {@code cuda} and the model
      *                              cannot run on a GPU here
      */
-    public static Engine load(Path modelFile, Path tokenizerFile, String servedName, EngineConfig config) {
-        return load(modelFile, tokenizerFile, servedName, config, CudaProbe::probe,
-                reason -> LOG.error("take this node out of service: {}", reason));
+    public static Engine load(Path modelFile, Path tokenizerFile, String servedName, EngineConfig config,
+                              Consumer<String> quarantineListener) {
+        return load(modelFile, tokenizerFile, servedName, config, CudaProbe::probe, quarantineListener);
     }
 
     static Engine load(Path modelFile, Path tokenizerFile, String servedName, EngineConfig config,
@@ -69,7 +70,7 @@ public final class Backends {
         LlamaModel model = LlamaModel.load(modelFile, tokenizerFile, servedName);
         if (choice instanceof Choice.Gpu gpu) {
             try {
-                return CudaEngine.start(model, config, gpu.device(), System::nanoTime, quarantineListener);
+                return CudaBackend.start(model, config, gpu.device(), System::nanoTime, quarantineListener);
             } catch (CudaBackendException e) {
                 if (!gpu.fallBack()) {
                     model.close();
@@ -82,6 +83,6 @@ public final class Backends {
         if (choice instanceof Choice.Cpu cpu && cpu.reason() != null) {
             LOG.warn("engine.backend auto: serving {} on the CPU: {}", model.info().name(), cpu.reason());
         }
-        return model.startCpuEngine(config);
+        return model.startCpuEngine(config, quarantineListener);
     }
 }

@@ -78,12 +78,12 @@ class LaunchGeometryTest {
     void kvSlotsShareTheKvBudgetWithTheScratchSlot() {
         var llama7b = DecodeBenchmark.llama2_7b();
         // one position of one slot: 2 × 32 layers × 4096 × 4 bytes = 1 MiB; 8 slots + scratch
-        assertEquals(112, CudaEngine.slotCapacity(llama7b, 1L << 30, 8));
-        assertEquals(4096, CudaEngine.slotCapacity(llama7b, 1L << 40, 8), "at most the context");
-        var e = assertThrows(CudaBackendException.class, () -> CudaEngine.slotCapacity(llama7b, 1L << 20, 8));
+        assertEquals(112, CudaBackend.slotCapacity(llama7b, 1L << 30, 8));
+        assertEquals(4096, CudaBackend.slotCapacity(llama7b, 1L << 40, 8), "at most the context");
+        var e = assertThrows(CudaBackendException.class, () -> CudaBackend.slotCapacity(llama7b, 1L << 20, 8));
         assertTrue(e.getMessage().contains("kvCacheBytes"), e.getMessage());
         for (long budget = 9L << 20; budget < 200L << 20; budget += 7L << 20) {
-            int capacity = CudaEngine.slotCapacity(llama7b, budget, 8);
+            int capacity = CudaBackend.slotCapacity(llama7b, budget, 8);
             assertTrue(CudaForward.slotBytes(llama7b, capacity) % LaunchGeometry.WORD_BYTES == 0);
             assertTrue(9L * 2 * CudaForward.slotBytes(llama7b, capacity) <= budget, "within budget " + budget);
         }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gpud.inference.LlamaModel;
+import io.gpud.inference.SimModels;
 import io.gpud.model.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

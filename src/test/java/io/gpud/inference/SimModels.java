@@ -1,4 +1,4 @@
-package io.gpud.inference.cuda;
+package io.gpud.inference;
 
 import io.gpud.model.GgmlType;
 import io.gpud.model.GgufValue;
@@ -6,8 +6,8 @@ import io.gpud.model.GgufWriter;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
-/** Small random GGUF models for the CUDA backend's tests. */
-final class SimModels {
+/** Small random GGUF models of any weight type, for the engine tests. */
+public final class SimModels {
     private SimModels() {
     }
 
@@ -15,7 +15,7 @@ final class SimModels {
      * A one-layer model of width {@code cols} whose query matrix is {@code values}
      * ({@code rows × cols} with rows = cols); the other matrices are random.
      */
-    static Path writeSingleMatrixModel(Path dir, GgmlType type, float[] values, int rows, int cols) {
+    public static Path writeSingleMatrixModel(Path dir, GgmlType type, float[] values, int rows, int cols) {
         if (rows != cols) {
             throw new IllegalArgumentException("the query matrix is square, was " + rows + " × " + cols);
         }
@@ -23,8 +23,8 @@ final class SimModels {
     }
 
     /** A random model with the given shape and matrix type, no tokenizer (token ids only). */
-    static Path write(Path file, GgmlType type, int dim, int hidden, int layers, int heads, int kvHeads, int vocab,
-                      float[] firstQuery, long seed) {
+    public static Path write(Path file, GgmlType type, int dim, int hidden, int layers, int heads, int kvHeads, int vocab,
+                             float[] firstQuery, long seed) {
         var random = new SplittableRandom(seed);
         int kvDim = dim / heads * kvHeads;
         var w = new GgufWriter()

@@ -1,0 +1,213 @@
+package io.gpud.inference;
+
+import io.gpud.config.EngineConfig;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/**
+ * The CPU backend: float32 arithmetic with the Vector API, weights memory-mapped, KV caches
+ * off-heap, each sequence's cache sized to its prompt plus {@code maxTokens} positions
+ * within the {@code kvCacheBytes} budget.
+ *
+ * <p>A step runs, in one forward pass, the next token of every generating sequence plus as
+ * much of the waiting prompts as {@code maxBatchTokens} allows, so a new prompt is
+ * processed as a matrix × matrix product alongside the generation of the others, and every
+ * weight is read once per step for all of them. Since the forward pass computes every row
+ * exactly as it would alone (see {@link Llama}), batching is invisible in the results:
+ * greedy decoding gives the same ids bit for bit alone or among others.
+ */
+public final class CpuBackend implements StepBackend<Llama.KvCache> {
+    private final LoadedModel model;
+    private final EngineConfig config;
+    private final Parallel threads;
+    private final Llama.Workspace workspace;
+    private final StepRows rows;
+    private long kvBytesInUse;
+
+    private CpuBackend(LoadedModel model, EngineConfig config) {
+        this.model = model;
+        this.config = config;
+        this.threads = new Parallel(config.threads());
+        this.workspace = model.llama().new Workspace(config.maxBatchTokens(), config.maxConcurrent(), threads);
+        this.rows = new StepRows(config.maxBatchTokens(), config.maxConcurrent());
+    }
+
+    /**
+     * Loads a model and starts an engine on it, on the CPU.
+     *
+     * @param modelFile     a GGUF file, or a llama2.c checkpoint (told apart by the magic)
+     * @param tokenizerFile a llama2.c tokenizer.bin, or null: GGUF models then use their
+     *                      own tokenizer, llama2.c models work on token ids only
+     * @param servedName    the name clients use, or null for the file name without extension
+     * @param config        queue and concurrency limits
+     */
+    public static Engine load(Path modelFile, Path tokenizerFile, String servedName, EngineConfig config) {
+        String name = servedName != null ? servedName : defaultName(modelFile);
+        long created = Clock.systemUTC().instant().getEpochSecond();
+        LoadedModel model = LlamaLoader.load(modelFile, tokenizerFile, name, created);
+        return start(model, config, System::nanoTime, reason -> { });
+    }
+
+    /** Starts an engine on {@code model}, which it then owns (closing the engine closes the model). */
+    static Engine start(LoadedModel model, EngineConfig config, LongSupplier nanoTime,
+                        Consumer<String> quarantineListener) {
+        return EngineScheduler.start("gpud-cpu-engine-" + model.info().name(), config, nanoTime,
+                quarantineListener, () -> open(model, config));
+    }
+
+    /** The backend on {@code model}, for a scheduler to open on its thread. */
+    static CpuBackend open(LoadedModel model, EngineConfig config) {
+        return new CpuBackend(model, config);
+    }
+
+    private static String defaultName(Path file) {
+        String fileName = file.getFileName().toString();
+        int dot = fileName.lastIndexOf('.');
+        return dot > 0 ? fileName.substring(0, dot) : fileName;
+    }
+
+    @Override
+    public String device() {
+        return "cpu";
+    }
+
+    @Override
+    public ModelInfo info() {
+        return model.info();
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return model.tokenizer();
+    }
+
+    @Override
+    public ChatTemplate chatTemplate() {
+        return model.chatTemplate();
+    }
+
+    @Override
+    public int maxSequences() {
+        return config.maxConcurrent();
+    }
+
+    @Override
+    public int positionLimit() {
+        return model.llama().config().contextLength();
+    }
+
+    @Override
+    public Optional<String> neverHolds(int positions) {
+        long bytes = model.llama().kvCacheBytes(positions);
+        if (bytes <= config.kvCacheBytes()) {
+            return Optional.empty();
+        }
+        return Optional.of("the request needs " + bytes + " bytes of KV cache for " + positions
+                + " positions (prompt and max tokens), the engine has " + config.kvCacheBytes()
+                + " (engine.kvCacheBytes)");
+    }
+
+    @Override
+    public Llama.KvCache claim(int positions) {
+        long bytes = model.llama().kvCacheBytes(positions);
+        if (kvBytesInUse + bytes > config.kvCacheBytes()) {
+            return null;
+        }
+        kvBytesInUse += bytes;
+        return model.llama().new KvCache(positions);
+    }
+
+    /** Generating sequences first, one row each; then prompt rows while {@code maxBatchTokens} allows. */
+    @Override
+    public void step(List<Sequence<Llama.KvCache>> running, StepOutput<Llama.KvCache> out) {
+        rows.clear();
+        for (Sequence<Llama.KvCache> sequence : running) {
+            if (sequence.generating()) {
+                rows.add(sequence, sequence.nextToken(), sequence.position(), true);
+            }
+        }
+        for (Sequence<Llama.KvCache> sequence : running) {
+            int count = Math.min(sequence.promptLeft(), rows.free());
+            if (count == 0) {
+                continue;
+            }
+            int first = sequence.feed(count);
+            for (int i = first; i < first + count; i++) {
+                rows.add(sequence, sequence.prompt()[i], i, i == sequence.prompt().length - 1);
+            }
+        }
+        model.llama().forward(workspace, rows.count, rows.tokens, rows.positions, rows.caches, rows.logitRows,
+                rows.logitCount);
+        for (int j = 0; j < rows.logitCount; j++) {
+            out.add(rows.logitSequences[j], workspace.logits[j]);
+        }
+    }
+
+    /** The CPU's memory stays usable after a failed step: only that step's sequences fail. */
+    @Override
+    public boolean survives(RuntimeException failure) {
+        return true;
+    }
+
+    /** Frees the cache's memory (returned to the operating system, never to another sequence). */
+    @Override
+    public Optional<String> release(Llama.KvCache cache) {
+        kvBytesInUse -= model.llama().kvCacheBytes(cache.capacity);
+        cache.close();
+        return Optional.empty();
+    }
+
+    @Override
+    public Optional<String> close() {
+        threads.close();
+        model.close();
+        return Optional.empty();
+    }
+
+    /** The rows of one step, reused from step to step. */
+    private static final class StepRows {
+        final int[] tokens;
+        final int[] positions;
+        final Llama.KvCache[] caches;
+        final int[] logitRows;
+        final Sequence<Llama.KvCache>[] logitSequences;
+        int count;
+        int logitCount;
+
+        @SuppressWarnings("unchecked")
+        StepRows(int maxRows, int maxSequences) {
+            tokens = new int[maxRows];
+            positions = new int[maxRows];
+            caches = new Llama.KvCache[maxRows];
+            logitRows = new int[maxSequences];
+            logitSequences = new Sequence[maxSequences];
+        }
+
+        int free() {
+            return tokens.length - count;
+        }
+
+        void clear() {
+            count = 0;
+            logitCount = 0;
+            Arrays.fill(caches, null);
+            Arrays.fill(logitSequences, null);
+        }
+
+        void add(Sequence<Llama.KvCache> sequence, int token, int position, boolean wantsLogits) {
+            tokens[count] = token;
+            positions[count] = position;
+            caches[count] = sequence.place();
+            if (wantsLogits) {
+                logitRows[logitCount] = count;
+                logitSequences[logitCount++] = sequence;
+            }
+            count++;
+        }
+    }
+}
