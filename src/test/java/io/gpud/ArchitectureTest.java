@@ -1,13 +1,24 @@
 package io.gpud;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import io.gpud.api.ApiServer;
+import io.gpud.config.GossipConfig;
+import io.gpud.inference.Engine;
+import io.gpud.inference.EngineScheduler;
+import io.gpud.inference.StepBackend;
+import io.gpud.membership.MembershipAgent;
+import io.gpud.membership.NodeMetadata;
+import io.gpud.metrics.MetricRegistry;
+import io.gpud.node.Node;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -103,6 +114,35 @@ class ArchitectureTest {
         noClasses().that().resideOutsideOfPackage("io.gpud.cli..")
                 .should().dependOnClassesThat().resideInAPackage("ch.qos.logback..")
                 .because("code logs through SLF4J; only the command line configures logback")
+                .check(classes);
+    }
+
+    @Test
+    void theEngineSchedulerIsTheOnlyOneThatRunsSteps() {
+        noClasses().that().doNotHaveFullyQualifiedName(EngineScheduler.class.getName())
+                .should().callMethod(StepBackend.class, "step", List.class, StepBackend.StepOutput.class)
+                .because("one scheduler drives every backend (queue, admission, batching, quarantine)")
+                .check(classes);
+        noClasses().that().implement(StepBackend.class).should().implement(Engine.class)
+                .because("a backend is driven by the scheduler, it is not an engine of its own")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheCompositionRootWiresSubsystems() {
+        noClasses().that().doNotHaveFullyQualifiedName(Node.class.getName())
+                .should().callConstructor(ApiServer.class, ApiServer.Dependencies.class)
+                .orShould().callMethod(MembershipAgent.class, "start", String.class, GossipConfig.class,
+                        NodeMetadata.class, Supplier.class, MetricRegistry.class)
+                .because("io.gpud.node.Node builds the node top to bottom; nothing else wires subsystems")
+                .check(classes);
+    }
+
+    @Test
+    void theNodesWiringIsFinal() {
+        fields().that().areDeclaredInClassesThat().haveNameMatching("io\\.gpud\\.node\\.(Node|NodeServices|ServedModels)")
+                .should().beFinal()
+                .because("the node is built once, top to bottom, and no subsystem is set later or left null")
                 .check(classes);
     }
 }

@@ -1,6 +1,7 @@
 package io.gpud.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.config.ApiConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.NodeState;
@@ -25,6 +26,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -48,66 +50,67 @@ public final class ApiServer implements AutoCloseable {
     private static final String METRICS_SOCKET = "metrics";
 
     private final ModelCatalog catalog;
-    private final NodeControl node;
+    private final NodeView node;
     private final MetricRegistry registry;
     private final ApiMetrics metrics;
+    private final JsonBodies bodies;
+    private final Generations generations;
     private final OpenAiHandlers openAi;
     private final OllamaHandlers ollama;
     private final SecureHandlers secure;
-    private final PeerRouting routing;
+    private final Optional<PeerRouting> routing;
     private final WebServer server;
     private final String listeners;
     private final AtomicInteger active = new AtomicInteger();
 
     /**
-     * Builds both listeners; nothing is bound until {@link #start()}.
+     * What the API serves through.
      *
      * @param config           ports, body and depth caps, Retry-After
-     * @param catalog          the models served
      * @param node             this node's id and state
-     * @param registry         where request metrics go; this server registers its families in it
+     * @param catalog          the models served
+     * @param registry         where request metrics go; the server registers its families in it
      * @param defaultMaxTokens tokens generated when a request does not say
+     * @param secure           the secure envelope's gateway; empty: its routes answer 404
+     * @param routing          the router and forwarder the generation routes go through;
+     *                         empty: every request is served here
+     * @param proxyProtocol    the data port expects a PROXY protocol header on every connection
      */
-    public ApiServer(ApiConfig config, ModelCatalog catalog, NodeControl node, MetricRegistry registry,
-                     int defaultMaxTokens) {
-        this(config, catalog, node, registry, defaultMaxTokens, null);
+    public record Dependencies(ApiConfig config, NodeView node, ModelCatalog catalog, MetricRegistry registry,
+                               int defaultMaxTokens, Optional<SecureGateway> secure, Optional<Routing> routing,
+                               boolean proxyProtocol) {
+
+        /** A node that serves every request itself, with no secure envelope. */
+        public static Dependencies local(ApiConfig config, NodeView node, ModelCatalog catalog,
+                                         MetricRegistry registry, int defaultMaxTokens) {
+            return new Dependencies(config, node, catalog, registry, defaultMaxTokens, Optional.empty(),
+                    Optional.empty(), false);
+        }
     }
 
-    /**
-     * Builds both listeners, with the secure-envelope routes served through {@code gateway}
-     * (null: they answer 404).
-     */
-    public ApiServer(ApiConfig config, ModelCatalog catalog, NodeControl node, MetricRegistry registry,
-                     int defaultMaxTokens, SecureGateway gateway) {
-        this(config, catalog, node, registry, defaultMaxTokens, gateway, null, null, false);
+    /** The routing decision and the forwarding of requests to peers. */
+    public record Routing(Router router, PeerForwarder forwarder) {
     }
 
-    /**
-     * Builds both listeners, with the generation routes behind {@code router}'s decision
-     * and forwarded through {@code forwarder} (both null: every request is served here).
-     *
-     * @param proxyProtocol the data port expects a PROXY protocol header on every connection
-     */
-    public ApiServer(ApiConfig config, ModelCatalog catalog, NodeControl node, MetricRegistry registry,
-                     int defaultMaxTokens, SecureGateway gateway, Router router, PeerForwarder forwarder,
-                     boolean proxyProtocol) {
-        this.catalog = catalog;
-        this.node = node;
-        this.registry = registry;
+    /** Builds both listeners; nothing is bound until {@link #start()}. */
+    public ApiServer(Dependencies d) {
+        ApiConfig config = d.config();
+        this.catalog = d.catalog();
+        this.node = d.node();
+        this.registry = d.registry();
         this.metrics = new ApiMetrics(registry, catalog);
-        var generations = new Generations(catalog, node, metrics, defaultMaxTokens, config.retryAfter());
-        var bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth());
-        this.openAi = new OpenAiHandlers(catalog, generations, bodies, Clock.systemUTC());
-        this.ollama = new OllamaHandlers(catalog, generations, bodies, Clock.systemUTC());
-        this.secure = new SecureHandlers(gateway, openAi, bodies);
-        this.routing = router == null ? null
-                : new PeerRouting(router, forwarder, bodies, node, config.retryAfter());
+        this.bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth());
+        this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter());
+        this.openAi = new OpenAiHandlers(catalog, generations, Clock.systemUTC());
+        this.ollama = new OllamaHandlers(catalog, generations, Clock.systemUTC());
+        this.secure = new SecureHandlers(d.secure(), node, generations, openAi, bodies);
+        this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));
         this.listeners = config.host() + ":" + config.port() + " (data plane) or " + config.host() + ":"
                 + config.metricsPort() + " (metrics)";
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
-                .enableProxyProtocol(proxyProtocol)
+                .enableProxyProtocol(d.proxyProtocol())
                 // Streamed tokens and forwarded answers go out in several writes; without
                 // this, Nagle holds each small write until the client's delayed ACK (~40 ms).
                 .connectionOptions(o -> o.tcpNoDelay(true))
@@ -179,14 +182,14 @@ public final class ApiServer implements AutoCloseable {
             chain.proceed();
         });
         route(r, Method.GET, "/v1/models", Errors.Dialect.OPENAI, openAi::models);
-        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, routed(openAi::completions));
-        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, routed(openAi::chatCompletions));
+        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, generation(openAi::completions));
+        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, generation(openAi::chatCompletions));
         route(r, Method.POST, "/v1/secure/chat/completions", Errors.Dialect.OPENAI, secure::chatCompletions);
         route(r, Method.POST, "/v1/secure/completions", Errors.Dialect.OPENAI, secure::completions);
         route(r, Method.GET, "/api/tags", Errors.Dialect.OLLAMA, ollama::tags);
         route(r, Method.GET, "/api/version", Errors.Dialect.OLLAMA, ollama::version);
-        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, routed(ollama::generate));
-        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, routed(ollama::chat));
+        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, generation(ollama::generate));
+        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, generation(ollama::chat));
         route(r, Method.GET, "/health/live", Errors.Dialect.OPENAI, this::live);
         route(r, Method.GET, "/health/ready", Errors.Dialect.OPENAI, this::ready);
         r.any(unmatched());
@@ -201,9 +204,32 @@ public final class ApiServer implements AutoCloseable {
         r.any(unmatched());
     }
 
-    /** A generation route behind the routing decision, when this node routes. */
-    private Handler routed(Handler local) {
-        return routing == null ? local : routing.routed(local);
+    /** A generation route's handler, given the request body read and parsed once. */
+    @FunctionalInterface
+    interface BodyHandler {
+        void handle(ServerRequest req, ServerResponse res, ObjectNode body) throws Exception;
+    }
+
+    /**
+     * A generation route: the node's state is read once for the request; the body is read
+     * and parsed once; the router decides, when this node routes and the request was not
+     * forwarded to it; served here, it needs a node that takes work (else 503).
+     */
+    private Handler generation(BodyHandler handler) {
+        return (req, res) -> {
+            NodeState state = node.state();
+            if (routing.isEmpty() || req.headers().contains(HeaderNames.create(PeerForwarder.HOP_HEADER))) {
+                generations.ensureAcceptingWork(state);
+                handler.handle(req, res, bodies.readObject(req));
+                return;
+            }
+            byte[] bytes = bodies.readBytes(req);
+            ObjectNode body = bodies.parseObject(bytes);
+            if (!routing.get().forwarded(req, res, bytes, body, state)) {
+                generations.ensureAcceptingWork(state);
+                handler.handle(req, res, body);
+            }
+        };
     }
 
     /** Registers {@code handler} for {@code method}, and a 405 for any other method on the path. */

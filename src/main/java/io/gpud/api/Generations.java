@@ -1,6 +1,7 @@
 package io.gpud.api;
 
 import io.gpud.core.Ids;
+import io.gpud.core.NodeState;
 import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
@@ -78,22 +79,19 @@ final class Generations {
     }
 
     private final ModelCatalog catalog;
-    private final NodeControl node;
     private final ApiMetrics metrics;
     private final int defaultMaxTokens;
     private final Duration retryAfter;
 
-    Generations(ModelCatalog catalog, NodeControl node, ApiMetrics metrics, int defaultMaxTokens, Duration retryAfter) {
+    Generations(ModelCatalog catalog, ApiMetrics metrics, int defaultMaxTokens, Duration retryAfter) {
         this.catalog = catalog;
-        this.node = node;
         this.metrics = metrics;
         this.defaultMaxTokens = defaultMaxTokens;
         this.retryAfter = retryAfter;
     }
 
-    /** 503 unless this node takes new work. */
-    void ensureAcceptingWork() {
-        var state = node.state();
+    /** 503 unless a node in {@code state} takes new work. */
+    void ensureAcceptingWork(NodeState state) {
         if (!state.acceptsWork()) {
             throw ApiException.unavailable("this node is " + state + " and takes no new requests; retry on another node",
                     retryAfter);
@@ -111,7 +109,6 @@ final class Generations {
 
     /** Admits the generation or throws the refusal (503, 404, 400, 429). */
     Started start(Params params, long startNanos) {
-        ensureAcceptingWork();
         Engine engine = engine(params.model());
         int[] prompt = encode(engine, params.prompt(), params.promptParam());
         int context = engine.info().contextLength();

@@ -38,22 +38,9 @@ final class JsonBodies {
         this.maxBodyBytes = maxBodyBytes;
     }
 
-    /** A body already read and parsed by the routing decision, kept in the request's context. */
-    private record Parsed(ObjectNode body) {
-    }
-
     /** The body as a JSON object, or an {@link ApiException} saying why not. */
     ObjectNode readObject(ServerRequest request) {
-        var parsed = request.context().get(Parsed.class);
-        if (parsed.isPresent()) {
-            return parsed.get().body();
-        }
         return parseObject(readBytes(request));
-    }
-
-    /** Leaves {@code body}, parsed from {@code request}'s body, for {@link #readObject}. */
-    static void keep(ServerRequest request, ObjectNode body) {
-        request.context().register(new Parsed(body));
     }
 
     /** The body's bytes, at most {@code maxBodyBytes} (413 beyond). */

@@ -6,16 +6,10 @@ import io.gpud.membership.MembershipAgent.KeyringChange;
 import java.util.List;
 
 /**
- * What the API needs from the node that owns it: its identity and state, and the admin
- * operations. Implemented by the composition root ({@code io.gpud.node}).
+ * What the admin API needs from the node that owns it: its identity and state, and the
+ * admin operations. Implemented by the node's services ({@code io.gpud.node}).
  */
-public interface NodeControl {
-
-    /** This node's id, sent in the {@code x-gpud-node} header of every response. */
-    String nodeId();
-
-    /** The current lifecycle state. */
-    NodeState state();
+public interface NodeControl extends NodeView {
 
     /** A full status snapshot for {@code gpud status}. */
     NodeStatus status();

@@ -45,13 +45,11 @@ final class OllamaHandlers {
 
     private final ModelCatalog catalog;
     private final Generations generations;
-    private final JsonBodies bodies;
     private final Clock clock;
 
-    OllamaHandlers(ModelCatalog catalog, Generations generations, JsonBodies bodies, Clock clock) {
+    OllamaHandlers(ModelCatalog catalog, Generations generations, Clock clock) {
         this.catalog = catalog;
         this.generations = generations;
-        this.bodies = bodies;
         this.clock = clock;
     }
 
@@ -144,10 +142,8 @@ final class OllamaHandlers {
         }
     }
 
-    void generate(ServerRequest req, ServerResponse res) {
+    void generate(ServerRequest req, ServerResponse res, ObjectNode body) {
         long start = Nanos.now();
-        generations.ensureAcceptingWork();
-        ObjectNode body = bodies.readObject(req);
         String model = Fields.requiredString(body, "model");
         String prompt = Fields.string(body, "prompt").orElse("");
         var system = Fields.string(body, "system");
@@ -183,10 +179,8 @@ final class OllamaHandlers {
         });
     }
 
-    void chat(ServerRequest req, ServerResponse res) {
+    void chat(ServerRequest req, ServerResponse res, ObjectNode body) {
         long start = Nanos.now();
-        generations.ensureAcceptingWork();
-        ObjectNode body = bodies.readObject(req);
         String model = Fields.requiredString(body, "model");
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Generations.Started started = generations.start(

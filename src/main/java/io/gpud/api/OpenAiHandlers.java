@@ -23,13 +23,11 @@ final class OpenAiHandlers {
 
     private final ModelCatalog catalog;
     private final Generations generations;
-    private final JsonBodies bodies;
     private final Clock clock;
 
-    OpenAiHandlers(ModelCatalog catalog, Generations generations, JsonBodies bodies, Clock clock) {
+    OpenAiHandlers(ModelCatalog catalog, Generations generations, Clock clock) {
         this.catalog = catalog;
         this.generations = generations;
-        this.bodies = bodies;
         this.clock = clock;
     }
 
@@ -87,10 +85,8 @@ final class OpenAiHandlers {
         Responses.json(res, 200, new ModelList("list", data));
     }
 
-    void completions(ServerRequest req, ServerResponse res) {
+    void completions(ServerRequest req, ServerResponse res, ObjectNode body) {
         long start = Nanos.now();
-        generations.ensureAcceptingWork();
-        ObjectNode body = bodies.readObject(req);
         Options options = completionOptions(body);
         if (!options.stream()) {
             Responses.json(res, 200, textCompletion(options, start));
@@ -116,10 +112,8 @@ final class OpenAiHandlers {
         });
     }
 
-    void chatCompletions(ServerRequest req, ServerResponse res) {
+    void chatCompletions(ServerRequest req, ServerResponse res, ObjectNode body) {
         long start = Nanos.now();
-        generations.ensureAcceptingWork();
-        ObjectNode body = bodies.readObject(req);
         Options options = chatOptions(body);
         if (!options.stream()) {
             Responses.json(res, 200, chatCompletion(options, start));
@@ -158,7 +152,6 @@ final class OpenAiHandlers {
      * @param chat true for a chat completion, false for a text completion
      */
     Object completeWhole(ObjectNode body, boolean chat, long start) {
-        generations.ensureAcceptingWork();
         Options options = chat ? chatOptions(body) : completionOptions(body);
         if (options.stream()) {
             throw ApiException.invalid("stream", "'stream' is not available on the secure routes; "

@@ -2,6 +2,7 @@ package io.gpud.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gpud.core.NodeState;
 import io.gpud.routing.PeerForwarder;
 import io.gpud.routing.RequestSource;
 import io.gpud.routing.RouteDecision;
@@ -11,7 +12,6 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.ProxyProtocolData;
 import io.helidon.webserver.ProxyProtocolV2Data;
-import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -33,9 +33,9 @@ import java.util.Map;
  * engine is called.
  *
  * <p>A request that carries {@link PeerForwarder#HOP_HEADER} was forwarded already and is
- * served here whatever the router would say. Otherwise the body is read once (bounded by
- * {@code api.maxBodyBytes}), its {@code model} decides, and the parsed body is left in the
- * request context for the local handler. When no peer could take a forwarded request
+ * served here whatever the router would say (the API does not ask). Otherwise the body,
+ * read and parsed once by the API, goes on as it came, and its {@code model} decides. When
+ * no peer could take a forwarded request
  * before anything reached the client, this node serves it itself if it takes work, and
  * answers 503 naming every peer tried if it does not (draining).
  *
@@ -57,49 +57,45 @@ final class PeerRouting {
 
     private final Router router;
     private final PeerForwarder forwarder;
-    private final JsonBodies bodies;
-    private final NodeControl node;
     private final Duration retryAfter;
 
-    PeerRouting(Router router, PeerForwarder forwarder, JsonBodies bodies, NodeControl node, Duration retryAfter) {
+    PeerRouting(Router router, PeerForwarder forwarder, Duration retryAfter) {
         this.router = router;
         this.forwarder = forwarder;
-        this.bodies = bodies;
-        this.node = node;
         this.retryAfter = retryAfter;
     }
 
-    /** {@code local} behind the routing decision. */
-    Handler routed(Handler local) {
-        return (req, res) -> {
-            if (req.headers().contains(HeaderNames.create(PeerForwarder.HOP_HEADER))) {
-                local.handle(req, res);
-                return;
-            }
-            byte[] body = bodies.readBytes(req);
-            ObjectNode json = bodies.parseObject(body);
-            JsonBodies.keep(req, json);
-            JsonNode model = json.get("model");
-            if (model == null || !model.isTextual()) {
-                local.handle(req, res);
-                return;
-            }
-            boolean explain = req.headers().first(HeaderNames.create(EXPLAIN_HEADER)).map(v -> !v.equals("0"))
-                    .orElse(false);
-            RouteDecision decision = router.decide(model.textValue(), source(req), explain);
-            if (explain) {
-                res.header(DECISION_HEADER, summary(decision.explanation()));
-            }
-            switch (decision) {
-                case RouteDecision.Local l -> local.handle(req, res);
-                case RouteDecision.NoCandidate n -> local.handle(req, res);
-                case RouteDecision.Forward f -> forward(f, req, res, body, local);
-            }
+    /**
+     * Decides where the request goes and forwards it when a peer should serve it.
+     *
+     * @param body   the request's bytes, sent on as they came
+     * @param json   the same, parsed
+     * @param state  this node's state, read once for the request
+     * @return true when the request was forwarded (and answered); false when this node
+     *         serves it
+     * @throws ApiException 503 when no peer took it and this node takes no work
+     */
+    boolean forwarded(ServerRequest req, ServerResponse res, byte[] body, ObjectNode json, NodeState state)
+            throws Exception {
+        JsonNode model = json.get("model");
+        if (model == null || !model.isTextual()) {
+            return false;
+        }
+        boolean explain = req.headers().first(HeaderNames.create(EXPLAIN_HEADER)).map(v -> !v.equals("0"))
+                .orElse(false);
+        RouteDecision decision = router.decide(model.textValue(), source(req), explain);
+        if (explain) {
+            res.header(DECISION_HEADER, summary(decision.explanation()));
+        }
+        return switch (decision) {
+            case RouteDecision.Local l -> false;
+            case RouteDecision.NoCandidate n -> false;
+            case RouteDecision.Forward f -> forward(f, req, res, body, state);
         };
     }
 
-    private void forward(RouteDecision.Forward f, ServerRequest req, ServerResponse res, byte[] body, Handler local)
-            throws Exception {
+    private boolean forward(RouteDecision.Forward f, ServerRequest req, ServerResponse res, byte[] body,
+                            NodeState state) throws Exception {
         var headers = new HashMap<String, String>();
         req.headers().forEach(h -> headers.putIfAbsent(h.name().toLowerCase(Locale.ROOT), h.get()));
         String query = req.query().rawValue();
@@ -122,15 +118,15 @@ final class PeerRouting {
         });
         if (outcome instanceof PeerForwarder.Outcome.Exhausted e) {
             LOG.warn("no peer took the request ({}); {}", String.join("; ", e.tried()),
-                    node.state().acceptsWork() ? "serving it here" : "answering 503");
-            if (node.state().acceptsWork()) {
-                local.handle(req, res);
-                return;
+                    state.acceptsWork() ? "serving it here" : "answering 503");
+            if (state.acceptsWork()) {
+                return false;
             }
-            throw ApiException.unavailable("this node is " + node.state() + " and no peer could take the request: "
+            throw ApiException.unavailable("this node is " + state + " and no peer could take the request: "
                     + String.join("; ", e.tried()), e.retryAfterSeconds() > 0
                     ? Duration.ofSeconds(e.retryAfterSeconds()) : retryAfter);
         }
+        return true;
     }
 
     /** The client's address (the PROXY protocol header's when there is one) and VPC endpoint id. */

@@ -9,6 +9,7 @@ import io.gpud.enclave.crypto.PayloadCipher;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.Base64;
+import java.util.Optional;
 
 /**
  * {@code POST /v1/secure/chat/completions} and {@code /v1/secure/completions}: the body is
@@ -24,13 +25,18 @@ import java.util.Base64;
  */
 final class SecureHandlers {
 
-    private final SecureGateway gateway;
+    private final Optional<SecureGateway> gateway;
+    private final NodeView node;
+    private final Generations generations;
     private final OpenAiHandlers openAi;
     private final JsonBodies bodies;
 
-    /** @param gateway the secure stack's gateway, or null when {@code secure.mode} is off */
-    SecureHandlers(SecureGateway gateway, OpenAiHandlers openAi, JsonBodies bodies) {
+    /** @param gateway the secure stack's gateway; empty when {@code secure.mode} is off */
+    SecureHandlers(Optional<SecureGateway> gateway, NodeView node, Generations generations, OpenAiHandlers openAi,
+                   JsonBodies bodies) {
         this.gateway = gateway;
+        this.node = node;
+        this.generations = generations;
         this.openAi = openAi;
         this.bodies = bodies;
     }
@@ -48,9 +54,11 @@ final class SecureHandlers {
 
     private void handle(ServerRequest req, ServerResponse res, boolean chat) {
         long start = Nanos.now();
-        if (gateway == null) {
+        if (gateway.isEmpty()) {
             throw ApiException.secureRefused(404, "the secure envelope is not enabled on this node");
         }
+        generations.ensureAcceptingWork(node.state());
+        SecureGateway gateway = this.gateway.get();
         SecureEnvelope envelope = envelope(bodies.readObject(req));
         var opening = gateway.open(envelope);
         if (opening instanceof SecureGateway.Refused r) {

@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * the packet as the network would. Readers of the member list see an immutable snapshot
  * published through a volatile field.
  */
-public final class MembershipAgent implements AutoCloseable {
+public final class MembershipAgent implements Membership {
 
     private static final Logger log = LoggerFactory.getLogger(MembershipAgent.class);
 
@@ -197,16 +197,19 @@ public final class MembershipAgent implements AutoCloseable {
     }
 
     /** The bound gossip port. */
+    @Override
     public int port() {
         return advertised.getPort();
     }
 
     /** The members as this node sees them, itself included, sorted by id. */
+    @Override
     public List<MemberView> members() {
         return snapshot;
     }
 
     /** Gossips new metadata (a new incarnation); waits until the protocol took it. */
+    @Override
     public void updateMetadata(NodeMetadata metadata) {
         command(now -> {
             protocol.updateMetadata(metadata, now);
@@ -221,6 +224,7 @@ public final class MembershipAgent implements AutoCloseable {
      * The newest summary of every region this node knows, its own included (computed from
      * its own member table once a second), keyed by region. Empty while the WAN pool is off.
      */
+    @Override
     public java.util.Map<String, RegionSummary> regionSummaries() {
         return regionSnapshot;
     }
@@ -241,11 +245,13 @@ public final class MembershipAgent implements AutoCloseable {
      * Carries network coordinates from now on: this node acks direct pings with
      * {@code exchange.local()} and reports each direct probe's round trip to it.
      */
+    @Override
     public void exchangeCoordinates(CoordinateExchange exchange) {
         command(now -> protocol.exchangeCoordinates(exchange));
     }
 
     /** The keyring's keys, base64, the primary first. */
+    @Override
     public List<String> keys() {
         var out = new ArrayList<List<String>>(1);
         command(now -> out.add(protocol.keyring().keys()));
@@ -264,16 +270,19 @@ public final class MembershipAgent implements AutoCloseable {
     }
 
     /** Adds a key that is accepted on receipt but not yet used to send. */
+    @Override
     public KeyringChange installKey(String key) {
         return changeKeyring(k -> k.install(key));
     }
 
     /** Makes an installed key the one every packet is sealed with. */
+    @Override
     public KeyringChange useKey(String key) {
         return changeKeyring(k -> k.use(key));
     }
 
     /** Drops a key that is not the primary. */
+    @Override
     public KeyringChange removeKey(String key) {
         return changeKeyring(k -> k.remove(key));
     }
@@ -287,6 +296,7 @@ public final class MembershipAgent implements AutoCloseable {
      * once the previous one has reached everyone (seconds; {@code gpud keyring list} on
      * any member shows it).
      */
+    @Override
     public KeyringChange changeClusterKeyring(ClusterKeyOperation operation, String key) {
         Message.KeyOp.Operation op = Message.KeyOp.Operation.valueOf(operation.name());
         // The protocol applies it to its keyring (the one passed in) and gossips it.
@@ -327,6 +337,7 @@ public final class MembershipAgent implements AutoCloseable {
     }
 
     /** Tells every member this node is leaving, then stops after {@code grace}. */
+    @Override
     public void leave(Duration grace) {
         try {
             command(now -> {

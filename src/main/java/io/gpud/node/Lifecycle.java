@@ -1,7 +1,10 @@
 package io.gpud.node;
 
 import io.gpud.core.NodeState;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The node state machine: STARTING → READY ⇄ DRAINING → DRAINED, any → QUARANTINED.
@@ -11,35 +14,45 @@ import java.util.concurrent.TimeUnit;
  * error). Nothing leaves QUARANTINED.
  */
 final class Lifecycle {
+    private final List<Runnable> observers = new CopyOnWriteArrayList<>();
     private NodeState state = NodeState.STARTING;
 
     synchronized NodeState state() {
         return state;
     }
 
+    /**
+     * Runs {@code observer} after every change of state, on the thread that made it, outside
+     * the lock. It reads {@link #state()} itself: changes on two threads may tell their
+     * observers in either order, and the last to run reads the last state.
+     */
+    void onChange(Runnable observer) {
+        observers.add(observer);
+    }
+
     /** STARTING → READY, once start-up finished. */
-    synchronized NodeState ready() {
-        return moveIf(state == NodeState.STARTING, NodeState.READY);
+    NodeState ready() {
+        return move(s -> s == NodeState.STARTING, NodeState.READY);
     }
 
     /** STARTING or READY → DRAINING. */
-    synchronized NodeState drain() {
-        return moveIf(state == NodeState.STARTING || state == NodeState.READY, NodeState.DRAINING);
+    NodeState drain() {
+        return move(s -> s == NodeState.STARTING || s == NodeState.READY, NodeState.DRAINING);
     }
 
     /** DRAINING or DRAINED → READY. */
-    synchronized NodeState undrain() {
-        return moveIf(state == NodeState.DRAINING || state == NodeState.DRAINED, NodeState.READY);
+    NodeState undrain() {
+        return move(s -> s == NodeState.DRAINING || s == NodeState.DRAINED, NodeState.READY);
     }
 
     /** DRAINING → DRAINED, once nothing is in flight. */
-    synchronized NodeState drained() {
-        return moveIf(state == NodeState.DRAINING, NodeState.DRAINED);
+    NodeState drained() {
+        return move(s -> s == NodeState.DRAINING, NodeState.DRAINED);
     }
 
     /** Any → QUARANTINED. */
-    synchronized NodeState quarantine() {
-        return moveIf(true, NodeState.QUARANTINED);
+    NodeState quarantine() {
+        return move(s -> true, NodeState.QUARANTINED);
     }
 
     /** Waits until the state is {@code target}; false if {@code timeoutNanos} passed first. */
@@ -55,11 +68,18 @@ final class Lifecycle {
         return true;
     }
 
-    private NodeState moveIf(boolean allowed, NodeState next) {
-        if (allowed && state != next && state != NodeState.QUARANTINED) {
+    /** A state {@code allowed} accepts → {@code next} (nothing leaves QUARANTINED); tells the observers when it moved. */
+    private NodeState move(Predicate<NodeState> allowed, NodeState next) {
+        NodeState now;
+        synchronized (this) {
+            if (!allowed.test(state) || state == next || state == NodeState.QUARANTINED) {
+                return state;
+            }
             state = next;
+            now = state;
             notifyAll();
         }
-        return state;
+        observers.forEach(Runnable::run);
+        return now;
     }
 }

@@ -8,7 +8,6 @@ import io.gpud.core.GpudException;
 import io.gpud.core.MonotonicClock;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ReloadableEngine;
-import io.gpud.inference.cuda.Backends;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.model.ByteSource;
 import io.gpud.model.ChunkListener;
@@ -43,6 +42,7 @@ final class ModelReloader implements AutoCloseable {
 
     private final StoreConfig config;
     private final EngineConfig engineConfig;
+    private final ModelLoader loader;
     private final Consumer<String> quarantineListener;
     private final ModelStore store;
     private final String name;
@@ -58,7 +58,8 @@ final class ModelReloader implements AutoCloseable {
     }
 
     ModelReloader(StoreConfig config, EngineConfig engineConfig, String name, MetricRegistry metrics,
-                  Consumer<String> quarantineListener) {
+                  ModelLoader loader, Consumer<String> quarantineListener) {
+        this.loader = loader;
         this.config = config;
         this.quarantineListener = quarantineListener;
         this.engineConfig = engineConfig;
@@ -213,7 +214,7 @@ final class ModelReloader implements AutoCloseable {
         Manifest m = Manifest.read(dir);
         Path entry = m.entry().equals(".") ? dir : dir.resolve(m.entry());
         Path tokenizer = m.tokenizer() == null ? null : dir.resolve(m.tokenizer());
-        return Backends.load(entry, tokenizer, name, engineConfig, quarantineListener);
+        return loader.load(entry, tokenizer, name, engineConfig, quarantineListener);
     }
 
     private long memoryBudget() {

@@ -2,253 +2,232 @@ package io.gpud.node;
 
 import io.gpud.api.AdminServer;
 import io.gpud.api.ApiServer;
-import io.gpud.api.KeyringOperation;
-import io.gpud.api.ModelReload;
-import io.gpud.api.NodeControl;
-import io.gpud.api.NodeStatus;
+import io.gpud.api.NodeView;
 import io.gpud.config.GpudConfig;
-import io.gpud.config.ModelConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.Ids;
+import io.gpud.core.MonotonicClock;
 import io.gpud.core.NodeState;
 import io.gpud.enclave.SecureStack;
-import io.gpud.inference.DemoModel;
-import io.gpud.inference.Engine;
-import io.gpud.inference.ModelCatalog;
-import io.gpud.inference.ModelInfo;
-import io.gpud.inference.cuda.Backends;
-import io.gpud.membership.LoadRecord;
-import io.gpud.membership.MemberView;
+import io.gpud.membership.Membership;
 import io.gpud.membership.MembershipAgent;
-import io.gpud.membership.NodeMetadata;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.routing.MembershipCandidates;
 import io.gpud.routing.PeerForwarder;
-import io.gpud.routing.RequestSource;
-import io.gpud.routing.RouteExplanation;
 import io.gpud.routing.Router;
 import io.gpud.routing.RoutingMetrics;
 import io.gpud.routing.Vivaldi;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.util.Random;
-import java.util.Set;
-import java.util.stream.Collectors;
 import io.gpud.scaling.Autoscaler;
 import io.gpud.scaling.AwsAutoScaling;
-import io.gpud.scaling.DrainTarget;
 import io.gpud.scaling.InstanceMetadataClient;
 import io.gpud.scaling.TerminationWatcher;
-import io.gpud.core.MonotonicClock;
 import io.gpud.state.LeaderLease;
 import io.gpud.state.StateStore;
-import java.time.InstantSource;
-import java.util.concurrent.atomic.AtomicLong;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
+import java.util.Random;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The composition root: holds every subsystem, starts them in order and stops them in
- * reverse. Nothing else wires subsystems together.
+ * The composition root: builds every subsystem, top to bottom, and stops them in reverse.
+ * Nothing else wires subsystems together; every field is final and none is null (a
+ * disabled subsystem is an empty {@link Optional} or a no-op such as
+ * {@link Membership#disabled()}).
  *
- * <p>Start order: data directory and node id, metrics, the model, the admin socket, the
- * secure envelope's stack (when enabled), the data-plane and metrics listeners, gossip
- * membership, then READY; then the state store and this node's registry item, the pool
- * leases and the autoscaler ({@code scaling.enabled}), and the lifecycle-hook watcher
- * ({@code lifecycle.watch}). {@link #close()} undoes it backwards: leases are released,
- * the node leaves the cluster (peers see it LEFT, not dead), then the listeners stop
- * before the engine they call.
+ * <p>Start order: data directory and node id, the lifecycle and metrics, the models, the
+ * secure envelope's stack ({@code secure.mode}), gossip membership (joined as STARTING),
+ * the router, the HTTP listeners, the node's services and the admin socket; then READY,
+ * gossiped with the bound data port; then the state store and this node's registry item,
+ * the pool leases and the autoscaler ({@code scaling.enabled}), and the lifecycle-hook
+ * watcher ({@code lifecycle.watch}). {@link #close()} undoes it backwards: leases are
+ * released, the node leaves the cluster (peers see it LEFT, not dead) while its listeners
+ * still answer, then the listeners stop before the engines they call.
  *
- * <p>Every lifecycle change (READY, DRAINING, DRAINED) is gossiped as metadata: a
- * draining node stays a member, and peers read its state there.
- *
- * <p>The node also owns the state machine ({@link Lifecycle}). A drain moves READY to
- * DRAINING; the API refuses new work from then on, and a watcher moves to DRAINED when
- * nothing is in flight. Undrain returns to READY. The Auto Scaling termination hook and
- * spot notices drain the node through the same path ({@link DrainTarget}).
+ * <p>Every change of the node's state (READY, DRAINING, DRAINED, QUARANTINED) is gossiped
+ * as metadata. An engine that finds device memory not clean, or whose device failed,
+ * quarantines the node: the API refuses work and peers stop routing to it.
  */
-public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoCloseable {
-
+public final class Node implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
-
-    /** Seed of the demo model's random weights: the same demo everywhere. */
-    private static final long DEMO_SEED = 42L;
-
-    /** The version gossiped for a model loaded from a plain file rather than the model store. */
-    private static final String UNVERSIONED = "file";
 
     /** How long a leaving node keeps its sockets open so its goodbye can be answered. */
     private static final Duration LEAVE_GRACE = Duration.ofMillis(300);
 
-    /** How often the drain watcher looks at the in-flight count. */
-    private static final Duration DRAIN_POLL = Duration.ofMillis(20);
+    private final Lifecycle lifecycle;
+    private final ServedModels models;
+    private final Membership membership;
+    private final ApiServer api;
+    private final NodeServices services;
+    private final Deque<AutoCloseable> started;
 
-    private final GpudConfig config;
-    private final Cloud cloud;
-    private final String nodeId;
-    private final AtomicLong inferenceRequests = new AtomicLong();
-    private volatile List<LeaderLease> leases = List.of();
-    private final Lifecycle lifecycle = new Lifecycle();
-    private final MetricRegistry metrics = new MetricRegistry();
-    private final long startedNanos = System.nanoTime();
-    private final List<AutoCloseable> started = new ArrayList<>();
-    private volatile List<Engine> engines = List.of();
-    private ModelReloader reloader;
-    private ApiServer api;
-    private MembershipAgent membership;
-    private final Vivaldi vivaldi = new Vivaldi(new Random());
-    private Router router;
-
-    private Node(GpudConfig config, Cloud cloud, String nodeId) {
-        this.config = config;
-        this.cloud = cloud;
-        this.nodeId = nodeId;
+    private Node(Lifecycle lifecycle, ServedModels models, Membership membership, ApiServer api,
+                 NodeServices services, Deque<AutoCloseable> started) {
+        this.lifecycle = lifecycle;
+        this.models = models;
+        this.membership = membership;
+        this.api = api;
+        this.services = services;
+        this.started = started;
     }
 
-    /** Starts a node that reaches AWS as its configuration says; on failure, whatever had started is stopped again. */
+    /** Starts a node that reaches AWS as its configuration says. */
     public static Node start(GpudConfig config) {
-        return start(config, Cloud.fromConfig());
+        return start(config, Cloud.fromConfig(), ModelLoader.BACKENDS);
     }
 
     /** Starts a node that reaches the state store and Auto Scaling through {@code cloud}. */
     public static Node start(GpudConfig config, Cloud cloud) {
-        Path dataDir = config.node().dataDir();
-        try {
-            Files.createDirectories(dataDir);
-        } catch (IOException e) {
-            throw new GpudException("cannot create data directory " + dataDir + ": " + e, e);
-        }
-        var node = new Node(config, cloud, nodeId(config));
-        try {
-            node.startSubsystems();
-        } catch (RuntimeException e) {
-            node.close();
-            throw e;
-        }
-        return node;
+        return start(config, cloud, ModelLoader.BACKENDS);
     }
 
-    private void startSubsystems() {
-        log.info("gpud node {} starting in region {} (data dir {})", nodeId, config.node().region(),
-                config.node().dataDir());
-        Engine engine = loadModel(config.model());
-        if (engine != null) {
-            engine = new CountingEngine(engine, inferenceRequests);
-            engines = List.of(engine);
-            started.add(engine);
-            if (reloader != null) {
-                started.add(reloader);
-            }
-            ModelInfo info = engine.info();
-            log.info("serving model {} ({} {}, {} parameters, context {})", info.name(), info.format(),
-                    info.weightType(), info.parameters(), info.contextLength());
-        } else {
-            log.warn("no model configured: the node will not be ready. Give --model PATH, or --demo");
+    /**
+     * Starts a node that reaches the state store and Auto Scaling through {@code cloud} and
+     * starts its engines with {@code loader}; on failure, whatever had started is stopped again.
+     */
+    public static Node start(GpudConfig config, Cloud cloud, ModelLoader loader) {
+        var started = new ArrayDeque<AutoCloseable>();
+        try {
+            return build(config, cloud, loader, started);
+        } catch (RuntimeException e) {
+            stop(started);
+            throw e;
         }
+    }
+
+    private static Node build(GpudConfig config, Cloud cloud, ModelLoader loader, Deque<AutoCloseable> started) {
+        long startedNanos = System.nanoTime();
+        String nodeId = nodeId(config);
+        String region = config.node().region();
+        log.info("gpud node {} starting in region {} (data dir {})", nodeId, region, config.node().dataDir());
+        var lifecycle = new Lifecycle();
+        var metrics = new MetricRegistry();
         metrics.gauge("gpud_node_state", "Node state: 0 starting, 1 ready, 2 draining, 3 drained, 4 quarantined",
                 () -> lifecycle.state().ordinal());
 
-        var admin = new AdminServer(config.node().adminSocket(), this);
+        ServedModels models = ServedModels.load(config, metrics, loader, reason -> {
+            log.error("node {} is QUARANTINED and takes no more requests: {}", nodeId, reason);
+            lifecycle.quarantine();
+        });
+        started.push(models);
+
+        Optional<SecureStack> secure = startSecure(config);
+        secure.ifPresent(started::push);
+
+        var address = new DataPlaneAddress(advertisedHost(config), config.api().port());
+        var random = new Random();
+        var vivaldi = new Vivaldi(random);
+        Membership membership = config.gossip().enabled()
+                ? MembershipAgent.start(nodeId, config.gossip(),
+                        NodeServices.metadata(config, NodeState.STARTING, models, address),
+                        () -> NodeServices.load(nodeId, models), metrics)
+                : Membership.disabled();
+        started.push(membership);
+        membership.exchangeCoordinates(vivaldi);
+
+        Optional<ApiServer.Routing> routing = Optional.empty();
+        if (config.routing().enabled()) {
+            var routingMetrics = new RoutingMetrics(metrics);
+            var self = new RoutingSelf(lifecycle, models, NodeServices.capacity(config), address);
+            var router = new Router(config.routing(), new MembershipCandidates(nodeId, region, membership::members,
+                    membership::regionSummaries, self, MonotonicClock.system()), vivaldi, MonotonicClock.system(),
+                    random, routingMetrics);
+            routing = Optional.of(new ApiServer.Routing(router, new PeerForwarder(nodeId, router, routingMetrics)));
+        }
+        var api = new ApiServer(new ApiServer.Dependencies(config.api(), new Identity(nodeId, lifecycle), models,
+                metrics, config.engine().defaultMaxTokens(), secure.map(SecureStack::gateway), routing,
+                config.routing().proxyProtocol()));
+        var services = new NodeServices(config, nodeId, lifecycle, models, membership,
+                routing.map(ApiServer.Routing::router), api, address, startedNanos);
+        lifecycle.onChange(services::announce);
+
+        var admin = new AdminServer(config.node().adminSocket(), services);
         try {
             admin.start();
         } catch (IOException e) {
             throw new GpudException("cannot open the admin socket " + config.node().adminSocket() + ": " + e, e);
         }
-        started.add(admin);
+        started.push(admin);
 
-        SecureStack secure = startSecure();
-        PeerForwarder forwarder = null;
-        if (config.routing().enabled()) {
-            var routingMetrics = new RoutingMetrics(metrics);
-            router = new Router(config.routing(), new MembershipCandidates(nodeId, config.node().region(),
-                    () -> membership == null ? List.of() : membership.members(),
-                    () -> membership == null ? java.util.Map.of() : membership.regionSummaries(), new RoutingSelf(),
-                    MonotonicClock.system()), vivaldi, MonotonicClock.system(), new Random(), routingMetrics);
-            forwarder = new PeerForwarder(nodeId, router, routingMetrics);
-        }
-        api = new ApiServer(config.api(), this, this, metrics, config.engine().defaultMaxTokens(),
-                secure != null ? secure.gateway() : null, router, forwarder, config.routing().proxyProtocol());
         api.start();
-        started.add(api);
-
-        if (config.gossip().enabled()) {
-            membership = MembershipAgent.start(nodeId, config.gossip(), metadata(NodeState.READY), this::load,
-                    metrics);
-            membership.exchangeCoordinates(vivaldi);
-            started.add(() -> {
-                membership.leave(LEAVE_GRACE);
-                membership.close();
-            });
-        }
+        started.push(api);
+        address.bound(api.port());
+        started.push(() -> membership.leave(LEAVE_GRACE));
 
         lifecycle.ready();
-        log.info("node {} {}: data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, lifecycle.state(),
-                config.api().host(), api.port(), api.metricsPort(), config.node().adminSocket());
-        startClusterState();
+        if (models.engines().isEmpty()) {
+            log.warn("node {} is up but serves no model, so /health/ready answers 503 (give --model PATH, or --demo):"
+                    + " data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, config.api().host(), api.port(),
+                    api.metricsPort(), config.node().adminSocket());
+        } else {
+            log.info("node {} {}: data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, lifecycle.state(),
+                    config.api().host(), api.port(), api.metricsPort(), config.node().adminSocket());
+        }
+        startClusterState(config, cloud, nodeId, lifecycle, models, services, address, started);
+        return new Node(lifecycle, models, membership, api, services, started);
     }
 
     /** The state store and registry item, the leases and autoscaler, the lifecycle watcher. */
-    private void startClusterState() {
+    private static void startClusterState(GpudConfig config, Cloud cloud, String nodeId, Lifecycle lifecycle,
+                                          ServedModels models, NodeServices services, DataPlaneAddress address,
+                                          Deque<AutoCloseable> started) {
         StateStore store = cloud.stateStore(config);
-        started.add(store);
+        started.push(store);
         String region = config.node().region();
-        var reporter = new RegistryReporter(store, config, nodeId,
-                () -> config.api().host() + ":" + api.port(), lifecycle::state, inferenceRequests::get,
-                this::inFlight, this::queueDepth, () -> leases.stream().anyMatch(l -> l.epoch().isPresent()),
-                InstantSource.system());
-        started.add(reporter);
+        var leases = new ArrayList<LeaderLease>();
+        var reporter = new RegistryReporter(store, config, nodeId, () -> config.api().host() + ":" + address.port(),
+                lifecycle::state, models::submitted, models::inFlight, models::queueDepth,
+                () -> leases.stream().anyMatch(l -> l.epoch().isPresent()), InstantSource.system());
+        started.push(reporter);
         Thread.ofVirtual().name("registry-reporter").start(reporter);
 
-        AwsAutoScaling autoScaling = null;
-        if (config.scaling().enabled() || config.lifecycle().watch()) {
-            autoScaling = cloud.autoScaling(config);
-            started.add(autoScaling);
-        }
+        Optional<AwsAutoScaling> autoScaling = config.scaling().enabled() || config.lifecycle().watch()
+                ? Optional.of(cloud.autoScaling(config)) : Optional.empty();
+        autoScaling.ifPresent(started::push);
         if (config.scaling().enabled()) {
-            var held = new ArrayList<LeaderLease>();
             var pools = new ArrayList<Autoscaler.LeadPool>();
             for (var pool : config.scaling().poolList()) {
                 var lease = new LeaderLease(store, region, pool.name(), nodeId, config.state().leaseDuration(),
                         config.state().leaseRenewEvery(), MonotonicClock.system(), InstantSource.system());
-                held.add(lease);
+                leases.add(lease);
                 pools.add(new Autoscaler.LeadPool(pool, lease));
-                started.add(lease);
+                started.push(lease);
                 Thread.ofVirtual().name("lease-" + pool.name()).start(lease);
             }
-            leases = List.copyOf(held);
-            var autoscaler = new Autoscaler(region, config.scaling(), pools, store, autoScaling,
+            var autoscaler = new Autoscaler(region, config.scaling(), pools, store, autoScaling.orElseThrow(),
                     InstantSource.system());
-            started.add(autoscaler);
+            started.push(autoscaler);
             Thread.ofVirtual().name("autoscaler").start(autoscaler);
             log.info("autoscaler{}: contending for pools {} in {}", config.scaling().dryRun() ? " (dry run)" : "",
                     config.scaling().pools().keySet(), region);
         }
         if (config.lifecycle().watch()) {
             var imds = new InstanceMetadataClient(config.lifecycle().imdsEndpoint(), MonotonicClock.system());
-            var watcher = new TerminationWatcher(imds, autoScaling, this, config.lifecycle());
-            started.add(watcher);
+            var watcher = new TerminationWatcher(imds, autoScaling.orElseThrow(), services, config.lifecycle());
+            started.push(watcher);
             Thread.ofVirtual().name("lifecycle-watcher").start(watcher);
             log.info("watching IMDS {} for the lifecycle hook {} of {}", config.lifecycle().imdsEndpoint(),
                     config.lifecycle().hookName(), config.lifecycle().autoScalingGroup());
         }
     }
 
-    /** The secure envelope's stack, or null when {@code secure.mode} is off. */
-    private SecureStack startSecure() {
+    /** The secure envelope's stack; empty when {@code secure.mode} is off. */
+    private static Optional<SecureStack> startSecure(GpudConfig config) {
         String mode = config.secure().mode();
         if (mode.equals("off")) {
-            return null;
+            return Optional.empty();
         }
         SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), Clock.systemUTC());
-        started.add(stack);
         if (mode.equals("local")) {
             String bar = "!".repeat(78);
             log.warn(bar);
@@ -261,48 +240,11 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
             log.info("secure envelope: enclave on vsock {}:{}, KMS in {}", config.secure().enclaveCid(),
                     config.secure().enclavePort(), config.secure().kmsRegion());
         }
-        return stack;
+        return Optional.of(stack);
     }
 
-    private Engine loadModel(ModelConfig model) {
-        if (model.path() == null && model.name() != null && config.store().root() != null) {
-            reloader = new ModelReloader(config.store(), config.engine(), model.name(), metrics, this::quarantine);
-            return reloader.loadInitial();
-        }
-        if (model.path() != null) {
-            return Backends.load(model.path(), model.tokenizer(), model.name(), config.engine(), this::quarantine);
-        }
-        if (!model.demo()) {
-            return null;
-        }
-        Path demo = config.node().dataDir().resolve("models").resolve(ModelConfig.DEMO_NAME + ".gguf");
-        if (!Files.exists(demo)) {
-            try {
-                Files.createDirectories(demo.getParent());
-                Path partial = demo.resolveSibling(demo.getFileName() + ".partial");
-                DemoModel.write(partial, DEMO_SEED);
-                Files.move(partial, demo, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                throw new GpudException("cannot write the demo model to " + demo + ": " + e, e);
-            }
-            log.info("wrote a random-weight demo model to {}", demo);
-        }
-        return Backends.load(demo, null, model.name() != null ? model.name() : ModelConfig.DEMO_NAME, config.engine(),
-                this::quarantine);
-    }
-
-    /** What this node gossips about itself, with {@code state} as its node state. */
-    private NodeMetadata metadata(NodeState state) {
-        var g = config.gossip();
-        int capacity = g.capacity() > 0 ? g.capacity() : config.engine().maxConcurrent();
-        List<NodeMetadata.Model> models = engines.stream()
-                .map(e -> new NodeMetadata.Model(e.info().name(), version(e.info().name())))
-                .toList();
-        return new NodeMetadata(config.node().region(), dataAddress(), api.port(), g.availabilityZone(), g.subnet(),
-                g.vpc(), state.name(), models, capacity, Version.current());
-    }
-
-    private String dataAddress() {
+    /** The host peers reach the data plane at: the listener's, or the gossip's advertised one for 0.0.0.0. */
+    private static String advertisedHost(GpudConfig config) {
         String host = config.api().host();
         if (host.equals("0.0.0.0") && config.gossip().advertiseAddress() != null) {
             return config.gossip().advertiseAddress();
@@ -310,93 +252,18 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         return host;
     }
 
-    private LoadRecord load() {
-        return new LoadRecord(nodeId, 0, System.currentTimeMillis(), queueDepth(), inFlight(), 0f);
-    }
-
-    /** This node as the router sees it: live state and load, not its own gossip. */
-    private final class RoutingSelf implements MembershipCandidates.Self {
-        @Override
-        public NodeState state() {
-            return lifecycle.state();
-        }
-
-        @Override
-        public int queueDepth() {
-            return Node.this.queueDepth();
-        }
-
-        @Override
-        public int inFlight() {
-            return Node.this.inFlight();
-        }
-
-        @Override
-        public int capacity() {
-            return config.gossip().capacity() > 0 ? config.gossip().capacity() : config.engine().maxConcurrent();
-        }
-
-        @Override
-        public Set<String> models() {
-            return engines.stream().map(e -> e.info().name()).collect(Collectors.toUnmodifiableSet());
-        }
-
-        @Override
-        public String host() {
-            return dataAddress();
-        }
-
-        @Override
-        public int port() {
-            return api == null ? config.api().port() : api.port();
-        }
-    }
-
-    @Override
-    public RouteExplanation explainRoute(String model, String sourceIp) {
-        if (router == null) {
-            return null;
-        }
-        RequestSource source;
-        try {
-            source = sourceIp == null ? RequestSource.unknown() : RequestSource.of(InetAddress.getByName(sourceIp));
-        } catch (UnknownHostException e) {
-            source = RequestSource.unknown();
-        }
-        return router.decide(model, source, true).explanation();
-    }
-
-    /**
-     * Takes the node out of service for good: an engine found device memory that was not
-     * clean, or its device failed. The node is QUARANTINED (the API refuses work, peers see
-     * it in gossip and stop routing to it) until it is replaced.
-     */
-    private void quarantine(String reason) {
-        NodeState before = lifecycle.state();
-        if (lifecycle.quarantine() == NodeState.QUARANTINED && before != NodeState.QUARANTINED) {
-            log.error("node {} QUARANTINED: {}", nodeId, reason);
-            gossipState();
-        }
-    }
-
-    /** Gossips the current lifecycle state, so peers see a draining node as draining. */
-    private void gossipState() {
-        if (membership != null) {
-            membership.updateMetadata(metadata(lifecycle.state()));
-        }
-    }
-
-    /** The gossip agent, or null when gossip is disabled. */
-    public MembershipAgent membership() {
-        return membership;
-    }
-
     /** The id kept in the data dir, or the configured one; generated once on first start. */
     private static String nodeId(GpudConfig config) {
+        Path dataDir = config.node().dataDir();
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new GpudException("cannot create data directory " + dataDir + ": " + e, e);
+        }
         if (config.node().nodeId() != null) {
             return config.node().nodeId();
         }
-        Path file = config.node().dataDir().resolve("node-id");
+        Path file = dataDir.resolve("node-id");
         try {
             if (Files.exists(file)) {
                 String id = Files.readString(file, StandardCharsets.UTF_8).trim();
@@ -413,9 +280,32 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         }
     }
 
+    /** Who answers every request, and in what state: what the data plane reads of the node. */
+    private record Identity(String nodeId, Lifecycle lifecycle) implements NodeView {
+        @Override
+        public NodeState state() {
+            return lifecycle.state();
+        }
+    }
+
+    /** The current state. */
+    public NodeState state() {
+        return lifecycle.state();
+    }
+
+    /** Sequences in flight in the engines. */
+    public int inFlight() {
+        return models.inFlight();
+    }
+
     /** The bound data-plane port (the configured one, or the one picked for port 0). */
     public int port() {
         return api.port();
+    }
+
+    /** The bound gossip port; -1 when gossip is disabled. */
+    public int gossipPort() {
+        return membership.port();
     }
 
     /** The bound metrics port. */
@@ -423,172 +313,30 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
         return api.metricsPort();
     }
 
-    public MetricRegistry metrics() {
-        return metrics;
-    }
-
-    @Override
-    public String nodeId() {
-        return nodeId;
-    }
-
-    @Override
-    public NodeState state() {
-        return lifecycle.state();
-    }
-
-    @Override
-    public List<Engine> engines() {
-        return engines;
-    }
-
-    @Override
-    public NodeStatus status() {
-        List<NodeStatus.Model> models = engines.stream().map(Engine::info)
-                .map(i -> new NodeStatus.Model(i.name(), i.format(), i.architecture(), i.parameters(),
-                        i.contextLength(), i.weightType(), version(i.name())))
-                .toList();
-        return new NodeStatus(nodeId, config.node().region(), lifecycle.state().name(), inFlight(), queueDepth(),
-                models, members(), Version.current(),
-                Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds(),
-                reloader == null ? null : reloader.status(), regions());
-    }
-
-    private List<NodeStatus.Region> regions() {
-        if (membership == null) {
-            return List.of();
-        }
-        var now = java.time.Instant.now();
-        return membership.regionSummaries().values().stream()
-                .sorted(java.util.Comparator.comparing(io.gpud.membership.RegionSummary::region))
-                .map(r -> new NodeStatus.Region(r.region(), r.healthyHosts(), r.capacity(), r.bridge(),
-                        Math.max(0, Duration.between(r.receivedAt(), now).toMillis()),
-                        r.models().stream().map(m -> new NodeStatus.RegionModel(m.model(), m.hosts().stream()
-                                .map(h -> new NodeStatus.RegionHost(h.nodeId(), h.dataAddress(), h.queueDepth(),
-                                        h.inFlight(), h.capacity())).toList())).toList()))
-                .toList();
-    }
-
-    private List<NodeStatus.Member> members() {
-        if (membership == null) {
-            String address = config.api().host() + ":" + (api == null ? config.api().port() : api.port());
-            return List.of(new NodeStatus.Member(nodeId, config.node().region(), "alive", address, 0, null, null));
-        }
-        var out = new ArrayList<NodeStatus.Member>();
-        for (MemberView m : membership.members()) {
-            out.add(new NodeStatus.Member(m.node(), m.metadata().region(), m.state().label(),
-                    m.address().getAddress().getHostAddress() + ":" + m.address().getPort(), m.incarnation(),
-                    m.rtt() == null ? null : m.rtt().toNanos() / 1e6, m.metadata().nodeState()));
-        }
-        return out;
-    }
-
-    @Override
-    public String version(String name) {
-        return reloader != null && engines.stream().anyMatch(e -> e.info().name().equals(name))
-                ? reloader.servingVersion() : UNVERSIONED;
-    }
-
-    @Override
-    public ModelReload loadModel(String name, String version) {
-        if (reloader == null) {
-            return new ModelReload.Refused("this node serves no model from the store (set store.root and model.name)");
-        }
-        return reloader.request(name, version);
-    }
-
-    @Override
-    public List<String> keys() {
-        return membership == null ? List.of() : membership.keys();
-    }
-
-    @Override
-    public MembershipAgent.KeyringChange changeKeyring(KeyringOperation operation, String key) {
-        if (membership == null) {
-            return new MembershipAgent.KeyringChange.Refused("gossip is disabled on this node");
-        }
-        return switch (operation) {
-            case INSTALL -> membership.installKey(key);
-            case USE -> membership.useKey(key);
-            case REMOVE -> membership.removeKey(key);
-        };
-    }
-
-    @Override
-    public MembershipAgent.KeyringChange changeClusterKeyring(KeyringOperation operation, String key) {
-        if (membership == null) {
-            return new MembershipAgent.KeyringChange.Refused("gossip is disabled on this node");
-        }
-        return membership.changeClusterKeyring(MembershipAgent.ClusterKeyOperation.valueOf(operation.name()), key);
-    }
-
-    @Override
+    /** READY → DRAINING: new requests are refused, DRAINED once nothing is in flight. */
     public NodeState drain() {
-        NodeState before = lifecycle.state();
-        NodeState now = lifecycle.drain();
-        if (before != NodeState.DRAINING && now == NodeState.DRAINING) {
-            log.info("draining: refusing new requests, {} in flight", inFlight());
-            gossipState();
-            Thread.ofVirtual().name("drain-watcher").start(this::watchDrain);
-        }
-        return now;
+        return services.drain();
     }
 
-    @Override
-    public NodeState undrain() {
-        NodeState now = lifecycle.undrain();
-        log.info("undrain: node is {}", now);
-        gossipState();
-        return now;
-    }
-
-    @Override
-    public void beginDrain(String why) {
-        log.info("drain requested: {}", why);
-        drain();
-    }
-
-    /** Waits until the node is DRAINED; false if the timeout passed first. */
-    @Override
+    /** Waits until the node is DRAINED; false if {@code timeout} passed first. */
     public boolean awaitDrained(Duration timeout) throws InterruptedException {
-        return lifecycle.await(NodeState.DRAINED, timeout.toNanos());
+        return services.awaitDrained(timeout);
     }
 
-    /**
-     * Moves DRAINING to DRAINED once nothing has been in flight for two polls in a row:
-     * no sequence in the engines and no HTTP request still being answered.
-     */
-    private void watchDrain() {
-        int idlePolls = 0;
-        try {
-            while (lifecycle.state() == NodeState.DRAINING) {
-                boolean idle = inFlight() == 0 && (api == null || api.activeRequests() == 0);
-                idlePolls = idle ? idlePolls + 1 : 0;
-                if (idlePolls >= 2) {
-                    lifecycle.drained();
-                    log.info("drained: nothing in flight");
-                    gossipState();
-                    return;
-                }
-                Thread.sleep(DRAIN_POLL);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Stops the listeners, then the admin socket, then the engines. */
+    /** Stops everything that started, last first. */
     @Override
     public void close() {
-        for (int i = started.size() - 1; i >= 0; i--) {
+        stop(started);
+    }
+
+    private static void stop(Deque<AutoCloseable> started) {
+        while (!started.isEmpty()) {
+            AutoCloseable next = started.pop();
             try {
-                started.get(i).close();
+                next.close();
             } catch (Exception e) {
-                log.warn("error while stopping {}: {}", started.get(i), e.toString());
+                log.warn("error while stopping {}: {}", next, e.toString());
             }
         }
-        started.clear();
-        engines = List.of();
-        leases = List.of();
     }
 }

@@ -43,7 +43,8 @@ abstract class ApiServerTestBase {
     @BeforeEach
     void startServer() {
         var config = new ApiConfig("127.0.0.1", 0, 0, MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2));
-        server = new ApiServer(config, () -> List.copyOf(engines), node, registry, DEFAULT_MAX_TOKENS).start();
+        server = new ApiServer(ApiServer.Dependencies.local(config, node, () -> List.copyOf(engines), registry,
+                DEFAULT_MAX_TOKENS)).start();
     }
 
     @AfterEach

@@ -185,8 +185,8 @@ class OpenAiApiTest extends ApiServerTestBase {
         for (var config : List.of(
                 new ApiConfig("127.0.0.1", server.port(), 0, MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2)),
                 new ApiConfig("127.0.0.1", 0, server.metricsPort(), MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2)))) {
-            var second = new ApiServer(config, () -> List.copyOf(engines), node, new MetricRegistry(),
-                    DEFAULT_MAX_TOKENS);
+            var second = new ApiServer(ApiServer.Dependencies.local(config, node, () -> List.copyOf(engines),
+                    new MetricRegistry(), DEFAULT_MAX_TOKENS));
             var e = assertThrows(GpudException.class, second::start);
             assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + config.port() + " (data plane) or 127.0.0.1:"
                     + config.metricsPort() + " (metrics)"), e.getMessage());

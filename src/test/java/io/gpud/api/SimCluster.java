@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -58,8 +59,8 @@ final class SimCluster implements AutoCloseable {
                     metrics);
             var forwarder = new PeerForwarder(id, router, metrics);
             var config = new ApiConfig("127.0.0.1", 0, 0, 1 << 20, 64, Duration.ofSeconds(1));
-            this.server = new ApiServer(config, () -> List.of(engine), this, registry, 16, null, router, forwarder,
-                    false).start();
+            this.server = new ApiServer(new ApiServer.Dependencies(config, this, () -> List.of(engine), registry, 16,
+                    Optional.empty(), Optional.of(new ApiServer.Routing(router, forwarder)), false)).start();
         }
 
         int port() {

@@ -121,7 +121,7 @@ class EngineSchedulerTest {
         var heard = new CopyOnWriteArrayList<String>();
         EngineConfig config = new EngineConfig(4, 1, 16, 1, 1L << 26, 16, EngineConfig.Backend.CPU);
         try (Engine engine = EngineScheduler.start("dirty", config, System::nanoTime, heard::add,
-                () -> new DirtyOnRelease(model, config))) {
+                () -> new DirtyMemory(CpuBackend.open(model, config), "2 non-zero words in the slot"))) {
             var first = new RecordingListener();
             var waiting = new RecordingListener();
             var request = new GenerationRequest("r", prompt(4, 64), 3, Sampling.greedy(), List.of(), true);
@@ -136,75 +136,5 @@ class EngineSchedulerTest {
             assertTrue(rejected.reason().contains("quarantined"), rejected.reason());
         }
         assertEquals(1, heard.size(), "told once");
-    }
-
-    /** The CPU backend, except that every released cache reads back dirty. */
-    private static final class DirtyOnRelease implements StepBackend<Llama.KvCache> {
-        private final StepBackend<Llama.KvCache> cpu;
-
-        DirtyOnRelease(LoadedModel model, EngineConfig config) {
-            this.cpu = CpuBackend.open(model, config);
-        }
-
-        @Override
-        public String device() {
-            return "dirty";
-        }
-
-        @Override
-        public ModelInfo info() {
-            return cpu.info();
-        }
-
-        @Override
-        public Tokenizer tokenizer() {
-            return cpu.tokenizer();
-        }
-
-        @Override
-        public ChatTemplate chatTemplate() {
-            return cpu.chatTemplate();
-        }
-
-        @Override
-        public int maxSequences() {
-            return cpu.maxSequences();
-        }
-
-        @Override
-        public int positionLimit() {
-            return cpu.positionLimit();
-        }
-
-        @Override
-        public Optional<String> neverHolds(int positions) {
-            return cpu.neverHolds(positions);
-        }
-
-        @Override
-        public Llama.KvCache claim(int positions) {
-            return cpu.claim(positions);
-        }
-
-        @Override
-        public void step(List<Sequence<Llama.KvCache>> running, StepOutput<Llama.KvCache> out) {
-            cpu.step(running, out);
-        }
-
-        @Override
-        public boolean survives(RuntimeException failure) {
-            return false;
-        }
-
-        @Override
-        public Optional<String> release(Llama.KvCache place) {
-            cpu.release(place);
-            return Optional.of("2 non-zero words in the slot");
-        }
-
-        @Override
-        public Optional<String> close() {
-            return cpu.close();
-        }
     }
 }
