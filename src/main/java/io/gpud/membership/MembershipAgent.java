@@ -469,13 +469,13 @@ public final class MembershipAgent implements AutoCloseable {
                 wanAdvertised, ++summarySeq, config.timing().maxPacketBytes() - 64);
         store(own, now);
         if (wan != null) {
-            for (SwimProtocol.Member m : wan.members().values()) {
+            for (Member m : wan.members().values()) {
                 if (m.live() && !m.name.equals(nodeId) && !region.equals(m.metadata.region())) {
                     wan.sendDirect(m.address, own);
                 }
             }
             // This bridge's share of the region: peers by id, every bridges.size()-th one.
-            List<SwimProtocol.Member> peers = table.stream().filter(m -> m.live() && !bridges.contains(m.name)
+            List<Member> peers = table.stream().filter(m -> m.live() && !bridges.contains(m.name)
                     && region.equals(m.metadata.region())).sorted(java.util.Comparator.comparing(m -> m.name))
                     .toList();
             int share = bridges.indexOf(nodeId);

@@ -23,7 +23,7 @@ final class RegionBridges {
     }
 
     /** The bridges of {@code region}, lowest id first. */
-    static List<String> elect(Collection<SwimProtocol.Member> members, String region, int count) {
+    static List<String> elect(Collection<Member> members, String region, int count) {
         return members.stream().filter(m -> m.live() && region.equals(m.metadata.region())).map(m -> m.name)
                 .sorted().limit(count).toList();
     }
@@ -34,12 +34,12 @@ final class RegionBridges {
      * @param selfLoad this node's own load (its table holds no load record of itself)
      * @param maxBytes the most bytes the encoded summary may take
      */
-    static Message.Summary summarize(Collection<SwimProtocol.Member> members, String region, String self,
+    static Message.Summary summarize(Collection<Member> members, String region, String self,
                                      LoadRecord selfLoad, InetSocketAddress bridgeWan, long sequence, int maxBytes) {
         int healthy = 0;
         long capacity = 0;
         Map<String, List<RegionSummary.Host>> byModel = new TreeMap<>();
-        for (SwimProtocol.Member m : members) {
+        for (Member m : members) {
             if (!m.live() || !region.equals(m.metadata.region())) {
                 continue;
             }

@@ -71,7 +71,7 @@ final class MembershipScenarios {
             if (n.crashed) {
                 continue;
             }
-            long seen = n.protocol.members().values().stream().filter(SwimProtocol.Member::live).count();
+            long seen = n.protocol.members().values().stream().filter(Member::live).count();
             if (seen != live) {
                 return false;
             }
@@ -336,7 +336,7 @@ final class MembershipScenarios {
         }
         net.runUntil(net.clock.nanos() + SimClock.s(seconds));
         for (SimNode node : nodes) {
-            long seen = node.protocol.members().values().stream().filter(SwimProtocol.Member::live).count();
+            long seen = node.protocol.members().values().stream().filter(Member::live).count();
             if (seen != n / 2) {
                 throw net.violation(node.name + " sees " + seen + " live members during the partition, expected "
                         + n / 2);
