@@ -23,12 +23,15 @@ final class BroadcastQueue {
         final byte[] encoded;
         /** Its share of a compound packet: the bytes and their length prefix. */
         final int size;
+        /** Sent this many times the caller's limit before it leaves the queue. */
+        final int limitFactor;
         int transmits;
 
-        Broadcast(String about, Message message) {
+        Broadcast(String about, Message message, int limitFactor) {
             this.about = about;
             this.encoded = Codec.encode(message);
             this.size = encoded.length + 2;
+            this.limitFactor = limitFactor;
         }
     }
 
@@ -44,14 +47,17 @@ final class BroadcastQueue {
      * Queues {@code message} about {@code about} (a member id, or another key unique to the
      * fact), replacing what was queued about it.
      *
-     * @param members the members in the table, which sets the bound
+     * @param members     the members in the table, which sets the bound
+     * @param limitFactor how many times the usual number of transmissions it gets: 1 for a
+     *                    membership fact, which push-pull repairs if gossip missed a member;
+     *                    more for a fact nothing else repairs
      */
-    void add(String about, Message message, int members) {
+    void add(String about, Message message, int members, int limitFactor) {
         Broadcast old = queued.remove(about);
         if (old != null) {
             queue.remove(old);
         }
-        var b = new Broadcast(about, message);
+        var b = new Broadcast(about, message, limitFactor);
         queue.add(b);
         queued.put(about, b);
         int cap = Math.max(64, 4 * members);
@@ -67,7 +73,7 @@ final class BroadcastQueue {
     /**
      * Adds to {@code out} the encoded least-sent facts that fit {@code budget} bytes (at
      * most {@code Codec.MAX_PARTS - 2} of them), counting one transmission each; a fact
-     * sent {@code limit} times leaves the queue.
+     * sent {@code limit} times (times its factor) leaves the queue.
      */
     void take(int budget, int limit, List<byte[]> out) {
         if (queue.isEmpty()) {
@@ -84,7 +90,7 @@ final class BroadcastQueue {
             out.add(b.encoded);
             taken++;
             used += b.size;
-            if (++b.transmits >= limit) {
+            if (++b.transmits >= limit * b.limitFactor) {
                 it.remove();
                 queued.remove(b.about);
             }

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ObjLongConsumer;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
@@ -96,6 +97,15 @@ import java.util.random.RandomGenerator;
  */
 final class SwimProtocol {
 
+    /**
+     * How many times the usual transmissions a cluster key operation gets. With
+     * {@code retransmitMult} transmissions per member a member misses a fact with a
+     * probability of about {@code e^-retransmitMult×ceil(log10(N+1))} (3 in 10,000 at 4 and
+     * N=20, enough to miss one now and then over many rotations); four times as many make it
+     * negligible, for a handful of small packets per rotation.
+     */
+    static final int KEY_OP_TRANSMIT_FACTOR = 4;
+
     /** An outstanding probe of ours. */
     private static final class Probe {
         final String target;
@@ -130,7 +140,7 @@ final class SwimProtocol {
 
     private final ClusterKeyring keys;
     /** Where region summaries go; a pool that expects none counts them as unexpected. */
-    private java.util.function.Consumer<Message.Summary> summaries;
+    private ObjLongConsumer<Message.Summary> summaries;
     private long incarnation;
     private byte[] metadata;
     private String region;
@@ -167,7 +177,7 @@ final class SwimProtocol {
         this.transport = transport;
         this.random = random;
         this.metrics = metrics;
-        this.summaries = r -> metrics.packetsDropped.inc("unexpected");
+        this.summaries = (r, at) -> metrics.packetsDropped.inc("unexpected");
         this.seeds = List.copyOf(seeds);
         this.loadSource = loadSource;
         this.metadata = checkedMetadata(metadata);
@@ -448,10 +458,10 @@ final class SwimProtocol {
                 applyDead(d, now);
             }
             case Load l -> onLoad(l.record(), now);
-            case Message.Summary r -> summaries.accept(r);
+            case Message.Summary r -> summaries.accept(r, now);
             case Message.KeyOp k -> {
                 if (keys.receive(k)) {
-                    enqueue(keyOpSubject(k), k);
+                    enqueueKeyOp(k);
                 }
             }
             case Message.Coordinate c -> {
@@ -642,7 +652,16 @@ final class SwimProtocol {
     }
 
     private void enqueue(String about, Message m) {
-        queue.add(about, m, members.size());
+        queue.add(about, m, members.size(), 1);
+    }
+
+    /**
+     * A cluster key operation gets {@link #KEY_OP_TRANSMIT_FACTOR} times the transmissions of
+     * a membership fact: push-pull does not carry it, so a member that gossip missed would
+     * keep the old keys.
+     */
+    private void enqueueKeyOp(Message.KeyOp k) {
+        queue.add("\0key-op-" + k.id(), k, members.size(), KEY_OP_TRANSMIT_FACTOR);
     }
 
     /** Adds to {@code out} the least-sent broadcasts that fit {@code budget} bytes. */
@@ -819,7 +838,7 @@ final class SwimProtocol {
      */
     Keyring clusterKeyOp(Message.KeyOp.Operation op, String key) {
         Message.KeyOp k = keys.start(op, key, random);
-        enqueue(keyOpSubject(k), k);
+        enqueueKeyOp(k);
         return keys.current();
     }
 
@@ -828,13 +847,8 @@ final class SwimProtocol {
         keys.onChange(sink);
     }
 
-    /** A key operation's place in the broadcast queue: its own, never a member's. */
-    private static String keyOpSubject(Message.KeyOp k) {
-        return "\0key-op-" + k.id();
-    }
-
-    /** Hands every region summary this node receives to {@code sink}. */
-    void onSummary(java.util.function.Consumer<Message.Summary> sink) {
+    /** Hands every region summary this node receives to {@code sink}, with the time it came. */
+    void onSummary(ObjLongConsumer<Message.Summary> sink) {
         summaries = sink;
     }
 
