@@ -18,4 +18,9 @@ import java.time.Duration;
  */
 public record MemberView(String node, InetSocketAddress address, MemberState state, long incarnation,
                          NodeMetadata metadata, Duration rtt, LoadRecord load, Duration loadAge) {
+
+    /** Alive or suspect: still a member. */
+    public boolean live() {
+        return state == MemberState.ALIVE || state == MemberState.SUSPECT;
+    }
 }

@@ -1,7 +1,6 @@
 package io.gpud.membership;
 
 import io.gpud.config.GossipConfig;
-import io.gpud.config.MembershipConfig;
 import io.gpud.metrics.MetricRegistry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,8 +21,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -40,12 +41,14 @@ import org.slf4j.LoggerFactory;
  * load records, TCP for push-pull and join, both on {@code gossip.port}. The entry point
  * of the package for the composition root.
  *
- * <p>One platform thread, {@code gpud-gossip}, owns the {@link SwimProtocol} and runs it
- * in the shape of a poll loop: ask the protocol for its next deadline, wait on the inbox
- * until then, hand it the one event that arrived (or none) with the current time, run its
- * due timers. Socket readers only copy bytes into the bounded inbox; a full inbox drops
- * the packet as the network would. Readers of the member list see an immutable snapshot
- * published through a volatile field.
+ * <p>All decisions are made by a {@link MembershipStateMachine} (the LAN pool, and with
+ * {@code gossip.wanEnabled} the bridge election, region summaries and their relay); this
+ * class only moves bytes. One platform thread, {@code gpud-gossip}, owns the machine and
+ * runs it as a poll loop: ask it for its next deadline, wait on the inbox until then, hand
+ * it what arrived with the current time, run its due timers. Socket readers only copy
+ * bytes into the bounded inbox; a full inbox drops the packet as the network would.
+ * Readers of the member list and of the region summaries see immutable snapshots
+ * published through volatile fields.
  */
 public final class MembershipAgent implements Membership {
 
@@ -61,11 +64,11 @@ public final class MembershipAgent implements Membership {
 
     /** What happens on the protocol thread. */
     private sealed interface Event {
-        /** A datagram; {@code wan} when it came in on the WAN pool's port. */
-        record Packet(InetSocketAddress from, byte[] bytes, boolean wan) implements Event {
+        /** A datagram, and the pool whose port it came in on. */
+        record Packet(MembershipStateMachine.Pool pool, InetSocketAddress from, byte[] bytes) implements Event {
         }
 
-        record Stream(InetSocketAddress from, byte[] bytes, boolean wan) implements Event {
+        record Stream(MembershipStateMachine.Pool pool, InetSocketAddress from, byte[] bytes) implements Event {
         }
 
         record Command(java.util.function.Consumer<Long> action, CompletableFuture<Void> done) implements Event {
@@ -76,7 +79,7 @@ public final class MembershipAgent implements Membership {
     private final DatagramChannel udp;
     private final ServerSocketChannel tcp;
     private final InetSocketAddress advertised;
-    private final SwimProtocol protocol;
+    private final MembershipStateMachine machine;
     private final Path keyringFile;
     private final BlockingQueue<Event> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
     private final Semaphore outgoingStreams = new Semaphore(MAX_OUTGOING_STREAMS);
@@ -85,33 +88,16 @@ public final class MembershipAgent implements Membership {
     private volatile boolean running = true;
     private volatile List<MemberView> snapshot = List.of();
 
-    // The WAN pool: sockets bound on every node with it enabled, a protocol only while
-    // this node is one of its region's bridges. All of it belongs to the loop thread.
-    private static final long SUMMARY_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
-    /** A region not heard from for this long is dropped from the summaries. */
-    private static final long SUMMARY_EXPIRY_NANOS = Duration.ofSeconds(60).toNanos();
-    private final GossipConfig config;
-    private final NodeMetadata[] currentMetadata = new NodeMetadata[1];
-    private final Supplier<LoadRecord> load;
+    // The WAN pool's sockets, bound on every node with it enabled (null when it is off);
+    // the machine uses them only while this node is one of its region's bridges.
     private final DatagramChannel wanUdp;
     private final ServerSocketChannel wanTcp;
     private final InetSocketAddress wanAdvertised;
-    private final MembershipMetrics wanMetrics;
-    private SwimProtocol wan;
-    private long summarySeq;
-    private long nextSummaryNanos;
-    private final java.util.Map<String, RegionSummary> regions = new java.util.HashMap<>();
-    private final java.util.Map<String, Long> regionsHeardNanos = new java.util.HashMap<>();
-    /** The newest summary per other region that came across since the last tick. */
-    private final java.util.Map<String, Message.Summary> toRelay = new java.util.HashMap<>();
-    private volatile java.util.Map<String, RegionSummary> regionSnapshot = java.util.Map.of();
+    private volatile Map<String, RegionSummary> regionSnapshot = Map.of();
 
     private MembershipAgent(String nodeId, GossipConfig config, NodeMetadata metadata, Supplier<LoadRecord> load,
                             MetricRegistry registry) throws IOException {
         this.nodeId = nodeId;
-        this.config = config;
-        this.load = load;
-        this.currentMetadata[0] = metadata;
         this.keyringFile = config.keyringFile();
         Keyring keyring = keyringFile == null ? Keyring.plaintext() : readKeyring(keyringFile);
         if (!keyring.encrypted()) {
@@ -145,26 +131,34 @@ public final class MembershipAgent implements Membership {
                 tcp.close();
                 throw e;
             }
-            wanMetrics = new MembershipMetrics(registry, "wan");
         } else {
             wanUdp = null;
             wanTcp = null;
             wanAdvertised = null;
-            wanMetrics = null;
         }
         List<InetSocketAddress> seeds = new ArrayList<>();
         for (String seed : config.join()) {
             seeds.add(resolve(seed));
         }
-        protocol = new SwimProtocol(nodeId, advertised, metadata, config.timing(), keyring,
-                new SocketTransport(udp), new SecureRandom(), metrics, seeds, load, System.nanoTime());
-        protocol.onSummary(this::onRelayedSummary);
-        protocol.onKeyringChange(this::keyringChangedByCluster);
+        long now = System.nanoTime();
+        var random = new SecureRandom();
+        var lan = new SwimProtocol(nodeId, advertised, metadata, config.timing(), keyring,
+                new SocketTransport(udp), random, metrics, seeds, load, now);
+        Federation federation = Federation.OFF;
+        if (config.wanEnabled()) {
+            var pool = new RegionFederation.WanPool(wanAdvertised, new SocketTransport(wanUdp),
+                    new MembershipMetrics(registry, "wan"), config.wanBridges(), () -> resolveAll(config.wanJoin()));
+            federation = new RegionFederation(nodeId, metadata, lan, config.timing(), pool, random, load, now);
+        }
+        machine = new MembershipStateMachine(lan, federation);
+        if (keyringFile != null) {
+            machine.onKeyringChange(next -> writeKeyring(keyringFile, next));
+        }
         registry.gauge("gpud_gossip_members", "Members this node sees alive or suspect, itself included",
                 () -> snapshot.stream().filter(m -> m.state() == MemberState.ALIVE
                         || m.state() == MemberState.SUSPECT).count());
         registry.gauge("gpud_gossip_health_score", "Lifeguard local health score: 0 is healthy",
-                protocol::awareness);
+                machine::awareness);
         loop = Thread.ofPlatform().name("gpud-gossip").daemon().unstarted(this::run);
     }
 
@@ -182,17 +176,19 @@ public final class MembershipAgent implements Membership {
             throw new MembershipException("cannot open the gossip port " + config.bindAddress() + ":"
                     + config.port() + ": " + e, e);
         }
-        agent.snapshot = agent.protocol.snapshot(System.nanoTime());
+        agent.snapshot = agent.machine.snapshot(System.nanoTime());
         agent.loop.start();
-        Thread.ofVirtual().name("gpud-gossip-udp").start(() -> agent.receivePackets(agent.udp, false));
-        Thread.ofVirtual().name("gpud-gossip-tcp").start(() -> agent.acceptStreams(agent.tcp, false));
+        var lan = MembershipStateMachine.Pool.LAN;
+        Thread.ofVirtual().name("gpud-gossip-udp").start(() -> agent.receivePackets(agent.udp, lan));
+        Thread.ofVirtual().name("gpud-gossip-tcp").start(() -> agent.acceptStreams(agent.tcp, lan));
         if (agent.wanUdp != null) {
-            Thread.ofVirtual().name("gpud-gossip-wan-udp").start(() -> agent.receivePackets(agent.wanUdp, true));
-            Thread.ofVirtual().name("gpud-gossip-wan-tcp").start(() -> agent.acceptStreams(agent.wanTcp, true));
+            var wan = MembershipStateMachine.Pool.WAN;
+            Thread.ofVirtual().name("gpud-gossip-wan-udp").start(() -> agent.receivePackets(agent.wanUdp, wan));
+            Thread.ofVirtual().name("gpud-gossip-wan-tcp").start(() -> agent.acceptStreams(agent.wanTcp, wan));
         }
         log.info("gossip on {} (advertised {}), {} seed(s), {}", config.bindAddress() + ":" + agent.port(),
                 agent.advertised, config.join().size(),
-                agent.protocol.keyring().encrypted() ? "AES-256-GCM" : "unencrypted");
+                agent.machine.keyring().encrypted() ? "AES-256-GCM" : "unencrypted");
         return agent;
     }
 
@@ -211,13 +207,7 @@ public final class MembershipAgent implements Membership {
     /** Gossips new metadata (a new incarnation); waits until the protocol took it. */
     @Override
     public void updateMetadata(NodeMetadata metadata) {
-        command(now -> {
-            protocol.updateMetadata(metadata, now);
-            currentMetadata[0] = metadata;
-            if (wan != null) {
-                wan.updateMetadata(metadata, now);
-            }
-        });
+        command(now -> machine.updateMetadata(metadata, now));
     }
 
     /**
@@ -225,7 +215,7 @@ public final class MembershipAgent implements Membership {
      * its own member table once a second), keyed by region. Empty while the WAN pool is off.
      */
     @Override
-    public java.util.Map<String, RegionSummary> regionSummaries() {
+    public Map<String, RegionSummary> regionSummaries() {
         return regionSnapshot;
     }
 
@@ -237,7 +227,7 @@ public final class MembershipAgent implements Membership {
     /** Whether this node is now one of its region's bridges in the WAN pool. */
     public boolean bridge() {
         var out = new ArrayList<Boolean>(1);
-        command(now -> out.add(wan != null));
+        command(now -> out.add(machine.bridge()));
         return out.getFirst();
     }
 
@@ -247,14 +237,14 @@ public final class MembershipAgent implements Membership {
      */
     @Override
     public void exchangeCoordinates(CoordinateExchange exchange) {
-        command(now -> protocol.exchangeCoordinates(exchange));
+        command(now -> machine.exchangeCoordinates(exchange));
     }
 
     /** The keyring's keys, base64, the primary first. */
     @Override
     public List<String> keys() {
         var out = new ArrayList<List<String>>(1);
-        command(now -> out.add(protocol.keyring().keys()));
+        command(now -> out.add(machine.keyring().keys()));
         return out.getFirst();
     }
 
@@ -299,18 +289,8 @@ public final class MembershipAgent implements Membership {
     @Override
     public KeyringChange changeClusterKeyring(ClusterKeyOperation operation, String key) {
         Message.KeyOp.Operation op = Message.KeyOp.Operation.valueOf(operation.name());
-        // The protocol applies it to its keyring (the one passed in) and gossips it.
-        return changeKeyring(current -> protocol.clusterKeyOp(op, key));
-    }
-
-    /** A cluster operation changed this member's keyring: keep the file and the WAN pool in step. */
-    private void keyringChangedByCluster(Keyring next) {
-        if (keyringFile != null) {
-            writeKeyring(keyringFile, next);
-        }
-        if (wan != null) {
-            wan.setKeyring(next);
-        }
+        // The machine applies it to its keyring (the one passed in) and gossips it.
+        return changeKeyring(current -> machine.clusterKeyOp(op, key));
     }
 
     private KeyringChange changeKeyring(java.util.function.UnaryOperator<Keyring> change) {
@@ -321,16 +301,13 @@ public final class MembershipAgent implements Membership {
         command(now -> {
             Keyring next;
             try {
-                next = change.apply(protocol.keyring());
+                next = change.apply(machine.keyring());
             } catch (IllegalArgumentException e) {
                 result.add(new KeyringChange.Refused(e.getMessage()));
                 return;
             }
             writeKeyring(keyringFile, next);
-            protocol.setKeyring(next);
-            if (wan != null) {
-                wan.setKeyring(next);
-            }
+            machine.setKeyring(next);
             result.add(new KeyringChange.Applied(next.keys()));
         });
         return result.getFirst();
@@ -340,12 +317,7 @@ public final class MembershipAgent implements Membership {
     @Override
     public void leave(Duration grace) {
         try {
-            command(now -> {
-                protocol.leave(now);
-                if (wan != null) {
-                    wan.leave(now);
-                }
-            });
+            command(machine::leave);
             Thread.sleep(grace);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -371,16 +343,11 @@ public final class MembershipAgent implements Membership {
 
     private void run() {
         long lastSnapshot = 0;
+        boolean bridge = false;
         while (running) {
             try {
                 long now = System.nanoTime();
-                long deadline = protocol.nextDeadline();
-                if (wanUdp != null) {
-                    deadline = Math.min(deadline, nextSummaryNanos);
-                    if (wan != null) {
-                        deadline = Math.min(deadline, wan.nextDeadline());
-                    }
-                }
+                long deadline = machine.nextDeadline();
                 long wait = deadline - now;
                 Event e = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
                 now = System.nanoTime();
@@ -391,14 +358,19 @@ public final class MembershipAgent implements Membership {
                     handle(e, now);
                     e = n < INBOX_CAPACITY ? inbox.poll() : null;
                 }
-                protocol.onTimers(now);
-                if (wanUdp != null) {
-                    wanTick(now);
-                }
-                if (now - lastSnapshot >= SNAPSHOT_EVERY_NANOS && protocol.takeChanged()
+                machine.onTimers(now);
+                if (now - lastSnapshot >= SNAPSHOT_EVERY_NANOS && machine.takeChanged()
                         || now - lastSnapshot >= 10 * SNAPSHOT_EVERY_NANOS) {
-                    snapshot = List.copyOf(protocol.snapshot(now));
+                    snapshot = List.copyOf(machine.snapshot(now));
                     lastSnapshot = now;
+                }
+                if (machine.takeSummariesChanged()) {
+                    regionSnapshot = machine.regionSummaries(now, Instant.now());
+                }
+                if (machine.bridge() != bridge) {
+                    bridge = !bridge;
+                    log.info(bridge ? "elected a bridge of this node's region: joined the WAN pool on {}"
+                            : "no longer a bridge of this node's region: left the WAN pool on {}", wanAdvertised);
                 }
             } catch (InterruptedException e) {
                 return;
@@ -410,20 +382,8 @@ public final class MembershipAgent implements Membership {
 
     private void handle(Event e, long now) {
         switch (e) {
-            case Event.Packet p -> {
-                if (!p.wan()) {
-                    protocol.onPacket(p.from(), p.bytes(), now);
-                } else if (wan != null) {
-                    wan.onPacket(p.from(), p.bytes(), now);
-                }
-            }
-            case Event.Stream s -> {
-                if (!s.wan()) {
-                    protocol.onStream(s.from(), s.bytes(), now);
-                } else if (wan != null) {
-                    wan.onStream(s.from(), s.bytes(), now);
-                }
-            }
+            case Event.Packet p -> machine.onPacket(p.pool(), p.from(), p.bytes(), now);
+            case Event.Stream s -> machine.onStream(s.pool(), s.from(), s.bytes(), now);
             case Event.Command c -> {
                 try {
                     c.action().accept(now);
@@ -431,109 +391,12 @@ public final class MembershipAgent implements Membership {
                 } catch (RuntimeException ex) {
                     c.done().completeExceptionally(ex);
                 }
-                snapshot = List.copyOf(protocol.snapshot(now));
+                snapshot = List.copyOf(machine.snapshot(now));
             }
         }
     }
 
-    // ---------------------------------------------------------------- the WAN pool
-
-    /**
-     * The WAN pool's timers, and once a second: elect this region's bridges, join or leave
-     * the pool accordingly, summarize this region, send the summary across, and relay the
-     * summaries that came across to this bridge's share of the region.
-     */
-    private void wanTick(long now) {
-        if (wan != null) {
-            wan.onTimers(now);
-        }
-        if (now < nextSummaryNanos) {
-            return;
-        }
-        nextSummaryNanos = now + SUMMARY_EVERY_NANOS;
-        String region = currentMetadata[0].region();
-        var table = protocol.members().values();
-        List<String> bridges = RegionBridges.elect(table, region, config.wanBridges());
-        boolean elected = bridges.contains(nodeId);
-        if (elected && wan == null) {
-            var seeds = new ArrayList<InetSocketAddress>();
-            for (String seed : config.wanJoin()) {
-                try {
-                    seeds.add(resolve(seed));
-                } catch (UnknownHostException e) {
-                    log.debug("WAN seed {} does not resolve: {}", seed, e.toString());
-                }
-            }
-            // Bridges of other regions, as their relayed summaries name them.
-            regions.values().stream().filter(r -> !r.region().equals(region)).forEach(r -> seeds.add(r.bridgeWan()));
-            wan = new SwimProtocol(nodeId, wanAdvertised, currentMetadata[0], MembershipConfig.wan(),
-                    protocol.keyring(), new SocketTransport(wanUdp), new SecureRandom(), wanMetrics,
-                    seeds, null, now);
-            wan.onSummary(this::onWanSummary);
-            log.info("elected a bridge of region {}: joining the WAN pool on {}", region, wanAdvertised);
-        } else if (!elected && wan != null) {
-            wan.leave(now);
-            wan = null;
-            log.info("no longer a bridge of region {}: left the WAN pool", region);
-        }
-        Message.Summary own = RegionBridges.summarize(table, region, nodeId, load == null ? null : load.get(),
-                wanAdvertised, ++summarySeq, config.timing().maxPacketBytes() - 64);
-        store(own, now);
-        if (wan != null) {
-            for (SwimProtocol.Member m : wan.members().values()) {
-                if (m.live() && !m.name.equals(nodeId) && !region.equals(m.metadata.region())) {
-                    wan.sendDirect(m.address, own);
-                }
-            }
-            // This bridge's share of the region: peers by id, every bridges.size()-th one.
-            List<SwimProtocol.Member> peers = table.stream().filter(m -> m.live() && !bridges.contains(m.name)
-                    && region.equals(m.metadata.region())).sorted(java.util.Comparator.comparing(m -> m.name))
-                    .toList();
-            int share = bridges.indexOf(nodeId);
-            // (The other bridges hear the other regions across the WAN pool themselves.)
-            for (Message.Summary r : toRelay.values()) {
-                for (int i = share; i < peers.size(); i += bridges.size()) {
-                    protocol.sendDirect(peers.get(i).address, r);
-                }
-            }
-        }
-        toRelay.clear();
-        regionsHeardNanos.entrySet().removeIf(e -> {
-            boolean expired = now - e.getValue() > SUMMARY_EXPIRY_NANOS;
-            if (expired) {
-                regions.remove(e.getKey());
-            }
-            return expired;
-        });
-        regionSnapshot = java.util.Map.copyOf(regions);
-    }
-
-    /** A summary from another region, straight from the WAN pool: keep it and relay it. */
-    private void onWanSummary(Message.Summary r) {
-        if (!r.region().equals(currentMetadata[0].region())) {
-            store(r, System.nanoTime());
-            toRelay.put(r.region(), r);
-        }
-    }
-
-    /** A summary relayed by one of this region's bridges. */
-    private void onRelayedSummary(Message.Summary r) {
-        if (!r.region().equals(currentMetadata[0].region())) {
-            store(r, System.nanoTime());
-        }
-    }
-
-    private void store(Message.Summary r, long now) {
-        RegionSummary old = regions.get(r.region());
-        if (old != null && old.bridge().equals(r.bridge()) && old.sequence() >= r.sequence()) {
-            return;
-        }
-        regions.put(r.region(), new RegionSummary(r.region(), r.healthyHosts(), r.capacity(), r.models(),
-                r.bridge(), r.sequence(), java.time.Instant.now(), r.bridgeWan()));
-        regionsHeardNanos.put(r.region(), now);
-    }
-
-    private void receivePackets(DatagramChannel udp, boolean wanPool) {
+    private void receivePackets(DatagramChannel udp, MembershipStateMachine.Pool pool) {
         ByteBuffer buf = ByteBuffer.allocate(65_536);
         while (running) {
             try {
@@ -542,7 +405,7 @@ public final class MembershipAgent implements Membership {
                 buf.flip();
                 byte[] bytes = new byte[buf.remaining()];
                 buf.get(bytes);
-                if (!inbox.offer(new Event.Packet(from, bytes, wanPool))) {
+                if (!inbox.offer(new Event.Packet(pool, from, bytes))) {
                     metrics.packetsDropped.inc("inbox_full");
                 }
             } catch (ClosedChannelException e) {
@@ -553,11 +416,11 @@ public final class MembershipAgent implements Membership {
         }
     }
 
-    private void acceptStreams(ServerSocketChannel tcp, boolean wanPool) {
+    private void acceptStreams(ServerSocketChannel tcp, MembershipStateMachine.Pool pool) {
         while (running) {
             try {
                 SocketChannel c = tcp.accept();
-                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> readStream(c, wanPool));
+                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> readStream(c, pool));
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
@@ -567,7 +430,7 @@ public final class MembershipAgent implements Membership {
     }
 
     /** One frame: a 4-byte length, then that many bytes; anything else is dropped. */
-    private void readStream(SocketChannel c, boolean wanPool) {
+    private void readStream(SocketChannel c, MembershipStateMachine.Pool pool) {
         var watchdog = CompletableFuture.runAsync(() -> closeQuietly(c),
                 CompletableFuture.delayedExecutor(STREAM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
         try (c) {
@@ -587,7 +450,7 @@ public final class MembershipAgent implements Membership {
                 metrics.packetsDropped.inc("stream");
                 return;
             }
-            if (!inbox.offer(new Event.Stream((InetSocketAddress) c.getRemoteAddress(), body, wanPool))) {
+            if (!inbox.offer(new Event.Stream(pool, (InetSocketAddress) c.getRemoteAddress(), body))) {
                 metrics.packetsDropped.inc("inbox_full");
             }
         } catch (IOException e) {
@@ -676,6 +539,19 @@ public final class MembershipAgent implements Membership {
         }
         InetAddress bind = InetAddress.getByName(config.bindAddress());
         return bind.isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : bind;
+    }
+
+    /** The seeds that resolve now; one that does not is skipped (it may resolve at the next election). */
+    private static List<InetSocketAddress> resolveAll(List<String> seeds) {
+        var out = new ArrayList<InetSocketAddress>();
+        for (String seed : seeds) {
+            try {
+                out.add(resolve(seed));
+            } catch (UnknownHostException e) {
+                log.debug("WAN seed {} does not resolve: {}", seed, e.toString());
+            }
+        }
+        return out;
     }
 
     private static InetSocketAddress resolve(String hostPort) throws UnknownHostException {

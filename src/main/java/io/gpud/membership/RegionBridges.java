@@ -9,7 +9,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The two rules of the WAN pool, pure functions of a LAN member table so that every
+ * The two rules of the WAN pool, pure functions of a LAN member table (as immutable
+ * views) so that every
  * member of a region reaches the same answer without talking about it. <em>Election</em>:
  * the bridges of a region are its {@code count} live members with the lowest node ids;
  * when one dies or leaves, the next id takes its place as soon as the death has spread.
@@ -23,8 +24,8 @@ final class RegionBridges {
     }
 
     /** The bridges of {@code region}, lowest id first. */
-    static List<String> elect(Collection<SwimProtocol.Member> members, String region, int count) {
-        return members.stream().filter(m -> m.live() && region.equals(m.metadata.region())).map(m -> m.name)
+    static List<String> elect(Collection<MemberView> members, String region, int count) {
+        return members.stream().filter(m -> m.live() && region.equals(m.metadata().region())).map(MemberView::node)
                 .sorted().limit(count).toList();
     }
 
@@ -34,28 +35,29 @@ final class RegionBridges {
      * @param selfLoad this node's own load (its table holds no load record of itself)
      * @param maxBytes the most bytes the encoded summary may take
      */
-    static Message.Summary summarize(Collection<SwimProtocol.Member> members, String region, String self,
+    static Message.Summary summarize(Collection<MemberView> members, String region, String self,
                                      LoadRecord selfLoad, InetSocketAddress bridgeWan, long sequence, int maxBytes) {
         int healthy = 0;
         long capacity = 0;
         Map<String, List<RegionSummary.Host>> byModel = new TreeMap<>();
-        for (SwimProtocol.Member m : members) {
-            if (!m.live() || !region.equals(m.metadata.region())) {
+        for (MemberView m : members) {
+            NodeMetadata meta = m.metadata();
+            if (!m.live() || !region.equals(meta.region())) {
                 continue;
             }
             healthy++;
-            capacity += Math.max(0, m.metadata.capacity());
-            if (!"READY".equals(m.metadata.nodeState())) {
+            capacity += Math.max(0, meta.capacity());
+            if (!"READY".equals(meta.nodeState())) {
                 continue;
             }
-            LoadRecord load = m.name.equals(self) ? selfLoad : m.load;
+            LoadRecord load = m.node().equals(self) ? selfLoad : m.load();
             // a wildcard data address means "where my gossip comes from"
-            String address = m.metadata.dataAddress().isEmpty() || m.metadata.dataAddress().equals("0.0.0.0")
-                    ? m.address.getAddress().getHostAddress() : m.metadata.dataAddress();
-            var host = new RegionSummary.Host(m.name, address + ":" + m.metadata.dataPort(),
+            String address = meta.dataAddress().isEmpty() || meta.dataAddress().equals("0.0.0.0")
+                    ? m.address().getAddress().getHostAddress() : meta.dataAddress();
+            var host = new RegionSummary.Host(m.node(), address + ":" + meta.dataPort(),
                     load == null ? 0 : load.queueDepth(), load == null ? 0 : load.inFlight(),
-                    Math.max(0, m.metadata.capacity()));
-            for (NodeMetadata.Model model : m.metadata.models()) {
+                    Math.max(0, meta.capacity()));
+            for (NodeMetadata.Model model : meta.models()) {
                 byModel.computeIfAbsent(model.name(), k -> new ArrayList<>()).add(host);
             }
         }

@@ -13,18 +13,15 @@ import io.gpud.membership.Message.Ping;
 import io.gpud.membership.Message.PushPull;
 import io.gpud.membership.Message.Suspect;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ObjLongConsumer;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
@@ -83,77 +80,31 @@ import java.util.random.RandomGenerator;
  *
  * <h2>Cluster key operations</h2>
  * A keyring change made for the whole cluster ({@link #clusterKeyOp}) is gossiped like a
- * membership change, sealed under the key every member holds, and applied once per member
- * (by id). Operators run install, use and remove one after the other, each once the last
- * has spread, so no member ever seals with a key another cannot open.
+ * membership change and applied once per member; {@link ClusterKeyring} says how.
  *
  * <h2>Load</h2>
  * Load records never enter the broadcast queue: every {@code loadInterval} the node sends
  * its record straight to each live member of its own region, and a receiver keeps the
  * highest sequence number it has seen, with the time it arrived.
+ *
+ * <h2>The parts</h2>
+ * This class holds the protocol's decisions, read top to bottom: the driver interface,
+ * probing, message handling, gossip, push-pull, the load channel, commands. The state they
+ * act on lives in small classes of its own: {@link MemberTable} (the members and their
+ * sampling), {@link Suspicion} (one Lifeguard suspicion timer), {@link BroadcastQueue}
+ * (what waits to be gossiped) and {@link ClusterKeyring} (the keys, and the operations
+ * that change them cluster-wide).
  */
 final class SwimProtocol {
 
-    /** Metadata as gossiped and as decoded; immutable, so every table may hold the same one. */
-    private record SharedMetadata(byte[] bytes, NodeMetadata decoded) {
-    }
-
     /**
-     * Metadata already decoded, by its bytes, shared by every member table of the process:
-     * each member's metadata arrives at every peer (and again after each change), and one
-     * decoded copy per distinct value is enough. Bounded: when full it starts over.
+     * How many times the usual transmissions a cluster key operation gets. With
+     * {@code retransmitMult} transmissions per member a member misses a fact with a
+     * probability of about {@code e^-retransmitMult×ceil(log10(N+1))} (3 in 10,000 at 4 and
+     * N=20, enough to miss one now and then over many rotations); four times as many make it
+     * negligible, for a handful of small packets per rotation.
      */
-    private static final int MAX_SHARED_METADATA = 1 << 12;
-    private static final Map<ByteBuffer, SharedMetadata> SHARED_METADATA = new ConcurrentHashMap<>();
-
-    /** One entry of the member table. Mutable; touched only by the protocol thread. */
-    static final class Member {
-        final String name;
-        InetSocketAddress address;
-        long incarnation;
-        MemberState state;
-        byte[] metadataBytes;
-        NodeMetadata metadata;
-        long stateSinceNanos;
-        long rttNanos = -1;
-        LoadRecord load;
-        long loadReceivedNanos;
-        NetworkCoordinate coordinate;
-
-        Member(String name, InetSocketAddress address, long incarnation, MemberState state, byte[] metadata,
-               long now) {
-            this.name = name;
-            this.address = address;
-            this.incarnation = incarnation;
-            this.state = state;
-            setMetadata(metadata);
-            this.stateSinceNanos = now;
-        }
-
-        void setMetadata(byte[] bytes) {
-            ByteBuffer key = ByteBuffer.wrap(bytes);
-            SharedMetadata shared = SHARED_METADATA.get(key);
-            if (shared == null) {
-                NodeMetadata decoded;
-                try {
-                    decoded = NodeMetadata.decode(bytes);
-                } catch (WireFormatException e) {
-                    decoded = NodeMetadata.unknown("");
-                }
-                shared = new SharedMetadata(bytes, decoded);
-                if (SHARED_METADATA.size() >= MAX_SHARED_METADATA) {
-                    SHARED_METADATA.clear();
-                }
-                SHARED_METADATA.putIfAbsent(key, shared);
-            }
-            metadataBytes = shared.bytes();
-            metadata = shared.decoded();
-        }
-
-        boolean live() {
-            return state == MemberState.ALIVE || state == MemberState.SUSPECT;
-        }
-    }
+    static final int KEY_OP_TRANSMIT_FACTOR = 4;
 
     /** An outstanding probe of ours. */
     private static final class Probe {
@@ -177,58 +128,6 @@ final class SwimProtocol {
     private record Relay(int originalSeq, InetSocketAddress requester, boolean wantNack, long deadlineNanos) {
     }
 
-    /** A suspicion we hold of another member, with its Lifeguard timer. */
-    private static final class Suspicion {
-        final long incarnation;
-        final long startNanos;
-        final long minNanos;
-        final long maxNanos;
-        final int expected;
-        final Set<String> confirmations = new HashSet<>();
-        long deadlineNanos;
-
-        Suspicion(long incarnation, String from, long start, long min, long max, int expected) {
-            this.incarnation = incarnation;
-            this.startNanos = start;
-            this.minNanos = min;
-            this.maxNanos = max;
-            this.expected = expected;
-            confirmations.add(from);
-            recompute();
-        }
-
-        /** max − (max − min) × log(c + 1) / log(K + 1), never below min. */
-        void recompute() {
-            int c = confirmations.size() - 1;
-            long timeout = maxNanos;
-            if (expected > 0 && c > 0) {
-                double frac = Math.log(c + 1.0) / Math.log(expected + 1.0);
-                timeout = Math.max(minNanos, (long) (maxNanos - (maxNanos - minNanos) * frac));
-            } else if (expected <= 0) {
-                timeout = minNanos;
-            }
-            deadlineNanos = startNanos + timeout;
-        }
-    }
-
-    /**
-     * A membership fact waiting to be gossiped, encoded once when queued: every packet it
-     * rides in copies these bytes.
-     */
-    private static final class Broadcast {
-        final String about;
-        final byte[] encoded;
-        /** Its share of a compound packet: the bytes and their length prefix. */
-        final int size;
-        int transmits;
-
-        Broadcast(String about, Message message) {
-            this.about = about;
-            this.encoded = Codec.encode(message);
-            this.size = encoded.length + 2;
-        }
-    }
-
     private final String self;
     private final InetSocketAddress selfAddress;
     private final MembershipConfig config;
@@ -239,13 +138,9 @@ final class SwimProtocol {
     private final Supplier<LoadRecord> loadSource;
     private CoordinateExchange coordinates;
 
-    private Keyring keyring;
+    private final ClusterKeyring keys;
     /** Where region summaries go; a pool that expects none counts them as unexpected. */
-    private java.util.function.Consumer<Message.Summary> summaries;
-    /** Told of every keyring a cluster key operation produced (the daemon writes it to disk). */
-    private java.util.function.Consumer<Keyring> keyringChanges = k -> { };
-    /** Ids of the cluster key operations already applied (a handful per rotation). */
-    private final Set<Long> keyOpsSeen = new HashSet<>();
+    private ObjLongConsumer<Message.Summary> summaries;
     private long incarnation;
     private byte[] metadata;
     private String region;
@@ -255,19 +150,13 @@ final class SwimProtocol {
     private long loadSeq;
     private boolean changed = true;
 
-    private final Map<String, Member> members = new HashMap<>();
-    /** The same members but this node, for sampling by index. */
-    private final List<Member> others = new ArrayList<>();
-    /** Members alive or suspect, this node included. */
-    private int live = 1;
+    private final MemberTable members;
     private final List<String> probeOrder = new ArrayList<>();
     private int probeIndex;
     private final Map<Integer, Probe> probes = new HashMap<>();
     private final Map<Integer, Relay> relays = new HashMap<>();
     private final Map<String, Suspicion> suspicions = new HashMap<>();
-    private final List<Broadcast> queue = new ArrayList<>();
-    /** The queued broadcast about each member, so a newer fact replaces the older in O(1). */
-    private final Map<String, Broadcast> queued = new HashMap<>();
+    private final BroadcastQueue queue = new BroadcastQueue();
 
     private long nextProbeNanos;
     private long nextGossipNanos;
@@ -284,16 +173,16 @@ final class SwimProtocol {
         this.self = self;
         this.selfAddress = selfAddress;
         this.config = config;
-        this.keyring = keyring;
+        this.keys = new ClusterKeyring(keyring, metrics);
         this.transport = transport;
         this.random = random;
         this.metrics = metrics;
-        this.summaries = r -> metrics.packetsDropped.inc("unexpected");
+        this.summaries = (r, at) -> metrics.packetsDropped.inc("unexpected");
         this.seeds = List.copyOf(seeds);
         this.loadSource = loadSource;
         this.metadata = checkedMetadata(metadata);
         this.region = metadata.region();
-        members.put(self, new Member(self, selfAddress, 0, MemberState.ALIVE, this.metadata, now));
+        this.members = new MemberTable(new Member(self, selfAddress, 0, MemberState.ALIVE, this.metadata, now));
         // Spread the first ticks over one interval so that simultaneously started nodes
         // do not probe in lock step.
         nextProbeNanos = now + jitter(config.probeInterval());
@@ -335,7 +224,7 @@ final class SwimProtocol {
             d = Math.min(d, r.deadlineNanos());
         }
         for (Suspicion s : suspicions.values()) {
-            d = Math.min(d, s.deadlineNanos);
+            d = Math.min(d, s.deadline());
         }
         return d;
     }
@@ -369,7 +258,7 @@ final class SwimProtocol {
             }
         }
         for (var e : new ArrayList<>(suspicions.entrySet())) {
-            if (now >= e.getValue().deadlineNanos) {
+            if (now >= e.getValue().deadline()) {
                 suspicions.remove(e.getKey());
                 Member m = members.get(e.getKey());
                 if (m != null && m.state == MemberState.SUSPECT && m.incarnation == e.getValue().incarnation) {
@@ -441,7 +330,7 @@ final class SwimProtocol {
             metrics.packetsDropped.inc("size");
             return null;
         }
-        byte[] plain = keyring.open(packet);
+        byte[] plain = keys.current().open(packet);
         if (plain == null) {
             metrics.packetsDropped.inc("decrypt");
             return null;
@@ -484,7 +373,7 @@ final class SwimProtocol {
                 }
             }
             probeOrder.clear();
-            for (Member m : members.values()) {
+            for (Member m : members.all()) {
                 if (m.live() && !m.name.equals(self)) {
                     probeOrder.add(m.name);
                 }
@@ -505,8 +394,8 @@ final class SwimProtocol {
         if (target == null || !target.live()) {
             return;
         }
-        List<Member> relaysTo = randomMembers(config.indirectChecks(), m -> m.state == MemberState.ALIVE
-                && !m.name.equals(p.target));
+        List<Member> relaysTo = members.random(config.indirectChecks(), m -> m.state == MemberState.ALIVE
+                && !m.name.equals(p.target), random);
         p.expectedNacks = relaysTo.size();
         for (Member relay : relaysTo) {
             send(relay.address, new IndirectPing(seq, target.name, target.address, true, self, selfAddress), false);
@@ -569,8 +458,12 @@ final class SwimProtocol {
                 applyDead(d, now);
             }
             case Load l -> onLoad(l.record(), now);
-            case Message.Summary r -> summaries.accept(r);
-            case Message.KeyOp k -> onKeyOp(k);
+            case Message.Summary r -> summaries.accept(r, now);
+            case Message.KeyOp k -> {
+                if (keys.receive(k)) {
+                    enqueueKeyOp(k);
+                }
+            }
             case Message.Coordinate c -> {
                 Member from = members.get(c.node());
                 if (from != null && !from.name.equals(self)) {
@@ -645,9 +538,7 @@ final class SwimProtocol {
         Member m = members.get(a.node());
         if (m == null) {
             m = new Member(a.node(), a.address(), a.incarnation(), MemberState.ALIVE, a.metadata(), now);
-            members.put(a.node(), m);
-            others.add(m);
-            live++;
+            members.add(m);
             // Insert at a random place in the probe order so new members are probed soon.
             probeOrder.add(probeIndex + random.nextInt(probeOrder.size() - probeIndex + 1), m.name);
             enqueue(a.node(), a);
@@ -669,7 +560,7 @@ final class SwimProtocol {
             m.stateSinceNanos = now;
         }
         if (!wasLive) {
-            live++;
+            members.revived();
             probeOrder.add(probeIndex + random.nextInt(probeOrder.size() - probeIndex + 1), m.name);
         }
         suspicions.remove(m.name);
@@ -694,8 +585,7 @@ final class SwimProtocol {
         }
         if (m.state == MemberState.SUSPECT) {
             Suspicion sus = suspicions.get(m.name);
-            if (sus != null && s.incarnation() == sus.incarnation && sus.confirmations.add(s.from())) {
-                sus.recompute();
+            if (sus != null && s.incarnation() == sus.incarnation && sus.confirm(s.from())) {
                 enqueue(m.name, s);
             }
             return;
@@ -705,21 +595,11 @@ final class SwimProtocol {
         m.stateSinceNanos = now;
         changed = true;
         metrics.suspicions.inc();
-        int n = liveCount();
-        long min = suspicionMin(n);
-        long max = min * config.suspicionMaxMult();
-        int expected = Math.max(0, Math.min(config.indirectChecks(), n - 2));
-        suspicions.put(m.name, new Suspicion(s.incarnation(), s.from(), now, min, max, expected));
+        suspicions.put(m.name, Suspicion.start(s.incarnation(), s.from(), now, config, members.live()));
         enqueue(m.name, s);
         // Probe the suspect next: the ping carries the accusation to it (the buddy system)
         // and its ack carries back whatever it has to say.
         probeOrder.add(Math.min(probeIndex, probeOrder.size()), m.name);
-    }
-
-    /** suspicionMult × max(1, log10(N)) × probeInterval. */
-    long suspicionMin(int n) {
-        double factor = Math.max(1.0, Math.log10(Math.max(1, n)));
-        return (long) (config.suspicionMult() * factor * config.probeInterval().toNanos());
     }
 
     private void applyDead(Dead d, long now) {
@@ -739,7 +619,7 @@ final class SwimProtocol {
         }
         m.incarnation = d.incarnation();
         m.state = d.left() ? MemberState.LEFT : MemberState.DEAD;
-        live--;
+        members.died();
         m.stateSinceNanos = now;
         suspicions.remove(m.name);
         metrics.deaths.inc();
@@ -749,8 +629,7 @@ final class SwimProtocol {
 
     private void refute(long accusedIncarnation, long now) {
         incarnation = Math.max(incarnation, accusedIncarnation) + 1;
-        Member me = members.get(self);
-        me.incarnation = incarnation;
+        members.self().incarnation = incarnation;
         metrics.refutations.inc();
         adjustAwareness(1);
         changed = true;
@@ -766,59 +645,28 @@ final class SwimProtocol {
         enqueue(self, new Alive(incarnation, self, selfAddress, metadata));
     }
 
-    private int liveCount() {
-        return live;
-    }
-
     // ---------------------------------------------------------------- gossip
 
     private int retransmitLimit() {
-        return config.retransmitMult() * (int) Math.ceil(Math.log10(liveCount() + 1.0));
+        return config.retransmitMult() * (int) Math.ceil(Math.log10(members.live() + 1.0));
     }
 
     private void enqueue(String about, Message m) {
-        Broadcast old = queued.remove(about);
-        if (old != null) {
-            queue.remove(old);
-        }
-        var b = new Broadcast(about, m);
-        queue.add(b);
-        queued.put(about, b);
-        int cap = Math.max(64, 4 * members.size());
-        if (queue.size() > cap) {
-            queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
-            for (Broadcast dropped : queue.subList(cap, queue.size())) {
-                queued.remove(dropped.about);
-            }
-            queue.subList(cap, queue.size()).clear();
-        }
+        queue.add(about, m, members.size(), 1);
     }
 
     /**
-     * Adds to {@code out} the encoded least-sent broadcasts that fit {@code budget} bytes,
-     * counting one transmission each.
+     * A cluster key operation gets {@link #KEY_OP_TRANSMIT_FACTOR} times the transmissions of
+     * a membership fact: push-pull does not carry it, so a member that gossip missed would
+     * keep the old keys.
      */
+    private void enqueueKeyOp(Message.KeyOp k) {
+        queue.add("\0key-op-" + k.id(), k, members.size(), KEY_OP_TRANSMIT_FACTOR);
+    }
+
+    /** Adds to {@code out} the least-sent broadcasts that fit {@code budget} bytes. */
     private void takeBroadcasts(int budget, List<byte[]> out) {
-        if (queue.isEmpty()) {
-            return;
-        }
-        queue.sort((x, y) -> Integer.compare(x.transmits, y.transmits));
-        int limit = retransmitLimit();
-        int taken = 0;
-        int used = 0;
-        for (Iterator<Broadcast> it = queue.iterator(); it.hasNext() && taken < Codec.MAX_PARTS - 2; ) {
-            Broadcast b = it.next();
-            if (used + b.size > budget) {
-                continue;
-            }
-            out.add(b.encoded);
-            taken++;
-            used += b.size;
-            if (++b.transmits >= limit) {
-                it.remove();
-                queued.remove(b.about);
-            }
-        }
+        queue.take(budget, retransmitLimit(), out);
     }
 
     private void gossip(long now) {
@@ -826,8 +674,8 @@ final class SwimProtocol {
             return;
         }
         long deadWindow = config.gossipInterval().toNanos() * 100;
-        List<Member> targets = randomMembers(config.gossipNodes(), m -> m.live()
-                || now - m.stateSinceNanos < deadWindow);
+        List<Member> targets = members.random(config.gossipNodes(), m -> m.live()
+                || now - m.stateSinceNanos < deadWindow, random);
         var parts = new ArrayList<byte[]>();
         for (Member t : targets) {
             parts.clear();
@@ -859,7 +707,7 @@ final class SwimProtocol {
     }
 
     private void sendEncoded(InetSocketAddress to, byte[] plaintext, boolean stream) {
-        byte[] packet = keyring.seal(plaintext, random);
+        byte[] packet = keys.current().seal(plaintext, random);
         metrics.bytesSent.add(packet.length);
         if (stream) {
             transport.sendStream(to, packet);
@@ -874,19 +722,14 @@ final class SwimProtocol {
 
     /** Forgets dead and left members once they have been gone for {@code deadRetention}. */
     private void reap(long now) {
-        long retention = config.deadRetention().toNanos();
-        if (others.size() + 1 == live) {
-            return;
-        }
-        others.removeIf(m -> !m.live() && now - m.stateSinceNanos > retention);
-        members.values().removeIf(m -> !m.live() && now - m.stateSinceNanos > retention && !m.name.equals(self));
+        members.reap(now, config.deadRetention().toNanos());
     }
 
     // ---------------------------------------------------------------- push-pull and join
 
     private List<MemberEntry> table() {
         var out = new ArrayList<MemberEntry>(members.size());
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             long inc = m.name.equals(self) ? incarnation : m.incarnation;
             byte[] meta = m.name.equals(self) ? metadata : m.metadataBytes;
             out.add(new MemberEntry(m.name, m.address, inc, m.state, meta));
@@ -895,14 +738,14 @@ final class SwimProtocol {
     }
 
     private void pushPull(long now) {
-        List<Member> peer = randomMembers(1, m -> m.state == MemberState.ALIVE);
+        List<Member> peer = members.random(1, m -> m.state == MemberState.ALIVE, random);
         if (!peer.isEmpty()) {
             sendStream(peer.getFirst().address, new PushPull(false, false, self, selfAddress, table()));
         }
         // Also try one member we think dead (not one that left): after a partition heals,
         // this is how the two sides find each other again, since nobody probes the dead.
-        if (live < others.size() + 1) {
-            List<Member> dead = randomMembers(1, m -> m.state == MemberState.DEAD);
+        if (members.anyGone()) {
+            List<Member> dead = members.random(1, m -> m.state == MemberState.DEAD, random);
             if (!dead.isEmpty()) {
                 sendStream(dead.getFirst().address, new PushPull(false, false, self, selfAddress, table()));
             }
@@ -910,7 +753,7 @@ final class SwimProtocol {
     }
 
     private void join(long now) {
-        boolean alone = members.values().stream().noneMatch(m -> m.live() && !m.name.equals(self));
+        boolean alone = members.all().stream().noneMatch(m -> m.live() && !m.name.equals(self));
         if (!alone) {
             nextJoinNanos = Long.MAX_VALUE;
             return;
@@ -941,7 +784,7 @@ final class SwimProtocol {
         var record = new LoadRecord(self, ++loadSeq, current.sentAtMillis(), current.queueDepth(),
                 current.inFlight(), current.tokensPerSecond());
         byte[] load = Codec.encode(new Load(record));
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             if (m.live() && !m.name.equals(self) && region.equals(m.metadata.region())) {
                 sendEncoded(m.address, load, false);
             }
@@ -964,7 +807,7 @@ final class SwimProtocol {
         metadata = bytes;
         region = next.region();
         incarnation++;
-        Member me = members.get(self);
+        Member me = members.self();
         me.incarnation = incarnation;
         me.setMetadata(bytes);
         changed = true;
@@ -974,12 +817,12 @@ final class SwimProtocol {
     /** Says goodbye to every live member directly; after this the node only listens. */
     void leave(long now) {
         byte[] bye = Codec.encode(new Dead(incarnation, self, self));
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             if (m.live() && !m.name.equals(self)) {
                 sendEncoded(m.address, bye, false);
             }
         }
-        members.get(self).state = MemberState.LEFT;
+        members.self().state = MemberState.LEFT;
         leaving = true;
         changed = true;
     }
@@ -994,43 +837,18 @@ final class SwimProtocol {
      *                                  use of a key not installed, removal of the primary)
      */
     Keyring clusterKeyOp(Message.KeyOp.Operation op, String key) {
-        if (!keyring.encrypted()) {
-            throw new IllegalArgumentException("gossip is not encrypted on this node");
-        }
-        var k = new Message.KeyOp(random.nextLong() & Long.MAX_VALUE, op, key);
-        keyring = keyring.apply(k);
-        keyOpsSeen.add(k.id());
-        enqueue("\0key-op-" + k.id(), k);
-        return keyring;
+        Message.KeyOp k = keys.start(op, key, random);
+        enqueueKeyOp(k);
+        return keys.current();
     }
 
     /** A member's own keyring changes from cluster operations go to {@code sink}. */
     void onKeyringChange(java.util.function.Consumer<Keyring> sink) {
-        keyringChanges = sink;
+        keys.onChange(sink);
     }
 
-    private void onKeyOp(Message.KeyOp k) {
-        if (!keyring.encrypted() || !keyOpsSeen.add(k.id())) {
-            return;
-        }
-        if (keyOpsSeen.size() > 1024) {
-            // Bounded: an operation stops circulating seconds after it was made.
-            keyOpsSeen.clear();
-            keyOpsSeen.add(k.id());
-        }
-        // Pass it on first: a member that cannot apply it (say, a removal of what is still
-        // its primary) must not stop it from reaching the others.
-        enqueue("\0key-op-" + k.id(), k);
-        try {
-            keyring = keyring.apply(k);
-            keyringChanges.accept(keyring);
-        } catch (IllegalArgumentException e) {
-            metrics.packetsDropped.inc("key_op");
-        }
-    }
-
-    /** Hands every region summary this node receives to {@code sink}. */
-    void onSummary(java.util.function.Consumer<Message.Summary> sink) {
+    /** Hands every region summary this node receives to {@code sink}, with the time it came. */
+    void onSummary(ObjLongConsumer<Message.Summary> sink) {
         summaries = sink;
     }
 
@@ -1044,11 +862,11 @@ final class SwimProtocol {
     }
 
     void setKeyring(Keyring next) {
-        keyring = next;
+        keys.set(next);
     }
 
     Keyring keyring() {
-        return keyring;
+        return keys.current();
     }
 
     // ---------------------------------------------------------------- views
@@ -1062,7 +880,7 @@ final class SwimProtocol {
 
     List<MemberView> snapshot(long now) {
         var out = new ArrayList<MemberView>(members.size());
-        for (Member m : members.values()) {
+        for (Member m : members.all()) {
             boolean me = m.name.equals(self);
             out.add(new MemberView(m.name, m.address, m.state, me ? incarnation : m.incarnation,
                     m.metadata, m.rttNanos < 0 ? null : Duration.ofNanos(m.rttNanos), m.load,
@@ -1086,40 +904,10 @@ final class SwimProtocol {
 
     /** The table, for the simulator's invariants. */
     Map<String, Member> members() {
-        return Collections.unmodifiableMap(members);
+        return members.view();
     }
 
     // ---------------------------------------------------------------- helpers
-
-    /** Up to k distinct random members other than this node that pass {@code filter}. */
-    private List<Member> randomMembers(int k, java.util.function.Predicate<Member> filter) {
-        int n = others.size();
-        if (n > 8 * k) {
-            // Sample by index: cheap at hundreds of members, when most pass the filter.
-            var picked = new ArrayList<Member>(k);
-            for (int tries = 0; picked.size() < k && tries < 8 * k; tries++) {
-                Member m = others.get(random.nextInt(n));
-                if (filter.test(m) && !picked.contains(m)) {
-                    picked.add(m);
-                }
-            }
-            if (picked.size() == k) {
-                return picked;
-            }
-        }
-        var pool = new ArrayList<Member>();
-        for (Member m : others) {
-            if (filter.test(m)) {
-                pool.add(m);
-            }
-        }
-        // Partial Fisher-Yates: the first k of a random permutation.
-        int take = Math.min(k, pool.size());
-        for (int i = 0; i < take; i++) {
-            Collections.swap(pool, i, i + random.nextInt(pool.size() - i));
-        }
-        return pool.subList(0, take);
-    }
 
     private void shuffle(List<String> list) {
         for (int i = list.size() - 1; i > 0; i--) {

@@ -1,15 +1,18 @@
 /**
  * Cluster membership: SWIM failure detection and gossip with the Lifeguard extensions,
- * per-member metadata, and the fast load channel.
+ * per-member metadata, the fast load channel, and the WAN federation of regions.
  *
  * <p>Start with {@link io.gpud.membership.MembershipAgent}, the entry point the node
- * starts: it binds the gossip port and drives the protocol. The protocol itself is
- * {@code SwimProtocol}, whose header explains the algorithm; it owns no thread, clock or
- * socket, so the deterministic simulator in the tests drives the same class with a
- * simulated network. {@link io.gpud.membership.Keyring} seals every packet with
- * AES-256-GCM; {@link io.gpud.membership.MemberView} is what readers see. With the WAN
- * pool on, the agent also runs a second {@code SwimProtocol} while this node is one of
- * its region's bridges ({@code RegionBridges} elects them and builds the summaries) and
- * keeps the newest {@link io.gpud.membership.RegionSummary} per region.
+ * starts: it binds the gossip ports and drives a {@code MembershipStateMachine}, which
+ * makes every decision and owns no thread, clock or socket, so the deterministic
+ * simulator in the tests drives the same class over a simulated network. Inside it,
+ * {@code SwimProtocol} runs the LAN pool (its header explains the algorithm, with
+ * {@code MemberTable}, {@code Suspicion}, {@code BroadcastQueue} and
+ * {@code ClusterKeyring} as its parts), and with the WAN pool on, {@code RegionFederation}
+ * elects the region's bridges ({@code RegionBridges}), runs a second {@code SwimProtocol}
+ * while this node is one of them, and makes, sends and relays the summaries.
+ * {@link io.gpud.membership.Keyring} seals every packet with AES-256-GCM;
+ * {@link io.gpud.membership.MemberView} and {@link io.gpud.membership.RegionSummary} are
+ * what readers see.
  */
 package io.gpud.membership;

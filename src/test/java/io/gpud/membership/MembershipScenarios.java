@@ -71,7 +71,7 @@ final class MembershipScenarios {
             if (n.crashed) {
                 continue;
             }
-            long seen = n.protocol.members().values().stream().filter(SwimProtocol.Member::live).count();
+            long seen = n.protocol.members().values().stream().filter(Member::live).count();
             if (seen != live) {
                 return false;
             }
@@ -336,7 +336,7 @@ final class MembershipScenarios {
         }
         net.runUntil(net.clock.nanos() + SimClock.s(seconds));
         for (SimNode node : nodes) {
-            long seen = node.protocol.members().values().stream().filter(SwimProtocol.Member::live).count();
+            long seen = node.protocol.members().values().stream().filter(Member::live).count();
             if (seen != n / 2) {
                 throw net.violation(node.name + " sees " + seen + " live members during the partition, expected "
                         + n / 2);
@@ -378,6 +378,163 @@ final class MembershipScenarios {
             }
         }
         return net.clock.nanos() - restartedAt;
+    }
+
+    /**
+     * {@code regions} regions of {@code n} nodes each with the WAN pool on and
+     * {@code bridges} bridges per region, every node joined through its region's first and
+     * the WAN pool seeded with the first node of r0 (a bridge: the lowest id). Returns the
+     * nodes per region once every region's pool has converged and every node holds a
+     * summary of every region counting all its nodes.
+     */
+    static List<List<SimNode>> federation(SimNetwork net, int regions, int n, int bridges) {
+        net.crossRegionDelayNanos = SimClock.ms(35);
+        var byRegion = new ArrayList<List<SimNode>>();
+        for (int r = 0; r < regions; r++) {
+            byRegion.add(new ArrayList<>());
+        }
+        for (int i = 0; i < n; i++) {
+            for (int r = 0; r < regions; r++) {
+                List<SimNode> nodes = byRegion.get(r);
+                List<SimNode> seeds = nodes.isEmpty() ? List.of() : List.of(nodes.getFirst());
+                List<SimNode> wanSeeds = byRegion.getFirst().isEmpty() ? List.of()
+                        : List.of(byRegion.getFirst().getFirst());
+                nodes.add(net.addFederated("r" + r + "-" + i, "r" + r, MembershipConfig.lan(), Keyring.plaintext(),
+                        seeds, wanSeeds, bridges));
+            }
+            net.runUntil(net.clock.nanos() + SimClock.ms(5));
+        }
+        for (List<SimNode> region : byRegion) {
+            awaitConverged(net, region, SimClock.s(120));
+        }
+        long deadline = net.clock.nanos() + SimClock.s(60);
+        while (!federated(byRegion)) {
+            if (net.clock.nanos() > deadline) {
+                throw net.violation("the federation of " + regions + " regions of " + n
+                        + " did not give every node every region's summary within 60 s");
+            }
+            net.runUntil(net.clock.nanos() + SimClock.ms(500));
+        }
+        return byRegion;
+    }
+
+    private static boolean federated(List<List<SimNode>> byRegion) {
+        for (List<SimNode> region : byRegion) {
+            for (SimNode node : region) {
+                for (List<SimNode> other : byRegion) {
+                    var s = node.federation.summary(other.getFirst().region);
+                    if (s == null || s.summary().healthyHosts() != other.size()) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A member of a random region changes its capacity; per node of every other region, the
+     * time until the summary it holds of that region shows the new total. {@code updates}
+     * changes, one after another.
+     */
+    static Stats summaryConvergence(long seed, int regions, int n, int bridges, int updates) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<List<SimNode>> byRegion = federation(net, regions, n, bridges);
+        net.runUntil(net.clock.nanos() + SimClock.s(3));
+        var capacity = new java.util.HashMap<String, Integer>();
+        var samples = new ArrayList<Long>();
+        var rnd = new SplittableRandom(seed ^ 0x5a11);
+        for (int u = 0; u < updates; u++) {
+            // At a random point of the second, since summaries are made once a second.
+            net.runUntil(net.clock.nanos() + SimClock.ms(rnd.nextInt(1000)));
+            int r = rnd.nextInt(regions);
+            List<SimNode> region = byRegion.get(r);
+            SimNode who = region.get(rnd.nextInt(n));
+            long at = net.clock.nanos();
+            int next = 9 + u;   // rises with every change, so every total is new
+            who.machine.updateMetadata(new NodeMetadata(who.region, who.address.getAddress().getHostAddress(), 8400,
+                    "az1", "", "", "READY", List.of(new NodeMetadata.Model("m", "1")), next, "sim"), at);
+            capacity.put(who.name, next);
+            int total = region.stream().mapToInt(x -> capacity.getOrDefault(x.name, 8)).sum();
+            Set<SimNode> pending = new HashSet<>();
+            byRegion.stream().filter(o -> o != region).forEach(pending::addAll);
+            net.observer = o -> {
+                if (pending.contains(o)) {
+                    var held = o.federation.summary(who.region);
+                    if (held != null && held.summary().capacity() == total) {
+                        pending.remove(o);
+                        samples.add(net.clock.nanos() - at);
+                    }
+                }
+            };
+            while (!pending.isEmpty() && net.clock.nanos() < at + SimClock.s(60)) {
+                net.runUntil(net.clock.nanos() + SimClock.ms(50));
+            }
+            if (!pending.isEmpty()) {
+                throw net.violation(pending.size() + " nodes of other regions never saw region " + who.region
+                        + " at capacity " + total);
+            }
+            net.observer = o -> { };
+            net.runUntil(net.clock.nanos() + SimClock.s(2));
+        }
+        return Stats.of(samples);
+    }
+
+    /** How long a region went without a bridge, over several bridge deaths. */
+    record Failover(Stats elected, Stats relaying) {
+    }
+
+    /**
+     * One of a region's bridges crashes; the time until the member with the next id is
+     * elected in its place (it holds a WAN pool protocol), and until it relays a summary of
+     * every other region to its share of the region. {@code trials} crashes, one region
+     * after another, each once the last has settled.
+     */
+    static Failover bridgeFailover(long seed, int regions, int n, int bridges, int trials) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        List<List<SimNode>> byRegion = federation(net, regions, n, bridges);
+        net.runUntil(net.clock.nanos() + SimClock.s(3));
+        var elected = new ArrayList<Long>();
+        var relaying = new ArrayList<Long>();
+        var rnd = new SplittableRandom(seed ^ 0xb41d);
+        for (int t = 0; t < trials; t++) {
+            List<SimNode> live = byRegion.get(t % regions).stream().filter(x -> !x.crashed)
+                    .sorted(java.util.Comparator.comparing((SimNode x) -> x.name)).toList();
+            if (live.size() <= bridges) {
+                throw new IllegalArgumentException("region " + live.getFirst().region + " has " + live.size()
+                        + " live nodes left, too few for another bridge to take over from one of " + bridges);
+            }
+            SimNode victim = live.get(rnd.nextInt(bridges));
+            SimNode successor = live.get(bridges);
+            long at = net.clock.nanos();
+            net.crash(victim);
+            long[] times = {-1, -1};
+            net.observer = o -> {
+                if (o != successor) {
+                    return;
+                }
+                if (times[0] < 0 && o.machine.bridge()) {
+                    times[0] = net.clock.nanos() - at;
+                }
+                if (times[0] >= 0 && o.federation.regionsRelayed() == regions - 1) {
+                    times[1] = net.clock.nanos() - at;
+                }
+            };
+            while (times[1] < 0 && net.clock.nanos() < at + SimClock.s(60)) {
+                net.runUntil(net.clock.nanos() + SimClock.ms(50));
+            }
+            if (times[1] < 0) {
+                throw net.violation(successor.name + " did not take over from the crashed bridge " + victim.name
+                        + " within 60 s (elected after " + times[0] / 1_000_000 + " ms)");
+            }
+            elected.add(times[0]);
+            relaying.add(times[1]);
+            net.observer = o -> { };
+            net.runUntil(net.clock.nanos() + SimClock.s(5));
+        }
+        return new Failover(Stats.of(elected), Stats.of(relaying));
     }
 
     /** Ages of the newest load record, sampled at random (observer, peer) pairs every 10 ms. */

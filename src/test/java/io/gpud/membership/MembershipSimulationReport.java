@@ -7,7 +7,10 @@ import java.util.Locale;
  * The SPEC section 4 membership targets at full size, in the simulator, as a table of
  * measured values and their ratio to the target (below 1.00 meets it). Run by
  * {@code bench/membership-sim}; {@code --hours H} sets the simulated length of the loss
- * run (24 for the full day), {@code --seed S} the seed (the same seed replays the same run).
+ * run (24 for the full day), {@code --seed S} the seed (the same seed replays the same run),
+ * {@code --loss-only} runs just the loss run and {@code --federation-only} just the WAN
+ * federation rows (region summaries and bridge failover at 3 regions of
+ * {@code --region-nodes N}, 200 by default).
  */
 public final class MembershipSimulationReport {
 
@@ -19,14 +22,19 @@ public final class MembershipSimulationReport {
         long seed = 1;
         int lossNodes = 600;
         boolean lossOnly = false;
+        boolean federationOnly = false;
+        int regionNodes = 200;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--hours" -> hours = Double.parseDouble(args[++i]);
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--loss-nodes" -> lossNodes = Integer.parseInt(args[++i]);
                 case "--loss-only" -> lossOnly = true;
+                case "--federation-only" -> federationOnly = true;
+                case "--region-nodes" -> regionNodes = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; known: --hours H, --seed S, --loss-nodes N, --loss-only");
+                        + "; known: --hours H, --seed S, --loss-nodes N, --loss-only, --federation-only, "
+                        + "--region-nodes N");
             }
         }
         System.out.printf(Locale.ROOT, "membership simulation, seed %d (LAN profile in region, WAN profile across)%n%n",
@@ -35,6 +43,10 @@ public final class MembershipSimulationReport {
                 "wall s");
         if (lossOnly) {
             lossRun(seed, lossNodes, hours);
+            return;
+        }
+        if (federationOnly) {
+            federation(seed, regionNodes);
             return;
         }
         long t = System.nanoTime();
@@ -51,6 +63,7 @@ public final class MembershipSimulationReport {
         var wanMeta = MembershipScenarios.metadataConvergence(seed, 9, 20, MembershipConfig.wan(), true);
         row("metadata converged in the WAN pool (9 bridges), p99 (ms)", wanMeta.p99Ms(), 5_000 - meta.p99Ms(), t);
         row("  global = region p99 + WAN p99 (composed, ms)", meta.p99Ms() + wanMeta.p99Ms(), 5_000, t);
+        federation(seed, regionNodes);
         t = System.nanoTime();
         var load = MembershipScenarios.loadStaleness(seed, 200, 0.01, 30);
         row("load record staleness, N=200, 1% loss, p99 (ms)", load.p99Ms(), 500, t);
@@ -66,6 +79,30 @@ public final class MembershipSimulationReport {
         row(String.format(Locale.ROOT, "membership traffic per node, N=%d, steady, no loss, 5 min (kbit/s)",
                 lossNodes), steady.bytesPerNodePerSecond() * 8 / 1000, 50, t);
         lossRun(seed, lossNodes, hours);
+    }
+
+    /**
+     * The WAN federation run whole, every node with the WAN pool on: 3 regions of N nodes,
+     * 3 bridges each (the default). A region's summary change reaching every node of the
+     * other regions (against the 5 s global metadata target), and a bridge's death until
+     * its successor is elected (against the 10 s crash detection target: succession waits
+     * for the death to be seen) and relaying (against the 60 s failover budget).
+     */
+    private static void federation(long seed, int n) {
+        long t = System.nanoTime();
+        var summary = MembershipScenarios.summaryConvergence(seed, 3, n, 3, 10);
+        row(String.format(Locale.ROOT, "region summary change -> every other region, 3x%d, p99 (ms)", n),
+                summary.p99Ms(), 5_000, t);
+        System.out.printf(Locale.ROOT, "  (%d samples over 10 changes, p50 %.1f ms, max %.1f ms)%n", summary.count(),
+                summary.p50Ms(), summary.maxMs());
+        t = System.nanoTime();
+        var failover = MembershipScenarios.bridgeFailover(seed, 3, n, 3, 6);
+        row(String.format(Locale.ROOT, "bridge dies -> successor elected, 3x%d, 6 deaths, max (ms)", n),
+                failover.elected().maxMs(), 10_000, t);
+        row(String.format(Locale.ROOT, "bridge dies -> successor relaying, 3x%d, 6 deaths, max (ms)", n),
+                failover.relaying().maxMs(), 60_000, t);
+        System.out.printf(Locale.ROOT, "  (elected p50 %.1f ms; relaying p50 %.1f ms)%n", failover.elected().p50Ms(),
+                failover.relaying().p50Ms());
     }
 
     /**

@@ -14,7 +14,9 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * A deterministic world of {@link SwimProtocol} nodes: one simulated clock, one event queue
+ * A deterministic world of {@link MembershipStateMachine} nodes (the LAN pool's
+ * {@link SwimProtocol}, and for nodes added with {@link #addFederated} the WAN federation:
+ * bridge election, region summaries and their relay): one simulated clock, one event queue
  * ordered by (time, sequence), and a network that loses, delays, duplicates and
  * partitions packets. Nodes can crash, restart and be CPU-starved (their events wait until
  * the stall ends, then run back to back, as a descheduled process would run them). Every
@@ -28,9 +30,19 @@ final class SimNetwork {
         final int index;
         final String name;
         final InetSocketAddress address;
+        /** Where its WAN pool listens: the same host, the next port. */
+        final InetSocketAddress wanAddress;
         final String region;
         final MembershipMetrics metrics = new MembershipMetrics(new MetricRegistry(), "sim");
+        final MembershipMetrics wanMetrics = new MembershipMetrics(new MetricRegistry(), "sim-wan");
+        /** Bridges per region and the WAN seeds for a federated node; 0 and none for a LAN-only one. */
+        int wanBridges;
+        List<InetSocketAddress> wanSeeds = List.of();
+        MembershipStateMachine machine;
+        /** The machine's LAN pool. */
         SwimProtocol protocol;
+        /** The machine's federation; null for a LAN-only node. */
+        RegionFederation federation;
         boolean crashed;
         long scheduledWake = Long.MAX_VALUE;
         /** CPU starvation: stalls of this length every {@code starvePeriod}; 0 = never. */
@@ -47,6 +59,7 @@ final class SimNetwork {
             this.index = index;
             this.name = name;
             this.address = address;
+            this.wanAddress = new InetSocketAddress(address.getAddress(), WAN_PORT);
             this.region = region;
         }
 
@@ -61,7 +74,8 @@ final class SimNetwork {
     }
 
     sealed interface Event {
-        record Deliver(SimNode to, InetSocketAddress from, byte[] bytes, boolean stream) implements Event {
+        record Deliver(SimNode to, MembershipStateMachine.Pool pool, InetSocketAddress from, byte[] bytes,
+                       boolean stream) implements Event {
         }
 
         record Wake(SimNode node) implements Event {
@@ -151,6 +165,8 @@ final class SimNetwork {
         }
     }
 
+    private static final int LAN_PORT = 7946;
+    private static final int WAN_PORT = 7947;
     private static final long SYN_RETRY_NANOS = SimClock.s(1);
     private static final long DATA_RETRY_NANOS = SimClock.ms(200);
 
@@ -191,12 +207,42 @@ final class SimNetwork {
         return node;
     }
 
+    /**
+     * Adds a node with the WAN pool on: {@code bridges} per region, WAN seeds
+     * {@code wanSeeds} (their WAN addresses). It starts now and joins its region's pool
+     * through {@code seeds}.
+     */
+    SimNode addFederated(String name, String region, MembershipConfig config, Keyring keyring, List<SimNode> seeds,
+                         List<SimNode> wanSeeds, int bridges) {
+        int i = nodes.size();
+        var node = new SimNode(i, name, address(i), region);
+        node.wanBridges = bridges;
+        node.wanSeeds = wanSeeds.stream().map(s -> s.wanAddress).toList();
+        nodes.add(node);
+        boot(node, config, keyring, seeds.stream().map(s -> s.address).toList(), null);
+        return node;
+    }
+
     private void boot(SimNode node, MembershipConfig config, Keyring keyring, List<InetSocketAddress> seeds,
                       Supplier<LoadRecord> load) {
         var meta = new NodeMetadata(node.region, node.address.getAddress().getHostAddress(), 8400, "az1", "", "",
                 "READY", List.of(new NodeMetadata.Model("m", "1")), 8, "sim");
-        node.protocol = new SwimProtocol(node.name, node.address, meta, config, keyring, new NodeTransport(node),
-                new SplittableRandom(random.nextLong()), node.metrics, seeds, load, clock.nanos());
+        var nodeRandom = new SplittableRandom(random.nextLong());
+        node.protocol = new SwimProtocol(node.name, node.address, meta, config, keyring,
+                new NodeTransport(node, MembershipStateMachine.Pool.LAN), nodeRandom, node.metrics, seeds, load,
+                clock.nanos());
+        Federation federation = Federation.OFF;
+        node.federation = null;
+        if (node.wanBridges > 0) {
+            List<InetSocketAddress> wanSeeds = node.wanSeeds;
+            var pool = new RegionFederation.WanPool(node.wanAddress,
+                    new NodeTransport(node, MembershipStateMachine.Pool.WAN), node.wanMetrics, node.wanBridges,
+                    () -> wanSeeds);
+            node.federation = new RegionFederation(node.name, meta, node.protocol, config, pool, nodeRandom, load,
+                    clock.nanos());
+            federation = node.federation;
+        }
+        node.machine = new MembershipStateMachine(node.protocol, federation);
         node.crashed = false;
         node.lastDeaths = 0;
         schedule(node);
@@ -220,8 +266,9 @@ final class SimNetwork {
     }
 
     /**
-     * The node at {@code address}, or null: node i lives at 10.(i>>16).(i>>8).i:7946, and an
-     * IPv4 address hashes to its own 32 bits, so this costs no allocation and no map lookup.
+     * The node at {@code address}, or null: node i lives at 10.(i>>16).(i>>8).i, its LAN pool
+     * on port 7946 and its WAN pool on 7947, and an IPv4 address hashes to its own 32 bits,
+     * so this costs no allocation and no map lookup.
      */
     private SimNode byAddress(InetSocketAddress address) {
         if (address.getAddress() == null) {
@@ -229,16 +276,21 @@ final class SimNetwork {
         }
         int ip = address.getAddress().hashCode();
         int i = ip & 0xFFFFFF;
-        if ((ip >>> 24) != 10 || address.getPort() != 7946 || i >= nodes.size()) {
+        if ((ip >>> 24) != 10 || (address.getPort() != LAN_PORT && address.getPort() != WAN_PORT)
+                || i >= nodes.size()) {
             return null;
         }
         return nodes.get(i);
     }
 
+    private static MembershipStateMachine.Pool pool(InetSocketAddress address) {
+        return address.getPort() == WAN_PORT ? MembershipStateMachine.Pool.WAN : MembershipStateMachine.Pool.LAN;
+    }
+
     static InetSocketAddress address(int i) {
         try {
             return new InetSocketAddress(InetAddress.getByAddress(new byte[] {10, (byte) (i >> 16), (byte) (i >> 8),
-                    (byte) i}), 7946);
+                    (byte) i}), LAN_PORT);
         } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }
@@ -253,7 +305,7 @@ final class SimNetwork {
         if (node.crashed) {
             return;
         }
-        long d = Math.max(node.protocol.nextDeadline(), clock.nanos());
+        long d = Math.max(node.machine.nextDeadline(), clock.nanos());
         if (d < node.scheduledWake || node.scheduledWake < clock.nanos()) {
             node.scheduledWake = d;
             if (d != Long.MAX_VALUE) {
@@ -294,15 +346,15 @@ final class SimNetwork {
             return;
         }
         handle(node, d, now);
-        node.protocol.onTimers(now);
+        node.machine.onTimers(now);
         after(node);
     }
 
     private void handle(SimNode node, Event.Deliver d, long now) {
         if (d.stream()) {
-            node.protocol.onStream(d.from(), d.bytes(), now);
+            node.machine.onStream(d.pool(), d.from(), d.bytes(), now);
         } else {
-            node.protocol.onPacket(d.from(), d.bytes(), now);
+            node.machine.onPacket(d.pool(), d.from(), d.bytes(), now);
         }
     }
 
@@ -328,7 +380,7 @@ final class SimNetwork {
         while (!node.backlog.isEmpty()) {
             handle(node, (Event.Deliver) node.backlog.poll(), now);
         }
-        node.protocol.onTimers(now);
+        node.machine.onTimers(now);
         after(node);
     }
 
@@ -347,12 +399,14 @@ final class SimNetwork {
         return from.region.equals(to.region) ? d : d + crossRegionDelayNanos;
     }
 
-    /** The network as one node sees it. */
+    /** The network as one node's pool sees it. */
     private final class NodeTransport implements Transport {
         private final SimNode from;
+        private final InetSocketAddress fromAddress;
 
-        NodeTransport(SimNode from) {
+        NodeTransport(SimNode from, MembershipStateMachine.Pool pool) {
             this.from = from;
+            this.fromAddress = pool == MembershipStateMachine.Pool.WAN ? from.wanAddress : from.address;
         }
 
         @Override
@@ -361,9 +415,10 @@ final class SimNetwork {
             if (target == null || !reachable(from, target) || random.nextDouble() < lossRate) {
                 return;
             }
-            push(clock.nanos() + delay(from, target), new Event.Deliver(target, from.address, packet, false));
+            var pool = pool(to);
+            push(clock.nanos() + delay(from, target), new Event.Deliver(target, pool, fromAddress, packet, false));
             if (duplicateRate > 0 && random.nextDouble() < duplicateRate) {
-                push(clock.nanos() + delay(from, target), new Event.Deliver(target, from.address, packet, false));
+                push(clock.nanos() + delay(from, target), new Event.Deliver(target, pool, fromAddress, packet, false));
             }
         }
 
@@ -382,7 +437,7 @@ final class SimNetwork {
                     t += leg < 2 ? SYN_RETRY_NANOS : DATA_RETRY_NANOS;
                 }
             }
-            push(clock.nanos() + t, new Event.Deliver(target, from.address, frame, true));
+            push(clock.nanos() + t, new Event.Deliver(target, pool(to), fromAddress, frame, true));
         }
     }
 
