@@ -232,7 +232,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
                     config.scaling().pools().keySet(), region);
         }
         if (config.lifecycle().watch()) {
-            var imds = new InstanceMetadataClient(config.lifecycle().imdsEndpoint(), MonotonicClock.system());
+            var imds = new InstanceMetadataClient(config.lifecycle().imdsEndpoint());
             var watcher = new TerminationWatcher(imds, autoScaling, this, config.lifecycle());
             started.add(watcher);
             Thread.ofVirtual().name("lifecycle-watcher").start(watcher);
