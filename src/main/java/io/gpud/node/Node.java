@@ -8,6 +8,7 @@ import io.gpud.api.NodeControl;
 import io.gpud.api.NodeStatus;
 import io.gpud.config.GpudConfig;
 import io.gpud.config.ModelConfig;
+import io.gpud.config.SecureConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.Ids;
 import io.gpud.core.NodeState;
@@ -243,13 +244,13 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
 
     /** The secure envelope's stack, or null when {@code secure.mode} is off. */
     private SecureStack startSecure() {
-        String mode = config.secure().mode();
-        if (mode.equals("off")) {
+        SecureConfig.Mode mode = config.secure().mode();
+        if (mode == SecureConfig.Mode.OFF) {
             return null;
         }
         SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), Clock.systemUTC());
         started.add(stack);
-        if (mode.equals("local")) {
+        if (mode == SecureConfig.Mode.LOCAL) {
             String bar = "!".repeat(78);
             log.warn(bar);
             log.warn("!! SECURE ENVELOPE IN LOCAL MODE - INSECURE, FOR DEVELOPMENT ONLY");
