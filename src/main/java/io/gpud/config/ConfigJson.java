@@ -1,17 +1,23 @@
 package io.gpud.config;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.PropertyBindingException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
@@ -26,6 +32,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -36,8 +44,8 @@ import java.util.function.Function;
  * ({@link ConfigLoader#parseDuration}); byte sizes, which every {@code long} setting is
  * ({@link ConfigLoader#parseBytes}); http(s) URLs and paths, unset when blank; lists of
  * strings, as a YAML list or one comma-separated string. Modes are enums, in any case.
- * Text that does not parse fails with its target type, which {@link #expected} describes.
- * Defaults go the other way: a record written as a tree reads back as the same record.
+ * A value that cannot be bound is a {@link ConfigException} naming the dotted setting and
+ * the value. Defaults go the other way: a record written as a tree reads back as itself.
  */
 final class ConfigJson {
 
@@ -48,8 +56,52 @@ final class ConfigJson {
     private ConfigJson() {
     }
 
+    /** The configuration in {@code tree}; a value that cannot be bound is a {@link ConfigException} naming it. */
+    static GpudConfig bind(ObjectNode tree) {
+        try {
+            return MAPPER.treeToValue(tree, GpudConfig.class);
+        } catch (JacksonException | IllegalArgumentException e) {
+            throw error(e, tree);
+        }
+    }
+
+    /** The configuration error behind a binding failure, naming the setting and its value. */
+    private static ConfigException error(Exception e, JsonNode tree) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConfigException c) {
+                return c;
+            }
+        }
+        if (!(e instanceof JsonMappingException m) || m.getPath().isEmpty()) {
+            return new ConfigException("configuration cannot be read: " + e.getMessage(), e);
+        }
+        String setting = String.join(".", m.getPath().stream().map(JsonMappingException.Reference::getFieldName)
+                .filter(Objects::nonNull).toList());
+        if (e instanceof PropertyBindingException unknown) {
+            var known = new TreeSet<String>();
+            unknown.getKnownPropertyIds().forEach(id -> known.add(id.toString()));
+            return new ConfigException(setting, "unknown setting '" + setting + "'; known here: " + known, e);
+        }
+        JsonNode value = tree;
+        for (JsonMappingException.Reference step : m.getPath()) {
+            value = step.getFieldName() != null ? value.path(step.getFieldName()) : value.path(step.getIndex());
+        }
+        Class<?> type = e instanceof MismatchedInputException mismatch ? mismatch.getTargetType() : null;
+        String found = value.getNodeType().name().toLowerCase(Locale.ROOT);
+        if (type != null && (type.isRecord() || Map.class.isAssignableFrom(type)) && !value.isObject()) {
+            return ConfigException.invalid(setting, "must be a mapping, found " + found);
+        }
+        if (type != null && List.class.isAssignableFrom(type)) {
+            return ConfigException.invalid(setting, "must be a list of strings");
+        }
+        if (value.isContainerNode()) {
+            return ConfigException.invalid(setting, "must be a single value, found " + found);
+        }
+        return ConfigException.invalid(setting, "was '" + value.asText() + "', must be " + expected(type));
+    }
+
     /** What a value of {@code type} must look like, for an error message: "an integer", "off, local or nitro". */
-    static String expected(Class<?> type) {
+    private static String expected(Class<?> type) {
         if (type != null && type.isEnum()) {
             List<String> names = Arrays.stream(type.getEnumConstants())
                     .map(c -> ((Enum<?>) c).name().toLowerCase(Locale.ROOT)).toList();

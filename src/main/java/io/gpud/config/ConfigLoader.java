@@ -1,10 +1,7 @@
 package io.gpud.config;
 
 import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-import com.fasterxml.jackson.databind.exc.PropertyBindingException;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -13,11 +10,9 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -71,7 +66,7 @@ public final class ConfigLoader {
             }
         }
         try {
-            return bind(tree(fromFile, flags));
+            return ConfigJson.bind(tree(fromFile, flags));
         } catch (ConfigException e) {
             boolean inFile = e.setting() != null && given(fromFile, e.setting()) && !given(flags, e.setting());
             throw inFile ? e.in(file) : e;
@@ -92,7 +87,7 @@ public final class ConfigLoader {
         ObjectNode otherFlags = flags.deepCopy();
         remove(otherFlags, key);
         try {
-            bind(tree(fromFile, otherFlags));
+            ConfigJson.bind(tree(fromFile, otherFlags));
         } catch (ConfigException e) {
             if (e.setting() != null && related(e.setting(), key)) {
                 throw e.in(file);
@@ -121,46 +116,6 @@ public final class ConfigLoader {
             }
         }
         return tree;
-    }
-
-    private static GpudConfig bind(ObjectNode tree) {
-        try {
-            return ConfigJson.MAPPER.treeToValue(tree, GpudConfig.class);
-        } catch (JacksonException | IllegalArgumentException e) {
-            throw error(e, tree);
-        }
-    }
-
-    /** The configuration error behind a binding failure, naming the setting and its value. */
-    private static ConfigException error(Exception e, JsonNode tree) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ConfigException c) {
-                return c;
-            }
-        }
-        if (!(e instanceof JsonMappingException m) || m.getPath().isEmpty()) {
-            return new ConfigException("configuration cannot be read: " + e.getMessage(), e);
-        }
-        String setting = String.join(".", m.getPath().stream().map(JsonMappingException.Reference::getFieldName)
-                .filter(java.util.Objects::nonNull).toList());
-        if (e instanceof PropertyBindingException unknown) {
-            var known = new TreeSet<String>();
-            unknown.getKnownPropertyIds().forEach(id -> known.add(id.toString()));
-            return new ConfigException(setting, "unknown setting '" + setting + "'; known here: " + known, e);
-        }
-        JsonNode value = at(tree, setting);
-        Class<?> type = e instanceof MismatchedInputException mismatch ? mismatch.getTargetType() : null;
-        String found = value.getNodeType().name().toLowerCase(Locale.ROOT);
-        if (type != null && (type.isRecord() || Map.class.isAssignableFrom(type)) && !value.isObject()) {
-            return ConfigException.invalid(setting, "must be a mapping, found " + found);
-        }
-        if (type != null && List.class.isAssignableFrom(type)) {
-            return ConfigException.invalid(setting, "must be a list of strings");
-        }
-        if (value.isContainerNode()) {
-            return ConfigException.invalid(setting, "must be a single value, found " + found);
-        }
-        return ConfigException.invalid(setting, "was '" + value.asText() + "', must be " + ConfigJson.expected(type));
     }
 
     /** Lays {@code over} onto {@code base}: mappings merge key by key, anything else replaces; null changes nothing. */
@@ -192,14 +147,6 @@ public final class ConfigLoader {
             }
         }
         return true;
-    }
-
-    private static JsonNode at(JsonNode tree, String dotted) {
-        JsonNode at = tree;
-        for (String part : dotted.split("\\.")) {
-            at = at.path(part);
-        }
-        return at;
     }
 
     /** Whether one of the two dotted names is the other or lies under it. */
