@@ -30,8 +30,8 @@ final class Logging {
         propagator.start();
         context.addListener(propagator);
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        root.setLevel(Level.toLevel(config.level(), Level.INFO));
-        if ("json".equals(config.format())) {
+        root.setLevel(Level.toLevel(config.level().name(), Level.INFO));
+        if (config.format() == LogConfig.Format.JSON) {
             var encoder = new JsonEncoder();
             encoder.setContext(context);
             encoder.setWithSequenceNumber(false);

@@ -2,32 +2,30 @@ package io.gpud.config;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * The one place configuration is read: defaults, then the YAML file, then flags.
  *
- * <p>Flags arrive as overrides keyed by the same dotted path as the YAML file
- * ({@code api.port → 8400}), so a setting has one name everywhere. Unknown keys are
- * errors, not silently ignored: a misspelt setting must not fall back to its default.
+ * <p>The defaults are the records' own ({@code ApiConfig.defaults()} and so on), written
+ * as a tree; the file's tree is laid over it, then the flags, and Jackson binds the result
+ * to the records ({@link ConfigJson}), whose constructors check every value. Flags arrive
+ * as overrides keyed by the same dotted path as the YAML file ({@code api.port → 8400}),
+ * so a setting has one name everywhere. Unknown keys are errors, not silently ignored: a
+ * misspelt setting must not fall back to its default. A flag never hides an invalid value
+ * in the file: each file value a flag overrides is checked as if the flag were not given.
  * This is also the only class that reads the process environment.
  */
 public final class ConfigLoader {
@@ -35,7 +33,8 @@ public final class ConfigLoader {
     /** A YAML file above this size is refused; real configs are a few KiB. */
     static final long MAX_FILE_BYTES = 1L << 20;
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** Mappings whose keys are names, not settings: the file's replaces the default one whole. */
+    private static final Set<String> REPLACED_WHOLE = Set.of("scaling.pools");
 
     private final Map<String, String> env;
     private final Path home;
@@ -58,24 +57,20 @@ public final class ConfigLoader {
      * @param overrides dotted keys to values, applied last (command-line flags)
      */
     public GpudConfig load(Path file, Map<String, String> overrides) {
-        ObjectNode tree = file == null ? JsonNodeFactory.instance.objectNode() : readYaml(file);
-        overrides.forEach((key, value) -> put(tree, key, value));
-        var root = new Section(tree, "", file);
-        var config = new GpudConfig(
-                node(root.section("node")),
-                api(root.section("api")),
-                model(root.section("model")),
-                engine(root.section("engine")),
-                log(root.section("log")),
-                state(root.section("state")),
-                scaling(root.section("scaling")),
-                lifecycle(root.section("lifecycle")),
-                secure(root.section("secure")),
-                gossip(root.section("gossip")),
-                store(root.section("store")),
-                routing(root.section("routing")));
-        root.rejectUnknown();
-        return config;
+        ObjectNode fromFile = file == null ? JsonNodeFactory.instance.objectNode() : readYaml(file);
+        ObjectNode flags = JsonNodeFactory.instance.objectNode();
+        overrides.forEach((key, value) -> put(flags, key, value));
+        for (String key : overrides.keySet()) {
+            if (given(fromFile, key)) {
+                checkFileValueUnder(key, fromFile, flags, file);
+            }
+        }
+        try {
+            return ConfigJson.bind(tree(fromFile, flags));
+        } catch (ConfigException e) {
+            boolean inFile = e.setting() != null && given(fromFile, e.setting()) && !given(flags, e.setting());
+            throw inFile ? e.in(file) : e;
+        }
     }
 
     /** The admin socket the CLI should talk to when none is given: the daemon's default. */
@@ -83,182 +78,80 @@ public final class ConfigLoader {
         return adminSocketFor(defaultDataDir());
     }
 
-    private NodeConfig node(Section s) {
-        Path dataDir = s.path("dataDir", defaultDataDir());
-        return new NodeConfig(
-                s.string("id", null),
-                s.string("region", "local"),
-                dataDir,
-                s.path("adminSocket", adminSocketFor(dataDir)),
-                s.duration("drainTimeout", Duration.ofSeconds(60)));
-    }
-
-    private static ApiConfig api(Section s) {
-        ApiConfig d = ApiConfig.defaults();
-        return new ApiConfig(
-                s.string("host", d.host()),
-                s.integer("port", d.port()),
-                s.integer("metricsPort", d.metricsPort()),
-                s.bytes("maxBodyBytes", d.maxBodyBytes()),
-                s.integer("maxJsonDepth", d.maxJsonDepth()),
-                s.duration("retryAfter", d.retryAfter()));
-    }
-
-    private static ModelConfig model(Section s) {
-        return new ModelConfig(
-                s.path("path", null),
-                s.string("name", null),
-                s.path("tokenizer", null),
-                s.bool("demo", false));
-    }
-
-    private static StoreConfig store(Section s) {
-        StoreConfig d = StoreConfig.defaults();
-        return new StoreConfig(
-                s.path("root", d.root()),
-                s.integer("readers", d.readers()),
-                s.bytes("chunkBytes", d.chunkBytes()),
-                s.bytes("subReadBytes", d.subReadBytes()),
-                s.bool("verifySha256", d.verifySha256()),
-                s.bytes("maxBytesPerSecond", d.maxBytesPerSecond()),
-                s.bool("followCurrent", d.followCurrent()),
-                s.duration("followInterval", d.followInterval()),
-                s.bytes("reloadMemoryBytes", d.reloadMemoryBytes()));
-    }
-
-    private static EngineConfig engine(Section s) {
-        EngineConfig d = EngineConfig.defaults();
-        return new EngineConfig(
-                s.integer("queueCapacity", d.queueCapacity()),
-                s.integer("maxConcurrent", d.maxConcurrent()),
-                s.integer("defaultMaxTokens", d.defaultMaxTokens()),
-                s.integer("threads", d.threads()),
-                s.bytes("kvCacheBytes", d.kvCacheBytes()),
-                s.integer("maxBatchTokens", d.maxBatchTokens()),
-                EngineConfig.Backend.parse(s.string("backend", d.backend().name())));
-    }
-
-    private static SecureConfig secure(Section s) {
-        SecureConfig d = SecureConfig.defaults();
-        String endpoint = s.string("kmsEndpoint", null);
-        URI kms;
+    /**
+     * Fails when the file's value of {@code key}, which a flag overrides, is invalid in
+     * itself; an error that only the combination with other settings makes is left to the
+     * configuration as loaded.
+     */
+    private void checkFileValueUnder(String key, ObjectNode fromFile, ObjectNode flags, Path file) {
+        ObjectNode otherFlags = flags.deepCopy();
+        remove(otherFlags, key);
         try {
-            kms = endpoint == null ? null : new URI(endpoint);
-        } catch (URISyntaxException e) {
-            throw new ConfigException("secure.kmsEndpoint was '" + endpoint + "', not a URI: " + e.getMessage(), e);
-        }
-        return new SecureConfig(
-                s.string("mode", d.mode()),
-                s.string("environment", d.environment()),
-                s.integer("enclaveCid", d.enclaveCid()),
-                s.integer("enclavePort", d.enclavePort()),
-                kms,
-                s.string("kmsRegion", d.kmsRegion()),
-                commaList(s.string("pcr0", "")),
-                commaList(s.string("pcr8", "")),
-                s.duration("attestationMaxAge", d.attestationMaxAge()),
-                s.path("auditFile", null),
-                s.integer("localKmsPort", d.localKmsPort()));
-    }
-
-    private static java.util.List<String> commaList(String value) {
-        return java.util.Arrays.stream(value.split(",")).map(String::strip).filter(v -> !v.isEmpty()).toList();
-    }
-
-    private static GossipConfig gossip(Section s) {
-        GossipConfig d = GossipConfig.defaults();
-        String profile = s.string("profile", d.profile());
-        return new GossipConfig(
-                s.bool("enabled", d.enabled()),
-                s.string("bindAddress", d.bindAddress()),
-                s.integer("port", d.port()),
-                s.string("advertiseAddress", null),
-                s.list("join"),
-                s.path("keyringFile", null),
-                profile,
-                MembershipConfig.profile(profile),
-                s.string("availabilityZone", d.availabilityZone()),
-                s.string("subnet", d.subnet()),
-                s.string("vpc", d.vpc()),
-                s.integer("capacity", d.capacity()),
-                s.bool("wanEnabled", d.wanEnabled()),
-                s.integer("wanPort", d.wanPort()),
-                s.list("wanJoin"),
-                s.integer("wanBridges", d.wanBridges()));
-    }
-
-    private static RoutingConfig routing(Section s) {
-        RoutingConfig d = RoutingConfig.defaults();
-        return new RoutingConfig(
-                s.bool("enabled", d.enabled()),
-                s.decimal("weightLoad", d.weightLoad()),
-                s.decimal("weightLatency", d.weightLatency()),
-                s.decimal("weightAffinity", d.weightAffinity()),
-                s.duration("latencyCeiling", d.latencyCeiling()),
-                s.duration("staleLoadAfter", d.staleLoadAfter()),
-                s.duration("crossRegionPenalty", d.crossRegionPenalty()),
-                s.integer("choices", d.choices()),
-                s.integer("maxAttempts", d.maxAttempts()),
-                s.duration("connectTimeout", d.connectTimeout()),
-                s.integer("breakerFailures", d.breakerFailures()),
-                s.duration("breakerOpenFor", d.breakerOpenFor()),
-                s.bool("proxyProtocol", d.proxyProtocol()),
-                s.list("affinity"));
-    }
-
-    private static LogConfig log(Section s) {
-        LogConfig d = LogConfig.defaults();
-        return new LogConfig(s.string("format", d.format()), s.string("level", d.level()));
-    }
-
-    private static StateConfig state(Section s) {
-        StateConfig d = StateConfig.defaults();
-        return new StateConfig(
-                s.string("backend", d.backend()),
-                s.string("tablePrefix", d.tablePrefix()),
-                s.uri("endpoint", d.endpoint()),
-                s.duration("leaseDuration", d.leaseDuration()),
-                s.duration("leaseRenewEvery", d.leaseRenewEvery()),
-                s.duration("nodeTtl", d.nodeTtl()),
-                s.duration("reportEvery", d.reportEvery()));
-    }
-
-    private static ScalingConfig scaling(Section s) {
-        ScalingConfig d = ScalingConfig.defaults();
-        Map<String, PoolConfig> pools = d.pools();
-        if (s.has("pools")) {
-            Section p = s.section("pools");
-            pools = new java.util.LinkedHashMap<>();
-            for (String name : p.childNames()) {
-                Section one = p.section(name);
-                pools.put(name, new PoolConfig(name, one.integer("min", 1), one.integer("max", 10),
-                        one.string("autoScalingGroup", "gpud-" + name)));
+            ConfigJson.bind(tree(fromFile, otherFlags));
+        } catch (ConfigException e) {
+            if (e.setting() != null && related(e.setting(), key)) {
+                throw e.in(file);
             }
         }
-        return new ScalingConfig(
-                s.bool("enabled", d.enabled()),
-                s.bool("dryRun", d.dryRun()),
-                s.string("pool", d.pool()),
-                s.duration("window", d.window()),
-                s.decimal("targetLow", d.targetLow()),
-                s.decimal("targetHigh", d.targetHigh()),
-                s.duration("scaleUpAfter", d.scaleUpAfter()),
-                s.duration("scaleDownAfter", d.scaleDownAfter()),
-                s.integer("queueDepthGuard", d.queueDepthGuard()),
-                s.duration("evaluateEvery", d.evaluateEvery()),
-                s.uri("endpoint", d.endpoint()),
-                pools);
     }
 
-    private static LifecycleConfig lifecycle(Section s) {
-        LifecycleConfig d = LifecycleConfig.defaults();
-        return new LifecycleConfig(
-                s.bool("watch", d.watch()),
-                s.uri("imdsEndpoint", d.imdsEndpoint()),
-                s.duration("pollEvery", d.pollEvery()),
-                s.duration("heartbeatEvery", d.heartbeatEvery()),
-                s.string("hookName", d.hookName()),
-                s.string("autoScalingGroup", d.autoScalingGroup()));
+    /** Defaults, then {@code file}, then {@code flags}. */
+    private ObjectNode tree(ObjectNode file, ObjectNode flags) {
+        Path dataDir = defaultDataDir();
+        ObjectNode tree = ConfigJson.MAPPER.valueToTree(new GpudConfig(
+                NodeConfig.defaults(dataDir, adminSocketFor(dataDir)), ApiConfig.defaults(), ModelConfig.defaults(),
+                EngineConfig.defaults(), LogConfig.defaults(), StateConfig.defaults(), ScalingConfig.defaults(),
+                LifecycleConfig.defaults(), SecureConfig.defaults(), GossipConfig.defaults(), StoreConfig.defaults(),
+                RoutingConfig.defaults()));
+        ((ObjectNode) tree.get("node")).remove("adminSocket");
+        merge(tree, file, "");
+        merge(tree, flags, "");
+        // The admin socket's default lives in the data dir, the configured one if any.
+        if (tree.get("node") instanceof ObjectNode node && !node.hasNonNull("adminSocket")
+                && node.get("dataDir") != null && node.get("dataDir").isTextual()) {
+            try {
+                node.put("adminSocket", adminSocketFor(Path.of(node.get("dataDir").asText())).toString());
+            } catch (InvalidPathException e) {
+                // node.dataDir itself is reported when the tree is bound
+            }
+        }
+        return tree;
+    }
+
+    /** Lays {@code over} onto {@code base}: mappings merge key by key, anything else replaces; null changes nothing. */
+    private static void merge(ObjectNode base, JsonNode over, String prefix) {
+        over.properties().forEach(entry -> {
+            String key = entry.getKey();
+            JsonNode value = entry.getValue();
+            if (value.isNull()) {
+                return;
+            }
+            if (value.isObject() && base.get(key) instanceof ObjectNode inner && !REPLACED_WHOLE.contains(prefix + key)) {
+                merge(inner, value, prefix + key + ".");
+            } else {
+                base.set(key, value.deepCopy());
+            }
+        });
+    }
+
+    /** Whether {@code tree} gives {@code dotted} a value, or gives a value to a key on the way to it. */
+    private static boolean given(ObjectNode tree, String dotted) {
+        JsonNode at = tree;
+        for (String part : dotted.split("\\.")) {
+            if (!at.isObject()) {
+                return true;
+            }
+            at = at.get(part);
+            if (at == null || at.isNull()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether one of the two dotted names is the other or lies under it. */
+    private static boolean related(String a, String b) {
+        return a.equals(b) || a.startsWith(b + ".") || b.startsWith(a + ".");
     }
 
     /** systemd's {@code StateDirectory}, else {@code $XDG_STATE_HOME/gpud}, else {@code ~/.local/state/gpud}. */
@@ -290,7 +183,7 @@ public final class ConfigLoader {
                 throw new ConfigException("config file " + file + " is " + size + " bytes, more than the "
                         + MAX_FILE_BYTES + " allowed");
             }
-            JsonNode node = YAML.readTree(Files.readAllBytes(file));
+            JsonNode node = ConfigJson.MAPPER.readTree(Files.readAllBytes(file));
             if (node == null || node.isMissingNode() || node.isNull()) {
                 return JsonNodeFactory.instance.objectNode();
             }
@@ -310,206 +203,20 @@ public final class ConfigLoader {
         String[] parts = dottedKey.split("\\.");
         ObjectNode at = tree;
         for (int i = 0; i < parts.length - 1; i++) {
-            JsonNode child = at.get(parts[i]);
-            if (child instanceof ObjectNode o) {
-                at = o;
-            } else {
-                at = at.putObject(parts[i]);
-            }
+            at = at.get(parts[i]) instanceof ObjectNode o ? o : at.putObject(parts[i]);
         }
         at.put(parts[parts.length - 1], value);
     }
 
-    /** One mapping of the tree; remembers which keys were read so the rest can be reported. */
-    private static final class Section {
-        private final ObjectNode node;
-        private final String prefix;
-        private final Path file;
-        private final Set<String> known = new LinkedHashSet<>();
-        private final Map<String, Section> children = new java.util.LinkedHashMap<>();
-
-        Section(ObjectNode node, String prefix, Path file) {
-            this.node = node;
-            this.prefix = prefix;
-            this.file = file;
-        }
-
-        Section section(String name) {
-            known.add(name);
-            JsonNode child = node.get(name);
-            ObjectNode object;
-            if (child == null || child.isNull()) {
-                object = JsonNodeFactory.instance.objectNode();
-            } else if (child instanceof ObjectNode o) {
-                object = o;
-            } else {
-                throw new ConfigException(where() + prefix + name + " must be a mapping, found "
-                        + child.getNodeType().name().toLowerCase(Locale.ROOT));
-            }
-            var s = new Section(object, prefix + name + ".", file);
-            children.put(name, s);
-            return s;
-        }
-
-        boolean has(String name) {
-            JsonNode child = node.get(name);
-            return child != null && !child.isNull();
-        }
-
-        /** The keys of this mapping, each of them a known name. */
-        List<String> childNames() {
-            var names = new java.util.ArrayList<String>();
-            node.fieldNames().forEachRemaining(names::add);
-            known.addAll(names);
-            return names;
-        }
-
-        void rejectUnknown() {
-            var names = node.fieldNames();
-            while (names.hasNext()) {
-                String name = names.next();
-                if (!known.contains(name)) {
-                    throw new ConfigException(where() + "unknown setting '" + prefix + name + "'; known here: "
-                            + new TreeSet<>(known));
-                }
-            }
-            children.values().forEach(Section::rejectUnknown);
-        }
-
-        private String where() {
-            return file == null ? "" : file + ": ";
-        }
-
-        private String raw(String key) {
-            known.add(key);
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return null;
-            }
-            if (!v.isValueNode()) {
-                throw new ConfigException(where() + prefix + key + " must be a single value, found "
-                        + v.getNodeType().name().toLowerCase(Locale.ROOT));
-            }
-            return v.asText();
-        }
-
-        /** A YAML list of strings, or one comma-separated string (as a flag gives it). */
-        java.util.List<String> list(String key) {
-            known.add(key);
-            JsonNode v = node.get(key);
-            if (v == null || v.isNull()) {
-                return java.util.List.of();
-            }
-            var out = new java.util.ArrayList<String>();
-            if (v.isArray()) {
-                for (JsonNode item : v) {
-                    if (!item.isValueNode()) {
-                        throw new ConfigException(where() + prefix + key + " must be a list of strings");
-                    }
-                    out.add(item.asText().trim());
-                }
-            } else if (v.isValueNode()) {
-                for (String part : v.asText().split(",")) {
-                    if (!part.isBlank()) {
-                        out.add(part.trim());
-                    }
-                }
-            } else {
-                throw new ConfigException(where() + prefix + key + " must be a list of strings");
-            }
-            return out;
-        }
-
-        String string(String key, String fallback) {
-            String v = raw(key);
-            return v == null ? fallback : v;
-        }
-
-        Path path(String key, Path fallback) {
-            String v = raw(key);
-            return v == null || v.isBlank() ? fallback : Path.of(v);
-        }
-
-        int integer(String key, int fallback) {
-            String v = raw(key);
-            if (v == null) {
-                return fallback;
-            }
-            try {
-                return Integer.parseInt(v.trim());
-            } catch (NumberFormatException e) {
-                throw new ConfigException(where() + prefix + key + " was '" + v + "', must be an integer");
-            }
-        }
-
-        double decimal(String key, double fallback) {
-            String v = raw(key);
-            if (v == null) {
-                return fallback;
-            }
-            try {
-                double d = Double.parseDouble(v.trim());
-                if (!Double.isFinite(d)) {
-                    throw new NumberFormatException(v);
-                }
-                return d;
-            } catch (NumberFormatException e) {
-                throw new ConfigException(where() + prefix + key + " was '" + v + "', must be a number");
-            }
-        }
-
-        URI uri(String key, URI fallback) {
-            String v = raw(key);
-            if (v == null || v.isBlank()) {
-                return fallback;
-            }
-            try {
-                URI u = new URI(v.trim());
-                if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
-                    throw new URISyntaxException(v, "not an http(s) URL with a host");
-                }
-                return u;
-            } catch (URISyntaxException e) {
-                throw new ConfigException(where() + prefix + key + " was '" + v
-                        + "', must be an http(s) URL such as http://127.0.0.1:8000");
-            }
-        }
-
-        boolean bool(String key, boolean fallback) {
-            String v = raw(key);
-            if (v == null) {
-                return fallback;
-            }
-            return switch (v.trim().toLowerCase(Locale.ROOT)) {
-                case "true", "yes", "on" -> true;
-                case "false", "no", "off" -> false;
-                default -> throw new ConfigException(where() + prefix + key + " was '" + v + "', must be true or false");
-            };
-        }
-
-        Duration duration(String key, Duration fallback) {
-            String v = raw(key);
-            if (v == null) {
-                return fallback;
-            }
-            try {
-                return parseDuration(v);
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(where() + prefix + key + " was '" + v
-                        + "', must be a duration such as 500ms, 30s, 5m, 1h or PT30S");
-            }
-        }
-
-        long bytes(String key, long fallback) {
-            String v = raw(key);
-            if (v == null) {
-                return fallback;
-            }
-            try {
-                return parseBytes(v);
-            } catch (IllegalArgumentException | ArithmeticException e) {
-                throw new ConfigException(where() + prefix + key + " was '" + v
-                        + "', must be a size such as 1048576, 512KiB, 1MiB or 2GiB");
+    /** Removes {@code dotted} from {@code tree}, and the mappings on the way that it leaves empty. */
+    private static void remove(ObjectNode tree, String dotted) {
+        int dot = dotted.indexOf('.');
+        if (dot < 0) {
+            tree.remove(dotted);
+        } else if (tree.get(dotted.substring(0, dot)) instanceof ObjectNode inner) {
+            remove(inner, dotted.substring(dot + 1));
+            if (inner.isEmpty()) {
+                tree.remove(dotted.substring(0, dot));
             }
         }
     }

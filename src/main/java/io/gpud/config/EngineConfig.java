@@ -35,7 +35,7 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
                     return b;
                 }
             }
-            throw new ConfigException("engine.backend was '" + value + "', must be auto, cpu or cuda");
+            throw ConfigException.invalid("engine.backend", "was '" + value + "', must be auto, cpu or cuda");
         }
     }
 
@@ -51,11 +51,11 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
         Validate.range("engine.defaultMaxTokens", defaultMaxTokens, 1, 1 << 20);
         Validate.range("engine.threads", threads, 1, 1024);
         if (kvCacheBytes < 4096 || kvCacheBytes > 1L << 45) {
-            throw new ConfigException("engine.kvCacheBytes was " + kvCacheBytes + ", must be 4KiB to 32TiB");
+            throw ConfigException.invalid("engine.kvCacheBytes", "was " + kvCacheBytes + ", must be 4KiB to 32TiB");
         }
         Validate.range("engine.maxBatchTokens", maxBatchTokens, 1, 65_536);
         if (backend == null) {
-            throw new ConfigException("engine.backend is missing, must be auto, cpu or cuda");
+            throw ConfigException.invalid("engine.backend", "is missing, must be auto, cpu or cuda");
         }
         if (maxBatchTokens < maxConcurrent) {
             throw new ConfigException("engine.maxBatchTokens was " + maxBatchTokens

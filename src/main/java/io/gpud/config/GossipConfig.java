@@ -15,8 +15,7 @@ import java.util.List;
  *                         answers gives this node the whole member list
  * @param keyringFile      the gossip keyring (base64 AES-256 keys, one a line, the first
  *                         is the one used to encrypt); unset: gossip is not encrypted
- * @param profile          lan, wan or loopback: the protocol timing ({@link MembershipConfig})
- * @param timing           the timing of that profile
+ * @param profile          lan, wan or loopback: the protocol timing ({@link #timing()})
  * @param availabilityZone the node's AZ, gossiped as metadata
  * @param subnet           the node's subnet, gossiped as metadata
  * @param vpc              the node's VPC, gossiped as metadata
@@ -34,8 +33,7 @@ public record GossipConfig(
         String advertiseAddress,
         List<String> join,
         Path keyringFile,
-        String profile,
-        MembershipConfig timing,
+        Profile profile,
         String availabilityZone,
         String subnet,
         String vpc,
@@ -44,6 +42,20 @@ public record GossipConfig(
         int wanPort,
         List<String> wanJoin,
         int wanBridges) {
+
+    /** {@code gossip.profile}: the protocol timing for one kind of network. */
+    public enum Profile {
+        LAN, WAN, LOOPBACK;
+
+        /** {@link MembershipConfig#lan()}, {@link MembershipConfig#wan()} or {@link MembershipConfig#loopback()}. */
+        public MembershipConfig timing() {
+            return switch (this) {
+                case LAN -> MembershipConfig.lan();
+                case WAN -> MembershipConfig.wan();
+                case LOOPBACK -> MembershipConfig.loopback();
+            };
+        }
+    }
 
     /** The default gossip port, UDP and TCP. */
     public static final int DEFAULT_PORT = 7946;
@@ -57,10 +69,7 @@ public record GossipConfig(
         wanJoin = List.copyOf(wanJoin);
         checkSeeds("gossip.wanJoin", wanJoin);
         Validate.range("gossip.wanBridges", wanBridges, 1, 16);
-        Validate.notBlank("gossip.profile", profile);
-        if (timing == null) {
-            throw new ConfigException("gossip timing is missing");
-        }
+        Validate.notNull("gossip.profile", profile);
         Validate.range("gossip.capacity", capacity, 0, 1_000_000);
     }
 
@@ -69,9 +78,14 @@ public record GossipConfig(
             int colon = seed.lastIndexOf(':');
             if (colon <= 0 || !seed.substring(colon + 1).matches("\\d{1,5}")
                     || Integer.parseInt(seed.substring(colon + 1)) > 65535) {
-                throw new ConfigException(key + " entry was '" + seed + "', must be HOST:PORT");
+                throw ConfigException.invalid(key, "entry was '" + seed + "', must be HOST:PORT");
             }
         }
+    }
+
+    /** The protocol timing of {@link #profile()}. */
+    public MembershipConfig timing() {
+        return profile.timing();
     }
 
     /** The default WAN pool port, UDP and TCP. */
@@ -82,13 +96,13 @@ public record GossipConfig(
      * WAN pool (when enabled: port 7947, three bridges per region).
      */
     public static GossipConfig defaults() {
-        return new GossipConfig(true, "0.0.0.0", DEFAULT_PORT, null, List.of(), null, "lan",
-                MembershipConfig.lan(), "", "", "", 0, false, DEFAULT_WAN_PORT, List.of(), 3);
+        return new GossipConfig(true, "0.0.0.0", DEFAULT_PORT, null, List.of(), null, Profile.LAN, "", "", "", 0,
+                false, DEFAULT_WAN_PORT, List.of(), 3);
     }
 
     /** This configuration with the WAN pool on, through these seeds. */
     public GossipConfig withWan(int port, List<String> seeds, int bridges) {
-        return new GossipConfig(enabled, bindAddress, this.port, advertiseAddress, join, keyringFile, profile, timing,
+        return new GossipConfig(enabled, bindAddress, this.port, advertiseAddress, join, keyringFile, profile,
                 availabilityZone, subnet, vpc, capacity, true, port, seeds, bridges);
     }
 }

@@ -16,7 +16,7 @@ public record GpudConfig(NodeConfig node, ApiConfig api, ModelConfig model, Engi
                     "every section (node, api, model, engine, log, state, scaling, lifecycle, secure, gossip, store, routing) must be present");
         }
         boolean awsRegion = !node.region().equals("local");
-        if (state.backend().equals("dynamodb") && !awsRegion && state.endpoint() == null) {
+        if (state.backend() == StateConfig.Backend.DYNAMODB && !awsRegion && state.endpoint() == null) {
             throw new ConfigException("state.backend was dynamodb with node.region 'local' and no state.endpoint; "
                     + "set node.region to the AWS region (or state.endpoint for DynamoDB Local)");
         }

@@ -25,7 +25,7 @@ public record LifecycleConfig(boolean watch, URI imdsEndpoint, Duration pollEver
 
     public LifecycleConfig {
         if (imdsEndpoint == null || imdsEndpoint.getScheme() == null || imdsEndpoint.getHost() == null) {
-            throw new ConfigException("lifecycle.imdsEndpoint was " + imdsEndpoint + ", must be an http URL");
+            throw ConfigException.invalid("lifecycle.imdsEndpoint", "was " + imdsEndpoint + ", must be an http URL");
         }
         Validate.positive("lifecycle.pollEvery", pollEvery);
         Validate.positive("lifecycle.heartbeatEvery", heartbeatEvery);

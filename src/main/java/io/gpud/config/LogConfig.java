@@ -7,18 +7,20 @@ package io.gpud.config;
  *               per line, for log shippers
  * @param level  {@code error}, {@code warn}, {@code info}, {@code debug} or {@code trace}
  */
-public record LogConfig(String format, String level) {
+public record LogConfig(Format format, Level level) {
+
+    /** {@code log.format}. */
+    public enum Format { TEXT, JSON }
+
+    /** {@code log.level}, most severe first. */
+    public enum Level { ERROR, WARN, INFO, DEBUG, TRACE }
 
     public LogConfig {
-        if (!"text".equals(format) && !"json".equals(format)) {
-            throw new ConfigException("log.format was '" + format + "', must be 'text' or 'json'");
-        }
-        if (level == null || !level.matches("error|warn|info|debug|trace")) {
-            throw new ConfigException("log.level was '" + level + "', must be one of error, warn, info, debug, trace");
-        }
+        Validate.notNull("log.format", format);
+        Validate.notNull("log.level", level);
     }
 
     public static LogConfig defaults() {
-        return new LogConfig("text", "info");
+        return new LogConfig(Format.TEXT, Level.INFO);
     }
 }

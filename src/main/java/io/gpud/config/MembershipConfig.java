@@ -4,7 +4,8 @@ import java.time.Duration;
 
 /**
  * The timing and sizing of the SWIM + Lifeguard protocol: one profile per kind of network.
- * Named factories hold the defaults ({@link #lan()}, {@link #wan()}, {@link #loopback()});
+ * Named factories hold the defaults ({@link #lan()}, {@link #wan()}, {@link #loopback()}),
+ * chosen by {@code gossip.profile} ({@link GossipConfig.Profile});
  * each value is commented where it is set. Every field says what raising or lowering it
  * costs.
  *
@@ -148,15 +149,5 @@ public record MembershipConfig(
                 Duration.ofMillis(250),
                 1024,
                 1400);
-    }
-
-    /** The profile named in {@code gossip.profile}: lan, wan or loopback. */
-    public static MembershipConfig profile(String name) {
-        return switch (name) {
-            case "lan" -> lan();
-            case "wan" -> wan();
-            case "loopback" -> loopback();
-            default -> throw new ConfigException("gossip.profile was '" + name + "', must be lan, wan or loopback");
-        };
     }
 }

@@ -1,5 +1,6 @@
 package io.gpud.config;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -17,31 +18,34 @@ import java.time.Duration;
  *                     in-flight requests before the node stops anyway. Longer is gentler to
  *                     long generations and slower to stop
  */
-public record NodeConfig(String nodeId, String region, Path dataDir, Path adminSocket, Duration drainTimeout) {
+public record NodeConfig(@JsonProperty("id") String nodeId, String region, Path dataDir, Path adminSocket,
+        Duration drainTimeout) {
 
     public NodeConfig {
         if (nodeId != null) {
             Validate.notBlank("node.id", nodeId);
             if (!nodeId.matches("[A-Za-z0-9._-]{1,64}")) {
-                throw new ConfigException("node.id was '" + nodeId
+                throw ConfigException.invalid("node.id", "was '" + nodeId
                         + "', must be 1 to 64 letters, digits, '.', '_' or '-'");
             }
         }
         Validate.notBlank("node.region", region);
         if (!region.matches("[a-z0-9-]{1,32}")) {
-            throw new ConfigException("node.region was '" + region + "', must be 1 to 32 lowercase letters, digits or '-'");
+            throw ConfigException.invalid("node.region", "was '" + region
+                    + "', must be 1 to 32 lowercase letters, digits or '-'");
         }
-        if (dataDir == null) {
-            throw new ConfigException("node.dataDir is missing");
-        }
-        if (adminSocket == null) {
-            throw new ConfigException("node.adminSocket is missing");
-        }
+        Validate.notNull("node.dataDir", dataDir);
+        Validate.notNull("node.adminSocket", adminSocket);
         int socketPathBytes = adminSocket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (socketPathBytes > 107) {
-            throw new ConfigException("node.adminSocket '" + adminSocket + "' is " + socketPathBytes
+            throw ConfigException.invalid("node.adminSocket", "'" + adminSocket + "' is " + socketPathBytes
                     + " bytes long; Unix socket paths must be at most 107 bytes");
         }
         Validate.positive("node.drainTimeout", drainTimeout);
+    }
+
+    /** No configured id, region {@code local}, these directories, drains wait 60 s. */
+    public static NodeConfig defaults(Path dataDir, Path adminSocket) {
+        return new NodeConfig(null, "local", dataDir, adminSocket, Duration.ofSeconds(60));
     }
 }

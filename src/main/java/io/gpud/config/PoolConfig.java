@@ -16,7 +16,7 @@ public record PoolConfig(String name, int minInstances, int maxInstances, String
     public PoolConfig {
         Validate.notBlank("scaling.pools name", name);
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
-            throw new ConfigException("scaling.pools name was '" + name
+            throw ConfigException.invalid("scaling.pools name", "was '" + name
                     + "', must be 1 to 64 letters, digits, '.', '_' or '-'");
         }
         Validate.range("scaling.pools." + name + ".min", minInstances, 0, 10_000);

@@ -73,7 +73,7 @@ public record RoutingConfig(
         for (String rule : affinity) {
             int eq = rule.indexOf('=');
             if (eq <= 0 || eq == rule.length() - 1) {
-                throw new ConfigException("routing.affinity rule was '" + rule + "', must be SOURCE=REGION "
+                throw ConfigException.invalid("routing.affinity", "rule was '" + rule + "', must be SOURCE=REGION "
                         + "(10.34.10.0/24=us-east-1, vpce-0abc=us-west-2, vpc-0123=eu-west-1)");
             }
         }
@@ -81,7 +81,7 @@ public record RoutingConfig(
 
     private static void weight(String field, double value) {
         if (!(value >= 0 && value <= 1)) {
-            throw new ConfigException(field + " was " + value + ", must be in [0, 1]");
+            throw ConfigException.invalid(field, "was " + value + ", must be in [0, 1]");
         }
     }
 

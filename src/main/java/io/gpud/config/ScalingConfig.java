@@ -42,7 +42,7 @@ public record ScalingConfig(boolean enabled, boolean dryRun, String pool, Durati
         Validate.positive("scaling.scaleDownAfter", scaleDownAfter);
         Validate.positive("scaling.evaluateEvery", evaluateEvery);
         if (!(targetLow > 0) || !Double.isFinite(targetLow)) {
-            throw new ConfigException("scaling.targetLow was " + targetLow + ", must be a positive number");
+            throw ConfigException.invalid("scaling.targetLow", "was " + targetLow + ", must be a positive number");
         }
         if (!(targetHigh > targetLow) || !Double.isFinite(targetHigh)) {
             throw new ConfigException("scaling.targetHigh was " + targetHigh + ", must be above scaling.targetLow ("
@@ -50,7 +50,7 @@ public record ScalingConfig(boolean enabled, boolean dryRun, String pool, Durati
         }
         Validate.range("scaling.queueDepthGuard", queueDepthGuard, 0, 1_000_000);
         if (pools == null || pools.isEmpty()) {
-            throw new ConfigException("scaling.pools is empty, must name at least one pool");
+            throw ConfigException.invalid("scaling.pools", "is empty, must name at least one pool");
         }
         pools = Map.copyOf(new TreeMap<>(pools));
         if (pool != null && !pools.containsKey(pool)) {

@@ -32,8 +32,8 @@ import java.util.regex.Pattern;
  * @param localKmsPort      loopback port of local mode's KMS endpoint; 0 picks a free one
  */
 public record SecureConfig(
-        String mode,
-        String environment,
+        Mode mode,
+        Environment environment,
         int enclaveCid,
         int enclavePort,
         URI kmsEndpoint,
@@ -44,16 +44,18 @@ public record SecureConfig(
         Path auditFile,
         int localKmsPort) {
 
+    /** {@code secure.mode}. */
+    public enum Mode { OFF, LOCAL, NITRO }
+
+    /** {@code secure.environment}. */
+    public enum Environment { DEVELOPMENT, PRODUCTION }
+
     private static final Pattern PCR = Pattern.compile("[0-9a-f]{96}");
 
     public SecureConfig {
-        if (!List.of("off", "local", "nitro").contains(mode)) {
-            throw new ConfigException("secure.mode was '" + mode + "', must be off, local or nitro");
-        }
-        if (!List.of("development", "production").contains(environment)) {
-            throw new ConfigException("secure.environment was '" + environment + "', must be development or production");
-        }
-        if (mode.equals("local") && environment.equals("production")) {
+        Validate.notNull("secure.mode", mode);
+        Validate.notNull("secure.environment", environment);
+        if (mode == Mode.LOCAL && environment == Environment.PRODUCTION) {
             throw new ConfigException("secure.mode was 'local' with secure.environment 'production': local mode is "
                     + "insecure (test PKI, local KMS) and never runs in production");
         }
@@ -62,26 +64,26 @@ public record SecureConfig(
         Validate.notBlank("secure.kmsRegion", kmsRegion);
         pcr0 = List.copyOf(pcr0);
         pcr8 = List.copyOf(pcr8);
-        for (String p : pcr0) {
-            if (!PCR.matcher(p).matches()) {
-                throw new ConfigException("secure.pcr0 entry '" + p + "' is not 96 lower-case hex digits (SHA-384)");
-            }
-        }
-        for (String p : pcr8) {
-            if (!PCR.matcher(p).matches()) {
-                throw new ConfigException("secure.pcr8 entry '" + p + "' is not 96 lower-case hex digits (SHA-384)");
-            }
-        }
-        if (mode.equals("nitro") && pcr0.isEmpty()) {
+        checkPcrs("secure.pcr0", pcr0);
+        checkPcrs("secure.pcr8", pcr8);
+        if (mode == Mode.NITRO && pcr0.isEmpty()) {
             throw new ConfigException("secure.pcr0 is empty with secure.mode 'nitro': no enclave image could be trusted");
         }
         Validate.positive("secure.attestationMaxAge", attestationMaxAge);
         Validate.port("secure.localKmsPort", localKmsPort);
     }
 
+    private static void checkPcrs(String field, List<String> pcrs) {
+        for (String p : pcrs) {
+            if (!PCR.matcher(p).matches()) {
+                throw ConfigException.invalid(field, "entry '" + p + "' is not 96 lower-case hex digits (SHA-384)");
+            }
+        }
+    }
+
     /** Off; when turned on: CID 16, port 5000, us-east-1, documents at most 5 minutes old. */
     public static SecureConfig defaults() {
-        return new SecureConfig("off", "development", 16, 5000, null, "us-east-1", List.of(), List.of(),
+        return new SecureConfig(Mode.OFF, Environment.DEVELOPMENT, 16, 5000, null, "us-east-1", List.of(), List.of(),
                 Duration.ofMinutes(5), null, 0);
     }
 }

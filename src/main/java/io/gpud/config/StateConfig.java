@@ -25,16 +25,17 @@ import java.time.Duration;
  *                        readers check it too, since DynamoDB deletes expired items late
  * @param reportEvery     how often a node writes its registry item
  */
-public record StateConfig(String backend, String tablePrefix, URI endpoint, Duration leaseDuration,
+public record StateConfig(Backend backend, String tablePrefix, URI endpoint, Duration leaseDuration,
         Duration leaseRenewEvery, Duration nodeTtl, Duration reportEvery) {
 
+    /** {@code state.backend}. */
+    public enum Backend { EMBEDDED, DYNAMODB }
+
     public StateConfig {
-        if (!"embedded".equals(backend) && !"dynamodb".equals(backend)) {
-            throw new ConfigException("state.backend was '" + backend + "', must be embedded or dynamodb");
-        }
+        Validate.notNull("state.backend", backend);
         Validate.notBlank("state.tablePrefix", tablePrefix);
         if (!tablePrefix.matches("[A-Za-z0-9._-]{1,200}")) {
-            throw new ConfigException("state.tablePrefix was '" + tablePrefix
+            throw ConfigException.invalid("state.tablePrefix", "was '" + tablePrefix
                     + "', must be letters, digits, '.', '_' or '-'");
         }
         Validate.positive("state.leaseDuration", leaseDuration);
@@ -53,7 +54,7 @@ public record StateConfig(String backend, String tablePrefix, URI endpoint, Dura
 
     /** Embedded store, 20 s leases renewed every 5 s, node items valid 30 s, reported every 5 s. */
     public static StateConfig defaults() {
-        return new StateConfig("embedded", "gpud", null, Duration.ofSeconds(20), Duration.ofSeconds(5),
+        return new StateConfig(Backend.EMBEDDED, "gpud", null, Duration.ofSeconds(20), Duration.ofSeconds(5),
                 Duration.ofSeconds(30), Duration.ofSeconds(5));
     }
 }

@@ -68,11 +68,12 @@ public final class SecureStack implements AutoCloseable {
             AuditLog audit = AuditLog.open(config.auditFile() != null ? config.auditFile() : dataDir.resolve("audit.log"),
                     clock);
             parts.add(audit);
-            audit.append("secure.start", java.util.Map.of("mode", config.mode()));
+            String mode = config.mode().name().toLowerCase(java.util.Locale.ROOT);
+            audit.append("secure.start", java.util.Map.of("mode", mode));
             return switch (config.mode()) {
-                case "local" -> local(config, dataDir, clock, audit, parts);
-                case "nitro" -> nitro(config, clock, audit, parts);
-                default -> throw new EnclaveException("secure.mode '" + config.mode() + "' starts no secure stack");
+                case LOCAL -> local(config, dataDir, clock, audit, parts);
+                case NITRO -> nitro(config, clock, audit, parts);
+                case OFF -> throw new EnclaveException("secure.mode '" + mode + "' starts no secure stack");
             };
         } catch (RuntimeException e) {
             closeAll(parts);

@@ -1,6 +1,7 @@
 package io.gpud.node;
 
 import io.gpud.config.GpudConfig;
+import io.gpud.config.StateConfig;
 import io.gpud.scaling.AwsAutoScaling;
 import io.gpud.state.DynamoStateStore;
 import io.gpud.state.EmbeddedStateStore;
@@ -24,7 +25,7 @@ public interface Cloud {
         return new Cloud() {
             @Override
             public StateStore stateStore(GpudConfig config) {
-                if (config.state().backend().equals("embedded")) {
+                if (config.state().backend() == StateConfig.Backend.EMBEDDED) {
                     return new EmbeddedStateStore();
                 }
                 return DynamoStateStore.connect(config.node().region(), config.state().endpoint(),

@@ -4,6 +4,7 @@ import io.gpud.api.AdminServer;
 import io.gpud.api.ApiServer;
 import io.gpud.api.NodeView;
 import io.gpud.config.GpudConfig;
+import io.gpud.config.SecureConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.Ids;
 import io.gpud.core.MonotonicClock;
@@ -212,7 +213,7 @@ public final class Node implements AutoCloseable {
                     config.scaling().pools().keySet(), region);
         }
         if (config.lifecycle().watch()) {
-            var imds = new InstanceMetadataClient(config.lifecycle().imdsEndpoint(), MonotonicClock.system());
+            var imds = new InstanceMetadataClient(config.lifecycle().imdsEndpoint());
             var watcher = new TerminationWatcher(imds, autoScaling.orElseThrow(), services, config.lifecycle());
             started.push(watcher);
             Thread.ofVirtual().name("lifecycle-watcher").start(watcher);
@@ -223,12 +224,12 @@ public final class Node implements AutoCloseable {
 
     /** The secure envelope's stack; empty when {@code secure.mode} is off. */
     private static Optional<SecureStack> startSecure(GpudConfig config) {
-        String mode = config.secure().mode();
-        if (mode.equals("off")) {
+        SecureConfig.Mode mode = config.secure().mode();
+        if (mode == SecureConfig.Mode.OFF) {
             return Optional.empty();
         }
         SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), Clock.systemUTC());
-        if (mode.equals("local")) {
+        if (mode == SecureConfig.Mode.LOCAL) {
             String bar = "!".repeat(78);
             log.warn(bar);
             log.warn("!! SECURE ENVELOPE IN LOCAL MODE - INSECURE, FOR DEVELOPMENT ONLY");

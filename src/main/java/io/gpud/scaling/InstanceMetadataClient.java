@@ -1,42 +1,42 @@
 package io.gpud.scaling;
 
-import io.gpud.core.MonotonicClock;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.imds.Ec2MetadataClient;
+import software.amazon.awssdk.imds.Ec2MetadataClientException;
+import software.amazon.awssdk.imds.Ec2MetadataRetryPolicy;
 
 /**
- * The EC2 instance metadata service, version 2: a session token from
- * {@code PUT /latest/api/token} (header {@code X-aws-ec2-metadata-token-ttl-seconds}),
- * then {@code GET /latest/meta-data/...} with {@code X-aws-ec2-metadata-token}.
+ * The EC2 instance metadata service, version 2, through the AWS SDK's IMDS client: a
+ * session token from {@code PUT /latest/api/token}, then {@code GET /latest/meta-data/...}
+ * with it.
  *
- * <p>The token is kept until a minute before it expires, and fetched again after a 401.
- * A path that does not exist (no spot notice yet) is an empty answer, not an error;
- * anything else unexpected is a {@link ScalingException}. Answers are capped at 64 KiB.
+ * <p>The SDK keeps a token for its whole lifetime; after a 401 (the token expired or IMDS
+ * forgot it) a fresh SDK client takes a new one and the read is tried once more. A path
+ * that does not exist (no spot notice yet) is an empty answer, not an error; anything else
+ * unexpected is a {@link ScalingException}. There are no retries beyond that: the
+ * {@link TerminationWatcher} asks again on its next poll.
  */
-public final class InstanceMetadataClient {
+public final class InstanceMetadataClient implements AutoCloseable {
 
     /** Lifetime asked for each token: six hours, the maximum. */
     static final Duration TOKEN_TTL = Duration.ofHours(6);
-    static final int MAX_BODY_BYTES = 64 * 1024;
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
     private final URI base;
-    private final HttpClient http;
-    private final MonotonicClock clock;
-    private String token;
-    private long tokenRefreshAtNanos;
+    private final SdkHttpClient http;
+    private Ec2MetadataClient imds;
 
-    public InstanceMetadataClient(URI base, MonotonicClock clock) {
+    public InstanceMetadataClient(URI base) {
         this.base = base;
-        this.clock = clock;
-        this.http = HttpClient.newBuilder().connectTimeout(TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
+        this.http = ApacheHttpClient.builder().connectionTimeout(TIMEOUT).socketTimeout(TIMEOUT).build();
+        this.imds = sdkClient();
     }
 
     /** {@code autoscaling/target-lifecycle-state}: InService, Terminated, ...; empty outside Auto Scaling. */
@@ -58,62 +58,45 @@ public final class InstanceMetadataClient {
     /** {@code GET /latest/meta-data/<path>}: the body, or empty on 404. */
     public synchronized Optional<String> get(String path) {
         for (int attempt = 0; attempt < 2; attempt++) {
-            HttpRequest request = HttpRequest.newBuilder(base.resolve("/latest/meta-data/" + path)).timeout(TIMEOUT)
-                    .header("X-aws-ec2-metadata-token", token()).GET().build();
-            HttpResponse<InputStream> response = send(request);
-            String body = body(response, path);
-            switch (response.statusCode()) {
-                case 200 -> {
-                    return Optional.of(body);
+            try {
+                return Optional.of(imds.get("/latest/meta-data/" + path).asString());
+            } catch (Ec2MetadataClientException e) {
+                switch (e.statusCode()) {
+                    case 404 -> {
+                        return Optional.empty();
+                    }
+                    case 401 -> {
+                        imds.close();
+                        imds = sdkClient();
+                    }
+                    default -> throw new ScalingException("IMDS " + path + " answered " + e.statusCode(), e);
                 }
-                case 404 -> {
-                    return Optional.empty();
-                }
-                case 401 -> token = null;
-                default -> throw new ScalingException("IMDS " + path + " answered " + response.statusCode());
+            } catch (SdkClientException e) {
+                throw unreachable(e).orElseGet(() -> new ScalingException("IMDS " + path + ": " + e.getMessage(), e));
             }
         }
         throw new ScalingException("IMDS refused a fresh token for " + path);
     }
 
-    private String token() {
-        if (token != null && clock.nanos() - tokenRefreshAtNanos < 0) {
-            return token;
-        }
-        long asked = clock.nanos();
-        HttpRequest request = HttpRequest.newBuilder(base.resolve("/latest/api/token")).timeout(TIMEOUT)
-                .header("X-aws-ec2-metadata-token-ttl-seconds", Long.toString(TOKEN_TTL.toSeconds()))
-                .PUT(HttpRequest.BodyPublishers.noBody()).build();
-        HttpResponse<InputStream> response = send(request);
-        String body = body(response, "api/token");
-        if (response.statusCode() != 200 || body.isBlank()) {
-            throw new ScalingException("IMDS token request answered " + response.statusCode());
-        }
-        token = body.strip();
-        tokenRefreshAtNanos = asked + TOKEN_TTL.minusMinutes(1).toNanos();
-        return token;
+    private Ec2MetadataClient sdkClient() {
+        return Ec2MetadataClient.builder().endpoint(base).httpClient(http).tokenTtl(TOKEN_TTL)
+                .retryPolicy(Ec2MetadataRetryPolicy.none()).build();
     }
 
-    private HttpResponse<InputStream> send(HttpRequest request) {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw new ScalingException("IMDS at " + base + " unreachable: " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ScalingException("interrupted while asking IMDS", e);
-        }
-    }
-
-    private static String body(HttpResponse<InputStream> response, String path) {
-        try (InputStream in = response.body()) {
-            byte[] bytes = in.readNBytes(MAX_BODY_BYTES + 1);
-            if (bytes.length > MAX_BODY_BYTES) {
-                throw new ScalingException("IMDS " + path + " answered more than " + MAX_BODY_BYTES + " bytes");
+    /** The I/O failure under an SDK error, as "unreachable", when there is one. */
+    private Optional<ScalingException> unreachable(SdkClientException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IOException || t instanceof UncheckedIOException) {
+                Throwable io = t instanceof UncheckedIOException u ? u.getCause() : t;
+                return Optional.of(new ScalingException("IMDS at " + base + " unreachable: " + io, e));
             }
-            return new String(bytes, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new ScalingException("IMDS " + path + ": cannot read the answer: " + e, e);
         }
+        return Optional.empty();
+    }
+
+    @Override
+    public synchronized void close() {
+        imds.close();
+        http.close();
     }
 }

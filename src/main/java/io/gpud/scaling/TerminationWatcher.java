@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * means the termination hook holds the instance in {@code Terminating:Wait}: the node
  * drains, a heartbeat goes to the hook every {@code lifecycle.heartbeatEvery} while
  * requests finish, and once nothing is in flight the action is completed with
- * {@code CONTINUE}, the last thing the watcher does.
+ * {@code CONTINUE}, the last thing the watcher does. The watcher owns the IMDS client and
+ * closes it when it stops.
  */
 public final class TerminationWatcher implements Runnable, AutoCloseable {
 
@@ -45,8 +46,15 @@ public final class TerminationWatcher implements Runnable, AutoCloseable {
         return completed;
     }
 
+    /** Watches until closed or the action is completed, then closes the IMDS client. */
     @Override
     public void run() {
+        try (imds) {
+            watch();
+        }
+    }
+
+    private void watch() {
         boolean spotDraining = false;
         do {
             try {

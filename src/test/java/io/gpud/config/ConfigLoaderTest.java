@@ -34,6 +34,11 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theExampleFileListsTheDefaults() {
+        assertEquals(loader.load(null, Map.of()), loader.load(Path.of("config/gpud.yaml"), Map.of()));
+    }
+
+    @Test
     void defaultsWithoutFileOrFlags() {
         GpudConfig c = loader.load(null, Map.of());
         assertEquals("local", c.node().region());
@@ -43,7 +48,7 @@ class ConfigLoaderTest {
         assertEquals(8400, c.api().port());
         assertEquals(9400, c.api().metricsPort());
         assertEquals(1L << 20, c.api().maxBodyBytes());
-        assertEquals("text", c.log().format());
+        assertEquals(LogConfig.Format.TEXT, c.log().format());
         assertFalse(c.model().demo());
     }
 
@@ -106,6 +111,31 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aFlagDoesNotHideAnInvalidFileValue(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("gpud.yaml");
+        Files.writeString(file, "api:\n  port: eighty\n");
+        var e = assertThrows(ConfigException.class, () -> loader.load(file, Map.of("api.port", "9100")));
+        assertTrue(e.getMessage().startsWith(file + ": api.port was 'eighty', must be an integer"), e.getMessage());
+
+        Files.writeString(file, "secure:\n  mode: nitrogen\n");
+        e = assertThrows(ConfigException.class, () -> loader.load(file, Map.of("secure.mode", "off")));
+        assertTrue(e.getMessage().contains("secure.mode was 'nitrogen', must be off, local or nitro"), e.getMessage());
+
+        Files.writeString(file, "api:\n  port: 70000\n");
+        e = assertThrows(ConfigException.class, () -> loader.load(file, Map.of("api.port", "9100")));
+        assertTrue(e.getMessage().contains("api.port was 70000, must be between 0 and 65535"), e.getMessage());
+
+        Files.writeString(file, "api: 8400\n");
+        e = assertThrows(ConfigException.class, () -> loader.load(file, Map.of("api.port", "9100")));
+        assertTrue(e.getMessage().contains("api must be a mapping"), e.getMessage());
+
+        Files.writeString(file, "node:\n  region: local\nscaling:\n  enabled: true\napi:\n  port: 9400\n");
+        GpudConfig c = loader.load(file, Map.of("node.region", "us-east-1", "api.metricsPort", "9500"));
+        assertEquals("us-east-1", c.node().region());
+        assertEquals(9400, c.api().port());
+    }
+
+    @Test
     void unknownKeyIsNamed(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("gpud.yaml");
         Files.writeString(file, "api:\n  prot: 80\n");
@@ -147,7 +177,7 @@ class ConfigLoaderTest {
     @Test
     void clusterStateScalingAndLifecycle(@TempDir Path dir) throws IOException {
         GpudConfig d = loader.load(null, Map.of());
-        assertEquals("embedded", d.state().backend());
+        assertEquals(StateConfig.Backend.EMBEDDED, d.state().backend());
         assertEquals(Duration.ofSeconds(20), d.state().leaseDuration());
         assertEquals(Duration.ofSeconds(5), d.state().leaseRenewEvery());
         assertEquals(List.of("model-a", "model-b", "model-c"),
@@ -175,7 +205,7 @@ class ConfigLoaderTest {
                   autoScalingGroup: asg-big
                 """);
         GpudConfig c = loader.load(file, Map.of("scaling.dryRun", "true"));
-        assertEquals("dynamodb", c.state().backend());
+        assertEquals(StateConfig.Backend.DYNAMODB, c.state().backend());
         assertEquals("http://127.0.0.1:8000", c.state().endpoint().toString());
         assertEquals(Map.of("big", new PoolConfig("big", 3, 30, "asg-big")), c.scaling().pools());
         assertEquals(2.5, c.scaling().targetHigh());

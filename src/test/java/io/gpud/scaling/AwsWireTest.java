@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.gpud.core.MonotonicClock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -63,10 +62,9 @@ class AwsWireTest {
 
     @Test
     void imdsV2TakesATokenThenSendsItWithEveryRead() throws Exception {
-        try (var imds = new FakeImds()) {
+        try (var imds = new FakeImds(); var client = new InstanceMetadataClient(imds.endpoint())) {
             imds.set("autoscaling/target-lifecycle-state", "InService");
             imds.set("instance-id", "i-0abc");
-            var client = new InstanceMetadataClient(imds.endpoint(), MonotonicClock.system());
             assertEquals(Optional.of("InService"), client.targetLifecycleState());
             assertEquals(Optional.empty(), client.spotInstanceAction(), "404: no notice");
             assertEquals("i-0abc", client.instanceId());
@@ -91,8 +89,9 @@ class AwsWireTest {
 
     @Test
     void imdsThatIsNotThereIsAClearError() {
-        var client = new InstanceMetadataClient(java.net.URI.create("http://127.0.0.1:1"), MonotonicClock.system());
-        var e = assertThrows(ScalingException.class, client::targetLifecycleState);
-        assertTrue(e.getMessage().startsWith("IMDS at http://127.0.0.1:1 unreachable"), e.getMessage());
+        try (var client = new InstanceMetadataClient(java.net.URI.create("http://127.0.0.1:1"))) {
+            var e = assertThrows(ScalingException.class, client::targetLifecycleState);
+            assertTrue(e.getMessage().startsWith("IMDS at http://127.0.0.1:1 unreachable"), e.getMessage());
+        }
     }
 }

@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FakeImds implements AutoCloseable {
 
-    /** One request: method, path, and the token and TTL headers it carried. */
+    /**
+     * One request: method, path, the token header it carried, and the TTL header of a token
+     * request (IMDS reads it nowhere else; the SDK also sends it with every read).
+     */
     public record Request(String method, String path, String token, String ttl) {
     }
 
@@ -63,16 +66,18 @@ public final class FakeImds implements AutoCloseable {
             String path = exchange.getRequestURI().getPath();
             String token = exchange.getRequestHeaders().getFirst("X-aws-ec2-metadata-token");
             String ttl = exchange.getRequestHeaders().getFirst("X-aws-ec2-metadata-token-ttl-seconds");
+            boolean tokenRequest = path.equals("/latest/api/token");
             synchronized (this) {
-                requests.add(new Request(exchange.getRequestMethod(), path, token, ttl));
+                requests.add(new Request(exchange.getRequestMethod(), path, token, tokenRequest ? ttl : null));
             }
-            if (path.equals("/latest/api/token")) {
+            if (tokenRequest) {
                 if (!exchange.getRequestMethod().equals("PUT") || ttl == null || !ttl.matches("\\d{1,5}")
                         || Integer.parseInt(ttl) < 1 || Integer.parseInt(ttl) > 21600) {
                     respond(exchange, 400, "");
                     return;
                 }
                 validToken = "token-" + tokens.incrementAndGet();
+                exchange.getResponseHeaders().set("X-aws-ec2-metadata-token-ttl-seconds", ttl);
                 respond(exchange, 200, validToken);
                 return;
             }
