@@ -19,6 +19,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -115,29 +116,39 @@ class RoutedClusterTest {
                 }
             }
             // Steady load with affinity to us-east-1, entering in the other regions; then
-            // both us-east-1 nodes die.
+            // both us-east-1 nodes die, and the load goes on for 4 s.
             List<SimCluster.SimNode> entries = cluster.nodes().stream().filter(n -> !n.region.equals(EAST)).toList();
             var results = new CopyOnWriteArrayList<Result>();
-            long begin = System.nanoTime();
-            long killAt = begin + Duration.ofSeconds(1).toNanos();
-            long endAt = killAt + Duration.ofSeconds(4).toNanos();
+            var endAt = new AtomicLong(Long.MAX_VALUE);
             var clients = new ArrayList<Thread>();
             for (int c = 0; c < 4; c++) {
                 var random = new Random(c);
                 boolean stream = c % 2 == 0;
                 clients.add(Thread.ofVirtual().start(() -> {
-                    while (System.nanoTime() < endAt) {
+                    while (System.nanoTime() < endAt.get()) {
                         results.add(request(east, entries.get(random.nextInt(entries.size())), stream));
                     }
                 }));
             }
-            Thread.sleep(Duration.ofNanos(killAt - System.nanoTime()));
-            long killed = System.nanoTime();
+            // The kill comes after a second of load and once more than ten requests have ended,
+            // which a busy machine may take longer for (at most 30 s).
+            long steady = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while ((System.nanoTime() < steady || results.size() <= 10) && System.nanoTime() < deadline) {
+                Thread.sleep(Duration.ofMillis(20));
+            }
+            // A kill returns once the node's server has stopped, which waits a grace period for
+            // its connections (longer on a busy machine), one node after the other: until the
+            // last has stopped, a request may still be served in us-east-1. So the region is
+            // alive until killing, and dead from killed on.
+            long killing = System.nanoTime();
             cluster.nodes().stream().filter(n -> n.region.equals(EAST)).forEach(SimCluster.SimNode::kill);
+            long killed = System.nanoTime();
+            endAt.set(killed + Duration.ofSeconds(4).toNanos());
             for (Thread t : clients) {
                 t.join();
             }
-            List<Result> before = results.stream().filter(r -> r.endNanos() < killed).toList();
+            List<Result> before = results.stream().filter(r -> r.endNanos() < killing).toList();
             List<Result> failed = results.stream().filter(r -> !r.ok()).toList();
             List<Result> after = results.stream().filter(r -> r.startNanos() > killed).toList();
             assertTrue(before.size() > 10 && after.size() > 10, before.size() + " before, " + after.size() + " after");
@@ -156,9 +167,10 @@ class RoutedClusterTest {
             }
             long firstMoved = after.stream().mapToLong(Result::endNanos).min().orElseThrow();
             System.out.printf("failover: %d requests before the kill, %d after, %d failed (in flight on the "
-                            + "killed nodes: %s); first request served outside %s %.0f ms after the kill%n",
+                            + "killed nodes: %s); the kill took %.0f ms; first request served outside %s %.0f ms "
+                            + "after the kill%n",
                     before.size(), after.size(), failed.size(),
-                    failed.stream().map(Result::error).collect(Collectors.toList()), EAST,
+                    failed.stream().map(Result::error).collect(Collectors.toList()), (killed - killing) / 1e6, EAST,
                     (firstMoved - killed) / 1e6);
         }
     }
