@@ -23,6 +23,9 @@ import io.helidon.webserver.http.ServerResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
@@ -49,6 +52,7 @@ public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     private static final String METRICS_SOCKET = "metrics";
 
+    private final ApiConfig config;
     private final ModelCatalog catalog;
     private final NodeView node;
     private final MetricRegistry registry;
@@ -94,7 +98,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** Builds both listeners; nothing is bound until {@link #start()}. */
     public ApiServer(Dependencies d) {
-        ApiConfig config = d.config();
+        this.config = d.config();
         this.catalog = d.catalog();
         this.node = d.node();
         this.registry = d.registry();
@@ -137,6 +141,8 @@ public final class ApiServer implements AutoCloseable {
      *                       without its data plane must not come up
      */
     public ApiServer start() {
+        ensureBindable(config.port(), "the data plane's");
+        ensureBindable(config.metricsPort(), "the metrics");
         server.start();
         if (!server.isRunning() || port() < 0 || metricsPort() < 0) {
             server.stop();
@@ -145,6 +151,24 @@ public final class ApiServer implements AutoCloseable {
         }
         LOG.info("serving the data plane on port {} and metrics on port {}", port(), metricsPort());
         return this;
+    }
+
+    /**
+     * Fails the start with the port and the reason when {@code port} cannot be bound (taken,
+     * not this host's address, not permitted), before the server tries and logs a stack trace.
+     * A port that another process takes between this check and the bind still fails the start.
+     */
+    private void ensureBindable(int port, String which) {
+        if (port == 0) {
+            return;
+        }
+        try (var probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(config.host(), port));
+        } catch (IOException e) {
+            throw new GpudException("cannot listen on " + listeners + ": " + which + " port " + config.host() + ":"
+                    + port + " cannot be bound (" + e.getMessage() + ")", e);
+        }
     }
 
     /** The bound data-plane port (the actual one when configured as 0). */
