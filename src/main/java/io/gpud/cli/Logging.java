@@ -12,7 +12,9 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Applies {@link LogConfig} to logback at start-up: level, JSON lines when asked, and
- * java.util.logging (used by Helidon) routed into the same output.
+ * java.util.logging routed into the same output. Helidon's {@code System.Logger} calls
+ * reach logback without that bridge (helidon-logging-slf4j brings SLF4J's
+ * {@code System.LoggerFinder}).
  */
 final class Logging {
     private Logging() {
