@@ -97,7 +97,7 @@ public final class Node implements NodeControl, ModelCatalog, DrainTarget, AutoC
     private final AtomicLong inferenceRequests = new AtomicLong();
     private volatile List<LeaderLease> leases = List.of();
     private final Lifecycle lifecycle = new Lifecycle();
-    private final MetricRegistry metrics = new MetricRegistry();
+    private final MetricRegistry metrics = MetricRegistry.forNode(Version.current());
     private final long startedNanos = System.nanoTime();
     private final List<AutoCloseable> started = new ArrayList<>();
     private volatile List<Engine> engines = List.of();
