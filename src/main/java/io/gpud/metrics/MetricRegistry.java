@@ -49,7 +49,9 @@ public final class MetricRegistry {
      */
     public static MetricRegistry forNode(String version) {
         var metrics = new MetricRegistry();
-        metrics.registry.register((MultiCollector) RuntimeMetrics.REGISTRY::scrape);
+        // A lambda, not RuntimeMetrics.REGISTRY::scrape: the collectors are set up at the first
+        // scrape, off the node's start (JMX and the client's configuration take a while).
+        metrics.registry.register((MultiCollector) () -> RuntimeMetrics.REGISTRY.scrape());
         Info.builder()
                 .name("gpud_build_info")
                 .help("The running gpud build: a constant 1 labelled with its version")
@@ -142,10 +144,10 @@ public final class MetricRegistry {
     }
 
     /**
-     * The JVM's and the process's metrics: one set per process, collected once and shared by
-     * every node registry in it (tests run several nodes in one JVM). The client's own
-     * registration keeps a registry reachable for the life of the JVM and adds GC listeners
-     * to it, so registering them per node would pin every node's metrics.
+     * The JVM's and the process's metrics: one set per process, registered when a node is
+     * first scraped and shared by every node registry in it (tests run several nodes in one
+     * JVM). The client's own registration keeps a registry reachable for the life of the JVM
+     * and adds GC listeners to it, so registering them per node would pin every node's metrics.
      */
     private static final class RuntimeMetrics {
         static final PrometheusRegistry REGISTRY = new PrometheusRegistry();
