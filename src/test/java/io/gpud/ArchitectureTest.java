@@ -110,6 +110,14 @@ class ArchitectureTest {
     }
 
     @Test
+    void prometheusClientOnlyInMetrics() {
+        noClasses().that().resideOutsideOfPackage("io.gpud.metrics..")
+                .should().dependOnClassesThat().resideInAPackage("io.prometheus..")
+                .because("code records through io.gpud.metrics, which keeps the Prometheus client behind it")
+                .check(classes);
+    }
+
+    @Test
     void logbackOnlyInCli() {
         noClasses().that().resideOutsideOfPackage("io.gpud.cli..")
                 .should().dependOnClassesThat().resideInAPackage("ch.qos.logback..")

@@ -26,7 +26,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
@@ -319,7 +318,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void scrape(ServerRequest req, ServerResponse res) {
-        res.header(HeaderNames.CONTENT_TYPE, MetricRegistry.CONTENT_TYPE);
-        res.send(registry.scrape().getBytes(StandardCharsets.UTF_8));
+        var scrape = registry.scrape(req.headers().first(HeaderNames.ACCEPT).orElse(null));
+        res.header(HeaderNames.CONTENT_TYPE, scrape.contentType());
+        res.send(scrape.body());
     }
 }

@@ -1,21 +1,15 @@
 package io.gpud.metrics;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.DoubleAdder;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
 
 /** A monotonically increasing count, per label values. */
-public final class Counter implements MetricRegistry.Metric {
-    private final String name;
-    private final String help;
+public final class Counter {
+    private final io.prometheus.metrics.core.metrics.Counter counter;
     private final String[] labelNames;
-    private final Map<Labels, DoubleAdder> series = new ConcurrentHashMap<>();
-    /** The one series of a counter without labels, once recorded: adds skip the map. */
-    private volatile DoubleAdder unlabelled;
 
-    Counter(String name, String help, String[] labelNames) {
-        this.name = name;
-        this.help = help;
+    Counter(io.prometheus.metrics.core.metrics.Counter counter, String[] labelNames) {
+        this.counter = counter;
         this.labelNames = labelNames.clone();
     }
 
@@ -26,49 +20,23 @@ public final class Counter implements MetricRegistry.Metric {
 
     /** Adds {@code amount} (≥ 0) to the series with these label values. */
     public void add(double amount, String... labelValues) {
-        if (amount < 0) {
-            throw new IllegalArgumentException("counter " + name + " cannot decrease by " + amount);
+        if (labelNames.length == 0) {
+            MetricRegistry.checkLabelCount(labelNames, labelValues);
+            counter.inc(amount);
+        } else {
+            counter.labelValues(labelValues).inc(amount);
         }
-        if (labelNames.length == 0 && labelValues.length == 0) {
-            DoubleAdder a = unlabelled;
-            if (a == null) {
-                a = series.computeIfAbsent(Labels.NONE, k -> new DoubleAdder());
-                unlabelled = a;
-            }
-            a.add(amount);
-            return;
-        }
-        series.computeIfAbsent(Labels.of(labelNames, labelValues), k -> new DoubleAdder()).add(amount);
     }
 
-    /** Current value of one series (0 when it was never recorded). */
+    /** Current value of one series (0 when it was never recorded; reading creates no series). */
     public double value(String... labelValues) {
-        DoubleAdder a = labelNames.length == 0 && labelValues.length == 0 ? unlabelled
-                : series.get(Labels.of(labelNames, labelValues));
-        return a == null ? 0 : a.sum();
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String help() {
-        return help;
-    }
-
-    @Override
-    public String type() {
-        return "counter";
-    }
-
-    @Override
-    public void writeSamples(StringBuilder out) {
-        series.forEach((labels, adder) -> {
-            out.append(name);
-            labels.write(out, labelNames, null, null);
-            out.append(' ').append(Labels.format(adder.sum())).append('\n');
-        });
+        MetricRegistry.checkLabelCount(labelNames, labelValues);
+        Labels labels = Labels.of(labelNames, labelValues);
+        for (CounterDataPointSnapshot point : counter.collect().getDataPoints()) {
+            if (point.getLabels().equals(labels)) {
+                return point.getValue();
+            }
+        }
+        return 0;
     }
 }

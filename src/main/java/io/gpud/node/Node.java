@@ -112,7 +112,7 @@ public final class Node implements AutoCloseable {
         String region = config.node().region();
         log.info("gpud node {} starting in region {} (data dir {})", nodeId, region, config.node().dataDir());
         var lifecycle = new Lifecycle();
-        var metrics = new MetricRegistry();
+        var metrics = MetricRegistry.forNode(Version.current());
         metrics.gauge("gpud_node_state", "Node state: 0 starting, 1 ready, 2 draining, 3 drained, 4 quarantined",
                 () -> lifecycle.state().ordinal());
 
