@@ -1,13 +1,13 @@
 package io.gpud.inference;
 
 import io.gpud.config.EngineConfig;
+import io.gpud.core.MonotonicClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 
 /**
  * The CPU backend: float32 arithmetic with the Vector API, weights memory-mapped, KV caches
@@ -50,13 +50,13 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
         String name = servedName != null ? servedName : defaultName(modelFile);
         long created = Clock.systemUTC().instant().getEpochSecond();
         LoadedModel model = LlamaLoader.load(modelFile, tokenizerFile, name, created);
-        return start(model, config, System::nanoTime, reason -> { });
+        return start(model, config, MonotonicClock.system(), reason -> { });
     }
 
     /** Starts an engine on {@code model}, which it then owns (closing the engine closes the model). */
-    static Engine start(LoadedModel model, EngineConfig config, LongSupplier nanoTime,
+    static Engine start(LoadedModel model, EngineConfig config, MonotonicClock clock,
                         Consumer<String> quarantineListener) {
-        return EngineScheduler.start("gpud-cpu-engine-" + model.info().name(), config, nanoTime,
+        return EngineScheduler.start("gpud-cpu-engine-" + model.info().name(), config, clock,
                 quarantineListener, () -> open(model, config));
     }
 

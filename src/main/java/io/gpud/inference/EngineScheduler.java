@@ -1,6 +1,7 @@
 package io.gpud.inference;
 
 import io.gpud.config.EngineConfig;
+import io.gpud.core.MonotonicClock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +51,7 @@ public final class EngineScheduler<P> implements Engine {
     private static final Duration RETRY_AFTER = Duration.ofSeconds(1);
 
     private final EngineConfig config;
-    private final LongSupplier nanoTime;
+    private final MonotonicClock clock;
     private final Consumer<String> quarantineListener;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workAvailable = lock.newCondition();
@@ -65,11 +65,11 @@ public final class EngineScheduler<P> implements Engine {
     // scheduler thread only
     private final List<Sequence<P>> running = new ArrayList<>();
 
-    private EngineScheduler(String threadName, EngineConfig config, LongSupplier nanoTime,
+    private EngineScheduler(String threadName, EngineConfig config, MonotonicClock clock,
                             Consumer<String> quarantineListener, Supplier<StepBackend<P>> open,
                             CompletableFuture<StepBackend<P>> opened) {
         this.config = config;
-        this.nanoTime = nanoTime;
+        this.clock = clock;
         this.quarantineListener = quarantineListener;
         this.thread = Thread.ofPlatform().name(threadName).daemon(true).unstarted(() -> run(open, opened));
     }
@@ -83,13 +83,13 @@ public final class EngineScheduler<P> implements Engine {
      * @param quarantineListener told, once, why the engine took itself out of service
      * @throws RuntimeException  what opening the backend threw
      */
-    public static <P> EngineScheduler<P> start(String threadName, EngineConfig config, LongSupplier nanoTime,
+    public static <P> EngineScheduler<P> start(String threadName, EngineConfig config, MonotonicClock clock,
                                                Consumer<String> quarantineListener, Supplier<StepBackend<P>> open) {
         var opened = new CompletableFuture<StepBackend<P>>();
-        var engine = new EngineScheduler<>(threadName, config, nanoTime, quarantineListener, open, opened);
+        var engine = new EngineScheduler<>(threadName, config, clock, quarantineListener, open, opened);
         engine.thread.start();
         try {
-            engine.backend = opened.get();
+            opened.get(); // the scheduler thread set the backend before completing it
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;
@@ -156,7 +156,7 @@ public final class EngineScheduler<P> implements Engine {
         if (never.isPresent()) {
             return new Admission.Refused(never.get());
         }
-        var run = new SequenceRun(request, listener, backend.tokenizer(), nanoTime.getAsLong(), this::cancelQueued);
+        var run = new SequenceRun(request, listener, backend.tokenizer(), clock.nanos(), this::cancelQueued);
         lock.lock();
         try {
             if (quarantine != null) {
@@ -194,7 +194,7 @@ public final class EngineScheduler<P> implements Engine {
             lock.unlock();
         }
         if (wasQueued) {
-            run.finish(FinishReason.CANCELLED, nanoTime.getAsLong());
+            run.finish(FinishReason.CANCELLED, clock.nanos());
         }
     }
 
@@ -237,7 +237,7 @@ public final class EngineScheduler<P> implements Engine {
         } finally {
             lock.unlock();
         }
-        dropped.forEach(run -> run.finish(FinishReason.CANCELLED, nanoTime.getAsLong()));
+        dropped.forEach(run -> run.finish(FinishReason.CANCELLED, clock.nanos()));
         boolean interrupted = false;
         while (thread.isAlive()) {
             try {
@@ -277,7 +277,7 @@ public final class EngineScheduler<P> implements Engine {
         } finally {
             for (Sequence<P> sequence : List.copyOf(running)) {
                 leave(sequence);
-                sequence.run().finish(FinishReason.CANCELLED, nanoTime.getAsLong());
+                sequence.run().finish(FinishReason.CANCELLED, clock.nanos());
             }
             try {
                 b.close().ifPresent(dirty ->
@@ -306,7 +306,7 @@ public final class EngineScheduler<P> implements Engine {
                     break;
                 }
                 queue.poll();
-                run.start(positions, nanoTime.getAsLong());
+                run.start(positions, clock.nanos());
                 running.add(new Sequence<>(run, place));
                 runningCount = running.size();
             }
@@ -327,7 +327,7 @@ public final class EngineScheduler<P> implements Engine {
         for (Sequence<P> sequence : List.copyOf(running)) {
             if (sequence.run().cancelled()) {
                 leave(sequence);
-                sequence.run().finish(FinishReason.CANCELLED, nanoTime.getAsLong());
+                sequence.run().finish(FinishReason.CANCELLED, clock.nanos());
             }
         }
     }
@@ -355,7 +355,7 @@ public final class EngineScheduler<P> implements Engine {
      * leaves the batch before its listener hears so.
      */
     private void advance(Sequence<P> sequence, float[] logits) {
-        long now = nanoTime.getAsLong();
+        long now = clock.nanos();
         FinishReason end;
         try {
             end = sequence.run().advance(logits, now);

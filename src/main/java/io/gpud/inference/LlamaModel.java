@@ -1,6 +1,7 @@
 package io.gpud.inference;
 
 import io.gpud.config.EngineConfig;
+import io.gpud.core.MonotonicClock;
 import io.gpud.model.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -134,7 +135,7 @@ public final class LlamaModel implements AutoCloseable {
      * model); {@code quarantineListener} hears why it took itself out of service, if it does.
      */
     public Engine startCpuEngine(EngineConfig config, Consumer<String> quarantineListener) {
-        return CpuBackend.start(model, config, System::nanoTime, quarantineListener);
+        return CpuBackend.start(model, config, MonotonicClock.system(), quarantineListener);
     }
 
     @Override

@@ -185,16 +185,11 @@ public final class Node implements AutoCloseable {
         StateStore store = cloud.stateStore(config);
         started.push(store);
         String region = config.node().region();
-        var leases = new ArrayList<LeaderLease>();
-        var reporter = new RegistryReporter(store, config, nodeId, () -> config.api().host() + ":" + address.port(),
-                lifecycle::state, models::submitted, models::inFlight, models::queueDepth,
-                () -> leases.stream().anyMatch(l -> l.epoch().isPresent()), InstantSource.system());
-        started.push(reporter);
-        Thread.ofVirtual().name("registry-reporter").start(reporter);
-
         Optional<AwsAutoScaling> autoScaling = config.scaling().enabled() || config.lifecycle().watch()
                 ? Optional.of(cloud.autoScaling(config)) : Optional.empty();
         autoScaling.ifPresent(started::push);
+
+        var leases = new ArrayList<LeaderLease>();
         if (config.scaling().enabled()) {
             var pools = new ArrayList<Autoscaler.LeadPool>();
             for (var pool : config.scaling().poolList()) {
@@ -212,6 +207,13 @@ public final class Node implements AutoCloseable {
             log.info("autoscaler{}: contending for pools {} in {}", config.scaling().dryRun() ? " (dry run)" : "",
                     config.scaling().pools().keySet(), region);
         }
+        List<LeaderLease> held = List.copyOf(leases);
+        var reporter = new RegistryReporter(store, config, nodeId, () -> config.api().host() + ":" + address.port(),
+                lifecycle::state, models::submitted, models::inFlight, models::queueDepth,
+                () -> held.stream().anyMatch(l -> l.epoch().isPresent()), InstantSource.system());
+        started.push(reporter);
+        Thread.ofVirtual().name("registry-reporter").start(reporter);
+
         if (config.lifecycle().watch()) {
             var imds = new InstanceMetadataClient(config.lifecycle().imdsEndpoint());
             var watcher = new TerminationWatcher(imds, autoScaling.orElseThrow(), services, config.lifecycle());

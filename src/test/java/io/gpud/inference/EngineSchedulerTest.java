@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -122,11 +123,20 @@ class EngineSchedulerTest {
         EngineConfig config = new EngineConfig(4, 1, 16, 1, 1L << 26, 16, EngineConfig.Backend.CPU);
         try (Engine engine = EngineScheduler.start("dirty", config, System::nanoTime, heard::add,
                 () -> new DirtyMemory(CpuBackend.open(model, config), "2 non-zero words in the slot"))) {
-            var first = new RecordingListener();
+            var secondQueued = new CountDownLatch(1);
+            var first = new RecordingListener() {
+                @Override
+                public synchronized void onToken(int token, String piece) {
+                    // holds the scheduler at the first token until the second request waits behind it
+                    awaitUninterruptibly(secondQueued);
+                    super.onToken(token, piece);
+                }
+            };
             var waiting = new RecordingListener();
             var request = new GenerationRequest("r", prompt(4, 64), 3, Sampling.greedy(), List.of(), true);
             assertInstanceOf(Admission.Accepted.class, engine.submit(request, first));
             assertInstanceOf(Admission.Accepted.class, engine.submit(request, waiting));
+            secondQueued.countDown();
             assertEquals(FinishReason.LENGTH, first.await().finishReason(), "the sequence itself completes");
             Throwable failure = waiting.awaitFailure();
             assertTrue(failure.getMessage().contains("quarantined"), "the queued request fails: " + failure);
@@ -136,5 +146,14 @@ class EngineSchedulerTest {
             assertTrue(rejected.reason().contains("quarantined"), rejected.reason());
         }
         assertEquals(1, heard.size(), "told once");
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 }

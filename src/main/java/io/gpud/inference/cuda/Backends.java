@@ -1,6 +1,7 @@
 package io.gpud.inference.cuda;
 
 import io.gpud.config.EngineConfig;
+import io.gpud.core.MonotonicClock;
 import io.gpud.inference.CpuBackend;
 import io.gpud.inference.Engine;
 import io.gpud.inference.LlamaModel;
@@ -70,7 +71,7 @@ public final class Backends {
         LlamaModel model = LlamaModel.load(modelFile, tokenizerFile, servedName);
         if (choice instanceof Choice.Gpu gpu) {
             try {
-                return CudaBackend.start(model, config, gpu.device(), System::nanoTime, quarantineListener);
+                return CudaBackend.start(model, config, gpu.device(), MonotonicClock.system(), quarantineListener);
             } catch (CudaBackendException e) {
                 if (!gpu.fallBack()) {
                     model.close();

@@ -1,6 +1,7 @@
 package io.gpud.inference.cuda;
 
 import io.gpud.config.EngineConfig;
+import io.gpud.core.MonotonicClock;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Engine;
 import io.gpud.inference.EngineScheduler;
@@ -13,7 +14,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,13 +74,13 @@ public final class CudaBackend implements StepBackend<Integer> {
      * @throws CudaBackendException when the model does not fit or the device fails
      */
     public static Engine start(LlamaModel model, EngineConfig config, CudaAvailability.Usable device,
-                               LongSupplier nanoTime, Consumer<String> quarantineListener) {
+                               MonotonicClock clock, Consumer<String> quarantineListener) {
         int slots = Math.min(config.maxConcurrent(), LaunchGeometry.MAX_GRAPH_BATCH);
         int capacity = slotCapacity(model.dimensions(), config.kvCacheBytes(), slots);
         Engine engine;
         try {
             engine = EngineScheduler.start("gpud-cuda-" + device.ordinal() + "-" + model.info().name(), config,
-                    nanoTime, quarantineListener, () -> new CudaBackend(model, config, device, slots, capacity));
+                    clock, quarantineListener, () -> new CudaBackend(model, config, device, slots, capacity));
         } catch (CudaBackendException e) {
             throw e;
         } catch (RuntimeException | LinkageError e) {
