@@ -14,21 +14,34 @@ import java.util.stream.LongStream;
  * ./mvnw test -Dtest='MembershipSimulationTest#crashIsSeenDeadByEveryPeer' -Dgpud.sim.seed=N
  * </pre>
  *
- * With {@code gpud.sim.seed} set, every simulation runs that seed only.
+ * With {@code gpud.sim.seed} set, every simulation runs that seed only. Seeds are drawn
+ * uniformly from [1, 2^40).
  */
 public final class Seeds {
     public static final int COUNT = 20;
     public static final long GENERATOR = 20251101L;
+    public static final String REPLAY = "gpud.sim.seed";
 
     private Seeds() {
     }
 
-    /** For {@code @MethodSource("io.gpud.Seeds#simulation")}. */
+    /** {@value #COUNT} seeds, for {@code @MethodSource("io.gpud.Seeds#simulation")}. */
     public static LongStream simulation() {
-        Long replay = Long.getLong("gpud.sim.seed");
-        if (replay != null) {
-            return LongStream.of(replay);
-        }
-        return new SplittableRandom(GENERATOR).longs(COUNT, 1, 1L << 40);
+        return take(COUNT);
+    }
+
+    /** The generator's first {@code count} seeds, or the replayed seed alone. */
+    public static LongStream take(long count) {
+        return replaying() ? LongStream.of(Long.getLong(REPLAY)) : all().limit(count);
+    }
+
+    /** Every seed of the generator, in order (for a simulation that picks the seeds it needs). */
+    public static LongStream all() {
+        return new SplittableRandom(GENERATOR).longs(1, 1L << 40);
+    }
+
+    /** True while one seed is replayed: a check over many seeds does not apply. */
+    public static boolean replaying() {
+        return Long.getLong(REPLAY) != null;
     }
 }

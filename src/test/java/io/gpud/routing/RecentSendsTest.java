@@ -1,18 +1,29 @@
 package io.gpud.routing;
 
+import io.gpud.Seeds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 class RecentSendsTest {
 
-    @Test
-    void countsTheSendsAfterAnInstantEvenWhenTheyArriveOutOfOrderAndTheRingWraps() {
-        var random = new Random(11);
+    static final int TRIES = Seeds.COUNT;
+
+    /**
+     * The ring against a sorted list of its last {@code SLOTS} sends, over {@value #TRIES}
+     * seeds from {@link Seeds}; a failing one replays alone with
+     * {@code ./mvnw test -Dtest='RecentSendsTest' -Dgpud.sim.seed=N}.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("io.gpud.Seeds#simulation")
+    void countsTheSendsAfterAnInstantEvenWhenTheyArriveOutOfOrderAndTheRingWraps(long seed) {
+        var random = new Random(seed);
         var ring = new RecentSends().ring("p");
         List<Long> kept = new ArrayList<>();
         long now = -5_000_000_000L; // the monotonic clock may be negative
@@ -28,7 +39,7 @@ class RecentSendsTest {
             }
             long since = now - random.nextInt(200_000_000);
             long want = kept.stream().filter(t -> t - since > 0).count();
-            assertEquals(want, ring.countAfter(since), "after " + (i + 1) + " sends, since " + since);
+            assertEquals(want, ring.countAfter(since), "seed " + seed + ": after " + (i + 1) + " sends, since " + since);
         }
     }
 
