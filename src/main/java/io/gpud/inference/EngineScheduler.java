@@ -276,7 +276,11 @@ public final class EngineScheduler<P> implements Engine {
             failAll(e);
         } finally {
             for (Sequence<P> sequence : List.copyOf(running)) {
-                leave(sequence);
+                try {
+                    leave(sequence);
+                } catch (RuntimeException e) {
+                    quarantine("device memory could not be cleaned when a sequence left: " + e.getMessage());
+                }
                 sequence.run().finish(FinishReason.CANCELLED, clock.nanos());
             }
             try {

@@ -88,9 +88,18 @@ final class NodeServices implements NodeControl, DrainTarget {
         return new LoadRecord(nodeId, 0, System.currentTimeMillis(), models.queueDepth(), models.inFlight(), 0f);
     }
 
-    /** Gossips the current state and address, so peers see a draining or quarantined node as such. */
+    /**
+     * Gossips the current state and address, so peers see a draining or quarantined node as
+     * such. A gossip loop that cannot take it (stopped, or stuck for 10 s) is logged: the
+     * state has changed here either way.
+     */
     void announce() {
-        membership.updateMetadata(metadata(config, lifecycle.state(), models, address));
+        NodeState state = lifecycle.state();
+        try {
+            membership.updateMetadata(metadata(config, state, models, address));
+        } catch (RuntimeException e) {
+            log.warn("could not gossip that this node is {}: {}", state, e.getMessage());
+        }
     }
 
     @Override

@@ -121,7 +121,10 @@ final class ServedModels implements ModelCatalog, AutoCloseable {
     /** Stops the reloader, then the engines. */
     @Override
     public void close() {
-        reloader.ifPresent(ModelReloader::close);
-        engines.forEach(Engine::close);
+        try {
+            reloader.ifPresent(ModelReloader::close);
+        } finally {
+            engines.forEach(Engine::close);
+        }
     }
 }
