@@ -16,6 +16,8 @@ import io.gpud.membership.MembershipAgent;
 import io.gpud.membership.NodeMetadata;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.node.Node;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
@@ -151,6 +153,18 @@ class ArchitectureTest {
         fields().that().areDeclaredInClassesThat().haveNameMatching("io\\.gpud\\.node\\.(Node|NodeServices|ServedModels)")
                 .should().beFinal()
                 .because("the node is built once, top to bottom, and no subsystem is set later or left null")
+                .check(classes);
+    }
+
+    @Test
+    void theNodeAndTheApiReadTimeOnlyThroughTheClockTheyAreGiven() {
+        noClasses().that().resideInAnyPackage("io.gpud.node..", "io.gpud.api..")
+                .should().callMethod(System.class, "nanoTime")
+                .orShould().callMethod(System.class, "currentTimeMillis")
+                .orShould().callMethod(Instant.class, "now")
+                .orShould().callMethod(Thread.class, "sleep", Duration.class)
+                .orShould().callMethod(Thread.class, "sleep", long.class)
+                .because("the composition root passes one io.gpud.core.Time down, so tests and simulations can set it")
                 .check(classes);
     }
 }

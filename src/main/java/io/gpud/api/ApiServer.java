@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.config.ApiConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.NodeState;
+import io.gpud.core.Time;
 import io.gpud.enclave.SecureGateway;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
@@ -26,7 +27,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -52,6 +52,7 @@ public final class ApiServer implements AutoCloseable {
     private static final String METRICS_SOCKET = "metrics";
 
     private final ApiConfig config;
+    private final Time time;
     private final ModelCatalog catalog;
     private final NodeView node;
     private final MetricRegistry registry;
@@ -78,16 +79,17 @@ public final class ApiServer implements AutoCloseable {
      * @param routing          the router and forwarder the generation routes go through;
      *                         empty: every request is served here
      * @param proxyProtocol    the data port expects a PROXY protocol header on every connection
+     * @param time             the node's clock: request latencies, response timestamps
      */
     public record Dependencies(ApiConfig config, NodeView node, ModelCatalog catalog, MetricRegistry registry,
                                int defaultMaxTokens, Optional<SecureGateway> secure, Optional<Routing> routing,
-                               boolean proxyProtocol) {
+                               boolean proxyProtocol, Time time) {
 
         /** A node that serves every request itself, with no secure envelope. */
         public static Dependencies local(ApiConfig config, NodeView node, ModelCatalog catalog,
                                          MetricRegistry registry, int defaultMaxTokens) {
             return new Dependencies(config, node, catalog, registry, defaultMaxTokens, Optional.empty(),
-                    Optional.empty(), false);
+                    Optional.empty(), false, Time.system());
         }
     }
 
@@ -98,15 +100,16 @@ public final class ApiServer implements AutoCloseable {
     /** Builds both listeners; nothing is bound until {@link #start()}. */
     public ApiServer(Dependencies d) {
         this.config = d.config();
+        this.time = d.time();
         this.catalog = d.catalog();
         this.node = d.node();
         this.registry = d.registry();
         this.metrics = new ApiMetrics(registry, catalog);
         this.bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth());
-        this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter());
-        this.openAi = new OpenAiHandlers(catalog, generations, Clock.systemUTC());
-        this.ollama = new OllamaHandlers(catalog, generations, Clock.systemUTC());
-        this.secure = new SecureHandlers(d.secure(), node, generations, openAi, bodies);
+        this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter(), time);
+        this.openAi = new OpenAiHandlers(catalog, generations, time);
+        this.ollama = new OllamaHandlers(catalog, generations, time);
+        this.secure = new SecureHandlers(d.secure(), node, time, generations, openAi, bodies);
         this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));
         this.listeners = config.host() + ":" + config.port() + " (data plane) or " + config.host() + ":"
                 + config.metricsPort() + " (metrics)";
@@ -277,7 +280,7 @@ public final class ApiServer implements AutoCloseable {
     /** The one wrapper around every route: metrics under the route pattern, failures to {@code Errors}. */
     private Handler measured(String route, Errors.Dialect dialect, Handler handler) {
         return (req, res) -> {
-            long start = Nanos.now();
+            long start = time.nanos();
             active.incrementAndGet();
             try {
                 handler.handle(req, res);
@@ -290,7 +293,7 @@ public final class ApiServer implements AutoCloseable {
             } finally {
                 active.decrementAndGet();
                 metrics.requests.inc(route, Integer.toString(res.status().code()));
-                metrics.requestSeconds.observe(Nanos.secondsSince(start), route);
+                metrics.requestSeconds.observe((time.nanos() - start) / 1e9, route);
             }
         };
     }

@@ -2,6 +2,7 @@ package io.gpud.api;
 
 import io.gpud.core.Ids;
 import io.gpud.core.NodeState;
+import io.gpud.core.Time;
 import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
@@ -82,8 +83,10 @@ final class Generations {
     private final ApiMetrics metrics;
     private final int defaultMaxTokens;
     private final Duration retryAfter;
+    private final Time time;
 
-    Generations(ModelCatalog catalog, ApiMetrics metrics, int defaultMaxTokens, Duration retryAfter) {
+    Generations(ModelCatalog catalog, ApiMetrics metrics, int defaultMaxTokens, Duration retryAfter, Time time) {
+        this.time = time;
         this.catalog = catalog;
         this.metrics = metrics;
         this.defaultMaxTokens = defaultMaxTokens;
@@ -180,7 +183,7 @@ final class Generations {
             if (batch.tokens() > 0) {
                 if (first) {
                     first = false;
-                    metrics.timeToFirstToken.observe(Nanos.secondsSince(started.startNanos()), started.model());
+                    metrics.timeToFirstToken.observe((time.nanos() - started.startNanos()) / 1e9, started.model());
                 }
                 metrics.generatedTokens.add(batch.tokens(), started.model());
             }

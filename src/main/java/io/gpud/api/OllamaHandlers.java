@@ -3,6 +3,7 @@ package io.gpud.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gpud.core.Time;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
 import io.gpud.inference.Engine;
@@ -15,7 +16,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
@@ -45,12 +45,12 @@ final class OllamaHandlers {
 
     private final ModelCatalog catalog;
     private final Generations generations;
-    private final Clock clock;
+    private final Time time;
 
-    OllamaHandlers(ModelCatalog catalog, Generations generations, Clock clock) {
+    OllamaHandlers(ModelCatalog catalog, Generations generations, Time time) {
         this.catalog = catalog;
         this.generations = generations;
-        this.clock = clock;
+        this.time = time;
     }
 
     record Version(String version) {
@@ -86,8 +86,8 @@ final class OllamaHandlers {
     /** The final counts and timings (nanoseconds). */
     private record Stats(String doneReason, long total, int promptCount, long promptNanos, int evalCount,
                          long evalNanos) {
-        static Stats of(Completion c, long startNanos) {
-            return new Stats(Generations.finishReason(c), Nanos.now() - startNanos, c.promptTokens(),
+        static Stats of(Completion c, long totalNanos) {
+            return new Stats(Generations.finishReason(c), totalNanos, c.promptTokens(),
                     c.promptNanos(), c.completionTokens(), c.decodeNanos());
         }
 
@@ -143,7 +143,7 @@ final class OllamaHandlers {
     }
 
     void generate(ServerRequest req, ServerResponse res, ObjectNode body) {
-        long start = Nanos.now();
+        long start = time.nanos();
         String model = Fields.requiredString(body, "model");
         String prompt = Fields.string(body, "prompt").orElse("");
         var system = Fields.string(body, "system");
@@ -166,7 +166,7 @@ final class OllamaHandlers {
         if (!stream) {
             var text = new StringBuilder();
             Completion c = generations.drive(started, text::append);
-            Responses.json(res, 200, Stats.of(c, start).generate(name, now(), text.toString()));
+            Responses.json(res, 200, Stats.of(c, time.nanos() - start).generate(name, now(), text.toString()));
             return;
         }
         var out = Responses.Stream.ndjson(res);
@@ -174,13 +174,13 @@ final class OllamaHandlers {
             Completion c = generations.drive(started, t -> out.send(new GenerateReply(name, now(), t, false,
                     null, null, null, null, null, null, null)));
             if (c != null) {
-                out.send(Stats.of(c, start).generate(name, now(), ""));
+                out.send(Stats.of(c, time.nanos() - start).generate(name, now(), ""));
             }
         });
     }
 
     void chat(ServerRequest req, ServerResponse res, ObjectNode body) {
-        long start = Nanos.now();
+        long start = time.nanos();
         String model = Fields.requiredString(body, "model");
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Generations.Started started = generations.start(
@@ -189,7 +189,7 @@ final class OllamaHandlers {
         if (!stream) {
             var text = new StringBuilder();
             Completion c = generations.drive(started, text::append);
-            Responses.json(res, 200, Stats.of(c, start).chat(name, now(), text.toString()));
+            Responses.json(res, 200, Stats.of(c, time.nanos() - start).chat(name, now(), text.toString()));
             return;
         }
         var out = Responses.Stream.ndjson(res);
@@ -197,13 +197,13 @@ final class OllamaHandlers {
             Completion c = generations.drive(started, t -> out.send(new ChatReply(name, now(),
                     new Message("assistant", t), false, null, null, null, null, null, null, null)));
             if (c != null) {
-                out.send(Stats.of(c, start).chat(name, now(), ""));
+                out.send(Stats.of(c, time.nanos() - start).chat(name, now(), ""));
             }
         });
     }
 
     private String now() {
-        return clock.instant().toString();
+        return time.instant().toString();
     }
 
     /** Reads {@code options}: temperature, top_p, top_k, seed, num_predict (negative: fill the context), stop. */

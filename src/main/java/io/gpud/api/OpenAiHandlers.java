@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.core.Ids;
+import io.gpud.core.Time;
 import io.gpud.inference.Completion;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
@@ -11,7 +12,6 @@ import io.gpud.inference.Sampling;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -23,12 +23,12 @@ final class OpenAiHandlers {
 
     private final ModelCatalog catalog;
     private final Generations generations;
-    private final Clock clock;
+    private final Time time;
 
-    OpenAiHandlers(ModelCatalog catalog, Generations generations, Clock clock) {
+    OpenAiHandlers(ModelCatalog catalog, Generations generations, Time time) {
         this.catalog = catalog;
         this.generations = generations;
-        this.clock = clock;
+        this.time = time;
     }
 
     record ModelList(String object, List<ModelEntry> data) {
@@ -86,7 +86,7 @@ final class OpenAiHandlers {
     }
 
     void completions(ServerRequest req, ServerResponse res, ObjectNode body) {
-        long start = Nanos.now();
+        long start = time.nanos();
         Options options = completionOptions(body);
         if (!options.stream()) {
             Responses.json(res, 200, textCompletion(options, start));
@@ -94,7 +94,7 @@ final class OpenAiHandlers {
         }
         Generations.Started started = generations.start(options.params(), start);
         String id = Ids.random("cmpl-", 24);
-        long created = clock.instant().getEpochSecond();
+        long created = time.instant().getEpochSecond();
         String model = started.model();
         var out = Responses.Stream.sse(res);
         Generations.stream(started, out, Errors.Dialect.OPENAI, () -> {
@@ -113,7 +113,7 @@ final class OpenAiHandlers {
     }
 
     void chatCompletions(ServerRequest req, ServerResponse res, ObjectNode body) {
-        long start = Nanos.now();
+        long start = time.nanos();
         Options options = chatOptions(body);
         if (!options.stream()) {
             Responses.json(res, 200, chatCompletion(options, start));
@@ -121,7 +121,7 @@ final class OpenAiHandlers {
         }
         Generations.Started started = generations.start(options.params(), start);
         String id = Ids.random("chatcmpl-", 24);
-        long created = clock.instant().getEpochSecond();
+        long created = time.instant().getEpochSecond();
         String model = started.model();
         var out = Responses.Stream.sse(res);
         Generations.stream(started, out, Errors.Dialect.OPENAI, () -> {
@@ -164,7 +164,7 @@ final class OpenAiHandlers {
         Generations.Started started = generations.start(options.params(), start);
         var text = new StringBuilder();
         Completion c = generations.drive(started, text::append);
-        return new TextCompletion(Ids.random("cmpl-", 24), "text_completion", clock.instant().getEpochSecond(),
+        return new TextCompletion(Ids.random("cmpl-", 24), "text_completion", time.instant().getEpochSecond(),
                 started.model(), List.of(new TextChoice(0, text.toString(), Generations.finishReason(c), null)),
                 Usage.of(c));
     }
@@ -173,7 +173,7 @@ final class OpenAiHandlers {
         Generations.Started started = generations.start(options.params(), start);
         var text = new StringBuilder();
         Completion c = generations.drive(started, text::append);
-        return new ChatCompletion(Ids.random("chatcmpl-", 24), "chat.completion", clock.instant().getEpochSecond(),
+        return new ChatCompletion(Ids.random("chatcmpl-", 24), "chat.completion", time.instant().getEpochSecond(),
                 started.model(), List.of(new ChatChoice(0, new Message("assistant", text.toString()),
                         Generations.finishReason(c), null)), Usage.of(c));
     }

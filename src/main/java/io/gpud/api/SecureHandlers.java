@@ -2,6 +2,7 @@ package io.gpud.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gpud.core.Time;
 import io.gpud.enclave.SealedResponse;
 import io.gpud.enclave.SecureEnvelope;
 import io.gpud.enclave.SecureGateway;
@@ -27,15 +28,17 @@ final class SecureHandlers {
 
     private final Optional<SecureGateway> gateway;
     private final NodeView node;
+    private final Time time;
     private final Generations generations;
     private final OpenAiHandlers openAi;
     private final JsonBodies bodies;
 
     /** @param gateway the secure stack's gateway; empty when {@code secure.mode} is off */
-    SecureHandlers(Optional<SecureGateway> gateway, NodeView node, Generations generations, OpenAiHandlers openAi,
-                   JsonBodies bodies) {
+    SecureHandlers(Optional<SecureGateway> gateway, NodeView node, Time time, Generations generations,
+                   OpenAiHandlers openAi, JsonBodies bodies) {
         this.gateway = gateway;
         this.node = node;
+        this.time = time;
         this.generations = generations;
         this.openAi = openAi;
         this.bodies = bodies;
@@ -53,7 +56,7 @@ final class SecureHandlers {
     }
 
     private void handle(ServerRequest req, ServerResponse res, boolean chat) {
-        long start = Nanos.now();
+        long start = time.nanos();
         if (gateway.isEmpty()) {
             throw ApiException.secureRefused(404, "the secure envelope is not enabled on this node");
         }

@@ -1,6 +1,8 @@
 package io.gpud.node;
 
+import io.gpud.core.MonotonicClock;
 import io.gpud.core.NodeState;
+import io.gpud.core.Time;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -14,8 +16,19 @@ import java.util.function.Predicate;
  * error). Nothing leaves QUARANTINED.
  */
 final class Lifecycle {
+    private final MonotonicClock clock;
     private final List<Runnable> observers = new CopyOnWriteArrayList<>();
     private NodeState state = NodeState.STARTING;
+
+    /** A state machine whose waits read {@code clock}. */
+    Lifecycle(MonotonicClock clock) {
+        this.clock = clock;
+    }
+
+    /** A state machine on the system's clock. */
+    Lifecycle() {
+        this(Time.system());
+    }
 
     synchronized NodeState state() {
         return state;
@@ -57,9 +70,9 @@ final class Lifecycle {
 
     /** Waits until the state is {@code target}; false if {@code timeoutNanos} passed first. */
     synchronized boolean await(NodeState target, long timeoutNanos) throws InterruptedException {
-        long deadline = System.nanoTime() + timeoutNanos;
+        long deadline = clock.nanos() + timeoutNanos;
         while (state != target) {
-            long left = deadline - System.nanoTime();
+            long left = deadline - clock.nanos();
             if (left <= 0) {
                 return false;
             }

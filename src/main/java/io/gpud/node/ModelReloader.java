@@ -5,7 +5,7 @@ import io.gpud.api.NodeStatus;
 import io.gpud.config.EngineConfig;
 import io.gpud.config.StoreConfig;
 import io.gpud.core.GpudException;
-import io.gpud.core.MonotonicClock;
+import io.gpud.core.Time;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ReloadableEngine;
 import io.gpud.metrics.MetricRegistry;
@@ -42,7 +42,8 @@ final class ModelReloader implements AutoCloseable {
 
     private final StoreConfig config;
     private final EngineConfig engineConfig;
-    private final ModelLoader loader;
+    private final ModelLoader modelLoader;
+    private final Time time;
     private final Consumer<String> quarantineListener;
     private final ModelStore store;
     private final String name;
@@ -58,8 +59,9 @@ final class ModelReloader implements AutoCloseable {
     }
 
     ModelReloader(StoreConfig config, EngineConfig engineConfig, String name, MetricRegistry metrics,
-                  ModelLoader loader, Consumer<String> quarantineListener) {
-        this.loader = loader;
+                  ModelLoader loader, Time time, Consumer<String> quarantineListener) {
+        this.modelLoader = loader;
+        this.time = time;
         this.config = config;
         this.quarantineListener = quarantineListener;
         this.engineConfig = engineConfig;
@@ -188,9 +190,9 @@ final class ModelReloader implements AutoCloseable {
     private boolean verify(String version, Manifest manifest) {
         ByteSource source = ByteSource.files();
         if (config.maxBytesPerSecond() > 0) {
-            source = new ThrottledByteSource(source, config.maxBytesPerSecond(), MonotonicClock.system());
+            source = new ThrottledByteSource(source, config.maxBytesPerSecond(), time);
         }
-        var loader = new ChunkLoader(ChunkLoader.Settings.of(config), source, MonotonicClock.system());
+        var loader = new ChunkLoader(ChunkLoader.Settings.of(config), source, time);
         LoadProgress progress = loader.newProgress(manifest);
         record(name + "@" + version, progress, "loading", null);
         log.info("loading {}@{}: {} bytes in {} chunks with {} readers", name, version, manifest.totalBytes(),
@@ -214,7 +216,7 @@ final class ModelReloader implements AutoCloseable {
         Manifest m = Manifest.read(dir);
         Path entry = m.entry().equals(".") ? dir : dir.resolve(m.entry());
         Path tokenizer = m.tokenizer() == null ? null : dir.resolve(m.tokenizer());
-        return loader.load(entry, tokenizer, name, engineConfig, quarantineListener);
+        return modelLoader.load(entry, tokenizer, name, engineConfig, quarantineListener);
     }
 
     private long memoryBudget() {
@@ -228,7 +230,7 @@ final class ModelReloader implements AutoCloseable {
     private void followCurrent() {
         try {
             while (!closed) {
-                Thread.sleep(config.followInterval());
+                time.sleep(config.followInterval());
                 String current;
                 try {
                     current = store.current(name).orElse(null);

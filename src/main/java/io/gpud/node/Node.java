@@ -7,8 +7,8 @@ import io.gpud.config.GpudConfig;
 import io.gpud.config.SecureConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.Ids;
-import io.gpud.core.MonotonicClock;
 import io.gpud.core.NodeState;
+import io.gpud.core.Time;
 import io.gpud.enclave.SecureStack;
 import io.gpud.membership.Membership;
 import io.gpud.membership.MembershipAgent;
@@ -28,15 +28,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.InstantSource;
+import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,46 +92,52 @@ public final class Node implements AutoCloseable {
         return start(config, cloud, ModelLoader.BACKENDS);
     }
 
-    /**
-     * Starts a node that reaches the state store and Auto Scaling through {@code cloud} and
-     * starts its engines with {@code loader}; on failure, whatever had started is stopped again.
-     */
+    /** Starts a node whose engines {@code loader} starts, on the system's clock and a random seed. */
     public static Node start(GpudConfig config, Cloud cloud, ModelLoader loader) {
+        return start(config, cloud, loader, Time.system(), new Random());
+    }
+
+    /**
+     * Starts a node that reaches the state store and Auto Scaling through {@code cloud},
+     * starts its engines with {@code loader}, and reads time and draws random numbers only
+     * from {@code time} and {@code random}; on failure, whatever had started is stopped again.
+     */
+    public static Node start(GpudConfig config, Cloud cloud, ModelLoader loader, Time time, RandomGenerator random) {
         var started = new ArrayDeque<AutoCloseable>();
         try {
-            return build(config, cloud, loader, started);
+            return build(config, cloud, loader, time, random, started);
         } catch (RuntimeException e) {
             stop(started);
             throw e;
         }
     }
 
-    private static Node build(GpudConfig config, Cloud cloud, ModelLoader loader, Deque<AutoCloseable> started) {
-        long startedNanos = System.nanoTime();
+    private static Node build(GpudConfig config, Cloud cloud, ModelLoader loader, Time time, RandomGenerator random,
+                              Deque<AutoCloseable> started) {
+        long startedNanos = time.nanos();
         String nodeId = nodeId(config);
         String region = config.node().region();
         log.info("gpud node {} starting in region {} (data dir {})", nodeId, region, config.node().dataDir());
-        var lifecycle = new Lifecycle();
+        var lifecycle = new Lifecycle(time);
         var metrics = MetricRegistry.forNode(Version.current());
         metrics.gauge("gpud_node_state", "Node state: 0 starting, 1 ready, 2 draining, 3 drained, 4 quarantined",
                 () -> lifecycle.state().ordinal());
 
-        ServedModels models = ServedModels.load(config, metrics, loader, reason -> {
+        ServedModels models = ServedModels.load(config, metrics, loader, time, reason -> {
             log.error("node {} is QUARANTINED and takes no more requests: {}", nodeId, reason);
             lifecycle.quarantine();
         });
         started.push(models);
 
-        Optional<SecureStack> secure = startSecure(config);
+        Optional<SecureStack> secure = startSecure(config, time);
         secure.ifPresent(started::push);
 
         var address = new DataPlaneAddress(advertisedHost(config), config.api().port());
-        var random = new Random();
         var vivaldi = new Vivaldi(random);
         Membership membership = config.gossip().enabled()
                 ? MembershipAgent.start(nodeId, config.gossip(),
                         NodeServices.metadata(config, NodeState.STARTING, models, address),
-                        () -> NodeServices.load(nodeId, models), metrics)
+                        () -> NodeServices.load(nodeId, models, time), metrics)
                 : Membership.disabled();
         started.push(membership);
         membership.exchangeCoordinates(vivaldi);
@@ -141,15 +147,14 @@ public final class Node implements AutoCloseable {
             var routingMetrics = new RoutingMetrics(metrics);
             var self = new RoutingSelf(lifecycle, models, NodeServices.capacity(config), address);
             var router = new Router(config.routing(), new MembershipCandidates(nodeId, region, membership::members,
-                    membership::regionSummaries, self, MonotonicClock.system()), vivaldi, MonotonicClock.system(),
-                    random, routingMetrics);
+                    membership::regionSummaries, self, time), vivaldi, time, random, routingMetrics);
             routing = Optional.of(new ApiServer.Routing(router, new PeerForwarder(nodeId, router, routingMetrics)));
         }
         var api = new ApiServer(new ApiServer.Dependencies(config.api(), new Identity(nodeId, lifecycle), models,
                 metrics, config.engine().defaultMaxTokens(), secure.map(SecureStack::gateway), routing,
-                config.routing().proxyProtocol()));
+                config.routing().proxyProtocol(), time));
         var services = new NodeServices(config, nodeId, lifecycle, models, membership,
-                routing.map(ApiServer.Routing::router), api, address, startedNanos);
+                routing.map(ApiServer.Routing::router), api, address, time, startedNanos);
         lifecycle.onChange(services::announce);
 
         var admin = new AdminServer(config.node().adminSocket(), services);
@@ -174,12 +179,12 @@ public final class Node implements AutoCloseable {
             log.info("node {} {}: data plane on {}:{}, metrics on :{}, admin socket {}", nodeId, lifecycle.state(),
                     config.api().host(), api.port(), api.metricsPort(), config.node().adminSocket());
         }
-        startClusterState(config, cloud, nodeId, lifecycle, models, services, address, started);
+        startClusterState(config, cloud, time, nodeId, lifecycle, models, services, address, started);
         return new Node(lifecycle, models, membership, api, services, started);
     }
 
     /** The state store and registry item, the leases and autoscaler, the lifecycle watcher. */
-    private static void startClusterState(GpudConfig config, Cloud cloud, String nodeId, Lifecycle lifecycle,
+    private static void startClusterState(GpudConfig config, Cloud cloud, Time time, String nodeId, Lifecycle lifecycle,
                                           ServedModels models, NodeServices services, DataPlaneAddress address,
                                           Deque<AutoCloseable> started) {
         StateStore store = cloud.stateStore(config);
@@ -194,14 +199,13 @@ public final class Node implements AutoCloseable {
             var pools = new ArrayList<Autoscaler.LeadPool>();
             for (var pool : config.scaling().poolList()) {
                 var lease = new LeaderLease(store, region, pool.name(), nodeId, config.state().leaseDuration(),
-                        config.state().leaseRenewEvery(), MonotonicClock.system(), InstantSource.system());
+                        config.state().leaseRenewEvery(), time, time);
                 leases.add(lease);
                 pools.add(new Autoscaler.LeadPool(pool, lease));
                 started.push(lease);
                 Thread.ofVirtual().name("lease-" + pool.name()).start(lease);
             }
-            var autoscaler = new Autoscaler(region, config.scaling(), pools, store, autoScaling.orElseThrow(),
-                    InstantSource.system());
+            var autoscaler = new Autoscaler(region, config.scaling(), pools, store, autoScaling.orElseThrow(), time);
             started.push(autoscaler);
             Thread.ofVirtual().name("autoscaler").start(autoscaler);
             log.info("autoscaler{}: contending for pools {} in {}", config.scaling().dryRun() ? " (dry run)" : "",
@@ -210,7 +214,7 @@ public final class Node implements AutoCloseable {
         List<LeaderLease> held = List.copyOf(leases);
         var reporter = new RegistryReporter(store, config, nodeId, () -> config.api().host() + ":" + address.port(),
                 lifecycle::state, models::submitted, models::inFlight, models::queueDepth,
-                () -> held.stream().anyMatch(l -> l.epoch().isPresent()), InstantSource.system());
+                () -> held.stream().anyMatch(l -> l.epoch().isPresent()), time);
         started.push(reporter);
         Thread.ofVirtual().name("registry-reporter").start(reporter);
 
@@ -225,12 +229,12 @@ public final class Node implements AutoCloseable {
     }
 
     /** The secure envelope's stack; empty when {@code secure.mode} is off. */
-    private static Optional<SecureStack> startSecure(GpudConfig config) {
+    private static Optional<SecureStack> startSecure(GpudConfig config, Time time) {
         SecureConfig.Mode mode = config.secure().mode();
         if (mode == SecureConfig.Mode.OFF) {
             return Optional.empty();
         }
-        SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), Clock.systemUTC());
+        SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), time.withZone(ZoneOffset.UTC));
         if (mode == SecureConfig.Mode.LOCAL) {
             String bar = "!".repeat(78);
             log.warn(bar);

@@ -7,6 +7,7 @@ import io.gpud.api.NodeControl;
 import io.gpud.api.NodeStatus;
 import io.gpud.config.GpudConfig;
 import io.gpud.core.NodeState;
+import io.gpud.core.Time;
 import io.gpud.inference.Engine;
 import io.gpud.membership.LoadRecord;
 import io.gpud.membership.MemberView;
@@ -53,10 +54,11 @@ final class NodeServices implements NodeControl, DrainTarget {
     private final Optional<Router> router;
     private final ApiServer api;
     private final DataPlaneAddress address;
+    private final Time time;
     private final long startedNanos;
 
     NodeServices(GpudConfig config, String nodeId, Lifecycle lifecycle, ServedModels models, Membership membership,
-                 Optional<Router> router, ApiServer api, DataPlaneAddress address, long startedNanos) {
+                 Optional<Router> router, ApiServer api, DataPlaneAddress address, Time time, long startedNanos) {
         this.config = config;
         this.nodeId = nodeId;
         this.lifecycle = lifecycle;
@@ -65,6 +67,7 @@ final class NodeServices implements NodeControl, DrainTarget {
         this.router = router;
         this.api = api;
         this.address = address;
+        this.time = time;
         this.startedNanos = startedNanos;
     }
 
@@ -84,8 +87,8 @@ final class NodeServices implements NodeControl, DrainTarget {
     }
 
     /** This node's load record, gossiped every load interval. */
-    static LoadRecord load(String nodeId, ServedModels models) {
-        return new LoadRecord(nodeId, 0, System.currentTimeMillis(), models.queueDepth(), models.inFlight(), 0f);
+    static LoadRecord load(String nodeId, ServedModels models, Time time) {
+        return new LoadRecord(nodeId, 0, time.millis(), models.queueDepth(), models.inFlight(), 0f);
     }
 
     /**
@@ -120,7 +123,7 @@ final class NodeServices implements NodeControl, DrainTarget {
                 .toList();
         return new NodeStatus(nodeId, config.node().region(), lifecycle.state().name(), models.inFlight(),
                 models.queueDepth(), served, members(), Version.current(),
-                Duration.ofNanos(System.nanoTime() - startedNanos).toSeconds(), models.reloadStatus(), regions());
+                Duration.ofNanos(time.nanos() - startedNanos).toSeconds(), models.reloadStatus(), regions());
     }
 
     /** The members gossip knows; without gossip, this node alone. */
@@ -138,7 +141,7 @@ final class NodeServices implements NodeControl, DrainTarget {
     }
 
     private List<NodeStatus.Region> regions() {
-        Instant now = Instant.now();
+        Instant now = time.instant();
         return membership.regionSummaries().values().stream()
                 .sorted(Comparator.comparing(RegionSummary::region))
                 .map(r -> new NodeStatus.Region(r.region(), r.healthyHosts(), r.capacity(), r.bridge(),
@@ -232,7 +235,7 @@ final class NodeServices implements NodeControl, DrainTarget {
                     log.info("drained: nothing in flight");
                     return;
                 }
-                Thread.sleep(DRAIN_POLL);
+                time.sleep(DRAIN_POLL);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

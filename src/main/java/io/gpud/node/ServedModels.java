@@ -5,6 +5,7 @@ import io.gpud.api.NodeStatus;
 import io.gpud.config.GpudConfig;
 import io.gpud.config.ModelConfig;
 import io.gpud.core.GpudException;
+import io.gpud.core.Time;
 import io.gpud.inference.DemoModel;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
@@ -47,7 +48,7 @@ final class ServedModels implements ModelCatalog, AutoCloseable {
     }
 
     /** Loads what {@code config.model()} names; {@code quarantine} hears an engine take itself out of service. */
-    static ServedModels load(GpudConfig config, MetricRegistry metrics, ModelLoader loader,
+    static ServedModels load(GpudConfig config, MetricRegistry metrics, ModelLoader loader, Time time,
                              Consumer<String> quarantine) {
         ModelConfig model = config.model();
         var submitted = new AtomicLong();
@@ -55,7 +56,7 @@ final class ServedModels implements ModelCatalog, AutoCloseable {
         Engine engine;
         if (model.path() == null && model.name() != null && config.store().root() != null) {
             var fromStore = new ModelReloader(config.store(), config.engine(), model.name(), metrics, loader,
-                    quarantine);
+                    time, quarantine);
             reloader = Optional.of(fromStore);
             engine = fromStore.loadInitial();
         } else if (model.path() != null) {

@@ -3,6 +3,7 @@ package io.gpud.api;
 import io.gpud.config.ApiConfig;
 import io.gpud.config.RoutingConfig;
 import io.gpud.core.MonotonicClock;
+import io.gpud.core.Time;
 import io.gpud.core.NodeState;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.routing.Candidate;
@@ -60,7 +61,8 @@ final class SimCluster implements AutoCloseable {
             var forwarder = new PeerForwarder(id, router, metrics);
             var config = new ApiConfig("127.0.0.1", 0, 0, 1 << 20, 64, Duration.ofSeconds(1));
             this.server = new ApiServer(new ApiServer.Dependencies(config, this, () -> List.of(engine), registry, 16,
-                    Optional.empty(), Optional.of(new ApiServer.Routing(router, forwarder)), false)).start();
+                    Optional.empty(), Optional.of(new ApiServer.Routing(router, forwarder)), false, Time.system()))
+                    .start();
         }
 
         int port() {
