@@ -25,8 +25,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/ref"
 git archive "$REF" | tar -x -C "$work/ref"
-./mvnw -B -q -o -DskipTests test-compile
-(cd "$work/ref" && ./mvnw -B -q -o -DskipTests test-compile)
+deps="dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile=target/runtime-classpath.txt"
+# shellcheck disable=SC2086
+./mvnw -B -q -o -DskipTests test-compile $deps
+# shellcheck disable=SC2086
+(cd "$work/ref" && ./mvnw -B -q -o -DskipTests test-compile $deps)
 
 # run NAME CLASSPATH HOURS [JVM flags...]: prints user seconds; the output goes to $work/NAME
 run() {
@@ -42,8 +45,8 @@ results() {
   grep -E "healthy declared dead|suspicions|kbit/s" "$1" | sed -E 's/ +[0-9.]+$//'
 }
 
-new_cp=target/classes:target/test-classes
-ref_cp="$work/ref/target/classes:$work/ref/target/test-classes"
+new_cp="target/classes:target/test-classes:$(cat target/runtime-classpath.txt)"
+ref_cp="$work/ref/target/classes:$work/ref/target/test-classes:$(cat "$work/ref/target/runtime-classpath.txt")"
 printf "%-7s %-6s %10s %10s %12s %12s %8s %s\n" repeat hours "ref s" "new s" "ref s/h" "new s/h" ratio same
 for r in $(seq 1 "$REPEATS"); do
   declare -A cpu=()
