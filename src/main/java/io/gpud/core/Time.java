@@ -17,16 +17,16 @@ public interface Time extends MonotonicClock, java.time.InstantSource {
 
     /** The JVM's clocks: {@link System#nanoTime()}, the system's UTC clock, {@link Thread#sleep}. */
     static Time system() {
-        return System.INSTANCE;
+        return SystemTime.INSTANCE;
     }
 
     /** What {@link #system()} is. */
-    enum System implements Time {
+    enum SystemTime implements Time {
         INSTANCE;
 
         @Override
         public long nanos() {
-            return java.lang.System.nanoTime();
+            return System.nanoTime();
         }
 
         @Override

@@ -29,7 +29,8 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
     private final StepRows rows;
     private long kvBytesInUse;
 
-    private CpuBackend(LoadedModel model, EngineConfig config) {
+    /** The backend on {@code model}, for a scheduler to open on its thread. */
+    CpuBackend(LoadedModel model, EngineConfig config) {
         this.model = model;
         this.config = config;
         this.threads = new Parallel(config.threads());
@@ -57,12 +58,7 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
     static Engine start(LoadedModel model, EngineConfig config, MonotonicClock clock,
                         Consumer<String> quarantineListener) {
         return EngineScheduler.start("gpud-cpu-engine-" + model.info().name(), config, clock,
-                quarantineListener, () -> open(model, config));
-    }
-
-    /** The backend on {@code model}, for a scheduler to open on its thread. */
-    static CpuBackend open(LoadedModel model, EngineConfig config) {
-        return new CpuBackend(model, config);
+                quarantineListener, () -> new CpuBackend(model, config));
     }
 
     private static String defaultName(Path file) {

@@ -26,9 +26,4 @@ final class DataPlaneAddress {
     void bound(int port) {
         this.port = port;
     }
-
-    @Override
-    public String toString() {
-        return host + ":" + port;
-    }
 }

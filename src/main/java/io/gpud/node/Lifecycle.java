@@ -2,7 +2,6 @@ package io.gpud.node;
 
 import io.gpud.core.MonotonicClock;
 import io.gpud.core.NodeState;
-import io.gpud.core.Time;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -23,11 +22,6 @@ final class Lifecycle {
     /** A state machine whose waits read {@code clock}. */
     Lifecycle(MonotonicClock clock) {
         this.clock = clock;
-    }
-
-    /** A state machine on the system's clock. */
-    Lifecycle() {
-        this(Time.system());
     }
 
     synchronized NodeState state() {

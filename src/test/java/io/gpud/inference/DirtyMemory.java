@@ -24,7 +24,7 @@ public final class DirtyMemory<P> implements StepBackend<P> {
                                 String finding) {
         LoadedModel model = LlamaLoader.load(modelFile, null, name, 0);
         return EngineScheduler.start("dirty-" + name, config, System::nanoTime, quarantine,
-                () -> new DirtyMemory<>(CpuBackend.open(model, config), finding));
+                () -> new DirtyMemory<>(new CpuBackend(model, config), finding));
     }
 
     @Override

@@ -122,7 +122,7 @@ class EngineSchedulerTest {
         var heard = new CopyOnWriteArrayList<String>();
         EngineConfig config = new EngineConfig(4, 1, 16, 1, 1L << 26, 16, EngineConfig.Backend.CPU);
         try (Engine engine = EngineScheduler.start("dirty", config, System::nanoTime, heard::add,
-                () -> new DirtyMemory(CpuBackend.open(model, config), "2 non-zero words in the slot"))) {
+                () -> new DirtyMemory(new CpuBackend(model, config), "2 non-zero words in the slot"))) {
             var secondQueued = new CountDownLatch(1);
             var first = new RecordingListener() {
                 @Override

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.gpud.config.ConfigLoader;
 import io.gpud.config.GpudConfig;
 import io.gpud.core.NodeState;
 import io.gpud.node.Cloud;
+import io.gpud.node.LoopbackNodes;
 import io.gpud.node.Node;
 import io.gpud.scaling.AwsAutoScaling;
 import io.gpud.scaling.FakeAutoScaling;
@@ -115,24 +115,16 @@ class LifecycleHookDrainTest {
     }
 
     private static GpudConfig config(Path dir, URI imds) {
-        return new ConfigLoader(Map.of(), dir).load(null, Map.ofEntries(
-                Map.entry("model.path", dir.resolve("model/model.bin").toString()),
-                Map.entry("model.tokenizer", dir.resolve("model/tokenizer.bin").toString()),
-                Map.entry("model.name", "slow"),
-                Map.entry("engine.maxConcurrent", "4"),
-                Map.entry("api.host", "127.0.0.1"),
-                Map.entry("api.port", "0"),
-                Map.entry("api.metricsPort", "0"),
-                Map.entry("gossip.bindAddress", "127.0.0.1"),
-                Map.entry("gossip.port", "0"),
-                Map.entry("node.dataDir", dir.resolve("data").toString()),
-                Map.entry("node.adminSocket", dir.resolve("admin.sock").toString()),
-                Map.entry("node.region", "us-east-1"),
-                Map.entry("lifecycle.watch", "true"),
-                Map.entry("lifecycle.imdsEndpoint", imds.toString()),
-                Map.entry("lifecycle.pollEvery", "50ms"),
-                Map.entry("lifecycle.heartbeatEvery", "200ms"),
-                Map.entry("lifecycle.autoScalingGroup", "gpud-model-a")));
+        return LoopbackNodes.config(dir, "node", Map.of(
+                "model.path", dir.resolve("model/model.bin").toString(),
+                "model.tokenizer", dir.resolve("model/tokenizer.bin").toString(),
+                "model.name", "slow",
+                "engine.maxConcurrent", "4",
+                "lifecycle.watch", "true",
+                "lifecycle.imdsEndpoint", imds.toString(),
+                "lifecycle.pollEvery", "50ms",
+                "lifecycle.heartbeatEvery", "200ms",
+                "lifecycle.autoScalingGroup", "gpud-model-a"));
     }
 
     private static Cloud cloud(FakeAutoScaling asg) {

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.gpud.config.ConfigLoader;
 import io.gpud.model.ModelStore;
+import io.gpud.node.LoopbackNodes;
 import io.gpud.node.Node;
 import java.io.IOException;
 import java.net.URI;
@@ -60,19 +60,11 @@ class NodeMetricsTest {
         Path store = dir.resolve("store");
         SlowModel.write(store.resolve("slow/v1"), 1);
         ModelStore.publishAndSetCurrent(store.resolve("slow/v1"), 4 << 20);
-        var config = new ConfigLoader(Map.of(), dir).load(null, Map.ofEntries(
-                Map.entry("model.name", "slow"),
-                Map.entry("store.root", store.toString()),
-                Map.entry("api.host", "127.0.0.1"),
-                Map.entry("api.port", "0"),
-                Map.entry("api.metricsPort", "0"),
-                Map.entry("gossip.bindAddress", "127.0.0.1"),
-                Map.entry("gossip.port", "0"),
-                Map.entry("gossip.wanEnabled", "true"),
-                Map.entry("gossip.wanPort", "0"),
-                Map.entry("node.dataDir", dir.resolve("data").toString()),
-                Map.entry("node.adminSocket", dir.resolve("admin.sock").toString()),
-                Map.entry("node.region", "us-east-1")));
+        var config = LoopbackNodes.config(dir, "node", Map.of(
+                "model.name", "slow",
+                "store.root", store.toString(),
+                "gossip.wanEnabled", "true",
+                "gossip.wanPort", "0"));
         node = Node.start(config);
         var completion = HTTP.send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + node.port() + "/v1/completions"))

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gpud.core.NodeState;
+import io.gpud.core.Time;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -12,7 +13,7 @@ class LifecycleTest {
 
     @Test
     void followsTheStateMachine() {
-        var l = new Lifecycle();
+        var l = new Lifecycle(Time.system());
         assertEquals(NodeState.STARTING, l.state());
         assertEquals(NodeState.STARTING, l.undrain(), "undrain does not skip start-up");
         assertEquals(NodeState.STARTING, l.drained(), "only DRAINING becomes DRAINED");
@@ -29,7 +30,7 @@ class LifecycleTest {
 
     @Test
     void nothingLeavesQuarantine() {
-        var l = new Lifecycle();
+        var l = new Lifecycle(Time.system());
         l.ready();
         assertEquals(NodeState.QUARANTINED, l.quarantine());
         assertEquals(NodeState.QUARANTINED, l.undrain());
@@ -40,7 +41,7 @@ class LifecycleTest {
 
     @Test
     void awaitWakesOnTransition() throws Exception {
-        var l = new Lifecycle();
+        var l = new Lifecycle(Time.system());
         l.ready();
         l.drain();
         Thread.ofVirtual().start(l::drained);

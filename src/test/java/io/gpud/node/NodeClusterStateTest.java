@@ -3,7 +3,6 @@ package io.gpud.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.gpud.config.ConfigLoader;
 import io.gpud.config.GpudConfig;
 import io.gpud.scaling.AwsAutoScaling;
 import io.gpud.scaling.FakeAutoScaling;
@@ -27,20 +26,12 @@ class NodeClusterStateTest {
     @Test
     void nodeReportsItselfLeadsThePoolsAndReleasesThemOnClose(@TempDir Path dir) throws Exception {
         var store = new EmbeddedStateStore();
-        GpudConfig config = new ConfigLoader(Map.of(), dir).load(null, Map.ofEntries(
-                Map.entry("model.demo", "true"),
-                Map.entry("api.host", "127.0.0.1"),
-                Map.entry("api.port", "0"),
-                Map.entry("api.metricsPort", "0"),
-                Map.entry("gossip.bindAddress", "127.0.0.1"),
-                Map.entry("gossip.port", "0"),
-                Map.entry("node.dataDir", dir.resolve("data").toString()),
-                Map.entry("node.adminSocket", dir.resolve("admin.sock").toString()),
-                Map.entry("node.id", "node-1"),
-                Map.entry("node.region", "us-east-1"),
-                Map.entry("scaling.enabled", "true"),
-                Map.entry("scaling.pool", "model-b"),
-                Map.entry("state.reportEvery", "100ms")));
+        GpudConfig config = LoopbackNodes.config(dir, "node", Map.of(
+                "model.demo", "true",
+                "node.id", "node-1",
+                "scaling.enabled", "true",
+                "scaling.pool", "model-b",
+                "state.reportEvery", "100ms"));
         try (var asg = new FakeAutoScaling()) {
             Cloud cloud = new Cloud() {
                 @Override

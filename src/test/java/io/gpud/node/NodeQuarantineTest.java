@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gpud.cli.Main;
-import io.gpud.config.ConfigLoader;
 import io.gpud.config.GpudConfig;
 import io.gpud.core.NodeState;
 import io.gpud.inference.DirtyMemory;
@@ -73,23 +72,15 @@ class NodeQuarantineTest {
     }
 
     private static GpudConfig config(Path dir, String id, String join) {
-        var settings = new HashMap<>(Map.ofEntries(
-                Map.entry("model.demo", "true"),
-                Map.entry("api.host", "127.0.0.1"),
-                Map.entry("api.port", "0"),
-                Map.entry("api.metricsPort", "0"),
-                Map.entry("gossip.bindAddress", "127.0.0.1"),
-                Map.entry("gossip.port", "0"),
-                Map.entry("gossip.profile", "loopback"),
-                Map.entry("engine.backend", "cpu"),
-                Map.entry("node.dataDir", dir.resolve(id).toString()),
-                Map.entry("node.adminSocket", dir.resolve(id + ".sock").toString()),
-                Map.entry("node.id", id),
-                Map.entry("node.region", "us-east-1")));
+        var settings = new HashMap<>(Map.of(
+                "model.demo", "true",
+                "gossip.profile", "loopback",
+                "engine.backend", "cpu",
+                "node.id", id));
         if (join != null) {
             settings.put("gossip.join", join);
         }
-        return new ConfigLoader(Map.of(), dir).load(null, settings);
+        return LoopbackNodes.config(dir, id, settings);
     }
 
     private static Cloud cloud() {
