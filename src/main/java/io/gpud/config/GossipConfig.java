@@ -15,6 +15,8 @@ import java.util.List;
  *                         answers gives this node the whole member list
  * @param keyringFile      the gossip keyring (base64 AES-256 keys, one a line, the first
  *                         is the one used to encrypt); unset: gossip is not encrypted
+ * @param insecure         true: this node may run its cluster traffic unauthenticated (gossip
+ *                         with no keyring, forwards without peer TLS); for demos and tests only
  * @param profile          lan, wan or loopback: the protocol timing ({@link #timing()})
  * @param availabilityZone the node's AZ, gossiped as metadata
  * @param subnet           the node's subnet, gossiped as metadata
@@ -33,6 +35,7 @@ public record GossipConfig(
         String advertiseAddress,
         List<String> join,
         Path keyringFile,
+        boolean insecure,
         Profile profile,
         String availabilityZone,
         String subnet,
@@ -96,13 +99,13 @@ public record GossipConfig(
      * WAN pool (when enabled: port 7947, three bridges per region).
      */
     public static GossipConfig defaults() {
-        return new GossipConfig(true, "0.0.0.0", DEFAULT_PORT, null, List.of(), null, Profile.LAN, "", "", "", 0,
+        return new GossipConfig(true, "0.0.0.0", DEFAULT_PORT, null, List.of(), null, false, Profile.LAN, "", "", "", 0,
                 false, DEFAULT_WAN_PORT, List.of(), 3);
     }
 
     /** This configuration with the WAN pool on, through these seeds. */
     public GossipConfig withWan(int port, List<String> seeds, int bridges) {
-        return new GossipConfig(enabled, bindAddress, this.port, advertiseAddress, join, keyringFile, profile,
+        return new GossipConfig(enabled, bindAddress, this.port, advertiseAddress, join, keyringFile, insecure, profile,
                 availabilityZone, subnet, vpc, capacity, true, port, seeds, bridges);
     }
 }

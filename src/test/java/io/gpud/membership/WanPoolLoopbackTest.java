@@ -29,7 +29,7 @@ class WanPoolLoopbackTest {
     }
 
     private MembershipAgent start(String id, String region, List<String> join, List<String> wanJoin, int queue) {
-        var config = new GossipConfig(true, "127.0.0.1", 0, null, join, null, GossipConfig.Profile.LOOPBACK,
+        var config = new GossipConfig(true, "127.0.0.1", 0, null, join, null, true, GossipConfig.Profile.LOOPBACK,
                 "", "", "", 4, true, 0, wanJoin, 1);
         var meta = new NodeMetadata(region, "127.0.0.1", 9000 + agents.size(), "az1", "", "", "READY",
                 List.of(new NodeMetadata.Model("tiny", "1")), 4, "test");
