@@ -307,14 +307,23 @@ public final class ApiServer implements AutoCloseable {
         Responses.json(res, 200, new Health("live", node.state().name(), null, null));
     }
 
+    /**
+     * 200 when the node takes work: READY, a model loaded, and, with the secure envelope on,
+     * an audit log that records can be written to (else every secure request would be
+     * refused; the plain routes still serve, but a balancer should send this node nothing
+     * until the log recovers, which it does by itself once a write succeeds).
+     */
     private void ready(ServerRequest req, ServerResponse res) {
         NodeState state = node.state();
         List<String> models = catalog.engines().stream().map(Engine::info).map(i -> i.name()).toList();
+        Optional<String> secureNotReady = secure.notReady();
         if (state != NodeState.READY) {
             Responses.json(res, 503, new Health("not_ready", state.name(), models,
                     "the node is " + state + ", not READY"));
         } else if (models.isEmpty()) {
             Responses.json(res, 503, new Health("not_ready", state.name(), models, "no model is loaded"));
+        } else if (secureNotReady.isPresent()) {
+            Responses.json(res, 503, new Health("not_ready", state.name(), models, secureNotReady.get()));
         } else {
             Responses.json(res, 200, new Health("ready", state.name(), models, null));
         }

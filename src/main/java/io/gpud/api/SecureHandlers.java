@@ -21,7 +21,7 @@ import java.util.Optional;
  *
  * <p>Errors: 400 for a malformed envelope or a decrypted request that is not valid, 403
  * for any cryptographic refusal (one message for all), 404 when the node has no secure
- * stack, 5xx when the enclave or KMS fails. Errors of the decrypted request are returned
+ * stack, 5xx when the enclave or KMS fails, 503 when the audit log cannot be written. Errors of the decrypted request are returned
  * in clear like any OpenAI error: they name fields, never payload.
  */
 final class SecureHandlers {
@@ -95,6 +95,16 @@ final class SecureHandlers {
                 gateway.abort(opened.aad());
             }
         }
+    }
+
+    /**
+     * Why this node is not ready for secure requests, for {@code /health/ready}; empty when
+     * it is, or when it has no secure stack.
+     */
+    Optional<String> notReady() {
+        return gateway.flatMap(SecureGateway::auditFailing).map(f -> "secure requests are refused: the audit log "
+                + "cannot be written since " + f.since() + " (" + f.failedWrites() + " failed writes; " + f.reason()
+                + ")");
     }
 
     private static SecureEnvelope envelope(ObjectNode body) {

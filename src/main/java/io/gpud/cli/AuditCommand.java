@@ -25,7 +25,8 @@ final class AuditCommand implements Runnable {
     /** Walks the chain; exit 0 intact, 1 broken. */
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = "Verify the hash chain of an audit log: detects edited, removed and reordered records. "
-                    + "Exit code 0 when intact, 1 when not.")
+                    + "Exit code 0 when intact (also when only an incomplete final record, which a crash or a full "
+                    + "disk leaves mid-write, follows the whole ones: it is reported, never counted), 1 when not.")
     static final class Verify implements Callable<Integer> {
         @Parameters(paramLabel = "FILE", description = "The audit log (secure.auditFile; default <dataDir>/audit.log).")
         Path file;
@@ -40,8 +41,13 @@ final class AuditCommand implements Runnable {
             }
             PrintWriter out = spec.commandLine().getOut();
             switch (AuditLog.verify(file)) {
-                case AuditLog.Intact(long records, String lastHash) -> {
+                case AuditLog.Intact(long records, String lastHash, long incompleteTailBytes) -> {
                     out.printf("intact: %d records, last hash %s%n", records, lastHash);
+                    if (incompleteTailBytes > 0) {
+                        out.printf("with an incomplete final record from an interrupted write (%d bytes after record "
+                                + "%d, not counted); the daemon removes it, and records that it did, when it next "
+                                + "opens the log%n", incompleteTailBytes, records);
+                    }
                     out.flush();
                     return 0;
                 }

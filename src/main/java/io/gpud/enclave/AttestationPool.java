@@ -1,5 +1,6 @@
 package io.gpud.enclave;
 
+import io.gpud.audit.AuditException;
 import io.gpud.audit.AuditLog;
 import io.gpud.core.Ticks;
 import io.gpud.enclave.crypto.AttestationDocument;
@@ -183,8 +184,12 @@ final class AttestationPool implements AutoCloseable {
                     a = new Unavailable(e.getMessage());
                 }
                 if (a instanceof Unavailable(String reason)) {
-                    audit.append("secure.attest", Map.of("for", "attestation pool", "outcome", "unavailable",
-                            "reason", reason));
+                    try {
+                        audit.append("secure.attest", Map.of("for", "attestation pool", "outcome", "unavailable",
+                                "reason", reason));
+                    } catch (AuditException e) {
+                        // Counted and logged by the audit log; no document was pooled, so nothing went unrecorded.
+                    }
                     ticks.await(RETRY_AFTER_FAILURE);
                     break;
                 }

@@ -1,5 +1,6 @@
 package io.gpud.enclave;
 
+import io.gpud.audit.AuditException;
 import io.gpud.audit.AuditLog;
 import io.gpud.enclave.crypto.DataKeyIdentity;
 import io.gpud.enclave.crypto.PayloadCipher;
@@ -12,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SequencedSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,7 +86,9 @@ import org.slf4j.LoggerFactory;
  * the CMS blob and the ciphertext to the enclave, which answers with the request plaintext.
  * {@link #seal}: hand the output to the enclave, which seals it and zeroes the key.
  * {@link #abort}: the enclave zeroes the key of a request that will not be sealed.
- * Every step writes an audit record: who, which key, which request, what outcome.
+ * Every step writes an audit record: who, which key, which request, what outcome; the
+ * first, {@code secure.request}, before anything else is done, so a request is never
+ * served without its records.
  *
  * <p>Refusals are values: {@link Refused} carries an HTTP status and a reason that is the
  * same for every cryptographic failure, so a caller cannot tell a bad tag from a wrong key
@@ -93,6 +97,14 @@ import org.slf4j.LoggerFactory;
  * being opened is a 503, audited and logged with the cause; the request id is spent if the
  * enclave got as far as opening it. After the request was opened, a seal that fails is a
  * 500: the id is spent, and the tenant seals the request again under a new one.
+ *
+ * <p>An audit record that cannot be written (a full disk) refuses the request with 503
+ * ({@link #AUDIT_UNAVAILABLE}): the operation it records does not proceed, or, when the
+ * enclave had already opened the request, the plaintext is zeroed, the enclave drops the
+ * key and nothing is returned. Since {@code secure.request} is written first, a request
+ * refused on a disk that was already full spent nothing and can be sent again as it was;
+ * one the disk filled under in mid-flight had its id spent. {@link #auditFailing} says
+ * why the node is not ready for secure requests meanwhile.
  */
 public final class SecureGateway {
 
@@ -125,6 +137,10 @@ public final class SecureGateway {
     static final String ENCLAVE_UNAVAILABLE = "the enclave is unavailable";
     static final String KMS_UNAVAILABLE = "the key service is unavailable";
     static final String CANNOT_SEAL = "the response could not be sealed; send the request again under a new request id";
+    static final String AUDIT_UNAVAILABLE = "the audit log cannot be written on this node, so it serves no secure "
+            + "request until it can; send the request again later or to another node";
+    static final String AUDIT_UNAVAILABLE_AFTER_OPEN = "the audit log cannot be written on this node, so the response "
+            + "was withheld; send the request again under a new request id, later or to another node";
 
     private final FrameChannel enclave;
     private final KmsKeys kms;
@@ -153,6 +169,8 @@ public final class SecureGateway {
             Opening opening = openTracked(envelope);
             keyHeld = opening instanceof Opened;
             return opening;
+        } catch (AuditException e) {
+            return new Refused(503, AUDIT_UNAVAILABLE);
         } finally {
             if (!keyHeld) {
                 attestations.requestEnded();
@@ -170,6 +188,7 @@ public final class SecureGateway {
             return new Refused(400, "the envelope's aad is malformed");
         }
         Map<String, String> who = who(aad);
+        audit.append("secure.request", with(who, "outcome", "received"));
         try {
             return openParsed(envelope, aad, who);
         } catch (EnclaveException e) {
@@ -190,8 +209,7 @@ public final class SecureGateway {
             var cached = call(new EnclaveMessage.OpenRequest(aad.requestId(), envelope.keyArn(),
                     envelope.encryptedDataKey(), NO_CMS, envelope.iv(), envelope.ciphertext(), envelope.aad()));
             if (cached instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
-                audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "cached in the enclave"));
-                return new Opened(aad, plaintext);
+                return opened(aad, who, plaintext, "cached in the enclave");
             }
             if (!(cached instanceof EnclaveMessage.Refusal(String c) && c.equals(UNCACHED))) {
                 return refuse(who, "enclave refused: " + code(cached));
@@ -233,18 +251,43 @@ public final class SecureGateway {
                 cms, envelope.iv(), envelope.ciphertext(), envelope.aad()));
         if (reply instanceof EnclaveMessage.OpenReply(byte[] plaintext)) {
             sessions.remember(session);
-            audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", "unwrapped from KMS"));
-            return new Opened(aad, plaintext);
+            return opened(aad, who, plaintext, "unwrapped from KMS");
         }
         return refuse(who, "enclave refused: " + code(reply));
+    }
+
+    /**
+     * Records the opening, then hands out the plaintext; when the record cannot be written,
+     * zeroes the plaintext and has the enclave drop the key instead.
+     */
+    private Opened opened(EnvelopeAad aad, Map<String, String> who, byte[] plaintext, String dataKey) {
+        try {
+            audit.append("enclave.open", with(with(who, "outcome", "opened"), "dataKey", dataKey));
+        } catch (AuditException e) {
+            PayloadCipher.zero(plaintext);
+            dropKey(aad);
+            throw e;
+        }
+        return new Opened(aad, plaintext);
     }
 
     private static String code(EnclaveMessage reply) {
         return reply instanceof EnclaveMessage.Refusal(String c) ? c : "unexpected reply";
     }
 
-    /** Seals the output of an opened request; the enclave then forgets its key. */
+    /**
+     * Seals the output of an opened request; the enclave then forgets its key. A seal whose
+     * record cannot be written is withheld.
+     */
     public Sealing seal(EnvelopeAad aad, byte[] output) {
+        try {
+            return sealRecorded(aad, output);
+        } catch (AuditException e) {
+            return new Refused(503, AUDIT_UNAVAILABLE_AFTER_OPEN);
+        }
+    }
+
+    private Sealing sealRecorded(EnvelopeAad aad, byte[] output) {
         EnclaveMessage reply;
         try {
             reply = call(new EnclaveMessage.SealRequest(aad.requestId(), output));
@@ -270,14 +313,34 @@ public final class SecureGateway {
      */
     public void abort(EnvelopeAad aad) {
         try {
-            call(new EnclaveMessage.Abort(aad.requestId()));
-        } catch (EnclaveException e) {
-            recordUnreachable("enclave.abort", who(aad), e);
-            return;
+            dropKey(aad);
         } finally {
             attestations.requestEnded();
         }
-        audit.append("enclave.abort", with(who(aad), "outcome", "key zeroed"));
+    }
+
+    /**
+     * Has the enclave zero a request's key. Never throws: it runs on the way out of a
+     * request that failed, and must not hide why; an audit record it cannot write is
+     * counted and logged by the audit log.
+     */
+    private void dropKey(EnvelopeAad aad) {
+        try {
+            try {
+                call(new EnclaveMessage.Abort(aad.requestId()));
+            } catch (EnclaveException e) {
+                recordUnreachable("enclave.abort", who(aad), e);
+                return;
+            }
+            audit.append("enclave.abort", with(who(aad), "outcome", "key zeroed"));
+        } catch (AuditException e) {
+            LOG.debug("secure request {}: the abort is not recorded: {}", aad.requestId(), e.getMessage());
+        }
+    }
+
+    /** Why secure requests are refused for want of an audit log; empty while records can be written. */
+    public Optional<AuditLog.Failing> auditFailing() {
+        return audit.failing();
     }
 
     private Refused unavailable(String operation, Map<String, String> who, EnclaveException e) {

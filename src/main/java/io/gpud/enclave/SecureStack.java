@@ -12,6 +12,7 @@ import io.gpud.enclave.protocol.FrameChannel;
 import io.gpud.enclave.protocol.Frames;
 import io.gpud.enclave.protocol.StreamFrameChannel;
 import io.gpud.enclave.protocol.Vsock;
+import io.gpud.metrics.MetricRegistry;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -61,12 +62,15 @@ public final class SecureStack implements AutoCloseable {
         this.parts = parts;
     }
 
-    /** Starts the stack for {@code config.mode()} ({@code local} or {@code nitro}). */
-    public static SecureStack start(SecureConfig config, Path dataDir, Clock clock) {
+    /**
+     * Starts the stack for {@code config.mode()} ({@code local} or {@code nitro}); the audit
+     * log's failure counter goes into {@code metrics}.
+     */
+    public static SecureStack start(SecureConfig config, Path dataDir, Clock clock, MetricRegistry metrics) {
         var parts = new ArrayList<AutoCloseable>();
         try {
             AuditLog audit = AuditLog.open(config.auditFile() != null ? config.auditFile() : dataDir.resolve("audit.log"),
-                    clock);
+                    clock, metrics);
             parts.add(audit);
             String mode = config.mode().name().toLowerCase(java.util.Locale.ROOT);
             audit.append("secure.start", java.util.Map.of("mode", mode));

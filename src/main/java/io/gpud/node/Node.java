@@ -25,6 +25,7 @@ import io.gpud.scaling.TerminationWatcher;
 import io.gpud.state.LeaderLease;
 import io.gpud.state.StateStore;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,15 +71,17 @@ public final class Node implements AutoCloseable {
     private final Membership membership;
     private final ApiServer api;
     private final NodeServices services;
+    private final Optional<URI> secureKmsEndpoint;
     private final Deque<AutoCloseable> started;
 
     private Node(Lifecycle lifecycle, ServedModels models, Membership membership, ApiServer api,
-                 NodeServices services, Deque<AutoCloseable> started) {
+                 NodeServices services, Optional<URI> secureKmsEndpoint, Deque<AutoCloseable> started) {
         this.lifecycle = lifecycle;
         this.models = models;
         this.membership = membership;
         this.api = api;
         this.services = services;
+        this.secureKmsEndpoint = secureKmsEndpoint;
         this.started = started;
     }
 
@@ -129,7 +132,7 @@ public final class Node implements AutoCloseable {
         });
         started.push(models);
 
-        Optional<SecureStack> secure = startSecure(config, time);
+        Optional<SecureStack> secure = startSecure(config, time, metrics);
         secure.ifPresent(started::push);
 
         var address = new DataPlaneAddress(advertisedHost(config), config.api().port());
@@ -180,7 +183,7 @@ public final class Node implements AutoCloseable {
                     config.api().host(), api.port(), api.metricsPort(), config.node().adminSocket());
         }
         startClusterState(config, cloud, time, nodeId, lifecycle, models, services, address, started);
-        return new Node(lifecycle, models, membership, api, services, started);
+        return new Node(lifecycle, models, membership, api, services, secure.map(SecureStack::kmsEndpoint), started);
     }
 
     /** The state store and registry item, the leases and autoscaler, the lifecycle watcher. */
@@ -229,12 +232,13 @@ public final class Node implements AutoCloseable {
     }
 
     /** The secure envelope's stack; empty when {@code secure.mode} is off. */
-    private static Optional<SecureStack> startSecure(GpudConfig config, Time time) {
+    private static Optional<SecureStack> startSecure(GpudConfig config, Time time, MetricRegistry metrics) {
         SecureConfig.Mode mode = config.secure().mode();
         if (mode == SecureConfig.Mode.OFF) {
             return Optional.empty();
         }
-        SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), time.withZone(ZoneOffset.UTC));
+        SecureStack stack = SecureStack.start(config.secure(), config.node().dataDir(), time.withZone(ZoneOffset.UTC),
+                metrics);
         if (mode == SecureConfig.Mode.LOCAL) {
             String bar = "!".repeat(78);
             log.warn(bar);
@@ -318,6 +322,14 @@ public final class Node implements AutoCloseable {
     /** The bound metrics port. */
     public int metricsPort() {
         return api.metricsPort();
+    }
+
+    /**
+     * The KMS endpoint tenants seal secure requests against: local mode's own, or the
+     * configured override; empty when {@code secure.mode} is off or KMS is the region's.
+     */
+    public Optional<URI> secureKmsEndpoint() {
+        return secureKmsEndpoint;
     }
 
     /** READY → DRAINING: new requests are refused, DRAINED once nothing is in flight. */

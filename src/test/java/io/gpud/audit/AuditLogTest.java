@@ -2,14 +2,18 @@ package io.gpud.audit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.gpud.metrics.MetricRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class AuditLogTest {
 
+    static final Clock CLOCK = Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC);
+
     @TempDir
     Path dir;
     Path file;
@@ -25,8 +31,7 @@ class AuditLogTest {
     @BeforeEach
     void write() {
         file = dir.resolve("audit.log");
-        var clock = Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC);
-        try (var log = AuditLog.open(file, clock)) {
+        try (var log = AuditLog.open(file, CLOCK, new MetricRegistry())) {
             for (int i = 1; i <= 4; i++) {
                 log.append("kms.decrypt", Map.of("requestId", "r-" + i, "outcome", "ok"));
             }
@@ -46,7 +51,7 @@ class AuditLogTest {
     void anIntactLogVerifiesAndReopeningContinuesTheChain() throws Exception {
         var intact = assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(file));
         assertEquals(4, intact.records());
-        try (var log = AuditLog.open(file, Clock.systemUTC())) {
+        try (var log = AuditLog.open(file, Clock.systemUTC(), new MetricRegistry())) {
             assertEquals(intact.lastHash(), log.lastHash());
             log.append("secure.start", Map.of());
         }
@@ -92,5 +97,140 @@ class AuditLogTest {
         var b = broken(l);
         assertEquals(5, b.line());
         assertEquals("not a JSON record", b.reason());
+    }
+
+    /**
+     * The bytes a fifth record takes, written to a copy of the log: what an append that a
+     * crash or a full disk cut short had begun to write.
+     */
+    byte[] fifthRecord() throws Exception {
+        Path copy = dir.resolve("copy.log");
+        Files.copy(file, copy);
+        try (var log = AuditLog.open(copy, CLOCK, new MetricRegistry())) {
+            log.append("kms.decrypt", Map.of("requestId", "r-5", "outcome", "ok"));
+        }
+        byte[] all = Files.readAllBytes(copy);
+        return Arrays.copyOfRange(all, (int) Files.size(file), all.length);
+    }
+
+    void appendBytes(byte[] tail) throws Exception {
+        Files.write(file, tail, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    @Test
+    void anIncompleteFinalRecordIsAnInterruptedWriteNotTampering() throws Exception {
+        byte[] five = fifthRecord();
+        appendBytes(Arrays.copyOf(five, five.length / 2));
+        var intact = assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(file),
+                "a final record cut short without its newline is what an interrupted write leaves");
+        assertEquals(4, intact.records());
+        assertEquals(lines().get(3).replaceAll(".*\"hash\":\"([0-9a-f]{64})\".*", "$1"), intact.lastHash());
+        assertEquals(five.length / 2, intact.incompleteTailBytes());
+
+        // Even every byte but the newline: the append never returned, so the record does not count.
+        Files.write(file, Arrays.copyOf(Files.readAllBytes(dir.resolve("copy.log")), (int) Files.size(dir.resolve("copy.log")) - 1));
+        assertEquals(4, assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(file)).records());
+    }
+
+    @Test
+    void theLenienceCoversOnlyAnUnterminatedFinalLineThatBeginsTheNextRecord() throws Exception {
+        byte[] whole = Files.readAllBytes(file);
+        byte[] five = fifthRecord();
+        List<byte[]> notTorn = List.of(
+                "not json".getBytes(),                                      // garbage, unterminated
+                (new String(Arrays.copyOf(five, 20)) + "\n").getBytes(),    // a torn record, then more lines
+                lines().get(2).substring(0, 30).getBytes(),                 // the start of an earlier record
+                five.length > 0 ? new String(five).replace("\"seq\":5", "\"seq\":7").substring(0, 40).getBytes()
+                        : new byte[0]);                                     // a record out of sequence
+        for (byte[] tail : notTorn) {
+            Files.write(file, whole);
+            appendBytes(tail);
+            var b = assertInstanceOf(AuditLog.Broken.class, AuditLog.verify(file), new String(tail));
+            assertEquals(5, b.line());
+        }
+        Files.write(file, whole);
+        appendBytes(Arrays.copyOf(five, 20));
+        appendBytes("\n".getBytes());
+        appendBytes(five);
+        assertEquals(5, assertInstanceOf(AuditLog.Broken.class, AuditLog.verify(file)).line(),
+                "a torn record in the middle of the log is not an interrupted write");
+    }
+
+    @Test
+    void reopeningRemovesAnIncompleteFinalRecordRecordsThatItDidAndContinuesTheSequence() throws Exception {
+        byte[] five = fifthRecord();
+        appendBytes(Arrays.copyOf(five, 33));
+        try (var log = AuditLog.open(file, CLOCK, new MetricRegistry())) {
+            log.append("secure.start", Map.of());
+        }
+        var intact = assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(file));
+        assertEquals(6, intact.records(), "the four records, the record of the removal, the new one");
+        assertEquals(0, intact.incompleteTailBytes());
+        List<String> l = lines();
+        assertTrue(l.get(4).contains("\"event\":\"audit.recovered\"") && l.get(4).contains("\"removedBytes\":\"33\""),
+                l.get(4));
+        assertTrue(l.get(5).contains("\"seq\":6") && l.get(5).contains("secure.start"), l.get(5));
+    }
+
+    @Test
+    void anUnterminatedFinalLineThatIsNotAnInterruptedRecordStopsTheOpen() throws Exception {
+        appendBytes("{\"seq\":2,\"time\"".getBytes());
+        var e = assertThrows(AuditException.class, () -> AuditLog.open(file, CLOCK, new MetricRegistry()));
+        assertTrue(e.getMessage().contains("gpud audit verify"), e.getMessage());
+    }
+
+    @Test
+    void theLogIsCreatedReadableByItsOwnerAndGroupOnlyAndALooserOneIsTightened() throws Exception {
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-rw-rw-"));
+        try (var log = AuditLog.open(file, CLOCK, new MetricRegistry())) {
+            assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        }
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        try (var log = AuditLog.open(file, CLOCK, new MetricRegistry())) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                    "a stricter mode is kept");
+        }
+    }
+
+    @Test
+    void aWriteThatCannotCompleteOnAFullDiskIsRolledBackAndTheChainGoesOnOnceThereIsSpace() throws Exception {
+        try (var disk = SmallTmpfs.mountOrSkip(dir.resolve("disk"), 64 << 10)) {
+            Path full = disk.root().resolve("audit.log");
+            var metrics = new MetricRegistry();
+            try (var log = AuditLog.open(full, Clock.systemUTC(), metrics)) {
+                log.append("secure.start", Map.of());
+                disk.fill();
+                long sizeBefore = -1;
+                AuditException refused = null;
+                for (int i = 0; i < 200 && refused == null; i++) {
+                    sizeBefore = Files.size(full);
+                    try {
+                        log.append("kms.decrypt", Map.of("requestId", "r-" + i, "outcome", "x".repeat(100)));
+                    } catch (AuditException e) {
+                        refused = e;
+                    }
+                }
+                assertTrue(refused != null, "an append on a full disk fails");
+                assertEquals(sizeBefore, Files.size(full), "the failed append left no bytes behind");
+                assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(full));
+                assertThrows(AuditException.class, () -> log.append("kms.decrypt", Map.of("requestId", "again")));
+                assertEquals(sizeBefore, Files.size(full));
+                var failing = log.failing().orElseThrow();
+                assertTrue(failing.reason().contains("No space left on device"), failing.reason());
+                assertTrue(failing.failedWrites() >= 2, failing.toString());
+                assertTrue(metrics.scrape().contains("gpud_audit_write_failures_total " + failing.failedWrites() + ".0"),
+                        metrics.scrape());
+
+                disk.free();
+                log.append("kms.decrypt", Map.of("requestId", "after", "outcome", "ok"));
+                assertTrue(log.failing().isEmpty(), "a write succeeded: the failure episode is over");
+            }
+            var intact = assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(full));
+            List<String> l = Files.readAllLines(full);
+            assertEquals(l.size(), intact.records());
+            assertTrue(l.getLast().contains("\"requestId\":\"after\""), l.getLast());
+            assertTrue(l.get(l.size() - 2).contains("\"event\":\"audit.resumed\""), l.get(l.size() - 2));
+        }
     }
 }

@@ -16,6 +16,7 @@ import io.gpud.enclave.crypto.TestPki;
 import io.gpud.enclave.program.EnclaveServer;
 import io.gpud.enclave.protocol.Frames;
 import io.gpud.enclave.protocol.StreamFrameChannel;
+import io.gpud.metrics.MetricRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -105,7 +106,7 @@ class AttestationPoolTest {
         try (var enclave = startEnclave();
              var refillChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
              var requestChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
-             var audit = AuditLog.open(dir.resolve("audit.log"), clock);
+             var audit = AuditLog.open(dir.resolve("audit.log"), clock, new MetricRegistry());
              var localKms = LocalKms.start(0, verifier, policy, clock);
              var kms = new KmsKeys(localKms.endpoint(), "us-east-1", true);
              var pool = new AttestationPool(refillChannel, verifier, policy, audit, clock, Fips.random(), 4,
@@ -141,7 +142,7 @@ class AttestationPoolTest {
         try (var enclave = startEnclave();
              var refillChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
              var requestChannel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
-             var audit = AuditLog.open(log, clock);
+             var audit = AuditLog.open(log, clock, new MetricRegistry());
              var pool = new AttestationPool(refillChannel, verifier, policy, audit, clock, Fips.random(), 4,
                      Duration.ofSeconds(10))) {
             await(() -> {
@@ -162,7 +163,7 @@ class AttestationPoolTest {
     void theStartUpCheckStopsANodeWhoseEnclaveFailsThePolicyAndPassesOneThatDoesNot() throws Exception {
         try (var enclave = startEnclave();
              var channel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
-             var audit = AuditLog.open(dir.resolve("audit.log"), clock);
+             var audit = AuditLog.open(dir.resolve("audit.log"), clock, new MetricRegistry());
              var wrong = new AttestationPool(channel, verifier, allowing(filled(0x77)), audit, clock, Fips.random(), 0,
                      Duration.ofSeconds(10));
              var right = new AttestationPool(channel, verifier, allowing(PCR0), audit, clock, Fips.random(), 0,
@@ -181,7 +182,7 @@ class AttestationPoolTest {
         var policy = allowing(PCR0);
         try (var enclave = startEnclave();
              var channel = StreamFrameChannel.unix(socket, Frames.DEFAULT_MAX_BYTES);
-             var audit = AuditLog.open(dir.resolve("audit.log"), clock);
+             var audit = AuditLog.open(dir.resolve("audit.log"), clock, new MetricRegistry());
              var pool = new AttestationPool(channel, verifier, policy, audit, clock, Fips.random(), 0,
                      Duration.ofSeconds(10))) {
             var a = assertInstanceOf(AttestationPool.Attested.class, pool.take(channel));

@@ -20,6 +20,7 @@ import io.gpud.enclave.protocol.EnvelopeAad;
 import io.gpud.enclave.protocol.FrameChannel;
 import io.gpud.enclave.protocol.Frames;
 import io.gpud.enclave.protocol.StreamFrameChannel;
+import io.gpud.metrics.MetricRegistry;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -78,7 +79,7 @@ class SecureGatewayTest {
         enclave = EnclaveServer.unix(dir.resolve("enclave.sock"), new LocalAttestor(pki, Map.of(0, PCR0), CLOCK));
         localKms = LocalKms.start(0, verifier(), policy, CLOCK);
         kms = new KmsKeys(localKms.endpoint(), "us-east-1", true);
-        audit = AuditLog.open(dir.resolve("audit.log"), CLOCK);
+        audit = AuditLog.open(dir.resolve("audit.log"), CLOCK, new MetricRegistry());
         channel = new RecordingFrameChannel(StreamFrameChannel.unix(dir.resolve("enclave.sock"), Frames.DEFAULT_MAX_BYTES));
         gateway = onDemandGateway(channel, kms, policy);
     }
