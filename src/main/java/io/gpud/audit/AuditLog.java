@@ -131,7 +131,7 @@ public final class AuditLog implements AutoCloseable {
         this.lastHash = tail.hash();
         this.end = tail.end();
         this.forcedSeq = seq;
-        this.background = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("audit-force").factory());
+        this.background = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("audit-log").factory());
         background.scheduleWithFixedDelay(this::forceNew, FORCE_INTERVAL.toMillis(), FORCE_INTERVAL.toMillis(),
                 TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::probe, PROBE_INTERVAL.toMillis(), PROBE_INTERVAL.toMillis(),
@@ -192,8 +192,8 @@ public final class AuditLog implements AutoCloseable {
             FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
                     StandardOpenOption.WRITE);
             Counter failures = metrics.counter("gpud_audit_write_failures_total",
-                    "Audit records that could not be written (full disk, I/O error); the secure request each "
-                            + "belonged to was refused");
+                    "Audit records that could not be written (full disk, I/O error), the retries while "
+                            + "writes fail included; a secure request whose record failed was refused");
             var log = new AuditLog(file, out, clock, failures, tail);
             if (tail.incomplete().length > 0) {
                 try {
