@@ -167,6 +167,11 @@ public final class Node implements AutoCloseable {
 
         api.start();
         started.push(api);
+        api.listenerLost().thenAccept(reason -> {
+            log.error("node {} has no data plane and leaves READY (QUARANTINED, gossiped to peers): {}", nodeId,
+                    reason);
+            lifecycle.quarantine();
+        });
         address.bound(api.port());
         started.push(() -> membership.leave(LEAVE_GRACE));
 
@@ -318,6 +323,15 @@ public final class Node implements AutoCloseable {
     /** The bound metrics port. */
     public int metricsPort() {
         return api.metricsPort();
+    }
+
+    /**
+     * Completes, with the reason, when the data listener died under the node (the node is
+     * QUARANTINED by then): the process should exit non-zero so its supervisor starts a
+     * fresh one.
+     */
+    public java.util.concurrent.CompletableFuture<String> failed() {
+        return api.listenerLost();
     }
 
     /** READY → DRAINING: new requests are refused, DRAINED once nothing is in flight. */
