@@ -14,7 +14,10 @@ import io.gpud.routing.PeerForwarder;
 import io.gpud.routing.Router;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Method;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.ListenerConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.Handler;
@@ -24,11 +27,21 @@ import io.helidon.webserver.http.ServerResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -50,6 +63,15 @@ public final class ApiServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     private static final String METRICS_SOCKET = "metrics";
+    /** Connections the metrics listener serves at once: scrapers, not clients. */
+    private static final int METRICS_CONNECTIONS = 32;
+    /** Descriptors set aside beyond those open at start: files, gossip, metrics, admin, forwards' pools. */
+    private static final long FD_HEADROOM = 192;
+    /** Fewer connections than this is not a server: refuse to start instead. */
+    private static final int MIN_CONNECTIONS = 16;
+    private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
+    /** How often the data port is checked to still accept connections. */
+    private static final Duration PROBE_EVERY = Duration.ofSeconds(1);
 
     private final ApiConfig config;
     private final Time time;
@@ -66,6 +88,13 @@ public final class ApiServer implements AutoCloseable {
     private final WebServer server;
     private final String listeners;
     private final AtomicInteger active = new AtomicInteger();
+    private final RefusalLog refusals;
+    private final ConnectionGuard guard;
+    private final int maxConnections;
+    private final CompletableFuture<String> listenerLost = new CompletableFuture<>();
+    private final ScheduledExecutorService probe = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("gpud-http-listener-probe").factory());
+    private volatile boolean stopping;
 
     /**
      * What the API serves through.
@@ -105,7 +134,21 @@ public final class ApiServer implements AutoCloseable {
         this.node = d.node();
         this.registry = d.registry();
         this.metrics = new ApiMetrics(registry, catalog);
-        this.bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth());
+        this.refusals = new RefusalLog(time, REFUSAL_LOG_INTERVAL);
+        this.maxConnections = connectionCap(config.maxConnections());
+        var budget = new BodyBudget(bodyBudget(config));
+        this.guard = new ConnectionGuard(config, time, refusals, () -> ConnectionGuard.closingResponse(
+                429, "Too Many Requests", Map.of(HeaderNames.RETRY_AFTER.defaultCase(),
+                        Long.toString(Errors.retryAfterSeconds(config.retryAfter())), NODE_HEADER, node.nodeId()),
+                Responses.bytes(Errors.body(ApiException.overloaded("this client holds "
+                        + config.maxConnectionsPerClient() + " connections (api.maxConnectionsPerClient)",
+                        config.retryAfter()), Errors.Dialect.OPENAI))));
+        this.bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth(), budget, guard, refusals,
+                config.retryAfter());
+        LOG.info("data plane limits: {} connections ({} per client), {} bytes of request bodies in memory, "
+                        + "headers within {}, bodies within {}, idle connections closed after {}", maxConnections,
+                config.maxConnectionsPerClient(), budget.capacityBytes(), config.headerTimeout(), config.bodyTimeout(),
+                config.idleTimeout());
         this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter(), time);
         this.openAi = new OpenAiHandlers(catalog, generations, time);
         this.ollama = new OllamaHandlers(catalog, generations, time);
@@ -113,24 +156,73 @@ public final class ApiServer implements AutoCloseable {
         this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));
         this.listeners = config.host() + ":" + config.port() + " (data plane) or " + config.host() + ":"
                 + config.metricsPort() + " (metrics)";
-        this.server = WebServer.builder()
+        this.server = guarded(WebServer.builder(), maxConnections)
                 .host(config.host())
                 .port(config.port())
                 .enableProxyProtocol(d.proxyProtocol())
-                // Streamed tokens and forwarded answers go out in several writes; without
-                // this, Nagle holds each small write until the client's delayed ACK (~40 ms).
-                .connectionOptions(o -> o.tcpNoDelay(true))
-                .directHandlers(this::directHandlers)
                 .routing(this::dataRoutes)
-                .putSocket(METRICS_SOCKET, s -> s.host(config.host())
+                .putSocket(METRICS_SOCKET, s -> guarded(s, METRICS_CONNECTIONS)
+                        .host(config.host())
                         .port(config.metricsPort())
-                        .directHandlers(this::directHandlers)
                         .routing(this::metricsRoutes))
                 .build();
     }
 
+    /**
+     * The limits every listener of this server gets: the connection cap, the body cap
+     * enforced by Helidon itself (a declared length over it is refused with 413 before
+     * routing, and the connection closed), the {@link ConnectionGuard} as the only
+     * connection selector (read deadlines, per-client cap), and the error responses.
+     */
+    private <B extends ListenerConfig.BuilderBase<B, ?>> B guarded(B listener, int connections) {
+        return listener
+                .maxTcpConnections(connections)
+                .maxPayloadSize(config.maxBodyBytes())
+                .protocolsDiscoverServices(false)
+                .addConnectionSelector(guard)
+                // Streamed tokens and forwarded answers go out in several writes; without
+                // this, Nagle holds each small write until the client's delayed ACK (~40 ms).
+                .connectionOptions(o -> o.tcpNoDelay(true))
+                .directHandlers(this::directHandlers);
+    }
+
+    /**
+     * The data listener's connection cap: {@code configured}, lowered to fit the process's
+     * descriptor limit. The descriptors open now and {@value #FD_HEADROOM} more (files,
+     * gossip, the metrics listener, the admin socket) are set aside, and half of what is left
+     * stays free for this node's own connections to peers (a forwarded request holds one
+     * inbound and one outbound). The JVM has already raised the soft limit to the hard one
+     * ({@code -XX:+MaxFDLimit}, on by default on Linux); the unit's {@code LimitNOFILE} and
+     * the launcher's {@code ulimit -n} set the hard one.
+     */
+    static int connectionCap(int configured) {
+        if (!(ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean os)) {
+            return configured;
+        }
+        long spare = (os.getMaxFileDescriptorCount() - os.getOpenFileDescriptorCount() - FD_HEADROOM) / 2;
+        if (spare < MIN_CONNECTIONS) {
+            throw new GpudException("the file-descriptor limit is " + os.getMaxFileDescriptorCount() + " with "
+                    + os.getOpenFileDescriptorCount() + " open: too low to serve even " + MIN_CONNECTIONS
+                    + " connections; raise it (LimitNOFILE in the unit, ulimit -n) to at least "
+                    + (os.getOpenFileDescriptorCount() + FD_HEADROOM + 2L * MIN_CONNECTIONS));
+        }
+        if (spare < configured) {
+            LOG.warn("the file-descriptor limit is {} ({} open): serving at most {} connections instead of "
+                    + "api.maxConnections {}", os.getMaxFileDescriptorCount(), os.getOpenFileDescriptorCount(), spare,
+                    configured);
+            return (int) spare;
+        }
+        return configured;
+    }
+
+    /** The body budget: {@code api.bodyMemoryBytes}, at most an eighth of the heap, at least one body. */
+    private static long bodyBudget(ApiConfig config) {
+        long heapShare = Runtime.getRuntime().maxMemory() / 8;
+        return Math.max(config.maxBodyBytes() + 1, Math.min(config.bodyMemoryBytes(), heapShare));
+    }
+
     private void directHandlers(DirectHandlers.Builder handlers) {
-        DirectHandler handler = Errors.directHandler(node.nodeId());
+        DirectHandler handler = Errors.directHandler(node.nodeId(), config.maxBodyBytes(), refusals);
         for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
             handlers.addHandler(type, handler);
         }
@@ -152,7 +244,44 @@ public final class ApiServer implements AutoCloseable {
                     + "host's, or binding is not permitted (the server's log line above has the cause)");
         }
         LOG.info("serving the data plane on port {} and metrics on port {}", port(), metricsPort());
+        probe.scheduleWithFixedDelay(this::probeDataPort, PROBE_EVERY.toMillis(), PROBE_EVERY.toMillis(),
+                TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    /**
+     * Completes, with the reason, when the data port stops accepting connections while the
+     * server was not stopped: Helidon ends a listener for good when an accept fails (e.g.
+     * "Too many open files") and tells nobody. The node must then leave READY and the
+     * process end, for its supervisor to start a fresh one.
+     */
+    public CompletableFuture<String> listenerLost() {
+        return listenerLost;
+    }
+
+    /**
+     * Connects to the data port: refused twice in a row means the listener is gone. A probe
+     * that cannot get a descriptor itself proves nothing and is skipped; one that reaches the
+     * backlog of a listener at its connection cap is a live listener.
+     */
+    private int refusedProbes;
+
+    private void probeDataPort() {
+        if (stopping || listenerLost.isDone()) {
+            return;
+        }
+        String host = config.host().equals("0.0.0.0") || config.host().equals("::") ? "127.0.0.1" : config.host();
+        try (var socket = new Socket()) {
+            socket.connect(new InetSocketAddress(host, port()), (int) PROBE_EVERY.toMillis());
+            refusedProbes = 0;
+        } catch (ConnectException refused) {
+            if (++refusedProbes >= 2 && !stopping) {
+                listenerLost.complete("the data port " + host + ":" + port() + " refuses connections: its listener "
+                        + "has stopped (see the server's log above for why)");
+            }
+        } catch (IOException inconclusive) {
+            // no descriptor for the probe, or a timeout: says nothing about the listener
+        }
     }
 
     /**
@@ -194,7 +323,10 @@ public final class ApiServer implements AutoCloseable {
 
     /** Stops both listeners. */
     public void stop() {
+        stopping = true;
+        probe.shutdownNow();
         server.stop();
+        guard.close();
     }
 
     @Override
@@ -249,11 +381,10 @@ public final class ApiServer implements AutoCloseable {
                 handler.handle(req, res, bodies.readObject(req));
                 return;
             }
-            byte[] bytes = bodies.readBytes(req);
-            ObjectNode body = bodies.parseObject(bytes);
-            if (!routing.get().forwarded(req, res, bytes, body, state)) {
+            JsonBodies.Body body = bodies.read(req);
+            if (!routing.get().forwarded(req, res, body.bytes(), body.object(), state)) {
                 generations.ensureAcceptingWork(state);
-                handler.handle(req, res, body);
+                handler.handle(req, res, body.object());
             }
         };
     }
@@ -277,23 +408,43 @@ public final class ApiServer implements AutoCloseable {
         };
     }
 
-    /** The one wrapper around every route: metrics under the route pattern, failures to {@code Errors}. */
+    /**
+     * The one wrapper around every route: metrics under the route pattern, failures to
+     * {@code Errors}. A connection whose request body was not read to its end (refused
+     * before reading, cut short, over a limit), or whose client asked to close it, is closed
+     * after the response: Helidon would otherwise read on from wherever the body stopped and
+     * take the rest of it for the next request.
+     */
     private Handler measured(String route, Errors.Dialect dialect, Handler handler) {
         return (req, res) -> {
             long start = time.nanos();
             active.incrementAndGet();
+            boolean clientGone = false;
             try {
                 handler.handle(req, res);
+            } catch (CloseConnectionException e) {
+                clientGone = true;
+                throw e;
             } catch (Exception e) {
                 if (res.isSent()) {
                     LOG.warn("{} failed after its response was sent", route, e);
                 } else {
+                    if (!req.content().consumed()) {
+                        res.header(HeaderValues.CONNECTION_CLOSE);
+                    }
                     Errors.send(res, e, dialect);
                 }
             } finally {
                 active.decrementAndGet();
-                metrics.requests.inc(route, Integer.toString(res.status().code()));
-                metrics.requestSeconds.observe((time.nanos() - start) / 1e9, route);
+                guard.requestDone();
+                if (!clientGone) {
+                    metrics.requests.inc(route, Integer.toString(res.status().code()));
+                    metrics.requestSeconds.observe((time.nanos() - start) / 1e9, route);
+                }
+            }
+            if (!req.content().consumed() || req.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
+                throw new CloseConnectionException("the request body was not read to its end, or the client asked "
+                        + "to close: the connection is closed after the response");
             }
         };
     }

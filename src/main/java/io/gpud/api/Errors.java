@@ -2,6 +2,7 @@ package io.gpud.api;
 
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,15 +62,27 @@ final class Errors {
     }
 
     /**
-     * Answers what the HTTP layer refuses before any route runs (a malformed request line,
-     * headers over the limit) with the same error object and the node header.
+     * Answers what the HTTP layer refuses before any route runs (a malformed request line or
+     * chunk, headers over the limit, a body over the limit) with the same error object and
+     * the node header; the connection is then closed. Every such refusal is the client's
+     * bytes, so none is a 5xx: Helidon reports a request line it cannot parse (stray bytes in
+     * the method) as 500 and HTTP/1.0 as 505, and both become 400 saying why. A body over
+     * {@code maxBodyBytes} is 413 naming the limit. Each refusal is counted in
+     * {@code refusals}, one log line per interval.
      */
-    static DirectHandler directHandler(String nodeId) {
+    static DirectHandler directHandler(String nodeId, long maxBodyBytes, RefusalLog refusals) {
         return (request, event, status, headers, message) -> {
-            ApiException e = ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
-                    + status.code() + " " + status.reasonPhrase());
+            ApiException e = switch (status.code()) {
+                case 413 -> ApiException.tooLarge("the request body", maxBodyBytes);
+                case 505 -> ApiException.transport(400, "the request line names "
+                        + request.protocolVersion() + "; this server speaks HTTP/1.1 only");
+                case 500 -> ApiException.transport(400, "the request is not well-formed HTTP/1.1");
+                default -> ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
+                        + status.code() + " " + status.reasonPhrase());
+            };
+            refusals.refused("refused by the HTTP layer", e.status() + ": " + e.getMessage());
             return DirectHandler.TransportResponse.builder()
-                    .status(status)
+                    .status(Status.create(e.status()))
                     .headers(headers)
                     .header(HeaderNames.CONTENT_TYPE, Responses.JSON)
                     .header(HeaderNames.create(ApiServer.NODE_HEADER), nodeId)

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.inference.ChatTemplate;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -53,25 +54,41 @@ final class Fields {
     }
 
     static OptionalInt integer(ObjectNode body, String name) {
-        Optional<JsonNode> v = get(body, name);
-        if (v.isEmpty()) {
-            return OptionalInt.empty();
-        }
-        if (!v.get().isIntegralNumber() || !v.get().canConvertToInt()) {
-            throw wrongType(name, "an integer", v.get());
-        }
-        return OptionalInt.of(v.get().intValue());
+        return whole(body, name, Integer.MIN_VALUE, Integer.MAX_VALUE).map(v -> OptionalInt.of(v.intValue()))
+                .orElse(OptionalInt.empty());
     }
 
     static OptionalLong longValue(ObjectNode body, String name) {
+        return whole(body, name, Long.MIN_VALUE, Long.MAX_VALUE).map(v -> OptionalLong.of(v.longValue()))
+                .orElse(OptionalLong.empty());
+    }
+
+    /**
+     * A whole number in {@code [min, max]}: written as an integer or with an exponent or a
+     * zero fraction ({@code 1e3}, {@code 5.0}). Out of range, the message names the bound;
+     * with a fraction, it says so; only a value that is no number at all is a wrong type.
+     */
+    private static Optional<BigDecimal> whole(ObjectNode body, String name, long min, long max) {
         Optional<JsonNode> v = get(body, name);
         if (v.isEmpty()) {
-            return OptionalLong.empty();
+            return Optional.empty();
         }
-        if (!v.get().isIntegralNumber() || !v.get().canConvertToLong()) {
+        if (!v.get().isNumber()) {
             throw wrongType(name, "an integer", v.get());
         }
-        return OptionalLong.of(v.get().longValue());
+        BigDecimal value = v.get().decimalValue();
+        if (value.signum() != 0 && value.stripTrailingZeros().scale() > 0) {
+            throw ApiException.invalid(name, "'" + name + "' was " + v.get().asText() + ", must be a whole number");
+        }
+        if (value.compareTo(BigDecimal.valueOf(max)) > 0) {
+            throw ApiException.invalid(name, "'" + name + "' was " + v.get().asText() + ", too large: must be at most "
+                    + max);
+        }
+        if (value.compareTo(BigDecimal.valueOf(min)) < 0) {
+            throw ApiException.invalid(name, "'" + name + "' was " + v.get().asText() + ", too small: must be at least "
+                    + min);
+        }
+        return Optional.of(value);
     }
 
     static OptionalDouble number(ObjectNode body, String name) {

@@ -18,7 +18,8 @@ import sun.misc.Signal;
 /**
  * {@code gpud run}: the daemon in the foreground. SIGTERM or SIGINT drain the node (new
  * requests are refused, in-flight ones finish, up to {@code node.drainTimeout}), then the
- * process exits 0, which is what systemd expects from a stop.
+ * process exits 0, which is what systemd expects from a stop. A node whose data listener died
+ * exits 1 at once (it is QUARANTINED first), for systemd to restart it.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run the daemon in the foreground. With no configuration it starts a single-node "
@@ -88,7 +89,12 @@ final class RunCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
 
         try (Node node = Node.start(config)) {
+            node.failed().thenRun(stop::countDown);
             stop.await();
+            if (node.failed().isDone()) {
+                log.error("exiting for the supervisor to restart the node: {}", node.failed().join());
+                return 1;
+            }
             log.info("stop requested: draining (up to {})", config.node().drainTimeout());
             node.drain();
             if (!node.awaitDrained(config.node().drainTimeout())) {

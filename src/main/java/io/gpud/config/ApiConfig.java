@@ -5,17 +5,44 @@ import java.time.Duration;
 /**
  * The data-plane HTTP server and the metrics server.
  *
- * @param host            address both servers bind; {@code 0.0.0.0} for every interface.
- *                        Peers and clients must reach the data port; nothing administrative
- *                        listens on TCP
- * @param port            data plane: OpenAI {@code /v1}, Ollama {@code /api}, health. 0 picks
- *                        a free port (tests)
- * @param metricsPort     Prometheus {@code /metrics}. 0 picks a free port
- * @param maxBodyBytes    request bodies above this are refused with 413 before they are
- *                        read whole. Raising it lets longer prompts in and costs that much
- *                        memory per concurrent request
- * @param maxJsonDepth    nesting depth above which a JSON body is refused with 400
- * @param retryAfter      the {@code Retry-After} sent with 429/503 (overload, draining)
+ * @param host                    address both servers bind; {@code 0.0.0.0} for every
+ *                                interface. Peers and clients must reach the data port;
+ *                                nothing administrative listens on TCP
+ * @param port                    data plane: OpenAI {@code /v1}, Ollama {@code /api}, health.
+ *                                0 picks a free port (tests)
+ * @param metricsPort             Prometheus {@code /metrics}. 0 picks a free port
+ * @param maxBodyBytes            request bodies above this are refused with 413 before they
+ *                                are read whole, and the connection is closed. Raising it
+ *                                lets longer prompts in and costs that much memory per body
+ *                                being read
+ * @param maxJsonDepth            nesting depth above which a JSON body is refused with 400
+ * @param retryAfter              the {@code Retry-After} sent with 429/503 (overload, draining)
+ * @param maxConnections          open data-plane connections at most; further ones wait in
+ *                                the listen backlog until one closes. The server lowers it at
+ *                                start to fit the process's file-descriptor limit with
+ *                                headroom ({@code (limit - open - 192) / 2}: half the spare
+ *                                descriptors stay free for forwards to peers, files and
+ *                                gossip), so a flood of connections cannot take the
+ *                                descriptors the listener needs to accept again
+ * @param maxConnectionsPerClient open data-plane connections from one client address at
+ *                                most; more are answered 429 and closed. Peers forwarding
+ *                                to this node count as clients, so keep it well above the
+ *                                concurrency one peer sends
+ * @param bodyMemoryBytes         request bytes all connections together may hold while
+ *                                their bodies are read and parsed; a body that does not fit
+ *                                is refused with 503 and {@code Retry-After}. The server
+ *                                lowers it at start to an eighth of the maximum heap
+ *                                (parsing holds about three copies of a body). Raising it
+ *                                admits more large bodies at once and costs that much heap
+ * @param headerTimeout           a request's line and headers must arrive within this of
+ *                                its first byte (and the first request within this of the
+ *                                connection's accept); a slower client is disconnected.
+ *                                Lower cuts slow clients sooner; raise it only for clients
+ *                                on very slow links
+ * @param bodyTimeout             a request body must arrive whole within this of the handler
+ *                                starting to read it; a slower client is disconnected
+ * @param idleTimeout             a keep-alive connection with no request for this long is
+ *                                closed, freeing its descriptor
  */
 public record ApiConfig(
         String host,
@@ -23,7 +50,23 @@ public record ApiConfig(
         int metricsPort,
         long maxBodyBytes,
         int maxJsonDepth,
-        Duration retryAfter) {
+        Duration retryAfter,
+        int maxConnections,
+        int maxConnectionsPerClient,
+        long bodyMemoryBytes,
+        Duration headerTimeout,
+        Duration bodyTimeout,
+        Duration idleTimeout) {
+
+    /** Default connection cap: ample for a GPU node; the descriptor limit may lower it. */
+    static final int MAX_CONNECTIONS = 10_000;
+    /** Default per-client cap: one address may hold a tenth of the default cap. */
+    static final int MAX_CONNECTIONS_PER_CLIENT = 1_000;
+    /** Default budget for bodies in memory: 64 bodies of 1 MiB at once. */
+    static final long BODY_MEMORY_BYTES = 64L << 20;
+    static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration BODY_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration IDLE_TIMEOUT = Duration.ofSeconds(60);
 
     public ApiConfig {
         Validate.notBlank("api.host", host);
@@ -32,10 +75,34 @@ public record ApiConfig(
         Validate.range("api.maxBodyBytes", maxBodyBytes, 1024, 1L << 30);
         Validate.range("api.maxJsonDepth", maxJsonDepth, 4, 1000);
         Validate.positive("api.retryAfter", retryAfter);
+        Validate.range("api.maxConnections", maxConnections, 16, 1_000_000);
+        Validate.range("api.maxConnectionsPerClient", maxConnectionsPerClient, 1, maxConnections);
+        Validate.range("api.bodyMemoryBytes", bodyMemoryBytes, maxBodyBytes, 1L << 40);
+        Validate.positive("api.headerTimeout", headerTimeout);
+        Validate.positive("api.bodyTimeout", bodyTimeout);
+        Validate.positive("api.idleTimeout", idleTimeout);
     }
 
-    /** Defaults: 0.0.0.0:8400, metrics on 9400, 1 MiB bodies, depth 64, retry after 1 s. */
+    /** These ports and body limits with the default connection limits and deadlines. */
+    public ApiConfig(String host, int port, int metricsPort, long maxBodyBytes, int maxJsonDepth,
+                     Duration retryAfter) {
+        this(host, port, metricsPort, maxBodyBytes, maxJsonDepth, retryAfter, MAX_CONNECTIONS,
+                MAX_CONNECTIONS_PER_CLIENT, Math.max(BODY_MEMORY_BYTES, maxBodyBytes), HEADER_TIMEOUT, BODY_TIMEOUT,
+                IDLE_TIMEOUT);
+    }
+
+    /**
+     * Defaults: 0.0.0.0:8400, metrics on 9400, 1 MiB bodies, depth 64, retry after 1 s;
+     * 10,000 connections, 1,000 per client, 64 MiB of bodies in memory; headers within 10 s,
+     * a body within 30 s, idle connections closed after 60 s.
+     */
     public static ApiConfig defaults() {
         return new ApiConfig("0.0.0.0", 8400, 9400, 1L << 20, 64, Duration.ofSeconds(1));
+    }
+
+    /** This configuration with other read deadlines (tests that must see a deadline pass). */
+    public ApiConfig withTimeouts(Duration header, Duration body, Duration idle) {
+        return new ApiConfig(host, port, metricsPort, maxBodyBytes, maxJsonDepth, retryAfter, maxConnections,
+                maxConnectionsPerClient, bodyMemoryBytes, header, body, idle);
     }
 }

@@ -37,6 +37,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -170,6 +171,11 @@ public final class Node implements AutoCloseable {
 
         api.start();
         started.push(api);
+        api.listenerLost().thenAccept(reason -> {
+            log.error("node {} has no data plane and leaves READY (QUARANTINED, gossiped to peers): {}", nodeId,
+                    reason);
+            lifecycle.quarantine();
+        });
         address.bound(api.port());
         started.push(() -> membership.leave(LEAVE_GRACE));
 
@@ -330,6 +336,15 @@ public final class Node implements AutoCloseable {
      */
     public Optional<URI> secureKmsEndpoint() {
         return secureKmsEndpoint;
+    }
+
+    /**
+     * Completes, with the reason, when the data listener died under the node (the node is
+     * QUARANTINED by then): the process should exit non-zero so its supervisor starts a
+     * fresh one.
+     */
+    public CompletableFuture<String> failed() {
+        return api.listenerLost();
     }
 
     /** READY → DRAINING: new requests are refused, DRAINED once nothing is in flight. */

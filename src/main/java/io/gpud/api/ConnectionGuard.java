@@ -1,0 +1,296 @@
+package io.gpud.api;
+
+import io.gpud.config.ApiConfig;
+import io.gpud.core.MonotonicClock;
+import io.helidon.common.buffers.BufferData;
+import io.helidon.common.concurrency.limits.Limit;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http1.Http1ConnectionListener;
+import io.helidon.webserver.http1.Http1ConnectionSelector;
+import io.helidon.webserver.spi.ServerConnection;
+import io.helidon.webserver.spi.ServerConnectionSelector;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * Read deadlines and per-client connection limits for every HTTP/1.1 connection of the
+ * server's listeners, in front of Helidon's own HTTP/1.1 connection.
+ *
+ * <p>Helidon reads requests with blocking reads that never time out (its {@code readTimeout}
+ * socket option is a client setting; the server's channels ignore it) and keeps idle
+ * connections for minutes, so a client that trickles a header line every few seconds holds
+ * a connection, a thread and a descriptor for as long as it likes. Here each connection
+ * runs on one thread, and the guard knows which phase that thread is in:
+ * <ul>
+ *   <li>waiting for a request's line and headers — from the accept (or the request line)
+ *       until the headers are read, at most {@code api.headerTimeout};</li>
+ *   <li>reading a body — inside {@link #readingBody}, at most {@code api.bodyTimeout};</li>
+ *   <li>idle between requests — at most {@code api.idleTimeout} until the next request's
+ *       headers are read;</li>
+ *   <li>handling a request — no deadline (a generation may queue and stream for long).</li>
+ * </ul>
+ * A watchdog interrupts a thread whose phase is past its deadline; the interrupt closes the
+ * connection's channel under the blocked read, and the connection ends. Phase changes and
+ * the watchdog's check hold the connection's lock, so an interrupt never lands in a handler.
+ *
+ * <p>This is a connection selector (the only one on the listener, so Helidon hands it every
+ * accepted connection before reading a byte) wrapping Helidon's HTTP/1.1 selector, and a
+ * receive listener of Helidon's HTTP/1.1 connection, which reports the request line and the
+ * headers as they are read.
+ */
+final class ConnectionGuard implements ServerConnectionSelector, Http1ConnectionListener, AutoCloseable {
+
+    private final ServerConnectionSelector http1;
+    private final MonotonicClock clock;
+    private final long headerNanos;
+    private final long bodyNanos;
+    private final long idleNanos;
+    private final int perClient;
+    private final RefusalLog refusals;
+    private final Supplier<byte[]> tooManyFromClient;
+    private final Map<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    private final Map<Thread, Phase> phases = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService watchdog;
+
+    /** What a connection's thread is doing, and until when it may. */
+    private static final class Phase {
+        String what;           // "headers", "body", "idle", or null while handling (no deadline)
+        long deadlineNanos;
+    }
+
+    ConnectionGuard(ApiConfig config, MonotonicClock clock, RefusalLog refusals,
+                    Supplier<byte[]> tooManyFromClient) {
+        this.http1 = Http1ConnectionSelector.builder()
+                .config(Http1Config.builder().addReceiveListener(this).build())
+                .build();
+        this.clock = clock;
+        this.headerNanos = config.headerTimeout().toNanos();
+        this.bodyNanos = config.bodyTimeout().toNanos();
+        this.idleNanos = config.idleTimeout().toNanos();
+        this.perClient = config.maxConnectionsPerClient();
+        this.refusals = refusals;
+        this.tooManyFromClient = tooManyFromClient;
+        long shortest = Math.min(headerNanos, Math.min(bodyNanos, idleNanos));
+        long tickMillis = Math.clamp(TimeUnit.NANOSECONDS.toMillis(shortest) / 4, 20, 1000);
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("gpud-http-deadlines").factory());
+        watchdog.scheduleWithFixedDelay(this::cutLate, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public int bytesToIdentifyConnection() {
+        return 0;
+    }
+
+    @Override
+    public Support supports(BufferData data) {
+        return Support.SUPPORTED;
+    }
+
+    @Override
+    public Set<String> supportedApplicationProtocols() {
+        return http1.supportedApplicationProtocols();
+    }
+
+    @Override
+    public ServerConnection connection(ConnectionContext ctx) {
+        InetAddress client = ctx.remotePeer().address() instanceof InetSocketAddress a ? a.getAddress() : null;
+        AtomicInteger open = client == null ? new AtomicInteger() : perAddress.computeIfAbsent(client,
+                c -> new AtomicInteger());
+        if (open.incrementAndGet() > perClient) {
+            release(client, open);
+            refusals.refused("connections per client", client + " already holds " + perClient
+                    + " connections (api.maxConnectionsPerClient); answered 429 and closed");
+            return new Refused(ctx, tooManyFromClient.get());
+        }
+        return new Guarded(http1.connection(ctx), client, open);
+    }
+
+    private void release(InetAddress client, AtomicInteger open) {
+        if (open.decrementAndGet() == 0 && client != null) {
+            perAddress.remove(client, open);
+        }
+    }
+
+    /** Headers and request line read: the request is being handled, no deadline. */
+    @Override
+    public void headers(ConnectionContext ctx, Headers headers) {
+        move(null, 0);
+    }
+
+    /** A request line read: its headers must follow within the header deadline. */
+    @Override
+    public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+        Phase p = phases.get(Thread.currentThread());
+        if (p != null) {
+            synchronized (p) {
+                long headersBy = clock.nanos() + headerNanos;
+                if (p.what == null || headersBy - p.deadlineNanos < 0) {
+                    p.what = "headers";
+                    p.deadlineNanos = headersBy;
+                }
+            }
+        }
+    }
+
+    /** The request on this thread is answered: the next must come within the idle deadline. */
+    void requestDone() {
+        move("idle", idleNanos);
+    }
+
+    /**
+     * Runs {@code read} (this thread reading its request's body) under the body deadline.
+     * Past it, the connection is closed under the read, which then fails.
+     */
+    <T> T readingBody(Supplier<T> read) {
+        move("body", bodyNanos);
+        try {
+            return read.get();
+        } finally {
+            move(null, 0);
+        }
+    }
+
+    /** Whether the body read on this thread was cut by its deadline; clears the interrupt it caused. */
+    boolean cutByDeadline() {
+        return Thread.interrupted();
+    }
+
+    private void move(String what, long allowedNanos) {
+        Phase p = phases.get(Thread.currentThread());
+        if (p != null) {
+            synchronized (p) {
+                p.what = what;
+                p.deadlineNanos = clock.nanos() + allowedNanos;
+            }
+        }
+    }
+
+    private void cutLate() {
+        long now = clock.nanos();
+        phases.forEach((thread, p) -> {
+            synchronized (p) {
+                if (p.what != null && now - p.deadlineNanos > 0) {
+                    String setting = switch (p.what) {
+                        case "headers" -> "api.headerTimeout";
+                        case "body" -> "api.bodyTimeout";
+                        default -> "api.idleTimeout";
+                    };
+                    refusals.refused(p.what + " deadline", "a connection passed its " + p.what + " deadline ("
+                            + setting + ") and is closed");
+                    p.what = null;
+                    thread.interrupt();
+                }
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        watchdog.shutdownNow();
+    }
+
+    /** Helidon's HTTP/1.1 connection, with this thread's phases tracked while it runs. */
+    private final class Guarded implements ServerConnection {
+        private final ServerConnection delegate;
+        private final InetAddress client;
+        private final AtomicInteger open;
+
+        Guarded(ServerConnection delegate, InetAddress client, AtomicInteger open) {
+            this.delegate = delegate;
+            this.client = client;
+            this.open = open;
+        }
+
+        @Override
+        public void handle(Limit limit) throws InterruptedException {
+            var phase = new Phase();
+            phase.what = "headers";
+            phase.deadlineNanos = clock.nanos() + headerNanos;
+            phases.put(Thread.currentThread(), phase);
+            try {
+                delegate.handle(limit);
+            } finally {
+                phases.remove(Thread.currentThread());
+                release(client, open);
+            }
+        }
+
+        @Override
+        @SuppressWarnings("removal")
+        public void handle(java.util.concurrent.Semaphore requestSemaphore) throws InterruptedException {
+            handle(io.helidon.common.concurrency.limits.FixedLimit.create(requestSemaphore));
+        }
+
+        @Override
+        public Duration idleTime() {
+            return delegate.idleTime();
+        }
+
+        @Override
+        public void close(boolean interrupt) {
+            delegate.close(interrupt);
+        }
+    }
+
+    /** A connection refused before reading: one response, then closed. */
+    private static final class Refused implements ServerConnection {
+        private final ConnectionContext ctx;
+        private final byte[] response;
+
+        Refused(ConnectionContext ctx, byte[] response) {
+            this.ctx = ctx;
+            this.response = response;
+        }
+
+        @Override
+        public void handle(Limit limit) {
+            try {
+                ctx.dataWriter().writeNow(BufferData.create(response));
+            } catch (RuntimeException clientGone) {
+                // nothing to tell a client that is gone
+            }
+        }
+
+        @Override
+        @SuppressWarnings("removal")
+        public void handle(java.util.concurrent.Semaphore requestSemaphore) {
+            handle((Limit) null);
+        }
+
+        @Override
+        public Duration idleTime() {
+            return Duration.ZERO;
+        }
+
+        @Override
+        public void close(boolean interrupt) {
+        }
+    }
+
+    /** A complete HTTP/1.1 response with a JSON body and {@code Connection: close}. */
+    static byte[] closingResponse(int status, String reason, Map<String, String> headers, byte[] body) {
+        var head = new StringBuilder("HTTP/1.1 ").append(status).append(' ').append(reason).append("\r\n");
+        headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+        head.append("Content-Type: application/json\r\nContent-Length: ").append(body.length)
+                .append("\r\nConnection: close\r\n\r\n");
+        byte[] h = head.toString().getBytes(StandardCharsets.US_ASCII);
+        byte[] all = new byte[h.length + body.length];
+        System.arraycopy(h, 0, all, 0, h.length);
+        System.arraycopy(body, 0, all, h.length, body.length);
+        return all;
+    }
+}

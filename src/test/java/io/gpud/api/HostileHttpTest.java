@@ -1,0 +1,233 @@
+package io.gpud.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The data plane against requests a hostile client writes by hand on a raw socket: a body
+ * smuggled behind a refused one, broken chunked framing, a body cut short, stray bytes in
+ * the method, HTTP/1.0, and numbers out of every range. Each is a 4xx (or a plain close when
+ * the client is gone), never a 500, and nothing after a refused body is read as a request.
+ */
+class HostileHttpTest extends ApiServerTestBase {
+
+    private static final Pattern STATUS_LINE = Pattern.compile("HTTP/1\\.[01] (\\d{3}) ");
+
+    /** Writes {@code request} on a fresh connection and reads until the server closes it (or 10 s). */
+    private String exchange(byte[] request, boolean halfClose) throws IOException {
+        try (var socket = new Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(10_000);
+            try {
+                socket.getOutputStream().write(request);
+                socket.getOutputStream().flush();
+                if (halfClose) {
+                    socket.shutdownOutput();
+                }
+            } catch (IOException refusedMidWrite) {
+                // the server may answer and close before the whole request is written
+            }
+            var out = new ByteArrayOutputStream();
+            InputStream in = socket.getInputStream();
+            byte[] buffer = new byte[8192];
+            try {
+                for (int n; (n = in.read(buffer)) != -1; ) {
+                    out.write(buffer, 0, n);
+                }
+            } catch (SocketTimeoutException stillOpen) {
+                out.write("\n<connection still open after 10 s>".getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException reset) {
+                out.write(("\n<" + reset + ">").getBytes(StandardCharsets.US_ASCII));
+            }
+            return out.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private String exchange(String request) throws IOException {
+        return exchange(request.getBytes(StandardCharsets.ISO_8859_1), false);
+    }
+
+    private static int statusOf(String response) {
+        Matcher m = STATUS_LINE.matcher(response);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    private static int responses(String text) {
+        int count = 0;
+        for (Matcher m = STATUS_LINE.matcher(text); m.find(); ) {
+            count++;
+        }
+        return count;
+    }
+
+    @Test
+    void aRequestSmuggledBehindAnOversizedBodyIsNeverRun() throws Exception {
+        String hidden = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+        String body = hidden + "x".repeat(2 * MAX_BODY - hidden.length());
+        // The hidden request sits at the start of the body, the padding after it fills the
+        // declared length; the server refuses the length and must not read on as requests.
+        String request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+        String response = exchange(request);
+        assertEquals(413, statusOf(response), response);
+        assertEquals(1, responses(response), "a second response means the body ran as a request:\n" + response);
+        assertFalse(response.contains("\"object\":\"list\""), response);
+        assertStillServes();
+    }
+
+    @Test
+    void aRequestSmuggledBehindAnOversizedBodyOnAClosingConnectionIsNeverRun() throws Exception {
+        String hidden = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+        String body = "x".repeat(2 * MAX_BODY);
+        // The client asks to close; the server must not read the unread body, nor anything
+        // after it, as further requests.
+        String request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Connection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + hidden + body + hidden;
+        String response = exchange(request);
+        assertEquals(413, statusOf(response), response);
+        assertEquals(1, responses(response), "a second response means the body ran as a request:\n" + response);
+        assertFalse(response.contains("\"object\":\"list\""), response);
+    }
+
+    @Test
+    void aRequestSmuggledAfterABodyRefusedUnreadIsNeverRun() throws Exception {
+        String hidden = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+        // Within the cap, but refused (503, not ready) before the body is read.
+        node.state(io.gpud.core.NodeState.DRAINING);
+        String body = hidden + " ".repeat(100);
+        String request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Connection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body + hidden;
+        String response = exchange(request);
+        assertEquals(503, statusOf(response), response);
+        assertEquals(1, responses(response), "a second response means the rest ran as a request:\n" + response);
+    }
+
+    @Test
+    void aHeaderTrickledSlowerThanTheDeadlineIsCutOff() throws Exception {
+        server.stop();
+        var config = new io.gpud.config.ApiConfig("127.0.0.1", 0, 0, MAX_BODY, MAX_DEPTH,
+                java.time.Duration.ofSeconds(2)).withTimeouts(java.time.Duration.ofMillis(1500),
+                java.time.Duration.ofMillis(1500), java.time.Duration.ofSeconds(5));
+        server = new ApiServer(ApiServer.Dependencies.local(config, node, () -> java.util.List.copyOf(engines),
+                new io.gpud.metrics.MetricRegistry(), DEFAULT_MAX_TOKENS)).start();
+        long started = System.nanoTime();
+        try (var socket = new Socket("127.0.0.1", server.port())) {
+            var out = socket.getOutputStream();
+            out.write("GET /v1/models HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+            boolean cut = false;
+            // One header line every 300 ms, for at most 20 s: the server must cut it near 1.5 s.
+            for (int i = 0; i < 66 && !cut; i++) {
+                try {
+                    out.write(("X-Trickle-" + i + ": y\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    socket.setSoTimeout(300);
+                    cut = socket.getInputStream().read() == -1;
+                } catch (SocketTimeoutException stillOpen) {
+                    // next line
+                } catch (IOException reset) {
+                    cut = true;
+                }
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            assertTrue(cut, "the trickled header was still being read after " + seconds + " s");
+            assertTrue(seconds < 6, "cut only after " + seconds + " s");
+        }
+        assertStillServes();
+    }
+
+    @Test
+    void aRequestSmuggledBehindAChunkedBodyOverTheCapIsNeverRun() throws Exception {
+        String hidden = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+        String chunk = "x".repeat(2 * MAX_BODY);
+        String request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(chunk.length()) + "\r\n" + chunk
+                + "\r\n0\r\n\r\n" + hidden;
+        String response = exchange(request);
+        assertEquals(413, statusOf(response), response);
+        assertEquals(1, responses(response), "a second response means the rest ran as a request:\n" + response);
+    }
+
+    @Test
+    void aBadChunkSizeIsABadRequest() throws Exception {
+        String response = exchange("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+        assertEquals(400, statusOf(response), response);
+        assertEquals(1, responses(response), response);
+        assertStillServes();
+    }
+
+    @Test
+    void aNegativeOrHugeChunkSizeIsABadRequest() throws Exception {
+        for (String size : new String[] {"-5", "ffffffffffffffffff", "7fffffff"}) {
+            String response = exchange("POST /v1/completions HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\n{}\r\n");
+            int status = statusOf(response);
+            assertTrue(status == 400 || status == 413, "chunk size " + size + ":\n" + response);
+        }
+        assertStillServes();
+    }
+
+    @Test
+    void aBodyShorterThanItsContentLengthThenEndOfStreamIsNeverAServerError() throws Exception {
+        String response = exchange(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 100\r\n\r\n{\"model\":").getBytes(StandardCharsets.US_ASCII), true);
+        int status = statusOf(response);
+        assertTrue(status == -1 || (status >= 400 && status < 500), response);
+        assertStillServes();
+    }
+
+    @Test
+    void strayBytesInTheMethodAreABadRequest() throws Exception {
+        for (String method : new String[] {"G\u0001ET", "P@ST", "GET\u007f", "\u00ffPOST"}) {
+            String response = exchange(method + " /v1/models HTTP/1.1\r\nHost: x\r\n\r\n");
+            int status = statusOf(response);
+            assertTrue(status >= 400 && status < 500, "method " + method.chars().boxed().toList() + ":\n" + response);
+        }
+        assertStillServes();
+    }
+
+    @Test
+    void http10IsRefusedWithAClientErrorThatSaysSo() throws Exception {
+        String response = exchange("GET /v1/models HTTP/1.0\r\nHost: x\r\n\r\n");
+        int status = statusOf(response);
+        assertTrue(status >= 400 && status < 500, response);
+        assertTrue(response.contains("HTTP/1.1"), response);
+    }
+
+    @Test
+    void anIntegerWrittenWithAnExponentBeyondTheRangeNamesTheBound() throws Exception {
+        JsonNode error = assertOpenAiError(post("/v1/completions",
+                "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":1e12}"), 400);
+        String message = error.get("message").asText();
+        assertFalse(message.contains("got number"), message);
+        assertTrue(message.contains("max_tokens") && message.contains(Integer.toString(Integer.MAX_VALUE)), message);
+    }
+
+    @Test
+    void anIntegerBeyondTheRangeNamesTheBound() throws Exception {
+        JsonNode error = assertOpenAiError(post("/v1/completions",
+                "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":100000000000000000000}"), 400);
+        String message = error.get("message").asText();
+        assertTrue(message.contains(Integer.toString(Integer.MAX_VALUE)), message);
+    }
+
+    @Test
+    void aVeryLongNumberIsNotCalledNesting() throws Exception {
+        JsonNode error = assertOpenAiError(post("/v1/completions",
+                "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":" + "9".repeat(2000) + "}"), 400);
+        String message = error.get("message").asText();
+        assertFalse(message.contains("nested"), message);
+        assertTrue(message.contains("number"), message);
+    }
+}
