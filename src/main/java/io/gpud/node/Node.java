@@ -147,8 +147,9 @@ public final class Node implements AutoCloseable {
             var routingMetrics = new RoutingMetrics(metrics);
             var self = new RoutingSelf(lifecycle, models, NodeServices.capacity(config), address);
             var router = new Router(config.routing(), new MembershipCandidates(nodeId, region, membership::members,
-                    membership::regionSummaries, self, time), vivaldi, time, random, routingMetrics);
-            routing = Optional.of(new ApiServer.Routing(router, new PeerForwarder(nodeId, router, routingMetrics)));
+                    membership::regionSummaries, self, time, false), vivaldi, time, random, routingMetrics);
+            routing = Optional.of(new ApiServer.Routing(router, new PeerForwarder(nodeId, router, Optional.empty(),
+                    routingMetrics)));
         }
         var api = new ApiServer(new ApiServer.Dependencies(config.api(), new Identity(nodeId, lifecycle), models,
                 metrics, config.engine().defaultMaxTokens(), secure.map(SecureStack::gateway), routing,

@@ -58,7 +58,7 @@ final class SimCluster implements AutoCloseable {
             var metrics = new RoutingMetrics(registry);
             this.router = new Router(routing, new View(this), null, MonotonicClock.system(), new Random(id.hashCode()),
                     metrics);
-            var forwarder = new PeerForwarder(id, router, metrics);
+            var forwarder = new PeerForwarder(id, router, Optional.empty(), metrics);
             var config = new ApiConfig("127.0.0.1", 0, 0, 1 << 20, 64, Duration.ofSeconds(1));
             this.server = new ApiServer(new ApiServer.Dependencies(config, this, () -> List.of(engine), registry, 16,
                     Optional.empty(), Optional.of(new ApiServer.Routing(router, forwarder)), false, Time.system()))

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
@@ -93,7 +94,7 @@ class PeerForwarderDeadlineTest {
     }
 
     private static RoutingConfig config() {
-        return RoutingConfig.defaults();
+        return RoutingConfig.defaults().withForwardDeadlines(Duration.ofSeconds(1), Duration.ofSeconds(1));
     }
 
     private record Answer(PeerForwarder.Outcome outcome, int status, String body, long millis) {
@@ -129,7 +130,7 @@ class PeerForwarderDeadlineTest {
         var metrics = new RoutingMetrics(registry);
         var router = new Router(config(), new SimCandidates("front", "r"), null, MonotonicClock.system(),
                 new Random(1), metrics);
-        return new PeerForwarder("front", router, metrics);
+        return new PeerForwarder("front", router, Optional.empty(), metrics);
     }
 
     private void assertServedByTheNextPeer(int stalled) throws IOException {
@@ -164,5 +165,22 @@ class PeerForwarderDeadlineTest {
     void aPeerThatSendsHeadersWithALengthThenStallsIsGivenUpBeforeTheClientSeesAByte() throws IOException {
         assertServedByTheNextPeer(stallingPeer("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                 + "content-length: 100\r\n\r\n{\"par"));
+    }
+
+    @Test
+    void aStreamThatStallsAfterItsFirstBytesReachedTheClientEndsAtTheIdleDeadline() throws IOException {
+        int stalled = stallingPeer("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                + "transfer-encoding: chunked\r\n\r\n6\r\ndata: \r\n");
+        int good = goodPeer();
+        var registry = new MetricRegistry();
+        PeerForwarder forwarder = forwarder(registry);
+        Answer a = assertTimeoutPreemptively(BOUND, () -> forward(forwarder, stalled, good),
+                "the forward still waits on the stalled stream after " + BOUND.toSeconds() + " s");
+        var broken = assertInstanceOf(PeerForwarder.Outcome.Broken.class, a.outcome(), a.toString());
+        assertEquals("frozen", broken.node());
+        assertTrue(broken.reason().contains("routing.idleTimeout"), broken.reason());
+        assertEquals(200, a.status());
+        assertEquals("data: ", a.body(), "what reached the client before the stall");
+        assertTrue(a.millis() < 5_000, "took " + a.millis() + " ms with a 1 s deadline");
     }
 }
