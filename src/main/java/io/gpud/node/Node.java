@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * disabled subsystem is an empty {@link Optional} or a no-op such as
  * {@link Membership#disabled()}).
  *
- * <p>Start order: data directory and node id, the lifecycle and metrics, the models, the
+ * <p>Start order: data directory and node id, peer TLS ({@code routing.peerTls}, or the
+ * insecure flag's refusal to run without it), the lifecycle and metrics, the models, the
  * secure envelope's stack ({@code secure.mode}), gossip membership (joined as STARTING),
  * the router, the HTTP listeners, the node's services and the admin socket; then READY,
  * gossiped with the bound data port; then the state store and this node's registry item,
@@ -120,6 +121,7 @@ public final class Node implements AutoCloseable {
         String nodeId = nodeId(config);
         String region = config.node().region();
         log.info("gpud node {} starting in region {} (data dir {})", nodeId, region, config.node().dataDir());
+        Optional<PeerTls> peerTls = peerTls(config);
         var lifecycle = new Lifecycle(time);
         var metrics = MetricRegistry.forNode(Version.current());
         metrics.gauge("gpud_node_state", "Node state: 0 starting, 1 ready, 2 draining, 3 drained, 4 quarantined",
@@ -134,7 +136,6 @@ public final class Node implements AutoCloseable {
         Optional<SecureStack> secure = startSecure(config, time);
         secure.ifPresent(started::push);
 
-        Optional<PeerTls> peerTls = peerTls(config);
         var address = new DataPlaneAddress(advertisedHost(config), config.api().port(),
                 peerTls.isPresent() ? config.routing().peerTls().port() : 0);
         var vivaldi = new Vivaldi(random);
