@@ -24,6 +24,8 @@ start() { # name port gossip-port [join]
   cat > "$work/$1/gpud.yaml" <<YAML
 gossip:
   profile: loopback
+  # Two daemons on loopback with no keyring or peer certificates.
+  insecure: true
   bindAddress: 127.0.0.1
   port: $3
   join: [${4:-}]

@@ -12,6 +12,7 @@ import io.gpud.inference.ModelCatalog;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.routing.PeerForwarder;
 import io.gpud.routing.Router;
+import io.helidon.common.tls.TlsClientAuth;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -43,12 +44,21 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 
 /**
  * The node's HTTP servers: the data plane on {@link ApiConfig#port()} (OpenAI
  * {@code /v1/...}, Ollama {@code /api/...}, {@code /health/live}, {@code /health/ready})
  * the secure envelope {@code /v1/secure/...}, and Prometheus {@code /metrics} on {@link ApiConfig#metricsPort()}, two listeners of one
  * Helidon WebServer.
+ *
+ * <p>With peer TLS a third listener, on {@link PeerListener#port()}, takes the requests peers
+ * forward: mutual TLS 1.3, a client certificate of the cluster CA required, and every
+ * generation request on it is served here (it was routed already). On the data port
+ * {@link PeerForwarder#HOP_HEADER} then means nothing: a client that sends it is routed like
+ * any other. Without peer TLS (a cluster run with {@code gossip.insecure}) peers forward to
+ * the data port, and the header there is what stops a second hop.
  *
  * <p>Every response carries {@code x-gpud-node}. Every route runs inside one wrapper that
  * records {@code gpud_http_requests_total} and {@code gpud_http_request_duration_seconds}
@@ -63,6 +73,7 @@ public final class ApiServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     private static final String METRICS_SOCKET = "metrics";
+    private static final String PEER_SOCKET = "peers";
     /** Connections the metrics listener serves at once: scrapers, not clients. */
     private static final int METRICS_CONNECTIONS = 32;
     /** Descriptors set aside beyond those open at start: files, gossip, metrics, admin, forwards' pools. */
@@ -85,6 +96,9 @@ public final class ApiServer implements AutoCloseable {
     private final OllamaHandlers ollama;
     private final SecureHandlers secure;
     private final Optional<PeerRouting> routing;
+    /** Peers forward to the data port, whose hop header is then trusted (no peer TLS). */
+    private final boolean hopHeaderOnDataPort;
+    private final Optional<PeerListener> peerListener;
     private final WebServer server;
     private final String listeners;
     private final AtomicInteger active = new AtomicInteger();
@@ -122,8 +136,23 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /** The routing decision and the forwarding of requests to peers. */
-    public record Routing(Router router, PeerForwarder forwarder) {
+    /**
+     * The routing decision and the forwarding of requests to peers.
+     *
+     * @param peers the listener peers forward to (mutual TLS); empty: they forward to the data
+     *              port, and its hop header is trusted
+     */
+    public record Routing(Router router, PeerForwarder forwarder, Optional<PeerListener> peers) {
+    }
+
+    /**
+     * The peer listener: mutual TLS with the cluster's certificates.
+     *
+     * @param port       its port (0 picks a free one)
+     * @param context    the cluster's TLS context
+     * @param parameters the server's parameters: TLS 1.3, a client certificate required
+     */
+    public record PeerListener(int port, SSLContext context, SSLParameters parameters) {
     }
 
     /** Builds both listeners; nothing is bound until {@link #start()}. */
@@ -154,9 +183,12 @@ public final class ApiServer implements AutoCloseable {
         this.ollama = new OllamaHandlers(catalog, generations, time);
         this.secure = new SecureHandlers(d.secure(), node, time, generations, openAi, bodies);
         this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));
-        this.listeners = config.host() + ":" + config.port() + " (data plane) or " + config.host() + ":"
-                + config.metricsPort() + " (metrics)";
-        this.server = guarded(WebServer.builder(), maxConnections)
+        this.peerListener = d.routing().flatMap(Routing::peers);
+        this.hopHeaderOnDataPort = d.routing().isPresent() && peerListener.isEmpty();
+        this.listeners = config.host() + ":" + config.port() + " (data plane)"
+                + peerListener.map(p -> ", " + config.host() + ":" + p.port() + " (peers)").orElse("") + " or "
+                + config.host() + ":" + config.metricsPort() + " (metrics)";
+        var builder = guarded(WebServer.builder(), maxConnections)
                 .host(config.host())
                 .port(config.port())
                 .enableProxyProtocol(d.proxyProtocol())
@@ -164,8 +196,16 @@ public final class ApiServer implements AutoCloseable {
                 .putSocket(METRICS_SOCKET, s -> guarded(s, METRICS_CONNECTIONS)
                         .host(config.host())
                         .port(config.metricsPort())
-                        .routing(this::metricsRoutes))
-                .build();
+                        .routing(this::metricsRoutes));
+        // Forwards from peers: the same limits as the data plane (a front node's forwards count
+        // toward api.maxConnectionsPerClient), over mutual TLS.
+        peerListener.ifPresent(p -> builder.putSocket(PEER_SOCKET, s -> guarded(s, maxConnections)
+                .host(config.host())
+                .port(p.port())
+                .tls(t -> t.sslContext(p.context()).sslParameters(p.parameters())
+                        .clientAuth(TlsClientAuth.REQUIRED).enabledProtocols(List.of(p.parameters().getProtocols())))
+                .routing(this::peerRoutes)));
+        this.server = builder.build();
     }
 
     /**
@@ -237,13 +277,17 @@ public final class ApiServer implements AutoCloseable {
     public ApiServer start() {
         ensureBindable(config.port(), "the data plane's");
         ensureBindable(config.metricsPort(), "the metrics");
+        if (peerListener.isPresent()) {
+            ensureBindable(peerListener.get().port(), "the peer");
+        }
         server.start();
-        if (!server.isRunning() || port() < 0 || metricsPort() < 0) {
+        if (!server.isRunning() || port() < 0 || metricsPort() < 0 || peerListener.isPresent() && peerPort() < 0) {
             server.stop();
             throw new GpudException("cannot listen on " + listeners + ": the port is taken, the address is not this "
                     + "host's, or binding is not permitted (the server's log line above has the cause)");
         }
-        LOG.info("serving the data plane on port {} and metrics on port {}", port(), metricsPort());
+        LOG.info("serving the data plane on port {} and metrics on port {}{}", port(), metricsPort(),
+                peerListener.isPresent() ? ", forwards from peers on port " + peerPort() + " (mutual TLS)" : "");
         probe.scheduleWithFixedDelay(this::probeDataPort, PROBE_EVERY.toMillis(), PROBE_EVERY.toMillis(),
                 TimeUnit.MILLISECONDS);
         return this;
@@ -312,6 +356,11 @@ public final class ApiServer implements AutoCloseable {
         return server.port(METRICS_SOCKET);
     }
 
+    /** The bound peer listener's port; 0 when there is none (no peer TLS). */
+    public int peerPort() {
+        return peerListener.isPresent() ? server.port(PEER_SOCKET) : 0;
+    }
+
     /**
      * HTTP requests being handled right now, from routing until the last byte is written.
      * A drain waits for this as well as for the engine, so no response is cut short by a
@@ -353,6 +402,19 @@ public final class ApiServer implements AutoCloseable {
         r.any(unmatched());
     }
 
+    /** The peer listener: what peers forward, served here; the TLS handshake authenticated the peer. */
+    private void peerRoutes(HttpRouting.Builder r) {
+        r.addFilter((chain, req, res) -> {
+            res.header(NODE_HEADER, node.nodeId());
+            chain.proceed();
+        });
+        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, local(openAi::completions));
+        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, local(openAi::chatCompletions));
+        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, local(ollama::generate));
+        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, local(ollama::chat));
+        r.any(unmatched());
+    }
+
     private void metricsRoutes(HttpRouting.Builder r) {
         r.addFilter((chain, req, res) -> {
             res.header(NODE_HEADER, node.nodeId());
@@ -369,23 +431,33 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
-     * A generation route: the node's state is read once for the request; the body is read
-     * and parsed once; the router decides, when this node routes and the request was not
-     * forwarded to it; served here, it needs a node that takes work (else 503).
+     * A generation route on the data port: the node's state is read once for the request; the
+     * body is read and parsed once; the router decides, when this node routes (and, without
+     * peer TLS, the request was not forwarded to it); served here, it needs a node that takes
+     * work (else 503).
      */
     private Handler generation(BodyHandler handler) {
+        Handler local = local(handler);
         return (req, res) -> {
-            NodeState state = node.state();
-            if (routing.isEmpty() || req.headers().contains(HeaderNames.create(PeerForwarder.HOP_HEADER))) {
-                generations.ensureAcceptingWork(state);
-                handler.handle(req, res, bodies.readObject(req));
+            if (routing.isEmpty()
+                    || hopHeaderOnDataPort && req.headers().contains(HeaderNames.create(PeerForwarder.HOP_HEADER))) {
+                local.handle(req, res);
                 return;
             }
+            NodeState state = node.state();
             JsonBodies.Body body = bodies.read(req);
             if (!routing.get().forwarded(req, res, body.bytes(), body.object(), state)) {
                 generations.ensureAcceptingWork(state);
                 handler.handle(req, res, body.object());
             }
+        };
+    }
+
+    /** A generation route served here, never routed: it needs a node that takes work (else 503). */
+    private Handler local(BodyHandler handler) {
+        return (req, res) -> {
+            generations.ensureAcceptingWork(node.state());
+            handler.handle(req, res, bodies.readObject(req));
         };
     }
 

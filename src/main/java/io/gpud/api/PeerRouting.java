@@ -32,8 +32,11 @@ import java.util.Map;
  * request is served here or forwarded to the peer the {@link Router} picks, before the
  * engine is called.
  *
- * <p>A request that carries {@link PeerForwarder#HOP_HEADER} was forwarded already and is
- * served here whatever the router would say (the API does not ask). Otherwise the body,
+ * <p>A request a peer forwarded is served here whatever the router would say, and never
+ * reaches this class: it came through the peer listener (mutual TLS), or, in a cluster
+ * without peer TLS, it carries {@link PeerForwarder#HOP_HEADER} on the data port. With peer
+ * TLS a client's {@link PeerForwarder#HOP_HEADER} on the data port is ignored: the request is
+ * routed like any other, and the header is not passed on. Otherwise the body,
  * read and parsed once by the API, goes on as it came, and its {@code model} decides. When
  * no peer could take a forwarded request
  * before anything reached the client, this node serves it itself if it takes work, and

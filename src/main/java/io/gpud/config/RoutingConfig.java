@@ -35,6 +35,17 @@ import java.util.List;
  * @param affinity            rules {@code SOURCE=REGION}: SOURCE is a CIDR ({@code 10.34.10.0/24}),
  *                            a VPC endpoint id ({@code vpce-...}) or a VPC id ({@code vpc-...});
  *                            the first rule that matches names the preferred region
+ * @param firstByteTimeout    how long a forward waits, from sending, for the first byte of the
+ *                            peer's answer body. Past it the peer counts as failed and the next
+ *                            target is tried (nothing has reached the client yet). A non-streamed
+ *                            answer arrives whole at the end of its generation, so this bounds
+ *                            the longest generation a forward waits for: lower finds a frozen
+ *                            peer sooner, and gives up on long non-streamed answers
+ * @param idleTimeout         how long a forward waits for the next piece of an answer that has
+ *                            begun: past it the peer counts as failed, and a client that got part
+ *                            of the answer sees it end early, as when the peer's stream breaks
+ * @param peerTls             mutual TLS between peers: the listener forwards go to, and the
+ *                            cluster CA that decides who is a peer
  */
 public record RoutingConfig(
         boolean enabled,
@@ -50,7 +61,10 @@ public record RoutingConfig(
         int breakerFailures,
         Duration breakerOpenFor,
         boolean proxyProtocol,
-        List<String> affinity) {
+        List<String> affinity,
+        Duration firstByteTimeout,
+        Duration idleTimeout,
+        PeerTlsConfig peerTls) {
 
     public RoutingConfig {
         weight("routing.weightLoad", weightLoad);
@@ -77,6 +91,9 @@ public record RoutingConfig(
                         + "(10.34.10.0/24=us-east-1, vpce-0abc=us-west-2, vpc-0123=eu-west-1)");
             }
         }
+        Validate.positive("routing.firstByteTimeout", firstByteTimeout);
+        Validate.positive("routing.idleTimeout", idleTimeout);
+        Validate.notNull("routing.peerTls", peerTls);
     }
 
     private static void weight(String field, double value) {
@@ -88,10 +105,27 @@ public record RoutingConfig(
     /**
      * Defaults: weights 0.5/0.3/0.2 (SPEC section 5), RTT ceiling 200 ms, load stale after
      * 1 s, cross-region penalty 80 ms, power of two among the best 3, 3 attempts, 1 s
-     * connect timeout, circuit open after 5 failures for 5 s, no PROXY protocol, no rules.
+     * connect timeout, circuit open after 5 failures for 5 s, no PROXY protocol, no rules;
+     * a forward's first answer byte within 60 s and then no pause over 30 s; no peer TLS
+     * (listener port 8401 once configured).
      */
     public static RoutingConfig defaults() {
         return new RoutingConfig(true, 0.5, 0.3, 0.2, Duration.ofMillis(200), Duration.ofSeconds(1),
-                Duration.ofMillis(80), 3, 3, Duration.ofSeconds(1), 5, Duration.ofSeconds(5), false, List.of());
+                Duration.ofMillis(80), 3, 3, Duration.ofSeconds(1), 5, Duration.ofSeconds(5), false, List.of(),
+                Duration.ofSeconds(60), Duration.ofSeconds(30), PeerTlsConfig.defaults());
+    }
+
+    /** This configuration with other forward deadlines. */
+    public RoutingConfig withForwardDeadlines(Duration firstByte, Duration idle) {
+        return new RoutingConfig(enabled, weightLoad, weightLatency, weightAffinity, latencyCeiling, staleLoadAfter,
+                crossRegionPenalty, choices, maxAttempts, connectTimeout, breakerFailures, breakerOpenFor, proxyProtocol,
+                affinity, firstByte, idle, peerTls);
+    }
+
+    /** This configuration with other peer TLS settings. */
+    public RoutingConfig withPeerTls(PeerTlsConfig tls) {
+        return new RoutingConfig(enabled, weightLoad, weightLatency, weightAffinity, latencyCeiling, staleLoadAfter,
+                crossRegionPenalty, choices, maxAttempts, connectTimeout, breakerFailures, breakerOpenFor, proxyProtocol,
+                affinity, firstByteTimeout, idleTimeout, tls);
     }
 }

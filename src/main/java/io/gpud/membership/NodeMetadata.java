@@ -19,10 +19,16 @@ import java.util.List;
  * @param models          the models it serves, with versions
  * @param capacity        concurrent sequences it offers
  * @param softwareVersion the gpud version it runs
+ * @param peerPort        port of its peer listener (mutual TLS, on {@code dataAddress}) that
+ *                        forwarded requests go to; 0: it has none, and takes forwards on
+ *                        its data port (a cluster that runs without peer TLS)
+ *
+ * <p>The wire form appends {@code peerPort} to the fields before it; a form without it
+ * (a node of an older version) decodes with {@code peerPort} 0.
  */
 public record NodeMetadata(String region, String dataAddress, int dataPort, String availabilityZone, String subnet,
                            String vpc, String nodeState, List<Model> models, int capacity,
-                           String softwareVersion) {
+                           String softwareVersion, int peerPort) {
 
     /** A model a member serves, and its version. */
     public record Model(String name, String version) {
@@ -30,6 +36,18 @@ public record NodeMetadata(String region, String dataAddress, int dataPort, Stri
 
     public NodeMetadata {
         models = List.copyOf(models);
+    }
+
+    /** Metadata of a member with no peer listener. */
+    public NodeMetadata(String region, String dataAddress, int dataPort, String availabilityZone, String subnet,
+                        String vpc, String nodeState, List<Model> models, int capacity, String softwareVersion) {
+        this(region, dataAddress, dataPort, availabilityZone, subnet, vpc, nodeState, models, capacity,
+                softwareVersion, 0);
+    }
+
+    /** The port forwarded requests go to: the peer listener's, else the data plane's. */
+    public int forwardPort() {
+        return peerPort > 0 ? peerPort : dataPort;
     }
 
     /** Metadata with nothing but a region, for members whose metadata did not decode. */
@@ -45,7 +63,7 @@ public record NodeMetadata(String region, String dataAddress, int dataPort, Stri
         for (Model m : models) {
             out.string(m.name()).string(m.version());
         }
-        out.i32(capacity).string(softwareVersion);
+        out.i32(capacity).string(softwareVersion).u16(peerPort);
         return out.toArray();
     }
 
@@ -66,7 +84,8 @@ public record NodeMetadata(String region, String dataAddress, int dataPort, Stri
         }
         int capacity = in.i32();
         String version = in.string();
+        int peerPort = in.remaining() == 0 ? 0 : in.u16();
         in.end();
-        return new NodeMetadata(region, address, port, az, subnet, vpc, state, models, capacity, version);
+        return new NodeMetadata(region, address, port, az, subnet, vpc, state, models, capacity, version, peerPort);
     }
 }

@@ -54,7 +54,7 @@ final class RegionBridges {
             // a wildcard data address means "where my gossip comes from"
             String address = meta.dataAddress().isEmpty() || meta.dataAddress().equals("0.0.0.0")
                     ? m.address().getAddress().getHostAddress() : meta.dataAddress();
-            var host = new RegionSummary.Host(m.node(), address + ":" + meta.dataPort(),
+            var host = new RegionSummary.Host(m.node(), address + ":" + meta.forwardPort(),
                     load == null ? 0 : load.queueDepth(), load == null ? 0 : load.inFlight(),
                     Math.max(0, meta.capacity()));
             for (NodeMetadata.Model model : meta.models()) {

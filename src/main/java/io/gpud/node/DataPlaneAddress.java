@@ -1,17 +1,20 @@
 package io.gpud.node;
 
 /**
- * Where peers and the registry reach this node's data plane: the advertised host, and the
- * port — the configured one until the listener is bound, then the bound one (they differ
- * when the configuration asks for any free port, 0).
+ * Where peers and the registry reach this node: the advertised host, the data plane's port
+ * and the peer listener's — the configured ones until the listeners are bound, then the
+ * bound ones (they differ when the configuration asks for any free port, 0). The peer port
+ * is 0 while the node has no peer listener.
  */
 final class DataPlaneAddress {
     private final String host;
     private volatile int port;
+    private volatile int peerPort;
 
-    DataPlaneAddress(String host, int configuredPort) {
+    DataPlaneAddress(String host, int configuredPort, int configuredPeerPort) {
         this.host = host;
         this.port = configuredPort;
+        this.peerPort = configuredPeerPort;
     }
 
     String host() {
@@ -22,8 +25,13 @@ final class DataPlaneAddress {
         return port;
     }
 
-    /** The listener is bound to {@code port}. */
-    void bound(int port) {
+    int peerPort() {
+        return peerPort;
+    }
+
+    /** The listeners are bound to {@code port} and {@code peerPort} (0: no peer listener). */
+    void bound(int port, int peerPort) {
         this.port = port;
+        this.peerPort = peerPort;
     }
 }

@@ -4,12 +4,14 @@ import io.gpud.api.AdminServer;
 import io.gpud.api.ApiServer;
 import io.gpud.api.NodeView;
 import io.gpud.config.GpudConfig;
+import io.gpud.config.PeerTlsConfig;
 import io.gpud.config.SecureConfig;
 import io.gpud.core.GpudException;
 import io.gpud.core.Ids;
 import io.gpud.core.NodeState;
 import io.gpud.core.Time;
 import io.gpud.enclave.SecureStack;
+import io.gpud.enclave.crypto.PeerTls;
 import io.gpud.membership.Membership;
 import io.gpud.membership.MembershipAgent;
 import io.gpud.metrics.MetricRegistry;
@@ -48,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * disabled subsystem is an empty {@link Optional} or a no-op such as
  * {@link Membership#disabled()}).
  *
- * <p>Start order: data directory and node id, the lifecycle and metrics, the models, the
+ * <p>Start order: data directory and node id, peer TLS ({@code routing.peerTls}, or the
+ * insecure flag's refusal to run without it), the lifecycle and metrics, the models, the
  * secure envelope's stack ({@code secure.mode}), gossip membership (joined as STARTING),
  * the router, the HTTP listeners, the node's services and the admin socket; then READY,
  * gossiped with the bound data port; then the state store and this node's registry item,
@@ -122,6 +125,7 @@ public final class Node implements AutoCloseable {
         String nodeId = nodeId(config);
         String region = config.node().region();
         log.info("gpud node {} starting in region {} (data dir {})", nodeId, region, config.node().dataDir());
+        Optional<PeerTls> peerTls = peerTls(config);
         var lifecycle = new Lifecycle(time);
         var metrics = MetricRegistry.forNode(Version.current());
         metrics.gauge("gpud_node_state", "Node state: 0 starting, 1 ready, 2 draining, 3 drained, 4 quarantined",
@@ -136,7 +140,8 @@ public final class Node implements AutoCloseable {
         Optional<SecureStack> secure = startSecure(config, time, metrics);
         secure.ifPresent(started::push);
 
-        var address = new DataPlaneAddress(advertisedHost(config), config.api().port());
+        var address = new DataPlaneAddress(advertisedHost(config), config.api().port(),
+                peerTls.isPresent() ? config.routing().peerTls().port() : 0);
         var vivaldi = new Vivaldi(random);
         Membership membership = config.gossip().enabled()
                 ? MembershipAgent.start(nodeId, config.gossip(),
@@ -151,8 +156,11 @@ public final class Node implements AutoCloseable {
             var routingMetrics = new RoutingMetrics(metrics);
             var self = new RoutingSelf(lifecycle, models, NodeServices.capacity(config), address);
             var router = new Router(config.routing(), new MembershipCandidates(nodeId, region, membership::members,
-                    membership::regionSummaries, self, time), vivaldi, time, random, routingMetrics);
-            routing = Optional.of(new ApiServer.Routing(router, new PeerForwarder(nodeId, router, routingMetrics)));
+                    membership::regionSummaries, self, time, peerTls.isPresent()), vivaldi, time, random, routingMetrics);
+            var forwarder = new PeerForwarder(nodeId, router,
+                    peerTls.map(t -> new PeerForwarder.Tls(t.context(), t.clientParameters())), routingMetrics);
+            routing = Optional.of(new ApiServer.Routing(router, forwarder, peerTls.map(t -> new ApiServer.PeerListener(
+                    config.routing().peerTls().port(), t.context(), t.serverParameters()))));
         }
         var api = new ApiServer(new ApiServer.Dependencies(config.api(), new Identity(nodeId, lifecycle), models,
                 metrics, config.engine().defaultMaxTokens(), secure.map(SecureStack::gateway), routing,
@@ -176,7 +184,7 @@ public final class Node implements AutoCloseable {
                     reason);
             lifecycle.quarantine();
         });
-        address.bound(api.port());
+        address.bound(api.port(), api.peerPort());
         started.push(() -> membership.leave(LEAVE_GRACE));
 
         lifecycle.ready();
@@ -260,6 +268,37 @@ public final class Node implements AutoCloseable {
         return Optional.of(stack);
     }
 
+    /**
+     * Peer TLS when {@code routing.peerTls} names its files; empty when the node does not
+     * route, or runs alone (no gossip), or the cluster runs without it by choice
+     * ({@code gossip.insecure}: forwards are plain HTTP, and the data port trusts
+     * {@code x-gpud-forwarded-by} from anyone).
+     *
+     * @throws GpudException when the node routes over gossip with neither peer TLS nor the
+     *                       insecure flag, or the files cannot be used
+     */
+    private static Optional<PeerTls> peerTls(GpudConfig config) {
+        PeerTlsConfig tls = config.routing().peerTls();
+        if (!config.routing().enabled() || !config.gossip().enabled()) {
+            return Optional.empty();
+        }
+        if (!tls.configured()) {
+            if (!config.gossip().insecure()) {
+                throw new GpudException("routing forwards requests to gossip peers, but routing.peerTls is not set: "
+                        + "set routing.peerTls.caFile, certFile and keyFile (the cluster CA, this node's certificate "
+                        + "and key), or run an unauthenticated cluster on purpose with gpud run --insecure-cluster "
+                        + "(gossip.insecure: true), or turn routing off (routing.enabled: false)");
+            }
+            log.warn("forwards between peers are NOT authenticated or encrypted (gossip.insecure without "
+                    + "routing.peerTls): any host that joins gossip receives forwarded prompts, and x-gpud-forwarded-by "
+                    + "on the data port skips routing");
+            return Optional.empty();
+        }
+        PeerTls loaded = PeerTls.load(tls.caFile(), tls.certFile(), tls.keyFile(), log::warn);
+        log.info("peer TLS: mutual TLS 1.3 (FIPS) on port {} with the cluster CA {}", tls.port(), tls.caFile());
+        return Optional.of(loaded);
+    }
+
     /** The host peers reach the data plane at: the listener's, or the gossip's advertised one for 0.0.0.0. */
     private static String advertisedHost(GpudConfig config) {
         String host = config.api().host();
@@ -318,6 +357,11 @@ public final class Node implements AutoCloseable {
     /** The bound data-plane port (the configured one, or the one picked for port 0). */
     public int port() {
         return api.port();
+    }
+
+    /** The bound peer listener port; 0 without peer TLS. */
+    public int peerPort() {
+        return api.peerPort();
     }
 
     /** The bound gossip port; -1 when gossip is disabled. */

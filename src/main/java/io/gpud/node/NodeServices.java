@@ -78,7 +78,7 @@ final class NodeServices implements NodeControl, DrainTarget {
                 .map(e -> new NodeMetadata.Model(e.info().name(), models.version(e.info().name())))
                 .toList();
         return new NodeMetadata(config.node().region(), address.host(), address.port(), g.availabilityZone(),
-                g.subnet(), g.vpc(), state.name(), served, capacity(config), Version.current());
+                g.subnet(), g.vpc(), state.name(), served, capacity(config), Version.current(), address.peerPort());
     }
 
     /** Sequences this node takes at once, as gossiped and as the router counts it. */

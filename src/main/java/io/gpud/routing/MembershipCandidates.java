@@ -32,6 +32,10 @@ import java.util.function.Supplier;
  * (aged by the summary's age) stand in for them; a host that only a summary names is added
  * with what the summary says. Summaries arrive once a second through the bridges, so the
  * router gives remote load records more time before it calls them stale.
+ *
+ * <p>With peer TLS a candidate's port is its peer listener's, and a member that gossips none
+ * (it runs without peer TLS, or an older version) is no candidate: it could not prove it is
+ * a cluster member. Without peer TLS it is the data port, as before.
  */
 public final class MembershipCandidates implements CandidateSource {
 
@@ -58,6 +62,7 @@ public final class MembershipCandidates implements CandidateSource {
     private final Supplier<Map<String, RegionSummary>> summaries;
     private final Self self;
     private final MonotonicClock clock;
+    private final boolean peerTls;
     private volatile Converted converted;
 
     private record Converted(List<MemberView> snapshot, Map<String, RegionSummary> summaries,
@@ -68,15 +73,19 @@ public final class MembershipCandidates implements CandidateSource {
      * @param members   the agent's snapshot supplier ({@code MembershipAgent::members})
      * @param summaries the agent's region summaries ({@code MembershipAgent::regionSummaries});
      *                  an empty map while the WAN pool is off
+     * @param peerTls   forwards go to peers' TLS listeners: candidates are the members that
+     *                  gossip one, at its port
      */
     public MembershipCandidates(String node, String region, Supplier<List<MemberView>> members,
-                                Supplier<Map<String, RegionSummary>> summaries, Self self, MonotonicClock clock) {
+                                Supplier<Map<String, RegionSummary>> summaries, Self self, MonotonicClock clock,
+                                boolean peerTls) {
         this.node = node;
         this.region = region;
         this.members = members;
         this.summaries = summaries;
         this.self = self;
         this.clock = clock;
+        this.peerTls = peerTls;
     }
 
     @Override
@@ -115,7 +124,8 @@ public final class MembershipCandidates implements CandidateSource {
                 continue;
             }
             NodeMetadata md = m.metadata();
-            if (md.dataPort() <= 0 || md.dataAddress().isEmpty()) {
+            int port = peerTls ? md.peerPort() : md.dataPort();
+            if (port <= 0 || md.dataAddress().isEmpty()) {
                 continue;
             }
             var models = new ArrayList<String>(md.models().size());
@@ -125,7 +135,7 @@ public final class MembershipCandidates implements CandidateSource {
             String host = md.dataAddress().equals("0.0.0.0") ? m.address().getAddress().getHostAddress()
                     : md.dataAddress();
             var load = m.load();
-            out.add(new Candidate(m.node(), md.region(), host, md.dataPort(), m.state() == MemberState.ALIVE,
+            out.add(new Candidate(m.node(), md.region(), host, port, m.state() == MemberState.ALIVE,
                     md.nodeState(), Set.copyOf(models), Math.max(1, md.capacity()), load == null ? 0 : load.queueDepth(),
                     load == null ? 0 : load.inFlight(), load == null || m.loadAge() == null ? Candidate.NO_LOAD
                     : nowNanos - m.loadAge().toNanos(), m.rtt(), false));

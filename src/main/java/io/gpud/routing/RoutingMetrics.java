@@ -14,7 +14,7 @@ public final class RoutingMetrics {
     final Counter decisions;
     /** How long deciding took. */
     final Histogram decisionSeconds;
-    /** Forwarding attempts by result: ok, connect_failed, overloaded, unavailable, error. */
+    /** Forwarding attempts by result: ok, connect_failed, tls_failed, timeout, overloaded, unavailable, error. */
     final Counter attempts;
     /** Circuits opened, by peer. */
     final Counter circuitsOpened;

@@ -12,8 +12,9 @@
  * affinity from {@link io.gpud.routing.AffinityRules}. A decision is a
  * {@link io.gpud.routing.RouteDecision} value and can carry a
  * {@link io.gpud.routing.RouteExplanation}. {@link io.gpud.routing.PeerForwarder} sends
- * the request on with a hop header and passes the answer through as it streams, retrying
- * other targets only before the first byte reached the client, with a circuit breaker per
- * peer.
+ * the request on (over mutual TLS to the peer's listener, or plain HTTP in an insecure
+ * cluster) with a hop header and passes the answer through as it streams, under a
+ * first-byte and an idle deadline, retrying other targets only before the first byte
+ * reached the client, with a circuit breaker per peer.
  */
 package io.gpud.routing;

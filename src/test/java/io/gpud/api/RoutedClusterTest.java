@@ -46,7 +46,8 @@ class RoutedClusterTest {
                 // A burst of a thousand connections on a 2-core machine running every node
                 // takes longer to accept than a LAN's 1 s default allows.
                 Duration.ofSeconds(10),
-                d.breakerFailures(), d.breakerOpenFor(), false, affinity);
+                d.breakerFailures(), d.breakerOpenFor(), false, affinity, d.firstByteTimeout(), d.idleTimeout(),
+                d.peerTls());
     }
 
     private static HttpClient client(String localAddress) throws IOException {

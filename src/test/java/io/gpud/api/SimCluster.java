@@ -5,6 +5,7 @@ import io.gpud.config.RoutingConfig;
 import io.gpud.core.MonotonicClock;
 import io.gpud.core.Time;
 import io.gpud.core.NodeState;
+import io.gpud.enclave.crypto.PeerTls;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.routing.Candidate;
 import io.gpud.routing.CandidateSource;
@@ -28,7 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code loadInterval} each live node publishes its state and load (the load channel), and a
  * killed node stays in every view until {@code detection} has passed (the failure detector).
  * Traffic between regions goes through {@link SimLatencyProxy}s with the one-way latency of
- * the region pair; within a region it is direct.
+ * the region pair; within a region it is direct. Nodes added with peer TLS forward to each
+ * other's TLS listeners; the others forward plain HTTP to data ports (an insecure cluster).
  */
 final class SimCluster implements AutoCloseable {
 
@@ -52,21 +54,28 @@ final class SimCluster implements AutoCloseable {
             return servesModel ? Set.of("m") : Set.of();
         }
 
-        SimNode(String id, String region, RoutingConfig routing) {
+        SimNode(String id, String region, RoutingConfig routing, Optional<PeerTls> tls) {
             this.id = id;
             this.region = region;
             var metrics = new RoutingMetrics(registry);
             this.router = new Router(routing, new View(this), null, MonotonicClock.system(), new Random(id.hashCode()),
                     metrics);
-            var forwarder = new PeerForwarder(id, router, metrics);
+            var forwarder = new PeerForwarder(id, router,
+                    tls.map(t -> new PeerForwarder.Tls(t.context(), t.clientParameters())), metrics);
+            var peers = tls.map(t -> new ApiServer.PeerListener(0, t.context(), t.serverParameters()));
             var config = new ApiConfig("127.0.0.1", 0, 0, 1 << 20, 64, Duration.ofSeconds(1));
             this.server = new ApiServer(new ApiServer.Dependencies(config, this, () -> List.of(engine), registry, 16,
-                    Optional.empty(), Optional.of(new ApiServer.Routing(router, forwarder)), false, Time.system()))
-                    .start();
+                    Optional.empty(), Optional.of(new ApiServer.Routing(router, forwarder, peers)), false,
+                    Time.system())).start();
         }
 
         int port() {
             return server.port();
+        }
+
+        /** Where peers forward to: the peer listener with peer TLS, else the data port. */
+        int forwardPort() {
+            return server.peerPort() > 0 ? server.peerPort() : server.port();
         }
 
         void kill() {
@@ -141,7 +150,7 @@ final class SimCluster implements AutoCloseable {
                     continue;
                 }
                 Duration oneWay = oneWay(self.region, n.region);
-                int port = oneWay.isZero() ? n.port() : proxy(n, oneWay);
+                int port = oneWay.isZero() ? n.forwardPort() : proxy(n, oneWay);
                 out.add(new Candidate(n.id, n.region, "127.0.0.1", port, true, p.state(), n.models(), CAPACITY, 0,
                         p.inFlight(), p.atNanos(),
                         oneWay.isZero() ? Duration.ofMillis(1) : oneWay.multipliedBy(2), false));
@@ -176,7 +185,12 @@ final class SimCluster implements AutoCloseable {
     }
 
     SimNode add(String id, String region, RoutingConfig routing) {
-        var n = new SimNode(id, region, routing);
+        return add(id, region, routing, Optional.empty());
+    }
+
+    /** A node whose forwards go over mutual TLS with {@code tls}, to its peers' TLS listeners. */
+    SimNode add(String id, String region, RoutingConfig routing, Optional<PeerTls> tls) {
+        var n = new SimNode(id, region, routing, tls);
         synchronized (nodes) {
             nodes.add(n);
         }
@@ -201,7 +215,7 @@ final class SimCluster implements AutoCloseable {
     private int proxy(SimNode target, Duration oneWay) {
         return proxies.computeIfAbsent(target.id + "|" + oneWay.toNanos(), k -> {
             try {
-                return new SimLatencyProxy(target.port(), oneWay);
+                return new SimLatencyProxy(target.forwardPort(), oneWay);
             } catch (IOException e) {
                 throw new IllegalStateException("cannot open a latency proxy: " + e, e);
             }

@@ -72,7 +72,7 @@ class MembershipCandidatesTest {
 
     private MembershipCandidates source(List<MemberView> members, Map<String, RegionSummary> summaries) {
         return new MembershipCandidates("self", "us-east-1", () -> members, () -> summaries, new DrainedSelf(),
-                now::get);
+                now::get, false);
     }
 
     @Test
@@ -127,7 +127,7 @@ class MembershipCandidatesTest {
     void theRouterFailsOverToAHostKnownOnlyFromARegionSummary() {
         var summaries = new AtomicReference<Map<String, RegionSummary>>(Map.of());
         var source = new MembershipCandidates("self", "us-east-1", List::of, summaries::get, new DrainedSelf(),
-                now::get);
+                now::get, false);
         var router = new Router(RoutingConfig.defaults(), source, null, now::get, new Random(3), null);
 
         assertFalse(router.decide("m", RequestSource.unknown(), false) instanceof RouteDecision.Forward,

@@ -67,7 +67,8 @@ class RouterDifferentialTest {
         var config = new RoutingConfig(true, BASE.weightLoad(), BASE.weightLatency(), BASE.weightAffinity(),
                 BASE.latencyCeiling(), BASE.staleLoadAfter(), BASE.crossRegionPenalty(), 1 + random.nextInt(4),
                 1 + random.nextInt(4), BASE.connectTimeout(), BASE.breakerFailures(), BASE.breakerOpenFor(), false,
-                List.of("10.34.10.0/24=" + REGIONS[random.nextInt(REGIONS.length)], "vpce-0abc=nowhere-1"));
+                List.of("10.34.10.0/24=" + REGIONS[random.nextInt(REGIONS.length)], "vpce-0abc=nowhere-1"),
+                BASE.firstByteTimeout(), BASE.idleTimeout(), BASE.peerTls());
         var now = new AtomicLong(SimCandidates.START_NANOS);
         var source = new SimCandidates("self", local);
         var all = new ArrayList<Candidate>();

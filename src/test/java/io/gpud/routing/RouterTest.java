@@ -29,7 +29,7 @@ class RouterTest {
         RoutingConfig d = RoutingConfig.defaults();
         return new RoutingConfig(true, d.weightLoad(), d.weightLatency(), d.weightAffinity(), d.latencyCeiling(),
                 d.staleLoadAfter(), d.crossRegionPenalty(), d.choices(), d.maxAttempts(), d.connectTimeout(),
-                d.breakerFailures(), d.breakerOpenFor(), false, affinity);
+                d.breakerFailures(), d.breakerOpenFor(), false, affinity, d.firstByteTimeout(), d.idleTimeout(), d.peerTls());
     }
 
     private Router router(CandidateSource source, List<String> affinity) {

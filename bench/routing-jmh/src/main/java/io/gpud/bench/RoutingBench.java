@@ -120,7 +120,8 @@ public class RoutingBench {
         var config = new RoutingConfig(true, d.weightLoad(), d.weightLatency(), d.weightAffinity(),
                 d.latencyCeiling(), d.staleLoadAfter(), d.crossRegionPenalty(), d.choices(), d.maxAttempts(),
                 d.connectTimeout(), d.breakerFailures(), d.breakerOpenFor(), false,
-                List.of("10.34.10.0/24=us-east-1", "vpce-0a1b2c3d=eu-west-1"));
+                List.of("10.34.10.0/24=us-east-1", "vpce-0a1b2c3d=eu-west-1"), d.firstByteTimeout(), d.idleTimeout(),
+                d.peerTls());
         var self = new MembershipCandidates.Self() {
             public NodeState state() {
                 return NodeState.READY;
@@ -181,7 +182,7 @@ public class RoutingBench {
             rescoring.sent(fixed.get(i).node());
         }
         whole = new Router(config, new MembershipCandidates("self", "us-west-2", () -> snapshot, java.util.Map::of, self,
-                MonotonicClock.system()), vivaldi, MonotonicClock.system(), new Random(2), null);
+                MonotonicClock.system(), false), vivaldi, MonotonicClock.system(), new Random(2), null);
         scores = new double[HOSTS];
         for (int i = 0; i < HOSTS; i++) {
             scores[i] = random.nextDouble();
