@@ -105,7 +105,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** Flags as dotted config keys, applied after the file. */
-    private Map<String, String> overrides() {
+    Map<String, String> overrides() {
         var o = new LinkedHashMap<String, String>();
         if (demo) {
             o.put("model.demo", "true");

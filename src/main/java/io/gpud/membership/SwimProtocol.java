@@ -93,6 +93,19 @@ import java.util.random.RandomGenerator;
  * accusation within these bounds (that is why a keyring is the default); what no single
  * datagram can do any more is evict a member for good.
  *
+ * <h2>Strangers</h2>
+ * A keyring keeps strangers out; without one (and even with one, against a member that
+ * misbehaves) no message may turn this node into a reflector that sends traffic to an
+ * address merely named in a packet. A ping from a prober we do not know at the address it
+ * gives gets a bare ack, and any reply to an unknown sender must fit in the size of the
+ * datagram that caused it. An indirect ping is relayed only when both the requester and the
+ * target are members at the addresses it names. A push-pull or stream ping is answered with a
+ * new TCP connection only to a member at that address, a configured seed, or the connecting
+ * host (a TCP peer cannot be spoofed); a joining node that advertises an address on another
+ * host is answered from its second attempt on, once the first merge made it a member.
+ * A stale accusation is corrected only to a member's address. Each refusal is counted
+ * ({@code gpud_gossip_<pool>_rejected_messages_total{reason}}).
+ *
  * <h2>Cluster key operations</h2>
  * A keyring change made for the whole cluster ({@link #clusterKeyOp}) is gossiped like a
  * membership change and applied once per member; {@link ClusterKeyring} says how.
