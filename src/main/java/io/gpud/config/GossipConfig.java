@@ -98,8 +98,8 @@ public record GossipConfig(
     public void requireAuthentication() {
         if (enabled && keyringFile == null && !insecure) {
             throw new ConfigException("gossip.keyringFile is unset and gossip.insecure is false: gossip would be "
-                    + "neither authenticated nor encrypted, and any host that can reach port " + port
-                    + " could join the cluster and be sent its requests. Set gossip.keyringFile (gpud keyring generate"
+                    + "neither authenticated nor encrypted, and any host that can send to the gossip port could join "
+                    + "the cluster and be sent its requests. Set gossip.keyringFile (gpud keyring generate"
                     + " > FILE, the same file on every host), or for a demo or a test set gossip.insecure: true "
                     + "(gpud run --insecure-cluster)");
         }
