@@ -554,9 +554,12 @@ final class SwimProtocol {
     private boolean absurd(String node, long incarnation, boolean accusation, boolean gossiped) {
         boolean absurd = incarnation > MAX_INCARNATION || accusation && incarnation == MAX_INCARNATION;
         if (!absurd && accusation && gossiped) {
+            // An accusation of a member we do not know is ignored anyway, and not counted.
             Member m = members.get(node);
-            long announced = node.equals(self) ? this.incarnation : m == null ? 0 : m.incarnation;
-            absurd = incarnation - announced > MAX_INCARNATION_JUMP;
+            if (m != null) {
+                long announced = node.equals(self) ? this.incarnation : m.incarnation;
+                absurd = incarnation - announced > MAX_INCARNATION_JUMP;
+            }
         }
         if (absurd) {
             metrics.rejected.inc("incarnation");

@@ -138,6 +138,48 @@ class HostileGossipTest {
         return out.array();
     }
 
+    @Test
+    void aRefutationAtTheLimitSaturatesAndStaysParseable() {
+        var metrics = new MembershipMetrics(new MetricRegistry(), "limit");
+        var sent = new ArrayList<byte[]>();
+        Transport capture = new Transport() {
+            @Override
+            public void sendPacket(InetSocketAddress to, byte[] packet) {
+                sent.add(packet);
+            }
+
+            @Override
+            public void sendStream(InetSocketAddress to, byte[] frame) {
+                sent.add(frame);
+            }
+        };
+        var meta = new NodeMetadata("local", "10.0.0.1", 8400, "", "", "", "READY", List.of(), 4, "test");
+        var random = new java.util.SplittableRandom(3);
+        var self = SimNetwork.address(0);
+        var peer = SimNetwork.address(1);
+        var p = new SwimProtocol("a", self, meta, io.gpud.config.MembershipConfig.lan(), Keyring.plaintext(), capture,
+                random, metrics, List.of(), null, 0);
+        // A member's push-pull says we died just below the limit (as after a restart): we outbid it, at the limit.
+        p.onStream(peer, plain(new PushPull(false, true, "b", peer, List.of(
+                new Message.MemberEntry("b", peer, 1, MemberState.ALIVE, meta.encode()),
+                new Message.MemberEntry("a", self, SwimProtocol.MAX_INCARNATION - 1, MemberState.DEAD,
+                        meta.encode())))), 1);
+        assertEquals(SwimProtocol.MAX_INCARNATION, p.incarnation());
+        // New metadata saturates instead of going past it.
+        p.updateMetadata(new NodeMetadata("local", "10.0.0.1", 8401, "", "", "", "READY", List.of(), 4, "test"), 2);
+        assertEquals(SwimProtocol.MAX_INCARNATION, p.incarnation());
+        // An accusation at the limit could not be outbid: refused and counted, and we stay alive.
+        p.onPacket(peer, plain(new Message.Dead(SwimProtocol.MAX_INCARNATION, "a", "b")), 3);
+        assertEquals(1, metrics.rejected.value("incarnation"));
+        assertEquals(MemberState.ALIVE, p.members().get("a").state);
+        // The alive we gossip decodes at every peer.
+        sent.clear();
+        p.onPacket(peer, plain(new Ping(9, "a", "b", peer)), 4);
+        Message ack = Codec.decode(Keyring.plaintext().open(sent.getFirst()));
+        assertTrue(ack.toString().contains("Alive[incarnation=" + SwimProtocol.MAX_INCARNATION + ", node=a"),
+                ack.toString());
+    }
+
     // ---------------------------------------------------------------- reflection
 
     @Test
