@@ -124,34 +124,29 @@ public final class MembershipAgent implements Membership {
         this.nodeId = nodeId;
         this.keyringFile = config.keyringFile();
         Keyring keyring = keyringFile == null ? Keyring.plaintext() : readKeyring(keyringFile);
-        InetSocketAddress bind = new InetSocketAddress(InetAddress.getByName(config.bindAddress()), config.port());
-        udp = DatagramChannel.open(StandardProtocolFamily.INET);
+        InetAddress bind = InetAddress.getByName(config.bindAddress());
+        Ports lanPorts = Ports.bind(bind, config.port());
+        udp = lanPorts.udp();
+        tcp = lanPorts.tcp();
         try {
             udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 * 1024 * 1024);
-            udp.bind(bind);
-            int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
-            tcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
-            tcp.bind(new InetSocketAddress(bind.getAddress(), port));
-            advertised = new InetSocketAddress(advertiseHost(config), port);
+            advertised = new InetSocketAddress(advertiseHost(config), lanPorts.port());
         } catch (IOException e) {
-            udp.close();
+            lanPorts.close();
             throw e;
         }
         metrics = new MembershipMetrics(registry, "lan");
         if (config.wanEnabled()) {
+            Ports wanPorts;
             try {
-                var wanBind = new InetSocketAddress(bind.getAddress(), config.wanPort());
-                wanUdp = DatagramChannel.open(StandardProtocolFamily.INET);
-                wanUdp.bind(wanBind);
-                int wanPort = ((InetSocketAddress) wanUdp.getLocalAddress()).getPort();
-                wanTcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
-                wanTcp.bind(new InetSocketAddress(bind.getAddress(), wanPort));
-                wanAdvertised = new InetSocketAddress(advertised.getAddress(), wanPort);
+                wanPorts = Ports.bind(bind, config.wanPort());
             } catch (IOException e) {
-                udp.close();
-                tcp.close();
+                lanPorts.close();
                 throw e;
             }
+            wanUdp = wanPorts.udp();
+            wanTcp = wanPorts.tcp();
+            wanAdvertised = new InetSocketAddress(advertised.getAddress(), wanPorts.port());
         } else {
             wanUdp = null;
             wanTcp = null;
@@ -596,6 +591,41 @@ public final class MembershipAgent implements Membership {
     }
 
     // ---------------------------------------------------------------- files and addresses
+
+    /** A pool's UDP and TCP listeners, on one port number. */
+    private record Ports(DatagramChannel udp, ServerSocketChannel tcp, int port) {
+
+        /** Tries for port 0: the port UDP was given may be taken for TCP (a connection's own port). */
+        private static final int ATTEMPTS = 8;
+
+        /** Binds both on {@code port}; for 0, on one free port number, trying again while TCP finds it taken. */
+        static Ports bind(InetAddress address, int port) throws IOException {
+            for (int attempt = 1; ; attempt++) {
+                DatagramChannel udp = DatagramChannel.open(StandardProtocolFamily.INET);
+                ServerSocketChannel tcp = null;
+                try {
+                    udp.bind(new InetSocketAddress(address, port));
+                    int bound = ((InetSocketAddress) udp.getLocalAddress()).getPort();
+                    tcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
+                    tcp.bind(new InetSocketAddress(address, bound));
+                    return new Ports(udp, tcp, bound);
+                } catch (IOException e) {
+                    udp.close();
+                    if (tcp != null) {
+                        tcp.close();
+                    }
+                    if (port != 0 || attempt == ATTEMPTS || !(e instanceof java.net.BindException)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+
+        void close() {
+            closeQuietly(udp);
+            closeQuietly(tcp);
+        }
+    }
 
     /** Reads a keyring file: base64 keys, one a line, blank lines and #-comments ignored. */
     static Keyring readKeyring(Path file) {
