@@ -9,9 +9,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.gpud.config.ConfigException;
 import io.gpud.config.ConfigLoader;
 import io.gpud.config.GossipConfig;
+import io.gpud.config.MembershipConfig;
 import io.gpud.membership.Message.Alive;
+import io.gpud.membership.Message.Dead;
 import io.gpud.membership.Message.IndirectPing;
 import io.gpud.membership.Message.Load;
+import io.gpud.membership.Message.MemberEntry;
 import io.gpud.membership.Message.Ping;
 import io.gpud.membership.Message.PushPull;
 import io.gpud.metrics.MetricRegistry;
@@ -36,6 +39,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -113,7 +117,7 @@ class HostileGossipTest {
         MembershipAgent b = insecure("b", List.of("127.0.0.1:" + a.port()));
         await("a and b see each other alive", () -> alive(a, "b") && alive(b, "a"));
 
-        // The 20 bytes: plain marker, DEAD, incarnation 2^63-1, node, accuser.
+        // The datagram: plain marker, DEAD, incarnation 2^63-1, node, accuser.
         try (var evil = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             evil.send(datagram(deadAtMax("b"), a.port()));
             evil.send(datagram(deadAtMax("b"), b.port()));
@@ -129,7 +133,7 @@ class HostileGossipTest {
         assertTrue(view(b, "b").incarnation() <= SwimProtocol.MAX_INCARNATION, "b's incarnation " + view(b, "b"));
     }
 
-    /** Dead(node, incarnation 2^63-1) from "x", in plain text: 20 bytes for a two-letter node id. */
+    /** The datagram: Dead(node, incarnation 2^63-1) from "x", in plain text, built by hand. */
     private static byte[] deadAtMax(String node) {
         byte[] id = node.getBytes(StandardCharsets.US_ASCII);
         ByteBuffer out = ByteBuffer.allocate(2 + 8 + 1 + id.length + 2);
@@ -154,22 +158,22 @@ class HostileGossipTest {
             }
         };
         var meta = new NodeMetadata("local", "10.0.0.1", 8400, "", "", "", "READY", List.of(), 4, "test");
-        var random = new java.util.SplittableRandom(3);
+        var random = new SplittableRandom(3);
         var self = SimNetwork.address(0);
         var peer = SimNetwork.address(1);
-        var p = new SwimProtocol("a", self, meta, io.gpud.config.MembershipConfig.lan(), Keyring.plaintext(), capture,
+        var p = new SwimProtocol("a", self, meta, MembershipConfig.lan(), Keyring.plaintext(), capture,
                 random, metrics, List.of(), null, 0);
         // A member's push-pull says we died just below the limit (as after a restart): we outbid it, at the limit.
         p.onStream(peer, plain(new PushPull(false, true, "b", peer, List.of(
-                new Message.MemberEntry("b", peer, 1, MemberState.ALIVE, meta.encode()),
-                new Message.MemberEntry("a", self, SwimProtocol.MAX_INCARNATION - 1, MemberState.DEAD,
+                new MemberEntry("b", peer, 1, MemberState.ALIVE, meta.encode()),
+                new MemberEntry("a", self, SwimProtocol.MAX_INCARNATION - 1, MemberState.DEAD,
                         meta.encode())))), 1);
         assertEquals(SwimProtocol.MAX_INCARNATION, p.incarnation());
         // New metadata saturates instead of going past it.
         p.updateMetadata(new NodeMetadata("local", "10.0.0.1", 8401, "", "", "", "READY", List.of(), 4, "test"), 2);
         assertEquals(SwimProtocol.MAX_INCARNATION, p.incarnation());
         // An accusation at the limit could not be outbid: refused and counted, and we stay alive.
-        p.onPacket(peer, plain(new Message.Dead(SwimProtocol.MAX_INCARNATION, "a", "b")), 3);
+        p.onPacket(peer, plain(new Dead(SwimProtocol.MAX_INCARNATION, "a", "b")), 3);
         assertEquals(1, metrics.rejected.value("incarnation"));
         assertEquals(MemberState.ALIVE, p.members().get("a").state);
         // The alive we gossip decodes at every peer.
