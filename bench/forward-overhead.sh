@@ -19,6 +19,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+bin/gpud keyring generate > "$work/gossip.keyring"   # both nodes gossip under it
 start() { # name port gossip-port [join]
   mkdir -p "$work/$1"
   cat > "$work/$1/gpud.yaml" <<YAML
@@ -29,6 +30,7 @@ gossip:
   bindAddress: 127.0.0.1
   port: $3
   join: [${4:-}]
+  keyringFile: $work/gossip.keyring
 YAML
   bin/gpud run --config "$work/$1/gpud.yaml" --demo --host 127.0.0.1 --port "$2" --metrics-port "$(( $2 + 1 ))" \
     --data-dir "$work/$1" --node-id "$1" > "$work/$1/daemon.log" 2>&1 &

@@ -13,7 +13,7 @@ session_length="${3:-100}"
 warmup="${4:-1000}"
 data="$(mktemp -d)"
 port="${GPUD_BENCH_PORT:-18480}"
-bin/gpud run --demo --secure local --host 127.0.0.1 --port "$port" --metrics-port "$((port + 1))" \
+bin/gpud run --demo --insecure-cluster --secure local --host 127.0.0.1 --port "$port" --metrics-port "$((port + 1))" \
   --data-dir "$data" > "$data/daemon.log" 2>&1 &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -rf "$data"' EXIT

@@ -76,6 +76,10 @@ final class RunCommand implements Callable<Integer> {
             description = "Gossip seeds to join through, comma-separated.")
     List<String> join;
 
+    @Option(names = "--insecure-cluster", description = "Allow cluster traffic without authentication (gossip with "
+            + "no keyring): for demos and tests only; refused with secure.environment production. Sets gossip.insecure.")
+    boolean insecureCluster;
+
     @Option(names = "--log-format", paramLabel = "FORMAT", description = "text (default) or json.")
     String logFormat;
 
@@ -107,7 +111,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** Flags as dotted config keys, applied after the file. */
-    private Map<String, String> overrides() {
+    Map<String, String> overrides() {
         var o = new LinkedHashMap<String, String>();
         if (demo) {
             o.put("model.demo", "true");
@@ -125,6 +129,9 @@ final class RunCommand implements Callable<Integer> {
         putIf(o, "gossip.port", gossipPort);
         if (join != null) {
             o.put("gossip.join", String.join(",", join));
+        }
+        if (insecureCluster) {
+            o.put("gossip.insecure", "true");
         }
         putIf(o, "log.format", logFormat);
         putIf(o, "secure.mode", secure);

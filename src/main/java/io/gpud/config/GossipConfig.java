@@ -14,9 +14,11 @@ import java.util.List;
  * @param join             seed addresses {@code host:port} tried at start; the first that
  *                         answers gives this node the whole member list
  * @param keyringFile      the gossip keyring (base64 AES-256 keys, one a line, the first
- *                         is the one used to encrypt); unset: gossip is not encrypted
+ *                         is the one used to encrypt); unset: gossip is neither encrypted nor
+ *                         authenticated, which the node refuses unless {@code insecure}
  * @param insecure         true: this node may run its cluster traffic unauthenticated (gossip
- *                         with no keyring, forwards without peer TLS); for demos and tests only
+ *                         with no keyring, forwards without peer TLS); for demos and tests only,
+ *                         and refused with {@code secure.environment: production}
  * @param profile          lan, wan or loopback: the protocol timing ({@link #timing()})
  * @param availabilityZone the node's AZ, gossiped as metadata
  * @param subnet           the node's subnet, gossiped as metadata
@@ -86,6 +88,23 @@ public record GossipConfig(
         }
     }
 
+    /**
+     * Refuses to gossip unauthenticated unless asked to: with gossip on, there must be a
+     * keyring or {@code insecure}. Checked when the node starts rather than when the file
+     * loads, so that client commands ({@code gpud status --config}) read any file.
+     *
+     * @throws ConfigException naming both settings
+     */
+    public void requireAuthentication() {
+        if (enabled && keyringFile == null && !insecure) {
+            throw new ConfigException("gossip.keyringFile is unset and gossip.insecure is false: gossip would be "
+                    + "neither authenticated nor encrypted, and any host that can send to the gossip port could join "
+                    + "the cluster and be sent its requests. Set gossip.keyringFile (gpud keyring generate"
+                    + " > FILE, the same file on every host), or for a demo or a test set gossip.insecure: true "
+                    + "(gpud run --insecure-cluster)");
+        }
+    }
+
     /** The protocol timing of {@link #profile()}. */
     public MembershipConfig timing() {
         return profile.timing();
@@ -95,8 +114,9 @@ public record GossipConfig(
     public static final int DEFAULT_WAN_PORT = 7947;
 
     /**
-     * Defaults: gossip on 0.0.0.0:7946 with the LAN profile, no seeds, no encryption; no
-     * WAN pool (when enabled: port 7947, three bridges per region).
+     * Defaults: gossip on 0.0.0.0:7946 with the LAN profile, no seeds, no keyring and not
+     * insecure (so a node needs one or the other to start, see {@link #requireAuthentication});
+     * no WAN pool (when enabled: port 7947, three bridges per region).
      */
     public static GossipConfig defaults() {
         return new GossipConfig(true, "0.0.0.0", DEFAULT_PORT, null, List.of(), null, false, Profile.LAN, "", "", "", 0,

@@ -24,6 +24,10 @@ public record GpudConfig(NodeConfig node, ApiConfig api, ModelConfig model, Engi
             throw new ConfigException("scaling.enabled or lifecycle.watch needs EC2 Auto Scaling, but node.region was "
                     + "'local' and scaling.endpoint is unset; set node.region to the AWS region");
         }
+        if (gossip.insecure() && secure.environment() == SecureConfig.Environment.PRODUCTION) {
+            throw new ConfigException("gossip.insecure was true with secure.environment 'production': cluster traffic "
+                    + "without authentication never runs in production; set gossip.keyringFile instead");
+        }
         if (api.port() != 0 && api.port() == api.metricsPort()) {
             throw new ConfigException("api.port and api.metricsPort were both " + api.port() + ", must differ");
         }

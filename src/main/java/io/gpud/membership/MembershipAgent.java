@@ -3,14 +3,12 @@ package io.gpud.membership;
 import io.gpud.config.GossipConfig;
 import io.gpud.metrics.MetricRegistry;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.ServerSocketChannel;
@@ -32,6 +30,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +49,15 @@ import org.slf4j.LoggerFactory;
  * bytes into the bounded inbox; a full inbox drops the packet as the network would.
  * Readers of the member list and of the region summaries see immutable snapshots
  * published through volatile fields.
+ *
+ * <p>What a stranger on the network can make this class hold is bounded: at most
+ * {@link #MAX_INCOMING_STREAMS} inbound TCP connections at once (more are closed at
+ * accept), each read within {@link #STREAM_TIMEOUT}, each frame's length checked against
+ * {@link #MAX_STREAM_BYTES} and then reserved from {@link #STREAM_MEMORY_BYTES}, one budget
+ * for every frame being read or waiting for the loop, before a byte of the body is
+ * buffered. A connection over either bound is closed and counted
+ * ({@code gpud_gossip_<pool>_rejected_messages_total{reason="stream_connections"|"stream_memory"}}),
+ * with one log line per {@link #REFUSAL_LOG_EVERY} however many there were.
  */
 public final class MembershipAgent implements Membership {
 
@@ -58,7 +67,17 @@ public final class MembershipAgent implements Membership {
     static final int MAX_STREAM_BYTES = 4 * 1024 * 1024;
     private static final int INBOX_CAPACITY = 8192;
     private static final int MAX_OUTGOING_STREAMS = 32;
+    /** Inbound stream connections read at once, both pools together. */
+    static final int MAX_INCOMING_STREAMS = 64;
+    /**
+     * Bytes that inbound frames being read or waiting for the loop may hold together: eight of
+     * the largest (32 MiB); a push-pull of 600 members is about 150 KiB.
+     */
+    static final int STREAM_MEMORY_BYTES = 8 * MAX_STREAM_BYTES;
+    /** The read deadline of an inbound stream, and the write deadline of an outbound one. */
     private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(5);
+    /** Refused streams are logged at most once per this interval, with how many there were. */
+    private static final Duration REFUSAL_LOG_EVERY = Duration.ofSeconds(10);
     /** Snapshots are rebuilt at most this often (load records arrive many times a second). */
     private static final long SNAPSHOT_EVERY_NANOS = Duration.ofMillis(100).toNanos();
 
@@ -68,6 +87,7 @@ public final class MembershipAgent implements Membership {
         record Packet(MembershipStateMachine.Pool pool, InetSocketAddress from, byte[] bytes) implements Event {
         }
 
+        /** A frame whose bytes are reserved from the stream memory budget until the loop handled it. */
         record Stream(MembershipStateMachine.Pool pool, InetSocketAddress from, byte[] bytes) implements Event {
         }
 
@@ -83,6 +103,10 @@ public final class MembershipAgent implements Membership {
     private final Path keyringFile;
     private final BlockingQueue<Event> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
     private final Semaphore outgoingStreams = new Semaphore(MAX_OUTGOING_STREAMS);
+    private final Semaphore incomingStreams = new Semaphore(MAX_INCOMING_STREAMS);
+    private final Semaphore streamMemory = new Semaphore(STREAM_MEMORY_BYTES);
+    private final AtomicLong nextRefusalLog = new AtomicLong(System.nanoTime());
+    private final AtomicInteger refusedSinceLog = new AtomicInteger();
     private final MembershipMetrics metrics;
     private final Thread loop;
     private volatile boolean running = true;
@@ -100,37 +124,29 @@ public final class MembershipAgent implements Membership {
         this.nodeId = nodeId;
         this.keyringFile = config.keyringFile();
         Keyring keyring = keyringFile == null ? Keyring.plaintext() : readKeyring(keyringFile);
-        if (!keyring.encrypted()) {
-            log.warn("gossip is NOT encrypted: set gossip.keyringFile to a file of base64 AES-256 keys");
-        }
-        InetSocketAddress bind = new InetSocketAddress(InetAddress.getByName(config.bindAddress()), config.port());
-        udp = DatagramChannel.open(StandardProtocolFamily.INET);
+        InetAddress bind = InetAddress.getByName(config.bindAddress());
+        Ports lanPorts = Ports.bind(bind, config.port());
+        udp = lanPorts.udp();
+        tcp = lanPorts.tcp();
         try {
             udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 * 1024 * 1024);
-            udp.bind(bind);
-            int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
-            tcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
-            tcp.bind(new InetSocketAddress(bind.getAddress(), port));
-            advertised = new InetSocketAddress(advertiseHost(config), port);
+            advertised = new InetSocketAddress(advertiseHost(config), lanPorts.port());
         } catch (IOException e) {
-            udp.close();
+            lanPorts.close();
             throw e;
         }
         metrics = new MembershipMetrics(registry, "lan");
         if (config.wanEnabled()) {
+            Ports wanPorts;
             try {
-                var wanBind = new InetSocketAddress(bind.getAddress(), config.wanPort());
-                wanUdp = DatagramChannel.open(StandardProtocolFamily.INET);
-                wanUdp.bind(wanBind);
-                int wanPort = ((InetSocketAddress) wanUdp.getLocalAddress()).getPort();
-                wanTcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
-                wanTcp.bind(new InetSocketAddress(bind.getAddress(), wanPort));
-                wanAdvertised = new InetSocketAddress(advertised.getAddress(), wanPort);
+                wanPorts = Ports.bind(bind, config.wanPort());
             } catch (IOException e) {
-                udp.close();
-                tcp.close();
+                lanPorts.close();
                 throw e;
             }
+            wanUdp = wanPorts.udp();
+            wanTcp = wanPorts.tcp();
+            wanAdvertised = new InetSocketAddress(advertised.getAddress(), wanPorts.port());
         } else {
             wanUdp = null;
             wanTcp = null;
@@ -169,6 +185,7 @@ public final class MembershipAgent implements Membership {
      */
     public static MembershipAgent start(String nodeId, GossipConfig config, NodeMetadata metadata,
                                         Supplier<LoadRecord> load, MetricRegistry registry) {
+        config.requireAuthentication();
         MembershipAgent agent;
         try {
             agent = new MembershipAgent(nodeId, config, metadata, load, registry);
@@ -189,6 +206,11 @@ public final class MembershipAgent implements Membership {
         log.info("gossip on {} (advertised {}), {} seed(s), {}", config.bindAddress() + ":" + agent.port(),
                 agent.advertised, config.join().size(),
                 agent.machine.keyring().encrypted() ? "AES-256-GCM" : "unencrypted");
+        if (!agent.machine.keyring().encrypted()) {
+            log.warn("!! INSECURE CLUSTER (gossip.insecure): gossip on port {} is neither authenticated nor encrypted;"
+                    + " any host that can reach it can join the cluster and be sent its requests. For demos and tests"
+                    + " only: set gossip.keyringFile on real hosts", agent.port());
+        }
         return agent;
     }
 
@@ -383,7 +405,13 @@ public final class MembershipAgent implements Membership {
     private void handle(Event e, long now) {
         switch (e) {
             case Event.Packet p -> machine.onPacket(p.pool(), p.from(), p.bytes(), now);
-            case Event.Stream s -> machine.onStream(s.pool(), s.from(), s.bytes(), now);
+            case Event.Stream s -> {
+                try {
+                    machine.onStream(s.pool(), s.from(), s.bytes(), now);
+                } finally {
+                    streamMemory.release(s.bytes().length);
+                }
+            }
             case Event.Command c -> {
                 try {
                     c.action().accept(now);
@@ -420,7 +448,17 @@ public final class MembershipAgent implements Membership {
         while (running) {
             try {
                 SocketChannel c = tcp.accept();
-                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> readStream(c, pool));
+                if (!incomingStreams.tryAcquire()) {
+                    refuse(c, "stream_connections", MAX_INCOMING_STREAMS + " connections already being read");
+                    continue;
+                }
+                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> {
+                    try {
+                        readStream(c, pool);
+                    } finally {
+                        incomingStreams.release();
+                    }
+                });
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
@@ -429,35 +467,82 @@ public final class MembershipAgent implements Membership {
         }
     }
 
-    /** One frame: a 4-byte length, then that many bytes; anything else is dropped. */
+    /**
+     * One frame: a 4-byte length, then that many bytes; anything else is dropped. The length
+     * is checked against the cap and reserved from the memory budget before the body is
+     * read; the whole read has {@link #STREAM_TIMEOUT}.
+     */
     private void readStream(SocketChannel c, MembershipStateMachine.Pool pool) {
         var watchdog = CompletableFuture.runAsync(() -> closeQuietly(c),
                 CompletableFuture.delayedExecutor(STREAM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+        boolean queued = false;
+        int reserved = 0;
         try (c) {
-            InputStream in = Channels.newInputStream(c);
-            byte[] head = in.readNBytes(4);
-            if (head.length < 4) {
+            ByteBuffer head = ByteBuffer.allocate(4);
+            if (!readFully(c, head)) {
                 metrics.packetsDropped.inc("stream");
                 return;
             }
-            int len = ByteBuffer.wrap(head).getInt();
+            int len = head.flip().getInt();
             if (len < 0 || len > MAX_STREAM_BYTES) {
                 metrics.packetsDropped.inc("size");
                 return;
             }
-            byte[] body = in.readNBytes(len);
-            if (body.length < len) {
+            if (!streamMemory.tryAcquire(len)) {
+                refuse(c, "stream_memory", "a frame of " + len + " bytes with " + streamMemory.availablePermits()
+                        + " of " + STREAM_MEMORY_BYTES + " bytes left for frames");
+                return;
+            }
+            reserved = len;
+            byte[] body = new byte[len];
+            if (!readFully(c, ByteBuffer.wrap(body))) {
                 metrics.packetsDropped.inc("stream");
                 return;
             }
-            if (!inbox.offer(new Event.Stream(pool, (InetSocketAddress) c.getRemoteAddress(), body))) {
+            queued = inbox.offer(new Event.Stream(pool, (InetSocketAddress) c.getRemoteAddress(), body));
+            if (!queued) {
                 metrics.packetsDropped.inc("inbox_full");
             }
         } catch (IOException e) {
             metrics.packetsDropped.inc("stream");
         } finally {
             watchdog.cancel(false);
+            if (!queued) {
+                streamMemory.release(reserved);
+            }
         }
+    }
+
+    /** Reads until {@code into} is full, in whatever pieces the socket gives; false at an early end. */
+    private static boolean readFully(SocketChannel c, ByteBuffer into) throws IOException {
+        while (into.hasRemaining()) {
+            if (c.read(into) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Closes an inbound stream over a bound and counts it; logs one line per
+     * {@link #REFUSAL_LOG_EVERY}, with how many were refused since the last.
+     */
+    private void refuse(SocketChannel c, String reason, String detail) {
+        metrics.rejected.inc(reason);
+        refusedSinceLog.incrementAndGet();
+        long now = System.nanoTime();
+        long due = nextRefusalLog.get();
+        if (now - due >= 0 && nextRefusalLog.compareAndSet(due, now + REFUSAL_LOG_EVERY.toNanos())) {
+            String from;
+            try {
+                from = String.valueOf(c.getRemoteAddress());
+            } catch (IOException e) {
+                from = "a closed connection";
+            }
+            log.warn("gossip streams refused: {} in the last {} s, the latest from {}: {}",
+                    refusedSinceLog.getAndSet(0), REFUSAL_LOG_EVERY.toSeconds(), from, detail);
+        }
+        closeQuietly(c);
     }
 
     /** Sockets under the protocol: sends never block the loop for long and never throw. */
@@ -506,6 +591,41 @@ public final class MembershipAgent implements Membership {
     }
 
     // ---------------------------------------------------------------- files and addresses
+
+    /** A pool's UDP and TCP listeners, on one port number. */
+    private record Ports(DatagramChannel udp, ServerSocketChannel tcp, int port) {
+
+        /** Tries for port 0: the port UDP was given may be taken for TCP (a connection's own port). */
+        private static final int ATTEMPTS = 8;
+
+        /** Binds both on {@code port}; for 0, on one free port number, trying again while TCP finds it taken. */
+        static Ports bind(InetAddress address, int port) throws IOException {
+            for (int attempt = 1; ; attempt++) {
+                DatagramChannel udp = DatagramChannel.open(StandardProtocolFamily.INET);
+                ServerSocketChannel tcp = null;
+                try {
+                    udp.bind(new InetSocketAddress(address, port));
+                    int bound = ((InetSocketAddress) udp.getLocalAddress()).getPort();
+                    tcp = ServerSocketChannel.open(StandardProtocolFamily.INET);
+                    tcp.bind(new InetSocketAddress(address, bound));
+                    return new Ports(udp, tcp, bound);
+                } catch (IOException e) {
+                    udp.close();
+                    if (tcp != null) {
+                        tcp.close();
+                    }
+                    if (port != 0 || attempt == ATTEMPTS || !(e instanceof java.net.BindException)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+
+        void close() {
+            closeQuietly(udp);
+            closeQuietly(tcp);
+        }
+    }
 
     /** Reads a keyring file: base64 keys, one a line, blank lines and #-comments ignored. */
     static Keyring readKeyring(Path file) {

@@ -13,6 +13,7 @@ final class MembershipMetrics {
     final Counter bytesSent;
     final Counter bytesReceived;
     final Counter packetsDropped;
+    final Counter rejected;
 
     MembershipMetrics(MetricRegistry registry, String pool) {
         String p = "gpud_gossip_" + pool + "_";
@@ -28,5 +29,8 @@ final class MembershipMetrics {
                 "Gossip bytes received, UDP and TCP (" + pool + " pool)");
         packetsDropped = registry.counter(p + "dropped_packets_total",
                 "Packets dropped because they did not decrypt or parse (" + pool + " pool)", "reason");
+        rejected = registry.counter(p + "rejected_messages_total", "Messages and streams refused: an absurd "
+                + "incarnation, a relay or stream request naming an address that is no member, a reply larger than "
+                + "its request, a stream over the connection or memory budget (" + pool + " pool)", "reason");
     }
 }

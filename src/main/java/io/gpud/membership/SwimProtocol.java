@@ -78,6 +78,34 @@ import java.util.random.RandomGenerator;
  * after a restart) bumps its incarnation above the accusation and gossips alive: this is
  * how a crashed node rejoins. Metadata changes are alives at a new incarnation too.
  *
+ * <p>The arithmetic cannot overflow, and an accusation must always be refutable, so some
+ * incarnations are absurd: refused and counted
+ * ({@code gpud_gossip_<pool>_rejected_messages_total{reason="incarnation"}}). A member
+ * raises its incarnation once per refutation or metadata change; at a thousand a second it
+ * would need 35 years to reach {@link #MAX_INCARNATION} (2^40), so any message above it is
+ * absurd, and so is an accusation at it, which the accused could no longer outbid. Our own
+ * incarnation saturates there. A gossiped (UDP) accusation is also absurd when it names a
+ * member more than {@link #MAX_INCARNATION_JUMP} (2^16) above what that member announced,
+ * which for ourselves is the incarnation we hold: nobody can have seen us higher than we
+ * are. The one honest exception is a restarted member, which starts again at 0; the cluster
+ * tells it its old incarnation through push-pull (its join, or the next exchange), which is
+ * checked against the absolute limit only. Without a keyring anyone can still send an
+ * accusation within these bounds (that is why a keyring is the default); what no single
+ * datagram can do any more is evict a member for good.
+ *
+ * <h2>Strangers</h2>
+ * A keyring keeps strangers out; without one (and even with one, against a member that
+ * misbehaves) no message may turn this node into a reflector that sends traffic to an
+ * address merely named in a packet. A ping from a prober we do not know at the address it
+ * gives gets a bare ack, and any reply to an unknown sender must fit in the size of the
+ * datagram that caused it. An indirect ping is relayed only when both the requester and the
+ * target are members at the addresses it names. A push-pull or stream ping is answered with a
+ * new TCP connection only to a member at that address, a configured seed, or the connecting
+ * host (a TCP peer cannot be spoofed); a joining node that advertises an address on another
+ * host is answered from its second attempt on, once the first merge made it a member.
+ * A stale accusation is corrected only to a member's address. Each refusal is counted
+ * ({@code gpud_gossip_<pool>_rejected_messages_total{reason}}).
+ *
  * <h2>Cluster key operations</h2>
  * A keyring change made for the whole cluster ({@link #clusterKeyOp}) is gossiped like a
  * membership change and applied once per member; {@link ClusterKeyring} says how.
@@ -105,6 +133,12 @@ final class SwimProtocol {
      * negligible, for a handful of small packets per rotation.
      */
     static final int KEY_OP_TRANSMIT_FACTOR = 4;
+
+    /** The highest incarnation any member may have; above it, or an accusation at it, is absurd. */
+    static final long MAX_INCARNATION = 1L << 40;
+
+    /** How far above what a member announced a gossiped accusation of it may be. */
+    static final long MAX_INCARNATION_JUMP = 1L << 16;
 
     /** An outstanding probe of ours. */
     private static final class Probe {
@@ -149,6 +183,11 @@ final class SwimProtocol {
     private int nextSeq;
     private long loadSeq;
     private boolean changed = true;
+    /**
+     * Bytes that replies to unknown senders may still take while the current datagram is
+     * handled: its own size, so that this node never sends an address more than it was sent.
+     */
+    private int unknownReplyBudget;
 
     private final MemberTable members;
     private final List<String> probeOrder = new ArrayList<>();
@@ -292,6 +331,7 @@ final class SwimProtocol {
         if (m == null || leaving) {
             return;
         }
+        unknownReplyBudget = packet.length;
         if (m instanceof Compound c) {
             for (Message part : c.parts()) {
                 handle(part, from, now);
@@ -309,14 +349,22 @@ final class SwimProtocol {
             return;
         }
         if (m instanceof PushPull p) {
+            // Whom to answer is decided before the merge: the table it carries names nobody.
+            boolean answer = !p.reply() && mayOpenStream(p.source(), p.sourceAddress(), from);
             // Merge first, so the reply already carries any refutation the merge caused.
             merge(p, now);
-            if (!p.reply()) {
+            if (answer) {
                 sendStream(p.sourceAddress(), new PushPull(false, true, self, selfAddress, table()));
+            } else if (!p.reply()) {
+                metrics.rejected.inc("stream");
             }
         } else if (m instanceof Ping p) {
             if (p.target().equals(self)) {
-                sendStream(p.sourceAddress(), new Ack(p.seq()));
+                if (mayOpenStream(p.source(), p.sourceAddress(), from)) {
+                    sendStream(p.sourceAddress(), new Ack(p.seq()));
+                } else {
+                    metrics.rejected.inc("stream");
+                }
             }
         } else if (m instanceof Ack a) {
             onAck(a.seq(), now);
@@ -431,12 +479,25 @@ final class SwimProtocol {
     private void handle(Message m, InetSocketAddress sender, long now) {
         switch (m) {
             case Ping p -> {
-                if (p.target().equals(self)) {
+                if (!p.target().equals(self)) {
+                    return;
+                }
+                if (knownAt(p.source(), p.sourceAddress())) {
                     sendWithGossip(p.sourceAddress(), new Ack(p.seq()),
                             coordinates == null ? null : new Message.Coordinate(self, coordinates.local()));
+                } else {
+                    // A prober we do not know (a member that joined a moment ago, or anyone
+                    // naming a victim's address): a bare ack, no larger than the ping.
+                    replyToUnknown(p.sourceAddress(), new Ack(p.seq()));
                 }
             }
             case IndirectPing p -> {
+                // Only between members: otherwise anyone could make this node ping any
+                // address, or send acks and nacks to one.
+                if (!knownAt(p.target(), p.targetAddress()) || !knownAt(p.source(), p.sourceAddress())) {
+                    metrics.rejected.inc("relay");
+                    return;
+                }
                 int seq = ++nextSeq;
                 relays.put(seq, new Relay(p.seq(), p.sourceAddress(), p.wantNack(), now + config.probeTimeout().toNanos()));
                 send(p.targetAddress(), new Ping(seq, p.target(), self, selfAddress), false);
@@ -448,14 +509,22 @@ final class SwimProtocol {
                     p.nacks++;
                 }
             }
-            case Alive a -> applyAlive(a, now, false);
+            case Alive a -> {
+                if (!absurd(a.node(), a.incarnation(), false, false)) {
+                    applyAlive(a, now, false);
+                }
+            }
             case Suspect s -> {
-                correctStale(s.node(), s.incarnation(), sender);
-                applySuspect(s, now);
+                if (!absurd(s.node(), s.incarnation(), true, true)) {
+                    correctStale(s.node(), s.incarnation(), sender);
+                    applySuspect(s, now);
+                }
             }
             case Dead d -> {
-                correctStale(d.node(), d.incarnation(), sender);
-                applyDead(d, now);
+                if (!absurd(d.node(), d.incarnation(), true, true)) {
+                    correctStale(d.node(), d.incarnation(), sender);
+                    applyDead(d, now);
+                }
             }
             case Load l -> onLoad(l.record(), now);
             case Message.Summary r -> summaries.accept(r, now);
@@ -473,6 +542,60 @@ final class SwimProtocol {
             case PushPull p -> metrics.packetsDropped.inc("unexpected");
             case Compound c -> metrics.packetsDropped.inc("unexpected");
         }
+    }
+
+    /**
+     * Whether {@code incarnation} is one no member can have reached (see Incarnations in the
+     * class comment); counted when it is.
+     *
+     * @param accusation a suspect or dead, which the accused must be able to outbid
+     * @param gossiped   it came by datagram, not in a push-pull
+     */
+    private boolean absurd(String node, long incarnation, boolean accusation, boolean gossiped) {
+        boolean absurd = incarnation > MAX_INCARNATION || accusation && incarnation == MAX_INCARNATION;
+        if (!absurd && accusation && gossiped) {
+            // An accusation of a member we do not know is ignored anyway, and not counted.
+            Member m = members.get(node);
+            if (m != null) {
+                long announced = node.equals(self) ? this.incarnation : m.incarnation;
+                absurd = incarnation - announced > MAX_INCARNATION_JUMP;
+            }
+        }
+        if (absurd) {
+            metrics.rejected.inc("incarnation");
+        }
+        return absurd;
+    }
+
+    /** Whether {@code node} is in our table (in any state) at exactly {@code address}, and is not us. */
+    private boolean knownAt(String node, InetSocketAddress address) {
+        Member m = members.get(node);
+        return m != null && !node.equals(self) && m.address.equals(address);
+    }
+
+    /**
+     * Whether a stream request may be answered with a new connection to {@code address}: a
+     * member we know there, a configured seed, or an address on the host the request came
+     * from ({@code from}, a TCP peer, cannot be spoofed). Never just any address a packet names.
+     */
+    private boolean mayOpenStream(String node, InetSocketAddress address, InetSocketAddress from) {
+        return knownAt(node, address) || seeds.contains(address)
+                || from != null && address.getAddress().equals(from.getAddress());
+    }
+
+    /**
+     * Answers a datagram from a sender we do not know, if the answer fits what is left of the
+     * datagram's own size: nobody can use this node to send an address more than they sent.
+     */
+    private void replyToUnknown(InetSocketAddress to, Message m) {
+        byte[] packet = keys.current().seal(Codec.encode(m), random);
+        if (packet.length > unknownReplyBudget) {
+            metrics.rejected.inc("reply_size");
+            return;
+        }
+        unknownReplyBudget -= packet.length;
+        metrics.bytesSent.add(packet.length);
+        transport.sendPacket(to, packet);
     }
 
     private void onAck(int seq, long now) {
@@ -516,9 +639,20 @@ final class SwimProtocol {
      */
     private void correctStale(String node, long accusedIncarnation, InetSocketAddress sender) {
         Member m = members.get(node);
-        if (m != null && m.state == MemberState.ALIVE && accusedIncarnation < m.incarnation && !node.equals(self)) {
+        if (m != null && m.state == MemberState.ALIVE && accusedIncarnation < m.incarnation && !node.equals(self)
+                && isMemberAddress(sender)) {
             send(sender, new Alive(m.incarnation, m.name, m.address, m.metadataBytes), false);
         }
+    }
+
+    /** Whether another member is in our table at {@code address} (a scan: only for rare paths). */
+    private boolean isMemberAddress(InetSocketAddress address) {
+        for (Member m : members.all()) {
+            if (m.address.equals(address) && !m.name.equals(self)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** An alive: a new member, a refutation, a rejoin, or new metadata. */
@@ -628,7 +762,8 @@ final class SwimProtocol {
     }
 
     private void refute(long accusedIncarnation, long now) {
-        incarnation = Math.max(incarnation, accusedIncarnation) + 1;
+        // An accusation is below MAX_INCARNATION (absurd() refused the rest), so this outbids it.
+        incarnation = Math.min(MAX_INCARNATION, Math.max(incarnation, accusedIncarnation) + 1);
         members.self().incarnation = incarnation;
         metrics.refutations.inc();
         adjustAwareness(1);
@@ -768,6 +903,9 @@ final class SwimProtocol {
 
     private void merge(PushPull p, long now) {
         for (MemberEntry e : p.members()) {
+            if (absurd(e.node(), e.incarnation(), e.state() != MemberState.ALIVE, false)) {
+                continue;
+            }
             switch (e.state()) {
                 case ALIVE -> applyAlive(new Alive(e.incarnation(), e.node(), e.address(), e.metadata()), now, true);
                 // A remote death is only a suspicion here: we give the member a chance to refute.
@@ -806,7 +944,7 @@ final class SwimProtocol {
         }
         metadata = bytes;
         region = next.region();
-        incarnation++;
+        incarnation = Math.min(MAX_INCARNATION, incarnation + 1);
         Member me = members.self();
         me.incarnation = incarnation;
         me.setMetadata(bytes);

@@ -122,6 +122,7 @@ public final class Node implements AutoCloseable {
     private static Node build(GpudConfig config, Cloud cloud, ModelLoader loader, Time time, RandomGenerator random,
                               Deque<AutoCloseable> started) {
         long startedNanos = time.nanos();
+        config.gossip().requireAuthentication();
         String nodeId = nodeId(config);
         String region = config.node().region();
         log.info("gpud node {} starting in region {} (data dir {})", nodeId, region, config.node().dataDir());

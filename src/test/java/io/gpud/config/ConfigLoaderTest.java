@@ -111,6 +111,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void unauthenticatedGossipIsAskedForExplicitlyAndNeverInProduction() {
+        GossipConfig defaults = loader.load(null, Map.of()).gossip();
+        assertFalse(defaults.insecure());
+        var refused = assertThrows(ConfigException.class, defaults::requireAuthentication);
+        assertTrue(refused.getMessage().contains("gossip.keyringFile")
+                && refused.getMessage().contains("gossip.insecure"), refused.getMessage());
+        loader.load(null, Map.of("gossip.insecure", "true")).gossip().requireAuthentication();
+        loader.load(null, Map.of("gossip.keyringFile", "/etc/gpud/gossip.keyring")).gossip().requireAuthentication();
+        loader.load(null, Map.of("gossip.enabled", "false")).gossip().requireAuthentication();
+
+        var production = assertThrows(ConfigException.class, () -> loader.load(null,
+                Map.of("gossip.insecure", "true", "secure.environment", "production")));
+        assertEquals("gossip.insecure was true with secure.environment 'production': cluster traffic without "
+                + "authentication never runs in production; set gossip.keyringFile instead", production.getMessage());
+    }
+
+    @Test
     void aFlagDoesNotHideAnInvalidFileValue(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("gpud.yaml");
         Files.writeString(file, "api:\n  port: eighty\n");

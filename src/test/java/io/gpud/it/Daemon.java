@@ -57,7 +57,8 @@ final class Daemon implements AutoCloseable {
 
     /** Starts a daemon gossiping on {@code gossipPort} (a restart reuses its predecessor's). */
     static Daemon start(Path dataDir, int gossipPort, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("bin/gpud", "run", "--host", "127.0.0.1",
+        // --insecure-cluster: these daemons gossip without a keyring unless their config gives one.
+        List<String> command = new ArrayList<>(List.of("bin/gpud", "run", "--insecure-cluster", "--host", "127.0.0.1",
                 "--port", "0", "--metrics-port", "0",
                 "--gossip-port", String.valueOf(gossipPort), "--data-dir", dataDir.toString()));
         command.addAll(List.of(args));

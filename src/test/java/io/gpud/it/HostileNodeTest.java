@@ -61,7 +61,7 @@ class HostileNodeTest {
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(List.of(jvmFlags));
         command.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
-                "-cp", System.getProperty("java.class.path"), "io.gpud.cli.Main", "run", "--demo",
+                "-cp", System.getProperty("java.class.path"), "io.gpud.cli.Main", "run", "--demo", "--insecure-cluster",
                 "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--gossip-port", "0",
                 "--data-dir", dir.resolve("data").toString(), "--admin-socket", dir.resolve("admin.sock").toString()));
         var quoted = new StringBuilder(shellPrefix).append(" exec");

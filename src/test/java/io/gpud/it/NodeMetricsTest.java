@@ -245,6 +245,9 @@ class NodeMetricsTest {
             families.put(p + "received_bytes_total", Expected.of("counter", "Gossip bytes received, UDP and TCP" + of));
             families.put(p + "dropped_packets_total", Expected.of("counter",
                     "Packets dropped because they did not decrypt or parse" + of, "reason"));
+            families.put(p + "rejected_messages_total", Expected.of("counter", "Messages and streams refused: an "
+                    + "absurd incarnation, a relay or stream request naming an address that is no member, a reply "
+                    + "larger than its request, a stream over the connection or memory budget" + of, "reason"));
         }
         families.put("gpud_gossip_members", Expected.of("gauge",
                 "Members this node sees alive or suspect, itself included"));
