@@ -93,9 +93,15 @@ public final class Fuzz {
         };
         Path work = Files.createTempDirectory("gpud-fuzz");
         int base = Integer.parseInt(opt.get("base-port"));
-        for (boolean keyed : keyModes) {
-            runMode(work.resolve(keyed ? "keyed" : "plain"), base, keyed, http && keyed == keyModes.getFirst(),
-                    gossip);
+        int code = 0;
+        try {
+            for (boolean keyed : keyModes) {
+                runMode(work.resolve(keyed ? "keyed" : "plain"), base, keyed, http && keyed == keyModes.getFirst(),
+                        gossip);
+            }
+        } catch (IOException e) {
+            System.err.println("fuzz: stopped: " + e.getMessage());
+            code = 2;
         }
         System.out.println();
         System.out.println("daemon logs and configs: " + work);
@@ -107,7 +113,7 @@ public final class Fuzz {
         if (total > 0) {
             System.out.println("first findings of each class, replayable: " + findings.file());
         }
-        return total == 0 ? 0 : 1;
+        return code != 0 ? code : total == 0 ? 0 : 1;
     }
 
     private void runMode(Path dir, int base, boolean keyed, boolean http, boolean gossip) throws Exception {
@@ -248,8 +254,8 @@ public final class Fuzz {
         long witnessLost = 0;
         int maxMembers = 0;
         long start = System.nanoTime();
-        try (var socket = new DatagramSocket(new InetSocketAddress(loopback, 0));
-             var listener = new ServerSocket(socket.getLocalPort(), 50, loopback)) {
+        try (var listener = new ServerSocket(0, 50, loopback);
+             var socket = new DatagramSocket(new InetSocketAddress(loopback, listener.getLocalPort()))) {
             var replyBytes = new AtomicLong();
             Thread.ofPlatform().daemon().start(() -> drainUdp(socket, replyBytes));
             Thread.ofPlatform().daemon().start(() -> drainTcp(listener, replyBytes));

@@ -33,10 +33,12 @@ final class HttpExchange {
         /** A response after one that said Connection: close (the server read on): a finding. */
         AFTER_CLOSE,
         /** Bytes that are not an HTTP response: a finding. */
-        GARBLED;
+        GARBLED,
+        /** The connection was refused: nothing listens on the port any more, a finding. */
+        REFUSED;
 
         boolean finding() {
-            return this == S5XX || this == HANG || this == AFTER_CLOSE || this == GARBLED;
+            return this == S5XX || this == HANG || this == AFTER_CLOSE || this == GARBLED || this == REFUSED;
         }
     }
 
@@ -68,6 +70,10 @@ final class HttpExchange {
             });
             closed = readAll(s.getInputStream(), answer, System.nanoTime() + timeoutMs * 1_000_000L);
             writer.join(100);
+        } catch (java.net.ConnectException e) {
+            return new Result(Outcome.REFUSED, 0, e.getMessage(), new byte[0]);
+        } catch (SocketTimeoutException e) {
+            return new Result(Outcome.HANG, 0, "connect timed out", new byte[0]);
         } catch (IOException e) {
             if (answer.size() == 0) {
                 return new Result(Outcome.CLOSED, 0, e.getClass().getSimpleName(), new byte[0]);
