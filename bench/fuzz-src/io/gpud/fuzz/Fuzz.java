@@ -56,7 +56,7 @@ public final class Fuzz {
 
     public static void main(String[] args) throws Exception {
         var opt = new TreeMap<String, String>(Map.of("http", "2000", "gossip", "2000", "seed", "1", "target", "all",
-                "key", "auto", "workers", "4", "timeout-ms", "10000", "rss-limit-mib", "768",
+                "key", "auto", "workers", "4", "timeout-ms", "10000", "rss-limit-mib", "512",
                 "findings", "target/fuzz-findings.txt", "base-port", "18400"));
         opt.put("repo", ".");
         opt.put("gossip-rate", "2000");
