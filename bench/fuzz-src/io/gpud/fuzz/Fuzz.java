@@ -104,9 +104,15 @@ public final class Fuzz {
             code = 2;
         }
         System.out.println();
-        System.out.println("daemon logs and configs: " + work);
         summary.forEach(System.out::println);
         int total = findings.total();
+        if (total == 0 && code == 0) {
+            try (var files = Files.walk(work)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        } else {
+            System.out.println("daemon logs and configs: " + work);
+        }
         System.out.printf("findings by class: %s%n", findings.counts().isEmpty() ? "none" : findings.counts());
         System.out.printf("findings/inputs: %d/%d = %.5f (target 0)%n", total, inputs,
                 inputs == 0 ? 0.0 : (double) total / inputs);
