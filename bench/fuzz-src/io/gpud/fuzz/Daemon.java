@@ -43,8 +43,9 @@ final class Daemon implements AutoCloseable {
     /**
      * Starts a daemon and waits until it answers {@code /health/ready} with 200.
      *
-     * @param keyring the gossip keyring file, or null: gossip in plaintext under
-     *                {@code gossip.insecure: true}
+     * @param keyring the gossip keyring file, or null: gossip in plaintext. Either way the
+     *                daemon runs under {@code gossip.insecure: true}, since it has no peer
+     *                TLS and forwards to its peer in plain HTTP
      * @param join    a seed {@code host:port}, or null
      */
     static Daemon start(Path repo, Path dir, String nodeId, int dataPort, int gossipPort, Path keyring, String join)
@@ -56,9 +57,8 @@ final class Daemon implements AutoCloseable {
         yaml.append("  join: [").append(join == null ? "" : join).append("]\n");
         if (keyring != null) {
             yaml.append("  keyringFile: ").append(keyring).append('\n');
-        } else {
-            yaml.append("  insecure: true\n");
         }
+        yaml.append("  insecure: true\n");
         Path config = dir.resolve("gpud.yaml");
         Files.writeString(config, yaml);
         var pb = new ProcessBuilder(repo.resolve("bin/gpud").toString(), "run", "--config", config.toString(), "--demo",
