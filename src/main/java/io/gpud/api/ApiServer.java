@@ -31,6 +31,7 @@ import com.sun.management.UnixOperatingSystemMXBean;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -328,7 +329,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** Data-plane and metrics connections open now from {@code client}. */
-    int connectionsFrom(java.net.InetAddress client) {
+    int connectionsFrom(InetAddress client) {
         return guard.connectionsOf(client);
     }
 
