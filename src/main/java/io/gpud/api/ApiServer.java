@@ -32,6 +32,7 @@ import com.sun.management.UnixOperatingSystemMXBean;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -104,6 +105,7 @@ public final class ApiServer implements AutoCloseable {
     private final AtomicInteger active = new AtomicInteger();
     private final RefusalLog refusals;
     private final ConnectionGuard guard;
+    private final BodyBudget budget;
     private final int maxConnections;
     private final CompletableFuture<String> listenerLost = new CompletableFuture<>();
     private final ScheduledExecutorService probe = Executors.newSingleThreadScheduledExecutor(
@@ -165,7 +167,7 @@ public final class ApiServer implements AutoCloseable {
         this.metrics = new ApiMetrics(registry, catalog);
         this.refusals = new RefusalLog(time, REFUSAL_LOG_INTERVAL);
         this.maxConnections = connectionCap(config.maxConnections());
-        var budget = new BodyBudget(bodyBudget(config));
+        this.budget = new BodyBudget(bodyBudget(config));
         this.guard = new ConnectionGuard(config, time, refusals, () -> ConnectionGuard.closingResponse(
                 429, "Too Many Requests", Map.of(HeaderNames.RETRY_AFTER.defaultCase(),
                         Long.toString(Errors.retryAfterSeconds(config.retryAfter())), NODE_HEADER, node.nodeId()),
@@ -368,6 +370,16 @@ public final class ApiServer implements AutoCloseable {
      */
     public int activeRequests() {
         return active.get();
+    }
+
+    /** Bytes of request bodies held now, of the budget all connections share. */
+    long bodyBytesHeld() {
+        return budget.heldBytes();
+    }
+
+    /** Data-plane and metrics connections open now from {@code client}. */
+    int connectionsFrom(InetAddress client) {
+        return guard.connectionsOf(client);
     }
 
     /** Stops both listeners. */

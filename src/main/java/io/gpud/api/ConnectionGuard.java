@@ -22,7 +22,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -61,7 +60,7 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
     private final int perClient;
     private final RefusalLog refusals;
     private final Supplier<byte[]> tooManyFromClient;
-    private final Map<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    private final Map<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
     private final Map<Thread, Phase> phases = new ConcurrentHashMap<>();
     private final ScheduledExecutorService watchdog;
 
@@ -69,6 +68,7 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
     private static final class Phase {
         String what;           // "headers", "body", "idle", or null while handling (no deadline)
         long deadlineNanos;
+        boolean cut;           // interrupted by the watchdog since the last phase change
     }
 
     ConnectionGuard(ApiConfig config, MonotonicClock clock, RefusalLog refusals,
@@ -108,21 +108,29 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
         InetAddress client = ctx.remotePeer().address() instanceof InetSocketAddress a ? a.getAddress() : null;
-        AtomicInteger open = client == null ? new AtomicInteger() : perAddress.computeIfAbsent(client,
-                c -> new AtomicInteger());
-        if (open.incrementAndGet() > perClient) {
-            release(client, open);
+        if (client != null && perAddress.merge(client, 1, Integer::sum) > perClient) {
+            release(client);
             refusals.refused("connections per client", client + " already holds " + perClient
                     + " connections (api.maxConnectionsPerClient); answered 429 and closed");
             return new Refused(ctx, tooManyFromClient.get());
         }
-        return new Guarded(http1.connection(ctx), client, open);
+        return new Guarded(http1.connection(ctx), client);
     }
 
-    private void release(InetAddress client, AtomicInteger open) {
-        if (open.decrementAndGet() == 0 && client != null) {
-            perAddress.remove(client, open);
+    /**
+     * One connection of {@code client} ended. The count and its removal at zero are one
+     * atomic step: a count dropped from the map while another connection of the client was
+     * adding to it would leave that connection, and each one after it, uncounted.
+     */
+    private void release(InetAddress client) {
+        if (client != null) {
+            perAddress.computeIfPresent(client, (c, open) -> open == 1 ? null : open - 1);
         }
+    }
+
+    /** Connections open per client address now (clients with none are absent). */
+    int connectionsOf(InetAddress client) {
+        return perAddress.getOrDefault(client, 0);
     }
 
     /** Headers and request line read: the request is being handled, no deadline. */
@@ -137,8 +145,11 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
         Phase p = phases.get(Thread.currentThread());
         if (p != null) {
             synchronized (p) {
+                // The first request's headers stay within the deadline from the accept; a
+                // later request's are timed from its request line, not from the idle phase.
                 long headersBy = clock.nanos() + headerNanos;
-                if (p.what == null || headersBy - p.deadlineNanos < 0) {
+                clearCut(p);
+                if (!"headers".equals(p.what) || headersBy - p.deadlineNanos < 0) {
                     p.what = "headers";
                     p.deadlineNanos = headersBy;
                 }
@@ -166,16 +177,38 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
 
     /** Whether the body read on this thread was cut by its deadline; clears the interrupt it caused. */
     boolean cutByDeadline() {
-        return Thread.interrupted();
+        Phase p = phases.get(Thread.currentThread());
+        if (p == null) {
+            return false;
+        }
+        synchronized (p) {
+            boolean cut = p.cut;
+            clearCut(p);
+            return cut;
+        }
     }
 
     private void move(String what, long allowedNanos) {
         Phase p = phases.get(Thread.currentThread());
         if (p != null) {
             synchronized (p) {
+                clearCut(p);
                 p.what = what;
                 p.deadlineNanos = clock.nanos() + allowedNanos;
             }
+        }
+    }
+
+    /**
+     * The watchdog may cut a phase just as its read completed: the interrupt then found no
+     * blocked read to end and only set this thread's flag, which the next blocking call (a
+     * handler's) would take as its own. The phase ended in time after all, so the flag is
+     * cleared when the thread moves on. Holds {@code p}'s lock.
+     */
+    private static void clearCut(Phase p) {
+        if (p.cut) {
+            p.cut = false;
+            Thread.interrupted();
         }
     }
 
@@ -192,6 +225,7 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
                     refusals.refused(p.what + " deadline", "a connection passed its " + p.what + " deadline ("
                             + setting + ") and is closed");
                     p.what = null;
+                    p.cut = true;
                     thread.interrupt();
                 }
             }
@@ -207,12 +241,10 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
     private final class Guarded implements ServerConnection {
         private final ServerConnection delegate;
         private final InetAddress client;
-        private final AtomicInteger open;
 
-        Guarded(ServerConnection delegate, InetAddress client, AtomicInteger open) {
+        Guarded(ServerConnection delegate, InetAddress client) {
             this.delegate = delegate;
             this.client = client;
-            this.open = open;
         }
 
         @Override
@@ -224,8 +256,13 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
             try {
                 delegate.handle(limit);
             } finally {
-                phases.remove(Thread.currentThread());
-                release(client, open);
+                synchronized (phase) {
+                    // no interrupt from here on: the thread may go on to other work
+                    phase.what = null;
+                    phases.remove(Thread.currentThread());
+                    clearCut(phase);
+                }
+                release(client);
             }
         }
 

@@ -77,9 +77,11 @@ public final class Node implements AutoCloseable {
     private final NodeServices services;
     private final Optional<URI> secureKmsEndpoint;
     private final Deque<AutoCloseable> started;
+    private final CompletableFuture<String> failed;
 
     private Node(Lifecycle lifecycle, ServedModels models, Membership membership, ApiServer api,
-                 NodeServices services, Optional<URI> secureKmsEndpoint, Deque<AutoCloseable> started) {
+                 NodeServices services, Optional<URI> secureKmsEndpoint, Deque<AutoCloseable> started,
+                 CompletableFuture<String> failed) {
         this.lifecycle = lifecycle;
         this.models = models;
         this.membership = membership;
@@ -87,6 +89,7 @@ public final class Node implements AutoCloseable {
         this.services = services;
         this.secureKmsEndpoint = secureKmsEndpoint;
         this.started = started;
+        this.failed = failed;
     }
 
     /** Starts a node that reaches AWS as its configuration says. */
@@ -180,10 +183,12 @@ public final class Node implements AutoCloseable {
 
         api.start();
         started.push(api);
-        api.listenerLost().thenAccept(reason -> {
+        // Whoever waits on the node's failure sees it once the node is out of READY.
+        CompletableFuture<String> failed = api.listenerLost().thenApply(reason -> {
             log.error("node {} has no data plane and leaves READY (QUARANTINED, gossiped to peers): {}", nodeId,
                     reason);
             lifecycle.quarantine();
+            return reason;
         });
         address.bound(api.port(), api.peerPort());
         started.push(() -> membership.leave(LEAVE_GRACE));
@@ -198,7 +203,8 @@ public final class Node implements AutoCloseable {
                     config.api().host(), api.port(), api.metricsPort(), config.node().adminSocket());
         }
         startClusterState(config, cloud, time, nodeId, lifecycle, models, services, address, started);
-        return new Node(lifecycle, models, membership, api, services, secure.map(SecureStack::kmsEndpoint), started);
+        return new Node(lifecycle, models, membership, api, services, secure.map(SecureStack::kmsEndpoint), started,
+                failed);
     }
 
     /** The state store and registry item, the leases and autoscaler, the lifecycle watcher. */
@@ -389,7 +395,7 @@ public final class Node implements AutoCloseable {
      * fresh one.
      */
     public CompletableFuture<String> failed() {
-        return api.listenerLost();
+        return failed;
     }
 
     /** READY → DRAINING: new requests are refused, DRAINED once nothing is in flight. */

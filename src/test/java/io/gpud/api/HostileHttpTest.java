@@ -5,14 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,35 +19,8 @@ import org.junit.jupiter.api.Test;
  */
 class HostileHttpTest extends ApiServerTestBase {
 
-    private static final Pattern STATUS_LINE = Pattern.compile("HTTP/1\\.[01] (\\d{3}) ");
-
-    /** Writes {@code request} on a fresh connection and reads until the server closes it (or 10 s). */
     private String exchange(byte[] request, boolean halfClose) throws IOException {
-        try (var socket = new Socket("127.0.0.1", server.port())) {
-            socket.setSoTimeout(10_000);
-            try {
-                socket.getOutputStream().write(request);
-                socket.getOutputStream().flush();
-                if (halfClose) {
-                    socket.shutdownOutput();
-                }
-            } catch (IOException refusedMidWrite) {
-                // the server may answer and close before the whole request is written
-            }
-            var out = new ByteArrayOutputStream();
-            InputStream in = socket.getInputStream();
-            byte[] buffer = new byte[8192];
-            try {
-                for (int n; (n = in.read(buffer)) != -1; ) {
-                    out.write(buffer, 0, n);
-                }
-            } catch (SocketTimeoutException stillOpen) {
-                out.write("\n<connection still open after 10 s>".getBytes(StandardCharsets.US_ASCII));
-            } catch (IOException reset) {
-                out.write(("\n<" + reset + ">").getBytes(StandardCharsets.US_ASCII));
-            }
-            return out.toString(StandardCharsets.ISO_8859_1);
-        }
+        return RawHttp.exchange(server.port(), request, halfClose);
     }
 
     private String exchange(String request) throws IOException {
@@ -59,16 +28,11 @@ class HostileHttpTest extends ApiServerTestBase {
     }
 
     private static int statusOf(String response) {
-        Matcher m = STATUS_LINE.matcher(response);
-        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+        return RawHttp.statusOf(response);
     }
 
     private static int responses(String text) {
-        int count = 0;
-        for (Matcher m = STATUS_LINE.matcher(text); m.find(); ) {
-            count++;
-        }
-        return count;
+        return RawHttp.responses(text);
     }
 
     @Test

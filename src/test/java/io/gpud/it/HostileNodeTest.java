@@ -3,6 +3,7 @@ package io.gpud.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -172,6 +174,64 @@ class HostileNodeTest {
             String stillDown = awaitServing(node, Duration.ofSeconds(20));
             assertEquals(null, stillDown, "the data port does not serve after the flood:\n" + tail(node));
             assertEquals(200, node.get("/v1/models").statusCode());
+        }
+    }
+
+    /**
+     * The data listener really dies: Helidon ends a listener for good when accept() fails,
+     * and accept() fails with "Too many open files" once the process has no descriptor left.
+     * The connection cap is fitted to the descriptor limit at start, so here the limit is
+     * lowered under the running node (what descriptors taken by anything else in the process
+     * amount to) and connections are opened until accept() fails. The node must leave READY
+     * before {@code gpud run} exits non-zero for its supervisor to restart it.
+     */
+    @Test
+    void aDataListenerKilledByDescriptorExhaustionQuarantinesTheNodeAndEndsTheProcess() throws Exception {
+        Path prlimit = Stream.of("/usr/bin/prlimit", "/bin/prlimit").map(Path::of).filter(Files::isExecutable)
+                .findFirst().orElse(null);
+        assumeTrue(prlimit != null, "prlimit (util-linux) is needed to lower the running node's descriptor limit");
+        try (Node node = start("", "-Xmx256m")) {
+            long pid = node.process().pid();
+            long open;
+            try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+                open = fds.count();
+            }
+            long limit = open + 24;
+            var lowered = new ProcessBuilder(prlimit.toString(), "--pid", Long.toString(pid),
+                    "--nofile=" + limit + ":" + limit).redirectErrorStream(true).start();
+            assertTrue(lowered.waitFor(10, TimeUnit.SECONDS) && lowered.exitValue() == 0,
+                    "prlimit failed: " + new String(lowered.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+
+            List<Socket> held = new ArrayList<>();
+            try {
+                // more connections than descriptors are left: accept() fails, the listener ends
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!node.logText().contains("Too many open files") && System.nanoTime() < deadline) {
+                    var s = new Socket();
+                    try {
+                        s.connect(new InetSocketAddress("127.0.0.1", node.port()), 500);
+                        held.add(s);
+                    } catch (IOException backlogFull) {
+                        s.close();
+                        Thread.sleep(50);
+                    }
+                }
+                assertTrue(node.logText().contains("Too many open files"),
+                        "accept() never failed with " + held.size() + " connections held:\n" + tail(node));
+            } finally {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+            // With the held connections gone, the node has descriptors to notice its dead port.
+            boolean exited = node.process().waitFor(30, TimeUnit.SECONDS);
+            assertTrue(exited, "gpud still runs 30 s after its data listener died:\n" + tail(node));
+            assertEquals(1, node.process().exitValue(), tail(node));
+            String log = node.logText();
+            int quarantined = log.indexOf("leaves READY (QUARANTINED");
+            int exiting = log.indexOf("exiting for the supervisor to restart the node");
+            assertTrue(quarantined >= 0 && exiting >= 0, tail(node));
+            assertTrue(quarantined < exiting, "the process began to exit before the node left READY:\n" + tail(node));
         }
     }
 
