@@ -526,11 +526,26 @@ public final class ApiServer implements AutoCloseable {
                     metrics.requestSeconds.observe((time.nanos() - start) / 1e9, route);
                 }
             }
-            if (!req.content().consumed() || req.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
+            if (!req.content().consumed() || asksToClose(req)) {
                 throw new CloseConnectionException("the request body was not read to its end, or the client asked "
                         + "to close: the connection is closed after the response");
             }
         };
+    }
+
+    /**
+     * The client asked to close the connection: {@code close} is among the tokens of any of
+     * its {@code Connection} headers (a hostile client may send several, or a list).
+     */
+    private static boolean asksToClose(ServerRequest req) {
+        for (String value : req.headers().all(HeaderNames.CONNECTION, List::of)) {
+            for (String token : value.split(",")) {
+                if (token.strip().equalsIgnoreCase("close")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Health answer; {@code reason} says why the node is not ready. */

@@ -76,9 +76,13 @@ final class Errors {
                 case 413 -> ApiException.tooLarge("the request body", maxBodyBytes);
                 case 505 -> ApiException.transport(400, "the request line names "
                         + request.protocolVersion() + "; this server speaks HTTP/1.1 only");
-                case 500 -> ApiException.transport(400, "the request is not well-formed HTTP/1.1");
-                default -> ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
-                        + status.code() + " " + status.reasonPhrase());
+                case 501 -> ApiException.transport(400, "the request asks for what this server does not implement ("
+                        + message + "): a body is sent with Content-Length or Transfer-Encoding: chunked only");
+                // Whatever else the HTTP layer refuses before routing is the request's fault.
+                default -> status.code() >= 500
+                        ? ApiException.transport(400, "the request is not well-formed HTTP/1.1")
+                        : ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
+                                + status.code() + " " + status.reasonPhrase());
             };
             refusals.refused("refused by the HTTP layer", e.status() + ": " + e.getMessage());
             return DirectHandler.TransportResponse.builder()

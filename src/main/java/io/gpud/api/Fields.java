@@ -76,6 +76,11 @@ final class Fields {
         if (!v.get().isNumber()) {
             throw wrongType(name, "an integer", v.get());
         }
+        double approximate = v.get().doubleValue(); // infinite when the literal is beyond a double
+        if (!Double.isFinite(approximate)) {
+            throw ApiException.invalid(name, "'" + name + "' was a number beyond any double, too "
+                    + (approximate > 0 ? "large: must be at most " + max : "small: must be at least " + min));
+        }
         BigDecimal value = v.get().decimalValue();
         if (value.signum() != 0 && value.stripTrailingZeros().scale() > 0) {
             throw ApiException.invalid(name, "'" + name + "' was " + v.get().asText() + ", must be a whole number");

@@ -20,6 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -101,8 +103,13 @@ final class PeerRouting {
                             NodeState state) throws Exception {
         var headers = new HashMap<String, String>();
         req.headers().forEach(h -> headers.putIfAbsent(h.name().toLowerCase(Locale.ROOT), h.get()));
+        String unforwardable = PeerForwarder.unforwardableHeader(headers);
+        if (unforwardable != null) {
+            throw ApiException.transport(400, "the request's " + unforwardable + " header holds characters an HTTP "
+                    + "header cannot carry");
+        }
         String query = req.query().rawValue();
-        String path = req.path().rawPath() + (query.isEmpty() ? "" : "?" + query);
+        String path = originForm(req.path().rawPath()) + (query.isEmpty() ? "" : "?" + query);
         var request = new PeerForwarder.Request(req.prologue().method().text(), path, body, headers);
         PeerForwarder.Outcome outcome = forwarder.forward(f, request, new PeerForwarder.ResponseSink() {
             @Override
@@ -193,5 +200,23 @@ final class PeerRouting {
             }
         }
         return out.toString().replaceAll("[\\r\\n]", " ");
+    }
+
+    /**
+     * The path of a request target: as it came for the usual origin form ({@code /v1/...});
+     * without its scheme and authority for the absolute form ({@code http://host/v1/...}),
+     * which a server must accept (RFC 9112, 3.2.2) and a peer is sent as a path.
+     */
+    static String originForm(String rawPath) {
+        if (rawPath.startsWith("/")) {
+            return rawPath;
+        }
+        try {
+            String path = new URI(rawPath).getRawPath();
+            return path == null || path.isEmpty() ? "/" : path;
+        } catch (URISyntaxException e) {
+            throw ApiException.transport(400, "the request target is neither a path nor an absolute URI: "
+                    + e.getMessage());
+        }
     }
 }

@@ -447,6 +447,21 @@ public final class PeerForwarder {
         return new Outcome.Delivered(t.node(), response.statusCode(), attempt);
     }
 
+    /**
+     * The first header this forwarder passes on whose value an HTTP/1.1 field cannot carry
+     * (a control character, or a character beyond Latin-1 that the server decoded), or null.
+     * Such a request is the client's error and is refused before any peer is tried.
+     */
+    public static String unforwardableHeader(Map<String, String> headers) {
+        for (String name : PASSED_REQUEST_HEADERS) {
+            String v = headers.get(name);
+            if (v != null && !v.chars().allMatch(c -> c == '\t' || c >= 0x20 && c <= 0x7e || c >= 0x80 && c <= 0xff)) {
+                return name;
+            }
+        }
+        return null;
+    }
+
     private HttpRequest build(RouteDecision.Target t, Request request, String traceparent) {
         var b = HttpRequest.newBuilder(URI.create(scheme + "://" + hostLiteral(t.host()) + ":" + t.port()
                         + request.path()))

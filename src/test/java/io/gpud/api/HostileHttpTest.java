@@ -170,6 +170,36 @@ class HostileHttpTest extends ApiServerTestBase {
     }
 
     @Test
+    void aClientThatAsksToCloseInAnyOfItsConnectionHeadersGetsNoSecondAnswer() throws Exception {
+        String hidden = "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
+        for (String connection : new String[] {"Connection: close\r\nConnection: keep-alive\r\n",
+                "Connection: keep-alive\r\nConnection: close\r\n", "Connection: keep-alive, Close\r\n"}) {
+            String response = exchange("GET /v1/models HTTP/1.1\r\nHost: x\r\n" + connection + "\r\n" + hidden);
+            assertEquals(200, statusOf(response), response);
+            assertEquals(1, responses(response), "answered after the client asked to close:\n" + response);
+        }
+    }
+
+    @Test
+    void aTransferCodingTheServerDoesNotImplementIsAClientError() throws Exception {
+        String response = exchange("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+        assertEquals(400, statusOf(response), response);
+        assertTrue(response.toLowerCase(java.util.Locale.ROOT).contains("transfer"), response);
+        assertStillServes();
+    }
+
+    @Test
+    void anIntegerBeyondAnyDoubleNamesTheBoundAndIsNoServerError() throws Exception {
+        for (String value : new String[] {"1e400", "-1e400"}) {
+            JsonNode error = assertOpenAiError(post("/v1/completions",
+                    "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":" + value + "}"), 400);
+            String message = error.get("message").asText();
+            assertTrue(message.contains("max_tokens") && message.contains("beyond any double"), message);
+        }
+    }
+
+    @Test
     void anIntegerWrittenWithAnExponentBeyondTheRangeNamesTheBound() throws Exception {
         JsonNode error = assertOpenAiError(post("/v1/completions",
                 "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":1e12}"), 400);
