@@ -7,12 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.metrics.Counter;
 import io.gpud.metrics.MetricRegistry;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
@@ -90,6 +88,23 @@ import org.slf4j.LoggerFactory;
  * to try. A failed force is different: the kernel may have dropped the pages it could not
  * write, so which records reached the disk is unknown, and nothing later is written; the
  * episode lasts until the daemon restarts and reopens the log.
+ *
+ * <h2>Interrupts</h2>
+ *
+ * <p>The file is written through {@link RandomAccessFile}, not a {@code FileChannel}: a
+ * {@code FileChannel} is an interruptible channel, so any caller whose thread is
+ * interrupted (a request handler a deadline cut) would close it for everyone, under the
+ * lock or in the middle of a write, leaving a torn record that could no longer be
+ * truncated and a log that failed every later write until the daemon restarted. The
+ * file's {@code java.io} calls ignore interrupts, on platform and virtual threads alike,
+ * so only {@link #close} closes the file. An interrupted caller's record is written like
+ * any other and its interrupt is left set for the caller to act on; the rollback,
+ * failure episodes and {@link #verify} need no case for a file that closed under them.
+ * We chose this over reopening a closed channel (every write and force would need a
+ * reopen path, and a force on the closed channel would have to be told from a real
+ * force failure) and over a writer thread (a hand-off on every append, and the caller
+ * waiting for it would have to ignore its interrupt anyway, since the record must be
+ * known to be written or rolled back before the caller goes on).
  */
 public final class AuditLog implements AutoCloseable {
 
@@ -105,7 +120,7 @@ public final class AuditLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
-    private final FileChannel out;
+    private final RandomAccessFile out;
     private final Clock clock;
     private final Counter writeFailures;
     private final ScheduledExecutorService background;
@@ -122,7 +137,7 @@ public final class AuditLog implements AutoCloseable {
     public record Failing(String reason, Instant since, long failedWrites) {
     }
 
-    private AuditLog(Path file, FileChannel out, Clock clock, Counter writeFailures, Tail tail) {
+    private AuditLog(Path file, RandomAccessFile out, Clock clock, Counter writeFailures, Tail tail) {
         this.file = file;
         this.out = out;
         this.clock = clock;
@@ -140,19 +155,18 @@ public final class AuditLog implements AutoCloseable {
 
     /**
      * Forces what was written since the last force; outside the append lock, so appends go on
-     * meanwhile. Never interrupted ({@link #close} shuts down without interrupting): an
-     * interrupt would close the channel under a force.
+     * meanwhile. {@link #close} stops this thread before it closes the file.
      */
     private void forceNew() {
         long written;
         synchronized (this) {
             written = seq;
-            if (written == forcedSeq || forceFailure != null || !out.isOpen()) {
+            if (written == forcedSeq || forceFailure != null) {
                 return;
             }
         }
         try {
-            out.force(false);
+            out.getFD().sync();
             synchronized (this) {
                 forcedSeq = Math.max(forcedSeq, written);
             }
@@ -168,7 +182,7 @@ public final class AuditLog implements AutoCloseable {
 
     /** While writes fail: tries the record that ends the episode. */
     private synchronized void probe() {
-        if (failing != null && out.isOpen()) {
+        if (failing != null) {
             try {
                 resumeIfFailing();
             } catch (AuditException stillFailing) {
@@ -189,8 +203,7 @@ public final class AuditLog implements AutoCloseable {
             }
             restrictMode(file);
             Tail tail = Tail.read(file);
-            FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE);
+            var out = new RandomAccessFile(file.toFile(), "rw");
             Counter failures = metrics.counter("gpud_audit_write_failures_total",
                     "Audit records that could not be written (full disk, I/O error), the retries while "
                             + "writes fail included; a secure request whose record failed was refused");
@@ -283,24 +296,23 @@ public final class AuditLog implements AutoCloseable {
         record.put("prev", lastHash);
         String hash = hash(lastHash, record);
         record.put("hash", hash);
-        ByteBuffer bytes;
+        byte[] bytes;
         try {
-            bytes = ByteBuffer.wrap((JSON.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
+            bytes = (JSON.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (JsonProcessingException e) {
             throw new AuditException("cannot write an audit record as JSON: " + e.getMessage(), e);
         }
         try {
-            if (out.size() != end) {
-                out.truncate(end); // a rollback that failed before
+            if (out.length() != end) {
+                out.setLength(end); // a rollback that failed before
             }
-            while (bytes.hasRemaining()) {
-                out.write(bytes);
-            }
+            out.seek(end);
+            out.write(bytes);
         } catch (IOException e) {
             rollBack();
             throw failed("cannot write the audit log " + file + ": " + e.getMessage(), e);
         }
-        end += bytes.limit();
+        end += bytes.length;
         seq++;
         lastHash = hash;
         return hash;
@@ -309,7 +321,7 @@ public final class AuditLog implements AutoCloseable {
     /** Truncates to the last whole record; if that fails too, the next write tries again first. */
     private void rollBack() {
         try {
-            out.truncate(end);
+            out.setLength(end);
         } catch (IOException e) {
             LOG.debug("cannot truncate the audit log {} to {} bytes yet: {}", file, end, e.getMessage());
         }
@@ -348,7 +360,7 @@ public final class AuditLog implements AutoCloseable {
 
     private void closeFile() {
         try {
-            out.force(false);
+            out.getFD().sync();
             out.close();
         } catch (IOException e) {
             throw new AuditException("cannot close the audit log: " + e.getMessage(), e);

@@ -1,5 +1,6 @@
 package io.gpud.audit;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,6 +17,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -191,6 +194,74 @@ class AuditLogTest {
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
                     "a stricter mode is kept");
         }
+    }
+
+    /**
+     * A caller whose thread is interrupted (a request handler a deadline cut) appends: on a
+     * platform thread and on a virtual thread, as request handlers run. The record is
+     * written (the log's file I/O does not respond to interrupts, so the interrupt cannot
+     * close the file under the log), the caller keeps its interrupt, and the next append
+     * from another thread goes on the same chain.
+     */
+    @Test
+    void anInterruptedCallerNeitherFailsNorDisablesTheLog() throws Exception {
+        try (var log = AuditLog.open(file, CLOCK, new MetricRegistry())) {
+            List<Object> outcomes = new ArrayList<>();
+            for (Thread.Builder threads : List.of(Thread.ofPlatform(), Thread.ofVirtual())) {
+                var outcome = new AtomicReference<Object>();
+                var keptInterrupt = new AtomicBoolean();
+                Thread caller = threads.start(() -> {
+                    Thread.currentThread().interrupt();
+                    try {
+                        outcome.set(log.append("kms.decrypt", Map.of("requestId", "interrupted", "outcome", "ok")));
+                    } catch (RuntimeException e) {
+                        outcome.set(e);
+                    }
+                    keptInterrupt.set(Thread.currentThread().isInterrupted());
+                });
+                caller.join();
+                assertTrue(keptInterrupt.get(), "the log leaves the caller's interrupt for the caller to act on");
+                outcomes.add(outcome.get());
+            }
+            String next = assertDoesNotThrow(() -> log.append("kms.decrypt", Map.of("requestId", "next", "outcome", "ok")),
+                    "an append from a thread nobody interrupted, after appends from interrupted ones");
+            assertTrue(log.failing().isEmpty(), log.failing().toString());
+            for (Object o : outcomes) {
+                assertInstanceOf(String.class, o, "the interrupted caller's record was written");
+            }
+            assertEquals(next, log.lastHash());
+        }
+        var intact = assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(file));
+        assertEquals(7, intact.records(), "the four records, the two interrupted callers', the next one");
+        List<String> l = lines();
+        assertTrue(l.get(4).contains("\"seq\":5") && l.get(4).contains("\"requestId\":\"interrupted\""), l.get(4));
+        assertTrue(l.get(6).contains("\"seq\":7") && l.get(6).contains("\"requestId\":\"next\""), l.get(6));
+    }
+
+    /** Interrupts that land while a caller is appending, not only before: no append fails, the chain is whole. */
+    @Test
+    void interruptsDuringAppendsLeaveEveryRecordWrittenAndTheChainWhole() throws Exception {
+        int appends = 500;
+        var failure = new AtomicReference<RuntimeException>();
+        try (var log = AuditLog.open(file, CLOCK, new MetricRegistry())) {
+            Thread caller = Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < appends; i++) {
+                    try {
+                        log.append("kms.decrypt", Map.of("requestId", "i-" + i, "outcome", "ok"));
+                    } catch (RuntimeException e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }
+            });
+            while (caller.isAlive()) {
+                caller.interrupt();
+                Thread.onSpinWait();
+            }
+            assertEquals(null, failure.get(), "an append failed");
+            log.append("kms.decrypt", Map.of("requestId", "next", "outcome", "ok"));
+            assertTrue(log.failing().isEmpty(), log.failing().toString());
+        }
+        assertEquals(4 + appends + 1, assertInstanceOf(AuditLog.Intact.class, AuditLog.verify(file)).records());
     }
 
     @Test
