@@ -45,6 +45,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -131,6 +132,42 @@ class HostileGossipTest {
         await("a probed a dozen times more", () -> counter(a, "probes_total") >= probes + 12);
         assertTrue(alive(a, "b"), "a sees " + view(a, "b"));
         assertTrue(view(b, "b").incarnation() <= SwimProtocol.MAX_INCARNATION, "b's incarnation " + view(b, "b"));
+    }
+
+    @Test
+    void anAliveAtTheLimitFreezesNobody() throws Exception {
+        MembershipAgent a = insecure("a", List.of());
+        MembershipAgent b = insecure("b", List.of("127.0.0.1:" + a.port()));
+        MembershipAgent c = insecure("c", List.of("127.0.0.1:" + a.port()));
+        await("a, b and c see each other alive", () -> alive(a, "b") && alive(a, "c") && alive(b, "c")
+                && alive(c, "b") && alive(b, "a") && alive(c, "a"));
+
+        // One datagram to each: b is alive at the largest incarnation there is.
+        var forged = new Alive(SwimProtocol.MAX_INCARNATION, "b", local(b.port()), view(a, "b").metadata().encode());
+        try (var evil = udp()) {
+            for (MembershipAgent node : List.of(a, b, c)) {
+                send(evil, local(node.port()), forged);
+                marker(evil, node, node == a ? "a" : node == b ? "b" : "c");
+            }
+        }
+        // b can still change what it tells the cluster about itself.
+        var draining = new NodeMetadata("local", "127.0.0.1", 8400, "", "", "", "DRAINING", List.of(), 4, "test");
+        b.updateMetadata(draining);
+        await(() -> "a and c see b DRAINING (a sees " + view(a, "b") + ")",
+                () -> "DRAINING".equals(view(a, "b").metadata().nodeState())
+                        && "DRAINING".equals(view(c, "b").metadata().nodeState()));
+        assertTrue(view(b, "b").incarnation() < SwimProtocol.MAX_INCARNATION, "b's incarnation " + view(b, "b"));
+        // b still refutes a real accusation (a suspicion at what a holds) ...
+        long held = view(a, "b").incarnation();
+        try (var evil = udp()) {
+            send(evil, local(b.port()), new Message.Suspect(held, "b", "a"));
+            marker(evil, b, "b");
+        }
+        await("b refuted the suspicion at " + held + " and a holds the refutation",
+                () -> view(a, "b").incarnation() > held && alive(a, "b"));
+        // ... and dies a real death when it stops.
+        b.close();
+        await(() -> "a and c see b dead (a sees " + view(a, "b") + ")", () -> !view(a, "b").live() && !view(c, "b").live());
     }
 
     /** The datagram: Dead(node, incarnation 2^63-1) from "x", in plain text, built by hand. */
@@ -457,10 +494,15 @@ class HostileGossipTest {
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        await(() -> what, condition);
+    }
+
+    /** Waits for {@code condition}; {@code what} describes it as things stand when the wait fails. */
+    private static void await(Supplier<String> what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + WAIT.toSeconds() + " s: " + what);
+                throw new AssertionError("not within " + WAIT.toSeconds() + " s: " + what.get());
             }
             Thread.sleep(20);
         }
