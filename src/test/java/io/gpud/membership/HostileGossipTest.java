@@ -43,6 +43,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -342,6 +343,83 @@ class HostileGossipTest {
         long refusalLines = output.lines().filter(l -> l.contains("gossip streams refused")).count();
         assertTrue(refusalLines >= 1 && refusalLines <= 2, refusalLines + " refusal lines:\n" + output);
         assertFalse(output.contains("\tat "), output);
+    }
+
+    @Test
+    void oneAddressFloodingTheStreamPortLeavesRoomForAMembersJoin() throws Exception {
+        InetAddress flooder = InetAddress.getByName("127.0.0.2");
+        try (var s = new Socket()) {
+            s.bind(new InetSocketAddress(flooder, 0));
+        } catch (IOException e) {
+            assumeTrue(false, "cannot bind 127.0.0.2 on this host: " + e);
+        }
+        MembershipAgent a = insecure("a", List.of());
+        var stop = new AtomicBoolean();
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            try {
+                // Idle connections for every slot there is, and frames of the largest size
+                // trickled a byte at a time for the whole memory budget; each reopened when cut.
+                for (int i = 0; i < MembershipAgent.MAX_INCOMING_STREAMS + 8; i++) {
+                    pool.submit(() -> holdStream(flooder, a.port(), false, stop));
+                }
+                for (int i = 0; i < MembershipAgent.STREAM_MEMORY_BYTES / MembershipAgent.MAX_STREAM_BYTES + 2; i++) {
+                    pool.submit(() -> holdStream(flooder, a.port(), true, stop));
+                }
+                await("a refuses some of the flood", () -> refusedStreams(a) >= 1);
+                // A member on another address joins through a, push-pull both ways, meanwhile.
+                MembershipAgent b = insecure("b", List.of("127.0.0.1:" + a.port()));
+                await(() -> "b joins through the flooded a (" + refusedStreams(a) + " streams refused)",
+                        () -> alive(b, "a") && alive(a, "b"));
+                System.out.printf("stream flood from one address: %.0f streams refused while b joined%n",
+                        refusedStreams(a));
+            } finally {
+                stop.set(true);
+            }
+        }
+    }
+
+    private double refusedStreams(MembershipAgent node) {
+        double refused = 0;
+        for (String reason : List.of("stream_connections", "stream_memory", "stream_source_connections",
+                "stream_source_memory")) {
+            refused += counter(node, "rejected_messages_total{reason=\"" + reason + "\"}");
+        }
+        return refused;
+    }
+
+    /**
+     * Holds a stream to {@code port} from {@code from} until {@code stop}, opening another each
+     * time the node cuts it: idle, or declaring a frame of the largest size and sending a byte
+     * of it every 200 ms.
+     */
+    private static Void holdStream(InetAddress from, int port, boolean frame, AtomicBoolean stop) {
+        while (!stop.get()) {
+            try (var s = new Socket()) {
+                s.bind(new InetSocketAddress(from, 0));
+                s.connect(local(port), 5000);
+                s.setSoTimeout(200);
+                var out = new DataOutputStream(s.getOutputStream());
+                if (frame) {
+                    out.writeInt(MembershipAgent.MAX_STREAM_BYTES);
+                }
+                while (!stop.get()) {
+                    if (frame) {
+                        out.write(0);
+                        out.flush();
+                    }
+                    try {
+                        if (s.getInputStream().read() < 0) {
+                            break;
+                        }
+                    } catch (SocketTimeoutException stillOpen) {
+                        // the node holds it: keep it so
+                    }
+                }
+            } catch (IOException cut) {
+                // refused or cut: open the next
+            }
+        }
+        return null;
     }
 
     private static int awaitPort(Process node, Path log) throws Exception {
