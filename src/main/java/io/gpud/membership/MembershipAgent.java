@@ -55,9 +55,15 @@ import org.slf4j.LoggerFactory;
  * accept), each read within {@link #STREAM_TIMEOUT}, each frame's length checked against
  * {@link #MAX_STREAM_BYTES} and then reserved from {@link #STREAM_MEMORY_BYTES}, one budget
  * for every frame being read or waiting for the loop, before a byte of the body is
- * buffered. A connection over either bound is closed and counted
- * ({@code gpud_gossip_<pool>_rejected_messages_total{reason="stream_connections"|"stream_memory"}}),
- * with one log line per {@link #REFUSAL_LOG_EVERY} however many there were.
+ * buffered. One source address gets at most a quarter of either
+ * ({@link #MAX_INCOMING_STREAMS_PER_ADDRESS}, {@link #STREAM_MEMORY_BYTES_PER_ADDRESS}), so
+ * a sender that floods the port leaves the rest to the members' push-pulls. A connection
+ * over any bound is closed and counted
+ * ({@code gpud_gossip_<pool>_rejected_messages_total{reason="stream_connections"|"stream_memory"
+ * |"stream_source_connections"|"stream_source_memory"}}), with one log line per
+ * {@link #REFUSAL_LOG_EVERY} however many there were. An accept that fails (out of file
+ * descriptors) backs off, from {@link #ACCEPT_BACKOFF_MIN} doubling to
+ * {@link #ACCEPT_BACKOFF_MAX}, and is logged once per {@link #REFUSAL_LOG_EVERY}.
  */
 public final class MembershipAgent implements Membership {
 
@@ -74,6 +80,14 @@ public final class MembershipAgent implements Membership {
      * the largest (32 MiB); a push-pull of 600 members is about 150 KiB.
      */
     static final int STREAM_MEMORY_BYTES = 8 * MAX_STREAM_BYTES;
+    /** Inbound stream connections read at once from one source address. */
+    static final int MAX_INCOMING_STREAMS_PER_ADDRESS = MAX_INCOMING_STREAMS / 4;
+    /** Bytes that frames from one source address may hold: two of the largest (8 MiB). */
+    static final int STREAM_MEMORY_BYTES_PER_ADDRESS = STREAM_MEMORY_BYTES / 4;
+    /** The first pause after a failed accept, doubled after each further failure. */
+    private static final Duration ACCEPT_BACKOFF_MIN = Duration.ofMillis(10);
+    /** The longest pause after failed accepts. */
+    private static final Duration ACCEPT_BACKOFF_MAX = Duration.ofSeconds(1);
     /** The read deadline of an inbound stream, and the write deadline of an outbound one. */
     private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(5);
     /** Refused streams are logged at most once per this interval, with how many there were. */
@@ -103,8 +117,8 @@ public final class MembershipAgent implements Membership {
     private final Path keyringFile;
     private final BlockingQueue<Event> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
     private final Semaphore outgoingStreams = new Semaphore(MAX_OUTGOING_STREAMS);
-    private final Semaphore incomingStreams = new Semaphore(MAX_INCOMING_STREAMS);
-    private final Semaphore streamMemory = new Semaphore(STREAM_MEMORY_BYTES);
+    private final InboundStreams incoming = new InboundStreams(MAX_INCOMING_STREAMS,
+            MAX_INCOMING_STREAMS_PER_ADDRESS, STREAM_MEMORY_BYTES, STREAM_MEMORY_BYTES_PER_ADDRESS);
     private final AtomicLong nextRefusalLog = new AtomicLong(System.nanoTime());
     private final AtomicInteger refusedSinceLog = new AtomicInteger();
     private final MembershipMetrics metrics;
@@ -409,7 +423,7 @@ public final class MembershipAgent implements Membership {
                 try {
                     machine.onStream(s.pool(), s.from(), s.bytes(), now);
                 } finally {
-                    streamMemory.release(s.bytes().length);
+                    incoming.release(s.from().getAddress(), s.bytes().length);
                 }
             }
             case Event.Command c -> {
@@ -445,25 +459,55 @@ public final class MembershipAgent implements Membership {
     }
 
     private void acceptStreams(ServerSocketChannel tcp, MembershipStateMachine.Pool pool) {
+        long backoffNanos = 0;
+        long nextFailureLog = System.nanoTime();
+        int failuresSinceLog = 0;
         while (running) {
+            SocketChannel c;
             try {
-                SocketChannel c = tcp.accept();
-                if (!incomingStreams.tryAcquire()) {
-                    refuse(c, "stream_connections", MAX_INCOMING_STREAMS + " connections already being read");
-                    continue;
-                }
-                Thread.ofVirtual().name("gpud-gossip-stream").start(() -> {
-                    try {
-                        readStream(c, pool);
-                    } finally {
-                        incomingStreams.release();
-                    }
-                });
+                c = tcp.accept();
+                backoffNanos = 0;
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
-                log.debug("gossip accept failed: {}", e.toString());
+                // Out of file descriptors, most likely: retrying at once would spin. Pause,
+                // longer while it lasts, and say so once per interval.
+                failuresSinceLog++;
+                long now = System.nanoTime();
+                if (now - nextFailureLog >= 0) {
+                    log.warn("gossip accept failed {} time(s) in the last {} s, pausing up to {} ms between tries: {}",
+                            failuresSinceLog, REFUSAL_LOG_EVERY.toSeconds(), ACCEPT_BACKOFF_MAX.toMillis(), e.toString());
+                    failuresSinceLog = 0;
+                    nextFailureLog = now + REFUSAL_LOG_EVERY.toNanos();
+                }
+                backoffNanos = Math.min(ACCEPT_BACKOFF_MAX.toNanos(),
+                        Math.max(ACCEPT_BACKOFF_MIN.toNanos(), 2 * backoffNanos));
+                try {
+                    TimeUnit.NANOSECONDS.sleep(backoffNanos);
+                } catch (InterruptedException stopped) {
+                    return;
+                }
+                continue;
             }
+            InetAddress from;
+            try {
+                from = ((InetSocketAddress) c.getRemoteAddress()).getAddress();
+            } catch (IOException gone) {
+                closeQuietly(c);
+                continue;
+            }
+            InboundStreams.Refusal refusal = incoming.open(from);
+            if (refusal != null) {
+                refuse(c, refusal);
+                continue;
+            }
+            Thread.ofVirtual().name("gpud-gossip-stream").start(() -> {
+                try {
+                    readStream(c, from, pool);
+                } finally {
+                    incoming.close(from);
+                }
+            });
         }
     }
 
@@ -472,7 +516,7 @@ public final class MembershipAgent implements Membership {
      * is checked against the cap and reserved from the memory budget before the body is
      * read; the whole read has {@link #STREAM_TIMEOUT}.
      */
-    private void readStream(SocketChannel c, MembershipStateMachine.Pool pool) {
+    private void readStream(SocketChannel c, InetAddress from, MembershipStateMachine.Pool pool) {
         var watchdog = CompletableFuture.runAsync(() -> closeQuietly(c),
                 CompletableFuture.delayedExecutor(STREAM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
         boolean queued = false;
@@ -488,9 +532,9 @@ public final class MembershipAgent implements Membership {
                 metrics.packetsDropped.inc("size");
                 return;
             }
-            if (!streamMemory.tryAcquire(len)) {
-                refuse(c, "stream_memory", "a frame of " + len + " bytes with " + streamMemory.availablePermits()
-                        + " of " + STREAM_MEMORY_BYTES + " bytes left for frames");
+            InboundStreams.Refusal refusal = incoming.reserve(from, len);
+            if (refusal != null) {
+                refuse(c, refusal);
                 return;
             }
             reserved = len;
@@ -508,7 +552,7 @@ public final class MembershipAgent implements Membership {
         } finally {
             watchdog.cancel(false);
             if (!queued) {
-                streamMemory.release(reserved);
+                incoming.release(from, reserved);
             }
         }
     }
@@ -527,8 +571,8 @@ public final class MembershipAgent implements Membership {
      * Closes an inbound stream over a bound and counts it; logs one line per
      * {@link #REFUSAL_LOG_EVERY}, with how many were refused since the last.
      */
-    private void refuse(SocketChannel c, String reason, String detail) {
-        metrics.rejected.inc(reason);
+    private void refuse(SocketChannel c, InboundStreams.Refusal refusal) {
+        metrics.rejected.inc(refusal.reason());
         refusedSinceLog.incrementAndGet();
         long now = System.nanoTime();
         long due = nextRefusalLog.get();
@@ -540,7 +584,7 @@ public final class MembershipAgent implements Membership {
                 from = "a closed connection";
             }
             log.warn("gossip streams refused: {} in the last {} s, the latest from {}: {}",
-                    refusedSinceLog.getAndSet(0), REFUSAL_LOG_EVERY.toSeconds(), from, detail);
+                    refusedSinceLog.getAndSet(0), REFUSAL_LOG_EVERY.toSeconds(), from, refusal.detail());
         }
         closeQuietly(c);
     }

@@ -84,14 +84,18 @@ import java.util.random.RandomGenerator;
  * raises its incarnation once per refutation or metadata change; at a thousand a second it
  * would need 35 years to reach {@link #MAX_INCARNATION} (2^40), so any message above it is
  * absurd, and so is an accusation at it, which the accused could no longer outbid. Our own
- * incarnation saturates there. A gossiped (UDP) accusation is also absurd when it names a
- * member more than {@link #MAX_INCARNATION_JUMP} (2^16) above what that member announced,
- * which for ourselves is the incarnation we hold: nobody can have seen us higher than we
- * are. The one honest exception is a restarted member, which starts again at 0; the cluster
- * tells it its old incarnation through push-pull (its join, or the next exchange), which is
- * checked against the absolute limit only. Without a keyring anyone can still send an
- * accusation within these bounds (that is why a keyring is the default); what no single
- * datagram can do any more is evict a member for good.
+ * incarnation saturates there. Of another member we hold nothing its owner could not outbid:
+ * an alive of it at the limit is absurd, and so is an accusation one below, so a refutation
+ * always has an incarnation left that we take. A gossiped (UDP) alive, suspect or dead is also
+ * absurd when it names a member more than {@link #MAX_INCARNATION_JUMP} (2^16) above what
+ * that member announced (0 for an alive of a member we do not know yet), which for ourselves
+ * is the incarnation we hold: nobody can have seen us higher than we are. The one honest
+ * exception is a restarted member, which starts again at 0; the cluster tells it its old
+ * incarnation through push-pull (its join, or the next exchange), which is checked against
+ * the absolute limits only, and its refutation, one above what the cluster holds, passes the
+ * jump check everywhere. Without a keyring anyone can still send messages within these
+ * bounds (that is why a keyring is the default); what no single datagram can do any more is
+ * evict a member for good or freeze what it says about itself.
  *
  * <h2>Strangers</h2>
  * A keyring keeps strangers out; without one (and even with one, against a member that
@@ -134,10 +138,13 @@ final class SwimProtocol {
      */
     static final int KEY_OP_TRANSMIT_FACTOR = 4;
 
-    /** The highest incarnation any member may have; above it, or an accusation at it, is absurd. */
+    /**
+     * The highest incarnation any member may have: above it, or an accusation at it, is absurd;
+     * of another member we hold at most one less, and accuse at most two less.
+     */
     static final long MAX_INCARNATION = 1L << 40;
 
-    /** How far above what a member announced a gossiped accusation of it may be. */
+    /** How far above what a member announced a gossiped alive, suspect or dead of it may be. */
     static final long MAX_INCARNATION_JUMP = 1L << 16;
 
     /** An outstanding probe of ours. */
@@ -510,7 +517,7 @@ final class SwimProtocol {
                 }
             }
             case Alive a -> {
-                if (!absurd(a.node(), a.incarnation(), false, false)) {
+                if (!absurd(a.node(), a.incarnation(), false, true)) {
                     applyAlive(a, now, false);
                 }
             }
@@ -552,12 +559,18 @@ final class SwimProtocol {
      * @param gossiped   it came by datagram, not in a push-pull
      */
     private boolean absurd(String node, long incarnation, boolean accusation, boolean gossiped) {
-        boolean absurd = incarnation > MAX_INCARNATION || accusation && incarnation == MAX_INCARNATION;
-        if (!absurd && accusation && gossiped) {
-            // An accusation of a member we do not know is ignored anyway, and not counted.
+        boolean aboutSelf = node.equals(self);
+        // What we may hold of another member stays below the limit by as much as its owner
+        // needs to outbid it: an alive below the limit, an accusation below that alive.
+        long highest = aboutSelf ? MAX_INCARNATION - (accusation ? 1 : 0)
+                : MAX_INCARNATION - (accusation ? 2 : 1);
+        boolean absurd = incarnation > highest;
+        if (!absurd && gossiped) {
             Member m = members.get(node);
-            if (m != null) {
-                long announced = node.equals(self) ? this.incarnation : m.incarnation;
+            // An accusation of a member we do not know is ignored anyway, and not counted; an
+            // alive of one introduces it, as the member itself would, near 0.
+            if (m != null || !accusation) {
+                long announced = aboutSelf ? this.incarnation : m == null ? 0 : m.incarnation;
                 absurd = incarnation - announced > MAX_INCARNATION_JUMP;
             }
         }

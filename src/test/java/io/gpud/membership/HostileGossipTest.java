@@ -43,8 +43,10 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -131,6 +133,42 @@ class HostileGossipTest {
         await("a probed a dozen times more", () -> counter(a, "probes_total") >= probes + 12);
         assertTrue(alive(a, "b"), "a sees " + view(a, "b"));
         assertTrue(view(b, "b").incarnation() <= SwimProtocol.MAX_INCARNATION, "b's incarnation " + view(b, "b"));
+    }
+
+    @Test
+    void anAliveAtTheLimitFreezesNobody() throws Exception {
+        MembershipAgent a = insecure("a", List.of());
+        MembershipAgent b = insecure("b", List.of("127.0.0.1:" + a.port()));
+        MembershipAgent c = insecure("c", List.of("127.0.0.1:" + a.port()));
+        await("a, b and c see each other alive", () -> alive(a, "b") && alive(a, "c") && alive(b, "c")
+                && alive(c, "b") && alive(b, "a") && alive(c, "a"));
+
+        // One datagram to each: b is alive at the largest incarnation there is.
+        var forged = new Alive(SwimProtocol.MAX_INCARNATION, "b", local(b.port()), view(a, "b").metadata().encode());
+        try (var evil = udp()) {
+            for (MembershipAgent node : List.of(a, b, c)) {
+                send(evil, local(node.port()), forged);
+                marker(evil, node, node == a ? "a" : node == b ? "b" : "c");
+            }
+        }
+        // b can still change what it tells the cluster about itself.
+        var draining = new NodeMetadata("local", "127.0.0.1", 8400, "", "", "", "DRAINING", List.of(), 4, "test");
+        b.updateMetadata(draining);
+        await(() -> "a and c see b DRAINING (a sees " + view(a, "b") + ")",
+                () -> "DRAINING".equals(view(a, "b").metadata().nodeState())
+                        && "DRAINING".equals(view(c, "b").metadata().nodeState()));
+        assertTrue(view(b, "b").incarnation() < SwimProtocol.MAX_INCARNATION, "b's incarnation " + view(b, "b"));
+        // b still refutes a real accusation (a suspicion at what a holds) ...
+        long held = view(a, "b").incarnation();
+        try (var evil = udp()) {
+            send(evil, local(b.port()), new Message.Suspect(held, "b", "a"));
+            marker(evil, b, "b");
+        }
+        await("b refuted the suspicion at " + held + " and a holds the refutation",
+                () -> view(a, "b").incarnation() > held && alive(a, "b"));
+        // ... and dies a real death when it stops.
+        b.close();
+        await(() -> "a and c see b dead (a sees " + view(a, "b") + ")", () -> !view(a, "b").live() && !view(c, "b").live());
     }
 
     /** The datagram: Dead(node, incarnation 2^63-1) from "x", in plain text, built by hand. */
@@ -307,6 +345,83 @@ class HostileGossipTest {
         assertFalse(output.contains("\tat "), output);
     }
 
+    @Test
+    void oneAddressFloodingTheStreamPortLeavesRoomForAMembersJoin() throws Exception {
+        InetAddress flooder = InetAddress.getByName("127.0.0.2");
+        try (var s = new Socket()) {
+            s.bind(new InetSocketAddress(flooder, 0));
+        } catch (IOException e) {
+            assumeTrue(false, "cannot bind 127.0.0.2 on this host: " + e);
+        }
+        MembershipAgent a = insecure("a", List.of());
+        var stop = new AtomicBoolean();
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            try {
+                // Idle connections for every slot there is, and frames of the largest size
+                // trickled a byte at a time for the whole memory budget; each reopened when cut.
+                for (int i = 0; i < MembershipAgent.MAX_INCOMING_STREAMS + 8; i++) {
+                    pool.submit(() -> holdStream(flooder, a.port(), false, stop));
+                }
+                for (int i = 0; i < MembershipAgent.STREAM_MEMORY_BYTES / MembershipAgent.MAX_STREAM_BYTES + 2; i++) {
+                    pool.submit(() -> holdStream(flooder, a.port(), true, stop));
+                }
+                await("a refuses some of the flood", () -> refusedStreams(a) >= 1);
+                // A member on another address joins through a, push-pull both ways, meanwhile.
+                MembershipAgent b = insecure("b", List.of("127.0.0.1:" + a.port()));
+                await(() -> "b joins through the flooded a (" + refusedStreams(a) + " streams refused)",
+                        () -> alive(b, "a") && alive(a, "b"));
+                System.out.printf("stream flood from one address: %.0f streams refused while b joined%n",
+                        refusedStreams(a));
+            } finally {
+                stop.set(true);
+            }
+        }
+    }
+
+    private double refusedStreams(MembershipAgent node) {
+        double refused = 0;
+        for (String reason : List.of("stream_connections", "stream_memory", "stream_source_connections",
+                "stream_source_memory")) {
+            refused += counter(node, "rejected_messages_total{reason=\"" + reason + "\"}");
+        }
+        return refused;
+    }
+
+    /**
+     * Holds a stream to {@code port} from {@code from} until {@code stop}, opening another each
+     * time the node cuts it: idle, or declaring a frame of the largest size and sending a byte
+     * of it every 200 ms.
+     */
+    private static Void holdStream(InetAddress from, int port, boolean frame, AtomicBoolean stop) {
+        while (!stop.get()) {
+            try (var s = new Socket()) {
+                s.bind(new InetSocketAddress(from, 0));
+                s.connect(local(port), 5000);
+                s.setSoTimeout(200);
+                var out = new DataOutputStream(s.getOutputStream());
+                if (frame) {
+                    out.writeInt(MembershipAgent.MAX_STREAM_BYTES);
+                }
+                while (!stop.get()) {
+                    if (frame) {
+                        out.write(0);
+                        out.flush();
+                    }
+                    try {
+                        if (s.getInputStream().read() < 0) {
+                            break;
+                        }
+                    } catch (SocketTimeoutException stillOpen) {
+                        // the node holds it: keep it so
+                    }
+                }
+            } catch (IOException cut) {
+                // refused or cut: open the next
+            }
+        }
+        return null;
+    }
+
     private static int awaitPort(Process node, Path log) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         Pattern line = Pattern.compile("GOSSIP_PORT (\\d+)");
@@ -457,10 +572,15 @@ class HostileGossipTest {
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        await(() -> what, condition);
+    }
+
+    /** Waits for {@code condition}; {@code what} describes it as things stand when the wait fails. */
+    private static void await(Supplier<String> what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + WAIT.toSeconds() + " s: " + what);
+                throw new AssertionError("not within " + WAIT.toSeconds() + " s: " + what.get());
             }
             Thread.sleep(20);
         }

@@ -354,10 +354,32 @@ final class MembershipScenarios {
      * the rejoined member's incarnation must be above the one it died with.
      */
     static long crashAndRejoin(long seed, int n) {
+        return crashAndRejoin(seed, n, 0);
+    }
+
+    /**
+     * {@link #crashAndRejoin(long, int)}, the victim having first raised its incarnation by
+     * {@code raise} through metadata changes, each batch gossiped before the next: a member
+     * that did so for long dies at an incarnation a restart cannot reach by one gossiped jump.
+     */
+    static long crashAndRejoin(long seed, int n, long raise) {
         var net = new SimNetwork(seed);
         installBasicInvariants(net);
         List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), Keyring.plaintext(), false);
         SimNode victim = nodes.get(n - 1);
+        NodeMetadata meta = victim.protocol.members().get(victim.name).metadata;
+        long step = SwimProtocol.MAX_INCARNATION_JUMP / 2;
+        for (long raised = 0; raised < raise; ) {
+            long target = victim.protocol.incarnation() + Math.min(step, raise - raised);
+            while (victim.protocol.incarnation() < target) {
+                String state = victim.protocol.incarnation() % 2 == 0 ? "DRAINING" : "READY";
+                victim.protocol.updateMetadata(new NodeMetadata(meta.region(), meta.dataAddress(), meta.dataPort(),
+                        meta.availabilityZone(), meta.subnet(), meta.vpc(), state, meta.models(), meta.capacity(),
+                        meta.softwareVersion()), net.clock.nanos());
+            }
+            raised += Math.min(step, raise - raised);
+            awaitIncarnation(net, nodes, victim, target, SimClock.s(30));
+        }
         net.crash(victim);
         long deadline = net.clock.nanos() + SimClock.s(60);
         while (!nodes.stream().filter(o -> o != victim).allMatch(o -> !o.protocol.members().get(victim.name).live())) {
@@ -378,6 +400,18 @@ final class MembershipScenarios {
             }
         }
         return net.clock.nanos() - restartedAt;
+    }
+
+    /** Runs until every node holds {@code victim} at {@code incarnation} or above. */
+    private static void awaitIncarnation(SimNetwork net, List<SimNode> nodes, SimNode victim, long incarnation,
+                                         long within) {
+        long deadline = net.clock.nanos() + within;
+        while (!nodes.stream().allMatch(o -> o.protocol.members().get(victim.name).incarnation >= incarnation)) {
+            if (net.clock.nanos() > deadline) {
+                throw net.violation("incarnation " + incarnation + " of " + victim.name + " did not reach everyone");
+            }
+            net.runUntil(net.clock.nanos() + SimClock.ms(200));
+        }
     }
 
     /**

@@ -76,6 +76,15 @@ class MembershipSimulationTest {
                 + " ms");
     }
 
+    /** Its old incarnation comes back through push-pull, beyond any jump a gossiped alive may make. */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("io.gpud.Seeds#simulation")
+    void aCrashedNodeRejoinsFromAnIncarnationBeyondOneGossipedJump(long seed) {
+        long rejoinNanos = MembershipScenarios.crashAndRejoin(seed, 20, 3 * SwimProtocol.MAX_INCARNATION_JUMP);
+        assertTrue(rejoinNanos <= SimClock.s(10), "seed " + seed + ": rejoined after " + rejoinNanos / 1_000_000
+                + " ms");
+    }
+
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("io.gpud.Seeds#simulation")
     void aClusterKeyRotationReachesEveryMemberWithNoSuspicion(long seed) {
