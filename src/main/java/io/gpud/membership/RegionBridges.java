@@ -16,7 +16,9 @@ import java.util.TreeMap;
  * when one dies or leaves, the next id takes its place as soon as the death has spread.
  * <em>Summary</em>: a region's live members, their capacity, and per model the
  * least-loaded READY hosts (by sequences queued and in flight per unit of capacity),
- * trimmed until the summary fits one datagram.
+ * trimmed until the summary fits one datagram. A host is listed where forwards reach it the
+ * way this node sends them: with peer TLS at its peer listener (a host without one is left
+ * out: TLS to its plain data port could only fail), without at its data port.
  */
 final class RegionBridges {
 
@@ -33,10 +35,13 @@ final class RegionBridges {
      * The summary of {@code region} from this table.
      *
      * @param selfLoad this node's own load (its table holds no load record of itself)
+     * @param peerTls  this node forwards over peer TLS: hosts are listed at their peer
+     *                 listeners, and those without one are left out
      * @param maxBytes the most bytes the encoded summary may take
      */
     static Message.Summary summarize(Collection<MemberView> members, String region, String self,
-                                     LoadRecord selfLoad, InetSocketAddress bridgeWan, long sequence, int maxBytes) {
+                                     LoadRecord selfLoad, boolean peerTls, InetSocketAddress bridgeWan,
+                                     long sequence, int maxBytes) {
         int healthy = 0;
         long capacity = 0;
         Map<String, List<RegionSummary.Host>> byModel = new TreeMap<>();
@@ -47,14 +52,15 @@ final class RegionBridges {
             }
             healthy++;
             capacity += Math.max(0, meta.capacity());
-            if (!"READY".equals(meta.nodeState())) {
+            int port = peerTls ? meta.peerPort() : meta.dataPort();
+            if (!"READY".equals(meta.nodeState()) || port <= 0) {
                 continue;
             }
             LoadRecord load = m.node().equals(self) ? selfLoad : m.load();
             // a wildcard data address means "where my gossip comes from"
             String address = meta.dataAddress().isEmpty() || meta.dataAddress().equals("0.0.0.0")
                     ? m.address().getAddress().getHostAddress() : meta.dataAddress();
-            var host = new RegionSummary.Host(m.node(), address + ":" + meta.forwardPort(),
+            var host = new RegionSummary.Host(m.node(), address + ":" + port,
                     load == null ? 0 : load.queueDepth(), load == null ? 0 : load.inFlight(),
                     Math.max(0, meta.capacity()));
             for (NodeMetadata.Model model : meta.models()) {

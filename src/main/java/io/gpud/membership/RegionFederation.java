@@ -148,7 +148,7 @@ final class RegionFederation implements Federation {
             wan = null;
         }
         Message.Summary own = RegionBridges.summarize(table, region, self, load == null ? null : load.get(),
-                pool.address(), ++summarySeq, maxSummaryBytes);
+                metadata.peerPort() > 0, pool.address(), ++summarySeq, maxSummaryBytes);
         store(own, now);
         regionsRelayed = 0;
         if (wan != null) {

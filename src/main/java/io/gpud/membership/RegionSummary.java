@@ -43,7 +43,8 @@ public record RegionSummary(String region, int healthyHosts, int capacity, List<
      *
      * @param nodeId      its id
      * @param dataAddress {@code host:port} where forwarded requests go: its peer listener
-     *                    (mutual TLS) when it has one, else its data-plane listener
+     *                    (mutual TLS) when the region forwards over peer TLS (a host without
+     *                    one is not listed), else its data-plane listener
      * @param queueDepth  sequences waiting, from its newest load record (0 with none)
      * @param inFlight    sequences generating, from its newest load record (0 with none)
      * @param capacity    concurrent sequences it offers

@@ -163,6 +163,7 @@ public final class Node implements AutoCloseable {
                     membership::regionSummaries, self, time, peerTls.isPresent()), vivaldi, time, random, routingMetrics);
             var forwarder = new PeerForwarder(nodeId, router,
                     peerTls.map(t -> new PeerForwarder.Tls(t.context(), t.clientParameters())), routingMetrics);
+            started.push(forwarder);
             routing = Optional.of(new ApiServer.Routing(router, forwarder, peerTls.map(t -> new ApiServer.PeerListener(
                     config.routing().peerTls().port(), t.context(), t.serverParameters()))));
         }

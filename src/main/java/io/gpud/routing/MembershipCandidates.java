@@ -35,7 +35,9 @@ import java.util.function.Supplier;
  *
  * <p>With peer TLS a candidate's port is its peer listener's, and a member that gossips none
  * (it runs without peer TLS, or an older version) is no candidate: it could not prove it is
- * a cluster member. Without peer TLS it is the data port, as before.
+ * a cluster member. Without peer TLS it is the data port, as before. A region summary lists
+ * its hosts the same way, by the summarizing node's own setting: at their peer listeners,
+ * leaving out hosts with none, when it runs peer TLS.
  */
 public final class MembershipCandidates implements CandidateSource {
 

@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -49,10 +50,13 @@ import javax.net.ssl.SSLParameters;
  * unchanged.
  *
  * <p>Deadlines: the first byte of the answer's body must come within
- * {@code routing.firstByteTimeout} of sending, and after it no pause may be longer than
- * {@code routing.idleTimeout}. A timer per attempt enforces them: when one passes, the
+ * {@code routing.firstByteTimeout} of sending, and after it no wait on the peer may be longer
+ * than {@code routing.idleTimeout}. A timer per attempt enforces them: when one passes, the
  * exchange is cancelled and the body stream closed, which ends any read blocked on it, and
- * the attempt counts as {@code timeout} against the peer.
+ * the attempt counts as {@code timeout} against the peer. The timer runs only while this node
+ * waits on the peer: it is stopped before each write to the client and started again before
+ * the next read, so a client that reads slowly, or stops reading for a while, never counts
+ * against the peer.
  *
  * <p>Retries: the next target is tried only while nothing has reached the client, and only
  * when the peer could not be reached, failed the handshake, missed a deadline, broke off
@@ -65,8 +69,11 @@ import javax.net.ssl.SSLParameters;
  * answers below 500 close it. Each attempt counts into the peer's load on this node
  * ({@link Router#sent}) until its answer has passed through in full or it failed
  * ({@link Router#finished}).
+ *
+ * <p>{@link #close} stops the deadline timer's thread and the HTTP client; the node closes
+ * the forwarder after its data plane, so no request is forwarded after that.
  */
-public final class PeerForwarder {
+public final class PeerForwarder implements AutoCloseable {
 
     /**
      * Request header on forwarded requests: the node that forwarded it. Its presence forbids
@@ -147,6 +154,7 @@ public final class PeerForwarder {
 
     private final String nodeId;
     private final Router router;
+    private final ExecutorService exchanges;
     private final HttpClient client;
     private final String scheme;
     private final Duration firstByteTimeout;
@@ -164,10 +172,11 @@ public final class PeerForwarder {
         this.metrics = metrics;
         this.firstByteTimeout = router.config().firstByteTimeout();
         this.idleTimeout = router.config().idleTimeout();
+        this.exchanges = Executors.newVirtualThreadPerTaskExecutor();
         var builder = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(router.config().connectTimeout())
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .executor(exchanges)
                 .followRedirects(HttpClient.Redirect.NEVER);
         tls.ifPresent(t -> builder.sslContext(t.context()).sslParameters(t.parameters()));
         this.client = builder.build();
@@ -176,6 +185,17 @@ public final class PeerForwarder {
                 Thread.ofPlatform().daemon().name("forward-deadlines-" + nodeId).factory());
         executor.setRemoveOnCancelPolicy(true);
         this.timers = executor;
+    }
+
+    /**
+     * Stops the deadline timer's thread and the HTTP client with its selector thread; an
+     * exchange still in flight fails. Forwarding after this fails too.
+     */
+    @Override
+    public void close() {
+        timers.shutdownNow();
+        client.shutdownNow();
+        exchanges.shutdownNow();
     }
 
     /** Forwards {@code request} to the decision's targets in order; see the class comment. */
@@ -265,16 +285,24 @@ public final class PeerForwarder {
             }
         }
 
-        /** Reads from the body; a read ended by the deadline is an {@link IOException}. */
+        /**
+         * Reads from the body under the armed deadline, which is disarmed once the read
+         * returns: what follows (a write to the client) is not the peer's time. A read ended
+         * by the deadline is an {@link IOException}.
+         */
         int read(byte[] buf, int off, int len) throws IOException {
-            int n = body.read(buf, off, len);
-            if (passed) {
-                throw new IOException("deadline passed");
+            try {
+                int n = body.read(buf, off, len);
+                if (passed) {
+                    throw new IOException("deadline passed");
+                }
+                return n;
+            } finally {
+                disarm();
             }
-            return n;
         }
 
-        /** The answer flows: from now on the deadline is the next piece within the idle timeout. */
+        /** The answer flows: the next read from the peer must return within the idle timeout. */
         void armIdle() {
             flowing = true;
             schedule(idleTimeout);
@@ -432,8 +460,11 @@ public final class PeerForwarder {
                     throw new EOFException("the answer ended after " + off + " of its " + length + " bytes");
                 }
                 off += n;
-                deadline.armIdle();
+                if (off < length) {
+                    deadline.armIdle();
+                }
             }
+            deadline.disarm();
         } catch (IOException e) {
             failed(t, tried, deadline, e);
             return null;

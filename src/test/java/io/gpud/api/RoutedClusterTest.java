@@ -3,15 +3,18 @@ package io.gpud.api;
 import io.gpud.config.RoutingConfig;
 import io.gpud.routing.RequestSource;
 import io.gpud.routing.RouteExplanation;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
@@ -272,5 +275,43 @@ class RoutedClusterTest {
     /** Every host but the front node scored with load 0. */
     private static boolean idle(List<RouteExplanation.Line> lines) {
         return lines.stream().filter(l -> !l.node().equals("front")).allMatch(l -> l.load() != null && l.load() == 0.0);
+    }
+
+    /**
+     * What a front node that serves no model, and so forwards to "server", answers a chat request
+     * written by hand: {@code requestLine}, the usual headers and {@code extraHeader} (a full line
+     * or nothing, sent as UTF-8 bytes).
+     */
+    private static String rawThroughAFront(String requestLine, String extraHeader) throws Exception {
+        try (var cluster = new SimCluster(Duration.ofSeconds(2))) {
+            var config = routing(List.of());
+            cluster.add("server", "r", config);
+            SimCluster.SimNode front = cluster.add("front", "r", config);
+            front.servesModel = false;
+            byte[] body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4}"
+                    .getBytes(StandardCharsets.UTF_8);
+            var head = new ByteArrayOutputStream();
+            head.write((requestLine + "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length + "\r\nConnection: close\r\n").getBytes(StandardCharsets.US_ASCII));
+            head.write(extraHeader.getBytes(StandardCharsets.UTF_8));
+            head.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            head.write(body);
+            return RawHttp.exchange(front.port(), head.toByteArray(), false);
+        }
+    }
+
+    @Test
+    void anAbsoluteFormRequestTargetIsForwardedAsItsPath() throws Exception {
+        String answer = rawThroughAFront("POST http://127.0.0.1/v1/chat/completions HTTP/1.1", "");
+        assertEquals(200, RawHttp.statusOf(answer), answer);
+        assertTrue(answer.toLowerCase(Locale.ROOT).contains("x-gpud-node: server"), answer);
+    }
+
+    @Test
+    void anAuthorizationHeaderBeyondLatin1IsTheClientsErrorNotAForwardFailure() throws Exception {
+        String answer = rawThroughAFront("POST /v1/chat/completions HTTP/1.1",
+                "Authorization: Bearer \u00e9\u20ac\r\n");
+        assertEquals(400, RawHttp.statusOf(answer), answer);
+        assertTrue(answer.contains("authorization"), answer);
     }
 }

@@ -43,6 +43,7 @@ final class SimCluster implements AutoCloseable {
         final FakeEngine engine = new FakeEngine("m", 4096);
         final ApiServer server;
         final Router router;
+        final PeerForwarder forwarder;
         final MetricRegistry registry = new MetricRegistry();
         volatile NodeState state = NodeState.READY;
         volatile boolean killed;
@@ -60,7 +61,7 @@ final class SimCluster implements AutoCloseable {
             var metrics = new RoutingMetrics(registry);
             this.router = new Router(routing, new View(this), null, MonotonicClock.system(), new Random(id.hashCode()),
                     metrics);
-            var forwarder = new PeerForwarder(id, router,
+            this.forwarder = new PeerForwarder(id, router,
                     tls.map(t -> new PeerForwarder.Tls(t.context(), t.clientParameters())), metrics);
             var peers = tls.map(t -> new ApiServer.PeerListener(0, t.context(), t.serverParameters()));
             var config = new ApiConfig("127.0.0.1", 0, 0, 1 << 20, 64, Duration.ofSeconds(1));
@@ -249,6 +250,7 @@ final class SimCluster implements AutoCloseable {
             if (!n.killed) {
                 n.server.stop();
             }
+            n.forwarder.close();
         }
         for (SimLatencyProxy p : proxies.values()) {
             p.close();

@@ -68,7 +68,20 @@ class NodePeerTlsTest {
             } while (r.statusCode() != 200 && System.nanoTime() < deadline && pause());
             assertEquals(200, r.statusCode(), r.body());
             assertEquals("server", r.headers().firstValue("x-gpud-node").orElse(null));
+            assertTrue(forwardTimerThreads("front") > 0, "the front node forwarded under a deadline");
         }
+        // A stopped pool's thread ends a moment after shutdown returns.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (forwardTimerThreads("front") > 0 && System.nanoTime() < deadline) {
+            pause();
+        }
+        assertEquals(0, forwardTimerThreads("front"), "forward deadline timer threads alive 10 s after the node stopped");
+    }
+
+    /** Live threads of {@code node}'s forward deadline timer. */
+    private static long forwardTimerThreads(String node) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().equals("forward-deadlines-" + node)).count();
     }
 
     private static boolean pause() throws InterruptedException {

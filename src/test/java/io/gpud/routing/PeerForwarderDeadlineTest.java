@@ -18,7 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -127,10 +131,15 @@ class PeerForwarderDeadlineTest {
     }
 
     private PeerForwarder forwarder(MetricRegistry registry) {
-        var metrics = new RoutingMetrics(registry);
-        var router = new Router(config(), new SimCandidates("front", "r"), null, MonotonicClock.system(),
+        return forwarder(config(), new RoutingMetrics(registry));
+    }
+
+    private PeerForwarder forwarder(RoutingConfig routing, RoutingMetrics metrics) {
+        var router = new Router(routing, new SimCandidates("front", "r"), null, MonotonicClock.system(),
                 new Random(1), metrics);
-        return new PeerForwarder("front", router, Optional.empty(), metrics);
+        var forwarder = new PeerForwarder("front", router, Optional.empty(), metrics);
+        open.add(forwarder);
+        return forwarder;
     }
 
     private void assertServedByTheNextPeer(int stalled) throws IOException {
@@ -182,5 +191,134 @@ class PeerForwarderDeadlineTest {
         assertEquals(200, a.status());
         assertEquals("data: ", a.body(), "what reached the client before the stall");
         assertTrue(a.millis() < 5_000, "took " + a.millis() + " ms with a 1 s deadline");
+    }
+
+    /** A real HTTP server that answers every request with a stream of {@code bytes} bytes, as fast as it is taken. */
+    private int streamingPeer(int bytes) throws IOException {
+        var server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/", exchange -> {
+            try (exchange; InputStream in = exchange.getRequestBody()) {
+                in.readAllBytes();
+                exchange.getResponseHeaders().add("content-type", "text/event-stream");
+                exchange.sendResponseHeaders(200, 0);
+                byte[] piece = "data: token\n\n".repeat(1024).getBytes(StandardCharsets.US_ASCII);
+                OutputStream out = exchange.getResponseBody();
+                for (int sent = 0; sent < bytes; sent += piece.length) {
+                    out.write(piece, 0, Math.min(piece.length, bytes - sent));
+                }
+            }
+        });
+        server.start();
+        open.add(() -> server.stop(0));
+        return server.getAddress().getPort();
+    }
+
+    /** The client's end of a forwarded answer: a socket whose writes record since when one has been blocked. */
+    private static final class StalledWrites extends OutputStream {
+        private final OutputStream out;
+        /** When the write in progress began (System.nanoTime), or 0 when none is. */
+        private volatile long writingSince;
+
+        StalledWrites(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            writingSince = System.nanoTime();
+            try {
+                out.write(b, off, len);
+            } finally {
+                writingSince = 0;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            out.flush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.close();
+        }
+
+        boolean blockedFor(Duration d) {
+            long since = writingSince;
+            return since != 0 && System.nanoTime() - since > d.toNanos();
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + BOUND.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "not within " + BOUND.toSeconds() + " s: " + what);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void aClientThatStopsReadingPastTheIdleDeadlineIsNoFailureOfThePeer() throws Exception {
+        int bytes = 8 << 20;
+        int peer = streamingPeer(bytes);
+        var d = config();
+        // One failure opens the circuit: a stalled client counted against the peer would show at once.
+        var routing = new RoutingConfig(d.enabled(), d.weightLoad(), d.weightLatency(), d.weightAffinity(),
+                d.latencyCeiling(), d.staleLoadAfter(), d.crossRegionPenalty(), d.choices(), d.maxAttempts(),
+                d.connectTimeout(), 1, Duration.ofMinutes(1), false, List.of(), d.firstByteTimeout(),
+                d.idleTimeout(), d.peerTls());
+        var registry = new MetricRegistry();
+        PeerForwarder forwarder = forwarder(routing, new RoutingMetrics(registry));
+
+        // The client: a small receive buffer it does not read from while the answer streams.
+        var listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        open.add(listener);
+        var client = new Socket();
+        open.add(client);
+        client.setReceiveBufferSize(4096);
+        client.connect(listener.getLocalSocketAddress());
+        Socket toClient = listener.accept();
+        accepted.add(toClient);
+        toClient.setSendBufferSize(4096);
+        var sink = new StalledWrites(toClient.getOutputStream());
+        var decision = new RouteDecision.Forward(List.of(new RouteDecision.Target("peer", "r", "127.0.0.1", peer, 1)),
+                0, null);
+        var request = new PeerForwarder.Request("POST", "/v1/completions",
+                "{\"model\":\"m\",\"prompt\":\"hi\",\"stream\":true}".getBytes(StandardCharsets.UTF_8), Map.of());
+        CompletableFuture<PeerForwarder.Outcome> outcome = CompletableFuture.supplyAsync(
+                () -> forwarder.forward(decision, request, new PeerForwarder.ResponseSink() {
+                    @Override
+                    public OutputStream begin(int status, Map<String, String> headers) {
+                        return sink;
+                    }
+
+                    @Override
+                    public void whole(int status, Map<String, String> headers, byte[] body) throws IOException {
+                        sink.write(body);
+                        sink.close();
+                    }
+                }), Executors.newVirtualThreadPerTaskExecutor());
+
+        Duration stall = routing.idleTimeout().multipliedBy(2);
+        await("a write to the client blocked for " + stall.toMillis() + " ms", () -> sink.blockedFor(stall));
+        client.setSoTimeout((int) BOUND.toMillis());
+        long received = client.getInputStream().transferTo(OutputStream.nullOutputStream());
+
+        PeerForwarder.Outcome o = outcome.get(BOUND.toSeconds(), TimeUnit.SECONDS);
+        String scrape = registry.scrape();
+        var delivered = assertInstanceOf(PeerForwarder.Outcome.Delivered.class, o,
+                "a client stalled for " + stall.toMillis() + " ms with a " + routing.idleTimeout().toMillis()
+                        + " ms idle deadline; received " + received + " of " + bytes + " bytes; " + o);
+        assertEquals("peer", delivered.node());
+        assertEquals(bytes, received, "the whole answer reached the client once it read again");
+        assertTrue(!scrape.contains("gpud_route_circuits_opened_total{peer=\"peer\"}"),
+                "the peer's circuit opened for the client's stall:\n" + scrape);
+        assertTrue(!scrape.contains("result=\"timeout\""), scrape);
     }
 }
