@@ -45,11 +45,6 @@ public record NodeMetadata(String region, String dataAddress, int dataPort, Stri
                 softwareVersion, 0);
     }
 
-    /** The port forwarded requests go to: the peer listener's, else the data plane's. */
-    public int forwardPort() {
-        return peerPort > 0 ? peerPort : dataPort;
-    }
-
     /** Metadata with nothing but a region, for members whose metadata did not decode. */
     public static NodeMetadata unknown(String region) {
         return new NodeMetadata(region, "", 0, "", "", "", "UNKNOWN", List.of(), 0, "");

@@ -14,10 +14,10 @@ class NodeMetadataWireTest {
             "", "READY", List.of(new NodeMetadata.Model("m", "v1")), 8, "1.2.3", 8401);
 
     @Test
-    void thePeerPortRoundTripsAndIsWhereForwardsGo() {
+    void thePeerPortRoundTrips() {
         NodeMetadata decoded = NodeMetadata.decode(WITH_PEERS.encode());
         assertEquals(WITH_PEERS, decoded);
-        assertEquals(8401, decoded.forwardPort());
+        assertEquals(8401, decoded.peerPort());
     }
 
     @Test
@@ -26,7 +26,7 @@ class NodeMetadataWireTest {
         byte[] older = Arrays.copyOf(bytes, bytes.length - 2);
         NodeMetadata decoded = NodeMetadata.decode(older);
         assertEquals(0, decoded.peerPort());
-        assertEquals(8400, decoded.forwardPort(), "forwards go to its data port");
+        assertEquals(8400, decoded.dataPort());
         assertEquals(WITH_PEERS.softwareVersion(), decoded.softwareVersion());
     }
 
