@@ -6,7 +6,10 @@ import io.helidon.common.buffers.BufferData;
 import io.helidon.common.concurrency.limits.Limit;
 import io.helidon.http.Headers;
 import io.helidon.http.HttpPrologue;
+import io.helidon.common.socket.PeerInfo;
 import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.ProxyProtocolData;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http1.Http1ConnectionListener;
 import io.helidon.webserver.http1.Http1ConnectionSelector;
@@ -17,6 +20,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -107,7 +111,7 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
 
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
-        InetAddress client = ctx.remotePeer().address() instanceof InetSocketAddress a ? a.getAddress() : null;
+        InetAddress client = clientOf(ctx.proxyProtocolData(), ctx.remotePeer());
         if (client != null && perAddress.merge(client, 1, Integer::sum) > perClient) {
             release(client);
             refusals.refused("connections per client", client + " already holds " + perClient
@@ -115,6 +119,26 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
             return new Refused(ctx, tooManyFromClient.get());
         }
         return new Guarded(http1.connection(ctx), client);
+    }
+
+    /**
+     * The client a request came from: the source address of its connection's PROXY protocol
+     * header when the listener takes one (the balancer's own address says nothing of the
+     * client), else the connection's peer; null when neither is an IP address.
+     */
+    static InetAddress clientOf(ServerRequest request) {
+        return clientOf(request.proxyProtocolData(), request.remotePeer());
+    }
+
+    private static InetAddress clientOf(Optional<ProxyProtocolData> proxy, PeerInfo peer) {
+        if (proxy.isPresent()) {
+            try {
+                return InetAddress.ofLiteral(proxy.get().sourceAddress());
+            } catch (IllegalArgumentException | NullPointerException unknown) {
+                // PROXY UNKNOWN (a balancer's health check): no client address given
+            }
+        }
+        return peer.address() instanceof InetSocketAddress a ? a.getAddress() : null;
     }
 
     /**
