@@ -271,7 +271,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void directHandlers(DirectHandlers.Builder handlers) {
-        DirectHandler handler = Errors.directHandler(node.nodeId(), config.maxBodyBytes(), refusals);
+        DirectHandler handler = Errors.directHandler(node.nodeId(), config.maxBodyBytes(), refusals,
+                guard::readingRequestHead);
         for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
             handlers.addHandler(type, handler);
         }
@@ -284,16 +285,21 @@ public final class ApiServer implements AutoCloseable {
      *                       without its data plane must not come up
      */
     public ApiServer start() {
-        ensureBindable(config.port(), "the data plane's");
-        ensureBindable(config.metricsPort(), "the metrics");
-        if (peerListener.isPresent()) {
-            ensureBindable(peerListener.get().port(), "the peer");
-        }
-        server.start();
-        if (!server.isRunning() || port() < 0 || metricsPort() < 0 || peerListener.isPresent() && peerPort() < 0) {
-            server.stop();
-            throw new GpudException("cannot listen on " + listeners + ": the port is taken, the address is not this "
-                    + "host's, or binding is not permitted (the server's log line above has the cause)");
+        try {
+            ensureBindable(config.port(), "the data plane's");
+            ensureBindable(config.metricsPort(), "the metrics");
+            if (peerListener.isPresent()) {
+                ensureBindable(peerListener.get().port(), "the peer");
+            }
+            server.start();
+            if (!server.isRunning() || port() < 0 || metricsPort() < 0
+                    || peerListener.isPresent() && peerPort() < 0) {
+                throw new GpudException("cannot listen on " + listeners + ": the port is taken, the address is not "
+                        + "this host's, or binding is not permitted (the server's log line above has the cause)");
+            }
+        } catch (RuntimeException e) {
+            stop(); // the deadline watchdog and the probe end with the failed start
+            throw e;
         }
         LOG.info("serving the data plane on port {} and metrics on port {}{}", port(), metricsPort(),
                 peerListener.isPresent() ? ", forwards from peers on port " + peerPort() + " (mutual TLS)" : "");

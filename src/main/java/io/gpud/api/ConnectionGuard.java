@@ -49,6 +49,10 @@ import java.util.function.Supplier;
  * connection's channel under the blocked read, and the connection ends. Phase changes and
  * the watchdog's check hold the connection's lock, so an interrupt never lands in a handler.
  *
+ * <p>A client is its address: with the PROXY protocol on, the source address the balancer's
+ * header names. That header, and on the peer listener the TLS handshake, are read by Helidon
+ * before any connection selector runs, so these deadlines do not cover them.
+ *
  * <p>This is a connection selector (the only one on the listener, so Helidon hands it every
  * accepted connection before reading a byte) wrapping Helidon's HTTP/1.1 selector, and a
  * receive listener of Helidon's HTTP/1.1 connection, which reports the request line and the
@@ -196,6 +200,20 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
             return read.get();
         } finally {
             move(null, 0);
+        }
+    }
+
+    /**
+     * Whether this thread is reading a request's line and headers (or waiting for them, or
+     * was cut by a deadline): a failure now is in the client's bytes, not in a handler.
+     */
+    boolean readingRequestHead() {
+        Phase p = phases.get(Thread.currentThread());
+        if (p == null) {
+            return false;
+        }
+        synchronized (p) {
+            return p.cut || "headers".equals(p.what) || "idle".equals(p.what);
         }
     }
 

@@ -25,7 +25,8 @@ import java.time.Duration;
  *                                gossip), so a flood of connections cannot take the
  *                                descriptors the listener needs to accept again
  * @param maxConnectionsPerClient open data-plane connections from one client address at
- *                                most; more are answered 429 and closed. Peers forwarding
+ *                                most (behind a PROXY-protocol balancer, the address its
+ *                                header names); more are answered 429 and closed. Peers forwarding
  *                                to this node count as clients, so keep it well above the
  *                                concurrency one peer sends
   * @param bodyMemoryBytes         heap all requests together may hold for their bodies: the
