@@ -123,6 +123,28 @@ class HostileConnectionsTest extends ApiServerTestBase {
         await("body bytes held once the idle connections closed", server::bodyBytesHeld, 0);
     }
 
+    @Test
+    void behindAProxyProtocolBalancerConnectionsCountForTheClientItNames() throws Exception {
+        server.stop();
+        var config = new ApiConfig("127.0.0.1", 0, 0, MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2), 64, 1,
+                1L << 20, Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(30));
+        server = new ApiServer(new ApiServer.Dependencies(config, node, () -> List.copyOf(engines),
+                new MetricRegistry(), DEFAULT_MAX_TOKENS, java.util.Optional.empty(), java.util.Optional.empty(), true,
+                io.gpud.core.Time.system())).start();
+        InetAddress client = InetAddress.ofLiteral("192.0.2.7");
+        try (var s = new Socket("127.0.0.1", server.port())) {
+            s.getOutputStream().write("PROXY TCP4 192.0.2.7 127.0.0.1 40000 8400\r\n".getBytes(StandardCharsets.US_ASCII));
+            await("connections counted for the client the PROXY header names", () -> server.connectionsFrom(client), 1);
+            assertEquals(0, server.connectionsFrom(LOOPBACK), "the balancer's own address was counted");
+            // another client behind the same balancer is not refused by the first one's cap of 1
+            String other = RawHttp.exchange(server.port(), ("PROXY TCP4 192.0.2.8 127.0.0.1 40001 8400\r\n"
+                    + "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII), false);
+            assertEquals(200, RawHttp.statusOf(other), other);
+        }
+        await("connections counted once closed", () -> server.connectionsFrom(client), 0);
+    }
+
     /** Waits (at most 10 s) until {@code value} is {@code expected}; fails with {@code what} and the last value. */
     private static void await(String what, LongSupplier value, long expected) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
