@@ -81,6 +81,8 @@ public final class ApiServer implements AutoCloseable {
     private static final long FD_HEADROOM = 192;
     /** Fewer connections than this is not a server: refuse to start instead. */
     private static final int MIN_CONNECTIONS = 16;
+    /** One client address may hold this fraction (1/n) of the body budget. */
+    private static final int CLIENT_SHARE_OF_BODY_MEMORY = 4;
     private static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(10);
     /** How often the data port is checked to still accept connections. */
     private static final Duration PROBE_EVERY = Duration.ofSeconds(1);
@@ -167,7 +169,7 @@ public final class ApiServer implements AutoCloseable {
         this.metrics = new ApiMetrics(registry, catalog);
         this.refusals = new RefusalLog(time, REFUSAL_LOG_INTERVAL);
         this.maxConnections = connectionCap(config.maxConnections());
-        this.budget = new BodyBudget(bodyBudget(config));
+        this.budget = bodyBudget(config);
         this.guard = new ConnectionGuard(config, time, refusals, () -> ConnectionGuard.closingResponse(
                 429, "Too Many Requests", Map.of(HeaderNames.RETRY_AFTER.defaultCase(),
                         Long.toString(Errors.retryAfterSeconds(config.retryAfter())), NODE_HEADER, node.nodeId()),
@@ -176,10 +178,10 @@ public final class ApiServer implements AutoCloseable {
                         config.retryAfter()), Errors.Dialect.OPENAI))));
         this.bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth(), budget, guard, refusals,
                 config.retryAfter());
-        LOG.info("data plane limits: {} connections ({} per client), {} bytes of request bodies in memory, "
-                        + "headers within {}, bodies within {}, idle connections closed after {}", maxConnections,
-                config.maxConnectionsPerClient(), budget.capacityBytes(), config.headerTimeout(), config.bodyTimeout(),
-                config.idleTimeout());
+        LOG.info("data plane limits: {} connections ({} per client), {} bytes of request bodies in memory ({} per "
+                        + "client), headers within {}, bodies within {}, idle connections closed after {}",
+                maxConnections, config.maxConnectionsPerClient(), budget.capacityBytes(), budget.perClientBytes(),
+                config.headerTimeout(), config.bodyTimeout(), config.idleTimeout());
         this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter(), time);
         this.openAi = new OpenAiHandlers(catalog, generations, time);
         this.ollama = new OllamaHandlers(catalog, generations, time);
@@ -257,14 +259,20 @@ public final class ApiServer implements AutoCloseable {
         return configured;
     }
 
-    /** The body budget: {@code api.bodyMemoryBytes}, at most an eighth of the heap, at least one body. */
-    private static long bodyBudget(ApiConfig config) {
-        long heapShare = Runtime.getRuntime().maxMemory() / 8;
-        return Math.max(config.maxBodyBytes() + 1, Math.min(config.bodyMemoryBytes(), heapShare));
+    /**
+     * The body budget: {@code api.bodyMemoryBytes}, at most an eighth of the heap; a client
+     * address may hold a quarter of it. Each is at least what the largest body allowed holds
+     * while it is read and parsed.
+     */
+    private static BodyBudget bodyBudget(ApiConfig config) {
+        long oneBody = JsonBodies.mostOneBodyHolds(config.maxBodyBytes());
+        long total = Math.max(oneBody, Math.min(config.bodyMemoryBytes(), Runtime.getRuntime().maxMemory() / 8));
+        return new BodyBudget(total, Math.max(oneBody, total / CLIENT_SHARE_OF_BODY_MEMORY));
     }
 
     private void directHandlers(DirectHandlers.Builder handlers) {
-        DirectHandler handler = Errors.directHandler(node.nodeId(), config.maxBodyBytes(), refusals);
+        DirectHandler handler = Errors.directHandler(node.nodeId(), config.maxBodyBytes(), refusals,
+                guard::readingRequestHead);
         for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
             handlers.addHandler(type, handler);
         }
@@ -277,16 +285,21 @@ public final class ApiServer implements AutoCloseable {
      *                       without its data plane must not come up
      */
     public ApiServer start() {
-        ensureBindable(config.port(), "the data plane's");
-        ensureBindable(config.metricsPort(), "the metrics");
-        if (peerListener.isPresent()) {
-            ensureBindable(peerListener.get().port(), "the peer");
-        }
-        server.start();
-        if (!server.isRunning() || port() < 0 || metricsPort() < 0 || peerListener.isPresent() && peerPort() < 0) {
-            server.stop();
-            throw new GpudException("cannot listen on " + listeners + ": the port is taken, the address is not this "
-                    + "host's, or binding is not permitted (the server's log line above has the cause)");
+        try {
+            ensureBindable(config.port(), "the data plane's");
+            ensureBindable(config.metricsPort(), "the metrics");
+            if (peerListener.isPresent()) {
+                ensureBindable(peerListener.get().port(), "the peer");
+            }
+            server.start();
+            if (!server.isRunning() || port() < 0 || metricsPort() < 0
+                    || peerListener.isPresent() && peerPort() < 0) {
+                throw new GpudException("cannot listen on " + listeners + ": the port is taken, the address is not "
+                        + "this host's, or binding is not permitted (the server's log line above has the cause)");
+            }
+        } catch (RuntimeException e) {
+            stop(); // the deadline watchdog and the probe end with the failed start
+            throw e;
         }
         LOG.info("serving the data plane on port {} and metrics on port {}{}", port(), metricsPort(),
                 peerListener.isPresent() ? ", forwards from peers on port " + peerPort() + " (mutual TLS)" : "");
@@ -520,6 +533,7 @@ public final class ApiServer implements AutoCloseable {
                 }
             } finally {
                 active.decrementAndGet();
+                bodies.requestDone();
                 guard.requestDone();
                 if (!clientGone) {
                     metrics.requests.inc(route, Integer.toString(res.status().code()));

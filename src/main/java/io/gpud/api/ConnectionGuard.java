@@ -6,7 +6,10 @@ import io.helidon.common.buffers.BufferData;
 import io.helidon.common.concurrency.limits.Limit;
 import io.helidon.http.Headers;
 import io.helidon.http.HttpPrologue;
+import io.helidon.common.socket.PeerInfo;
 import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.ProxyProtocolData;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http1.Http1ConnectionListener;
 import io.helidon.webserver.http1.Http1ConnectionSelector;
@@ -17,6 +20,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -44,6 +48,10 @@ import java.util.function.Supplier;
  * A watchdog interrupts a thread whose phase is past its deadline; the interrupt closes the
  * connection's channel under the blocked read, and the connection ends. Phase changes and
  * the watchdog's check hold the connection's lock, so an interrupt never lands in a handler.
+ *
+ * <p>A client is its address: with the PROXY protocol on, the source address the balancer's
+ * header names. That header, and on the peer listener the TLS handshake, are read by Helidon
+ * before any connection selector runs, so these deadlines do not cover them.
  *
  * <p>This is a connection selector (the only one on the listener, so Helidon hands it every
  * accepted connection before reading a byte) wrapping Helidon's HTTP/1.1 selector, and a
@@ -107,7 +115,7 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
 
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
-        InetAddress client = ctx.remotePeer().address() instanceof InetSocketAddress a ? a.getAddress() : null;
+        InetAddress client = clientOf(ctx.proxyProtocolData(), ctx.remotePeer());
         if (client != null && perAddress.merge(client, 1, Integer::sum) > perClient) {
             release(client);
             refusals.refused("connections per client", client + " already holds " + perClient
@@ -115,6 +123,26 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
             return new Refused(ctx, tooManyFromClient.get());
         }
         return new Guarded(http1.connection(ctx), client);
+    }
+
+    /**
+     * The client a request came from: the source address of its connection's PROXY protocol
+     * header when the listener takes one (the balancer's own address says nothing of the
+     * client), else the connection's peer; null when neither is an IP address.
+     */
+    static InetAddress clientOf(ServerRequest request) {
+        return clientOf(request.proxyProtocolData(), request.remotePeer());
+    }
+
+    private static InetAddress clientOf(Optional<ProxyProtocolData> proxy, PeerInfo peer) {
+        if (proxy.isPresent()) {
+            try {
+                return InetAddress.ofLiteral(proxy.get().sourceAddress());
+            } catch (IllegalArgumentException | NullPointerException unknown) {
+                // PROXY UNKNOWN (a balancer's health check): no client address given
+            }
+        }
+        return peer.address() instanceof InetSocketAddress a ? a.getAddress() : null;
     }
 
     /**
@@ -172,6 +200,20 @@ final class ConnectionGuard implements ServerConnectionSelector, Http1Connection
             return read.get();
         } finally {
             move(null, 0);
+        }
+    }
+
+    /**
+     * Whether this thread is reading a request's line and headers (or waiting for them, or
+     * was cut by a deadline): a failure now is in the client's bytes, not in a handler.
+     */
+    boolean readingRequestHead() {
+        Phase p = phases.get(Thread.currentThread());
+        if (p == null) {
+            return false;
+        }
+        synchronized (p) {
+            return p.cut || "headers".equals(p.what) || "idle".equals(p.what);
         }
     }
 

@@ -2,6 +2,7 @@ package io.gpud.api;
 
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
 import org.slf4j.Logger;
@@ -10,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /**
  * The one place where failures become HTTP responses. An {@link ApiException} carries its
@@ -64,34 +66,72 @@ final class Errors {
     /**
      * Answers what the HTTP layer refuses before any route runs (a malformed request line or
      * chunk, headers over the limit, a body over the limit) with the same error object and
-     * the node header; the connection is then closed. Every such refusal is the client's
-     * bytes, so none is a 5xx: Helidon reports a request line it cannot parse (stray bytes in
-     * the method) as 500 and HTTP/1.0 as 505, and both become 400 saying why. A body over
-     * {@code maxBodyBytes} is 413 naming the limit. Each refusal is counted in
-     * {@code refusals}, one log line per interval.
+     * the node header; the connection is then closed. A refusal of the client's bytes is a
+     * 4xx saying why: a body over {@code maxBodyBytes} is 413 naming the limit; HTTP/1.0
+     * (which Helidon answers 505) and a transfer coding it does not implement (501) are 400;
+     * an internal error that Helidon reports while the connection's thread is still reading
+     * the request line and headers ({@code readingRequestHead}: stray bytes in the method
+     * fail its token validation, which it reports as an internal error) is 400. An internal
+     * error once the request head was read (routing, a handler) stays a 500 and is logged.
+     * Each refusal is counted in {@code refusals}, one log line per interval.
      */
-    static DirectHandler directHandler(String nodeId, long maxBodyBytes, RefusalLog refusals) {
-        return (request, event, status, headers, message) -> {
-            ApiException e = switch (status.code()) {
-                case 413 -> ApiException.tooLarge("the request body", maxBodyBytes);
-                case 505 -> ApiException.transport(400, "the request line names "
-                        + request.protocolVersion() + "; this server speaks HTTP/1.1 only");
-                case 501 -> ApiException.transport(400, "the request asks for what this server does not implement ("
-                        + message + "): a body is sent with Content-Length or Transfer-Encoding: chunked only");
-                // Whatever else the HTTP layer refuses before routing is the request's fault.
-                default -> status.code() >= 500
-                        ? ApiException.transport(400, "the request is not well-formed HTTP/1.1")
-                        : ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
-                                + status.code() + " " + status.reasonPhrase());
-            };
-            refusals.refused("refused by the HTTP layer", e.status() + ": " + e.getMessage());
-            return DirectHandler.TransportResponse.builder()
-                    .status(Status.create(e.status()))
-                    .headers(headers)
-                    .header(HeaderNames.CONTENT_TYPE, Responses.JSON)
-                    .header(HeaderNames.create(ApiServer.NODE_HEADER), nodeId)
-                    .entity(Responses.bytes(body(e, Dialect.OPENAI)))
-                    .build();
+    static DirectHandler directHandler(String nodeId, long maxBodyBytes, RefusalLog refusals,
+                                       BooleanSupplier readingRequestHead) {
+        return new DirectHandler() {
+            @Override
+            public TransportResponse handle(TransportRequest request, EventType event, Status status,
+                                            ServerResponseHeaders headers, Throwable thrown) {
+                return respond(request, event, status, headers, thrown.getMessage(), thrown);
+            }
+
+            @Override
+            public TransportResponse handle(TransportRequest request, EventType event, Status status,
+                                            ServerResponseHeaders headers, String message) {
+                return respond(request, event, status, headers, message, null);
+            }
+
+            private TransportResponse respond(TransportRequest request, EventType event, Status status,
+                                              ServerResponseHeaders headers, String message, Throwable thrown) {
+                ApiException e = transportFailure(request, event, status, message, thrown, maxBodyBytes,
+                        readingRequestHead);
+                if (e.status() >= 500) {
+                    LOG.error("the HTTP layer failed a request before routing ({} {}): {}", event, status.code(),
+                            message, thrown);
+                } else {
+                    refusals.refused("refused by the HTTP layer", e.status() + ": " + e.getMessage());
+                }
+                return TransportResponse.builder()
+                        .status(Status.create(e.status()))
+                        .headers(headers)
+                        .header(HeaderNames.CONTENT_TYPE, Responses.JSON)
+                        .header(HeaderNames.create(ApiServer.NODE_HEADER), nodeId)
+                        .entity(Responses.bytes(body(e, Dialect.OPENAI)))
+                        .build();
+            }
+        };
+    }
+
+    /** What a failure of the HTTP layer before routing tells the client. */
+    private static ApiException transportFailure(DirectHandler.TransportRequest request,
+                                                 DirectHandler.EventType event, Status status, String message,
+                                                 Throwable thrown, long maxBodyBytes,
+                                                 BooleanSupplier readingRequestHead) {
+        return switch (status.code()) {
+            case 413 -> ApiException.tooLarge("the request body", maxBodyBytes);
+            case 505 -> ApiException.transport(400, "the request line names " + request.protocolVersion()
+                    + "; this server speaks HTTP/1.1 only");
+            case 501 -> ApiException.transport(400, "the request asks for what this server does not implement ("
+                    + message + "): a body is sent with Content-Length or Transfer-Encoding: chunked only");
+            default -> {
+                if (status.code() < 500) {
+                    yield ApiException.transport(status.code(), "the request was refused as malformed HTTP: "
+                            + status.code() + " " + status.reasonPhrase());
+                }
+                if (event == DirectHandler.EventType.INTERNAL_ERROR && readingRequestHead.getAsBoolean()) {
+                    yield ApiException.transport(400, "the request is not well-formed HTTP/1.1");
+                }
+                yield ApiException.internal("internal error", thrown);
+            }
         };
     }
 

@@ -25,14 +25,21 @@ import java.time.Duration;
  *                                gossip), so a flood of connections cannot take the
  *                                descriptors the listener needs to accept again
  * @param maxConnectionsPerClient open data-plane connections from one client address at
- *                                most; more are answered 429 and closed. Peers forwarding
+ *                                most (behind a PROXY-protocol balancer, the address its
+ *                                header names); more are answered 429 and closed. Peers forwarding
  *                                to this node count as clients, so keep it well above the
  *                                concurrency one peer sends
- * @param bodyMemoryBytes         request bytes all connections together may hold while
- *                                their bodies are read and parsed; a body that does not fit
- *                                is refused with 503 and {@code Retry-After}. The server
- *                                lowers it at start to an eighth of the maximum heap
- *                                (parsing holds about three copies of a body). Raising it
+  * @param bodyMemoryBytes         heap all requests together may hold for their bodies: the
+ *                                bytes as they arrive (a declared length reserves nothing
+ *                                ahead of them), then, until the request is answered, its
+ *                                text and parsed tree, counted from the body's JSON tokens
+ *                                (64 bytes each; a body may hold at most maxBodyBytes / 8
+ *                                tokens), so a 1 MiB body may hold up to ~13 MiB. A body
+ *                                that does not fit is refused with 503, one that does not
+ *                                fit its client's share (a quarter, by address) with 429,
+ *                                both with {@code Retry-After}. The server lowers it at start
+ *                                to an eighth of the maximum heap and raises it (and the
+ *                                share) to what the largest body allowed may hold. Raising it
  *                                admits more large bodies at once and costs that much heap
  * @param headerTimeout           a request's line and headers must arrive within this of
  *                                its first byte (and the first request within this of the

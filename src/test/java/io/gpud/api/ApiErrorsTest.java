@@ -260,4 +260,41 @@ class ApiErrorsTest extends ApiServerTestBase {
         assertTrue(longEngine.cancelled.await(20, TimeUnit.SECONDS), "the engine saw no cancel");
         assertStillServes();
     }
+
+    /** The HTTP layer's own failure before routing, as Helidon hands it to the direct handler. */
+    /**
+     * The status the direct handler gives a failure Helidon reports as it does (no message),
+     * raised while the request head was, or was not, still being read.
+     */
+    private static int directStatus(io.helidon.http.DirectHandler.EventType type, boolean readingHead) {
+        var handler = Errors.directHandler("n1", MAX_BODY, new RefusalLog(io.gpud.core.Time.system(),
+                java.time.Duration.ofSeconds(10)), () -> readingHead);
+        return handler.handle(io.helidon.webserver.http.DirectTransportRequest.create("HTTP/1.1", "GET", "/x"), type,
+                type.defaultStatus(), io.helidon.http.ServerResponseHeaders.create(), (String) null).status().code();
+    }
+
+    @Test
+    void anInternalErrorAfterTheRequestHeadStaysA500WhileOneReadingItIsA400() {
+        assertEquals(500, directStatus(io.helidon.http.DirectHandler.EventType.INTERNAL_ERROR, false));
+        assertEquals(500, directStatus(io.helidon.http.DirectHandler.EventType.OTHER, true));
+        assertEquals(400, directStatus(io.helidon.http.DirectHandler.EventType.INTERNAL_ERROR, true));
+    }
+
+    @Test
+    void aFailedStartLeavesNoDeadlineWatchdogRunning() throws Exception {
+        java.util.function.LongSupplier watchdogs = () -> Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("gpud-http-deadlines") && t.isAlive()).count();
+        long before = watchdogs.getAsLong();
+        var taken = new io.gpud.config.ApiConfig("127.0.0.1", server.port(), 0, MAX_BODY, MAX_DEPTH,
+                java.time.Duration.ofSeconds(2));
+        var second = new ApiServer(ApiServer.Dependencies.local(taken, node, () -> java.util.List.copyOf(engines),
+                new io.gpud.metrics.MetricRegistry(), DEFAULT_MAX_TOKENS));
+        assertTrue(watchdogs.getAsLong() > before, "the server's watchdog did not start");
+        org.junit.jupiter.api.Assertions.assertThrows(io.gpud.core.GpudException.class, second::start);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (watchdogs.getAsLong() > before && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(before, watchdogs.getAsLong(), "a deadline watchdog outlived the failed start");
+    }
 }

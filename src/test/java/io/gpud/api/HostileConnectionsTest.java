@@ -39,6 +39,112 @@ class HostileConnectionsTest extends ApiServerTestBase {
                 new MetricRegistry(), DEFAULT_MAX_TOKENS)).start();
     }
 
+    /** Restarts the server with this body cap and body memory, 100 connections, 100 per client. */
+    private void restartWithBodyMemory(long maxBody, long bodyMemory) {
+        server.stop();
+        var config = new ApiConfig("127.0.0.1", 0, 0, maxBody, MAX_DEPTH, Duration.ofSeconds(2), 100, 100,
+                bodyMemory, Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(30));
+        server = new ApiServer(ApiServer.Dependencies.local(config, node, () -> List.copyOf(engines),
+                new MetricRegistry(), DEFAULT_MAX_TOKENS)).start();
+    }
+
+    /**
+     * Opens {@code count} connections from 127.0.0.1 that each send a POST's headers
+     * declaring {@code length} bytes of body, then nothing, and waits until the server has
+     * stopped taking body memory for them (each is read, or refused).
+     */
+    private List<Socket> idleBodies(int count, long length) throws Exception {
+        List<Socket> held = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            var s = new Socket("127.0.0.1", server.port());
+            s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                    + "\r\nContent-Length: " + length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            held.add(s);
+        }
+        long last = -1;
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (server.bodyBytesHeld() != last && System.nanoTime() < deadline) {
+            last = server.bodyBytesHeld();
+            Thread.sleep(200);
+        }
+        return held;
+    }
+
+    /** A small completion POSTed from 127.0.0.2, another client than the flooding one. */
+    private String smallPostFromAnotherClient() throws IOException {
+        try (var s = new Socket()) {
+            s.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()), 5000);
+            s.setSoTimeout(10_000);
+            String body = "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":2}";
+            s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                    + "\r\nConnection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                    .getBytes(StandardCharsets.US_ASCII));
+            return RawHttp.readToClose(s);
+        }
+    }
+
+    @Test
+    void idleConnectionsDeclaringLargeBodiesDoNotTakeAnotherClientsBodyMemory() throws Exception {
+        // 8 MiB of body memory: eight 1 MiB declarations would have reserved all of it
+        restartWithBodyMemory(1L << 20, 8L << 20);
+        List<Socket> held = idleBodies(8, (1L << 20) - 1);
+        try {
+            long heldBytes = server.bodyBytesHeld();
+            assertTrue(heldBytes <= 8L * JsonBodies.STEP_BYTES, "idle declared bodies hold " + heldBytes
+                    + " bytes before any byte of them arrived");
+            String response = smallPostFromAnotherClient();
+            assertEquals(200, RawHttp.statusOf(response), "another client's small POST, with " + heldBytes
+                    + " bytes held by idle bodies:\n" + response);
+        } finally {
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+        await("body bytes held once the idle connections closed", server::bodyBytesHeld, 0);
+    }
+
+    @Test
+    void oneClientHoldsAtMostItsShareOfBodyMemory() throws Exception {
+        // 64 KiB bodies, 4 MiB of body memory: 64 idle declarations would have held all of it
+        restartWithBodyMemory(64 << 10, 4L << 20);
+        List<Socket> held = idleBodies(64, (64 << 10) - 1);
+        try {
+            long heldBytes = server.bodyBytesHeld();
+            assertTrue(heldBytes <= (4L << 20) / 2, "one client holds " + heldBytes + " bytes of body memory");
+            String response = smallPostFromAnotherClient();
+            assertEquals(200, RawHttp.statusOf(response), "another client's small POST, with " + heldBytes
+                    + " bytes held by one client's idle bodies:\n" + response);
+        } finally {
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+        await("body bytes held once the idle connections closed", server::bodyBytesHeld, 0);
+    }
+
+    @Test
+    void behindAProxyProtocolBalancerConnectionsCountForTheClientItNames() throws Exception {
+        server.stop();
+        var config = new ApiConfig("127.0.0.1", 0, 0, MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2), 64, 1,
+                1L << 20, Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(30));
+        server = new ApiServer(new ApiServer.Dependencies(config, node, () -> List.copyOf(engines),
+                new MetricRegistry(), DEFAULT_MAX_TOKENS, java.util.Optional.empty(), java.util.Optional.empty(), true,
+                io.gpud.core.Time.system())).start();
+        InetAddress client = InetAddress.ofLiteral("192.0.2.7");
+        try (var s = new Socket("127.0.0.1", server.port())) {
+            s.getOutputStream().write("PROXY TCP4 192.0.2.7 127.0.0.1 40000 8400\r\n".getBytes(StandardCharsets.US_ASCII));
+            await("connections counted for the client the PROXY header names", () -> server.connectionsFrom(client), 1);
+            assertEquals(0, server.connectionsFrom(LOOPBACK), "the balancer's own address was counted");
+            // another client behind the same balancer is not refused by the first one's cap of 1
+            String other = RawHttp.exchange(server.port(), ("PROXY TCP4 192.0.2.8 127.0.0.1 40001 8400\r\n"
+                    + "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII), false);
+            assertEquals(200, RawHttp.statusOf(other), other);
+        }
+        await("connections counted once closed", () -> server.connectionsFrom(client), 0);
+    }
+
     /** Waits (at most 10 s) until {@code value} is {@code expected}; fails with {@code what} and the last value. */
     private static void await(String what, LongSupplier value, long expected) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

@@ -150,6 +150,72 @@ class HostileNodeTest {
         }
     }
 
+    /**
+     * Whole 1 MiB bodies of empty JSON objects, sent at once from many connections: each
+     * parses to some thirty times its size in heap, so what a body costs after parsing must
+     * be bounded and paid for before the parse, not only its bytes.
+     */
+    @Test
+    void denseJsonBodiesParsedAtOnceDoNotExhaustA256MiBHeap() throws Exception {
+        try (Node node = start("", "-Xmx256m", "-XX:ActiveProcessorCount=16")) {
+            var body = new StringBuilder("{\"model\":\"gpud-demo\",\"messages\":[{}");
+            while (body.length() < 1_000_000) {
+                body.append(",{}");
+            }
+            byte[] json = body.append("]}").toString().getBytes(StandardCharsets.US_ASCII);
+            byte[] head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Connection: close\r\nContent-Length: " + json.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            int senders = 48;
+            int rounds = 3;
+            List<String> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
+            long started = System.nanoTime();
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(senders)) {
+                for (int i = 0; i < senders; i++) {
+                    pool.submit(() -> {
+                        for (int r = 0; r < rounds && node.process().isAlive(); r++) {
+                            statuses.add(exchange(node.port(), head, json));
+                        }
+                    });
+                }
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            var counts = new java.util.TreeMap<String, Integer>();
+            statuses.forEach(s -> counts.merge(s, 1, Integer::sum));
+            assertTrue(node.process().isAlive(), "the node died (" + counts + " in " + seconds + " s):\n" + tail(node));
+            assertEquals(null, awaitServing(node, Duration.ofSeconds(20)), tail(node));
+            assertFalse(node.logText().contains("OutOfMemoryError"), counts + " in " + seconds + " s:\n" + tail(node));
+            // Each dense body is refused by the parser's token limit before a tree is built, or
+            // finds the body memory taken (503, or 429 for this client's share).
+            assertTrue(counts.keySet().stream().allMatch(s -> s.equals("400 token limit") || s.equals("503")
+                    || s.equals("429")), "answers to the dense bodies in " + seconds + " s: " + counts);
+        }
+    }
+
+    /**
+     * One request on its own connection: the response's status code ("400 token limit" for a
+     * 400 naming the parser's token limit), or "cut" when none came within 20 s.
+     */
+    private static String exchange(int port, byte[] head, byte[] body) {
+        try (var s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            s.setSoTimeout(20_000);
+            var out = s.getOutputStream();
+            out.write(head);
+            out.write(body);
+            out.flush();
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            if (response.length() < 12) {
+                return "cut";
+            }
+            String status = response.substring(9, 12);
+            return status.equals("400") && response.contains("values, names and brackets") ? "400 token limit"
+                    : status;
+        } catch (IOException e) {
+            return "cut";
+        }
+    }
+
     @Test
     void moreSlowConnectionsThanDescriptorsLeaveTheDataPortServing() throws Exception {
         try (Node node = start("ulimit -n 600 &&", "-Xmx256m")) {
