@@ -77,6 +77,8 @@ public final class ApiServer implements AutoCloseable {
     private static final String PEER_SOCKET = "peers";
     /** Connections the metrics listener serves at once: scrapers, not clients. */
     private static final int METRICS_CONNECTIONS = 32;
+    /** Connections the peer listener serves at once, at most: each peer pools a few. */
+    private static final int PEER_CONNECTIONS = 256;
     /** Descriptors set aside beyond those open at start: files, gossip, metrics, admin, forwards' pools. */
     private static final long FD_HEADROOM = 192;
     /** Fewer connections than this is not a server: refuse to start instead. */
@@ -108,7 +110,7 @@ public final class ApiServer implements AutoCloseable {
     private final RefusalLog refusals;
     private final ConnectionGuard guard;
     private final BodyBudget budget;
-    private final int maxConnections;
+    private final Caps caps;
     private final CompletableFuture<String> listenerLost = new CompletableFuture<>();
     private final ScheduledExecutorService probe = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("gpud-http-listener-probe").factory());
@@ -168,7 +170,7 @@ public final class ApiServer implements AutoCloseable {
         this.registry = d.registry();
         this.metrics = new ApiMetrics(registry, catalog);
         this.refusals = new RefusalLog(time, REFUSAL_LOG_INTERVAL);
-        this.maxConnections = connectionCap(config.maxConnections());
+        this.caps = connectionCaps(config.maxConnections(), d.routing().flatMap(Routing::peers).isPresent());
         this.budget = bodyBudget(config);
         this.guard = new ConnectionGuard(config, time, refusals, () -> ConnectionGuard.closingResponse(
                 429, "Too Many Requests", Map.of(HeaderNames.RETRY_AFTER.defaultCase(),
@@ -178,9 +180,9 @@ public final class ApiServer implements AutoCloseable {
                         config.retryAfter()), Errors.Dialect.OPENAI))));
         this.bodies = new JsonBodies(config.maxBodyBytes(), config.maxJsonDepth(), budget, guard, refusals,
                 config.retryAfter());
-        LOG.info("data plane limits: {} connections ({} per client), {} bytes of request bodies in memory ({} per "
+        LOG.info("data plane limits: {} connections ({} per client, {} on the peer listener), {} bytes of request bodies in memory ({} per "
                         + "client), headers within {}, bodies within {}, idle connections closed after {}",
-                maxConnections, config.maxConnectionsPerClient(), budget.capacityBytes(), budget.perClientBytes(),
+                caps.data(), config.maxConnectionsPerClient(), caps.peers(), budget.capacityBytes(), budget.perClientBytes(),
                 config.headerTimeout(), config.bodyTimeout(), config.idleTimeout());
         this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter(), time);
         this.openAi = new OpenAiHandlers(catalog, generations, time);
@@ -192,7 +194,7 @@ public final class ApiServer implements AutoCloseable {
         this.listeners = config.host() + ":" + config.port() + " (data plane)"
                 + peerListener.map(p -> ", " + config.host() + ":" + p.port() + " (peers)").orElse("") + " or "
                 + config.host() + ":" + config.metricsPort() + " (metrics)";
-        var builder = guarded(WebServer.builder(), maxConnections)
+        var builder = guarded(WebServer.builder(), caps.data())
                 .host(config.host())
                 .port(config.port())
                 .enableProxyProtocol(d.proxyProtocol())
@@ -201,9 +203,11 @@ public final class ApiServer implements AutoCloseable {
                         .host(config.host())
                         .port(config.metricsPort())
                         .routing(this::metricsRoutes));
-        // Forwards from peers: the same limits as the data plane (a front node's forwards count
-        // toward api.maxConnectionsPerClient), over mutual TLS.
-        peerListener.ifPresent(p -> builder.putSocket(PEER_SOCKET, s -> guarded(s, maxConnections)
+        // Forwards from peers: the data plane's limits (a front node's forwards count toward
+        // api.maxConnectionsPerClient) with a cap of its own, over mutual TLS. The handshake is
+        // read through the connection's first reads (Helidon's NIO sockets, the default), so
+        // api.headerTimeout bounds it too.
+        peerListener.ifPresent(p -> builder.putSocket(PEER_SOCKET, s -> guarded(s, caps.peers())
                 .host(config.host())
                 .port(p.port())
                 .tls(t -> t.sslContext(p.context()).sslParameters(p.parameters())
@@ -230,33 +234,46 @@ public final class ApiServer implements AutoCloseable {
                 .directHandlers(this::directHandlers);
     }
 
+    /** The connection caps: the data listener's and the peer listener's (0 without one). */
+    record Caps(int data, int peers) {
+    }
+
     /**
-     * The data listener's connection cap: {@code configured}, lowered to fit the process's
-     * descriptor limit. The descriptors open now and {@value #FD_HEADROOM} more (files,
-     * gossip, the metrics listener, the admin socket) are set aside, and half of what is left
-     * stays free for this node's own connections to peers (a forwarded request holds one
-     * inbound and one outbound). The JVM has already raised the soft limit to the hard one
+     * The listeners' connection caps, lowered to fit the process's descriptor limit. The
+     * descriptors open now and {@value #FD_HEADROOM} more (files, gossip, the metrics
+     * listener, the admin socket) are set aside. Of the rest, the peer listener (when there
+     * is one) may use a quarter, at most {@value #PEER_CONNECTIONS} and at most
+     * {@code configured}. Half of what is left then stays free for this node's own
+     * connections to peers (a forwarded request holds one inbound and one outbound), and the
+     * data listener serves {@code configured} connections or the other half, whichever is
+     * fewer. The JVM has already raised the soft limit to the hard one
      * ({@code -XX:+MaxFDLimit}, on by default on Linux); the unit's {@code LimitNOFILE} and
      * the launcher's {@code ulimit -n} set the hard one.
      */
-    static int connectionCap(int configured) {
+    static Caps connectionCaps(int configured, boolean peerListener) {
         if (!(ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean os)) {
-            return configured;
+            return new Caps(configured, peerListener ? Math.min(PEER_CONNECTIONS, configured) : 0);
         }
-        long spare = (os.getMaxFileDescriptorCount() - os.getOpenFileDescriptorCount() - FD_HEADROOM) / 2;
+        return connectionCaps(configured, peerListener, os.getMaxFileDescriptorCount(),
+                os.getOpenFileDescriptorCount());
+    }
+
+    /** {@link #connectionCaps(int, boolean)} for a descriptor {@code limit} with {@code open} open. */
+    static Caps connectionCaps(int configured, boolean peerListener, long limit, long open) {
+        long free = limit - open - FD_HEADROOM;
+        int peers = peerListener ? (int) Math.max(0, Math.min(Math.min(PEER_CONNECTIONS, configured), free / 4)) : 0;
+        long spare = (free - peers) / 2;
         if (spare < MIN_CONNECTIONS) {
-            throw new GpudException("the file-descriptor limit is " + os.getMaxFileDescriptorCount() + " with "
-                    + os.getOpenFileDescriptorCount() + " open: too low to serve even " + MIN_CONNECTIONS
-                    + " connections; raise it (LimitNOFILE in the unit, ulimit -n) to at least "
-                    + (os.getOpenFileDescriptorCount() + FD_HEADROOM + 2L * MIN_CONNECTIONS));
+            throw new GpudException("the file-descriptor limit is " + limit + " with " + open + " open: too low to "
+                    + "serve even " + MIN_CONNECTIONS + " connections; raise it (LimitNOFILE in the unit, ulimit -n) "
+                    + "to at least " + (open + FD_HEADROOM + (peerListener ? 3L : 2L) * MIN_CONNECTIONS));
         }
         if (spare < configured) {
             LOG.warn("the file-descriptor limit is {} ({} open): serving at most {} connections instead of "
-                    + "api.maxConnections {}", os.getMaxFileDescriptorCount(), os.getOpenFileDescriptorCount(), spare,
-                    configured);
-            return (int) spare;
+                    + "api.maxConnections {}", limit, open, spare, configured);
+            return new Caps((int) spare, peers);
         }
-        return configured;
+        return new Caps(configured, peers);
     }
 
     /**

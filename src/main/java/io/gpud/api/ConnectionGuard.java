@@ -50,8 +50,9 @@ import java.util.function.Supplier;
  * the watchdog's check hold the connection's lock, so an interrupt never lands in a handler.
  *
  * <p>A client is its address: with the PROXY protocol on, the source address the balancer's
- * header names. That header, and on the peer listener the TLS handshake, are read by Helidon
- * before any connection selector runs, so these deadlines do not cover them.
+ * header names. That header is read by Helidon before any connection selector runs, so these
+ * deadlines do not cover it. The peer listener's TLS handshake is: Helidon's NIO sockets (its
+ * default) run the handshake inside the connection's first reads, within the header deadline.
  *
  * <p>This is a connection selector (the only one on the listener, so Helidon hands it every
  * accepted connection before reading a byte) wrapping Helidon's HTTP/1.1 selector, and a

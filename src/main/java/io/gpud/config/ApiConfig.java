@@ -20,9 +20,10 @@ import java.time.Duration;
  * @param maxConnections          open data-plane connections at most; further ones wait in
  *                                the listen backlog until one closes. The server lowers it at
  *                                start to fit the process's file-descriptor limit with
- *                                headroom ({@code (limit - open - 192) / 2}: half the spare
- *                                descriptors stay free for forwards to peers, files and
- *                                gossip), so a flood of connections cannot take the
+ *                                headroom ({@code (limit - open - 192 - peers) / 2}, where
+ *                                {@code peers} is the peer listener's own cap, at most 256
+ *                                and a quarter of the spare descriptors: half the rest stay
+ *                                free for forwards to peers, files and gossip), so a flood of connections cannot take the
  *                                descriptors the listener needs to accept again
  * @param maxConnectionsPerClient open data-plane connections from one client address at
  *                                most (behind a PROXY-protocol balancer, the address its

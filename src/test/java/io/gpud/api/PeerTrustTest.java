@@ -8,6 +8,9 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Who is a peer: forwards run over mutual TLS 1.3 between nodes of one cluster CA and fail
@@ -98,6 +102,71 @@ class PeerTrustTest {
             var tls12 = new SSLParameters(null, new String[]{"TLSv1.2"});
             assertThrows(IOException.class, () -> handshake(frontTls, s1, tls12), "TLS 1.2 is refused");
             assertEquals(List.of(), warnings);
+        }
+    }
+
+    /**
+     * Seconds until the server closes {@code socket} (end of stream or a reset); fails when it
+     * is still open after {@code limitSeconds}.
+     */
+    private static double secondsUntilClosed(Socket socket, long startNanos, int limitSeconds) throws IOException {
+        socket.setSoTimeout(limitSeconds * 1000);
+        try {
+            int read = socket.getInputStream().read();
+            assertEquals(-1, read, "the peer listener answered a client that sent no ClientHello");
+        } catch (SocketTimeoutException stillOpen) {
+            fail("the peer listener still holds a connection that never finished its handshake after "
+                    + limitSeconds + " s");
+        } catch (SocketException reset) {
+            // closed with a reset: as good as an end of stream
+        }
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    /**
+     * The peer listener's TLS handshake runs inside the connection's first reads, under
+     * api.headerTimeout (10 s here): a client with no certificate that sends nothing, or a
+     * ClientHello a byte at a time, does not keep its slot and descriptor.
+     */
+    @Test
+    void aClientThatNeverFinishesTheTlsHandshakeIsCutAndForwardsStillWork() throws Exception {
+        var ca = new ClusterCaFixture("cluster");
+        try (var cluster = new SimCluster(Duration.ofSeconds(2))) {
+            SimCluster.SimNode s1 = cluster.add("s1", "r", RoutingConfig.defaults(), Optional.of(tls(ca, "s1")));
+            SimCluster.SimNode front = cluster.add("front", "r", RoutingConfig.defaults(), Optional.of(tls(ca, "front")));
+            front.servesModel = false;
+            InetAddress loopback = InetAddress.getLoopbackAddress();
+
+            long start = System.nanoTime();
+            try (var silent = new Socket(loopback, s1.server.peerPort());
+                 var trickler = new Socket(loopback, s1.server.peerPort())) {
+                // A handshake record that declares 256 bytes, sent a byte at a time: each read
+                // gets something, only the whole handshake has a deadline.
+                byte[] hello = new byte[64];
+                System.arraycopy(new byte[]{0x16, 0x03, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00, (byte) 0xfc, 0x03, 0x03},
+                        0, hello, 0, 11);
+                Thread trickle = Thread.ofVirtual().start(() -> {
+                    try {
+                        for (byte b : hello) {
+                            trickler.getOutputStream().write(b);
+                            trickler.getOutputStream().flush();
+                            Thread.sleep(200);
+                        }
+                    } catch (IOException | InterruptedException cut) {
+                        // the server closed it: what this test waits for
+                    }
+                });
+                double silentCut = secondsUntilClosed(silent, start, 30);
+                double trickleCut = secondsUntilClosed(trickler, start, 30);
+                trickle.join();
+                assertTrue(silentCut < 15 && trickleCut < 15,
+                        "cut after " + silentCut + " s (silent) and " + trickleCut + " s (trickling)");
+            }
+
+            HttpResponse<String> r = complete(front);
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("s1", r.headers().firstValue("x-gpud-node").orElse(null), "forwarded to the peer");
+            assertEquals("gpud_route_forward_attempts_total{result=\"ok\"} 1.0", attempts(front, "ok"));
         }
     }
 
