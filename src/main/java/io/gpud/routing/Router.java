@@ -41,7 +41,8 @@ import java.util.random.RandomGenerator;
  * node's), then the others by their closest host's estimated RTT. The first region with an
  * unsaturated host wins; within it, two hosts are drawn at random from the best
  * {@code choices} and the better of the two is taken (power of two choices), so that many
- * nodes deciding on the same stale view do not all pick the same host. If every region is
+ * nodes deciding on the same stale view do not all pick the same host. Equal scores are
+ * ranked in a random order drawn for each decision, never by list position. If every region is
  * saturated, the best saturated host anywhere is taken; if every host was filtered, the
  * best one filtered only for a soft reason (suspected, circuit open) is taken — routing
  * fails open rather than refusing work it might still get done. With nothing at all the
@@ -201,6 +202,7 @@ public final class Router {
             s.firstSeen[r] = -1;
         }
         int k = config.choices();
+        s.tieSalt = random.nextLong();
         scoreSelf(self, model, affinityRegion, s, k);
         long[] served = t.servedBy(model);
         for (int i = 1; i <= t.n; i++) {
@@ -338,8 +340,8 @@ public final class Router {
 
     /**
      * An unfiltered host: counts toward its region's closest RTT and, when unsaturated, is
-     * inserted into the region's best-{@code k} list, kept in score order (earlier slot first
-     * on a tie).
+     * inserted into the region's best-{@code k} list, kept in score order (a random order
+     * among equal scores, drawn for each decision).
      */
     private static void track(Scratch s, int i, int r, double rtt, boolean saturated, double score, int k) {
         if (s.firstSeen[r] < 0) {
@@ -349,14 +351,20 @@ public final class Router {
             s.closest[r] = rtt;
         }
         if (!saturated) {
-            s.count[r] = insert(s.best, r * k, s.count[r], k, s.score, i, score);
+            s.count[r] = insert(s.best, r * k, s.count[r], k, s.score, i, score, s.tieSalt);
         }
     }
 
-    /** Inserts slot {@code i} into {@code best[base..base+k)}, which holds {@code found} slots; returns the new count. */
-    private static int insert(int[] best, int base, int found, int k, double[] scores, int i, double score) {
+    /**
+     * Inserts slot {@code i} into {@code best[base..base+k)}, which holds {@code found} slots
+     * in order of score; returns the new count. Equal scores are ordered by {@link #tieKey},
+     * a random order drawn for each decision: with slot order instead, the first of many
+     * equal hosts (idle, or all at the same RTT) would always make the best {@code k} and
+     * take more than its share.
+     */
+    private static int insert(int[] best, int base, int found, int k, double[] scores, int i, double score, long salt) {
         int at = found;
-        while (at > 0 && scores[best[base + at - 1]] > score) {
+        while (at > 0 && after(scores[best[base + at - 1]], best[base + at - 1], score, i, salt)) {
             at--;
         }
         if (at < k) {
@@ -365,6 +373,19 @@ public final class Router {
             return Math.min(k, found + 1);
         }
         return found;
+    }
+
+    /** Whether slot {@code a} with {@code scoreA} sorts after slot {@code b} with {@code scoreB}. */
+    private static boolean after(double scoreA, int a, double scoreB, int b, long salt) {
+        return scoreA > scoreB || scoreA == scoreB && tieKey(salt, a) > tieKey(salt, b);
+    }
+
+    /** The place of {@code slot} among equal scores in the decision drawn as {@code salt} (a SplitMix64 step). */
+    static long tieKey(long salt, int slot) {
+        long z = salt + slot * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     /** Power of two choices among {@code best[base..base+found)}, the better by {@code scores}. */
@@ -394,7 +415,7 @@ public final class Router {
             if (f != 0 && !(softFilteredToo && soft(f))) {
                 continue;
             }
-            found = insert(s.anyBest, 0, found, k, s.score, i, s.score[i]);
+            found = insert(s.anyBest, 0, found, k, s.score, i, s.score[i], s.tieSalt);
         }
         return found == 0 ? -1 : twoChoices(s.anyBest, 0, found, s.score);
     }
@@ -429,7 +450,7 @@ public final class Router {
             // Region mismatch dominates saturation, which dominates the score (< 1.1).
             double key = (t.region[i] == region ? 0 : 4) + (s.saturated[i] ? 2 : 0) + s.score[i];
             s.altKey[i] = key;
-            found = insert(s.alternates, 0, found, m, s.altKey, i, key);
+            found = insert(s.alternates, 0, found, m, s.altKey, i, key, s.tieSalt);
         }
         var out = new ArrayList<RouteDecision.Target>(found + 1);
         out.add(target(t, chosen, rtt));
@@ -547,6 +568,7 @@ public final class Router {
         int[] firstSeen = new int[0];       // (regions) first unfiltered slot, -1 for none
         int[] anyBest = new int[0];         // (choices) fail-open candidates
         int[] alternates = new int[0];      // (maxAttempts) retry targets
+        long tieSalt;                       // this decision's random order among equal scores
 
         void fit(int slots, int regions, int choices, int attempts) {
             if (score.length < slots) {

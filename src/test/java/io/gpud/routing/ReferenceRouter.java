@@ -20,7 +20,7 @@ final class ReferenceRouter {
 
     /** One host's numbers. */
     record Scored(Candidate host, String filtered, boolean hard, double rtt, double load, double latency,
-                  double affinity, double score, boolean saturated) {
+                  double affinity, double score, boolean saturated, long tieKey) {
     }
 
     /** What the decision came to. */
@@ -46,10 +46,15 @@ final class ReferenceRouter {
     Result decide(List<Candidate> all, String model, String affinityRegion, long now, Vivaldi vivaldi,
                   Map<String, List<Long>> sends, Map<String, Integer> unfinished, Set<String> open,
                   RandomGenerator random) {
+        // The router's slots: this node at 0, the peers from 1; equal scores rank by the
+        // decision's random order of slots.
+        long salt = random.nextLong();
+        int firstPeerSlot = !all.isEmpty() && all.getFirst().self() ? 0 : 1;
         double ceiling = config.latencyCeiling().toNanos() / 1e9;
         long stale = config.staleLoadAfter().toNanos();
         var scored = new ArrayList<Scored>();
-        for (Candidate c : all) {
+        for (int slot = 0; slot < all.size(); slot++) {
+            Candidate c = all.get(slot);
             String filtered = null;
             boolean hard = false;
             boolean serves = c.models().contains(model) || model.endsWith(":latest")
@@ -90,7 +95,7 @@ final class ReferenceRouter {
             double score = config.weightLoad() * load + config.weightLatency() * latency
                     + config.weightAffinity() * affinity;
             scored.add(new Scored(c, filtered, hard, rtt, load, latency, affinity, score,
-                    isStale || outstanding >= c.capacity()));
+                    isStale || outstanding >= c.capacity(), Router.tieKey(salt, slot + firstPeerSlot)));
         }
         String preferred = affinityRegion != null && all.stream().anyMatch(c -> c.region().equals(affinityRegion))
                 ? affinityRegion : localRegion;
@@ -140,14 +145,15 @@ final class ReferenceRouter {
         targets.add(first.host().node());
         scored.stream().filter(s -> s.filtered() == null && !s.host().self() && s != first)
                 .sorted(Comparator.comparingDouble((Scored s) -> (s.host().region().equals(region) ? 0 : 4)
-                        + (s.saturated() ? 2 : 0) + s.score()))
+                        + (s.saturated() ? 2 : 0) + s.score()).thenComparingLong(Scored::tieKey))
                 .limit(config.maxAttempts() - 1).forEach(s -> targets.add(s.host().node()));
         return new Result("forward", first.host().node(), targets, added, tier, scored);
     }
 
-    /** Power of two choices among the best {@code choices} of {@code eligible} (stable on ties). */
+    /** Power of two choices among the best {@code choices} of {@code eligible} (ties in the decision's order). */
     private Scored pick(List<Scored> eligible, RandomGenerator random) {
-        List<Scored> best = eligible.stream().sorted(Comparator.comparingDouble(Scored::score))
+        List<Scored> best = eligible.stream().sorted(Comparator.comparingDouble(Scored::score)
+                        .thenComparingLong(Scored::tieKey))
                 .limit(config.choices()).toList();
         if (best.isEmpty()) {
             return null;
