@@ -121,11 +121,4 @@ public record RoutingConfig(
                 crossRegionPenalty, choices, maxAttempts, connectTimeout, breakerFailures, breakerOpenFor, proxyProtocol,
                 affinity, firstByte, idle, peerTls);
     }
-
-    /** This configuration with other peer TLS settings. */
-    public RoutingConfig withPeerTls(PeerTlsConfig tls) {
-        return new RoutingConfig(enabled, weightLoad, weightLatency, weightAffinity, latencyCeiling, staleLoadAfter,
-                crossRegionPenalty, choices, maxAttempts, connectTimeout, breakerFailures, breakerOpenFor, proxyProtocol,
-                affinity, firstByteTimeout, idleTimeout, tls);
-    }
 }
