@@ -1,9 +1,9 @@
 package io.gpud.api;
 
+import io.gpud.core.LogInterval;
 import io.gpud.core.MonotonicClock;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,19 +18,12 @@ final class RefusalLog {
     private static final Logger LOG = LoggerFactory.getLogger(RefusalLog.class);
 
     private final MonotonicClock clock;
-    private final long intervalNanos;
-    private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
-
-    /** Counts since the last line of one class, and when that line was written. */
-    private static final class Window {
-        final AtomicLong suppressed = new AtomicLong();
-        volatile long loggedAt;
-        volatile boolean logged;
-    }
+    private final Duration interval;
+    private final ConcurrentHashMap<String, LogInterval> kinds = new ConcurrentHashMap<>();
 
     RefusalLog(MonotonicClock clock, Duration interval) {
         this.clock = clock;
-        this.intervalNanos = interval.toNanos();
+        this.interval = interval;
     }
 
     /**
@@ -38,21 +31,11 @@ final class RefusalLog {
      * with the count suppressed since the last line, when the class's interval has passed.
      */
     void refused(String kind, String detail) {
-        Window w = windows.computeIfAbsent(kind, k -> new Window());
-        long now = clock.nanos();
-        synchronized (w) {
-            if (w.logged && now - w.loggedAt < intervalNanos) {
-                w.suppressed.incrementAndGet();
-                return;
-            }
-            w.logged = true;
-            w.loggedAt = now;
-        }
-        long more = w.suppressed.getAndSet(0);
-        if (more == 0) {
+        long since = kinds.computeIfAbsent(kind, k -> new LogInterval(clock, interval)).count();
+        if (since == 1) {
             LOG.warn("refused ({}): {}", kind, detail);
-        } else {
-            LOG.warn("refused ({}): {}; {} more of this kind since the last such line", kind, detail, more);
+        } else if (since > 1) {
+            LOG.warn("refused ({}): {}; {} more of this kind since the last such line", kind, detail, since - 1);
         }
     }
 }

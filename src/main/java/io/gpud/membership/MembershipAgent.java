@@ -1,6 +1,8 @@
 package io.gpud.membership;
 
 import io.gpud.config.GossipConfig;
+import io.gpud.core.LogInterval;
+import io.gpud.core.MonotonicClock;
 import io.gpud.metrics.MetricRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -30,8 +32,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -119,8 +119,7 @@ public final class MembershipAgent implements Membership {
     private final Semaphore outgoingStreams = new Semaphore(MAX_OUTGOING_STREAMS);
     private final InboundStreams incoming = new InboundStreams(MAX_INCOMING_STREAMS,
             MAX_INCOMING_STREAMS_PER_ADDRESS, STREAM_MEMORY_BYTES, STREAM_MEMORY_BYTES_PER_ADDRESS);
-    private final AtomicLong nextRefusalLog = new AtomicLong(System.nanoTime());
-    private final AtomicInteger refusedSinceLog = new AtomicInteger();
+    private final LogInterval refusalLog = new LogInterval(MonotonicClock.system(), REFUSAL_LOG_EVERY);
     private final MembershipMetrics metrics;
     private final Thread loop;
     private volatile boolean running = true;
@@ -460,8 +459,7 @@ public final class MembershipAgent implements Membership {
 
     private void acceptStreams(ServerSocketChannel tcp, MembershipStateMachine.Pool pool) {
         long backoffNanos = 0;
-        long nextFailureLog = System.nanoTime();
-        int failuresSinceLog = 0;
+        var failureLog = new LogInterval(MonotonicClock.system(), REFUSAL_LOG_EVERY);
         while (running) {
             SocketChannel c;
             try {
@@ -472,13 +470,10 @@ public final class MembershipAgent implements Membership {
             } catch (IOException e) {
                 // Out of file descriptors, most likely: retrying at once would spin. Pause,
                 // longer while it lasts, and say so once per interval.
-                failuresSinceLog++;
-                long now = System.nanoTime();
-                if (now - nextFailureLog >= 0) {
+                long failures = failureLog.count();
+                if (failures > 0) {
                     log.warn("gossip accept failed {} time(s) in the last {} s, pausing up to {} ms between tries: {}",
-                            failuresSinceLog, REFUSAL_LOG_EVERY.toSeconds(), ACCEPT_BACKOFF_MAX.toMillis(), e.toString());
-                    failuresSinceLog = 0;
-                    nextFailureLog = now + REFUSAL_LOG_EVERY.toNanos();
+                            failures, REFUSAL_LOG_EVERY.toSeconds(), ACCEPT_BACKOFF_MAX.toMillis(), e.toString());
                 }
                 backoffNanos = Math.min(ACCEPT_BACKOFF_MAX.toNanos(),
                         Math.max(ACCEPT_BACKOFF_MIN.toNanos(), 2 * backoffNanos));
@@ -573,10 +568,8 @@ public final class MembershipAgent implements Membership {
      */
     private void refuse(SocketChannel c, InboundStreams.Refusal refusal) {
         metrics.rejected.inc(refusal.reason());
-        refusedSinceLog.incrementAndGet();
-        long now = System.nanoTime();
-        long due = nextRefusalLog.get();
-        if (now - due >= 0 && nextRefusalLog.compareAndSet(due, now + REFUSAL_LOG_EVERY.toNanos())) {
+        long refused = refusalLog.count();
+        if (refused > 0) {
             String from;
             try {
                 from = String.valueOf(c.getRemoteAddress());
@@ -584,7 +577,7 @@ public final class MembershipAgent implements Membership {
                 from = "a closed connection";
             }
             log.warn("gossip streams refused: {} in the last {} s, the latest from {}: {}",
-                    refusedSinceLog.getAndSet(0), REFUSAL_LOG_EVERY.toSeconds(), from, refusal.detail());
+                    refused, REFUSAL_LOG_EVERY.toSeconds(), from, refusal.detail());
         }
         closeQuietly(c);
     }
