@@ -286,7 +286,8 @@ class HostileConnectionsTest extends ApiServerTestBase {
                     server::bodyBytesHeld, 0);
         }
         assertStillServes();
-        assertEquals(0, server.bodyBytesHeld(), "body bytes held after a request served");
+        // the served request gives its memory back once its response is written
+        await("body bytes held after a request served", server::bodyBytesHeld, 0);
     }
 
     @Test

@@ -22,6 +22,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -192,17 +193,29 @@ class RoutedClusterTest {
             long drainAt = System.nanoTime() + Duration.ofMillis(800).toNanos();
             long endAt = drainAt + Duration.ofMillis(1500).toNanos();
             var clients = new ArrayList<Thread>();
+            // When each client's request in progress began (MAX_VALUE between requests)
+            var inProgressSince = new AtomicLongArray(6);
             for (int c = 0; c < 6; c++) {
                 boolean stream = c % 2 == 0;
+                int client = c;
+                inProgressSince.set(client, Long.MAX_VALUE);
                 clients.add(Thread.ofVirtual().start(() -> {
                     while (System.nanoTime() < endAt) {
+                        inProgressSince.set(client, System.nanoTime());
                         results.add(request(plain, entry, stream));
+                        inProgressSince.set(client, Long.MAX_VALUE);
                     }
                 }));
             }
             Thread.sleep(Duration.ofNanos(drainAt - System.nanoTime()));
             entry.drain();
             long drained = System.nanoTime();
+            // Requests that were past their admission when the drain came are still served
+            // here; count the work once they have ended.
+            long admittedBy = drained + Duration.ofSeconds(10).toNanos();
+            while (!allAfter(inProgressSince, drained) && System.nanoTime() < admittedBy) {
+                Thread.sleep(5);
+            }
             int submittedAtDrain = entry.engine.submitted.size();
             for (Thread t : clients) {
                 t.join();
@@ -270,6 +283,16 @@ class RoutedClusterTest {
             } while (!idle(lines) && System.nanoTime() < deadline);
             assertTrue(idle(lines), "after the burst: " + lines);
         }
+    }
+
+    /** No request in progress began before {@code nanos}. */
+    private static boolean allAfter(AtomicLongArray inProgressSince, long nanos) {
+        for (int i = 0; i < inProgressSince.length(); i++) {
+            if (inProgressSince.get(i) - nanos < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Every host but the front node scored with load 0. */
