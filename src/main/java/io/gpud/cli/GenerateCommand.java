@@ -26,9 +26,13 @@ import picocli.CommandLine.Spec;
  * {@code gpud generate}: loads a model in this process (no daemon) and generates from one
  * prompt, printing the text as it streams, or with {@code --print-ids} the generated token
  * ids on one line. Token ids in and out need no tokenizer, so a llama2.c checkpoint alone
- * works. At the end the decoding speed goes to stderr as {@code achieved tok/s: N} (tokens
- * after the first, over the time since the first). Errors go to stderr as one line with
- * exit code 1.
+ * works. At the end the speeds go to stderr: {@code prompt tok/s: N} (prompt tokens over
+ * the time from the first forward step to the first generated token's logits) and
+ * {@code achieved tok/s: N} (tokens after the first, over the time since the first: one
+ * forward step, greedy or sampled choice and, without {@code --print-ids}, decoding and
+ * printing per token). {@code --warmup} first runs the same request once, unmeasured and
+ * unprinted, so the rates are those of a compiled engine, as {@code llama-bench} measures
+ * after its own warm-up run. Errors go to stderr as one line with exit code 1.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate text from a model file, without a daemon.")
@@ -83,6 +87,13 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--print-ids", description = "Print the generated token ids instead of text.")
     private boolean printIds;
 
+    @Option(names = "--batch-tokens", paramLabel = "N",
+            description = "Prompt tokens run in one forward step at most (default: the engine's).")
+    private Integer batchTokens;
+
+    @Option(names = "--warmup", description = "Run the same request once first, unmeasured and unprinted.")
+    private boolean warmup;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -90,6 +101,9 @@ public final class GenerateCommand implements Callable<Integer> {
         try {
             Sampling sampling = new Sampling(temperature, topP, 0, seed);
             var config = EngineConfig.limits(1, 1, maxTokens).withThreads(threads);
+            if (batchTokens != null) {
+                config = config.withMaxBatchTokens(batchTokens);
+            }
             try (Engine engine = CpuBackend.load(model, tokenizer, null, config)) {
                 int[] promptTokens = prompt.ids != null ? prompt.ids : engine.tokenizer().encode(prompt.text, true);
                 if (!printIds) {
@@ -97,20 +111,18 @@ public final class GenerateCommand implements Callable<Integer> {
                     engine.tokenizer().tokenBytes(promptTokens[0]);
                 }
                 var request = new GenerationRequest("generate", promptTokens, maxTokens, sampling, List.of(), ignoreEos);
-                var listener = new PrintingListener(out, printIds, ignoreEos, engine);
-                switch (engine.submit(request, listener)) {
-                    case Admission.Accepted accepted -> { }
-                    case Admission.Rejected rejected ->
-                            throw new GpudException("the engine refused the request: " + rejected.reason());
-                    case Admission.Refused refused ->
-                            throw new GpudException("the engine cannot run the request: " + refused.reason());
+                if (warmup) {
+                    run(engine, request, new PrintingListener(null, printIds, ignoreEos, engine));
                 }
-                Completion completion = listener.await();
+                Completion completion = run(engine, request, new PrintingListener(out, printIds, ignoreEos, engine));
+                if (completion.promptTokens() > 0 && completion.promptNanos() > 0) {
+                    err.printf("prompt tok/s: %.3f%n", completion.promptTokens() * 1e9 / completion.promptNanos());
+                }
                 if (completion.completionTokens() > 1 && completion.decodeNanos() > 0) {
                     err.printf("achieved tok/s: %.3f%n",
                             (completion.completionTokens() - 1) * 1e9 / completion.decodeNanos());
-                    err.flush();
                 }
+                err.flush();
             }
             return 0;
         } catch (GpudException | IllegalArgumentException e) {
@@ -121,7 +133,21 @@ public final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    /** Streams text to the output, or collects ids and prints them at the end. */
+    private static Completion run(Engine engine, GenerationRequest request, PrintingListener listener) {
+        switch (engine.submit(request, listener)) {
+            case Admission.Accepted accepted -> { }
+            case Admission.Rejected rejected ->
+                    throw new GpudException("the engine refused the request: " + rejected.reason());
+            case Admission.Refused refused ->
+                    throw new GpudException("the engine cannot run the request: " + refused.reason());
+        }
+        return listener.await();
+    }
+
+    /**
+     * Streams text to the output, or collects ids and prints them at the end; prints nothing
+     * when the output is null (a warm-up run).
+     */
     private static final class PrintingListener implements GenerationListener {
         private final PrintWriter out;
         private final boolean printIds;
@@ -144,7 +170,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 if (ignoreEos || !engine.tokenizer().isEndOfGeneration(token)) {
                     ids.add(token);
                 }
-            } else {
+            } else if (out != null) {
                 out.print(text);
                 out.flush();
             }
@@ -172,6 +198,9 @@ public final class GenerateCommand implements Callable<Integer> {
                     throw runtime;
                 }
                 throw new GpudException("generation failed: " + e.getCause(), e.getCause());
+            }
+            if (out == null) {
+                return completion;
             }
             if (printIds) {
                 out.println(String.join(" ", ids.stream().map(String::valueOf).toList()));

@@ -84,6 +84,12 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
                 backend);
     }
 
+    /** This configuration with at most {@code maxBatchTokens} tokens in one step. */
+    public EngineConfig withMaxBatchTokens(int maxBatchTokens) {
+        return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,
+                backend);
+    }
+
     /** This configuration on {@code backend}. */
     public EngineConfig withBackend(Backend backend) {
         return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,

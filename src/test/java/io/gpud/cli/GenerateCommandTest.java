@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,6 +53,22 @@ class GenerateCommandTest {
         String out = result.out().replace(System.lineSeparator(), "\n");
         assertEquals(13, out.length(), out);
         assertTrue(out.chars().allMatch(c -> c == '\n' || (c >= 0x20 && c < 0x7F)), out);
+    }
+
+    @Test
+    void warmupPrintsOnlyTheMeasuredRunAndBothRates() {
+        Path model = dir.resolve("demo.gguf");
+        DemoModel.write(model, 1);
+        String[] args = {"--model", model.toString(), "--prompt-ids", "1,5,9,13,17,21", "--max-tokens", "8",
+                "--temperature", "0", "--ignore-eos", "--print-ids", "--batch-tokens", "4"};
+        Result plain = generate(args);
+        String[] warmed = Arrays.copyOf(args, args.length + 1);
+        warmed[args.length] = "--warmup";
+        Result result = generate(warmed);
+        assertEquals(0, result.exitCode(), result.err());
+        assertEquals(plain.out(), result.out(), "the warm-up run prints nothing of its own");
+        assertEquals(8, result.out().strip().split(" ").length, result.out());
+        assertTrue(result.err().matches("(?s)prompt tok/s: [0-9.]+\\R+achieved tok/s: [0-9.]+\\R*"), result.err());
     }
 
     @Test
