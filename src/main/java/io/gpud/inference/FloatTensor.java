@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A read-only vector or row-major matrix of weights over a memory-mapped
- * {@link MemorySegment}, stored as F32, F16, BF16, Q8_0 or Q4_0: the kernels of the forward
+ * {@link MemorySegment}, stored as F32, F16, BF16, Q8_0 or Q4_0 (here) or one of the other
+ * quantized types of llama.cpp's presets ({@link QuantizedTensor}): the kernels of the forward
  * pass. It offers an element, a row copied out (embedding lookup), and matrix × vectors
  * ({@link #matmul}), built on {@link #dot}, the one place where time goes.
  *
@@ -31,7 +32,7 @@ import jdk.incubator.vector.VectorSpecies;
  * and multiplied with the float activations (activations are not quantized), each block's
  * sum scaled by its F16 scale.
  */
-abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, FloatTensor.Blocks {
+abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, FloatTensor.Blocks, QuantizedTensor {
     static final ValueLayout.OfFloat F32_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort F16_LAYOUT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -44,7 +45,7 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
     final MemorySegment data;
     final long size;
 
-    private FloatTensor(MemorySegment data, long size) {
+    FloatTensor(MemorySegment data, long size) {
         this.data = data;
         this.size = size;
     }
@@ -57,7 +58,13 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             case BF16 -> new BF16(data);
             case Q8_0 -> new Q8(data);
             case Q4_0 -> new Q4(data);
-            default -> throw new InferenceException("unsupported tensor type " + type);
+            default -> {
+                QuantizedTensor quantized = QuantizedTensor.of(type, data);
+                if (quantized == null) {
+                    throw new InferenceException("unsupported tensor type " + type);
+                }
+                yield quantized;
+            }
         };
     }
 

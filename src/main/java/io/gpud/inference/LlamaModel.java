@@ -109,6 +109,7 @@ public final class LlamaModel implements AutoCloseable {
             case FloatTensor.BF16 f -> GgmlType.BF16;
             case FloatTensor.Q8 f -> GgmlType.Q8_0;
             case FloatTensor.Q4 f -> GgmlType.Q4_0;
+            case QuantizedTensor q -> q.type;
         };
         return new Tensor(type, t.data, rows, cols);
     }

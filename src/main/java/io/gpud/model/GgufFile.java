@@ -149,7 +149,7 @@ public final class GgufFile implements AutoCloseable {
             }
             if (!type.isSupported()) {
                 throw new ModelFormatException("unsupported tensor type " + type + " for tensor " + name
-                        + " (supported: F32, F16, BF16, Q8_0, Q4_0) in " + path);
+                        + " (supported: " + GgmlType.supportedNames() + ") in " + path);
             }
             if (dims[0] % type.blockSize() != 0) {
                 throw new ModelFormatException(path + ": tensor " + name + " has rows of " + dims[0] + " elements, not a"

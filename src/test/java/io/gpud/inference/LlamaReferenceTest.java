@@ -3,6 +3,7 @@ package io.gpud.inference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.gpud.model.GgmlType;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +39,26 @@ class LlamaReferenceTest {
                             "logit " + i + " at position " + pos);
                 }
                 assertEquals(argmax(expected), Sampler.argmax(actual), "argmax at position " + pos);
+            }
+        }
+    }
+
+    /**
+     * A llama whose matrices mix Q4_K, Q6_K and Q5_0 as the Q4_K_M preset does, quantized by
+     * ggml's reference quantizers (src/test/reference/quants/make-quant-fixtures.py), loads
+     * and runs.
+     */
+    @Test
+    void referenceQuantizedMixLoadsAndMatchesFloat64Reference() throws URISyntaxException {
+        Path file = Path.of(LlamaReferenceTest.class.getResource("quants/quant-mix.gguf").toURI());
+        LoadedModel model = LlamaLoader.load(file, null, "quant-mix", 0);
+        Llama llama = model.llama();
+        try (model; Llama.State state = llama.newState()) {
+            assertEquals("Q4_K", model.info().weightType());
+            var reference = new Float64Llama(llama.config(), llama.weights());
+            for (int pos = 0; pos < 6; pos++) {
+                int token = 5 + pos * 41;
+                assertClose(reference.forward(token, pos), llama.forward(state, token, pos), pos);
             }
         }
     }

@@ -99,9 +99,9 @@ class GgufMalformedTest {
     void unsupportedTensorTypeNamesTypeAndTensor() throws IOException {
         var b = header(1, 0);
         putString(b, "blk.0.attn_q.weight");
-        b.putInt(2).putLong(32).putLong(32).putInt(GgmlType.Q4_K.id()).putLong(0);
+        b.putInt(2).putLong(32).putLong(32).putInt(GgmlType.IQ2_XXS.id()).putLong(0);
         b.put(new byte[64]);
-        assertContains(failure(bytes(b)), "unsupported tensor type Q4_K for tensor blk.0.attn_q.weight");
+        assertContains(failure(bytes(b)), "unsupported tensor type IQ2_XXS for tensor blk.0.attn_q.weight");
     }
 
     @Test

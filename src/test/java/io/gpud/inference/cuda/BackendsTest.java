@@ -82,6 +82,25 @@ class BackendsTest {
         assertTrue(e.getMessage().contains("no NVIDIA driver"), e.getMessage());
     }
 
+    /**
+     * A model with K-quant weights, which have no CUDA kernels: auto serves it on the CPU
+     * even with a GPU, cuda refuses naming the tensor and its type; neither touches the
+     * device (the GPU here is only claimed by the probe).
+     */
+    @Test
+    void weightTypesWithoutCudaKernelsFallBackOrRefuseByName() throws Exception {
+        Path model = Path.of(BackendsTest.class.getResource("/io/gpud/inference/quants/quant-mix.gguf").toURI());
+        var auto = EngineConfig.limits(4, 2, 8).withBackend(EngineConfig.Backend.AUTO);
+        try (Engine engine = Backends.load(model, null, "m", auto, () -> H100, reason -> { })) {
+            assertEquals("cpu", engine.device());
+            assertEquals(3, generate(engine, 3));
+        }
+        var cuda = EngineConfig.limits(4, 2, 8).withBackend(EngineConfig.Backend.CUDA);
+        var e = assertThrows(CudaBackendException.class,
+                () -> Backends.load(model, null, "m", cuda, () -> H100, reason -> { }));
+        assertTrue(e.getMessage().contains("tensor token_embd is Q4_K, which has no CUDA kernel"), e.getMessage());
+    }
+
     @Test
     void engineBackendParsesAndRefusesUnknownNames() {
         assertEquals(EngineConfig.Backend.CUDA, EngineConfig.Backend.parse("cuda"));
