@@ -18,16 +18,6 @@ final class IntList {
         values[size++] = value;
     }
 
-    void addAll(int[] source, int count) {
-        for (int i = 0; i < count; i++) {
-            add(source[i]);
-        }
-    }
-
-    int size() {
-        return size;
-    }
-
     int[] toArray() {
         return Arrays.copyOf(values, size);
     }
