@@ -2,8 +2,7 @@ package io.gpud.inference;
 
 import io.gpud.model.GgufFile;
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.text.Normalizer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -15,16 +14,19 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * A byte-level BPE tokenizer (GPT-2, Llama 3, Qwen): GGUF {@code tokenizer.ggml.model = gpt2}
- * or a {@code tokenizer.json} with a ByteLevel pre-tokenizer.
+ * A byte-level BPE tokenizer (GPT-2, Llama 3, Qwen, Mistral's tekken): GGUF
+ * {@code tokenizer.ggml.model = gpt2} or a {@code tokenizer.json} with a ByteLevel
+ * pre-tokenizer.
  *
- * <p>Encoding: the text is first cut at special tokens (each becomes its own id, longest
- * match first), then each remaining stretch is split by the pre-tokenizer regex into words;
- * each word's UTF-8 bytes are spelled with GPT-2's byte-to-character table (printable
- * bytes as themselves, the rest as U+0100 onwards), and merged pairwise: repeatedly the
- * adjacent pair with the lowest merge rank is joined, until no pair has a rank. Every
- * resulting symbol is a vocabulary entry. Decoding maps characters back to bytes; special
- * tokens contribute no bytes.
+ * <p>Encoding, as Hugging Face's tokenizers do: the text is first cut at added tokens
+ * ({@link AddedTokens}: each becomes its own id), then each remaining stretch is optionally
+ * NFC-normalized (Qwen) and split by the pre-tokenizer regex into words (the matches and the
+ * text between them); each word's UTF-8 bytes (unpaired surrogates as U+FFFD) are spelled
+ * with GPT-2's byte-to-character table (printable bytes as themselves, the rest as U+0100
+ * onwards). With {@code ignoreMerges} (Llama 3, tekken) a word that is itself a vocabulary
+ * entry is that token; otherwise its bytes are merged pairwise, lowest merge rank first
+ * ({@link BpeMerges}). Decoding maps characters back to bytes; added tokens give their text,
+ * special tokens nothing.
  */
 final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
     /** GPT-2's pre-tokenizer. */
@@ -33,6 +35,26 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
     /** Llama 3's pre-tokenizer. */
     static final String LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
             + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    /** Qwen 2's pre-tokenizer: Llama 3's with one digit per word. */
+    static final String QWEN2_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+            + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    /** Mistral's tekken pre-tokenizer (Mistral Nemo). */
+    static final String TEKKEN_PATTERN = "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+            + "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}"
+            + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    /**
+     * How text becomes words before merging.
+     *
+     * @param pattern      the pre-tokenizer regex (Hugging Face / Oniguruma syntax; {@code \s}
+     *                     is Unicode White_Space, as there)
+     * @param nfc          whether each stretch of text is NFC-normalized first
+     * @param ignoreMerges whether a word that is a vocabulary entry is taken whole
+     */
+    record PreTokenizer(String pattern, boolean nfc, boolean ignoreMerges) {
+        static final PreTokenizer GPT2 = new PreTokenizer(GPT2_PATTERN, false, false);
+    }
+
     private static final char[] BYTE_TO_CHAR = new char[256];
     private static final int[] CHAR_TO_BYTE = new int[512];
 
@@ -49,20 +71,29 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
 
     private final String[] tokens;
     private final Map<String, Integer> ids;
-    private final Map<String, Integer> mergeRanks; // "left right" → rank
+    private final int[] byteIds;                   // (256) the token of each single byte, or -1
+    private final BpeMerges merges;
     private final Pattern pattern;
-    private final String[] specials;               // longest first
-    private final Set<Integer> specialIds;
+    private final PreTokenizer pre;
+    private final AddedTokens added;
     private final boolean addBos;
 
-    /**
-     * @param tokens   the vocabulary in byte-level spelling
-     * @param merges   "left right" pairs, best first
-     * @param pattern  the pre-tokenizer regex
-     * @param specials ids of special tokens (matched in text verbatim, no bytes when decoded)
-     * @param addBos   whether {@code encode(text, true)} prepends BOS (Llama 3: yes; GPT-2: no)
-     */
+    /** A tokenizer whose added tokens are all special, with a plain pre-tokenizer regex. */
     ByteLevelBpeTokenizer(List<String> tokens, List<String> merges, String pattern, Set<Integer> specials, int bos,
+                          int eos, Set<Integer> endTokens, boolean addBos) {
+        this(tokens, merges, new PreTokenizer(pattern, false, false), addedTokens(tokens, specials, specials), bos, eos,
+                endTokens, addBos);
+    }
+
+    /**
+     * @param tokens  the vocabulary in byte-level spelling (added tokens: their text)
+     * @param merges  "left right" pairs, best first
+     * @param pre     how text becomes words
+     * @param added   the added tokens (matched in text verbatim; decoded as their text,
+     *                special ones as nothing)
+     * @param addBos  whether {@code encode(text, true)} prepends BOS (Llama 3: yes; GPT-2: no)
+     */
+    ByteLevelBpeTokenizer(List<String> tokens, List<String> merges, PreTokenizer pre, AddedTokens added, int bos,
                           int eos, Set<Integer> endTokens, boolean addBos) {
         super(bos, eos, endTokens);
         int n = tokens.size();
@@ -76,28 +107,53 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
         for (int id = 0; id < n; id++) {
             ids.putIfAbsent(this.tokens[id], id);
         }
-        this.mergeRanks = new HashMap<>(merges.size() * 2);
-        for (int rank = 0; rank < merges.size(); rank++) {
-            String merge = merges.get(rank);
-            if (merge.indexOf(' ') <= 0 || merge.indexOf(' ') != merge.lastIndexOf(' ')) {
-                throw new InferenceException("BPE merge " + rank + " is '" + merge + "', expected 'left right'");
-            }
-            mergeRanks.putIfAbsent(merge, rank);
+        this.byteIds = new int[256];
+        for (int b = 0; b < 256; b++) {
+            byteIds[b] = ids.getOrDefault(String.valueOf(BYTE_TO_CHAR[b]), -1);
         }
+        this.merges = BpeMerges.of(merges, ids);
         try {
-            this.pattern = Pattern.compile(pattern);
+            this.pattern = Pattern.compile(javaRegex(pre.pattern()));
         } catch (PatternSyntaxException e) {
             throw new InferenceException("the pre-tokenizer regex does not compile: " + e.getDescription());
         }
-        for (int id : specials) {
-            if (id < 0 || id >= n) {
-                throw new InferenceException("special token id " + id + " is outside the vocabulary of " + n);
+        this.pre = pre;
+        this.added = added;
+        this.addBos = addBos;
+    }
+
+    /** The added tokens among {@code tokens} with ids {@code ids}, {@code special} of them special. */
+    static AddedTokens addedTokens(List<String> tokens, Set<Integer> ids, Set<Integer> special) {
+        var byText = new HashMap<String, Integer>();
+        for (int id : ids) {
+            if (id < 0 || id >= tokens.size()) {
+                throw new InferenceException("added token id " + id + " is outside the vocabulary of " + tokens.size());
+            }
+            byText.putIfAbsent(tokens.get(id), id);
+        }
+        return new AddedTokens(byText, special);
+    }
+
+    /**
+     * {@code regex} for java.util.regex: {@code \s} and {@code \S} as Unicode White_Space
+     * (Oniguruma's meaning, and Hugging Face's in JavaScript), where Java's are ASCII-only.
+     */
+    static String javaRegex(String regex) {
+        var out = new StringBuilder(regex.length() + 32);
+        for (int i = 0; i < regex.length(); i++) {
+            char c = regex.charAt(i);
+            if (c == '\\' && i + 1 < regex.length()) {
+                char next = regex.charAt(++i);
+                out.append(switch (next) {
+                    case 's' -> "\\p{IsWhite_Space}";
+                    case 'S' -> "\\P{IsWhite_Space}";
+                    default -> "\\" + next;
+                });
+            } else {
+                out.append(c);
             }
         }
-        this.specialIds = Set.copyOf(specials);
-        this.specials = specials.stream().map(id -> this.tokens[id]).filter(s -> !s.isEmpty())
-                .sorted((a, b) -> b.length() - a.length()).toArray(String[]::new);
-        this.addBos = addBos;
+        return out.toString();
     }
 
     /** From GGUF {@code tokenizer.ggml.*} metadata of model type {@code gpt2}. */
@@ -105,22 +161,44 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
         List<String> tokens = gguf.getStrings("tokenizer.ggml.tokens");
         List<String> merges = gguf.has("tokenizer.ggml.merges") ? gguf.getStrings("tokenizer.ggml.merges") : List.of();
         int[] types = gguf.has("tokenizer.ggml.token_type") ? gguf.getInts("tokenizer.ggml.token_type") : new int[0];
+        var addedIds = new HashSet<Integer>();
         var specials = new HashSet<Integer>();
         for (int id = 0; id < Math.min(types.length, tokens.size()); id++) {
-            if (types[id] == SentencePieceTokenizer.CONTROL || types[id] == 4) {
+            if (types[id] == SentencePieceTokenizer.CONTROL || types[id] == SentencePieceTokenizer.USER_DEFINED) {
+                addedIds.add(id);
+            }
+            if (types[id] == SentencePieceTokenizer.CONTROL) {
                 specials.add(id);
             }
         }
-        String pre = gguf.getString("tokenizer.ggml.pre", "default");
-        String pattern = pre.startsWith("llama") ? LLAMA3_PATTERN : GPT2_PATTERN;
+        String preName = gguf.getString("tokenizer.ggml.pre", "default");
+        PreTokenizer pre = ggufPreTokenizer(preName);
         var special = GgufSpecials.of(gguf);
         var ends = new HashSet<>(special.ends());
         ends.addAll(endOfTurnTokens(tokens));
         boolean addBos = gguf.has("tokenizer.ggml.add_bos_token")
                 ? gguf.metadata().get("tokenizer.ggml.add_bos_token").value() instanceof Boolean b && b
-                : special.bos() >= 0;
-        return new ByteLevelBpeTokenizer(tokens, merges, pattern, specials, special.bos(), special.eos(), ends,
-                addBos);
+                : special.bos() >= 0 && (preName.startsWith("llama") || preName.equals("tekken"));
+        return new ByteLevelBpeTokenizer(tokens, merges, pre, addedTokens(tokens, addedIds, specials), special.bos(),
+                special.eos(), ends, addBos);
+    }
+
+    /**
+     * The pre-tokenizer of a GGUF {@code tokenizer.ggml.pre} name (llama.cpp's names for the
+     * pre-tokenizers of the models it converts). Qwen's NFC normalization, which llama.cpp
+     * leaves out, is kept, so a GGUF model encodes as its Hugging Face tokenizer does.
+     */
+    static PreTokenizer ggufPreTokenizer(String name) {
+        return switch (name) {
+            case "default", "gpt-2", "gpt2", "phi-2", "mpt", "olmo", "jais" -> PreTokenizer.GPT2;
+            case "llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral" -> new PreTokenizer(LLAMA3_PATTERN, false, true);
+            case "smaug-bpe", "dbrx" -> new PreTokenizer(LLAMA3_PATTERN, false, false);
+            case "qwen2", "deepseek-r1-qwen" -> new PreTokenizer(QWEN2_PATTERN, true, false);
+            case "tekken" -> new PreTokenizer(TEKKEN_PATTERN, false, true);
+            default -> throw new InferenceException("GGUF pre-tokenizer '" + name + "' is not supported (supported: "
+                    + "default, gpt-2, phi-2, mpt, olmo, jais, llama3, llama-v3, llama-bpe, falcon3, pixtral, "
+                    + "smaug-bpe, dbrx, qwen2, deepseek-r1-qwen, tekken)");
+        };
     }
 
     /** Ids of the end-of-turn tokens chat templates use, where the vocabulary has them. */
@@ -142,41 +220,23 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
-        var out = new ArrayList<Integer>();
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+        var out = new IntList(text.length() / 3 + 2);
         if (addBos && this.addBos && bos >= 0) {
             out.add(bos);
         }
-        int start = 0;
-        int i = 0;
-        while (i < text.length()) {
-            String special = specialAt(text, i);
-            if (special != null) {
-                encodeOrdinary(text.substring(start, i), out);
-                out.add(ids.get(special));
-                i += special.length();
-                start = i;
+        for (AddedTokens.Fragment fragment : added.split(text, parseSpecial)) {
+            if (fragment.isToken()) {
+                out.add(fragment.token());
             } else {
-                i++;
+                encodeOrdinary(pre.nfc() ? Normalizer.normalize(fragment.text(), Normalizer.Form.NFC) : fragment.text(),
+                        out);
             }
         }
-        encodeOrdinary(text.substring(start), out);
-        return out.stream().mapToInt(Integer::intValue).toArray();
+        return out.toArray();
     }
 
-    private String specialAt(String text, int i) {
-        for (String special : specials) {
-            if (text.startsWith(special, i)) {
-                return special;
-            }
-        }
-        return null;
-    }
-
-    private void encodeOrdinary(String text, List<Integer> out) {
-        if (text.isEmpty()) {
-            return;
-        }
+    private void encodeOrdinary(String text, IntList out) {
         Matcher words = pattern.matcher(text);
         int end = 0;
         while (words.find()) {
@@ -194,41 +254,30 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
         }
     }
 
-    private void encodeWord(String word, List<Integer> out) {
-        byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
-        var symbols = new ArrayList<String>(utf8.length);
-        for (byte b : utf8) {
-            symbols.add(String.valueOf(BYTE_TO_CHAR[b & 0xFF]));
-        }
-        while (symbols.size() > 1) {
-            int best = -1;
-            int bestRank = Integer.MAX_VALUE;
-            for (int j = 0; j + 1 < symbols.size(); j++) {
-                Integer rank = mergeRanks.get(symbols.get(j) + " " + symbols.get(j + 1));
-                if (rank != null && rank < bestRank) {
-                    bestRank = rank;
-                    best = j;
-                }
+    private void encodeWord(String word, IntList out) {
+        byte[] utf8 = AddedTokens.utf8(word);
+        if (pre.ignoreMerges()) {
+            var spelled = new StringBuilder(utf8.length);
+            for (byte b : utf8) {
+                spelled.append(BYTE_TO_CHAR[b & 0xFF]);
             }
-            if (best < 0) {
-                break;
-            }
-            symbols.set(best, symbols.get(best) + symbols.remove(best + 1));
-        }
-        for (String symbol : symbols) {
-            Integer id = ids.get(symbol);
+            Integer id = ids.get(spelled.toString());
             if (id != null) {
                 out.add(id);
-            } else {
-                for (int c = 0; c < symbol.length(); c++) {
-                    Integer single = ids.get(String.valueOf(symbol.charAt(c)));
-                    if (single == null) {
-                        throw new InferenceException("the vocabulary has no token for byte "
-                                + CHAR_TO_BYTE[symbol.charAt(c)] + " of '" + word + "'");
-                    }
-                    out.add(single);
-                }
+                return;
             }
+        }
+        int[] symbols = new int[utf8.length];
+        for (int i = 0; i < utf8.length; i++) {
+            symbols[i] = byteIds[utf8[i] & 0xFF];
+            if (symbols[i] < 0) {
+                throw new InferenceException("the vocabulary has no token for byte " + (utf8[i] & 0xFF) + " of '"
+                        + word + "'");
+            }
+        }
+        int n = BpeMerges.apply(symbols, symbols.length, merges::merge);
+        for (int i = 0; i < n; i++) {
+            out.add(symbols[i]);
         }
     }
 
@@ -242,10 +291,13 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
         if (token < 0 || token >= tokens.length) {
             throw new IllegalArgumentException("token " + token + " is outside the vocabulary of " + tokens.length);
         }
-        if (specialIds.contains(token)) {
+        if (added.isSpecial(token)) {
             return new byte[0];
         }
         String spelled = tokens[token];
+        if (added.contains(token)) {
+            return AddedTokens.utf8(spelled);
+        }
         var out = new ByteArrayOutputStream(spelled.length());
         for (int i = 0; i < spelled.length(); i++) {
             char c = spelled.charAt(i);
@@ -253,7 +305,7 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
             if (b >= 0) {
                 out.write(b);
             } else {
-                out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+                out.writeBytes(AddedTokens.utf8(String.valueOf(c)));
             }
         }
         return out.toByteArray();
@@ -265,6 +317,6 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
         for (int token : tokenIds) {
             out.writeBytes(tokenBytes(token));
         }
-        return out.toString(StandardCharsets.UTF_8);
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 }

@@ -9,19 +9,24 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * Builds a tokenizer from a Hugging Face {@code tokenizer.json} (with
- * {@code tokenizer_config.json} beside it for BOS, EOS and whether to add BOS).
+ * {@code tokenizer_config.json} beside it for BOS and EOS), reading the parts of the file
+ * that decide the ids as Hugging Face's tokenizers do: the added tokens (matched in text
+ * first, special or not), the normalizer, the pre-tokenizer, the BPE model's flags and the
+ * post-processor's BOS.
  *
  * <p>Two kinds of BPE models are read. Byte-level BPE (a {@code ByteLevel} pre-tokenizer,
- * possibly after a {@code Split} by regex: GPT-2, Llama 3) becomes a
- * {@link ByteLevelBpeTokenizer}. Sentencepiece-style BPE ({@code byte_fallback}, pieces
- * spelled with {@code ▁}: Llama 2, TinyLlama, Mistral) becomes a
- * {@link SentencePieceTokenizer} whose piece scores are the negated rank of the merge
- * that makes each piece, which makes its greedy highest-score merging the same as BPE's
- * lowest-rank-first merging.
+ * possibly after a regex {@code Split}, possibly after an NFC normalizer: GPT-2, Llama 3,
+ * Qwen, Mistral Nemo) becomes a {@link ByteLevelBpeTokenizer}. Sentencepiece-style BPE
+ * ({@code byte_fallback}, spaces replaced by {@code ▁}, with or without a prepended
+ * {@code ▁}: Llama 2, Mistral 7B, Gemma) becomes a {@link SentencePieceTokenizer} merging by
+ * the file's merge ranks. BOS is added where the post-processor's template starts with it
+ * (without a post-processor: where {@code add_bos_token} says, by default when there is a
+ * BOS). Anything else is refused with a message that names it.
  */
 final class HuggingFaceTokenizers {
     private HuggingFaceTokenizers() {
@@ -35,40 +40,55 @@ final class HuggingFaceTokenizers {
             throw new InferenceException(tokenizerJson + ": tokenizer model " + model.path("type").asText()
                     + " is not supported, only BPE");
         }
+        for (String suffix : List.of("continuing_subword_prefix", "end_of_word_suffix")) {
+            if (!model.path(suffix).asText("").isEmpty()) {
+                throw new InferenceException(tokenizerJson + ": BPE " + suffix + " is not supported");
+            }
+        }
         String[] tokens = new String[vocabSize];
         JsonNode vocab = model.path("vocab");
         if (!vocab.isObject()) {
             throw new InferenceException(tokenizerJson + ": model.vocab is not an object");
         }
+        var ids = new HashMap<String, Integer>(vocab.size() * 2);
         for (var it = vocab.fields(); it.hasNext(); ) {
             var entry = it.next();
-            put(tokenizerJson, tokens, entry.getValue(), entry.getKey());
+            ids.put(entry.getKey(), put(tokenizerJson, tokens, entry.getValue(), entry.getKey()));
         }
+        var added = new HashMap<String, Integer>();
         var specials = new HashSet<Integer>();
-        for (JsonNode added : root.path("added_tokens")) {
-            int id = put(tokenizerJson, tokens, added.path("id"), added.path("content").asText(""));
-            if (added.path("special").asBoolean(false)) {
+        for (JsonNode token : root.path("added_tokens")) {
+            String content = token.path("content").asText("");
+            int id = put(tokenizerJson, tokens, token.path("id"), content);
+            ids.put(content, id);
+            added.put(content, id);
+            if (token.path("special").asBoolean(false)) {
                 specials.add(id);
             }
         }
+        var addedTokens = new AddedTokens(added, specials);
         List<String> vocabulary = new ArrayList<>(Arrays.asList(tokens));
         vocabulary.replaceAll(t -> t == null ? "" : t);
-        List<String> merges = merges(tokenizerJson, model.path("merges"));
+        List<String[]> merges = merges(tokenizerJson, model.path("merges"));
 
         JsonNode config = tokenizerConfig(tokenizerJson);
-        int bos = idOf(vocabulary, tokenText(config.path("bos_token")));
-        int eos = idOf(vocabulary, tokenText(config.path("eos_token")));
+        int bos = idOf(ids, tokenText(config.path("bos_token")));
+        int eos = idOf(ids, tokenText(config.path("eos_token")));
         Set<Integer> ends = new HashSet<>(ByteLevelBpeTokenizer.endOfTurnTokens(vocabulary));
         if (eos >= 0) {
             ends.add(eos);
         }
-        boolean addBos = config.path("add_bos_token").asBoolean(bos >= 0);
+        boolean addBos = addsBos(root.path("post_processor"), ids, bos, config);
 
         if (model.path("byte_fallback").asBoolean(false)) {
-            return sentencePiece(vocabulary, merges, specials, bos, eos, ends);
+            var options = new SentencePieceTokenizer.Options(BpeMerges.ofPairs(merges, ids), addedTokens,
+                    spacePrefix(tokenizerJson, root), addBos);
+            return sentencePiece(vocabulary, specials, bos, eos, ends, options);
         }
-        String pattern = preTokenizerPattern(tokenizerJson, root.path("pre_tokenizer"));
-        return new ByteLevelBpeTokenizer(vocabulary, merges, pattern, specials, bos, eos, ends, addBos);
+        var pre = new ByteLevelBpeTokenizer.PreTokenizer(preTokenizerPattern(tokenizerJson, root.path("pre_tokenizer")),
+                nfc(tokenizerJson, root.path("normalizer")), model.path("ignore_merges").asBoolean(false));
+        var mergeStrings = merges.stream().map(pair -> pair[0] + " " + pair[1]).toList();
+        return new ByteLevelBpeTokenizer(vocabulary, mergeStrings, pre, addedTokens, bos, eos, ends, addBos);
     }
 
     private static int put(Path file, String[] tokens, JsonNode idNode, String text) {
@@ -81,13 +101,15 @@ final class HuggingFaceTokenizers {
         return id;
     }
 
-    private static List<String> merges(Path file, JsonNode node) {
-        var merges = new ArrayList<String>(node.size());
+    private static List<String[]> merges(Path file, JsonNode node) {
+        var merges = new ArrayList<String[]>(node.size());
         for (JsonNode merge : node) {
-            if (merge.isTextual()) {
-                merges.add(merge.asText());
+            String text = merge.asText();
+            int space = text.indexOf(' ');
+            if (merge.isTextual() && space > 0 && space < text.length() - 1 && space == text.lastIndexOf(' ')) {
+                merges.add(new String[] {text.substring(0, space), text.substring(space + 1)});
             } else if (merge.isArray() && merge.size() == 2) {
-                merges.add(merge.get(0).asText() + " " + merge.get(1).asText());
+                merges.add(new String[] {merge.get(0).asText(), merge.get(1).asText()});
             } else {
                 throw new InferenceException(file + ": merge " + merges.size() + " is " + merge
                         + ", expected \"left right\" or [left, right]");
@@ -96,10 +118,80 @@ final class HuggingFaceTokenizers {
         return merges;
     }
 
+    /**
+     * Whether encoding adds BOS: where the post-processor (alone or in a Sequence) is a
+     * template that starts with BOS; without a post-processor, as {@code add_bos_token} says.
+     */
+    private static boolean addsBos(JsonNode post, Map<String, Integer> ids, int bos, JsonNode config) {
+        if (post.isMissingNode() || post.isNull()) {
+            return config.path("add_bos_token").asBoolean(bos >= 0);
+        }
+        var steps = post.path("type").asText("").equals("Sequence") ? post.path("processors") : List.of(post);
+        for (JsonNode step : steps) {
+            if (step.path("type").asText("").equals("TemplateProcessing")) {
+                String first = step.path("single").path(0).path("SpecialToken").path("id").asText(null);
+                Integer id = first == null ? null : ids.get(first);
+                return id != null && id == bos;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the normalizer of a byte-level model is NFC (or nothing). */
+    private static boolean nfc(Path file, JsonNode normalizer) {
+        if (normalizer.isMissingNode() || normalizer.isNull()) {
+            return false;
+        }
+        if (normalizer.path("type").asText("").equals("NFC")) {
+            return true;
+        }
+        throw new InferenceException(file + ": normalizer " + normalizer.path("type").asText("(unnamed)")
+                + " is not supported with a byte-level model (only none or NFC)");
+    }
+
+    /**
+     * Whether a sentencepiece-style model prepends {@code ▁} to each stretch of text: its
+     * normalizer must replace spaces by {@code ▁}, with or without a {@code Prepend} of
+     * {@code ▁} (none at all: Llama 2's legacy behaviour, with the prefix).
+     */
+    private static boolean spacePrefix(Path file, JsonNode root) {
+        JsonNode normalizer = root.path("normalizer");
+        JsonNode pre = root.path("pre_tokenizer");
+        boolean splitsOnSpaces = pre.path("type").asText("").equals("Split")
+                && pre.path("pattern").path("String").asText("").equals(" ");
+        if (!pre.isMissingNode() && !pre.isNull() && !splitsOnSpaces) {
+            throw new InferenceException(file + ": pre-tokenizer " + pre.path("type").asText("(unnamed)")
+                    + " is not supported with a byte-fallback model");
+        }
+        if (normalizer.isMissingNode() || normalizer.isNull()) {
+            return true;
+        }
+        var steps = normalizer.path("type").asText("").equals("Sequence") ? normalizer.path("normalizers")
+                : List.of(normalizer);
+        boolean prepend = false;
+        boolean replace = false;
+        for (JsonNode step : steps) {
+            String type = step.path("type").asText("");
+            if (type.equals("Prepend") && step.path("prepend").asText("").equals("\u2581")) {
+                prepend = true;
+            } else if (type.equals("Replace") && step.path("pattern").path("String").asText("").equals(" ")
+                    && step.path("content").asText("").equals("\u2581")) {
+                replace = true;
+            } else {
+                throw new InferenceException(file + ": normalizer step " + type + " is not supported with a "
+                        + "byte-fallback model (only Prepend '▁' and Replace ' ' by '▁')");
+            }
+        }
+        if (!replace) {
+            throw new InferenceException(file + ": a byte-fallback model's normalizer must replace ' ' by '▁'");
+        }
+        return prepend;
+    }
+
     /** The regex of a ByteLevel pre-tokenizer, alone or after a Split in a Sequence. */
     private static String preTokenizerPattern(Path file, JsonNode pre) {
         String type = pre.path("type").asText("");
-        if (type.equals("ByteLevel")) {
+        if (type.equals("ByteLevel") && !pre.path("add_prefix_space").asBoolean(false)) {
             return ByteLevelBpeTokenizer.GPT2_PATTERN;
         }
         if (type.equals("Sequence")) {
@@ -107,13 +199,17 @@ final class HuggingFaceTokenizers {
             boolean byteLevel = false;
             for (JsonNode step : pre.path("pretokenizers")) {
                 String stepType = step.path("type").asText("");
-                if (stepType.equals("Split") && step.path("pattern").has("Regex")) {
+                if (stepType.equals("Split") && step.path("pattern").has("Regex") && !step.path("invert").asBoolean(false)
+                        && step.path("behavior").asText("Isolated").equals("Isolated")) {
                     split = step.path("pattern").path("Regex").asText();
-                } else if (stepType.equals("ByteLevel")) {
+                } else if (stepType.equals("ByteLevel") && !step.path("add_prefix_space").asBoolean(false)) {
                     byteLevel = true;
                     if (split == null && step.path("use_regex").asBoolean(true)) {
                         split = ByteLevelBpeTokenizer.GPT2_PATTERN;
                     }
+                } else {
+                    split = null;
+                    break;
                 }
             }
             if (byteLevel && split != null) {
@@ -121,7 +217,8 @@ final class HuggingFaceTokenizers {
             }
         }
         throw new InferenceException(file + ": pre-tokenizer " + pre.path("type").asText("(none)")
-                + " is not supported: byte-level BPE needs ByteLevel (optionally after a regex Split)");
+                + " is not supported: byte-level BPE needs ByteLevel (optionally after an isolating regex Split), "
+                + "without add_prefix_space");
     }
 
     private static JsonNode tokenizerConfig(Path tokenizerJson) {
@@ -134,25 +231,14 @@ final class HuggingFaceTokenizers {
         return node.isTextual() ? node.asText() : node.path("content").asText(null);
     }
 
-    private static int idOf(List<String> vocabulary, String text) {
-        return text == null || text.isEmpty() ? -1 : vocabulary.indexOf(text);
+    private static int idOf(Map<String, Integer> ids, String text) {
+        return text == null || text.isEmpty() ? -1 : ids.getOrDefault(text, -1);
     }
 
-    private static SentencePieceTokenizer sentencePiece(List<String> vocabulary, List<String> merges,
-                                                        Set<Integer> specials, int bos, int eos, Set<Integer> ends) {
+    private static SentencePieceTokenizer sentencePiece(List<String> vocabulary, Set<Integer> specials, int bos,
+                                                        int eos, Set<Integer> ends,
+                                                        SentencePieceTokenizer.Options options) {
         int n = vocabulary.size();
-        float[] scores = new float[n];
-        Arrays.fill(scores, -(float) merges.size() - 1);
-        var index = new HashMap<String, Integer>(n * 2);
-        for (int id = 0; id < n; id++) {
-            index.putIfAbsent(vocabulary.get(id), id);
-        }
-        for (int rank = 0; rank < merges.size(); rank++) {
-            Integer id = index.get(merges.get(rank).replace(" ", ""));
-            if (id != null && scores[id] < -rank) {
-                scores[id] = -rank;
-            }
-        }
         int[] types = new int[n];
         var pieces = new ArrayList<String>(n);
         for (int id = 0; id < n; id++) {
@@ -163,6 +249,6 @@ final class HuggingFaceTokenizers {
                     : piece.equals("<unk>") ? SentencePieceTokenizer.UNKNOWN
                     : SentencePieceTokenizer.NORMAL;
         }
-        return new SentencePieceTokenizer(pieces, scores, types, bos, eos, ends);
+        return new SentencePieceTokenizer(pieces, new float[n], types, bos, eos, ends, options);
     }
 }

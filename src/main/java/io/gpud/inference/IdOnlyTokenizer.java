@@ -23,7 +23,7 @@ final class IdOnlyTokenizer extends SpecialTokenTokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         throw noText();
     }
 

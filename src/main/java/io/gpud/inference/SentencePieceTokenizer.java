@@ -7,38 +7,66 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * A sentencepiece-style tokenizer, encoding as llama2.c's {@code run.c} does: a dummy
- * prefix space before non-empty text, then one token per code point (or its UTF-8 bytes as
- * {@code <0xXX>} byte tokens when the code point is not in the vocabulary), then greedy
- * merges — repeatedly replace the adjacent pair whose concatenation is the highest-scoring
- * piece (leftmost on ties) until no pair merges.
+ * A sentencepiece-style tokenizer (Llama 2, Mistral 7B, Gemma): pieces spelled with spaces
+ * (GGUF's and tokenizer.json's {@code '▁'} is converted on load, and a {@code '▁'} in text
+ * counts as a space), byte-fallback tokens {@code <0xXX>} for what the pieces do not cover.
  *
- * <p>Pieces are stored with spaces as {@code ' '} (GGUF's {@code '▁'} is converted on load).
- * Decoding gives each token's bytes: a byte token its byte, a control token nothing, and
- * drops the leading space of a piece that follows BOS or starts the sequence (the dummy
- * prefix), as sentencepiece's decoder does.
+ * <p>Encoding: the text is cut at added tokens ({@link AddedTokens}); each remaining stretch
+ * gets a dummy prefix space where the model adds one (Llama 2, Mistral: yes; Gemma: no) and
+ * it starts the text or follows an added token, as Hugging Face's "legacy" Llama tokenizer
+ * and llama.cpp do; then it becomes one symbol per code point, merged pairwise
+ * ({@link BpeMerges}): by the rank of Hugging Face's merge list when the tokenizer came from
+ * a {@code tokenizer.json}, or else by piece score, highest first (sentencepiece, llama2.c,
+ * llama.cpp). A code point that is no piece becomes the byte tokens of its UTF-8 (unpaired
+ * surrogates as U+FFFD), or the unknown token where those are missing.
+ *
+ * <p>Decoding gives each token's bytes (a byte token its byte, a control token nothing) and,
+ * where the model adds the dummy prefix, drops the leading space of the text.
  */
 final class SentencePieceTokenizer extends SpecialTokenTokenizer {
     /** GGUF {@code tokenizer.ggml.token_type} values. */
     static final int NORMAL = 1;
     static final int UNKNOWN = 2;
     static final int CONTROL = 3;
+    static final int USER_DEFINED = 4;
     static final int UNUSED = 5;
     static final int BYTE = 6;
 
+    /**
+     * How text is cut and merged.
+     *
+     * @param merges      Hugging Face merge ranks over the vocabulary, or null to merge by score
+     * @param added       the added tokens matched in text verbatim
+     * @param spacePrefix whether each stretch of text after an added token, or at the start,
+     *                    gets a dummy prefix space (and decoding drops the leading space)
+     * @param addBos      whether {@code encode(text, true)} prepends BOS
+     */
+    record Options(BpeMerges merges, AddedTokens added, boolean spacePrefix, boolean addBos) {
+        /** llama2.c's run.c: merging by score, a prefix space, BOS, no added tokens. */
+        static final Options LLAMA2C = new Options(null, AddedTokens.NONE, true, true);
+    }
+
     private final String[] pieces;          // (vocab) token text, spaces as ' '
     private final byte[][] pieceBytes;      // (vocab) UTF-8 of the piece, or the single byte of a byte token
-    private final float[] scores;           // (vocab) merge priority
+    private final int[] scoreRanks;         // (vocab) 0 for the highest score, 1 for the next, ...
     private final int[] types;              // (vocab) GGUF token type
-    private final Map<String, Integer> textToId; // pieces text can turn into (no control/byte/unused)
+    private final Map<String, Integer> textToId;
     private final int[] byteTokens;         // (256) id of <0xXX>, or -1
+    private final int unknown;              // the unknown token, or -1
+    private final Options options;
 
     SentencePieceTokenizer(List<String> pieces, float[] scores, int[] types, int bos, int eos, Set<Integer> endTokens) {
+        this(pieces, scores, types, bos, eos, endTokens, Options.LLAMA2C);
+    }
+
+    SentencePieceTokenizer(List<String> pieces, float[] scores, int[] types, int bos, int eos, Set<Integer> endTokens,
+                           Options options) {
         super(bos, eos, endTokens);
         int n = pieces.size();
         if (scores.length != n || types.length != n) {
@@ -51,12 +79,13 @@ final class SentencePieceTokenizer extends SpecialTokenTokenizer {
             }
         }
         this.pieces = pieces.toArray(String[]::new);
-        this.scores = scores.clone();
+        this.scoreRanks = ranks(scores);
         this.types = types.clone();
         this.pieceBytes = new byte[n][];
         this.byteTokens = new int[256];
         Arrays.fill(byteTokens, -1);
         this.textToId = new HashMap<>(n * 2);
+        int unk = -1;
         for (int id = 0; id < n; id++) {
             String piece = this.pieces[id];
             int byteValue = parseByteToken(piece);
@@ -71,11 +100,29 @@ final class SentencePieceTokenizer extends SpecialTokenTokenizer {
                 pieceBytes[id] = new byte[] {(byte) byteValue};
             } else if (types[id] == CONTROL || types[id] == UNKNOWN || types[id] == UNUSED) {
                 pieceBytes[id] = new byte[0];
+                unk = unk < 0 && types[id] == UNKNOWN ? id : unk;
             } else {
-                pieceBytes[id] = piece.getBytes(StandardCharsets.UTF_8);
-                textToId.putIfAbsent(piece, id);
+                pieceBytes[id] = AddedTokens.utf8(piece);
             }
+            textToId.putIfAbsent(piece, id);
         }
+        this.unknown = unk;
+        this.options = options;
+    }
+
+    /** Each score's place in descending order (equal scores, equal places). */
+    private static int[] ranks(float[] scores) {
+        float[] distinct = scores.clone();
+        Arrays.sort(distinct);
+        int[] ranks = new int[scores.length];
+        for (int id = 0; id < scores.length; id++) {
+            int below = Arrays.binarySearch(distinct, scores[id]);
+            while (below > 0 && distinct[below - 1] == scores[id]) {
+                below--;
+            }
+            ranks[id] = distinct.length - 1 - below;
+        }
+        return ranks;
     }
 
     /** From a llama2.c tokenizer.bin: ids 0, 1, 2 are {@code <unk>}, BOS and EOS. */
@@ -90,7 +137,12 @@ final class SentencePieceTokenizer extends SpecialTokenTokenizer {
         return new SentencePieceTokenizer(pieces, file.scores(), types, 1, 2, LlamaLoader.LLAMA2C_END_TOKENS);
     }
 
-    /** From GGUF {@code tokenizer.ggml.*} metadata of model type {@code llama}. */
+    /**
+     * From GGUF {@code tokenizer.ggml.*} metadata of model type {@code llama}: control and
+     * user-defined tokens are matched in text (as llama.cpp does), the dummy prefix follows
+     * {@code tokenizer.ggml.add_space_prefix} (default yes) and BOS
+     * {@code tokenizer.ggml.add_bos_token} (default yes).
+     */
     static SentencePieceTokenizer fromGguf(GgufFile gguf) {
         List<String> tokens = gguf.getStrings("tokenizer.ggml.tokens");
         var pieces = new ArrayList<String>(tokens.size());
@@ -106,8 +158,24 @@ final class SentencePieceTokenizer extends SpecialTokenTokenizer {
             types = new int[tokens.size()];
             Arrays.fill(types, NORMAL);
         }
+        var added = new HashMap<String, Integer>();
+        var specials = new HashSet<Integer>();
+        for (int id = 0; id < Math.min(types.length, pieces.size()); id++) {
+            if (types[id] == CONTROL || types[id] == USER_DEFINED) {
+                added.putIfAbsent(pieces.get(id), id);
+                if (types[id] == CONTROL) {
+                    specials.add(id);
+                }
+            }
+        }
         var special = GgufSpecials.of(gguf);
-        return new SentencePieceTokenizer(pieces, scores, types, special.bos(), special.eos(), special.ends());
+        var options = new Options(null, new AddedTokens(added, specials), flag(gguf, "tokenizer.ggml.add_space_prefix"),
+                flag(gguf, "tokenizer.ggml.add_bos_token"));
+        return new SentencePieceTokenizer(pieces, scores, types, special.bos(), special.eos(), special.ends(), options);
+    }
+
+    private static boolean flag(GgufFile gguf, String key) {
+        return !gguf.has(key) || gguf.metadata().get(key).value() instanceof Boolean b && b;
     }
 
     private static int parseByteToken(String piece) {
@@ -133,58 +201,62 @@ final class SentencePieceTokenizer extends SpecialTokenTokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
-        var tokens = new ArrayList<Integer>(text.length() + 2);
-        if (!text.isEmpty()) {
-            appendCodePoint(tokens, " ");
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+        var out = new IntList(text.length() + 2);
+        if (addBos && options.addBos() && bos >= 0) {
+            out.add(bos);
         }
-        text.codePoints().forEach(cp -> appendCodePoint(tokens, Character.toString(cp)));
-        mergePairs(tokens);
-        int offset = addBos && bos >= 0 ? 1 : 0;
-        int[] result = new int[tokens.size() + offset];
-        if (offset == 1) {
-            result[0] = bos;
-        }
-        for (int i = 0; i < tokens.size(); i++) {
-            result[i + offset] = tokens.get(i);
-        }
-        return result;
-    }
-
-    private void appendCodePoint(List<Integer> tokens, String codePoint) {
-        Integer id = textToId.get(codePoint);
-        if (id != null) {
-            tokens.add(id);
-            return;
-        }
-        for (byte b : codePoint.getBytes(StandardCharsets.UTF_8)) {
-            int byteToken = byteTokens[b & 0xFF];
-            if (byteToken < 0) {
-                throw new InferenceException("cannot encode byte 0x%02X of '%s': the vocabulary has no byte token <0x%02X>"
-                        .formatted(b & 0xFF, codePoint, b & 0xFF));
+        boolean afterToken = true;
+        for (AddedTokens.Fragment fragment : options.added().split(text, parseSpecial)) {
+            if (fragment.isToken()) {
+                out.add(fragment.token());
+                afterToken = true;
+            } else {
+                encodeText(options.spacePrefix() && afterToken ? " " + fragment.text() : fragment.text(), out);
+                afterToken = false;
             }
-            tokens.add(byteToken);
+        }
+        return out.toArray();
+    }
+
+    private void encodeText(String text, IntList out) {
+        int[] symbols = text.codePoints().map(cp -> {
+            Integer id = textToId.get(Character.toString(cp == '\u2581' ? ' ' : cp));
+            return id != null ? id : -1 - cp;
+        }).toArray();
+        BpeMerges merges = options.merges();
+        int n = BpeMerges.apply(symbols, symbols.length, merges != null ? merges::merge : this::mergeByScore);
+        for (int i = 0; i < n; i++) {
+            if (symbols[i] >= 0) {
+                out.add(symbols[i]);
+            } else {
+                appendBytes(-1 - symbols[i], out);
+            }
         }
     }
 
-    private void mergePairs(List<Integer> tokens) {
-        while (true) {
-            float bestScore = Float.NEGATIVE_INFINITY;
-            int bestId = -1;
-            int bestIndex = -1;
-            for (int i = 0; i + 1 < tokens.size(); i++) {
-                Integer merged = textToId.get(pieces[tokens.get(i)] + pieces[tokens.get(i + 1)]);
-                if (merged != null && scores[merged] > bestScore) {
-                    bestScore = scores[merged];
-                    bestId = merged;
-                    bestIndex = i;
+    private long mergeByScore(int left, int right) {
+        if (left < 0 || right < 0) {
+            return BpeMerges.NONE;
+        }
+        Integer merged = textToId.get(pieces[left] + pieces[right]);
+        return merged == null ? BpeMerges.NONE : (long) scoreRanks[merged] << 32 | merged;
+    }
+
+    private void appendBytes(int codePoint, IntList out) {
+        byte[] utf8 = AddedTokens.utf8(Character.toString(codePoint));
+        for (byte b : utf8) {
+            if (byteTokens[b & 0xFF] < 0) {
+                if (unknown < 0) {
+                    throw new InferenceException("cannot encode U+%04X: the vocabulary has no byte token <0x%02X> and no "
+                            .formatted(codePoint, b & 0xFF) + "unknown token");
                 }
-            }
-            if (bestIndex < 0) {
+                out.add(unknown);
                 return;
             }
-            tokens.set(bestIndex, bestId);
-            tokens.remove(bestIndex + 1);
+        }
+        for (byte b : utf8) {
+            out.add(byteTokens[b & 0xFF]);
         }
     }
 
@@ -196,13 +268,14 @@ final class SentencePieceTokenizer extends SpecialTokenTokenizer {
 
     /**
      * The bytes {@code token} contributes after {@code previous} (-1 at the start): its
-     * piece without the leading space when it follows BOS or starts the sequence.
+     * piece without the leading space when the model adds a dummy prefix and the token
+     * starts the text (follows nothing or a control token such as BOS).
      */
     byte[] tokenBytes(int previous, int token) {
         checkId(token);
         byte[] bytes = pieceBytes[token];
-        boolean atStart = previous < 0 || previous == bos;
-        if (atStart && types[token] != BYTE && bytes.length > 0 && bytes[0] == ' ') {
+        boolean atStart = previous < 0 || pieceBytes[previous].length == 0;
+        if (options.spacePrefix() && atStart && types[token] != BYTE && bytes.length > 0 && bytes[0] == ' ') {
             return Arrays.copyOfRange(bytes, 1, bytes.length);
         }
         return bytes.clone();
@@ -211,12 +284,13 @@ final class SentencePieceTokenizer extends SpecialTokenTokenizer {
     @Override
     public String decode(int[] tokens) {
         var out = new ByteArrayOutputStream();
-        int previous = -1;
         for (int token : tokens) {
-            out.writeBytes(tokenBytes(previous, token));
-            previous = token;
+            checkId(token);
+            out.writeBytes(pieceBytes[token]);
         }
-        return out.toString(StandardCharsets.UTF_8);
+        byte[] bytes = out.toByteArray();
+        int skip = options.spacePrefix() && bytes.length > 0 && bytes[0] == ' ' ? 1 : 0;
+        return new String(bytes, skip, bytes.length - skip, StandardCharsets.UTF_8);
     }
 
     private void checkId(int token) {

@@ -63,7 +63,7 @@ final class FakeEngine implements Engine {
             }
 
             @Override
-            public int[] encode(String text, boolean addBos) {
+            public int[] encode(String text, boolean addBos, boolean parseSpecial) {
                 byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
                 int offset = addBos ? 1 : 0;
                 int[] ids = new int[bytes.length + offset];
