@@ -1,12 +1,16 @@
 package io.gpud.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.inference.ChatTemplate;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -19,6 +23,8 @@ import java.util.OptionalLong;
  * Fields nobody asks for are ignored, as OpenAI and Ollama do.
  */
 final class Fields {
+    /** Turns request JSON into the plain Java values chat templates take. */
+    private static final ObjectMapper PLAIN = new ObjectMapper();
 
     /** Most stop sequences a request may carry (OpenAI's limit). */
     static final int MAX_STOP = 4;
@@ -178,8 +184,15 @@ final class Fields {
         String content(ObjectNode message, String param);
     }
 
-    /** {@code messages}: a non-empty array of objects with a role and a content. */
-    static List<ChatTemplate.Message> messages(ObjectNode body, ContentReader content) {
+    /**
+     * A chat request's conversation: {@code messages} (a non-empty array of objects with a
+     * role and a content; assistant messages may carry {@code tool_calls}, tool messages a
+     * {@code tool_call_id}, assistant messages a {@code reasoning_content}), the {@code tools}
+     * offered, and {@code chat_template_kwargs} (variables for the model's template, such as
+     * {@code enable_thinking}). Tool-call arguments sent as JSON text holding an object are
+     * passed to the template as that object, as templates expect.
+     */
+    static ChatTemplate.Conversation conversation(ObjectNode body, ContentReader content) {
         JsonNode messages = get(body, "messages")
                 .orElseThrow(() -> ApiException.invalid("messages", "'messages' is required"));
         if (!messages.isArray()) {
@@ -194,7 +207,60 @@ final class Fields {
             if (!(messages.get(i) instanceof ObjectNode m)) {
                 throw wrongType(param, "an object", messages.get(i));
             }
-            out.add(new ChatTemplate.Message(role(m, param), content.content(m, param)));
+            out.add(new ChatTemplate.Message(role(m, param), content.content(m, param), List.of(),
+                    toolCalls(m, param), string(m, "tool_call_id").orElse(null),
+                    string(m, "reasoning_content").orElse(null)));
+        }
+        List<Object> tools = new ArrayList<>();
+        JsonNode toolsNode = get(body, "tools").orElse(null);
+        if (toolsNode != null) {
+            if (!toolsNode.isArray()) {
+                throw wrongType("tools", "an array", toolsNode);
+            }
+            for (int i = 0; i < toolsNode.size(); i++) {
+                if (!toolsNode.get(i).isObject()) {
+                    throw wrongType("tools[" + i + "]", "an object", toolsNode.get(i));
+                }
+                tools.add(PLAIN.convertValue(toolsNode.get(i), Object.class));
+            }
+        }
+        var options = new LinkedHashMap<String, Object>();
+        object(body, "chat_template_kwargs").ifPresent(kwargs -> kwargs.properties().forEach(
+                e -> options.put(e.getKey(), PLAIN.convertValue(e.getValue(), Object.class))));
+        return new ChatTemplate.Conversation(out, tools, options);
+    }
+
+    private static List<ChatTemplate.ToolCall> toolCalls(ObjectNode message, String param) {
+        JsonNode calls = get(message, "tool_calls").orElse(null);
+        if (calls == null) {
+            return List.of();
+        }
+        if (!calls.isArray()) {
+            throw wrongType(param + ".tool_calls", "an array", calls);
+        }
+        var out = new ArrayList<ChatTemplate.ToolCall>();
+        for (int i = 0; i < calls.size(); i++) {
+            String callParam = param + ".tool_calls[" + i + "]";
+            if (!(calls.get(i) instanceof ObjectNode call)) {
+                throw wrongType(callParam, "an object", calls.get(i));
+            }
+            ObjectNode function = object(call, "function").orElseThrow(() -> ApiException.invalid(
+                    callParam + ".function", "'" + callParam + ".function' is required"));
+            String name = string(function, "name").orElseThrow(() -> ApiException.invalid(
+                    callParam + ".function.name", "'" + callParam + ".function.name' is required"));
+            JsonNode arguments = get(function, "arguments").orElse(null);
+            Object args = arguments == null ? Map.of() : PLAIN.convertValue(arguments, Object.class);
+            if (arguments != null && arguments.isTextual()) {
+                try {
+                    JsonNode parsed = PLAIN.readTree(arguments.textValue());
+                    if (parsed != null && parsed.isObject()) {
+                        args = PLAIN.convertValue(parsed, Object.class);
+                    }
+                } catch (JsonProcessingException notJson) {
+                    // the arguments stay the text the client sent
+                }
+            }
+            out.add(new ChatTemplate.ToolCall(string(call, "id").orElse(null), name, args));
         }
         return out;
     }
@@ -204,10 +270,10 @@ final class Fields {
         String role = string(message, "role")
                 .orElseThrow(() -> ApiException.invalid(name, "'" + name + "' is required"));
         return switch (role) {
-            case "system", "user", "assistant" -> role;
+            case "system", "user", "assistant", "tool" -> role;
             case "developer" -> "system";
             default -> throw ApiException.invalid(name, "'" + name + "' was '" + role
-                    + "', must be system, developer, user or assistant");
+                    + "', must be system, developer, user, assistant or tool");
         };
     }
 

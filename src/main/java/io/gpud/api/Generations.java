@@ -37,7 +37,7 @@ final class Generations {
         }
 
         /** A conversation, rendered with the model's chat template. */
-        record Chat(List<ChatTemplate.Message> messages) implements Prompt {
+        record Chat(ChatTemplate.Conversation conversation) implements Prompt {
         }
     }
 
@@ -144,7 +144,13 @@ final class Generations {
             case Prompt.TokenIds t -> checkIds(t.ids(), tokenizer.vocabSize(), param);
             case Prompt.Chat c -> {
                 ChatTemplate template = engine.chatTemplate();
-                yield tokenizer.encode(template.render(c.messages(), true), !template.includesBos());
+                String text;
+                try {
+                    text = template.render(c.conversation(), true);
+                } catch (IllegalArgumentException refused) {
+                    throw ApiException.invalid(param, refused.getMessage());
+                }
+                yield tokenizer.encode(text, !template.includesBos());
             }
         };
         if (ids.length == 0) {

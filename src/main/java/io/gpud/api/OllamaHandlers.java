@@ -150,9 +150,9 @@ final class OllamaHandlers {
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Generations.Params params;
         if (system.isPresent()) {
-            params = params(body, model, new Generations.Prompt.Chat(List.of(
+            params = params(body, model, new Generations.Prompt.Chat(ChatTemplate.Conversation.of(List.of(
                     new ChatTemplate.Message("system", system.get()),
-                    new ChatTemplate.Message("user", prompt))), "prompt");
+                    new ChatTemplate.Message("user", prompt)))), "prompt");
         } else if (prompt.isEmpty()) {
             String name = generations.engine(model).info().name();
             Responses.json(res, 200, new GenerateReply(name, now(), "", true, "load",
@@ -184,7 +184,7 @@ final class OllamaHandlers {
         String model = Fields.requiredString(body, "model");
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Generations.Started started = generations.start(
-                params(body, model, new Generations.Prompt.Chat(Fields.messages(body, (m, param) -> Fields.string(m, "content").orElse(""))), "messages"), start);
+                params(body, model, new Generations.Prompt.Chat(Fields.conversation(body, (m, param) -> Fields.string(m, "content").orElse(""))), "messages"), start);
         String name = started.model();
         if (!stream) {
             var text = new StringBuilder();

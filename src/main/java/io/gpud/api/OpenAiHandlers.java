@@ -183,7 +183,7 @@ final class OpenAiHandlers {
     }
 
     private Options chatOptions(ObjectNode body) {
-        return options(body, new Generations.Prompt.Chat(Fields.messages(body, OpenAiHandlers::content)), "messages");
+        return options(body, new Generations.Prompt.Chat(Fields.conversation(body, OpenAiHandlers::content)), "messages");
     }
 
     private Options options(ObjectNode body, Generations.Prompt prompt, String promptParam) {

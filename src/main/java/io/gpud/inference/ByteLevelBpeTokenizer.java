@@ -174,13 +174,11 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
         String preName = gguf.getString("tokenizer.ggml.pre", "default");
         PreTokenizer pre = ggufPreTokenizer(preName);
         var special = GgufSpecials.of(gguf);
-        var ends = new HashSet<>(special.ends());
-        ends.addAll(endOfTurnTokens(tokens));
         boolean addBos = gguf.has("tokenizer.ggml.add_bos_token")
                 ? gguf.metadata().get("tokenizer.ggml.add_bos_token").value() instanceof Boolean b && b
                 : special.bos() >= 0 && (preName.startsWith("llama") || preName.equals("tekken"));
         return new ByteLevelBpeTokenizer(tokens, merges, pre, addedTokens(tokens, addedIds, specials), special.bos(),
-                special.eos(), ends, addBos);
+                special.eos(), special.ends(), addBos);
     }
 
     /**
@@ -201,11 +199,17 @@ final class ByteLevelBpeTokenizer extends SpecialTokenTokenizer {
         };
     }
 
-    /** Ids of the end-of-turn tokens chat templates use, where the vocabulary has them. */
+    /**
+     * Ids of the tokens that end a turn or a message in the chat formats of the common model
+     * families, where the vocabulary has them: Llama 3 {@code <|eot_id|>}, {@code <|eom_id|>}
+     * (after a tool call) and {@code <|end_of_text|>}; Qwen {@code <|im_end|>} and
+     * {@code <|endoftext|>}; Gemma {@code <end_of_turn>}; Phi-3 {@code <|end|>}. (Llama 2 and
+     * Mistral end turns with EOS, {@code </s>}.)
+     */
     static Set<Integer> endOfTurnTokens(List<String> vocabulary) {
         var ends = new HashSet<Integer>();
-        Set<String> names = Set.of("<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>", "<end_of_turn>",
-                "<|end|>");
+        Set<String> names = Set.of("<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>",
+                "<end_of_turn>", "<|end|>");
         for (int id = 0; id < vocabulary.size(); id++) {
             if (names.contains(vocabulary.get(id))) {
                 ends.add(id);

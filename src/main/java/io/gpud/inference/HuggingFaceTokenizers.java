@@ -78,6 +78,7 @@ final class HuggingFaceTokenizers {
         if (eos >= 0) {
             ends.add(eos);
         }
+        ends.addAll(generationEnds(tokenizerJson, vocabulary.size()));
         boolean addBos = addsBos(root.path("post_processor"), ids, bos, config);
 
         if (model.path("byte_fallback").asBoolean(false)) {
@@ -224,6 +225,31 @@ final class HuggingFaceTokenizers {
     private static JsonNode tokenizerConfig(Path tokenizerJson) {
         Path config = tokenizerJson.resolveSibling("tokenizer_config.json");
         return Files.exists(config) ? SafetensorsFile.readJsonFile(config) : SafetensorsFile.emptyJson();
+    }
+
+    /**
+     * The ids generation_config.json beside the tokenizer names as {@code eos_token_id}, one
+     * id or a list (Llama 3.1+ lists {@code <|end_of_text|>}, {@code <|eom_id|>} and
+     * {@code <|eot_id|>}); none when the file is absent.
+     */
+    private static List<Integer> generationEnds(Path tokenizerJson, int vocabSize) {
+        Path file = tokenizerJson.resolveSibling("generation_config.json");
+        if (!Files.exists(file)) {
+            return List.of();
+        }
+        JsonNode eos = SafetensorsFile.readJsonFile(file).path("eos_token_id");
+        var ids = new ArrayList<Integer>();
+        for (JsonNode id : eos.isArray() ? eos : List.of(eos)) {
+            if (id.isMissingNode() || id.isNull()) {
+                continue;
+            }
+            if (!id.canConvertToExactIntegral() || id.asLong() < 0 || id.asLong() >= vocabSize) {
+                throw new InferenceException(file + ": eos_token_id " + id + " is not a token id of the vocabulary of "
+                        + vocabSize);
+            }
+            ids.add(id.asInt());
+        }
+        return ids;
     }
 
     /** A token named as a string or as {@code {"content": ...}} in tokenizer_config.json. */

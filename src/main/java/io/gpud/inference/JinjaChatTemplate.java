@@ -1,14 +1,13 @@
 package io.gpud.inference;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.LocalDateTime;
+import java.time.format.TextStyle;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,10 +15,22 @@ import org.slf4j.LoggerFactory;
 /**
  * A model's own chat template, in Jinja as Hugging Face writes them (GGUF
  * {@code tokenizer.chat_template}, {@code tokenizer_config.json} {@code chat_template}),
- * rendered with the variables those templates expect: {@code messages} (maps with
- * {@code role} and {@code content}), {@code add_generation_prompt}, {@code bos_token},
- * {@code eos_token}, and the function {@code raise_exception(message)}. Blocks are
- * trimmed as Hugging Face does ({@code trim_blocks}, {@code lstrip_blocks}).
+ * rendered as {@code @huggingface/transformers}' {@code apply_chat_template} renders it with
+ * {@code @huggingface/jinja}: the variables are {@code messages}, {@code tools} (none when
+ * there are none), {@code documents} (none), {@code add_generation_prompt}, {@code bos_token}
+ * and {@code eos_token} (where the model has them), the conversation's template options
+ * (e.g. {@code enable_thinking}), and the functions {@code raise_exception(message)} and
+ * {@code strftime_now(format)}. {@link JinjaParser} and {@link JinjaRuntime} carry the syntax
+ * and the value semantics of that renderer, so the prompt is the one the model's own tooling
+ * builds, to the byte ({@code HuggingFaceChatTemplatesTest} checks this on the real templates
+ * of eight model families).
+ *
+ * <p>A message becomes {@code {role, content}} plus, where present, {@code tool_calls}
+ * ({@code [{id, type: "function", function: {name, arguments}}]}), {@code tool_call_id} and
+ * {@code reasoning_content}; content given as parts stays a list of
+ * {@code {type: "text", text}}. A template that never mentions {@code tools} refuses a
+ * conversation that offers tools, and one that never mentions {@code tool_calls} refuses a
+ * conversation with tool calls, rather than silently leaving them out of the prompt.
  *
  * <p>{@link #orPlain} checks a template once on a sample conversation and falls back to the
  * {@link PlainChatTemplate} when it does not render, so a model whose template uses
@@ -28,27 +39,25 @@ import org.slf4j.LoggerFactory;
 final class JinjaChatTemplate implements ChatTemplate {
     private static final Logger LOG = LoggerFactory.getLogger(JinjaChatTemplate.class);
     private static final int MAX_TEMPLATE_CHARS = 1 << 20;
+    private static final long MAX_OUTPUT_CHARS = MAX_TEMPLATE_CHARS * 16L;
 
     private final String source;
     private final String bosToken;
     private final String eosToken;
-    private final Jinjava jinjava;
+    private final List<JinjaParser.Node> parsed;
 
+    /**
+     * @throws IllegalArgumentException when the template is not valid Jinja
+     */
     JinjaChatTemplate(String source, String bosToken, String eosToken) {
         if (source.length() > MAX_TEMPLATE_CHARS) {
             throw new InferenceException("the chat template has " + source.length() + " characters, more than "
                     + MAX_TEMPLATE_CHARS);
         }
         this.source = source;
-        this.bosToken = bosToken == null ? "" : bosToken;
-        this.eosToken = eosToken == null ? "" : eosToken;
-        this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
-                .withTrimBlocks(true)
-                .withLstripBlocks(true)
-                .withMaxOutputSize(MAX_TEMPLATE_CHARS * 16L)
-                .build());
-        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
-                JinjaChatTemplate.class, "raiseException", String.class));
+        this.bosToken = bosToken == null || bosToken.isEmpty() ? null : bosToken;
+        this.eosToken = eosToken == null || eosToken.isEmpty() ? null : eosToken;
+        this.parsed = JinjaParser.parse(source);
     }
 
     /** The model's template when it renders a sample conversation, else the plain one. */
@@ -68,46 +77,153 @@ final class JinjaChatTemplate implements ChatTemplate {
         }
     }
 
-    /** Called by templates to refuse a conversation (for example roles out of order). */
-    public static String raiseException(String message) {
-        throw new IllegalArgumentException("the chat template refused the conversation: " + message);
-    }
-
     /**
      * {@inheritDoc}
      *
-     * @throws IllegalArgumentException when the template refuses the conversation
+     * @throws IllegalArgumentException when the template refuses the conversation or fails on it
      */
     @Override
-    public String render(List<Message> messages, boolean addGenerationPrompt) {
-        var list = new ArrayList<Map<String, Object>>(messages.size());
+    public String render(Conversation conversation, boolean addGenerationPrompt) {
+        if (!conversation.tools().isEmpty() && !source.contains("tools")) {
+            throw new IllegalArgumentException("the model's chat template takes no tools");
+        }
+        if (conversation.messages().stream().anyMatch(m -> !m.toolCalls().isEmpty()) && !source.contains("tool_calls")) {
+            throw new IllegalArgumentException("the model's chat template cannot show tool calls");
+        }
+        var globals = new LinkedHashMap<String, Object>();
+        globals.put("messages", messages(conversation.messages()));
+        globals.put("add_generation_prompt", addGenerationPrompt);
+        globals.put("tools", conversation.tools().isEmpty() ? null : value(conversation.tools()));
+        globals.put("documents", null);
+        if (bosToken != null) {
+            globals.put("bos_token", bosToken);
+        }
+        if (eosToken != null) {
+            globals.put("eos_token", eosToken);
+        }
+        conversation.options().forEach((name, v) -> globals.put(name, value(v)));
+        globals.put("raise_exception", (JinjaRuntime.Function) (args, kwargs) -> {
+            throw new JinjaRuntime.Refusal(args.isEmpty() ? "" : JinjaRuntime.print(args.getFirst()));
+        });
+        globals.put("strftime_now", (JinjaRuntime.Function) (args, kwargs) ->
+                strftime(LocalDateTime.now(), args.isEmpty() ? "" : JinjaRuntime.print(args.getFirst())));
+        try {
+            return new JinjaRuntime(MAX_OUTPUT_CHARS).render(parsed, globals);
+        } catch (JinjaRuntime.Refusal e) {
+            throw new IllegalArgumentException("the chat template refused the conversation: " + e.getMessage(), e);
+        } catch (IllegalArgumentException | ClassCastException | IndexOutOfBoundsException e) {
+            throw new IllegalArgumentException("the chat template failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<Object> messages(List<Message> messages) {
+        var list = new ArrayList<Object>(messages.size());
         for (Message message : messages) {
             var map = new LinkedHashMap<String, Object>();
             map.put("role", message.role());
-            map.put("content", message.content());
+            if (message.contentParts().isEmpty()) {
+                map.put("content", message.content());
+            } else {
+                var parts = new ArrayList<Object>();
+                for (String text : message.contentParts()) {
+                    var part = new LinkedHashMap<String, Object>();
+                    part.put("type", "text");
+                    part.put("text", text);
+                    parts.add(part);
+                }
+                map.put("content", parts);
+            }
+            if (!message.toolCalls().isEmpty()) {
+                var calls = new ArrayList<Object>();
+                for (ToolCall call : message.toolCalls()) {
+                    var function = new LinkedHashMap<String, Object>();
+                    function.put("name", call.name());
+                    function.put("arguments", value(call.arguments()));
+                    var c = new LinkedHashMap<String, Object>();
+                    if (call.id() != null) {
+                        c.put("id", call.id());
+                    }
+                    c.put("type", "function");
+                    c.put("function", function);
+                    calls.add(c);
+                }
+                map.put("tool_calls", calls);
+            }
+            if (message.toolCallId() != null) {
+                map.put("tool_call_id", message.toolCallId());
+            }
+            if (message.reasoningContent() != null) {
+                map.put("reasoning_content", message.reasoningContent());
+            }
             list.add(map);
         }
-        var context = new HashMap<String, Object>();
-        context.put("messages", list);
-        context.put("add_generation_prompt", addGenerationPrompt);
-        context.put("bos_token", bosToken);
-        context.put("eos_token", eosToken);
-        RenderResult result = jinjava.renderForResult(source, context);
-        for (TemplateError error : result.getErrors()) {
-            for (Throwable cause = error.getException(); cause != null; cause = cause.getCause()) {
-                if (cause instanceof IllegalArgumentException refused) {
-                    throw refused;
-                }
+        return list;
+    }
+
+    /** A JSON-shaped Java value as a template value: integers as Long, decimals as Double, fresh containers. */
+    private static Object value(Object v) {
+        return switch (v) {
+            case null -> null;
+            case String s -> s;
+            case Boolean b -> b;
+            case Integer i -> (long) i;
+            case Long l -> l;
+            case Short s -> (long) s;
+            case Byte b -> (long) b;
+            case BigInteger b -> b.longValue();
+            case Float f -> (double) f;
+            case Double d -> d;
+            case BigDecimal d -> d.doubleValue();
+            case Map<?, ?> map -> {
+                var copy = new LinkedHashMap<String, Object>();
+                map.forEach((k, x) -> copy.put(String.valueOf(k), value(x)));
+                yield copy;
             }
-            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new IllegalArgumentException("the chat template failed: " + error.getMessage());
+            case List<?> list -> {
+                var copy = new ArrayList<Object>(list.size());
+                list.forEach(x -> copy.add(value(x)));
+                yield copy;
+            }
+            default -> throw new IllegalArgumentException("a " + v.getClass().getSimpleName()
+                    + " cannot be passed to a chat template");
+        };
+    }
+
+    /**
+     * {@code time} in {@code format}, as {@code @huggingface/jinja}'s {@code strftime_now}
+     * writes it: {@code %Y %m %d %b %B %H %M %%} (month names in English); other directives stay as written.
+     */
+    static String strftime(LocalDateTime time, String format) {
+        var out = new StringBuilder();
+        for (int i = 0; i < format.length(); i++) {
+            char c = format.charAt(i);
+            String value = c != '%' || i + 1 == format.length() ? null : switch (format.charAt(i + 1)) {
+                case 'Y' -> Integer.toString(time.getYear());
+                case 'm' -> twoDigits(time.getMonthValue());
+                case 'd' -> twoDigits(time.getDayOfMonth());
+                case 'b' -> time.getMonth().getDisplayName(TextStyle.SHORT, Locale.ENGLISH);
+                case 'B' -> time.getMonth().getDisplayName(TextStyle.FULL, Locale.ENGLISH);
+                case 'H' -> twoDigits(time.getHour());
+                case 'M' -> twoDigits(time.getMinute());
+                case '%' -> "%";
+                default -> null;
+            };
+            if (value == null) {
+                out.append(c);
+            } else {
+                out.append(value);
+                i++;
             }
         }
-        return result.getOutput();
+        return out.toString();
+    }
+
+    private static String twoDigits(int value) {
+        return value < 10 ? "0" + value : Integer.toString(value);
     }
 
     @Override
     public boolean includesBos() {
-        return !bosToken.isEmpty() && source.contains("bos_token");
+        return bosToken != null && source.contains("bos_token");
     }
 }

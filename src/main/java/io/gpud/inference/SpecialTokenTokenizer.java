@@ -2,6 +2,7 @@ package io.gpud.inference;
 
 import io.gpud.model.GgufFile;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -34,7 +35,13 @@ abstract class SpecialTokenTokenizer implements Tokenizer {
         return endTokens.contains(token);
     }
 
-    /** BOS and EOS from GGUF metadata, and the ends it names: EOS and the end-of-turn token. */
+    /**
+     * BOS and EOS from GGUF metadata, and the tokens that end a generation: EOS, the
+     * end-of-turn and end-of-message tokens the file names ({@code eot_token_id},
+     * {@code eom_token_id}), and the end-of-turn tokens of the chat formats its vocabulary
+     * carries (files converted before those keys existed name only EOS, e.g. a Gemma whose
+     * EOS is {@code <eos>} but whose turns end with {@code <end_of_turn>}).
+     */
     record GgufSpecials(int bos, int eos, Set<Integer> ends) {
         static GgufSpecials of(GgufFile gguf) {
             int bos = gguf.getInt("tokenizer.ggml.bos_token_id", -1);
@@ -43,8 +50,13 @@ abstract class SpecialTokenTokenizer implements Tokenizer {
             if (eos >= 0) {
                 ends.add(eos);
             }
-            if (gguf.has("tokenizer.ggml.eot_token_id")) {
-                ends.add(gguf.getInt("tokenizer.ggml.eot_token_id"));
+            for (String key : List.of("tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id")) {
+                if (gguf.has(key) && gguf.getInt(key) >= 0) {
+                    ends.add(gguf.getInt(key));
+                }
+            }
+            if (gguf.has("tokenizer.ggml.tokens")) {
+                ends.addAll(ByteLevelBpeTokenizer.endOfTurnTokens(gguf.getStrings("tokenizer.ggml.tokens")));
             }
             return new GgufSpecials(bos, eos, Set.copyOf(ends));
         }

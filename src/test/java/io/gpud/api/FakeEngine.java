@@ -110,7 +110,7 @@ final class FakeEngine implements Engine {
     /** Renders "role: content\n" per message, then "assistant: " when asked for the generation prompt. */
     @Override
     public ChatTemplate chatTemplate() {
-        return (messages, addGenerationPrompt) -> messages.stream()
+        return (conversation, addGenerationPrompt) -> conversation.messages().stream()
                 .map(m -> m.role() + ": " + m.content() + "\n")
                 .collect(Collectors.joining()) + (addGenerationPrompt ? "assistant: " : "");
     }

@@ -51,4 +51,28 @@ class JinjaChatTemplateTest {
         assertInstanceOf(PlainChatTemplate.class, JinjaChatTemplate.orPlain(null, null, null, "m"));
         assertInstanceOf(PlainChatTemplate.class, JinjaChatTemplate.orPlain("{% for %}", null, null, "m"));
     }
+
+    @Test
+    void toolsAndToolCallsAreRefusedWhereTheTemplateCannotShowThem() {
+        var tools = List.<Object>of(java.util.Map.of("type", "function", "function", java.util.Map.of("name", "f")));
+        var offered = new ChatTemplate.Conversation(List.of(new Message("user", "hi")), tools, java.util.Map.of());
+        var call = new Message("assistant", "", List.of(), List.of(new ChatTemplate.ToolCall("c1", "f", java.util.Map.of())),
+                null, null);
+        var called = ChatTemplate.Conversation.of(List.of(new Message("user", "hi"), call));
+        ChatTemplate chatMl = JinjaChatTemplate.orPlain(CHATML, null, "<|im_end|>", "m");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> chatMl.render(offered, true)).getMessage()
+                .contains("takes no tools"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> chatMl.render(called, true)).getMessage()
+                .contains("cannot show tool calls"));
+        ChatTemplate plain = JinjaChatTemplate.orPlain(null, null, null, "m");
+        assertThrows(IllegalArgumentException.class, () -> plain.render(offered, true));
+        assertThrows(IllegalArgumentException.class, () -> plain.render(called, true));
+    }
+
+    @Test
+    void userTextIsNeverInterpretedAsTemplate() {
+        ChatTemplate template = JinjaChatTemplate.orPlain(CHATML, null, "<|im_end|>", "m");
+        assertEquals("<|im_start|>user\n{{ 7 * 7 }} {% if true %}x{% endif %}<|im_end|>\n",
+                template.render(List.of(new Message("user", "{{ 7 * 7 }} {% if true %}x{% endif %}")), false));
+    }
 }
