@@ -71,10 +71,16 @@ public final class CudaBackend implements StepBackend<Integer> {
      * model (its mapped weights are no longer needed). On failure the model stays open so
      * the caller can run it elsewhere.
      *
-     * @throws CudaBackendException when the model does not fit or the device fails
+     * @throws CudaBackendException when the model is not a plain Llama ({@link LlamaModel#beyondPlainLlama}),
+     *                              does not fit, or the device fails
      */
     public static Engine start(LlamaModel model, EngineConfig config, CudaAvailability.Usable device,
                                MonotonicClock clock, Consumer<String> quarantineListener) {
+        List<String> beyond = model.beyondPlainLlama();
+        if (!beyond.isEmpty()) {
+            throw new CudaBackendException("the CUDA backend runs the plain Llama forward pass only; "
+                    + model.info().name() + " has " + String.join(", ", beyond));
+        }
         int slots = Math.min(config.maxConcurrent(), LaunchGeometry.MAX_GRAPH_BATCH);
         int capacity = slotCapacity(model.dimensions(), config.kvCacheBytes(), slots);
         Engine engine;
