@@ -327,9 +327,9 @@ final class ArchitectureLoader {
                         case "attn_output" -> "self_attn.o_proj";
                         case "attn_q_norm" -> "self_attn.q_norm";
                         case "attn_k_norm" -> "self_attn.k_norm";
-                        case "attn_post_norm" -> "post_attention_layernorm";
+                        case "post_attention_norm" -> "post_attention_layernorm";
                         case "ffn_norm" -> gemma ? "pre_feedforward_layernorm" : "post_attention_layernorm";
-                        case "ffn_post_norm" -> "post_feedforward_layernorm";
+                        case "post_ffw_norm" -> "post_feedforward_layernorm";
                         case "ffn_gate" -> "mlp.gate_proj";
                         case "ffn_up" -> a == Architecture.PHI3 ? "mlp.gate_up_proj" : "mlp.up_proj";
                         case "ffn_down" -> "mlp.down_proj";
@@ -422,8 +422,8 @@ final class ArchitectureLoader {
                 biased ? vectors(layers, l -> vector(t, blk.apply(l) + "attn_v.bias", kvDim)) : null,
                 a.qkNorm() ? vectors(layers, l -> norm(t, blk.apply(l) + "attn_q_norm.weight", headSize)) : null,
                 a.qkNorm() ? vectors(layers, l -> norm(t, blk.apply(l) + "attn_k_norm.weight", headSize)) : null,
-                a.sandwichNorms() ? vectors(layers, l -> norm(t, blk.apply(l) + "attn_post_norm.weight", dim)) : null,
-                a.sandwichNorms() ? vectors(layers, l -> norm(t, blk.apply(l) + "ffn_post_norm.weight", dim)) : null);
+                a.sandwichNorms() ? vectors(layers, l -> norm(t, blk.apply(l) + "post_attention_norm.weight", dim)) : null,
+                a.sandwichNorms() ? vectors(layers, l -> norm(t, blk.apply(l) + "post_ffw_norm.weight", dim)) : null);
     }
 
     /** The type of the attention's query weights (the fused QKV where there is one). */

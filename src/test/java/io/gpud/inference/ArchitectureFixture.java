@@ -101,8 +101,8 @@ public final class ArchitectureFixture {
             put(b + "ffn_down.weight", gaussian(random, dim * spec.hidden(), (float) (1 / Math.sqrt(spec.hidden()))),
                     dim, spec.hidden());
             if (spec.gemma()) {
-                put(b + "attn_post_norm.weight", norm(random, dim), dim);
-                put(b + "ffn_post_norm.weight", norm(random, dim), dim);
+                put(b + "post_attention_norm.weight", norm(random, dim), dim);
+                put(b + "post_ffw_norm.weight", norm(random, dim), dim);
             }
         }
         put("output_norm.weight", norm(random, dim), dim);
@@ -133,6 +133,8 @@ public final class ArchitectureFixture {
         var w = new GgufWriter()
                 .put("general.architecture", GgufValue.string(spec.arch()))
                 .put("general.file_type", GgufValue.uint32(type == GgmlType.Q8_0 ? 7 : 0))
+                .put("tokenizer.ggml.model", GgufValue.string("none")) // token ids only, for llama.cpp too
+                .put(p + "vocab_size", GgufValue.uint32(spec.vocab()))
                 .put(p + "context_length", GgufValue.uint32(CONTEXT))
                 .put(p + "embedding_length", GgufValue.uint32(spec.dim()))
                 .put(p + "feed_forward_length", GgufValue.uint32(spec.hidden()))
@@ -319,9 +321,9 @@ public final class ArchitectureFixture {
             case "attn_q_norm.weight" -> "self_attn.q_norm.weight";
             case "attn_k_norm.weight" -> "self_attn.k_norm.weight";
             case "attn_output.weight" -> "self_attn.o_proj.weight";
-            case "attn_post_norm.weight" -> "post_attention_layernorm.weight";
+            case "post_attention_norm.weight" -> "post_attention_layernorm.weight";
             case "ffn_norm.weight" -> spec.gemma() ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight";
-            case "ffn_post_norm.weight" -> "post_feedforward_layernorm.weight";
+            case "post_ffw_norm.weight" -> "post_feedforward_layernorm.weight";
             case "ffn_gate.weight" -> "mlp.gate_proj.weight";
             case "ffn_up.weight" -> spec.arch().equals("phi3") ? "mlp.gate_up_proj.weight" : "mlp.up_proj.weight";
             case "ffn_down.weight" -> "mlp.down_proj.weight";
