@@ -77,7 +77,9 @@ public final class ArchitectureFixture {
         var random = new SplittableRandom(seed);
         int dim = spec.dim();
         float scale = (float) (1 / Math.sqrt(dim));
-        put("token_embd.weight", gaussian(random, spec.vocab() * dim, 1f), spec.vocab(), dim);
+        // a tied classifier scores a token by its own embedding too: small embeddings keep the
+        // layers' output in charge, so greedy decoding does not just repeat the last token
+        put("token_embd.weight", gaussian(random, spec.vocab() * dim, spec.tied() ? 0.05f : 1f), spec.vocab(), dim);
         for (int l = 0; l < spec.layers(); l++) {
             String b = "blk." + l + ".";
             put(b + "attn_norm.weight", norm(random, dim), dim);
