@@ -201,15 +201,16 @@ final class ArchitectureLoader {
         }
         int headSize = jsonInt(dir, hf, "head_dim", dim / heads);
         int layers = jsonInt(dir, hf, "num_hidden_layers", -1);
-        float theta = (float) hf.path("rope_theta").asDouble(a == Architecture.GEMMA3 ? 1_000_000 : 10000);
-        double partial = hf.path("partial_rotary_factor").asDouble(1.0);
-        int ropeDims = (int) (partial * dim) / heads;
-        if (partial == 1.0) {
-            ropeDims = headSize;
-        }
+        // RoPE: rope_theta and rope_scaling, or (newer configs) rope_parameters, per layer kind for Gemma 3
+        JsonNode ropeParameters = hf.path("rope_parameters");
+        JsonNode full = ropeParameters.has("full_attention") ? ropeParameters.path("full_attention") : ropeParameters;
+        JsonNode scaling = full.isObject() ? full : hf.path("rope_scaling");
+        float theta = (float) full.path("rope_theta")
+                .asDouble(hf.path("rope_theta").asDouble(a == Architecture.GEMMA3 ? 1_000_000 : 10000));
+        double partial = full.path("partial_rotary_factor").asDouble(hf.path("partial_rotary_factor").asDouble(1.0));
+        int ropeDims = partial == 1.0 ? headSize : (int) (partial * dim) / heads;
         float scale = 1f;
         float[] factors = null;
-        JsonNode scaling = hf.path("rope_scaling");
         if (scaling.isObject()) {
             String type = scaling.path("rope_type").asText(scaling.path("type").asText("default"));
             switch (type) {
@@ -227,11 +228,12 @@ final class ArchitectureLoader {
         if (gemma) {
             window = jsonInt(dir, hf, "sliding_window", 4096);
             pattern = a == Architecture.GEMMA2 ? 2 : slidingPattern(dir, hf, layers);
-            slidingTheta = a == Architecture.GEMMA2 ? theta : (float) hf.path("rope_local_base_freq").asDouble(10000);
+            slidingTheta = a == Architecture.GEMMA2 ? theta : (float) ropeParameters.path("sliding_attention")
+                    .path("rope_theta").asDouble(hf.path("rope_local_base_freq").asDouble(10000));
         }
         var attention = new LlamaConfig.Attention(
                 gemma ? (float) hf.path("query_pre_attn_scalar").asDouble(headSize) : headSize,
-                a == Architecture.GEMMA2 ? (float) hf.path("attn_logit_softcapping").asDouble(0) : 0f,
+                gemma ? softCap(hf, "attn_logit_softcapping", a == Architecture.GEMMA2 ? 50 : 0) : 0f,
                 window, pattern);
         return new LlamaConfig(a, dim, jsonInt(dir, hf, "intermediate_size", -1), layers, heads,
                 jsonInt(dir, hf, "num_key_value_heads", heads), headSize, jsonInt(dir, hf, "vocab_size", -1),
@@ -239,7 +241,13 @@ final class ArchitectureLoader {
                 (float) hf.path("rms_norm_eps").asDouble(gemma ? 1e-6 : 1e-5),
                 hf.path("tie_word_embeddings").asBoolean(gemma) || !hasLmHead, LlamaConfig.RopeLayout.HALVES,
                 new LlamaConfig.Rotary(ropeDims, scale, factors, slidingTheta), attention,
-                a == Architecture.GEMMA2 ? (float) hf.path("final_logit_softcapping").asDouble(0) : 0f);
+                gemma ? softCap(hf, "final_logit_softcapping", a == Architecture.GEMMA2 ? 30 : 0) : 0f);
+    }
+
+    /** A soft cap of config.json: {@code absent} when the key is missing (the family's default), 0 (none) when null. */
+    private static float softCap(JsonNode hf, String key, float absent) {
+        JsonNode node = hf.path(key);
+        return node.isMissingNode() ? absent : node.isNull() ? 0f : (float) node.asDouble(0);
     }
 
     /**

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.model.GgmlType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,6 +106,42 @@ class ArchitecturesTest {
                     assertEquals(la[i], lb[i], 1e-4 * Math.max(1, Math.abs(la[i])), arch + " logit " + i + " at " + pos);
                 }
             }
+        }
+    }
+
+    /**
+     * Gemma 3's newer config.json: the text model's settings under {@code text_config}, RoPE
+     * per layer kind in {@code rope_parameters}, {@code layer_types} instead of a pattern.
+     * It reads as the older form of the same model does.
+     */
+    @Test
+    void gemma3sNewerConfigFormReadsAsTheOlderOne() throws Exception {
+        Path hf = ArchitectureFixture.writeHuggingFace(dir.resolve("hf"), ArchitectureFixture.Spec.of("gemma3"),
+                GgmlType.F32, SEED);
+        LlamaConfig older;
+        try (LoadedModel model = LlamaLoader.load(hf, null, "old", 0)) {
+            older = model.llama().config();
+        }
+        var json = new JsonMapper();
+        var text = (ObjectNode) json.readTree(hf.resolve("config.json").toFile());
+        double theta = text.remove("rope_theta").asDouble();
+        double localTheta = text.remove("rope_local_base_freq").asDouble();
+        double factor = text.remove("rope_scaling").path("factor").asDouble();
+        text.remove("sliding_window_pattern");
+        var rope = text.putObject("rope_parameters");
+        rope.putObject("full_attention").put("rope_theta", theta).put("rope_type", "linear").put("factor", factor);
+        rope.putObject("sliding_attention").put("rope_theta", localTheta).put("rope_type", "default");
+        text.putArray("layer_types").add("sliding_attention").add("sliding_attention").add("full_attention");
+        var root = json.createObjectNode().put("model_type", "gemma3");
+        root.putArray("architectures").add("Gemma3ForConditionalGeneration");
+        root.set("text_config", text);
+        json.writeValue(hf.resolve("config.json").toFile(), root);
+        try (LoadedModel model = LlamaLoader.load(hf, null, "new", 0)) {
+            LlamaConfig newer = model.llama().config();
+            assertEquals(older.ropeTheta(), newer.ropeTheta());
+            assertEquals(older.rotary().slidingTheta(), newer.rotary().slidingTheta());
+            assertEquals(older.rotary().scale(), newer.rotary().scale());
+            assertEquals(older.attention(), newer.attention());
         }
     }
 
