@@ -116,8 +116,8 @@ final class Llama {
         final float[][] x;      // (row, dim) residual stream
         final float[][] xb;     // (row, dim) normalised input of a branch, then attention output
         final float[][] xb2;    // (row, dim) branch output before the residual add
-        final float[][] hb;     // (row, hiddenDim) SwiGLU gate
-        final float[][] hb2;    // (row, hiddenDim) SwiGLU up
+        final float[][] hb;     // (row, hiddenDim) feed-forward gate
+        final float[][] hb2;    // (row, hiddenDim) feed-forward up
         final float[][] q;      // (row, qDim) queries
         final float[][] attended; // (row, qDim) attention output, before the output projection
         final float[][] k;      // (row, kvDim) keys
