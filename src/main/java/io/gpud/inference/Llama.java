@@ -29,16 +29,24 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>One step, per layer: RMSNorm the residual stream; project it to queries, keys and
  * values; rotate queries and keys by the position (RoPE: adjacent pairs (x[2i], x[2i+1])
- * as in llama2.c and GGUF, halves (x[i], x[i + headSize/2]) as in Hugging Face
- * checkpoints; see {@link LlamaConfig.RopeLayout}); store key and value in the cache;
- * attend — each query head h reads key/value head h / (heads / kvHeads) (grouped-query
- * attention), softmax over the scaled scores of positions 0..pos; project back and add to
- * the residual; RMSNorm again; SwiGLU feed-forward (silu(w1·x) ⊙ (w3·x), then w2) and add
- * to the residual. Finally RMSNorm and the classifier give the logits, for the rows that
- * ask for them (the last prompt row of a sequence does, the others do not).
+ * as in llama2.c and GGUF llama, halves (x[i], x[i + n/2]) as in Hugging Face checkpoints
+ * and the other GGUF families; see {@link LlamaConfig.RopeLayout}); store key and value in
+ * the cache; attend — each query head h reads key/value head h / (heads / kvHeads)
+ * (grouped-query attention), softmax over the scaled scores of positions 0..pos; project
+ * back and add to the residual; RMSNorm again; gated feed-forward (act(w1·x) ⊙ (w3·x), then
+ * w2) and add to the residual. Finally RMSNorm and the classifier give the logits, for the
+ * rows that ask for them (the last prompt row of a sequence does, the others do not).
  *
- * <p>The arithmetic follows llama2.c's {@code run.c} operation by operation in float32, so
- * greedy decoding reproduces its token ids.
+ * <p>The families of {@link Architecture} differ from that at a few named places, each
+ * marked in {@link #forward}: Gemma scales the embeddings by √dim, normalises the outputs of
+ * attention and feed-forward too (sandwich norms), gates with GELU and soft-caps; Qwen2 adds
+ * biases to queries, keys and values; Qwen3 and Gemma 3 normalise each query and key head
+ * before RoPE; Gemma's sliding-window layers see only the last positions, with their own
+ * RoPE base; Llama 3.1 divides RoPE frequencies by per-pair factors. Phi-3's fused matrices
+ * are cut into views at load, so nothing here knows of them.
+ *
+ * <p>The arithmetic of a Llama follows llama2.c's {@code run.c} operation by operation in
+ * float32, so greedy decoding reproduces its token ids.
  */
 final class Llama {
     private static final VectorSpecies<Float> FLOATS = FloatTensor.FLOATS;
@@ -50,6 +58,10 @@ final class Llama {
     private final LlamaWeights weights;
 
     Llama(LlamaConfig config, LlamaWeights weights) {
+        String missing = weights.missingFor(config);
+        if (!missing.isEmpty()) {
+            throw new InferenceException(config.architecture().ggufName() + " needs " + missing);
+        }
         this.config = config;
         this.weights = weights;
     }
@@ -104,14 +116,17 @@ final class Llama {
         final float[][] x;      // (row, dim) residual stream
         final float[][] xb;     // (row, dim) normalised input of a branch, then attention output
         final float[][] xb2;    // (row, dim) branch output before the residual add
-        final float[][] hb;     // (row, hiddenDim) SwiGLU gate
-        final float[][] hb2;    // (row, hiddenDim) SwiGLU up
-        final float[][] q;      // (row, dim) queries
+        final float[][] hb;     // (row, hiddenDim) feed-forward gate
+        final float[][] hb2;    // (row, hiddenDim) feed-forward up
+        final float[][] q;      // (row, qDim) queries
+        final float[][] attended; // (row, qDim) attention output, before the output projection
         final float[][] k;      // (row, kvDim) keys
         final float[][] v;      // (row, kvDim) values
         final float[] att;      // (heads × contextLength) attention weights of one row
-        final float[][] ropeCos; // (row, headSize / 2) cos of the rotation angles at the row's position
-        final float[][] ropeSin; // (row, headSize / 2) their sin
+        final float[][] ropeCos; // (row, rotary dims / 2) cos of the rotation angles at the row's position
+        final float[][] ropeSin; // (row, rotary dims / 2) their sin
+        final float[][] slidingCos; // (row, rotary dims / 2) the same for sliding-window layers (their own base)
+        final float[][] slidingSin;
         final float[][] logits; // (logit row, vocab)
         private final float[][] logitInputs;
 
@@ -123,12 +138,17 @@ final class Llama {
             xb2 = new float[rows][c.dim()];
             hb = new float[rows][c.hiddenDim()];
             hb2 = new float[rows][c.hiddenDim()];
-            q = new float[rows][c.dim()];
+            q = new float[rows][c.qDim()];
+            attended = new float[rows][c.qDim()];
             k = new float[rows][c.kvDim()];
             v = new float[rows][c.kvDim()];
             att = new float[Math.multiplyExact(c.heads(), c.contextLength())];
-            ropeCos = new float[rows][c.headSize() / 2];
-            ropeSin = new float[rows][c.headSize() / 2];
+            int pairs = c.rotary().dims() / 2;
+            ropeCos = new float[rows][pairs];
+            ropeSin = new float[rows][pairs];
+            boolean ownSliding = c.attention().slidingWindow() > 0;
+            slidingCos = ownSliding ? new float[rows][pairs] : ropeCos;
+            slidingSin = ownSliding ? new float[rows][pairs] : ropeSin;
             logits = new float[logitRows][c.vocabSize()];
             logitInputs = new float[logitRows][];
         }
@@ -174,9 +194,12 @@ final class Llama {
                  int logitCount) {
         LlamaConfig c = config;
         LlamaWeights w = weights;
+        Architecture a = c.architecture();
         int dim = c.dim();
+        int qDim = c.qDim();
         int kvDim = c.kvDim();
         int hiddenDim = c.hiddenDim();
+        LlamaConfig.Rotary rotary = c.rotary();
         Parallel threads = ws.threads;
         for (int r = 0; r < n; r++) {
             if (positions[r] >= caches[r].capacity) {
@@ -184,7 +207,15 @@ final class Llama {
                         + caches[r].capacity);
             }
             w.tokenEmbedding().copyRow(tokens[r], dim, ws.x[r]);
-            rotation(ws.ropeCos[r], ws.ropeSin[r], c.headSize(), positions[r], c.ropeTheta());
+            if (a.scaledEmbedding()) { // Gemma: embeddings × √dim
+                scale(ws.x[r], dim, (float) Math.sqrt(dim));
+            }
+            rotation(ws.ropeCos[r], ws.ropeSin[r], rotary.dims(), positions[r], c.ropeTheta(), rotary.scale(),
+                    rotary.factors());
+            if (ws.slidingCos != ws.ropeCos) { // sliding-window layers: their own base, unscaled
+                rotation(ws.slidingCos[r], ws.slidingSin[r], rotary.dims(), positions[r], rotary.slidingTheta(), 1f,
+                        null);
+            }
         }
 
         for (int l = 0; l < c.layers(); l++) {
@@ -192,25 +223,40 @@ final class Llama {
             for (int r = 0; r < n; r++) {
                 rmsnorm(ws.xb[r], ws.x[r], w.rmsAttention()[l], dim, c.rmsEps());
             }
-            w.wq()[l].matmul(ws.xb, ws.q, n, dim, dim, threads);
+            w.wq()[l].matmul(ws.xb, ws.q, n, qDim, dim, threads);
             w.wk()[l].matmul(ws.xb, ws.k, n, kvDim, dim, threads);
             w.wv()[l].matmul(ws.xb, ws.v, n, kvDim, dim, threads);
+            boolean sliding = c.sliding(l);
+            float[][] cos = sliding ? ws.slidingCos : ws.ropeCos;
+            float[][] sin = sliding ? ws.slidingSin : ws.ropeSin;
             for (int r = 0; r < n; r++) {
-                rope(ws.q[r], dim, c.headSize(), ws.ropeCos[r], ws.ropeSin[r], c.rope());
-                rope(ws.k[r], kvDim, c.headSize(), ws.ropeCos[r], ws.ropeSin[r], c.rope());
+                if (w.qBias() != null) { // Qwen2: biased projections
+                    add(ws.q[r], w.qBias()[l], qDim);
+                    add(ws.k[r], w.kBias()[l], kvDim);
+                    add(ws.v[r], w.vBias()[l], kvDim);
+                }
+                if (a.qkNorm()) { // Qwen3, Gemma 3: RMSNorm of every query and key head
+                    headNorms(ws.q[r], qDim, w.qNorm()[l]);
+                    headNorms(ws.k[r], kvDim, w.kNorm()[l]);
+                }
+                rope(ws.q[r], qDim, c.headSize(), rotary.dims(), cos[r], sin[r], c.rope());
+                rope(ws.k[r], kvDim, c.headSize(), rotary.dims(), cos[r], sin[r], c.rope());
                 long at = caches[r].offset(l, positions[r]);
                 MemorySegment.copy(ws.k[r], 0, caches[r].keys, CACHE_FLOAT, at, kvDim);
                 MemorySegment.copy(ws.v[r], 0, caches[r].values, CACHE_FLOAT, at, kvDim);
             }
             for (int r = 0; r < n; r++) {
-                attend(ws, ws.q[r], ws.xb[r], caches[r], l, positions[r]);
+                attend(ws, ws.q[r], ws.attended[r], caches[r], l, positions[r]);
             }
-            w.wo()[l].matmul(ws.xb, ws.xb2, n, dim, dim, threads);
+            w.wo()[l].matmul(ws.attended, ws.xb2, n, dim, qDim, threads);
             for (int r = 0; r < n; r++) {
+                if (a.sandwichNorms()) { // Gemma: the branch output is normalised too
+                    rmsnorm(ws.xb2[r], ws.xb2[r], w.rmsPostAttention()[l], dim, c.rmsEps());
+                }
                 add(ws.x[r], ws.xb2[r], dim);
             }
 
-            // feed-forward: x += w2 · (silu(w1 · rms(x)) ⊙ (w3 · rms(x)))
+            // feed-forward: x += w2 · (act(w1 · rms(x)) ⊙ (w3 · rms(x))), act = SiLU (GELU for Gemma)
             for (int r = 0; r < n; r++) {
                 rmsnorm(ws.xb[r], ws.x[r], w.rmsFfn()[l], dim, c.rmsEps());
             }
@@ -219,14 +265,23 @@ final class Llama {
             for (int r = 0; r < n; r++) {
                 float[] hb = ws.hb[r];
                 float[] hb2 = ws.hb2[r];
-                for (int i = 0; i < hiddenDim; i++) {
-                    float gate = hb[i];
-                    gate *= 1.0f / (1.0f + (float) Math.exp(-gate));
-                    hb[i] = gate * hb2[i];
+                if (a.gelu()) {
+                    for (int i = 0; i < hiddenDim; i++) {
+                        hb[i] = gelu(hb[i]) * hb2[i];
+                    }
+                } else {
+                    for (int i = 0; i < hiddenDim; i++) {
+                        float gate = hb[i];
+                        gate *= 1.0f / (1.0f + (float) Math.exp(-gate));
+                        hb[i] = gate * hb2[i];
+                    }
                 }
             }
             w.w2()[l].matmul(ws.hb, ws.xb, n, dim, hiddenDim, threads);
             for (int r = 0; r < n; r++) {
+                if (a.sandwichNorms()) {
+                    rmsnorm(ws.xb[r], ws.xb[r], w.rmsPostFfn()[l], dim, c.rmsEps());
+                }
                 add(ws.x[r], ws.xb[r], dim);
             }
         }
@@ -240,24 +295,47 @@ final class Llama {
             ws.logitInputs[j] = x;
         }
         w.classifier().matmul(ws.logitInputs, ws.logits, logitCount, c.vocabSize(), dim, threads);
+        if (c.logitSoftCap() > 0f) { // Gemma 2
+            for (int j = 0; j < logitCount; j++) {
+                softCap(ws.logits[j], 0, c.vocabSize(), c.logitSoftCap());
+            }
+        }
     }
 
-    /** out (dim) = Σ_t softmax(q · key_t / √headSize) value_t per head, over positions 0..pos. */
+    /** RMSNorm in place of each head of {@code v[0, size)}, every head with the same {@code weight} (headSize). */
+    private void headNorms(float[] v, int size, float[] weight) {
+        int headSize = config.headSize();
+        for (int head = 0; head < size; head += headSize) {
+            rmsnorm(v, head, v, head, weight, headSize, config.rmsEps());
+        }
+    }
+
+    /**
+     * out (qDim) = Σ_t softmax(q · key_t / √queryScalar) value_t per head, over positions
+     * 0..pos, or the last {@code window} of them in a sliding-window layer; Gemma 2 soft-caps
+     * the scores before the softmax.
+     */
     private void attend(Workspace ws, float[] q, float[] out, KvCache cache, int layer, int pos) {
         LlamaConfig c = config;
         int headSize = c.headSize();
         int kvMul = c.heads() / c.kvHeads();
-        float attentionScale = (float) Math.sqrt(headSize);
+        float attentionScale = (float) Math.sqrt(c.attention().queryScalar());
+        float softCap = c.attention().softCap();
+        int first = c.sliding(layer) ? Math.max(0, pos + 1 - c.attention().slidingWindow()) : 0;
+        int count = pos + 1 - first;
         float[] att = ws.att;
         long stride = (long) c.kvDim() * Float.BYTES;
-        long layerStart = cache.offset(layer, 0);
+        long layerStart = cache.offset(layer, first);
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
             long kvOffset = layerStart + (long) (h / kvMul) * headSize * Float.BYTES;
             int attOffset = h * c.contextLength();
-            scores(q, qOffset, cache.keys, kvOffset, stride, att, attOffset, pos + 1, headSize, attentionScale);
-            softmax(att, attOffset, pos + 1);
-            weightedValues(out, qOffset, cache.values, kvOffset, stride, att, attOffset, pos + 1, headSize);
+            scores(q, qOffset, cache.keys, kvOffset, stride, att, attOffset, count, headSize, attentionScale);
+            if (softCap > 0f) {
+                softCap(att, attOffset, count, softCap);
+            }
+            softmax(att, attOffset, count);
+            weightedValues(out, qOffset, cache.values, kvOffset, stride, att, attOffset, count, headSize);
         }
     }
 
@@ -376,27 +454,52 @@ final class Llama {
         }
     }
 
+    private static void scale(float[] x, int size, float factor) {
+        for (int i = 0; i < size; i++) {
+            x[i] *= factor;
+        }
+    }
+
+    /** x = cap × tanh(x / cap) over x[offset, offset + size). */
+    private static void softCap(float[] x, int offset, int size, float cap) {
+        for (int i = offset; i < offset + size; i++) {
+            x[i] = cap * (float) Math.tanh(x[i] / cap);
+        }
+    }
+
+    /** GELU, tanh approximation: x/2 × (1 + tanh(√(2/π) × (x + 0.044715 x³))). */
+    static float gelu(float x) {
+        return 0.5f * x * (1f + (float) Math.tanh(0.7978845608f * (x + 0.044715f * x * x * x)));
+    }
+
     /** out = weight ⊙ x / sqrt(mean(x²) + eps); {@code out} may be {@code x}. */
     static void rmsnorm(float[] out, float[] x, float[] weight, int size, float eps) {
+        rmsnorm(out, 0, x, 0, weight, size, eps);
+    }
+
+    /** out[o, +size) = weight ⊙ x[xo, +size) / sqrt(mean(x²) + eps); the ranges may be the same. */
+    static void rmsnorm(float[] out, int o, float[] x, int xo, float[] weight, int size, float eps) {
         float ss = 0f;
         for (int i = 0; i < size; i++) {
-            ss += x[i] * x[i];
+            ss += x[xo + i] * x[xo + i];
         }
         ss /= size;
         ss += eps;
         ss = 1f / (float) Math.sqrt(ss);
         for (int i = 0; i < size; i++) {
-            out[i] = weight[i] * (ss * x[i]);
+            out[o + i] = weight[i] * (ss * x[xo + i]);
         }
     }
 
     /**
-     * cos and sin of pos × theta^(−2j / headSize) for pair j in [0, headSize/2): the same for
-     * every head, query and key and layer of a row, so computed once per row and step.
+     * cos and sin of pos × scale × theta^(−2j / dims) / factors[j] for pair j in [0, dims/2):
+     * the same for every head, query and key and layer of a row (of one kind, global or
+     * sliding), so computed once per row and step. {@code factors} may be null (all 1).
      */
-    static void rotation(float[] cos, float[] sin, int headSize, int pos, float theta) {
-        for (int j = 0; j < headSize / 2; j++) {
-            float frequency = 1.0f / (float) Math.pow(theta, 2 * j / (float) headSize);
+    static void rotation(float[] cos, float[] sin, int dims, int pos, float theta, float scale, float[] factors) {
+        for (int j = 0; j < dims / 2; j++) {
+            float frequency = 1.0f / (float) Math.pow(theta, 2 * j / (float) dims);
+            frequency = frequency * scale / (factors == null ? 1f : factors[j]);
             float angle = pos * frequency;
             cos[j] = (float) Math.cos(angle);
             sin[j] = (float) Math.sin(angle);
@@ -404,11 +507,13 @@ final class Llama {
     }
 
     /**
-     * Rotates pair j of every head (elements 2j, 2j+1, or j, j + headSize/2 in the HALVES
-     * layout) by the angle whose cos and sin are {@code cos[j]} and {@code sin[j]}.
+     * Rotates pair j of the first {@code dims} elements of every head (elements 2j, 2j+1, or
+     * j, j + dims/2 in the HALVES layout) by the angle whose cos and sin are {@code cos[j]}
+     * and {@code sin[j]}; the head's other elements stay as they are.
      */
-    static void rope(float[] v, int size, int headSize, float[] cos, float[] sin, LlamaConfig.RopeLayout layout) {
-        int half = headSize / 2;
+    static void rope(float[] v, int size, int headSize, int dims, float[] cos, float[] sin,
+                     LlamaConfig.RopeLayout layout) {
+        int half = dims / 2;
         boolean adjacent = layout == LlamaConfig.RopeLayout.ADJACENT_PAIRS;
         for (int head = 0; head < size; head += headSize) {
             for (int j = 0; j < half; j++) {

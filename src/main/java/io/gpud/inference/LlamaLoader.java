@@ -3,6 +3,7 @@ package io.gpud.inference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gpud.model.GgmlType;
 import io.gpud.model.GgufFile;
+import io.gpud.model.GgufFileType;
 import io.gpud.model.GgufTensor;
 import io.gpud.model.Llama2cCheckpoint;
 import io.gpud.model.Llama2cTokenizerFile;
@@ -19,7 +20,7 @@ import java.util.Set;
 import java.util.function.IntFunction;
 
 /**
- * Loads a Llama model from a GGUF file, a llama2.c checkpoint (told apart by the magic
+ * Loads a model of one of the {@link Architecture}s from a GGUF file, a llama2.c checkpoint (told apart by the magic
  * {@code "GGUF"} at the start of the file) or a Hugging Face safetensors model (a
  * directory, a {@code .safetensors} file or a {@code model.safetensors.index.json}, with
  * {@code config.json} beside it), and checks every tensor's shape against the
@@ -84,47 +85,9 @@ final class LlamaLoader {
     private static LoadedModel loadGguf(Path path, Path tokenizerFile, String name, long created) {
         GgufFile gguf = GgufFile.open(path);
         try {
-            String architecture = gguf.getString("general.architecture");
-            if (!architecture.equals("llama")) {
-                throw new InferenceException(path + ": architecture " + architecture + " is not supported, only llama");
-            }
-            int dim = gguf.getInt("llama.embedding_length");
-            int heads = gguf.getInt("llama.attention.head_count");
-            GgufTensor embedding = gguf.tensor("token_embd.weight");
-            long[] embeddingDims = embedding.dims();
-            if (embeddingDims.length != 2 || embeddingDims[0] != dim) {
-                throw new InferenceException(path + ": tensor token_embd.weight has dims " + Arrays.toString(embeddingDims)
-                        + ", expected [" + dim + ", vocab]");
-            }
-            boolean tied = !gguf.tensors().containsKey("output.weight");
-            var config = new LlamaConfig(
-                    dim,
-                    gguf.getInt("llama.feed_forward_length"),
-                    gguf.getInt("llama.block_count"),
-                    heads,
-                    gguf.getInt("llama.attention.head_count_kv", heads),
-                    Math.toIntExact(embeddingDims[1]),
-                    gguf.getInt("llama.context_length"),
-                    gguf.getFloat("llama.rope.freq_base", 10000f),
-                    gguf.getFloat("llama.attention.layer_norm_rms_epsilon", 1e-5f),
-                    tied,
-                    LlamaConfig.RopeLayout.ADJACENT_PAIRS);
-            int layers = config.layers();
-            int kvDim = config.kvDim();
-            int hidden = config.hiddenDim();
-            var weights = new LlamaWeights(
-                    matrix(gguf, "token_embd.weight", config.vocabSize(), dim),
-                    vectors(layers, l -> vector(gguf, "blk." + l + ".attn_norm.weight", dim)),
-                    matrices(layers, l -> matrix(gguf, "blk." + l + ".attn_q.weight", dim, dim)),
-                    matrices(layers, l -> matrix(gguf, "blk." + l + ".attn_k.weight", kvDim, dim)),
-                    matrices(layers, l -> matrix(gguf, "blk." + l + ".attn_v.weight", kvDim, dim)),
-                    matrices(layers, l -> matrix(gguf, "blk." + l + ".attn_output.weight", dim, dim)),
-                    vectors(layers, l -> vector(gguf, "blk." + l + ".ffn_norm.weight", dim)),
-                    matrices(layers, l -> matrix(gguf, "blk." + l + ".ffn_gate.weight", hidden, dim)),
-                    matrices(layers, l -> matrix(gguf, "blk." + l + ".ffn_down.weight", dim, hidden)),
-                    matrices(layers, l -> matrix(gguf, "blk." + l + ".ffn_up.weight", hidden, dim)),
-                    vector(gguf, "output_norm.weight", dim),
-                    matrix(gguf, tied ? "token_embd.weight" : "output.weight", config.vocabSize(), dim));
+            LlamaConfig config = ArchitectureLoader.ggufConfig(gguf);
+            ArchitectureLoader.Tensors tensors = ArchitectureLoader.ggufTensors(gguf);
+            LlamaWeights weights = ArchitectureLoader.weights(config, tensors);
 
             Tokenizer tokenizer;
             if (tokenizerFile != null) {
@@ -150,9 +113,8 @@ final class LlamaLoader {
                 parameters += tensor.elements();
                 bytes += tensor.data().byteSize();
             }
-            GgmlType weightType = gguf.tensor("blk.0.attn_q.weight").type();
-            var info = new ModelInfo(name, "gguf", architecture, parameters, config.contextLength(),
-                    config.vocabSize(), weightType.name(), bytes, created);
+            var info = new ModelInfo(name, "gguf", config.architecture().ggufName(), parameters,
+                    config.contextLength(), config.vocabSize(), fileType(gguf, tensors), bytes, created);
             ChatTemplate template = tokenizer instanceof IdOnlyTokenizer ? new PlainChatTemplate()
                     : JinjaChatTemplate.orPlain(gguf.getString("tokenizer.chat_template", null),
                             tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()), name);
@@ -167,7 +129,7 @@ final class LlamaLoader {
         Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(path);
         try {
             Llama2cCheckpoint.Header h = checkpoint.header();
-            var config = new LlamaConfig(h.dim(), h.hiddenDim(), h.layers(), h.heads(), h.kvHeads(), h.vocabSize(),
+            var config = LlamaConfig.llama(h.dim(), h.hiddenDim(), h.layers(), h.heads(), h.kvHeads(), h.vocabSize(),
                     h.seqLen(), 10000f, 1e-5f, h.sharedClassifier(), LlamaConfig.RopeLayout.ADJACENT_PAIRS);
             int dim = config.dim();
             int kvDim = config.kvDim();
@@ -200,57 +162,20 @@ final class LlamaLoader {
     }
 
     /**
-     * A Hugging Face Llama: config.json beside the weights gives the shape, tensors are named
-     * {@code model.layers.N.self_attn.q_proj.weight} and so on, RoPE rotates halves, and
-     * tokenizer.json (when present) gives the tokenizer.
+     * A Hugging Face model of one of the {@link Architecture}s: config.json beside the weights
+     * gives the shape (see {@link ArchitectureLoader}), and tokenizer.json (when present) gives
+     * the tokenizer.
      */
     private static LoadedModel loadSafetensors(Path weightsPath, String name, long created) {
         Path dir = weightsPath.toAbsolutePath().getParent();
         JsonNode hf = SafetensorsFile.readJsonFile(dir.resolve("config.json"));
-        String architecture = hf.path("architectures").path(0).asText(hf.path("model_type").asText(""));
-        if (!architecture.equals("LlamaForCausalLM") && !architecture.equals("llama")) {
-            throw new InferenceException(dir + "/config.json: architecture '" + architecture
-                    + "' is not supported, only LlamaForCausalLM");
-        }
-        int heads = jsonInt(dir, hf, "num_attention_heads", -1);
-        int dim = jsonInt(dir, hf, "hidden_size", -1);
-        if (hf.has("head_dim") && heads > 0 && jsonInt(dir, hf, "head_dim", -1) * heads != dim) {
-            throw new InferenceException(dir + "/config.json: head_dim × num_attention_heads must equal hidden_size");
-        }
+        Architecture architecture = ArchitectureLoader.hfArchitecture(dir, hf);
         SafetensorsFile weightsFile = SafetensorsFile.open(weightsPath);
         try {
-            boolean tied = hf.path("tie_word_embeddings").asBoolean(false)
-                    || !weightsFile.tensors().containsKey("lm_head.weight");
-            var config = new LlamaConfig(
-                    dim,
-                    jsonInt(dir, hf, "intermediate_size", -1),
-                    jsonInt(dir, hf, "num_hidden_layers", -1),
-                    heads,
-                    jsonInt(dir, hf, "num_key_value_heads", heads),
-                    jsonInt(dir, hf, "vocab_size", -1),
-                    jsonInt(dir, hf, "max_position_embeddings", -1),
-                    (float) hf.path("rope_theta").asDouble(10000),
-                    (float) hf.path("rms_norm_eps").asDouble(1e-5),
-                    tied,
-                    LlamaConfig.RopeLayout.HALVES);
-            int kvDim = config.kvDim();
-            int hidden = config.hiddenDim();
+            LlamaConfig config = ArchitectureLoader.hfConfig(dir, hf, weightsFile.tensors().containsKey("lm_head.weight"));
+            ArchitectureLoader.Tensors tensors = ArchitectureLoader.hfTensors(weightsFile, architecture);
+            LlamaWeights weights = ArchitectureLoader.weights(config, tensors);
             int vocab = config.vocabSize();
-            IntFunction<String> layer = l -> "model.layers." + l + ".";
-            var weights = new LlamaWeights(
-                    hfMatrix(weightsFile, "model.embed_tokens.weight", vocab, dim),
-                    vectors(config.layers(), l -> hfVector(weightsFile, layer.apply(l) + "input_layernorm.weight", dim)),
-                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.q_proj.weight", dim, dim)),
-                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.k_proj.weight", kvDim, dim)),
-                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.v_proj.weight", kvDim, dim)),
-                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "self_attn.o_proj.weight", dim, dim)),
-                    vectors(config.layers(), l -> hfVector(weightsFile, layer.apply(l) + "post_attention_layernorm.weight",
-                            dim)),
-                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "mlp.gate_proj.weight", hidden, dim)),
-                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "mlp.down_proj.weight", dim, hidden)),
-                    matrices(config.layers(), l -> hfMatrix(weightsFile, layer.apply(l) + "mlp.up_proj.weight", hidden, dim)),
-                    hfVector(weightsFile, "model.norm.weight", dim),
-                    hfMatrix(weightsFile, tied ? "model.embed_tokens.weight" : "lm_head.weight", vocab, dim));
             Path tokenizerJson = dir.resolve("tokenizer.json");
             Tokenizer tokenizer = Files.exists(tokenizerJson)
                     ? HuggingFaceTokenizers.load(tokenizerJson, vocab)
@@ -262,9 +187,8 @@ final class LlamaLoader {
                 bytes += tensor.data().byteSize();
                 parameters += tensor.data().byteSize() / (tensor.type() == GgmlType.F32 ? 4 : 2);
             }
-            GgmlType weightType = weightsFile.tensor(layer.apply(0) + "self_attn.q_proj.weight").type();
-            var info = new ModelInfo(name, "safetensors", "llama", parameters, config.contextLength(), vocab,
-                    weightType.name(), bytes, created);
+            var info = new ModelInfo(name, "safetensors", architecture.ggufName(), parameters, config.contextLength(),
+                    vocab, ArchitectureLoader.queryType(tensors).name(), bytes, created);
             ChatTemplate template = new PlainChatTemplate();
             Path tokenizerConfig = dir.resolve("tokenizer_config.json");
             if (!(tokenizer instanceof IdOnlyTokenizer) && Files.exists(tokenizerConfig)) {
@@ -288,6 +212,15 @@ final class LlamaLoader {
         }
     }
 
+    /**
+     * The quantization of a GGUF file: its {@code general.file_type} preset (Q4_K_M mixes
+     * tensor types), or the attention weights' type when the file does not say.
+     */
+    private static String fileType(GgufFile gguf, ArchitectureLoader.Tensors tensors) {
+        return gguf.has("general.file_type") ? GgufFileType.name(gguf.getInt("general.file_type"))
+                : ArchitectureLoader.queryType(tensors).name();
+    }
+
     /** The text of a special token (its spelling in the vocabulary), or null. */
     private static String tokenText(Tokenizer tokenizer, int id) {
         if (id < 0) {
@@ -298,40 +231,6 @@ final class LlamaLoader {
             case ByteLevelBpeTokenizer bpe -> bpe.spelling(id);
             default -> null;
         };
-    }
-
-    private static int jsonInt(Path dir, JsonNode json, String key, int defaultValue) {
-        JsonNode node = json.get(key);
-        if (node == null || node.isNull()) {
-            if (defaultValue >= 0) {
-                return defaultValue;
-            }
-            throw new InferenceException(dir + "/config.json: " + key + " is missing");
-        }
-        if (!node.canConvertToExactIntegral() || !node.canConvertToInt()) {
-            throw new InferenceException(dir + "/config.json: " + key + " is " + node + ", expected an integer");
-        }
-        return node.asInt();
-    }
-
-    private static FloatTensor hfMatrix(SafetensorsFile file, String name, int rows, int cols) {
-        SafetensorsFile.Tensor tensor = file.tensor(name);
-        long[] shape = tensor.shape();
-        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
-            throw new InferenceException(file.path() + ": tensor " + name + " has shape " + Arrays.toString(shape)
-                    + ", expected [" + rows + ", " + cols + "]");
-        }
-        return FloatTensor.of(tensor.type(), tensor.data());
-    }
-
-    private static float[] hfVector(SafetensorsFile file, String name, int size) {
-        SafetensorsFile.Tensor tensor = file.tensor(name);
-        long[] shape = tensor.shape();
-        if (shape.length != 1 || shape[0] != size) {
-            throw new InferenceException(file.path() + ": tensor " + name + " has shape " + Arrays.toString(shape)
-                    + ", expected [" + size + "]");
-        }
-        return FloatTensor.of(tensor.type(), tensor.data()).toArray();
     }
 
     private static SentencePieceTokenizer llama2cTokenizer(Path file, int vocabSize) {
@@ -347,26 +246,6 @@ final class LlamaLoader {
 
     private static FloatTensor layerSlice(MemorySegment all, int layer, long floats) {
         return FloatTensor.of(GgmlType.F32, all.asSlice(layer * floats * Float.BYTES, floats * Float.BYTES));
-    }
-
-    private static FloatTensor matrix(GgufFile gguf, String name, int rows, int cols) {
-        GgufTensor tensor = gguf.tensor(name);
-        long[] dims = tensor.dims();
-        if (dims.length != 2 || dims[0] != cols || dims[1] != rows) {
-            throw new InferenceException(gguf.path() + ": tensor " + name + " has dims " + Arrays.toString(dims)
-                    + ", expected [" + cols + ", " + rows + "] (" + rows + " rows of " + cols + ")");
-        }
-        return FloatTensor.of(tensor.type(), tensor.data());
-    }
-
-    private static float[] vector(GgufFile gguf, String name, int size) {
-        GgufTensor tensor = gguf.tensor(name);
-        long[] dims = tensor.dims();
-        if (dims.length != 1 || dims[0] != size) {
-            throw new InferenceException(gguf.path() + ": tensor " + name + " has dims " + Arrays.toString(dims)
-                    + ", expected [" + size + "]");
-        }
-        return FloatTensor.of(tensor.type(), tensor.data()).toArray();
     }
 
     private static FloatTensor[] matrices(int layers, IntFunction<FloatTensor> perLayer) {

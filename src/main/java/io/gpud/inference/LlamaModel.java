@@ -5,6 +5,8 @@ import io.gpud.core.MonotonicClock;
 import io.gpud.model.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 import java.time.Clock;
 
@@ -71,6 +73,35 @@ public final class LlamaModel implements AutoCloseable {
         LlamaConfig c = model.llama().config();
         return new Dimensions(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.vocabSize(),
                 c.contextLength(), c.ropeTheta(), c.rmsEps(), c.rope() == LlamaConfig.RopeLayout.HALVES);
+    }
+
+    /**
+     * What this model computes beyond the plain Llama forward pass that {@link Dimensions}
+     * and {@link Layer} describe (head size dim / heads, RoPE over whole heads by one base, no
+     * biases, norms or caps besides Llama's), one phrase each; empty for a plain Llama. A
+     * backend that runs only that pass refuses a model with any.
+     */
+    public List<String> beyondPlainLlama() {
+        LlamaConfig c = model.llama().config();
+        LlamaWeights w = model.llama().weights();
+        var beyond = new ArrayList<String>();
+        if (c.architecture() != Architecture.LLAMA) {
+            beyond.add("architecture " + c.architecture().ggufName());
+        }
+        if (c.headSize() * c.heads() != c.dim()) {
+            beyond.add("head size " + c.headSize() + " ≠ dim / heads");
+        }
+        LlamaConfig.Rotary rotary = c.rotary();
+        if (rotary.dims() != c.headSize() || rotary.scale() != 1f || rotary.factors() != null) {
+            beyond.add("scaled or partial RoPE");
+        }
+        if (!c.attention().equals(LlamaConfig.Attention.plain(c.headSize())) || c.logitSoftCap() != 0f) {
+            beyond.add("attention scale, soft cap or sliding window");
+        }
+        if (w.qBias() != null) {
+            beyond.add("query/key/value biases");
+        }
+        return beyond;
     }
 
     /** Layer {@code l}'s weights. */

@@ -5,11 +5,14 @@ package io.gpud.inference;
  *
  * @param name          the name clients use in requests ({@code model} field)
  * @param format        file format: {@code gguf}, {@code llama2c}, {@code safetensors}
- * @param architecture  e.g. {@code llama}
+ * @param architecture  the family, as GGUF names it: {@code llama}, {@code qwen2}, {@code qwen3},
+ *                      {@code gemma2}, {@code gemma3}, {@code phi3}
  * @param parameters    number of weights
  * @param contextLength maximum sequence length (prompt plus generated tokens)
  * @param vocabSize     number of tokens
- * @param weightType    storage type of the big matrices, e.g. {@code F32}, {@code F16}
+ * @param weightType    the quantization: a GGUF file's preset ({@code general.file_type}, e.g.
+ *                      {@code Q4_K_M}, which mixes tensor types), else the storage type of the
+ *                      attention weights, e.g. {@code F32}, {@code F16}, {@code Q8_0}
  * @param sizeBytes     size of the weights in memory
  * @param createdEpochSeconds when the model was loaded (used as OpenAI's {@code created})
  */

@@ -7,8 +7,10 @@
  * continuous batching, quarantine); it drives a {@link io.gpud.inference.StepBackend}, the
  * arithmetic on one device. {@link io.gpud.inference.CpuBackend#load} loads a GGUF,
  * safetensors or llama2.c model and starts an engine on the CPU. The forward pass
- * is in {@code Llama}, whose header explains it; the kernels it calls (matrix × vectors of
- * every tensor type, split across threads by {@code Parallel}) are in {@code FloatTensor}.
+ * is in {@code Llama}, whose header explains it, for every {@code Architecture}, whose
+ * hyperparameters and weights {@code ArchitectureLoader} reads; the kernels it calls
+ * (matrix × vectors of every tensor type, split across threads by {@code Parallel}) are in
+ * {@code FloatTensor}.
  * Tokenizers: {@code SentencePieceTokenizer}, {@code ByteLevelBpeTokenizer}, built from
  * tokenizer.json by {@code HuggingFaceTokenizers}; chat templates: {@code JinjaChatTemplate}.
  * {@link io.gpud.inference.DemoModel} writes a small random-weight model for demos and tests.

@@ -71,11 +71,17 @@ public final class CudaBackend implements StepBackend<Integer> {
      * model (its mapped weights are no longer needed). On failure the model stays open so
      * the caller can run it elsewhere.
      *
-     * @throws CudaBackendException when a weight type has no CUDA kernel, the model does not
-     *                              fit or the device fails
+     * @throws CudaBackendException when the model is not a plain Llama ({@link LlamaModel#beyondPlainLlama}),
+     *                              a weight type has no CUDA kernel, the model does not fit or
+     *                              the device fails
      */
     public static Engine start(LlamaModel model, EngineConfig config, CudaAvailability.Usable device,
                                MonotonicClock clock, Consumer<String> quarantineListener) {
+        List<String> beyond = model.beyondPlainLlama();
+        if (!beyond.isEmpty()) {
+            throw new CudaBackendException("the CUDA backend runs the plain Llama forward pass only; "
+                    + model.info().name() + " has " + String.join(", ", beyond));
+        }
         DeviceTensor.requireKernels(WeightSource.of(model));
         int slots = Math.min(config.maxConcurrent(), LaunchGeometry.MAX_GRAPH_BATCH);
         int capacity = slotCapacity(model.dimensions(), config.kvCacheBytes(), slots);

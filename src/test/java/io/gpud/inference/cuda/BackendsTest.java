@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gpud.config.EngineConfig;
 import io.gpud.inference.Admission;
+import io.gpud.inference.ArchitectureFixture;
 import io.gpud.inference.Completion;
 import io.gpud.inference.Engine;
 import io.gpud.inference.GenerationListener;
@@ -99,6 +100,27 @@ class BackendsTest {
         var e = assertThrows(CudaBackendException.class,
                 () -> Backends.load(model, null, "m", cuda, () -> H100, reason -> { }));
         assertTrue(e.getMessage().contains("tensor token_embd is Q4_K, which has no CUDA kernel"), e.getMessage());
+    }
+
+    /**
+     * The CUDA backend runs the plain Llama forward pass only: another architecture stays on
+     * the CPU under {@code auto} (before any CUDA call, so no GPU is needed here) and is
+     * refused by name under {@code cuda}.
+     */
+    @Test
+    void otherArchitecturesServeOnTheCpuUnderAutoAndAreRefusedUnderCuda(@TempDir Path dir) throws Exception {
+        Path model = ArchitectureFixture.writeGguf(dir.resolve("q.gguf"), ArchitectureFixture.Spec.of("qwen2"),
+                GgmlType.F32, 1);
+        var auto = EngineConfig.limits(4, 2, 8).withBackend(EngineConfig.Backend.AUTO);
+        try (Engine engine = Backends.load(model, null, "q", auto, () -> H100, reason -> { })) {
+            assertEquals("cpu", engine.device());
+            assertEquals(5, generate(engine, 5));
+        }
+        var cuda = EngineConfig.limits(4, 2, 8).withBackend(EngineConfig.Backend.CUDA);
+        var e = assertThrows(CudaBackendException.class,
+                () -> Backends.load(model, null, "q", cuda, () -> H100, reason -> { }));
+        assertTrue(e.getMessage().contains("plain Llama") && e.getMessage().contains("architecture qwen2"),
+                e.getMessage());
     }
 
     @Test
