@@ -39,7 +39,19 @@ import org.slf4j.LoggerFactory;
 final class JinjaChatTemplate implements ChatTemplate {
     private static final Logger LOG = LoggerFactory.getLogger(JinjaChatTemplate.class);
     private static final int MAX_TEMPLATE_CHARS = 1 << 20;
+    /** The longest prompt a template may write: far beyond any model's context. */
     private static final long MAX_OUTPUT_CHARS = MAX_TEMPLATE_CHARS * 16L;
+    /**
+     * Steps one render may take (see {@link JinjaBudget}): room for the longest output four
+     * times over, a few seconds of one core and some hundred megabytes allocated at worst.
+     */
+    private static final long MAX_STEPS = 4 * MAX_OUTPUT_CHARS;
+    /** The longest refusal message a template's {@code raise_exception} may give. */
+    private static final int MAX_REFUSAL_CHARS = 4096;
+    /** Variables the template gets from this class; a conversation's options may not replace them. */
+    private static final java.util.Set<String> OWN_VARIABLES = java.util.Set.of("messages", "tools", "documents",
+            "add_generation_prompt", "bos_token", "eos_token", "raise_exception", "strftime_now", "namespace", "range",
+            "true", "false", "none", "True", "False", "None");
 
     private final String source;
     private final String bosToken;
@@ -93,7 +105,7 @@ final class JinjaChatTemplate implements ChatTemplate {
         var globals = new LinkedHashMap<String, Object>();
         globals.put("messages", messages(conversation.messages()));
         globals.put("add_generation_prompt", addGenerationPrompt);
-        globals.put("tools", conversation.tools().isEmpty() ? null : value(conversation.tools()));
+        globals.put("tools", conversation.tools().isEmpty() ? null : value(conversation.tools(), 0));
         globals.put("documents", null);
         if (bosToken != null) {
             globals.put("bos_token", bosToken);
@@ -101,18 +113,27 @@ final class JinjaChatTemplate implements ChatTemplate {
         if (eosToken != null) {
             globals.put("eos_token", eosToken);
         }
-        conversation.options().forEach((name, v) -> globals.put(name, value(v)));
-        globals.put("raise_exception", (JinjaRuntime.Function) (args, kwargs) -> {
-            throw new JinjaRuntime.Refusal(args.isEmpty() ? "" : JinjaRuntime.print(args.getFirst()));
+        conversation.options().forEach((name, v) -> {
+            if (OWN_VARIABLES.contains(name)) {
+                throw new IllegalArgumentException("the chat template option '" + name
+                        + "' would replace the template's own variable of that name");
+            }
+            globals.put(name, value(v, 0));
         });
-        globals.put("strftime_now", (JinjaRuntime.Function) (args, kwargs) ->
-                strftime(LocalDateTime.now(), args.isEmpty() ? "" : JinjaRuntime.print(args.getFirst())));
+        globals.put("raise_exception", (JinjaRuntime.Function) (args, kwargs) -> {
+            throw new JinjaRuntime.Refusal(args.isEmpty() ? "" : JinjaRuntime.print(args.getFirst(), MAX_REFUSAL_CHARS));
+        });
+        globals.put("strftime_now", (JinjaRuntime.Function) (args, kwargs) -> strftime(LocalDateTime.now(),
+                args.isEmpty() ? "" : JinjaRuntime.print(args.getFirst(), MAX_REFUSAL_CHARS)));
         try {
-            return new JinjaRuntime(MAX_OUTPUT_CHARS).render(parsed, globals);
+            return new JinjaRuntime(MAX_OUTPUT_CHARS, MAX_STEPS).render(parsed, globals);
         } catch (JinjaRuntime.Refusal e) {
             throw new IllegalArgumentException("the chat template refused the conversation: " + e.getMessage(), e);
-        } catch (IllegalArgumentException | ClassCastException | IndexOutOfBoundsException e) {
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("the chat template failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // a builtin given a value of the wrong kind (none, a list for a string, ...)
+            throw new IllegalArgumentException("the chat template failed: " + e, e);
         }
     }
 
@@ -138,7 +159,7 @@ final class JinjaChatTemplate implements ChatTemplate {
                 for (ToolCall call : message.toolCalls()) {
                     var function = new LinkedHashMap<String, Object>();
                     function.put("name", call.name());
-                    function.put("arguments", value(call.arguments()));
+                    function.put("arguments", value(call.arguments(), 0));
                     var c = new LinkedHashMap<String, Object>();
                     if (call.id() != null) {
                         c.put("id", call.id());
@@ -160,8 +181,13 @@ final class JinjaChatTemplate implements ChatTemplate {
         return list;
     }
 
-    /** A JSON-shaped Java value as a template value: integers as Long, decimals as Double, fresh containers. */
-    private static Object value(Object v) {
+    /**
+     * A JSON-shaped Java value as a template value: integers as Long (beyond 64 bits, as
+     * Double), decimals as Double, fresh containers, nested at most
+     * {@link JinjaBudget#MAX_VALUE_DEPTH} deep.
+     */
+    private static Object value(Object v, int depth) {
+        JinjaBudget.checkValueDepth(depth);
         return switch (v) {
             case null -> null;
             case String s -> s;
@@ -170,18 +196,18 @@ final class JinjaChatTemplate implements ChatTemplate {
             case Long l -> l;
             case Short s -> (long) s;
             case Byte b -> (long) b;
-            case BigInteger b -> b.longValue();
+            case BigInteger b -> b.bitLength() < 64 ? (Object) b.longValue() : (Object) b.doubleValue();
             case Float f -> (double) f;
             case Double d -> d;
             case BigDecimal d -> d.doubleValue();
             case Map<?, ?> map -> {
                 var copy = new LinkedHashMap<String, Object>();
-                map.forEach((k, x) -> copy.put(String.valueOf(k), value(x)));
+                map.forEach((k, x) -> copy.put(String.valueOf(k), value(x, depth + 1)));
                 yield copy;
             }
             case List<?> list -> {
                 var copy = new ArrayList<Object>(list.size());
-                list.forEach(x -> copy.add(value(x)));
+                list.forEach(x -> copy.add(value(x, depth + 1)));
                 yield copy;
             }
             default -> throw new IllegalArgumentException("a " + v.getClass().getSimpleName()

@@ -11,6 +11,8 @@ import java.util.Map;
  * {@code indent} spaces per level; strings escaped as JavaScript's {@code JSON.stringify}
  * escapes them (quote, backslash, control characters; everything else as is, unless
  * {@code ensureAscii}); integers without a fraction; keys in insertion order unless sorted.
+ * The text stops at {@code maxChars} and the nesting at {@link JinjaBudget#MAX_VALUE_DEPTH}
+ * (so a namespace holding itself ends too), each with an {@link IllegalArgumentException}.
  */
 final class JinjaJson {
 
@@ -20,21 +22,38 @@ final class JinjaJson {
     /**
      * @param undefinedAsNull whether an undefined value writes as {@code null} ({@code tojson})
      *                        or as {@code undefined} (lists and mappings printed into text)
+     * @param maxChars        the longest text allowed; a longer one is refused before it is built
      */
-    static String write(Object value, int indent, boolean ensureAscii, boolean sortKeys, String[] separators,
-                        boolean undefinedAsNull) {
-        var out = new StringBuilder();
+    static String write(Object value, long indent, boolean ensureAscii, boolean sortKeys, String[] separators,
+                        boolean undefinedAsNull, long maxChars) {
+        long limit = Math.min(maxChars, Integer.MAX_VALUE - 8); // what a StringBuilder holds
+        if (indent < 0 || indent > limit) {
+            throw new IllegalArgumentException("tojson's indent was " + indent + ", must be in [0, " + limit + "]");
+        }
+        var out = new Output(new StringBuilder(), limit);
         String itemSeparator = separators != null ? separators[0] : indent > 0 ? "," : ", ";
         String keySeparator = separators != null ? separators[1] : ": ";
-        write(value, indent, 0, ensureAscii, sortKeys, itemSeparator, keySeparator, undefinedAsNull, out);
-        return out.toString();
+        write(value, (int) indent, 0, ensureAscii, sortKeys, itemSeparator, keySeparator, undefinedAsNull, out);
+        return out.text.toString();
+    }
+
+    /** Text being written, refused once it passes {@code maxChars}. */
+    private record Output(StringBuilder text, long maxChars) {
+        StringBuilder check(long more) {
+            if (text.length() + more > maxChars) {
+                throw new IllegalArgumentException("the JSON text of a value passed " + maxChars + " characters");
+            }
+            return text;
+        }
     }
 
     private static void write(Object value, int indent, int depth, boolean ensureAscii, boolean sortKeys,
-                              String itemSeparator, String keySeparator, boolean undefinedAsNull, StringBuilder out) {
+                              String itemSeparator, String keySeparator, boolean undefinedAsNull, Output output) {
+        JinjaBudget.checkValueDepth(depth);
+        StringBuilder out = output.check((long) indent * (depth + 1) + 32);
         switch (value) {
             case null -> out.append("null");
-            case String s -> string(s, ensureAscii, out);
+            case String s -> string(s, ensureAscii, output.check(s.length()));
             case Long l -> out.append(l);
             case Double d -> out.append(d.isNaN() || d.isInfinite() ? "null" : number(d));
             case Boolean b -> out.append(b);
@@ -44,13 +63,13 @@ final class JinjaJson {
                 out.append('[');
                 for (int i = 0; i < list.size(); i++) {
                     if (i > 0) {
-                        out.append(itemSeparator);
+                        output.check(itemSeparator.length()).append(itemSeparator);
                     }
                     if (indent > 0) {
-                        out.append(child);
+                        output.check(child.length()).append(child);
                     }
                     write(list.get(i), indent, depth + 1, ensureAscii, sortKeys, itemSeparator, keySeparator,
-                            undefinedAsNull, out);
+                            undefinedAsNull, output);
                 }
                 if (indent > 0 && !list.isEmpty()) {
                     out.append(base);
@@ -58,9 +77,9 @@ final class JinjaJson {
                 out.append(']');
             }
             case Map<?, ?> map -> writeMap(map, indent, depth, ensureAscii, sortKeys, itemSeparator, keySeparator,
-                    undefinedAsNull, out);
+                    undefinedAsNull, output);
             case JinjaRuntime.Namespace ns -> writeMap(ns.values, indent, depth, ensureAscii, sortKeys, itemSeparator,
-                    keySeparator, undefinedAsNull, out);
+                    keySeparator, undefinedAsNull, output);
             default -> {
                 if (value == JinjaRuntime.UNDEFINED) {
                     out.append(undefinedAsNull ? "null" : "undefined");
@@ -72,7 +91,8 @@ final class JinjaJson {
     }
 
     private static void writeMap(Map<?, ?> map, int indent, int depth, boolean ensureAscii, boolean sortKeys,
-                                 String itemSeparator, String keySeparator, boolean undefinedAsNull, StringBuilder out) {
+                                 String itemSeparator, String keySeparator, boolean undefinedAsNull, Output output) {
+        StringBuilder out = output.text();
         String base = "\n" + " ".repeat(indent * depth);
         String child = base + " ".repeat(indent);
         List<Map.Entry<?, ?>> entries = new ArrayList<>(map.entrySet());
@@ -82,6 +102,8 @@ final class JinjaJson {
         out.append('{');
         boolean first = true;
         for (var entry : entries) {
+            String key = String.valueOf(entry.getKey());
+            output.check(itemSeparator.length() + child.length() + key.length() + keySeparator.length() + 2);
             if (!first) {
                 out.append(itemSeparator);
             }
@@ -89,10 +111,10 @@ final class JinjaJson {
             if (indent > 0) {
                 out.append(child);
             }
-            string(String.valueOf(entry.getKey()), ensureAscii, out);
+            string(key, ensureAscii, out);
             out.append(keySeparator);
             write(entry.getValue(), indent, depth + 1, ensureAscii, sortKeys, itemSeparator, keySeparator,
-                    undefinedAsNull, out);
+                    undefinedAsNull, output);
         }
         if (indent > 0 && !map.isEmpty()) {
             out.append(base);
@@ -127,10 +149,16 @@ final class JinjaJson {
         out.append('"');
     }
 
-    /** A double as JavaScript writes a number: {@code 2}, {@code 0.25}, {@code 1e+21}, {@code 1.5e-7}. */
+    /**
+     * A double as JavaScript writes a number: {@code 2}, {@code 0.25}, {@code 1e+21},
+     * {@code 1.5e-7}, {@code Infinity}, {@code NaN}.
+     */
     static String number(double d) {
         if (d == 0) {
             return "0";
+        }
+        if (!Double.isFinite(d)) {
+            return Double.isNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
         }
         double magnitude = Math.abs(d);
         String shortest = Double.toString(d);

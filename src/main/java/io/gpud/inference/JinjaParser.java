@@ -15,6 +15,12 @@ import java.util.regex.Pattern;
  * {@code in}, {@code + - ~}, {@code * / // %}, {@code **}, {@code is}, {@code |filter},
  * unary sign, then calls, attributes, subscripts and slices. {@code {% generation %}} tags
  * vanish, keeping their content.
+ *
+ * <p>The template comes from a model file, so reading it is bounded: statements, brackets,
+ * {@code not} and signs may nest at most {@value #MAX_NESTING} deep (the parser recurses once
+ * per level; real templates nest a dozen deep), integer literals must fit a {@code long}, and
+ * every failure is an {@link IllegalArgumentException} naming what is wrong. Long chains of
+ * operators are read without recursion; {@link JinjaRuntime} bounds how deep they evaluate.
  */
 final class JinjaParser {
 
@@ -119,8 +125,13 @@ final class JinjaParser {
     private static final List<String> SYMBOLS = List.of("{%", "%}", "{{", "}}", "<=", ">=", "==", "!=", "**", "//",
             "(", ")", "{", "}", "[", "]", ",", ".", ":", "|", "<", ">", "+", "-", "~", "*", "/", "%", "=");
 
+    /** How deep statements, brackets, {@code not} and signs may nest. */
+    static final int MAX_NESTING = 200;
+
     private final List<Token> tokens;
     private int current;
+    /** How many nesting levels enclose the token being read: at most {@link #MAX_NESTING}. */
+    private int nesting;
 
     private JinjaParser(List<Token> tokens) {
         this.tokens = tokens;
@@ -389,6 +400,7 @@ final class JinjaParser {
     }
 
     private Node parseStatement() {
+        enter();
         expect(Type.OPEN_STATEMENT, "{%");
         Token keyword = next();
         if (keyword.type() != Type.IDENTIFIER) {
@@ -443,6 +455,7 @@ final class JinjaParser {
             }
             default -> throw error("unknown statement '" + keyword.value() + "'");
         };
+        nesting--;
         return result;
     }
 
@@ -539,16 +552,19 @@ final class JinjaParser {
     }
 
     private Expr parseExpression() {
+        enter();
         Expr value = parseOr();
         if (isIdentifier("if")) {
             current++;
             Expr test = parseOr();
             if (isIdentifier("else")) {
                 current++;
-                return new Expr.Ternary(test, value, parseExpression());
+                value = new Expr.Ternary(test, value, parseExpression());
+            } else {
+                value = new Expr.Select(value, test);
             }
-            return new Expr.Select(value, test);
         }
+        nesting--;
         return value;
     }
 
@@ -573,7 +589,10 @@ final class JinjaParser {
     private Expr parseNot() {
         if (isIdentifier("not")) {
             current++;
-            return new Expr.Unary("not", parseNot());
+            enter();
+            Expr negated = new Expr.Unary("not", parseNot());
+            nesting--;
+            return negated;
         }
         return parseComparison();
     }
@@ -658,7 +677,10 @@ final class JinjaParser {
     private Expr parseUnarySign() {
         if (isSymbol("-", "+")) {
             String operator = next().value();
-            return new Expr.Unary(operator, parseUnarySign());
+            enter();
+            Expr signed = new Expr.Unary(operator, parseUnarySign());
+            nesting--;
+            return signed;
         }
         Expr value = parseMember(parsePrimary());
         while (isSymbol("(")) {
@@ -678,7 +700,7 @@ final class JinjaParser {
                 if (name.type() != Type.IDENTIFIER && name.type() != Type.NUMBER) {
                     throw error("a name is expected after '.'");
                 }
-                Expr property = name.type() == Type.NUMBER ? new Expr.Literal(Long.parseLong(name.value()))
+                Expr property = name.type() == Type.NUMBER ? new Expr.Literal(integer(name.value()))
                         : new Expr.Literal(name.value());
                 object = new Expr.Member(object, property, false);
             }
@@ -750,7 +772,7 @@ final class JinjaParser {
         switch (token.type()) {
             case NUMBER -> {
                 return token.value().contains(".") ? new Expr.Literal(Double.parseDouble(token.value()))
-                        : new Expr.Literal(Long.parseLong(token.value()));
+                        : new Expr.Literal(integer(token.value()));
             }
             case STRING -> {
                 var value = new StringBuilder(token.value());
@@ -797,6 +819,21 @@ final class JinjaParser {
                 }
             }
             default -> throw error("unexpected '" + token.value() + "'");
+        }
+    }
+
+    private long integer(String digits) {
+        try {
+            return Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw error("the integer " + digits + " does not fit 64 bits");
+        }
+    }
+
+    /** One level deeper; past {@link #MAX_NESTING} the template is refused before the parser's stack runs out. */
+    private void enter() {
+        if (++nesting > MAX_NESTING) {
+            throw error("the template nests more than " + MAX_NESTING + " deep");
         }
     }
 
@@ -856,7 +893,11 @@ final class JinjaParser {
     }
 
     private IllegalArgumentException error(String message) {
-        String at = current < tokens.size() ? " near '" + tokens.get(current).value() + "'" : " at the end";
+        String near = current < tokens.size() ? tokens.get(current).value() : null;
+        if (near != null && near.length() > 40) {
+            near = near.substring(0, 40) + "...";
+        }
+        String at = near != null ? " near '" + near + "'" : " at the end";
         return new IllegalArgumentException("chat template syntax: " + message + at + " (token " + current + ")");
     }
 }

@@ -21,7 +21,15 @@ import java.util.Map;
  * {@code true}/{@code false}; {@code strip}, {@code lstrip} and {@code rstrip} strip
  * whitespace whatever their argument; {@code ==} compares mappings and lists by identity;
  * {@code selectattr}/{@code rejectattr} treat a missing or falsy attribute as failing the
- * test; {@code iterable} is true of strings and lists only.
+ * test; {@code iterable} is true of strings and lists only. Integer arithmetic that leaves 64
+ * bits, and integer {@code //} or {@code %} by zero, are errors rather than the renderer's
+ * rounded or {@code NaN} results.
+ *
+ * <p>Neither the template nor its variables are trusted: a render spends from a
+ * {@link JinjaBudget} (steps, which pay for time and for every string and list built, and
+ * nesting depth) and stops at {@code maxOutputChars} of output, each with an
+ * {@link IllegalArgumentException}. Values are only the types above: a template reaches no
+ * Java object's methods or fields, only the builtins written out below.
  */
 final class JinjaRuntime {
 
@@ -82,17 +90,27 @@ final class JinjaRuntime {
         }
     }
 
-    private final long maxOutputChars;
+    /**
+     * Steps a loop turn costs besides its body: building {@code loop}, a mapping of nine
+     * items, takes about as long as evaluating 64 small expressions, so an empty loop over
+     * {@code range(10**6)} inside another ends within the budget's time too.
+     */
+    private static final int LOOP_TURN_STEPS = 64;
 
-    JinjaRuntime(long maxOutputChars) {
+    private final long maxOutputChars;
+    private final JinjaBudget budget;
+
+    /** A runtime for one render: at most {@code maxOutputChars} of output and {@code maxSteps} steps. */
+    JinjaRuntime(long maxOutputChars, long maxSteps) {
         this.maxOutputChars = maxOutputChars;
+        this.budget = new JinjaBudget(maxSteps);
     }
 
     /** Renders {@code template} with {@code globals}; throws {@link Refusal} or {@link IllegalArgumentException}. */
     String render(List<Node> template, Map<String, Object> globals) {
         var root = new Scope(null);
         root.variables.put("namespace", (Function) JinjaRuntime::namespace);
-        root.variables.put("range", (Function) JinjaRuntime::range);
+        root.variables.put("range", (Function) this::range);
         root.variables.put("true", true);
         root.variables.put("false", false);
         root.variables.put("none", null);
@@ -108,44 +126,61 @@ final class JinjaRuntime {
     // ---- statements
 
     private void renderBlock(List<Node> nodes, Scope scope, StringBuilder out) {
-        for (Node node : nodes) {
-            switch (node) {
-                case JinjaParser.Text t -> out.append(t.text());
-                case JinjaParser.Output o -> {
-                    Object value = evaluate(o.value(), scope);
-                    if (value != null && value != UNDEFINED) {
-                        out.append(print(value));
-                    }
+        budget.enter();
+        try {
+            for (Node node : nodes) {
+                render(node, scope, out);
+                if (out.length() > maxOutputChars) {
+                    throw new IllegalArgumentException("the chat template's output passed " + maxOutputChars
+                            + " characters");
                 }
-                case JinjaParser.If i -> renderBlock(truthy(evaluate(i.test(), scope)) ? i.body() : i.otherwise(), scope, out);
-                case JinjaParser.For f -> renderFor(f, scope, out);
-                case JinjaParser.Set s -> assign(s, scope);
-                case JinjaParser.Macro m -> scope.variables.put(m.name(), macro(m, scope));
-                case JinjaParser.CallBlock c -> {
-                    var callerScope = scope;
-                    Function caller = (args, kwargs) -> {
-                        var inner = new Scope(callerScope);
-                        bindParameters(c.callerParameters(), args, kwargs, inner, "caller");
-                        var text = new StringBuilder();
-                        renderBlock(c.body(), inner, text);
-                        return text.toString();
-                    };
-                    var inner = new Scope(scope);
-                    inner.variables.put("caller", caller);
-                    out.append(print(evaluate(c.call(), inner)));
-                }
-                case JinjaParser.FilterBlock f -> {
-                    var text = new StringBuilder();
-                    renderBlock(f.body(), scope, text);
-                    out.append(print(applyFilter(text.toString(), f.filter(), scope)));
-                }
-                case JinjaParser.Break b -> throw new BreakSignal();
-                case JinjaParser.Continue c -> throw new ContinueSignal();
             }
-            if (out.length() > maxOutputChars) {
-                throw new IllegalArgumentException("the chat template's output passed " + maxOutputChars + " characters");
-            }
+        } finally {
+            budget.exit();
         }
+    }
+
+    private void render(Node node, Scope scope, StringBuilder out) {
+        budget.spend(1);
+        switch (node) {
+            case JinjaParser.Text t -> append(t.text(), out);
+            case JinjaParser.Output o -> {
+                Object value = evaluate(o.value(), scope);
+                if (value != null && value != UNDEFINED) {
+                    append(print(value), out);
+                }
+            }
+            case JinjaParser.If i -> renderBlock(truthy(evaluate(i.test(), scope)) ? i.body() : i.otherwise(), scope, out);
+            case JinjaParser.For f -> renderFor(f, scope, out);
+            case JinjaParser.Set s -> assign(s, scope);
+            case JinjaParser.Macro m -> scope.variables.put(m.name(), macro(m, scope));
+            case JinjaParser.CallBlock c -> {
+                var callerScope = scope;
+                Function caller = (args, kwargs) -> {
+                    var inner = new Scope(callerScope);
+                    bindParameters(c.callerParameters(), args, kwargs, inner, "caller");
+                    var text = new StringBuilder();
+                    renderBlock(c.body(), inner, text);
+                    return text.toString();
+                };
+                var inner = new Scope(scope);
+                inner.variables.put("caller", caller);
+                append(print(evaluate(c.call(), inner)), out);
+            }
+            case JinjaParser.FilterBlock f -> {
+                var text = new StringBuilder();
+                renderBlock(f.body(), scope, text);
+                append(print(applyFilter(text.toString(), f.filter(), scope)), out);
+            }
+            case JinjaParser.Break b -> throw new BreakSignal();
+            case JinjaParser.Continue c -> throw new ContinueSignal();
+        }
+    }
+
+    /** Appends text to a render's output (or a macro's, or a block's), paying a step a character. */
+    private void append(String text, StringBuilder out) {
+        budget.spend(text.length());
+        out.append(text);
     }
 
     private void renderFor(JinjaParser.For node, Scope outer, StringBuilder out) {
@@ -159,6 +194,7 @@ final class JinjaRuntime {
         } else {
             throw new IllegalArgumentException("a for loop needs a list or a mapping, got " + typeName(iterable));
         }
+        budget.spend(candidates.size());
         var items = new ArrayList<Object>();
         for (Object item : candidates) {
             if (node.filter() != null) {
@@ -172,6 +208,7 @@ final class JinjaRuntime {
         }
         boolean iterated = false;
         for (int i = 0; i < items.size(); i++) {
+            budget.spend(LOOP_TURN_STEPS);
             var loop = new LinkedHashMap<String, Object>();
             loop.put("index", (long) i + 1);
             loop.put("index0", (long) i);
@@ -276,6 +313,15 @@ final class JinjaRuntime {
     // ---- expressions
 
     private Object evaluate(Expr expr, Scope scope) {
+        budget.enter();
+        try {
+            return evaluateAtDepth(expr, scope);
+        } finally {
+            budget.exit();
+        }
+    }
+
+    private Object evaluateAtDepth(Expr expr, Scope scope) {
         return switch (expr) {
             case Expr.Literal l -> l.value();
             case Expr.Name n -> scope.lookup(n.name());
@@ -363,8 +409,10 @@ final class JinjaRuntime {
         }
         List<Object> items;
         if (object instanceof List<?> list) {
+            budget.spend(list.size());
             items = new ArrayList<>(list);
         } else if (object instanceof String text) {
+            budget.spend(2L * text.length());
             items = new ArrayList<>();
             text.codePoints().forEach(c -> items.add(Character.toString(c)));
         } else {
@@ -411,12 +459,14 @@ final class JinjaRuntime {
                     if (!(evaluate(s.value(), scope) instanceof Map<?, ?> map)) {
                         throw new IllegalArgumentException("** needs a mapping");
                     }
+                    budget.spend(map.size());
                     map.forEach((k, v) -> kwargs.put((String) k, v));
                 }
                 case Expr.Spread s -> {
                     if (!(evaluate(s.value(), scope) instanceof List<?> list)) {
                         throw new IllegalArgumentException("* needs a list");
                     }
+                    budget.spend(list.size());
                     args.addAll(list);
                 }
                 default -> args.add(evaluate(argument, scope));
@@ -441,11 +491,11 @@ final class JinjaRuntime {
         if (operator.equals("not")) {
             return !truthy(value);
         }
-        double sign = operator.equals("-") ? -1 : 1;
+        boolean negate = operator.equals("-");
         return switch (value) {
-            case Long l -> (long) sign * l;
-            case Double d -> sign * d;
-            case Boolean b -> (long) sign * (b ? 1 : 0);
+            case Long l -> negate ? exact(() -> Math.negateExact(l)) : l;
+            case Double d -> negate ? -d : d;
+            case Boolean b -> (long) (negate ? -1 : 1) * (b ? 1 : 0);
             default -> throw new IllegalArgumentException("unary " + operator + " of " + typeName(value));
         };
     }
@@ -474,13 +524,18 @@ final class JinjaRuntime {
             boolean isFloat = left instanceof Double || right instanceof Double;
             double x = a.doubleValue();
             double y = c.doubleValue();
+            long i = a.longValue();
+            long j = c.longValue();
+            if (!isFloat && j == 0 && (op.equals("//") || op.equals("%"))) {
+                throw new IllegalArgumentException("integer " + op + " by zero");
+            }
             return switch (op) {
-                case "+" -> isFloat ? (Object) (x + y) : (Object) (a.longValue() + c.longValue());
-                case "-" -> isFloat ? (Object) (x - y) : (Object) (a.longValue() - c.longValue());
-                case "*" -> isFloat ? (Object) (x * y) : (Object) (a.longValue() * c.longValue());
+                case "+" -> isFloat ? (Object) (x + y) : exact(() -> Math.addExact(i, j));
+                case "-" -> isFloat ? (Object) (x - y) : exact(() -> Math.subtractExact(i, j));
+                case "*" -> isFloat ? (Object) (x * y) : exact(() -> Math.multiplyExact(i, j));
                 case "/" -> x / y;
-                case "//" -> isFloat ? (Object) Math.floor(x / y) : (Object) (long) Math.floor(x / y);
-                case "%" -> isFloat ? (Object) (x % y) : (Object) (a.longValue() % c.longValue());
+                case "//" -> isFloat ? (Object) Math.floor(x / y) : (Object) Math.floorDiv(i, j);
+                case "%" -> isFloat ? (Object) (x % y) : (Object) (i % j);
                 case "<" -> x < y;
                 case ">" -> x > y;
                 case "<=" -> x <= y;
@@ -493,7 +548,7 @@ final class JinjaRuntime {
                 return op.equals("not in");
             }
             if (op.equals("~") && left != null && right != null) {
-                return (left == UNDEFINED ? "" : concatText(left)) + (right == UNDEFINED ? "" : concatText(right));
+                return concat(left == UNDEFINED ? "" : left, right == UNDEFINED ? "" : right);
             }
             throw new IllegalArgumentException("cannot apply " + op + " to an undefined value");
         }
@@ -501,28 +556,35 @@ final class JinjaRuntime {
             throw new IllegalArgumentException("cannot apply " + op + " to none");
         }
         if (op.equals("~")) {
-            return concatText(left) + concatText(right);
+            return concat(left, right);
         }
         if (op.equals("**") && isNumeric(left) && isNumeric(right)) {
             double x = numeric(left);
             double y = numeric(right);
             double result = Math.pow(x, y);
             boolean isFloat = left instanceof Double || right instanceof Double || y < 0;
+            if (!isFloat && !(Math.abs(result) < 0x1p63)) {
+                throw new IllegalArgumentException("integer overflow: " + print(left) + " ** " + print(right)
+                        + " does not fit 64 bits");
+            }
             return isFloat ? (Object) result : (Object) (long) result;
         }
         if (left instanceof List<?> l && right instanceof List<?> r && op.equals("+")) {
+            budget.spend((long) l.size() + r.size());
             var joined = new ArrayList<Object>(l);
             joined.addAll(r);
             return joined;
         }
         if (right instanceof List<?> list && (op.equals("in") || op.equals("not in"))) {
+            budget.spend(list.size());
             boolean found = list.stream().anyMatch(item -> strictEquals(item, left));
             return op.equals("in") == found;
         }
         if ((left instanceof String || right instanceof String) && op.equals("+")) {
-            return concatText(left) + concatText(right);
+            return concat(left, right);
         }
         if (left instanceof String l && right instanceof String r && (op.equals("in") || op.equals("not in"))) {
+            budget.spend(r.length());
             return op.equals("in") == r.contains(l);
         }
         if (left instanceof String key && right instanceof Map<?, ?> map && (op.equals("in") || op.equals("not in"))) {
@@ -530,6 +592,22 @@ final class JinjaRuntime {
         }
         throw new IllegalArgumentException("unknown operator " + op + " between " + typeName(left) + " and "
                 + typeName(right));
+    }
+
+    private static Object exact(java.util.function.LongSupplier arithmetic) {
+        try {
+            return arithmetic.getAsLong();
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("integer overflow: the result does not fit 64 bits");
+        }
+    }
+
+    /** {@code left ~ right}, paid for before it is built. */
+    private String concat(Object left, Object right) {
+        String a = concatText(left);
+        String b = concatText(right);
+        budget.spend((long) a.length() + b.length());
+        return a + b;
     }
 
     // ---- filters, tests, methods
@@ -563,9 +641,9 @@ final class JinjaRuntime {
                 if (indent != null && !(indent instanceof Long)) {
                     throw new IllegalArgumentException("tojson's indent must be an integer");
                 }
-                return JinjaJson.write(operand, indent == null ? 0 : (int) (long) (Long) indent,
+                return paid(JinjaJson.write(operand, indent == null ? 0 : (Long) indent,
                         Boolean.TRUE.equals(kwargs.get("ensure_ascii")), Boolean.TRUE.equals(kwargs.get("sort_keys")),
-                        separators(kwargs.get("separators")), true);
+                        separators(kwargs.get("separators")), true, budget.left()));
             }
             case "default" -> {
                 Object fallback = args.isEmpty() ? "" : args.get(0);
@@ -579,6 +657,9 @@ final class JinjaRuntime {
             return listFilter(name, list, args, kwargs);
         }
         if (operand instanceof String text) {
+            if (!name.equals("length") && !name.equals("string")) {
+                budget.spend(text.length());
+            }
             return switch (name) {
                 case "length" -> (long) text.length();
                 case "upper" -> text.toUpperCase(java.util.Locale.ROOT);
@@ -597,10 +678,10 @@ final class JinjaRuntime {
         }
         if (operand instanceof Long || operand instanceof Double) {
             return switch (name) {
-                case "abs" -> operand instanceof Long l ? (Object) Math.abs(l) : (Object) Math.abs((Double) operand);
                 case "int" -> (long) ((Number) operand).doubleValue();
                 case "float" -> ((Number) operand).doubleValue();
                 case "string" -> print(operand);
+                case "abs" -> operand instanceof Long l ? exact(() -> Math.absExact(l)) : (Object) Math.abs((Double) operand);
                 default -> throw new IllegalArgumentException("unknown filter '" + name + "' for a number");
             };
         }
@@ -614,11 +695,12 @@ final class JinjaRuntime {
             };
         }
         if (operand instanceof Map<?, ?> map) {
+            budget.spend(map.size());
             return switch (name) {
                 case "items" -> mapMethod(map, "items").call(List.of(), Map.of());
                 case "length" -> (long) map.size();
                 case "keys", "values" -> mapMethod(map, name).call(List.of(), Map.of());
-                case "string" -> JinjaJson.write(map, 0, false, false, null, false);
+                case "string" -> print(map);
                 default -> throw new IllegalArgumentException("unknown filter '" + name + "' for a mapping");
             };
         }
@@ -626,6 +708,7 @@ final class JinjaRuntime {
     }
 
     private Object listFilter(String name, List<?> list, List<Object> args, Map<String, Object> kwargs) {
+        budget.spend(list.size());
         switch (name) {
             case "list" -> {
                 return list;
@@ -648,16 +731,19 @@ final class JinjaRuntime {
                 String separator = !args.isEmpty() ? (String) args.get(0) : (String) kwargs.getOrDefault("separator", "");
                 var text = new StringBuilder();
                 for (int i = 0; i < list.size(); i++) {
-                    text.append(i > 0 ? separator : "").append(concatText(list.get(i)));
+                    String item = concatText(list.get(i));
+                    budget.spend((long) (i > 0 ? separator.length() : 0) + item.length());
+                    text.append(i > 0 ? separator : "").append(item);
                 }
                 return text.toString();
             }
             case "string" -> {
-                return JinjaJson.write(list, 0, false, false, null, false);
+                return print(list);
             }
             case "unique" -> {
                 var out = new ArrayList<Object>();
                 for (Object item : list) {
+                    budget.spend(out.size());
                     if (out.stream().noneMatch(seen -> strictEquals(seen, item))) {
                         out.add(item);
                     }
@@ -734,7 +820,7 @@ final class JinjaRuntime {
         };
     }
 
-    private static Object stringMethod(String text, String name) {
+    private Object stringMethod(String text, String name) {
         return switch (name) {
             case "length" -> (long) text.length();
             case "upper" -> (Function) (a, k) -> text.toUpperCase(java.util.Locale.ROOT);
@@ -765,24 +851,32 @@ final class JinjaRuntime {
         };
     }
 
-    private static Function mapMethod(Map<?, ?> map, String name) {
+    private Function mapMethod(Map<?, ?> map, String name) {
         return switch (name) {
             case "get" -> (a, k) -> {
                 Object key = a.isEmpty() ? UNDEFINED : a.get(0);
                 return map.containsKey(key) ? map.get(key) : a.size() > 1 ? a.get(1) : null;
             };
             case "items" -> (a, k) -> {
+                budget.spend(3L * map.size());
                 var items = new ArrayList<Object>();
                 map.forEach((key, value) -> items.add(new ArrayList<>(java.util.Arrays.asList(key, value))));
                 return items;
             };
-            case "keys" -> (a, k) -> new ArrayList<Object>(map.keySet());
-            case "values" -> (a, k) -> new ArrayList<Object>(map.values());
+            case "keys" -> (a, k) -> {
+                budget.spend(map.size());
+                return new ArrayList<Object>(map.keySet());
+            };
+            case "values" -> (a, k) -> {
+                budget.spend(map.size());
+                return new ArrayList<Object>(map.values());
+            };
             default -> null;
         };
     }
 
-    private static List<Object> split(String text, List<Object> args) {
+    private List<Object> split(String text, List<Object> args) {
+        budget.spend(2L * text.length());
         Object separator = args.isEmpty() ? null : args.get(0);
         long max = args.size() > 1 ? (Long) args.get(1) : -1;
         var out = new ArrayList<Object>();
@@ -813,7 +907,7 @@ final class JinjaRuntime {
         }
     }
 
-    private static String replace(String text, List<Object> args, Map<String, Object> kwargs) {
+    private String replace(String text, List<Object> args, Map<String, Object> kwargs) {
         if (args.size() < 2 || !(args.get(0) instanceof String from) || !(args.get(1) instanceof String to)) {
             throw new IllegalArgumentException("replace() needs two strings");
         }
@@ -824,7 +918,9 @@ final class JinjaRuntime {
             int[] cps = text.codePoints().toArray();
             long inserted = 0;
             for (int i = 0; i <= cps.length; i++) {
+                budget.spend(1);
                 if (limit < 0 || inserted < limit) {
+                    budget.spend(to.length());
                     out.append(to);
                     inserted++;
                 }
@@ -839,6 +935,7 @@ final class JinjaRuntime {
         long done = 0;
         int at;
         while ((limit < 0 || done < limit) && (at = text.indexOf(from, start)) >= 0) {
+            budget.spend(to.length());
             out.append(text, start, at).append(to);
             start = at + from.length();
             done++;
@@ -846,14 +943,20 @@ final class JinjaRuntime {
         return out.append(text.substring(start)).toString();
     }
 
-    private static String indent(String text, List<Object> args, Map<String, Object> kwargs) {
+    private String indent(String text, List<Object> args, Map<String, Object> kwargs) {
         Object width = !args.isEmpty() ? args.get(0) : kwargs.getOrDefault("width", 4L);
         boolean first = Boolean.TRUE.equals(args.size() > 1 ? args.get(1) : kwargs.get("first"));
         boolean blank = Boolean.TRUE.equals(args.size() > 2 ? args.get(2) : kwargs.get("blank"));
-        String pad = width instanceof String s ? s : " ".repeat((int) Math.max(0, (Long) width));
+        if (!(width instanceof String) && !(width instanceof Long)) {
+            throw new IllegalArgumentException("indent's width must be a string or an integer, got " + typeName(width));
+        }
+        long padChars = width instanceof String s ? s.length() : Math.max(0, (Long) width);
+        budget.spend(padChars);
+        String pad = width instanceof String s ? s : " ".repeat((int) padChars);
         String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
             if ((first || i > 0) && (blank || !lines[i].isEmpty())) {
+                budget.spend(padChars + lines[i].length());
                 lines[i] = pad + lines[i];
             }
         }
@@ -870,10 +973,11 @@ final class JinjaRuntime {
         return m.find() ? (Object) Double.parseDouble(m.group(1)) : args.isEmpty() ? (Object) 0.0 : args.get(0);
     }
 
-    private static String joinCodePoints(String text, String separator) {
+    private String joinCodePoints(String text, String separator) {
         var out = new StringBuilder();
         int[] cps = text.codePoints().toArray();
         for (int i = 0; i < cps.length; i++) {
+            budget.spend(1L + separator.length());
             out.append(i > 0 ? separator : "").appendCodePoint(cps[i]);
         }
         return out.toString();
@@ -932,7 +1036,7 @@ final class JinjaRuntime {
         return namespace;
     }
 
-    private static Object range(List<Object> args, Map<String, Object> kwargs) {
+    private Object range(List<Object> args, Map<String, Object> kwargs) {
         long start = 0;
         long stop;
         long step = args.size() > 2 ? (Long) args.get(2) : 1;
@@ -949,6 +1053,7 @@ final class JinjaRuntime {
         }
         var out = new ArrayList<Object>();
         for (long i = start; step > 0 ? i < stop : i > stop; i += step) {
+            budget.spend(1);
             out.add(i);
             if (out.size() > 1_000_000) {
                 throw new IllegalArgumentException("range() is too long");
@@ -1025,8 +1130,8 @@ final class JinjaRuntime {
         return a == b;
     }
 
-    /** How a value prints in output. */
-    static String print(Object value) {
+    /** How a value prints in output: lists and mappings as JSON of at most {@code maxChars} characters. */
+    static String print(Object value, long maxChars) {
         return switch (value) {
             case null -> "";
             case String s -> s;
@@ -1034,19 +1139,48 @@ final class JinjaRuntime {
             case Double d -> d == 0 && 1 / d < 0 ? "-0.0" : d % 1 == 0 && !d.isInfinite() ? JinjaJson.number(d) + ".0"
                     : JinjaJson.number(d);
             case Boolean b -> b.toString();
-            case List<?> l -> JinjaJson.write(l, 0, false, false, null, false);
-            case Map<?, ?> m -> JinjaJson.write(m, 0, false, false, null, false);
-            case Namespace n -> JinjaJson.write(n.values, 0, false, false, null, false);
+            case List<?> l -> JinjaJson.write(l, 0, false, false, null, false, maxChars);
+            case Map<?, ?> m -> JinjaJson.write(m, 0, false, false, null, false, maxChars);
+            case Namespace n -> JinjaJson.write(n.values, 0, false, false, null, false, maxChars);
+            case Function f -> "function";
             default -> value == UNDEFINED ? "" : value.toString();
         };
     }
 
+    /** {@code text}, built by a builtin that could not pay for it before: paid for now. */
+    private String paid(String text) {
+        budget.spend(text.length());
+        return text;
+    }
+
+    /** How a value prints, the JSON of a list or mapping paid for. */
+    private String print(Object value) {
+        String text = print(value, budget.left());
+        if (value instanceof List<?> || value instanceof Map<?, ?> || value instanceof Namespace) {
+            budget.spend(text.length());
+        }
+        return text;
+    }
+
     /** How a value reads when joined to a string with {@code +} or {@code ~}. */
-    private static String concatText(Object value) {
+    private String concatText(Object value) {
+        return concatText(value, 0);
+    }
+
+    private String concatText(Object value, int depth) {
+        JinjaBudget.checkValueDepth(depth);
         return switch (value) {
             case Double d -> JinjaJson.number(d);
-            case List<?> l -> String.join(",", l.stream().map(x -> x instanceof Map<?, ?> ? "[object Object]"
-                    : concatText(x)).toList());
+            case List<?> l -> {
+                var text = new StringBuilder();
+                for (int i = 0; i < l.size(); i++) {
+                    Object item = l.get(i);
+                    String part = item instanceof Map<?, ?> ? "[object Object]" : concatText(item, depth + 1);
+                    budget.spend(1L + part.length());
+                    text.append(i > 0 ? "," : "").append(part);
+                }
+                yield text.toString();
+            }
             case Map<?, ?> m -> "[object Map]";
             default -> print(value);
         };
