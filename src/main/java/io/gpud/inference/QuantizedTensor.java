@@ -473,9 +473,9 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
             }
         }
 
-        /** ((a0 + a1) + (a2 + a3)), its lanes added in order (through {@code lanes}). */
-        static float total(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] lanes) {
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        /** The lanes of {@code sum} added in order (through {@code lanes}). */
+        static float total(FloatVector sum4, float[] lanes) {
+            sum4.intoArray(lanes, 0);
             float sum = 0;
             for (float lane : lanes) {
                 sum += lane;
@@ -483,13 +483,14 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
             return sum;
         }
 
-        /** {@link FLOATS}-many bytes at {@code at}, sign-extended to ints. */
-        final IntVector widen(long at) {
-            return (IntVector) bytes(at).convertShape(VectorOperators.B2I, INTS, 0);
+        /** {@link FLOATS}-many bytes of {@code data} at {@code at}, sign-extended to ints. */
+        static IntVector widen(MemorySegment data, long at) {
+            return (IntVector) ByteVector.fromMemorySegment(BYTES, data, at, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2I, INTS, 0);
         }
 
-        static FloatVector floats(IntVector q) {
-            return (FloatVector) q.convert(VectorOperators.I2F, 0);
+        static float half(MemorySegment data, long at) {
+            return Float.float16ToFloat(data.get(F16_LAYOUT, at));
         }
     }
 
@@ -523,14 +524,14 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
         }
 
         /** The eight 6-bit scales of the block at {@code at}, byte j = sub-block j's. */
-        private long scales(long at) {
+        private static long scales(MemorySegment data, long at) {
             int u0 = data.get(U32_LAYOUT, at + 4);
             int u2 = data.get(U32_LAYOUT, at + 12);
             return (u0 & 0x3F3F3F3FL) | (long) ((u2 & 0x0F0F0F0F) | (u0 >>> 2 & 0x30303030)) << 32;
         }
 
         /** The eight 6-bit minima of the block at {@code at}, byte j = sub-block j's. */
-        private long mins(long at) {
+        private static long mins(MemorySegment data, long at) {
             int u1 = data.get(U32_LAYOUT, at + 8);
             int u2 = data.get(U32_LAYOUT, at + 12);
             return (u1 & 0x3F3F3F3FL) | (long) ((u2 >>> 4 & 0x0F0F0F0F) | (u1 >>> 2 & 0x30303030)) << 32;
@@ -538,38 +539,47 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
 
         @Override
         float row(long at, float[] x, int blocks, float[] lanes) {
+            return rowOf(data, at, x, blocks, lanes);
+        }
+
+        private static float rowOf(MemorySegment data, long at, float[] x, int blocks, float[] lanes) {
             FloatVector a0 = FloatVector.zero(FLOATS);
             FloatVector a1 = a0;
             FloatVector a2 = a0;
             FloatVector a3 = a0;
             for (int xb = 0; xb < 256 * blocks; xb += 256, at += 144) {
-                float d = half(at);
-                float dmin = half(at + 2);
-                long scales = scales(at);
-                long mins = mins(at);
+                float d = half(data, at);
+                float dmin = half(data, at + 2);
+                long scales = scales(data, at);
+                long mins = mins(data, at);
                 for (int c = 0; c < 4; c++) {
                     float s1 = d * (int) (scales >>> 16 * c & 0xFF);
                     float m1 = -(dmin * (int) (mins >>> 16 * c & 0xFF));
                     float s2 = d * (int) (scales >>> 16 * c + 8 & 0xFF);
                     float m2 = -(dmin * (int) (mins >>> 16 * c + 8 & 0xFF));
                     for (int l = 0; l < 32; l += 2 * LANES) {
-                        IntVector qa = widen(at + 16 + 32 * c + l);
-                        IntVector qb = widen(at + 16 + 32 * c + l + LANES);
+                        IntVector qa = widen(data, at + 16 + 32 * c + l);
+                        IntVector qb = widen(data, at + 16 + 32 * c + l + LANES);
                         int i = xb + 64 * c + l;
-                        a0 = floats(qa.and(15)).fma(s1, m1).fma(FloatVector.fromArray(FLOATS, x, i), a0);
-                        a1 = floats(qb.and(15)).fma(s1, m1).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
-                        a2 = floats(qa.lanewise(VectorOperators.LSHR, 4).and(15)).fma(s2, m2)
+                        a0 = ((FloatVector) qa.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+                        a1 = ((FloatVector) qb.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
+                        a2 = ((FloatVector) qa.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2)
                                 .fma(FloatVector.fromArray(FLOATS, x, i + 32), a2);
-                        a3 = floats(qb.lanewise(VectorOperators.LSHR, 4).and(15)).fma(s2, m2)
+                        a3 = ((FloatVector) qb.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2)
                                 .fma(FloatVector.fromArray(FLOATS, x, i + 32 + LANES), a3);
                     }
                 }
             }
-            return total(a0, a1, a2, a3, lanes);
+            return total(a0.add(a1).add(a2.add(a3)), lanes);
         }
 
         @Override
         void row4(long at, float[][] x, int b, int blocks, float[][] out, int r, float[] lanes) {
+            row4Of(data, at, x, b, blocks, out, r, lanes);
+        }
+
+        private static void row4Of(MemorySegment data, long at, float[][] x, int b, int blocks, float[][] out, int r,
+                float[] lanes) {
             float[] x0 = x[b];
             float[] x1 = x[b + 1];
             float[] x2 = x[b + 2];
@@ -591,23 +601,23 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
             FloatVector z2 = u0;
             FloatVector z3 = u0;
             for (int xb = 0; xb < 256 * blocks; xb += 256, at += 144) {
-                float d = half(at);
-                float dmin = half(at + 2);
-                long scales = scales(at);
-                long mins = mins(at);
+                float d = half(data, at);
+                float dmin = half(data, at + 2);
+                long scales = scales(data, at);
+                long mins = mins(data, at);
                 for (int c = 0; c < 4; c++) {
                     float s1 = d * (int) (scales >>> 16 * c & 0xFF);
                     float m1 = -(dmin * (int) (mins >>> 16 * c & 0xFF));
                     float s2 = d * (int) (scales >>> 16 * c + 8 & 0xFF);
                     float m2 = -(dmin * (int) (mins >>> 16 * c + 8 & 0xFF));
                     for (int l = 0; l < 32; l += 2 * LANES) {
-                        IntVector qa = widen(at + 16 + 32 * c + l);
-                        IntVector qb = widen(at + 16 + 32 * c + l + LANES);
+                        IntVector qa = widen(data, at + 16 + 32 * c + l);
+                        IntVector qb = widen(data, at + 16 + 32 * c + l + LANES);
                         int i = xb + 64 * c + l;
-                        FloatVector k0 = floats(qa.and(15)).fma(s1, m1);
-                        FloatVector k1 = floats(qb.and(15)).fma(s1, m1);
-                        FloatVector k2 = floats(qa.lanewise(VectorOperators.LSHR, 4).and(15)).fma(s2, m2);
-                        FloatVector k3 = floats(qb.lanewise(VectorOperators.LSHR, 4).and(15)).fma(s2, m2);
+                        FloatVector k0 = ((FloatVector) qa.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1);
+                        FloatVector k1 = ((FloatVector) qb.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1);
+                        FloatVector k2 = ((FloatVector) qa.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2);
+                        FloatVector k3 = ((FloatVector) qb.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2);
                         u0 = k0.fma(FloatVector.fromArray(FLOATS, x0, i), u0);
                         u1 = k1.fma(FloatVector.fromArray(FLOATS, x0, i + LANES), u1);
                         u2 = k2.fma(FloatVector.fromArray(FLOATS, x0, i + 32), u2);
@@ -627,10 +637,10 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
                     }
                 }
             }
-            out[b][r] = total(u0, u1, u2, u3, lanes);
-            out[b + 1][r] = total(v0, v1, v2, v3, lanes);
-            out[b + 2][r] = total(w0, w1, w2, w3, lanes);
-            out[b + 3][r] = total(z0, z1, z2, z3, lanes);
+            out[b][r] = total(u0.add(u1).add(u2.add(u3)), lanes);
+            out[b + 1][r] = total(v0.add(v1).add(v2.add(v3)), lanes);
+            out[b + 2][r] = total(w0.add(w1).add(w2.add(w3)), lanes);
+            out[b + 3][r] = total(z0.add(z1).add(z2.add(z3)), lanes);
         }
     }
 
@@ -709,46 +719,55 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
         }
 
         /** d × scale {@code j} of the block at {@code at}, whose d is {@code d}. */
-        private float scale(long at, float d, int j) {
+        private static float scale(MemorySegment data, long at, float d, int j) {
             return d * data.get(ValueLayout.JAVA_BYTE, at + 192 + j);
         }
 
         @Override
         float row(long at, float[] x, int blocks, float[] lanes) {
+            return rowOf(data, at, x, blocks, lanes);
+        }
+
+        private static float rowOf(MemorySegment data, long at, float[] x, int blocks, float[] lanes) {
             FloatVector a0 = FloatVector.zero(FLOATS);
             FloatVector a1 = a0;
             FloatVector a2 = a0;
             FloatVector a3 = a0;
             for (int xb = 0; xb < 256 * blocks; xb += 256, at += 210) {
-                float d = half(at + 208);
+                float d = half(data, at + 208);
                 for (int part = 0; part < 2; part++) {
                     for (int l = 0; l < 32; l += LANES) {
-                        IntVector lowA = widen(at + 64 * part + l);
-                        IntVector lowB = widen(at + 64 * part + 32 + l);
-                        IntVector high = widen(at + 128 + 32 * part + l);
+                        IntVector lowA = widen(data, at + 64 * part + l);
+                        IntVector lowB = widen(data, at + 64 * part + 32 + l);
+                        IntVector high = widen(data, at + 128 + 32 * part + l);
                         int j = 8 * part + l / 16;
-                        float s0 = scale(at, d, j);
-                        float s1 = scale(at, d, j + 2);
-                        float s2 = scale(at, d, j + 4);
-                        float s3 = scale(at, d, j + 6);
+                        float s0 = scale(data, at, d, j);
+                        float s1 = scale(data, at, d, j + 2);
+                        float s2 = scale(data, at, d, j + 4);
+                        float s3 = scale(data, at, d, j + 6);
                         int i = xb + 128 * part + l;
-                        a0 = floats(lowA.and(15).or(high.lanewise(VectorOperators.LSHL, 4).and(48)))
+                        a0 = ((FloatVector) lowA.and(15).or(high.lanewise(VectorOperators.LSHL, 4).and(48)).convert(VectorOperators.I2F, 0))
                                 .fma(s0, -32 * s0).fma(FloatVector.fromArray(FLOATS, x, i), a0);
-                        a1 = floats(lowB.and(15).or(high.lanewise(VectorOperators.LSHL, 2).and(48)))
+                        a1 = ((FloatVector) lowB.and(15).or(high.lanewise(VectorOperators.LSHL, 2).and(48)).convert(VectorOperators.I2F, 0))
                                 .fma(s1, -32 * s1).fma(FloatVector.fromArray(FLOATS, x, i + 32), a1);
-                        a2 = floats(lowA.lanewise(VectorOperators.LSHR, 4).and(15).or(high.and(48)))
+                        a2 = ((FloatVector) lowA.lanewise(VectorOperators.LSHR, 4).and(15).or(high.and(48)).convert(VectorOperators.I2F, 0))
                                 .fma(s2, -32 * s2).fma(FloatVector.fromArray(FLOATS, x, i + 64), a2);
-                        a3 = floats(lowB.lanewise(VectorOperators.LSHR, 4).and(15)
-                                .or(high.lanewise(VectorOperators.LSHR, 2).and(48)))
+                        a3 = ((FloatVector) lowB.lanewise(VectorOperators.LSHR, 4).and(15)
+                                .or(high.lanewise(VectorOperators.LSHR, 2).and(48)).convert(VectorOperators.I2F, 0))
                                 .fma(s3, -32 * s3).fma(FloatVector.fromArray(FLOATS, x, i + 96), a3);
                     }
                 }
             }
-            return total(a0, a1, a2, a3, lanes);
+            return total(a0.add(a1).add(a2.add(a3)), lanes);
         }
 
         @Override
         void row4(long at, float[][] x, int b, int blocks, float[][] out, int r, float[] lanes) {
+            row4Of(data, at, x, b, blocks, out, r, lanes);
+        }
+
+        private static void row4Of(MemorySegment data, long at, float[][] x, int b, int blocks, float[][] out, int r,
+                float[] lanes) {
             float[] x0 = x[b];
             float[] x1 = x[b + 1];
             float[] x2 = x[b + 2];
@@ -770,26 +789,26 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
             FloatVector z2 = u0;
             FloatVector z3 = u0;
             for (int xb = 0; xb < 256 * blocks; xb += 256, at += 210) {
-                float d = half(at + 208);
+                float d = half(data, at + 208);
                 for (int part = 0; part < 2; part++) {
                     for (int l = 0; l < 32; l += LANES) {
-                        IntVector lowA = widen(at + 64 * part + l);
-                        IntVector lowB = widen(at + 64 * part + 32 + l);
-                        IntVector high = widen(at + 128 + 32 * part + l);
+                        IntVector lowA = widen(data, at + 64 * part + l);
+                        IntVector lowB = widen(data, at + 64 * part + 32 + l);
+                        IntVector high = widen(data, at + 128 + 32 * part + l);
                         int j = 8 * part + l / 16;
-                        float s0 = scale(at, d, j);
-                        float s1 = scale(at, d, j + 2);
-                        float s2 = scale(at, d, j + 4);
-                        float s3 = scale(at, d, j + 6);
+                        float s0 = scale(data, at, d, j);
+                        float s1 = scale(data, at, d, j + 2);
+                        float s2 = scale(data, at, d, j + 4);
+                        float s3 = scale(data, at, d, j + 6);
                         int i = xb + 128 * part + l;
-                        FloatVector k0 = floats(lowA.and(15).or(high.lanewise(VectorOperators.LSHL, 4).and(48)))
+                        FloatVector k0 = ((FloatVector) lowA.and(15).or(high.lanewise(VectorOperators.LSHL, 4).and(48)).convert(VectorOperators.I2F, 0))
                                 .fma(s0, -32 * s0);
-                        FloatVector k1 = floats(lowB.and(15).or(high.lanewise(VectorOperators.LSHL, 2).and(48)))
+                        FloatVector k1 = ((FloatVector) lowB.and(15).or(high.lanewise(VectorOperators.LSHL, 2).and(48)).convert(VectorOperators.I2F, 0))
                                 .fma(s1, -32 * s1);
-                        FloatVector k2 = floats(lowA.lanewise(VectorOperators.LSHR, 4).and(15).or(high.and(48)))
+                        FloatVector k2 = ((FloatVector) lowA.lanewise(VectorOperators.LSHR, 4).and(15).or(high.and(48)).convert(VectorOperators.I2F, 0))
                                 .fma(s2, -32 * s2);
-                        FloatVector k3 = floats(lowB.lanewise(VectorOperators.LSHR, 4).and(15)
-                                .or(high.lanewise(VectorOperators.LSHR, 2).and(48))).fma(s3, -32 * s3);
+                        FloatVector k3 = ((FloatVector) lowB.lanewise(VectorOperators.LSHR, 4).and(15)
+                                .or(high.lanewise(VectorOperators.LSHR, 2).and(48)).convert(VectorOperators.I2F, 0)).fma(s3, -32 * s3);
                         u0 = k0.fma(FloatVector.fromArray(FLOATS, x0, i), u0);
                         u1 = k1.fma(FloatVector.fromArray(FLOATS, x0, i + 32), u1);
                         u2 = k2.fma(FloatVector.fromArray(FLOATS, x0, i + 64), u2);
@@ -809,10 +828,10 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
                     }
                 }
             }
-            out[b][r] = total(u0, u1, u2, u3, lanes);
-            out[b + 1][r] = total(v0, v1, v2, v3, lanes);
-            out[b + 2][r] = total(w0, w1, w2, w3, lanes);
-            out[b + 3][r] = total(z0, z1, z2, z3, lanes);
+            out[b][r] = total(u0.add(u1).add(u2.add(u3)), lanes);
+            out[b + 1][r] = total(v0.add(v1).add(v2.add(v3)), lanes);
+            out[b + 2][r] = total(w0.add(w1).add(w2.add(w3)), lanes);
+            out[b + 3][r] = total(z0.add(z1).add(z2.add(z3)), lanes);
         }
     }
 
