@@ -415,10 +415,13 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
     /**
      * The types of Q4_K_M files, multiplied in registers: each piece of {@code LANES} weights
      * is widened from its bits into a float vector and multiplied with the activations at
-     * once, with no scratch round trip. Every output is computed the same way: piece k of
-     * each 4 × {@code LANES} elements (in the order each type's loop visits them) goes into
-     * accumulator k mod 4 by a fused multiply-add, the four accumulators are added as
-     * (a0 + a1) + (a2 + a3) and their lanes summed in order ({@link #total}). A batch runs
+     * once, with no scratch round trip. Every output is computed the same way: each piece
+     * goes by a fused multiply-add into one of a few vector accumulators, in the fixed order
+     * of the type's loop (Q4_K: two, alternating; Q6_K: four, one per quarter of 128
+     * elements), the accumulators are added in a fixed tree and their lanes summed in order
+     * ({@link #total}). Fewer vector operations per method keep the compiler within its
+     * budget for inlining them; past it, vectors are boxed and a row costs several times
+     * more. A batch runs
      * the inputs four at a time ({@link #row4}: each piece widened once for four inputs, the
      * same operations per input as {@link #row}) over tiles of rows, so a tile's weights stay
      * in the cache while every input passes over them; the remaining inputs go one by one.
@@ -545,32 +548,27 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
         private static float rowOf(MemorySegment data, long at, float[] x, int blocks, float[] lanes) {
             FloatVector a0 = FloatVector.zero(FLOATS);
             FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
             for (int xb = 0; xb < 256 * blocks; xb += 256, at += 144) {
                 float d = half(data, at);
                 float dmin = half(data, at + 2);
                 long scales = scales(data, at);
                 long mins = mins(data, at);
-                for (int c = 0; c < 4; c++) {
-                    float s1 = d * (int) (scales >>> 16 * c & 0xFF);
-                    float m1 = -(dmin * (int) (mins >>> 16 * c & 0xFF));
-                    float s2 = d * (int) (scales >>> 16 * c + 8 & 0xFF);
-                    float m2 = -(dmin * (int) (mins >>> 16 * c + 8 & 0xFF));
+                for (int j = 0; j < 8; j++) {
+                    float s = d * (int) (scales >>> 8 * j & 0xFF);
+                    float m = -(dmin * (int) (mins >>> 8 * j & 0xFF));
+                    int shift = 4 * (j & 1);
+                    long q = at + 16 + 32 * (j >> 1);
                     for (int l = 0; l < 32; l += 2 * LANES) {
-                        IntVector qa = widen(data, at + 16 + 32 * c + l);
-                        IntVector qb = widen(data, at + 16 + 32 * c + l + LANES);
-                        int i = xb + 64 * c + l;
-                        a0 = ((FloatVector) qa.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1).fma(FloatVector.fromArray(FLOATS, x, i), a0);
-                        a1 = ((FloatVector) qb.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
-                        a2 = ((FloatVector) qa.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2)
-                                .fma(FloatVector.fromArray(FLOATS, x, i + 32), a2);
-                        a3 = ((FloatVector) qb.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2)
-                                .fma(FloatVector.fromArray(FLOATS, x, i + 32 + LANES), a3);
+                        int i = xb + 32 * j + l;
+                        a0 = ((FloatVector) widen(data, q + l).lanewise(VectorOperators.LSHR, shift).and(15)
+                                .convert(VectorOperators.I2F, 0)).fma(s, m).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+                        a1 = ((FloatVector) widen(data, q + l + LANES).lanewise(VectorOperators.LSHR, shift).and(15)
+                                .convert(VectorOperators.I2F, 0)).fma(s, m)
+                                .fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
                     }
                 }
             }
-            return total(a0.add(a1).add(a2.add(a3)), lanes);
+            return total(a0.add(a1), lanes);
         }
 
         @Override
@@ -586,61 +584,43 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
             float[] x3 = x[b + 3];
             FloatVector u0 = FloatVector.zero(FLOATS);
             FloatVector u1 = u0;
-            FloatVector u2 = u0;
-            FloatVector u3 = u0;
             FloatVector v0 = u0;
             FloatVector v1 = u0;
-            FloatVector v2 = u0;
-            FloatVector v3 = u0;
             FloatVector w0 = u0;
             FloatVector w1 = u0;
-            FloatVector w2 = u0;
-            FloatVector w3 = u0;
             FloatVector z0 = u0;
             FloatVector z1 = u0;
-            FloatVector z2 = u0;
-            FloatVector z3 = u0;
             for (int xb = 0; xb < 256 * blocks; xb += 256, at += 144) {
                 float d = half(data, at);
                 float dmin = half(data, at + 2);
                 long scales = scales(data, at);
                 long mins = mins(data, at);
-                for (int c = 0; c < 4; c++) {
-                    float s1 = d * (int) (scales >>> 16 * c & 0xFF);
-                    float m1 = -(dmin * (int) (mins >>> 16 * c & 0xFF));
-                    float s2 = d * (int) (scales >>> 16 * c + 8 & 0xFF);
-                    float m2 = -(dmin * (int) (mins >>> 16 * c + 8 & 0xFF));
+                for (int j = 0; j < 8; j++) {
+                    float s = d * (int) (scales >>> 8 * j & 0xFF);
+                    float m = -(dmin * (int) (mins >>> 8 * j & 0xFF));
+                    int shift = 4 * (j & 1);
+                    long q = at + 16 + 32 * (j >> 1);
                     for (int l = 0; l < 32; l += 2 * LANES) {
-                        IntVector qa = widen(data, at + 16 + 32 * c + l);
-                        IntVector qb = widen(data, at + 16 + 32 * c + l + LANES);
-                        int i = xb + 64 * c + l;
-                        FloatVector k0 = ((FloatVector) qa.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1);
-                        FloatVector k1 = ((FloatVector) qb.and(15).convert(VectorOperators.I2F, 0)).fma(s1, m1);
-                        FloatVector k2 = ((FloatVector) qa.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2);
-                        FloatVector k3 = ((FloatVector) qb.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).fma(s2, m2);
+                        int i = xb + 32 * j + l;
+                        FloatVector k0 = ((FloatVector) widen(data, q + l).lanewise(VectorOperators.LSHR, shift).and(15)
+                                .convert(VectorOperators.I2F, 0)).fma(s, m);
+                        FloatVector k1 = ((FloatVector) widen(data, q + l + LANES).lanewise(VectorOperators.LSHR, shift)
+                                .and(15).convert(VectorOperators.I2F, 0)).fma(s, m);
                         u0 = k0.fma(FloatVector.fromArray(FLOATS, x0, i), u0);
                         u1 = k1.fma(FloatVector.fromArray(FLOATS, x0, i + LANES), u1);
-                        u2 = k2.fma(FloatVector.fromArray(FLOATS, x0, i + 32), u2);
-                        u3 = k3.fma(FloatVector.fromArray(FLOATS, x0, i + 32 + LANES), u3);
                         v0 = k0.fma(FloatVector.fromArray(FLOATS, x1, i), v0);
                         v1 = k1.fma(FloatVector.fromArray(FLOATS, x1, i + LANES), v1);
-                        v2 = k2.fma(FloatVector.fromArray(FLOATS, x1, i + 32), v2);
-                        v3 = k3.fma(FloatVector.fromArray(FLOATS, x1, i + 32 + LANES), v3);
                         w0 = k0.fma(FloatVector.fromArray(FLOATS, x2, i), w0);
                         w1 = k1.fma(FloatVector.fromArray(FLOATS, x2, i + LANES), w1);
-                        w2 = k2.fma(FloatVector.fromArray(FLOATS, x2, i + 32), w2);
-                        w3 = k3.fma(FloatVector.fromArray(FLOATS, x2, i + 32 + LANES), w3);
                         z0 = k0.fma(FloatVector.fromArray(FLOATS, x3, i), z0);
                         z1 = k1.fma(FloatVector.fromArray(FLOATS, x3, i + LANES), z1);
-                        z2 = k2.fma(FloatVector.fromArray(FLOATS, x3, i + 32), z2);
-                        z3 = k3.fma(FloatVector.fromArray(FLOATS, x3, i + 32 + LANES), z3);
                     }
                 }
             }
-            out[b][r] = total(u0.add(u1).add(u2.add(u3)), lanes);
-            out[b + 1][r] = total(v0.add(v1).add(v2.add(v3)), lanes);
-            out[b + 2][r] = total(w0.add(w1).add(w2.add(w3)), lanes);
-            out[b + 3][r] = total(z0.add(z1).add(z2.add(z3)), lanes);
+            out[b][r] = total(u0.add(u1), lanes);
+            out[b + 1][r] = total(v0.add(v1), lanes);
+            out[b + 2][r] = total(w0.add(w1), lanes);
+            out[b + 3][r] = total(z0.add(z1), lanes);
         }
     }
 
