@@ -37,8 +37,8 @@ import jdk.incubator.vector.VectorSpecies;
  * (none of today's x86 or ARM NEON machines) blocks are dequantized element by element.
  */
 abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTensor.Q4_1, QuantizedTensor.Q5_0,
-        QuantizedTensor.Q5_1, QuantizedTensor.Q2K, QuantizedTensor.Q3K, QuantizedTensor.Q4K, QuantizedTensor.Q5K,
-        QuantizedTensor.Q6K, QuantizedTensor.IQ4NL, QuantizedTensor.IQ4XS {
+        QuantizedTensor.Q5_1, QuantizedTensor.Q2K, QuantizedTensor.Q3K, QuantizedTensor.Q5K, QuantizedTensor.InRegister,
+        QuantizedTensor.IQ4NL, QuantizedTensor.IQ4XS {
     /** Elements dequantized at a time: whole blocks of every type, 4 KiB of floats. */
     static final int CHUNK = 1024;
     private static final int LANES = FLOATS.length();
@@ -51,8 +51,8 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
     private static final IntVector LANE_INDEX = IntVector.zero(INTS).addIndex(1);
 
     final GgmlType type;
-    private final int blockSize;
-    private final int blockBytes;
+    final int blockSize;
+    final int blockBytes;
 
     private QuantizedTensor(GgmlType type, MemorySegment data) {
         super(data, data.byteSize() / type.bytesPerBlock() * type.blockSize());
@@ -93,7 +93,7 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
     }
 
     @Override
-    final float dot(long offset, float[] x, int n) {
+    float dot(long offset, float[] x, int n) {
         float[] w = new float[Math.min(n, CHUNK) + LANES];
         float sum = 0;
         for (int from = 0; from < n; from += CHUNK) {
@@ -106,7 +106,7 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
 
     /** Each row dequantized once per chunk for the whole batch; see the class comment. */
     @Override
-    final void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+    void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
         float[] w = new float[Math.min(cols, CHUNK) + LANES];
         for (int r = from; r < to; r++) {
             long offset = (long) r * cols;
@@ -412,8 +412,97 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
         }
     }
 
-    /** Q4_K: F16 d, F16 dmin, 12 bytes of 6-bit scales and minima, 128 bytes of nibbles. */
-    static final class Q4K extends QuantizedTensor {
+    /**
+     * The types of Q4_K_M files, multiplied in registers: each piece of {@code LANES} weights
+     * is widened from its bits into a float vector and multiplied with the activations at
+     * once, with no scratch round trip. Every output is computed the same way: each piece
+     * goes by a fused multiply-add into one of a few vector accumulators, in the fixed order
+     * of the type's loop (Q4_K: two, alternating; Q6_K: four, one per quarter of 128
+     * elements), the accumulators are added in a fixed tree and their lanes summed in order
+     * ({@link #total}). Fewer vector operations per method keep the compiler within its
+     * budget for inlining them; past it, vectors are boxed and a row costs several times
+     * more. A batch runs
+     * the inputs four at a time ({@link #row4}: each piece widened once for four inputs, the
+     * same operations per input as {@link #row}) over tiles of rows, so a tile's weights stay
+     * in the cache while every input passes over them; the remaining inputs go one by one.
+     * On a float vector of other than 8 or 16 lanes the blocks are dequantized into a scratch
+     * as for the other types.
+     */
+    abstract static sealed class InRegister extends QuantizedTensor permits Q4K, Q6K {
+        private static final boolean APPLIES = LANES == 8 || LANES == 16;
+        /** Rows multiplied by one group of inputs before the next group starts. */
+        private static final int ROW_TILE = 32;
+
+        private InRegister(GgmlType type, MemorySegment data) {
+            super(type, data);
+        }
+
+        /** Σ row · x over the {@code blocks} blocks starting at byte {@code at}. */
+        abstract float row(long at, float[] x, int blocks, float[] lanes);
+
+        /** out[b + i][r] = {@link #row}(at, x[b + i], blocks) for i in [0, 4), bit for bit. */
+        abstract void row4(long at, float[][] x, int b, int blocks, float[][] out, int r, float[] lanes);
+
+        @Override
+        final float dot(long offset, float[] x, int n) {
+            if (!APPLIES) {
+                return super.dot(offset, x, n);
+            }
+            return row(offset / blockSize * blockBytes, x, n / blockSize, new float[LANES]);
+        }
+
+        @Override
+        final void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+            if (!APPLIES) {
+                super.matmulRows(x, out, batch, from, to, cols);
+                return;
+            }
+            float[] lanes = new float[LANES];
+            int blocks = cols / blockSize;
+            long rowBytes = (long) blocks * blockBytes;
+            for (int tile = from; tile < to; tile += ROW_TILE) {
+                int end = Math.min(to, tile + ROW_TILE);
+                int b = 0;
+                for (; b + 4 <= batch; b += 4) {
+                    for (int r = tile; r < end; r++) {
+                        row4(r * rowBytes, x, b, blocks, out, r, lanes);
+                    }
+                }
+                for (; b < batch; b++) {
+                    for (int r = tile; r < end; r++) {
+                        out[b][r] = row(r * rowBytes, x[b], blocks, lanes);
+                    }
+                }
+            }
+        }
+
+        /** The lanes of {@code sum} added in order (through {@code lanes}). */
+        static float total(FloatVector sum4, float[] lanes) {
+            sum4.intoArray(lanes, 0);
+            float sum = 0;
+            for (float lane : lanes) {
+                sum += lane;
+            }
+            return sum;
+        }
+
+        /** {@link FLOATS}-many bytes of {@code data} at {@code at}, sign-extended to ints. */
+        static IntVector widen(MemorySegment data, long at) {
+            return (IntVector) ByteVector.fromMemorySegment(BYTES, data, at, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2I, INTS, 0);
+        }
+
+        static float half(MemorySegment data, long at) {
+            return Float.float16ToFloat(data.get(F16_LAYOUT, at));
+        }
+    }
+
+    /**
+     * Q4_K: F16 d, F16 dmin, 12 bytes of 6-bit scales and minima, 128 bytes of nibbles. In
+     * the kernels each weight is fma(q, d × scale, −(dmin × min)), rounded once (ggml rounds
+     * the product and the difference separately, as {@link #element} does).
+     */
+    static final class Q4K extends InRegister {
         Q4K(MemorySegment data) {
             super(GgmlType.Q4_K, data);
         }
@@ -435,6 +524,103 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
                         d * scaleOrMin(at + 4, 2 * c, 0), dmin * scaleOrMin(at + 4, 2 * c, 1),
                         d * scaleOrMin(at + 4, 2 * c + 1, 0), dmin * scaleOrMin(at + 4, 2 * c + 1, 1));
             }
+        }
+
+        /** The eight 6-bit scales of the block at {@code at}, byte j = sub-block j's. */
+        private static long scales(MemorySegment data, long at) {
+            int u0 = data.get(U32_LAYOUT, at + 4);
+            int u2 = data.get(U32_LAYOUT, at + 12);
+            return (u0 & 0x3F3F3F3FL) | (long) ((u2 & 0x0F0F0F0F) | (u0 >>> 2 & 0x30303030)) << 32;
+        }
+
+        /** The eight 6-bit minima of the block at {@code at}, byte j = sub-block j's. */
+        private static long mins(MemorySegment data, long at) {
+            int u1 = data.get(U32_LAYOUT, at + 8);
+            int u2 = data.get(U32_LAYOUT, at + 12);
+            return (u1 & 0x3F3F3F3FL) | (long) ((u2 >>> 4 & 0x0F0F0F0F) | (u1 >>> 2 & 0x30303030)) << 32;
+        }
+
+        @Override
+        float row(long at, float[] x, int blocks, float[] lanes) {
+            return rowOf(data, at, x, blocks, lanes);
+        }
+
+        private static float rowOf(MemorySegment data, long at, float[] x, int blocks, float[] lanes) {
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            for (int xb = 0; xb < 256 * blocks; xb += 256, at += 144) {
+                float d = half(data, at);
+                float dmin = half(data, at + 2);
+                long scales = scales(data, at);
+                long mins = mins(data, at);
+                for (int j = 0; j < 8; j++) {
+                    float s = d * (int) (scales >>> 8 * j & 0xFF);
+                    float m = -(dmin * (int) (mins >>> 8 * j & 0xFF));
+                    int shift = 4 * (j & 1);
+                    long q = at + 16 + 32 * (j >> 1);
+                    for (int l = 0; l < 32; l += 2 * LANES) {
+                        int i = xb + 32 * j + l;
+                        a0 = ((FloatVector) widen(data, q + l).lanewise(VectorOperators.LSHR, shift).and(15)
+                                .convert(VectorOperators.I2F, 0)).fma(s, m).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+                        a1 = ((FloatVector) widen(data, q + l + LANES).lanewise(VectorOperators.LSHR, shift).and(15)
+                                .convert(VectorOperators.I2F, 0)).fma(s, m)
+                                .fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
+                    }
+                }
+            }
+            return total(a0.add(a1), lanes);
+        }
+
+        @Override
+        void row4(long at, float[][] x, int b, int blocks, float[][] out, int r, float[] lanes) {
+            row4Of(data, at, x, b, blocks, out, r, lanes);
+        }
+
+        private static void row4Of(MemorySegment data, long at, float[][] x, int b, int blocks, float[][] out, int r,
+                float[] lanes) {
+            float[] x0 = x[b];
+            float[] x1 = x[b + 1];
+            float[] x2 = x[b + 2];
+            float[] x3 = x[b + 3];
+            FloatVector u0 = FloatVector.zero(FLOATS);
+            FloatVector u1 = u0;
+            FloatVector v0 = u0;
+            FloatVector v1 = u0;
+            FloatVector w0 = u0;
+            FloatVector w1 = u0;
+            FloatVector z0 = u0;
+            FloatVector z1 = u0;
+            for (int xb = 0; xb < 256 * blocks; xb += 256, at += 144) {
+                float d = half(data, at);
+                float dmin = half(data, at + 2);
+                long scales = scales(data, at);
+                long mins = mins(data, at);
+                for (int j = 0; j < 8; j++) {
+                    float s = d * (int) (scales >>> 8 * j & 0xFF);
+                    float m = -(dmin * (int) (mins >>> 8 * j & 0xFF));
+                    int shift = 4 * (j & 1);
+                    long q = at + 16 + 32 * (j >> 1);
+                    for (int l = 0; l < 32; l += 2 * LANES) {
+                        int i = xb + 32 * j + l;
+                        FloatVector k0 = ((FloatVector) widen(data, q + l).lanewise(VectorOperators.LSHR, shift).and(15)
+                                .convert(VectorOperators.I2F, 0)).fma(s, m);
+                        FloatVector k1 = ((FloatVector) widen(data, q + l + LANES).lanewise(VectorOperators.LSHR, shift)
+                                .and(15).convert(VectorOperators.I2F, 0)).fma(s, m);
+                        u0 = k0.fma(FloatVector.fromArray(FLOATS, x0, i), u0);
+                        u1 = k1.fma(FloatVector.fromArray(FLOATS, x0, i + LANES), u1);
+                        v0 = k0.fma(FloatVector.fromArray(FLOATS, x1, i), v0);
+                        v1 = k1.fma(FloatVector.fromArray(FLOATS, x1, i + LANES), v1);
+                        w0 = k0.fma(FloatVector.fromArray(FLOATS, x2, i), w0);
+                        w1 = k1.fma(FloatVector.fromArray(FLOATS, x2, i + LANES), w1);
+                        z0 = k0.fma(FloatVector.fromArray(FLOATS, x3, i), z0);
+                        z1 = k1.fma(FloatVector.fromArray(FLOATS, x3, i + LANES), z1);
+                    }
+                }
+            }
+            out[b][r] = total(u0.add(u1), lanes);
+            out[b + 1][r] = total(v0.add(v1), lanes);
+            out[b + 2][r] = total(w0.add(w1), lanes);
+            out[b + 3][r] = total(z0.add(z1), lanes);
         }
     }
 
@@ -472,8 +658,12 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
         }
     }
 
-    /** Q6_K: 128 bytes of low nibbles, 64 bytes of 2-bit high parts, 16 signed scales, F16 d. */
-    static final class Q6K extends QuantizedTensor {
+    /**
+     * Q6_K: 128 bytes of low nibbles, 64 bytes of 2-bit high parts, 16 signed scales, F16 d.
+     * In the kernels each weight is fma(q, d × scale, −32 × d × scale): the one rounding of
+     * d × scale × (q − 32), which is ggml's value.
+     */
+    static final class Q6K extends InRegister {
         Q6K(MemorySegment data) {
             super(GgmlType.Q6_K, data);
         }
@@ -506,6 +696,122 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
                     toFloats(q).mul(ds).intoArray(out, o + 16 * sub + l);
                 }
             }
+        }
+
+        /** d × scale {@code j} of the block at {@code at}, whose d is {@code d}. */
+        private static float scale(MemorySegment data, long at, float d, int j) {
+            return d * data.get(ValueLayout.JAVA_BYTE, at + 192 + j);
+        }
+
+        @Override
+        float row(long at, float[] x, int blocks, float[] lanes) {
+            return rowOf(data, at, x, blocks, lanes);
+        }
+
+        private static float rowOf(MemorySegment data, long at, float[] x, int blocks, float[] lanes) {
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int xb = 0; xb < 256 * blocks; xb += 256, at += 210) {
+                float d = half(data, at + 208);
+                for (int part = 0; part < 2; part++) {
+                    for (int l = 0; l < 32; l += LANES) {
+                        IntVector lowA = widen(data, at + 64 * part + l);
+                        IntVector lowB = widen(data, at + 64 * part + 32 + l);
+                        IntVector high = widen(data, at + 128 + 32 * part + l);
+                        int j = 8 * part + l / 16;
+                        float s0 = scale(data, at, d, j);
+                        float s1 = scale(data, at, d, j + 2);
+                        float s2 = scale(data, at, d, j + 4);
+                        float s3 = scale(data, at, d, j + 6);
+                        int i = xb + 128 * part + l;
+                        a0 = ((FloatVector) lowA.and(15).or(high.lanewise(VectorOperators.LSHL, 4).and(48)).convert(VectorOperators.I2F, 0))
+                                .fma(s0, -32 * s0).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+                        a1 = ((FloatVector) lowB.and(15).or(high.lanewise(VectorOperators.LSHL, 2).and(48)).convert(VectorOperators.I2F, 0))
+                                .fma(s1, -32 * s1).fma(FloatVector.fromArray(FLOATS, x, i + 32), a1);
+                        a2 = ((FloatVector) lowA.lanewise(VectorOperators.LSHR, 4).and(15).or(high.and(48)).convert(VectorOperators.I2F, 0))
+                                .fma(s2, -32 * s2).fma(FloatVector.fromArray(FLOATS, x, i + 64), a2);
+                        a3 = ((FloatVector) lowB.lanewise(VectorOperators.LSHR, 4).and(15)
+                                .or(high.lanewise(VectorOperators.LSHR, 2).and(48)).convert(VectorOperators.I2F, 0))
+                                .fma(s3, -32 * s3).fma(FloatVector.fromArray(FLOATS, x, i + 96), a3);
+                    }
+                }
+            }
+            return total(a0.add(a1).add(a2.add(a3)), lanes);
+        }
+
+        @Override
+        void row4(long at, float[][] x, int b, int blocks, float[][] out, int r, float[] lanes) {
+            row4Of(data, at, x, b, blocks, out, r, lanes);
+        }
+
+        private static void row4Of(MemorySegment data, long at, float[][] x, int b, int blocks, float[][] out, int r,
+                float[] lanes) {
+            float[] x0 = x[b];
+            float[] x1 = x[b + 1];
+            float[] x2 = x[b + 2];
+            float[] x3 = x[b + 3];
+            FloatVector u0 = FloatVector.zero(FLOATS);
+            FloatVector u1 = u0;
+            FloatVector u2 = u0;
+            FloatVector u3 = u0;
+            FloatVector v0 = u0;
+            FloatVector v1 = u0;
+            FloatVector v2 = u0;
+            FloatVector v3 = u0;
+            FloatVector w0 = u0;
+            FloatVector w1 = u0;
+            FloatVector w2 = u0;
+            FloatVector w3 = u0;
+            FloatVector z0 = u0;
+            FloatVector z1 = u0;
+            FloatVector z2 = u0;
+            FloatVector z3 = u0;
+            for (int xb = 0; xb < 256 * blocks; xb += 256, at += 210) {
+                float d = half(data, at + 208);
+                for (int part = 0; part < 2; part++) {
+                    for (int l = 0; l < 32; l += LANES) {
+                        IntVector lowA = widen(data, at + 64 * part + l);
+                        IntVector lowB = widen(data, at + 64 * part + 32 + l);
+                        IntVector high = widen(data, at + 128 + 32 * part + l);
+                        int j = 8 * part + l / 16;
+                        float s0 = scale(data, at, d, j);
+                        float s1 = scale(data, at, d, j + 2);
+                        float s2 = scale(data, at, d, j + 4);
+                        float s3 = scale(data, at, d, j + 6);
+                        int i = xb + 128 * part + l;
+                        FloatVector k0 = ((FloatVector) lowA.and(15).or(high.lanewise(VectorOperators.LSHL, 4).and(48)).convert(VectorOperators.I2F, 0))
+                                .fma(s0, -32 * s0);
+                        FloatVector k1 = ((FloatVector) lowB.and(15).or(high.lanewise(VectorOperators.LSHL, 2).and(48)).convert(VectorOperators.I2F, 0))
+                                .fma(s1, -32 * s1);
+                        FloatVector k2 = ((FloatVector) lowA.lanewise(VectorOperators.LSHR, 4).and(15).or(high.and(48)).convert(VectorOperators.I2F, 0))
+                                .fma(s2, -32 * s2);
+                        FloatVector k3 = ((FloatVector) lowB.lanewise(VectorOperators.LSHR, 4).and(15)
+                                .or(high.lanewise(VectorOperators.LSHR, 2).and(48)).convert(VectorOperators.I2F, 0)).fma(s3, -32 * s3);
+                        u0 = k0.fma(FloatVector.fromArray(FLOATS, x0, i), u0);
+                        u1 = k1.fma(FloatVector.fromArray(FLOATS, x0, i + 32), u1);
+                        u2 = k2.fma(FloatVector.fromArray(FLOATS, x0, i + 64), u2);
+                        u3 = k3.fma(FloatVector.fromArray(FLOATS, x0, i + 96), u3);
+                        v0 = k0.fma(FloatVector.fromArray(FLOATS, x1, i), v0);
+                        v1 = k1.fma(FloatVector.fromArray(FLOATS, x1, i + 32), v1);
+                        v2 = k2.fma(FloatVector.fromArray(FLOATS, x1, i + 64), v2);
+                        v3 = k3.fma(FloatVector.fromArray(FLOATS, x1, i + 96), v3);
+                        w0 = k0.fma(FloatVector.fromArray(FLOATS, x2, i), w0);
+                        w1 = k1.fma(FloatVector.fromArray(FLOATS, x2, i + 32), w1);
+                        w2 = k2.fma(FloatVector.fromArray(FLOATS, x2, i + 64), w2);
+                        w3 = k3.fma(FloatVector.fromArray(FLOATS, x2, i + 96), w3);
+                        z0 = k0.fma(FloatVector.fromArray(FLOATS, x3, i), z0);
+                        z1 = k1.fma(FloatVector.fromArray(FLOATS, x3, i + 32), z1);
+                        z2 = k2.fma(FloatVector.fromArray(FLOATS, x3, i + 64), z2);
+                        z3 = k3.fma(FloatVector.fromArray(FLOATS, x3, i + 96), z3);
+                    }
+                }
+            }
+            out[b][r] = total(u0.add(u1).add(u2.add(u3)), lanes);
+            out[b + 1][r] = total(v0.add(v1).add(v2.add(v3)), lanes);
+            out[b + 2][r] = total(w0.add(w1).add(w2.add(w3)), lanes);
+            out[b + 3][r] = total(z0.add(z1).add(z2.add(z3)), lanes);
         }
     }
 
