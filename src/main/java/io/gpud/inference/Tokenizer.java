@@ -17,9 +17,17 @@ public interface Tokenizer {
 
     /**
      * Encodes text; with {@code parseSpecial} false, special-token look-alikes in the text
-     * are encoded as ordinary text, so text from an end user cannot inject control tokens
-     * (user-defined added tokens such as {@code <think>} are still matched, as in
-     * llama.cpp).
+     * are encoded as ordinary text, as Hugging Face's {@code split_special_tokens} does
+     * (user-defined added tokens such as {@code <think>} are still matched, as in llama.cpp).
+     *
+     * <p>The server never passes false: it encodes every prompt, raw or rendered from a chat,
+     * with special tokens parsed, as Hugging Face's {@code apply_chat_template} and
+     * llama.cpp's server do, so its prompts are the tokens the model's own tooling gives. A
+     * chat message that writes a control token's text (say {@code <|im_end|>}) therefore
+     * becomes that token. The request's sender owns the whole prompt, as with a raw
+     * completion prompt, so this gives them nothing they do not have already; an
+     * application that puts untrusted text into a conversation must remove control-token
+     * text from it itself.
      */
     int[] encode(String text, boolean addBos, boolean parseSpecial);
 
