@@ -6,7 +6,8 @@ package io.gpud.inference;
  * asked for. For example {@code [user: "Hi"]} renders as {@code "user: Hi\nassistant: "}.
  * Models trained without a chat format continue such a transcript reasonably; the BOS token
  * is added by the tokenizer, not by the template. Such a model was never taught a tool-call
- * format, so tools and tool calls are refused rather than dropped.
+ * format, so tools, tool calls and tool results ({@code role: tool}) are refused rather than
+ * dropped or passed off as a turn of a speaker named "tool".
  */
 final class PlainChatTemplate implements ChatTemplate {
 
@@ -15,11 +16,12 @@ final class PlainChatTemplate implements ChatTemplate {
         if (!conversation.tools().isEmpty()) {
             throw new IllegalArgumentException("the model has no chat template, so it cannot be offered tools");
         }
+        if (conversation.hasToolMessages()) {
+            throw new IllegalArgumentException(
+                    "the model has no chat template, so it cannot be shown tool calls or tool results");
+        }
         var out = new StringBuilder();
         for (Message message : conversation.messages()) {
-            if (!message.toolCalls().isEmpty()) {
-                throw new IllegalArgumentException("the model has no chat template, so it cannot be shown tool calls");
-            }
             out.append(message.role()).append(": ").append(message.content()).append('\n');
         }
         if (addGenerationPrompt) {
