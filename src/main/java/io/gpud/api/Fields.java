@@ -42,9 +42,14 @@ final class Fields {
     }
 
     static Optional<String> string(ObjectNode body, String name) {
-        return get(body, name).map(v -> {
+        return string(body, name, name);
+    }
+
+    /** The string field {@code name} of an object the request names {@code param} (for errors). */
+    static Optional<String> string(ObjectNode object, String param, String name) {
+        return get(object, name).map(v -> {
             if (!v.isTextual()) {
-                throw wrongType(name, "a string", v);
+                throw wrongType(param, "a string", v);
             }
             return v.textValue();
         });
@@ -178,21 +183,48 @@ final class Fields {
         return List.copyOf(stops);
     }
 
-    /** A chat role; OpenAI's {@code developer} is the system role. */
-    /** How one dialect reads a message's content: {@code (message, param) -> text}. */
+    /**
+     * A message's text, and the text parts it came as.
+     *
+     * @param text  the text (the parts joined, where it came as parts)
+     * @param parts the text of each part as sent, empty where the content came as one string
+     */
+    record Content(String text, List<String> parts) {
+        Content {
+            parts = List.copyOf(parts);
+        }
+
+        static Content of(String text) {
+            return new Content(text, List.of());
+        }
+    }
+
+    /** How one dialect reads a message's content: {@code (message, param) -> content}. */
     interface ContentReader {
-        String content(ObjectNode message, String param);
+        Content content(ObjectNode message, String param);
+    }
+
+    /**
+     * How one dialect writes what the two APIs name differently in a message.
+     *
+     * @param content        reads the content
+     * @param nameField      the field naming the message's author or, on a tool message, the
+     *                       tool that answered ({@code name}, Ollama's {@code tool_name})
+     * @param reasoningField the field holding an assistant message's reasoning
+     *                       ({@code reasoning_content}, Ollama's {@code thinking})
+     */
+    record MessageDialect(ContentReader content, String nameField, String reasoningField) {
     }
 
     /**
      * A chat request's conversation: {@code messages} (a non-empty array of objects with a
-     * role and a content; assistant messages may carry {@code tool_calls}, tool messages a
-     * {@code tool_call_id}, assistant messages a {@code reasoning_content}), the {@code tools}
-     * offered, and {@code chat_template_kwargs} (variables for the model's template, such as
-     * {@code enable_thinking}). Tool-call arguments sent as JSON text holding an object are
-     * passed to the template as that object, as templates expect.
+     * role and a content; assistant messages may carry {@code tool_calls} and reasoning,
+     * tool messages a {@code tool_call_id}, any message a name, in the dialect's field),
+     * the {@code tools} offered, and {@code chat_template_kwargs} (variables for the model's
+     * template, such as {@code enable_thinking}). Tool-call arguments sent as JSON text
+     * holding an object are passed to the template as that object, as templates expect.
      */
-    static ChatTemplate.Conversation conversation(ObjectNode body, ContentReader content) {
+    static ChatTemplate.Conversation conversation(ObjectNode body, MessageDialect dialect) {
         JsonNode messages = get(body, "messages")
                 .orElseThrow(() -> ApiException.invalid("messages", "'messages' is required"));
         if (!messages.isArray()) {
@@ -207,9 +239,10 @@ final class Fields {
             if (!(messages.get(i) instanceof ObjectNode m)) {
                 throw wrongType(param, "an object", messages.get(i));
             }
-            out.add(new ChatTemplate.Message(role(m, param), content.content(m, param), List.of(),
-                    toolCalls(m, param), string(m, "tool_call_id").orElse(null),
-                    string(m, "reasoning_content").orElse(null)));
+            Content content = dialect.content().content(m, param);
+            out.add(new ChatTemplate.Message(role(m, param), content.text(), content.parts(),
+                    toolCalls(m, param), messageString(m, param, "tool_call_id"),
+                    messageString(m, param, dialect.reasoningField()), messageString(m, param, dialect.nameField())));
         }
         List<Object> tools = new ArrayList<>();
         JsonNode toolsNode = get(body, "tools").orElse(null);
@@ -228,6 +261,10 @@ final class Fields {
         object(body, "chat_template_kwargs").ifPresent(kwargs -> kwargs.properties().forEach(
                 e -> options.put(e.getKey(), PLAIN.convertValue(e.getValue(), Object.class))));
         return new ChatTemplate.Conversation(out, tools, options);
+    }
+
+    private static String messageString(ObjectNode message, String param, String name) {
+        return string(message, param + "." + name, name).orElse(null);
     }
 
     private static List<ChatTemplate.ToolCall> toolCalls(ObjectNode message, String param) {
@@ -265,6 +302,7 @@ final class Fields {
         return out;
     }
 
+    /** A chat role; OpenAI's {@code developer} is the system role. */
     static String role(ObjectNode message, String param) {
         String name = param + ".role";
         String role = string(message, "role")

@@ -43,6 +43,17 @@ final class OllamaHandlers {
     private static final double DEFAULT_TOP_P = 0.9;
     private static final int DEFAULT_TOP_K = 40;
 
+    /**
+     * Ollama's message fields: content as a string, {@code tool_name} on tool messages (the
+     * template's {@code name}) and {@code thinking} on assistant messages (the template's
+     * {@code reasoning_content}, which thinking models' templates show or drop as their
+     * own tooling does). {@code images} are refused: the models served read text only.
+     */
+    private static final Fields.MessageDialect MESSAGES = new Fields.MessageDialect((m, param) -> {
+        refuseImages(m, param + ".images");
+        return Fields.Content.of(Fields.string(m, param + ".content", "content").orElse(""));
+    }, "tool_name", "thinking");
+
     private final ModelCatalog catalog;
     private final Generations generations;
     private final Time time;
@@ -146,6 +157,7 @@ final class OllamaHandlers {
         long start = time.nanos();
         String model = Fields.requiredString(body, "model");
         String prompt = Fields.string(body, "prompt").orElse("");
+        refuseImages(body, "images");
         var system = Fields.string(body, "system");
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Generations.Params params;
@@ -184,7 +196,7 @@ final class OllamaHandlers {
         String model = Fields.requiredString(body, "model");
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Generations.Started started = generations.start(
-                params(body, model, new Generations.Prompt.Chat(Fields.conversation(body, (m, param) -> Fields.string(m, "content").orElse(""))), "messages"), start);
+                params(body, model, new Generations.Prompt.Chat(Fields.conversation(body, MESSAGES)), "messages"), start);
         String name = started.model();
         if (!stream) {
             var text = new StringBuilder();
@@ -198,6 +210,14 @@ final class OllamaHandlers {
                     new Message("assistant", t), false, null, null, null, null, null, null, null)));
             if (c != null) {
                 out.send(Stats.of(c, time.nanos() - start).chat(name, now(), ""));
+            }
+        });
+    }
+
+    private static void refuseImages(ObjectNode object, String param) {
+        Fields.get(object, "images").ifPresent(images -> {
+            if (!images.isArray() || !images.isEmpty()) {
+                throw ApiException.invalid(param, "'" + param + "' is not supported: the model reads text only");
             }
         });
     }

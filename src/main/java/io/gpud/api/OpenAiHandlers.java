@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.core.Ids;
 import io.gpud.core.Time;
+import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
@@ -12,6 +13,7 @@ import io.gpud.inference.Sampling;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -20,6 +22,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code POST /v1/chat/completions}, whole or streamed as server-sent events.
  */
 final class OpenAiHandlers {
+
+    /** OpenAI's message fields: content as a string or text parts, {@code name}, {@code reasoning_content}. */
+    private static final Fields.MessageDialect MESSAGES =
+            new Fields.MessageDialect(OpenAiHandlers::content, "name", "reasoning_content");
 
     private final ModelCatalog catalog;
     private final Generations generations;
@@ -183,7 +189,41 @@ final class OpenAiHandlers {
     }
 
     private Options chatOptions(ObjectNode body) {
-        return options(body, new Generations.Prompt.Chat(Fields.conversation(body, OpenAiHandlers::content)), "messages");
+        return options(body, new Generations.Prompt.Chat(conversation(body)), "messages");
+    }
+
+    /**
+     * The conversation with the tools {@code tool_choice} lets the model see: {@code auto}
+     * (the default) offers them, {@code none} leaves them out of the prompt. Choices that
+     * oblige the model to call a tool ({@code required}, a named function) and
+     * {@code parallel_tool_calls: false} are refused: replies carry the model's text, not
+     * tool calls parsed out of it, so the server could not hold the model to them.
+     */
+    private static ChatTemplate.Conversation conversation(ObjectNode body) {
+        ChatTemplate.Conversation conversation = Fields.conversation(body, MESSAGES);
+        if (!Fields.bool(body, "parallel_tool_calls").orElse(true)) {
+            throw ApiException.invalid("parallel_tool_calls", "'parallel_tool_calls': false is not supported yet: "
+                    + "tool calls are not parsed out of the model's reply, so their number cannot be limited");
+        }
+        JsonNode choice = Fields.get(body, "tool_choice").orElse(null);
+        if (choice == null) {
+            return conversation;
+        }
+        if (choice.isObject()) {
+            throw ApiException.invalid("tool_choice", "'tool_choice' naming a function is not supported yet: "
+                    + "tool calls are not parsed out of the model's reply; use 'auto' or 'none'");
+        }
+        if (!choice.isTextual()) {
+            throw Fields.wrongType("tool_choice", "a string or an object", choice);
+        }
+        return switch (choice.textValue()) {
+            case "auto" -> conversation;
+            case "none" -> new ChatTemplate.Conversation(conversation.messages(), List.of(), conversation.options());
+            case "required" -> throw ApiException.invalid("tool_choice", "'tool_choice': 'required' is not supported "
+                    + "yet: tool calls are not parsed out of the model's reply; use 'auto' or 'none'");
+            default -> throw ApiException.invalid("tool_choice", "'tool_choice' was '" + choice.textValue()
+                    + "', must be none, auto, required or an object naming a function");
+        };
     }
 
     private Options options(ObjectNode body, Generations.Prompt prompt, String promptParam) {
@@ -238,31 +278,36 @@ final class OpenAiHandlers {
         return new Generations.Prompt.TokenIds(ids);
     }
 
-    private static String content(ObjectNode message, String param) {
+    /**
+     * {@code content}: a string, or an array of text parts ({@code [{type: "text", text}]}),
+     * which reach the template as parts; a part of any other type (an image, audio, a file)
+     * is refused, naming its type.
+     */
+    private static Fields.Content content(ObjectNode message, String param) {
         JsonNode content = Fields.get(message, "content").orElse(null);
         if (content == null) {
-            return "";
+            return Fields.Content.of("");
         }
         if (content.isTextual()) {
-            return content.textValue();
+            return Fields.Content.of(content.textValue());
         }
         if (!content.isArray()) {
             throw Fields.wrongType(param + ".content", "a string or an array of content parts", content);
         }
-        var text = new StringBuilder();
+        var parts = new ArrayList<String>(content.size());
         for (int i = 0; i < content.size(); i++) {
             String partParam = param + ".content[" + i + "]";
             if (!(content.get(i) instanceof ObjectNode part)) {
                 throw Fields.wrongType(partParam, "an object", content.get(i));
             }
-            String type = Fields.string(part, "type").orElse("");
+            String type = Fields.string(part, partParam + ".type", "type").orElse("");
             if (!type.equals("text")) {
                 throw ApiException.invalid(partParam + ".type", "content part type '" + type
                         + "' is not supported; only 'text' is");
             }
-            text.append(Fields.string(part, "text").orElseThrow(() ->
+            parts.add(Fields.string(part, partParam + ".text", "text").orElseThrow(() ->
                     ApiException.invalid(partParam + ".text", "'" + partParam + ".text' is required")));
         }
-        return text.toString();
+        return new Fields.Content(String.join("", parts), parts);
     }
 }

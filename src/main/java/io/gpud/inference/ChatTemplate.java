@@ -26,9 +26,11 @@ public interface ChatTemplate {
      * @param toolCalls        the calls an assistant message makes, in order
      * @param toolCallId       for a tool message, the id of the call it answers, or null
      * @param reasoningContent the reasoning an assistant message carries beside its content, or null
+     * @param name             the name of the message's author or, for a tool message, of the tool that
+     *                         answered, or null
      */
     record Message(String role, String content, List<String> contentParts, List<ToolCall> toolCalls,
-                   String toolCallId, String reasoningContent) {
+                   String toolCallId, String reasoningContent, String name) {
         public Message {
             Objects.requireNonNull(role, "role");
             Objects.requireNonNull(content, "content");
@@ -36,9 +38,15 @@ public interface ChatTemplate {
             toolCalls = List.copyOf(toolCalls);
         }
 
+        /** A message with no name. */
+        public Message(String role, String content, List<String> contentParts, List<ToolCall> toolCalls,
+                       String toolCallId, String reasoningContent) {
+            this(role, content, contentParts, toolCalls, toolCallId, reasoningContent, null);
+        }
+
         /** A message of plain text. */
         public Message(String role, String content) {
-            this(role, content, List.of(), List.of(), null, null);
+            this(role, content, List.of(), List.of(), null, null, null);
         }
     }
 

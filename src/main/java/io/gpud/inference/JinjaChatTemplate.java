@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * of eight model families).
  *
  * <p>A message becomes {@code {role, content}} plus, where present, {@code tool_calls}
- * ({@code [{id, type: "function", function: {name, arguments}}]}), {@code tool_call_id} and
- * {@code reasoning_content}; content given as parts stays a list of
+ * ({@code [{id, type: "function", function: {name, arguments}}]}), {@code tool_call_id},
+ * {@code reasoning_content} and {@code name}; content given as parts stays a list of
  * {@code {type: "text", text}}. A template that never mentions {@code tools} refuses a
  * conversation that offers tools, and one that never mentions {@code tool_calls} refuses a
  * conversation with tool calls, rather than silently leaving them out of the prompt.
@@ -175,6 +175,9 @@ final class JinjaChatTemplate implements ChatTemplate {
             }
             if (message.reasoningContent() != null) {
                 map.put("reasoning_content", message.reasoningContent());
+            }
+            if (message.name() != null) {
+                map.put("name", message.name());
             }
             list.add(map);
         }

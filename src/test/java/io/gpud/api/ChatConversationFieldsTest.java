@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /** A chat request's tools, tool calls, tool results and template options reach the chat template. */
 class ChatConversationFieldsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Fields.ContentReader TEXT = (m, param) -> Fields.string(m, "content").orElse("");
+    private static final Fields.MessageDialect TEXT = new Fields.MessageDialect(
+            (m, param) -> Fields.Content.of(Fields.string(m, "content").orElse("")), "name", "reasoning_content");
 
     @Test
     void toolsToolCallsToolResultsAndTemplateOptionsArePassedOn() throws Exception {

@@ -40,6 +40,10 @@ final class FakeEngine implements Engine {
     volatile int failAfter = Integer.MAX_VALUE;
     volatile boolean rejecting;
     volatile String refusing;
+    /** The chat template; by default "role: content\n" per message, then "assistant: ". */
+    volatile ChatTemplate chatTemplate = (conversation, addGenerationPrompt) -> conversation.messages().stream()
+            .map(m -> m.role() + ": " + m.content() + "\n")
+            .collect(Collectors.joining()) + (addGenerationPrompt ? "assistant: " : "");
     final List<GenerationRequest> submitted = new CopyOnWriteArrayList<>();
     final CountDownLatch cancelled = new CountDownLatch(1);
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -107,12 +111,9 @@ final class FakeEngine implements Engine {
         };
     }
 
-    /** Renders "role: content\n" per message, then "assistant: " when asked for the generation prompt. */
     @Override
     public ChatTemplate chatTemplate() {
-        return (conversation, addGenerationPrompt) -> conversation.messages().stream()
-                .map(m -> m.role() + ": " + m.content() + "\n")
-                .collect(Collectors.joining()) + (addGenerationPrompt ? "assistant: " : "");
+        return chatTemplate;
     }
 
     @Override
