@@ -138,6 +138,10 @@ class ChatTemplateFieldsApiTest extends ApiServerTestBase {
                 {"model":"jinja","stream":false,"messages":[{"role":"user","content":"see","images":["AA=="]}]}""");
         assertEquals(400, response.statusCode(), response.body());
         assertTrue(json(response).get("error").asText().contains("messages[0].images"), response.body());
+        var generate = post("/api/generate", """
+                {"model":"jinja","stream":false,"prompt":"see","images":["AA=="]}""");
+        assertEquals(400, generate.statusCode(), generate.body());
+        assertTrue(json(generate).get("error").asText().contains("'images'"), generate.body());
     }
 
     @Test
