@@ -8,6 +8,7 @@ import io.gpud.model.SafetensorsFile;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
@@ -22,7 +23,8 @@ import java.util.function.IntFunction;
  * per-pair divisors in {@code rope_freqs.weight}.
  *
  * <p>Hugging Face: {@code config.json} (its {@code text_config} for Gemma 3's multimodal
- * checkpoints) gives the shape, tensors are named {@code model.layers.N.self_attn.q_proj.weight}
+ * checkpoints) gives the shape, a Gemma key it leaves out taking the value of its
+ * {@code transformers} config class ({@link #HF_CLASS_DEFAULTS}), tensors are named {@code model.layers.N.self_attn.q_proj.weight}
  * and so on, RoPE always turns halves, Gemma's norms are w (the model adds 1 here), and
  * {@code rope_scaling} of type {@code llama3} is turned into the same divisors as GGUF's.
  * Both read through {@link Tensors}, which names tensors the GGUF way; the Hugging Face one
@@ -31,6 +33,10 @@ import java.util.function.IntFunction;
  * <p>Phi-3's fused matrices ({@code attn_qkv}, and {@code ffn_up} holding gate then up) are
  * cut into views of their rows, no copies. Phi-3's sliding window is ignored as llama.cpp
  * does; Phi-3's LongRoPE and YaRN scaling are refused.
+ *
+ * <p>Biases: only Qwen2's on the query, key and value projections are computed; a file with
+ * any other bias (llama.cpp's optional {@code attn_output.bias}, {@code ffn_*.bias},
+ * {@code output.bias}; Hugging Face's {@code attention_bias} or {@code mlp_bias}) is refused.
  */
 final class ArchitectureLoader {
     private ArchitectureLoader() {
@@ -100,7 +106,7 @@ final class ArchitectureLoader {
                 ? vector(ggufTensors(gguf), "rope_freqs.weight", ropeDims / 2) : null;
 
         int window = 0;
-        int pattern = 1;
+        int pattern = 1; // no layer slides (see periodic)
         float slidingTheta = theta;
         float attentionCap = 0f;
         float logitCap = 0f;
@@ -129,7 +135,19 @@ final class ArchitectureLoader {
                 gguf.getInt(p + "context_length"), theta, gguf.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f),
                 !gguf.tensors().containsKey("output.weight"), a.ggufRope(),
                 new LlamaConfig.Rotary(ropeDims, scale, factors, slidingTheta),
-                new LlamaConfig.Attention(queryScalar, attentionCap, window, pattern), logitCap);
+                periodic(queryScalar, attentionCap, window, pattern), logitCap);
+    }
+
+    /**
+     * Attention whose layer l slides when {@code period} is 0 (every layer) or l mod period
+     * &lt; period − 1, as llama.cpp ({@code set_swa_pattern}) and transformers read their
+     * sliding window pattern: so 1 means that no layer slides.
+     */
+    private static LlamaConfig.Attention periodic(float queryScalar, float softCap, int window, int period) {
+        if (period < 0) {
+            throw new InferenceException("sliding window pattern was " + period + ", must be ≥ 0");
+        }
+        return new LlamaConfig.Attention(queryScalar, softCap, period == 1 ? 0 : window, period == 0 ? 1 : period);
     }
 
     /**
@@ -190,17 +208,34 @@ final class ArchitectureLoader {
         return a;
     }
 
+    /**
+     * What transformers' config classes give a key that config.json leaves out, for the
+     * families whose checkpoints rely on it (Gemma 3's multimodal {@code text_config} omits
+     * heads, head size and context, as llama.cpp's converter notes in {@code gemma.py}): the
+     * constructor defaults of {@code Gemma2Config} and {@code Gemma3TextConfig} in
+     * transformers. Other families' keys are required, but for {@code num_key_value_heads}
+     * (the query heads) and {@code head_dim} (hidden_size / num_attention_heads).
+     */
+    static final Map<Architecture, Map<String, Integer>> HF_CLASS_DEFAULTS = Map.of(
+            Architecture.GEMMA2, Map.of("vocab_size", 256000, "hidden_size", 3072, "intermediate_size", 24576,
+                    "num_hidden_layers", 28, "num_attention_heads", 16, "num_key_value_heads", 16, "head_dim", 256,
+                    "max_position_embeddings", 8192, "query_pre_attn_scalar", 224, "sliding_window", 4096),
+            Architecture.GEMMA3, Map.of("vocab_size", 262208, "hidden_size", 2304, "intermediate_size", 9216,
+                    "num_hidden_layers", 26, "num_attention_heads", 8, "num_key_value_heads", 4, "head_dim", 256,
+                    "max_position_embeddings", 131072, "query_pre_attn_scalar", 256, "sliding_window", 4096));
+
     static LlamaConfig hfConfig(Path dir, JsonNode root, boolean hasLmHead) {
         Architecture a = hfArchitecture(dir, root);
         JsonNode hf = root.path("text_config").isObject() ? root.path("text_config") : root;
         boolean gemma = a == Architecture.GEMMA2 || a == Architecture.GEMMA3;
-        int heads = jsonInt(dir, hf, "num_attention_heads", -1);
-        int dim = jsonInt(dir, hf, "hidden_size", -1);
+        Map<String, Integer> defaults = HF_CLASS_DEFAULTS.getOrDefault(a, Map.of());
+        int heads = hfInt(dir, hf, defaults, "num_attention_heads", -1);
+        int dim = hfInt(dir, hf, defaults, "hidden_size", -1);
         if (heads <= 0) {
             throw new InferenceException(dir + "/config.json: num_attention_heads was " + heads + ", must be > 0");
         }
-        int headSize = jsonInt(dir, hf, "head_dim", dim / heads);
-        int layers = jsonInt(dir, hf, "num_hidden_layers", -1);
+        int headSize = hfInt(dir, hf, defaults, "head_dim", dim / heads);
+        int layers = hfInt(dir, hf, defaults, "num_hidden_layers", -1);
         // RoPE: rope_theta and rope_scaling, or (newer configs) rope_parameters, per layer kind for Gemma 3
         JsonNode ropeParameters = hf.path("rope_parameters");
         JsonNode full = ropeParameters.has("full_attention") ? ropeParameters.path("full_attention") : ropeParameters;
@@ -208,7 +243,7 @@ final class ArchitectureLoader {
         float theta = (float) full.path("rope_theta")
                 .asDouble(hf.path("rope_theta").asDouble(a == Architecture.GEMMA3 ? 1_000_000 : 10000));
         double partial = full.path("partial_rotary_factor").asDouble(hf.path("partial_rotary_factor").asDouble(1.0));
-        int ropeDims = partial == 1.0 ? headSize : (int) (partial * dim) / heads;
+        int ropeDims = (int) (headSize * partial); // transformers: int(head_dim * partial_rotary_factor)
         float scale = 1f;
         float[] factors = null;
         if (scaling.isObject()) {
@@ -223,25 +258,31 @@ final class ArchitectureLoader {
             }
         }
         int window = 0;
-        int pattern = 1;
+        int pattern = 1; // no layer slides (see periodic)
         float slidingTheta = theta;
         if (gemma) {
-            window = jsonInt(dir, hf, "sliding_window", 4096);
+            window = hfInt(dir, hf, defaults, "sliding_window", -1);
             pattern = a == Architecture.GEMMA2 ? 2 : slidingPattern(dir, hf, layers);
             slidingTheta = a == Architecture.GEMMA2 ? theta : (float) ropeParameters.path("sliding_attention")
                     .path("rope_theta").asDouble(hf.path("rope_local_base_freq").asDouble(10000));
         }
-        var attention = new LlamaConfig.Attention(
-                gemma ? (float) hf.path("query_pre_attn_scalar").asDouble(headSize) : headSize,
+        float queryScalar = gemma ? (float) hf.path("query_pre_attn_scalar").asDouble(defaults.get("query_pre_attn_scalar"))
+                : headSize;
+        var attention = periodic(queryScalar,
                 gemma ? softCap(hf, "attn_logit_softcapping", a == Architecture.GEMMA2 ? 50 : 0) : 0f,
                 window, pattern);
-        return new LlamaConfig(a, dim, jsonInt(dir, hf, "intermediate_size", -1), layers, heads,
-                jsonInt(dir, hf, "num_key_value_heads", heads), headSize, jsonInt(dir, hf, "vocab_size", -1),
-                jsonInt(dir, hf, "max_position_embeddings", -1), theta,
+        return new LlamaConfig(a, dim, hfInt(dir, hf, defaults, "intermediate_size", -1), layers, heads,
+                hfInt(dir, hf, defaults, "num_key_value_heads", heads), headSize,
+                hfInt(dir, hf, defaults, "vocab_size", -1), hfInt(dir, hf, defaults, "max_position_embeddings", -1), theta,
                 (float) hf.path("rms_norm_eps").asDouble(gemma ? 1e-6 : 1e-5),
                 hf.path("tie_word_embeddings").asBoolean(gemma) || !hasLmHead, LlamaConfig.RopeLayout.HALVES,
                 new LlamaConfig.Rotary(ropeDims, scale, factors, slidingTheta), attention,
                 gemma ? softCap(hf, "final_logit_softcapping", a == Architecture.GEMMA2 ? 30 : 0) : 0f);
+    }
+
+    /** An integer of config.json, else the family's class default, else {@code otherwise} (-1: required). */
+    private static int hfInt(Path dir, JsonNode hf, Map<String, Integer> defaults, String key, int otherwise) {
+        return jsonInt(dir, hf, key, defaults.getOrDefault(key, otherwise));
     }
 
     /** A soft cap of config.json: {@code absent} when the key is missing (the family's default), 0 (none) when null. */
@@ -251,8 +292,9 @@ final class ArchitectureLoader {
     }
 
     /**
-     * Gemma 3's sliding pattern: {@code sliding_window_pattern}, or the period of
-     * {@code layer_types} (newer configs), which must then be n − 1 sliding layers and a full one.
+     * Gemma 3's sliding pattern as {@link #periodic} reads it: {@code sliding_window_pattern}, or
+     * the period of {@code layer_types} (newer configs), which must then be n − 1 sliding layers
+     * and a full one.
      */
     private static int slidingPattern(Path dir, JsonNode hf, int layers) {
         JsonNode types = hf.path("layer_types");
@@ -263,9 +305,9 @@ final class ArchitectureLoader {
         while (pattern < types.size() && !types.get(pattern).asText().equals("full_attention")) {
             pattern++;
         }
-        pattern = pattern == types.size() ? 1 : pattern + 1;
+        pattern = pattern == types.size() ? 0 : pattern + 1;
         for (int l = 0; l < types.size(); l++) {
-            boolean sliding = pattern == 1 || l % pattern < pattern - 1;
+            boolean sliding = pattern == 0 || l % pattern < pattern - 1;
             if (types.size() != layers || types.get(l).asText().equals("sliding_attention") != sliding) {
                 throw new InferenceException(dir + "/config.json: layer_types " + types
                         + " is not n − 1 sliding layers and a full one, repeated");
@@ -348,7 +390,9 @@ final class ArchitectureLoader {
                 return switch (gguf) {
                     case "token_embd.weight" -> layersAt + "embed_tokens.weight";
                     case "output_norm.weight" -> layersAt + "norm.weight";
+                    case "output_norm.bias" -> layersAt + "norm.bias";
                     case "output.weight" -> "lm_head.weight";
+                    case "output.bias" -> "lm_head.bias";
                     default -> gguf;
                 };
             }
@@ -411,7 +455,8 @@ final class ArchitectureLoader {
                     : new FloatTensor[] {matrix(t, b + "ffn_gate.weight", hidden, dim),
                             matrix(t, b + "ffn_up.weight", hidden, dim)};
         }
-        boolean biased = t.has("blk.0.attn_q.bias");
+        refuseUnsupportedBiases(t, layers);
+        boolean biased = t.has("blk.0.attn_q.bias") || t.has("blk.0.attn_k.bias") || t.has("blk.0.attn_v.bias");
         return new LlamaWeights(
                 matrix(t, "token_embd.weight", c.vocabSize(), dim),
                 vectors(layers, l -> norm(t, blk.apply(l) + "attn_norm.weight", dim)),
@@ -434,6 +479,26 @@ final class ArchitectureLoader {
                 a.sandwichNorms() ? vectors(layers, l -> norm(t, blk.apply(l) + "post_ffw_norm.weight", dim)) : null);
     }
 
+    /** Biases the forward pass does not add: present, they would be dropped and the logits wrong. */
+    private static void refuseUnsupportedBiases(Tensors t, int layers) {
+        for (String name : new String[] {"token_embd.bias", "output_norm.bias", "output.bias"}) {
+            refuseBias(t, name);
+        }
+        for (int l = 0; l < layers; l++) {
+            for (String part : new String[] {"attn_norm", "attn_qkv", "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
+                    "ffn_down", "post_attention_norm", "post_ffw_norm"}) {
+                refuseBias(t, "blk." + l + "." + part + ".bias");
+            }
+        }
+    }
+
+    private static void refuseBias(Tensors t, String name) {
+        if (t.has(name)) {
+            throw new InferenceException(t.where() + ": tensor " + name + " is a bias this engine does not compute; "
+                    + "only the query, key and value projections may have biases");
+        }
+    }
+
     /** The type of the attention's query weights (the fused QKV where there is one). */
     static GgmlType queryType(Tensors t) {
         return t.type(t.has("blk.0.attn_qkv.weight") ? "blk.0.attn_qkv.weight" : "blk.0.attn_q.weight");
@@ -444,7 +509,7 @@ final class ArchitectureLoader {
      * rows each, cut into one view per block.
      */
     private static FloatTensor[] rowsOf(Tensors t, String name, int cols, int... rows) {
-        int total = Arrays.stream(rows).sum();
+        long total = Arrays.stream(rows).asLongStream().sum();
         requireShape(t, name, total, cols);
         GgmlType type = t.type(name);
         MemorySegment data = t.data(name);
@@ -463,7 +528,7 @@ final class ArchitectureLoader {
         return FloatTensor.of(t.type(name), t.data(name));
     }
 
-    private static void requireShape(Tensors t, String name, int rows, int cols) {
+    private static void requireShape(Tensors t, String name, long rows, int cols) {
         if (!t.has(name)) {
             throw new InferenceException(t.where() + ": tensor " + name + " is missing");
         }
@@ -512,7 +577,8 @@ final class ArchitectureLoader {
         return node.asInt();
     }
 
-    private static FloatTensor[] matrices(int layers, IntFunction<FloatTensor> perLayer) {
+    /** One matrix per layer. */
+    static FloatTensor[] matrices(int layers, IntFunction<FloatTensor> perLayer) {
         var result = new FloatTensor[layers];
         for (int l = 0; l < layers; l++) {
             result[l] = perLayer.apply(l);
@@ -520,7 +586,8 @@ final class ArchitectureLoader {
         return result;
     }
 
-    private static float[][] vectors(int layers, IntFunction<float[]> perLayer) {
+    /** One vector per layer. */
+    static float[][] vectors(int layers, IntFunction<float[]> perLayer) {
         var result = new float[layers][];
         for (int l = 0; l < layers; l++) {
             result[l] = perLayer.apply(l);

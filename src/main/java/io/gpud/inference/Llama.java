@@ -114,7 +114,7 @@ final class Llama {
     final class Workspace {
         final Parallel threads;
         final float[][] x;      // (row, dim) residual stream
-        final float[][] xb;     // (row, dim) normalised input of a branch, then attention output
+        final float[][] xb;     // (row, dim) normalised input of a branch, then the feed-forward output
         final float[][] xb2;    // (row, dim) branch output before the residual add
         final float[][] hb;     // (row, hiddenDim) feed-forward gate
         final float[][] hb2;    // (row, hiddenDim) feed-forward up
@@ -122,7 +122,8 @@ final class Llama {
         final float[][] attended; // (row, qDim) attention output, before the output projection
         final float[][] k;      // (row, kvDim) keys
         final float[][] v;      // (row, kvDim) values
-        final float[] att;      // (heads × contextLength) attention weights of one row
+        /** (positions) the attention weights of one head of one row; grows to the longest cache attended. */
+        private float[] att = new float[0];
         final float[][] ropeCos; // (row, rotary dims / 2) cos of the rotation angles at the row's position
         final float[][] ropeSin; // (row, rotary dims / 2) their sin
         final float[][] slidingCos; // (row, rotary dims / 2) the same for sliding-window layers (their own base)
@@ -142,7 +143,6 @@ final class Llama {
             attended = new float[rows][c.qDim()];
             k = new float[rows][c.kvDim()];
             v = new float[rows][c.kvDim()];
-            att = new float[Math.multiplyExact(c.heads(), c.contextLength())];
             int pairs = c.rotary().dims() / 2;
             ropeCos = new float[rows][pairs];
             ropeSin = new float[rows][pairs];
@@ -158,14 +158,19 @@ final class Llama {
         }
     }
 
-    /** One sequence run token by token on the calling thread: a workspace of one row and a full cache. */
+    /** One sequence run token by token on the calling thread: a workspace of one row and its own cache. */
     final class State implements AutoCloseable {
         final Workspace workspace = new Workspace(1, 1, Parallel.single());
-        final KvCache cache = new KvCache(config.contextLength());
+        final KvCache cache;
         private final int[] token = new int[1];
         private final int[] position = new int[1];
-        private final KvCache[] caches = {cache};
+        private final KvCache[] caches = new KvCache[1];
         private final int[] logitRow = {0};
+
+        private State(int positions) {
+            cache = new KvCache(positions);
+            caches[0] = cache;
+        }
 
         @Override
         public void close() {
@@ -173,8 +178,9 @@ final class Llama {
         }
     }
 
-    State newState() {
-        return new State();
+    /** A sequence of up to {@code positions} positions (at most the context length). */
+    State newState(int positions) {
+        return new State(positions);
     }
 
     /** Runs {@code token} at position {@code pos}; returns the logits (owned by {@code s}). */
@@ -323,19 +329,21 @@ final class Llama {
         float softCap = c.attention().softCap();
         int first = c.sliding(layer) ? Math.max(0, pos + 1 - c.attention().slidingWindow()) : 0;
         int count = pos + 1 - first;
+        if (ws.att.length < count) { // at most the cache's capacity, which the KV cache budget admitted
+            ws.att = new float[Math.min(cache.capacity, Math.max(count, 2 * ws.att.length))];
+        }
         float[] att = ws.att;
         long stride = (long) c.kvDim() * Float.BYTES;
         long layerStart = cache.offset(layer, first);
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
             long kvOffset = layerStart + (long) (h / kvMul) * headSize * Float.BYTES;
-            int attOffset = h * c.contextLength();
-            scores(q, qOffset, cache.keys, kvOffset, stride, att, attOffset, count, headSize, attentionScale);
+            scores(q, qOffset, cache.keys, kvOffset, stride, att, 0, count, headSize, attentionScale);
             if (softCap > 0f) {
-                softCap(att, attOffset, count, softCap);
+                softCap(att, 0, count, softCap);
             }
-            softmax(att, attOffset, count);
-            weightedValues(out, qOffset, cache.values, kvOffset, stride, att, attOffset, count, headSize);
+            softmax(att, 0, count);
+            weightedValues(out, qOffset, cache.values, kvOffset, stride, att, 0, count, headSize);
         }
     }
 

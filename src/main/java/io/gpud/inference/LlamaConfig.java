@@ -130,6 +130,18 @@ record LlamaConfig(Architecture architecture, int dim, int hiddenDim, int layers
         if (heads % kvHeads != 0) {
             throw new InferenceException("heads was " + heads + ", must be a multiple of kvHeads " + kvHeads);
         }
+        // the widths of a row are Java array lengths (ints), and a whole KV cache is a number
+        // of bytes (a long); kvHeads ≤ heads, so the key/value width fits once the query's does
+        if ((long) heads * headSize > Integer.MAX_VALUE) {
+            throw new InferenceException("heads × headSize was " + heads + " × " + headSize + " = "
+                    + (long) heads * headSize + ", must be at most " + Integer.MAX_VALUE);
+        }
+        try {
+            Math.multiplyExact(Math.multiplyExact(2L * Float.BYTES * layers, (long) kvHeads * headSize), contextLength);
+        } catch (ArithmeticException e) {
+            throw new InferenceException("the KV cache of contextLength " + contextLength + " × layers " + layers
+                    + " × kvHeads " + kvHeads + " × headSize " + headSize + " is more bytes than a long holds");
+        }
         if (!(ropeTheta > 0f) || Float.isInfinite(ropeTheta)) {
             throw new InferenceException("ropeTheta was " + ropeTheta + ", must be a positive number");
         }

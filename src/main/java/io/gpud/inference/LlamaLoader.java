@@ -1,5 +1,8 @@
 package io.gpud.inference;
 
+import static io.gpud.inference.ArchitectureLoader.matrices;
+import static io.gpud.inference.ArchitectureLoader.vectors;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gpud.model.GgmlType;
 import io.gpud.model.GgufFile;
@@ -17,7 +20,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Set;
-import java.util.function.IntFunction;
 
 /**
  * Loads a model of one of the {@link Architecture}s from a GGUF file, a llama2.c checkpoint (told apart by the magic
@@ -246,21 +248,5 @@ final class LlamaLoader {
 
     private static FloatTensor layerSlice(MemorySegment all, int layer, long floats) {
         return FloatTensor.of(GgmlType.F32, all.asSlice(layer * floats * Float.BYTES, floats * Float.BYTES));
-    }
-
-    private static FloatTensor[] matrices(int layers, IntFunction<FloatTensor> perLayer) {
-        var result = new FloatTensor[layers];
-        for (int l = 0; l < layers; l++) {
-            result[l] = perLayer.apply(l);
-        }
-        return result;
-    }
-
-    private static float[][] vectors(int layers, IntFunction<float[]> perLayer) {
-        var result = new float[layers][];
-        for (int l = 0; l < layers; l++) {
-            result[l] = perLayer.apply(l);
-        }
-        return result;
     }
 }

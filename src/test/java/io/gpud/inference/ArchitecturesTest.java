@@ -96,7 +96,7 @@ class ArchitecturesTest {
         Path gguf = ArchitectureFixture.writeGguf(dir.resolve(arch + ".gguf"), spec, GgmlType.F32, SEED);
         Path hf = ArchitectureFixture.writeHuggingFace(dir.resolve("hf"), spec, GgmlType.F32, SEED);
         try (LoadedModel a = LlamaLoader.load(gguf, null, "gguf", 0); LoadedModel b = LlamaLoader.load(hf, null, "hf", 0);
-             Llama.State sa = a.llama().newState(); Llama.State sb = b.llama().newState()) {
+             Llama.State sa = a.llama().newState(POSITIONS); Llama.State sb = b.llama().newState(POSITIONS)) {
             assertEquals(a.info().architecture(), b.info().architecture());
             for (int pos = 0; pos < POSITIONS; pos++) {
                 int token = token(pos, spec.vocab());
@@ -166,7 +166,7 @@ class ArchitecturesTest {
                 logitRows[p] = p;
             }
             Llama.Workspace ws = llama.new Workspace(POSITIONS, POSITIONS, threads);
-            try (Llama.KvCache cache = llama.new KvCache(POSITIONS); Llama.State state = llama.newState()) {
+            try (Llama.KvCache cache = llama.new KvCache(POSITIONS); Llama.State state = llama.newState(POSITIONS)) {
                 var caches = new Llama.KvCache[POSITIONS];
                 java.util.Arrays.fill(caches, cache);
                 llama.forward(ws, POSITIONS, tokens, positions, caches, logitRows, POSITIONS);
@@ -234,7 +234,7 @@ class ArchitecturesTest {
     private static void assertMatchesReference(LoadedModel model) {
         Llama llama = model.llama();
         var reference = new Float64Transformer(llama.config(), llama.weights());
-        try (Llama.State state = llama.newState()) {
+        try (Llama.State state = llama.newState(POSITIONS)) {
             for (int pos = 0; pos < POSITIONS; pos++) {
                 int token = token(pos, llama.config().vocabSize());
                 float[] actual = llama.forward(state, token, pos);

@@ -17,7 +17,7 @@ public final class CpuReference {
      */
     public static float[][] logitsAlong(Path modelFile, int[] tokens) {
         try (LoadedModel model = LlamaLoader.load(modelFile, null, "reference", Clock.systemUTC().instant().getEpochSecond());
-             Llama.State state = model.llama().newState()) {
+             Llama.State state = model.llama().newState(model.llama().config().contextLength())) {
             float[][] out = new float[tokens.length][];
             for (int t = 0; t < tokens.length; t++) {
                 out[t] = model.llama().forward(state, tokens[t], t).clone();

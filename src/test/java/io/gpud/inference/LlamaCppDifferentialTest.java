@@ -62,7 +62,7 @@ class LlamaCppDifferentialTest {
         JsonNode theirLogits = expected.get("logits");
 
         try (LoadedModel model = LlamaLoader.load(file, null, file.getFileName().toString(), 0);
-             Llama.State state = model.llama().newState()) {
+             Llama.State state = model.llama().newState(model.llama().config().contextLength())) {
             Llama llama = model.llama();
             var reference = new Float64Transformer(llama.config(), llama.weights());
             float[] logits = null;

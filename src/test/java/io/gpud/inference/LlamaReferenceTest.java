@@ -24,7 +24,7 @@ class LlamaReferenceTest {
     void forwardMatchesFloat64Reference(GgmlType type) {
         LoadedModel model = LlamaLoader.load(DemoModelFixture.write(dir, type), null, "demo", 0);
         Llama llama = model.llama();
-        try (model; Llama.State state = llama.newState()) {
+        try (model; Llama.State state = llama.newState(llama.config().contextLength())) {
             var reference = new Float64Llama(llama.config(), llama.weights());
             int[] tokens = model.tokenizer().encode("The quick brown fox jumps", true);
             for (int pos = 0; pos < tokens.length; pos++) {
@@ -53,7 +53,7 @@ class LlamaReferenceTest {
         Path file = Path.of(LlamaReferenceTest.class.getResource("quants/quant-mix.gguf").toURI());
         LoadedModel model = LlamaLoader.load(file, null, "quant-mix", 0);
         Llama llama = model.llama();
-        try (model; Llama.State state = llama.newState()) {
+        try (model; Llama.State state = llama.newState(llama.config().contextLength())) {
             assertEquals("Q4_K", model.info().weightType());
             var reference = new Float64Llama(llama.config(), llama.weights());
             for (int pos = 0; pos < 6; pos++) {
@@ -70,7 +70,7 @@ class LlamaReferenceTest {
         LoadedModel model = LlamaLoader.load(hf, null, "demo", 0);
         Llama llama = model.llama();
         assertEquals(LlamaConfig.RopeLayout.HALVES, llama.config().rope());
-        try (model; Llama.State state = llama.newState()) {
+        try (model; Llama.State state = llama.newState(llama.config().contextLength())) {
             var reference = new Float64Llama(llama.config(), llama.weights());
             for (int pos = 0; pos < 6; pos++) {
                 int token = 3 + pos * 17;
@@ -85,7 +85,7 @@ class LlamaReferenceTest {
         Path gguf = DemoModelFixture.write(dir, GgmlType.F32);
         Path hf = SafetensorsFixture.convert(gguf, dir.resolve("hf"), GgmlType.F32, false);
         try (LoadedModel a = LlamaLoader.load(gguf, null, "gguf", 0); LoadedModel b = LlamaLoader.load(hf, null, "hf", 0);
-             Llama.State sa = a.llama().newState(); Llama.State sb = b.llama().newState()) {
+             Llama.State sa = a.llama().newState(8); Llama.State sb = b.llama().newState(8)) {
             for (int pos = 0; pos < 8; pos++) {
                 int token = 3 + pos * 29;
                 float[] la = a.llama().forward(sa, token, pos);
