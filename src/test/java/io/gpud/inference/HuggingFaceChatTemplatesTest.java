@@ -119,8 +119,8 @@ class HuggingFaceChatTemplatesTest {
     private static JsonNode referenceRenders() throws Exception {
         assumeTrue(onPath("node") && onPath("npm"), "node and npm are not on PATH: chat template check skipped");
         Files.createDirectories(WORK.resolve("templates"));
-        for (String f : List.of("package.json", "package-lock.json", "chat-conversations.mjs", "render-templates.mjs",
-                "templates/llama2-chat.json", "templates/phi3-mini-instruct.json")) {
+        for (String f : List.of("package.json", "package-lock.json", "chat-conversations.mjs", "chat-template.mjs",
+                "render-templates.mjs", "templates/llama2-chat.json", "templates/phi3-mini-instruct.json")) {
             Files.copy(SOURCES.resolve(f), WORK.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
         if (!Files.isDirectory(WORK.resolve("node_modules/@huggingface/jinja"))
