@@ -6,8 +6,12 @@ import io.gpud.model.GgufTensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.io.IOException;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -18,7 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Matrix × vector throughput of each tensor type's CPU kernel on one thread, in GB/s of
  * weights read (bench/quant-kernels.sh). The weights are real blocks: the first row of each
  * type in the test fixture quant-types.gguf (quantized by ggml's reference quantizers), tiled
- * over a ROWS × COLS matrix much larger than the caches. Each type runs with one input
+ * over a ROWS × COLS matrix much larger than the caches, written to a temporary file and mapped
+ * read-only in a shared arena, as the engine maps a model (so every access pays the same
+ * checks as in the engine: a shared session's liveness, a read-only mapped segment). Each type runs with one input
  * (decode) and with a batch of eight (each weight row read once for all eight); the best of
  * REPEATS timed passes is reported, after three seconds of warm-up passes for the JIT. Lives in the engine's
  * package to reach its package-private kernels; compiled beside the jar, not shipped in it.
@@ -32,7 +38,7 @@ public final class QuantKernelBench {
     private QuantKernelBench() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws IOException {
         Path fixture = Path.of(args[0]);
         int rows = args.length > 1 ? Integer.parseInt(args[1]) : 4096;
         int cols = args.length > 2 ? Integer.parseInt(args[2]) : 4096;
@@ -51,7 +57,7 @@ public final class QuantKernelBench {
                 v[i] = (float) random.nextGaussian();
             }
         }
-        try (GgufFile gguf = GgufFile.open(fixture); Arena arena = Arena.ofConfined()) {
+        try (GgufFile gguf = GgufFile.open(fixture); Arena arena = Arena.ofShared()) {
             for (GgmlType type : types) {
                 MemorySegment weights = tile(gguf, type, rows, cols, arena);
                 FloatTensor tensor = FloatTensor.of(type, weights);
@@ -82,10 +88,13 @@ public final class QuantKernelBench {
         return types;
     }
 
-    /** The first row of the fixture's {@code type} tensor (F32, F16: Q8_0's dequantized), repeated. */
-    private static MemorySegment tile(GgufFile gguf, GgmlType type, int rows, int cols, Arena arena) {
+    /**
+     * The first row of the fixture's {@code type} tensor (F32, F16: Q8_0's dequantized), repeated,
+     * in a temporary file (deleted at once; the mapping stays) mapped read-only.
+     */
+    private static MemorySegment tile(GgufFile gguf, GgmlType type, int rows, int cols, Arena arena)
+            throws IOException {
         long rowBytes = type.byteSize(cols);
-        MemorySegment out = arena.allocate(rowBytes * rows, 64);
         MemorySegment row = arena.allocate(rowBytes);
         if (type == GgmlType.F32 || type == GgmlType.F16) {
             FloatTensor source = FloatTensor.of(GgmlType.F32, gguf.tensor("Q8_0.dequantized").data());
@@ -105,10 +114,15 @@ public final class QuantKernelBench {
                 MemorySegment.copy(source.data(), 0, row, at, Math.min(fixtureRowBytes, rowBytes - at));
             }
         }
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(row, 0, out, r * rowBytes, rowBytes);
+        Path file = Files.createTempFile("quant-kernel-bench", ".bin");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                StandardOpenOption.DELETE_ON_CLOSE)) {
+            MemorySegment out = channel.map(FileChannel.MapMode.READ_WRITE, 0, rowBytes * rows, arena);
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(row, 0, out, r * rowBytes, rowBytes);
+            }
+            return channel.map(FileChannel.MapMode.READ_ONLY, 0, rowBytes * rows, arena);
         }
-        return out;
     }
 
     /**
