@@ -6,11 +6,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -27,19 +24,16 @@ import jdk.incubator.vector.VectorSpecies;
  * for the whole batch (that is what makes batching pay on memory-bound hardware); a type
  * may read a row once for several inputs ({@link #matmulRows}), never changing an output.
  *
- * <p>The dot products run on the Vector API. Quantized blocks are widened to float lanes
- * and multiplied with the float activations (activations are not quantized), each block's
- * sum scaled by its F16 scale.
+ * <p>The dot products run on the Vector API. F32 rows are multiplied where they lie; every
+ * other type unpacks its elements into floats ({@link #dequantize}: half precision widened,
+ * quantized blocks' quants times their F16 scale) and multiplies those with the float
+ * activations (activations are not quantized) in {@link DequantizedMatmul}, in the same
+ * order of operations as F32.
  */
 abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, FloatTensor.Blocks {
     static final ValueLayout.OfFloat F32_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort F16_LAYOUT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    /** Bytes, shorts and ints with as many lanes as {@link #FLOATS}. */
-    static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.length() * 8));
-    static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * 16));
-    static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
-    private static final int LANES = FLOATS.length();
 
     final MemorySegment data;
     final long size;
@@ -65,6 +59,12 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
     /** Σ this[offset + i] · x[i] for i in [0, n); for block types offset and n are whole blocks. */
     abstract float dot(long offset, float[] x, int n);
+
+    /**
+     * out[at + i] = this[offset + i] for i in [0, n), the same float for the same stored bits
+     * every time; for block types offset and n are whole blocks.
+     */
+    abstract void dequantize(long offset, int n, float[] out, int at);
 
     /**
      * out[b][r] = row r · x[b] for r in [0, rows), b in [0, batch), the matrix being
@@ -160,6 +160,11 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         @Override
         float get(long index) {
             return data.getAtIndex(F32_LAYOUT, index);
+        }
+
+        @Override
+        void dequantize(long offset, int n, float[] out, int at) {
+            MemorySegment.copy(data, F32_LAYOUT, offset * Float.BYTES, out, at, n);
         }
 
         @Override
@@ -436,46 +441,25 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
     }
 
-    /** Elements with 16 bits each, widened to float lanes by integer operations. */
+    /** Elements with 16 bits each, unpacked to floats one by one (the compiler vectorizes the loop). */
     private abstract static sealed class Half extends FloatTensor permits F16, BF16 {
         Half(MemorySegment data) {
             super(data, data.byteSize() / Short.BYTES);
         }
 
-        abstract FloatVector widen(IntVector bits);
-
         @Override
         final float dot(long offset, float[] x, int n) {
-            FloatVector a0 = FloatVector.zero(FLOATS);
-            FloatVector a1 = a0;
-            long base = offset * Short.BYTES;
-            int i = 0;
-            for (int upper = n - 2 * LANES; i <= upper; i += 2 * LANES) {
-                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
-                a1 = load(base, i + LANES).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
-            }
-            for (int upper = n - LANES; i <= upper; i += LANES) {
-                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
-            }
-            float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
-            for (; i < n; i++) {
-                sum += get(offset + i) * x[i];
-            }
-            return sum;
+            return DequantizedMatmul.dot(this, offset, x, n);
         }
 
-        private FloatVector load(long base, int i) {
-            var halves = ShortVector.fromMemorySegment(SHORTS, data, base + (long) i * Short.BYTES,
-                    ByteOrder.LITTLE_ENDIAN);
-            var bits = (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
-            return widen(bits.and(0xFFFF));
+        @Override
+        final void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+            DequantizedMatmul.matmulRows(this, x, out, batch, from, to, cols);
         }
     }
 
     /** IEEE half-precision elements. */
     static final class F16 extends Half {
-        private static final float EXPONENT_SHIFT = 0x1.0p112f;
-
         F16(MemorySegment data) {
             super(data);
         }
@@ -485,18 +469,12 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             return Float.float16ToFloat(data.getAtIndex(F16_LAYOUT, index));
         }
 
-        /**
-         * Moves exponent and mantissa into float position and rescales by 2^112, which is exact
-         * for normal and subnormal halves; infinities and NaNs get the all-ones exponent.
-         */
         @Override
-        FloatVector widen(IntVector h) {
-            IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-            FloatVector value = magnitude.reinterpretAsFloats().mul(EXPONENT_SHIFT);
-            IntVector bits = value.reinterpretAsInts();
-            VectorMask<Integer> special = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
-            bits = bits.blend(magnitude.or(0x7F800000), special);
-            return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        void dequantize(long offset, int n, float[] out, int at) {
+            MemorySegment d = data.asSlice(offset * Short.BYTES, (long) n * Short.BYTES);
+            for (int i = 0; i < n; i++) {
+                out[at + i] = Float.float16ToFloat(d.getAtIndex(F16_LAYOUT, i));
+            }
         }
     }
 
@@ -512,14 +490,22 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
-        FloatVector widen(IntVector h) {
-            return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        void dequantize(long offset, int n, float[] out, int at) {
+            MemorySegment d = data.asSlice(offset * Short.BYTES, (long) n * Short.BYTES);
+            for (int i = 0; i < n; i++) {
+                out[at + i] = Float.intBitsToFloat((d.getAtIndex(F16_LAYOUT, i) & 0xFFFF) << 16);
+            }
         }
     }
 
-    /** Blocks of 32 elements: an F16 scale, then the quants. */
+    /**
+     * Blocks of 32 elements: an F16 scale, then the quants. An element is its quant times the
+     * scale, exact in a float (at most 8 bits times 11).
+     */
     private abstract static sealed class Blocks extends FloatTensor permits Q8, Q4 {
         static final int BLOCK = 32;
+        static final VectorSpecies<Byte> EIGHT_BYTES = ByteVector.SPECIES_64;
+        static final VectorSpecies<Float> EIGHT_FLOATS = F32.DOT;
         final int blockBytes;
 
         Blocks(MemorySegment data, int blockBytes) {
@@ -539,34 +525,27 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             return scale(block) * quant(block, (int) (index % BLOCK));
         }
 
-        /** Σ quant · x over one block, unscaled. */
-        abstract FloatVector blockDot(long quants, float[] x, int i);
+        @Override
+        final void dequantize(long offset, int n, float[] out, int at) {
+            long first = offset / BLOCK;
+            for (int b = 0; b < n / BLOCK; b++) {
+                long block = first + b;
+                dequantizeBlock(block * blockBytes + Short.BYTES, FloatVector.broadcast(EIGHT_FLOATS, scale(block)),
+                        out, at + b * BLOCK);
+            }
+        }
+
+        /** out[at + i] = quant i · scale for the block whose quants start at byte {@code quants}. */
+        abstract void dequantizeBlock(long quants, FloatVector scale, float[] out, int at);
 
         @Override
         final float dot(long offset, float[] x, int n) {
-            long firstBlock = offset / BLOCK;
-            int blocks = n / BLOCK;
-            if (LANES > BLOCK / 2 || BLOCK % LANES != 0) {
-                return scalarDot(firstBlock, x, blocks);
-            }
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int b = 0; b < blocks; b++) {
-                long block = firstBlock + b;
-                acc = blockDot(block * blockBytes + Short.BYTES, x, b * BLOCK).fma(FloatVector.broadcast(FLOATS, scale(block)), acc);
-            }
-            return acc.reduceLanes(VectorOperators.ADD);
+            return DequantizedMatmul.dot(this, offset, x, n);
         }
 
-        private float scalarDot(long firstBlock, float[] x, int blocks) {
-            float sum = 0;
-            for (int b = 0; b < blocks; b++) {
-                float blockSum = 0;
-                for (int i = 0; i < BLOCK; i++) {
-                    blockSum += quant(firstBlock + b, i) * x[b * BLOCK + i];
-                }
-                sum += blockSum * scale(firstBlock + b);
-            }
-            return sum;
+        @Override
+        final void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+            DequantizedMatmul.matmulRows(this, x, out, batch, from, to, cols);
         }
     }
 
@@ -582,18 +561,15 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
-        FloatVector blockDot(long quants, float[] x, int i) {
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int j = 0; j < BLOCK; j += LANES) {
-                var q = ByteVector.fromMemorySegment(BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
-                var w = (FloatVector) q.convertShape(VectorOperators.B2F, FLOATS, 0);
-                acc = w.fma(FloatVector.fromArray(FLOATS, x, i + j), acc);
+        void dequantizeBlock(long quants, FloatVector scale, float[] out, int at) {
+            for (int j = 0; j < BLOCK; j += 8) {
+                var q = ByteVector.fromMemorySegment(EIGHT_BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, EIGHT_FLOATS, 0)).mul(scale).intoArray(out, at + j);
             }
-            return acc;
         }
     }
 
-    /** Q4_0: 16 bytes of nibble pairs per block, offset by 8. */
+    /** Q4_0: 16 bytes of nibble pairs per block (element i low, element 16 + i high), offset by 8. */
     static final class Q4 extends Blocks {
         Q4(MemorySegment data) {
             super(data, 18);
@@ -606,18 +582,15 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
-        FloatVector blockDot(long quants, float[] x, int i) {
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int j = 0; j < BLOCK / 2; j += LANES) {
-                var packed = ByteVector.fromMemorySegment(BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
-                var low = (FloatVector) packed.and((byte) 0x0F).sub((byte) 8)
-                        .convertShape(VectorOperators.B2F, FLOATS, 0);
-                var high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                        .convertShape(VectorOperators.B2F, FLOATS, 0);
-                acc = low.fma(FloatVector.fromArray(FLOATS, x, i + j), acc);
-                acc = high.fma(FloatVector.fromArray(FLOATS, x, i + BLOCK / 2 + j), acc);
+        void dequantizeBlock(long quants, FloatVector scale, float[] out, int at) {
+            for (int j = 0; j < BLOCK / 2; j += 8) {
+                var packed = ByteVector.fromMemorySegment(EIGHT_BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
+                var low = packed.and((byte) 0x0F).sub((byte) 8);
+                var high = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                ((FloatVector) low.convertShape(VectorOperators.B2F, EIGHT_FLOATS, 0)).mul(scale).intoArray(out, at + j);
+                ((FloatVector) high.convertShape(VectorOperators.B2F, EIGHT_FLOATS, 0)).mul(scale)
+                        .intoArray(out, at + BLOCK / 2 + j);
             }
-            return acc;
         }
     }
 }
