@@ -1,61 +1,67 @@
 package io.gpud.inference;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The dot products and matrix × vectors of every tensor type whose elements are not stored
- * as float32 (F16, BF16, Q8_0, Q4_0): the type unpacks its elements into floats
- * ({@link FloatTensor#dequantize}), and these kernels multiply the floats.
+ * Matrix × batch for the tensor types whose elements are not stored as float32 (F16, BF16,
+ * Q8_0, Q4_0): a chunk of rows is unpacked into floats once ({@link FloatTensor#dequantize}),
+ * and every input of the batch runs over the floats, so a weight is read from memory and
+ * converted once per batch instead of once per input. A single input (decode) goes through
+ * the type's own {@code dot}, which converts as it reads and never writes the floats out.
  *
- * <p>Contract for a type that plugs in: {@code dequantize(offset, n, out, at)} writes
- * element {@code offset + i} as a float into {@code out[at + i]} for i in [0, n), always the
- * same float for the same stored bits (a pure function of them, vectorized or not); the
- * type's {@code dot} is {@link #dot} and its {@code matmulRows} is {@link #matmulRows}. The
- * results then do not depend on the batch, the row range or the thread, bit for bit.
- * Where a block's elements are small integers times a scale, the product is exact in a
- * float (Q8_0: 8-bit quants × an F16 scale need 19 bits of the 24), so the unpacked
- * weights are the stored values themselves.
+ * <p>Both give every output bit for bit, because both sum in one order, {@link #dot}'s:
+ * <ol>
+ * <li>the row's whole slices of {@link #W} elements are multiplied with x's and added
+ *     ({@code acc = w · x + acc}, fused) into two accumulators: even slices into the first,
+ *     odd slices into the second (two independent chains of additions, so one row keeps the
+ *     vector unit busy);
+ * <li>the two accumulators are added lane by lane, and the lanes summed as a tree
+ *     ({@link #laneSum});
+ * <li>the remaining elements are added one by one ({@code sum += w · x}).
+ * </ol>
+ * The weights are the same floats on both paths: a pure function of the stored bits (for
+ * Q8_0 and Q4_0 the quant times the F16 scale, a product that is exact in a float).
  *
- * <p>Every output is summed in one order, that of {@link FloatTensor.F32}: one 8-float
- * accumulator over the row's whole 8-float slices in order ({@code acc = w · x + acc},
- * fused), its lanes added as the tree {@code ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))}, then
- * the remaining elements one by one ({@code sum += w · x}).
+ * <p>Contract for a type that plugs in: {@code dequantize(offset, n, out, at)} writes the
+ * floats of elements [offset, offset + n); {@code dot} sums the same floats in the order
+ * above; {@code matmulRows} is {@link #matmulRows}. Results then do not depend on the batch,
+ * the row range or the thread.
  *
- * <p>A matrix is multiplied in chunks of rows: the chunk is unpacked once into a float
- * buffer of the calling thread, sized to stay in the cache, and every input of the batch
- * runs over it, so each weight is read from memory and converted once per batch. Inputs go
- * four at a time over four rows at a time (sixteen accumulators in registers; each weight
- * slice loaded once for four inputs, each input slice once for four rows), then the
- * remaining inputs one at a time over eight rows at a time (eight independent
- * accumulators sharing each load of the input). The lane sums of eight accumulators are
- * taken together ({@link FloatTensor.F32#rowSums8}), which gives each the same tree.
+ * <p>The batch kernel ({@link #rows2x4}) runs two rows × four inputs at a time: sixteen
+ * accumulators in registers, each weight slice loaded once for four inputs and each input
+ * slice once for two rows. The chunk of unpacked rows stays in the L2 cache while every
+ * group of four inputs runs over it; the one to three inputs left over take one
+ * {@link #dot} per row from the same floats.
  */
 final class DequantizedMatmul {
-    private static final VectorSpecies<Float> DOT = FloatTensor.F32.DOT;
-    private static final int W = DOT.length();
-    /** Floats of unpacked rows per chunk for a single input (an L1/L2-sized buffer, read once). */
-    private static final int SINGLE_CHUNK_FLOATS = 8192;
-    /** Floats of unpacked rows per chunk for a batch (the L2 cache, read by every input). */
-    private static final int BATCH_CHUNK_FLOATS = 32768;
+    /** Sixteen floats where the hardware has 512-bit vectors, else eight. */
+    static final VectorSpecies<Float> DOT = FloatTensor.FLOATS.length() >= 16 ? FloatVector.SPECIES_512
+            : FloatVector.SPECIES_256;
+    static final int W = DOT.length();
+    /** Lane i ↔ lane i xor 2^k: the steps of {@link #laneSum} (the last only with sixteen lanes). */
+    static final VectorShuffle<Float> SWAP_1 = VectorShuffle.fromOp(DOT, i -> i ^ 1);
+    static final VectorShuffle<Float> SWAP_2 = VectorShuffle.fromOp(DOT, i -> i ^ 2);
+    static final VectorShuffle<Float> SWAP_4 = VectorShuffle.fromOp(DOT, i -> i ^ 4);
+    static final VectorShuffle<Float> SWAP_8 = VectorShuffle.fromOp(DOT, i -> (i ^ 8) % W);
+    /** Inputs from which a batch goes through unpacked floats (below, each input converts the rows itself). */
+    private static final int MIN_BATCH = 4;
+    /** Floats of unpacked rows per chunk (in the L2 cache while every input of a batch runs over them). */
+    private static final int CHUNK_FLOATS = 32768;
     private static final ThreadLocal<float[][]> BUFFER = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private DequantizedMatmul() {
     }
 
-    /** Σ t[offset + i] · x[i] for i in [0, n), in the order of the class comment. */
-    static float dot(FloatTensor t, long offset, float[] x, int n) {
-        float[] w = buffer(n);
-        t.dequantize(offset, n, w, 0);
-        return dot(w, 0, x, n);
-    }
-
-    /** out[b][r] = dot(t, r × cols, x[b], cols) for r in [from, to), b in [0, batch), bit for bit. */
+    /** out[b][r] = t.dot(r × cols, x[b], cols) for r in [from, to), b in [0, batch), bit for bit. */
     static void matmulRows(FloatTensor t, float[][] x, float[][] out, int batch, int from, int to, int cols) {
-        int chunkFloats = batch >= 4 ? BATCH_CHUNK_FLOATS : SINGLE_CHUNK_FLOATS;
-        int chunk = Math.max(8, chunkFloats / cols / 8 * 8);
+        if (batch < MIN_BATCH) {
+            rowByRow(t, x, out, batch, from, to, cols);
+            return;
+        }
+        int chunk = Math.max(2, CHUNK_FLOATS / cols / 2 * 2);
         float[] w = buffer(Math.min(chunk, to - from) * cols);
-        float[] acc = new float[16 * W]; // a kernel's accumulators, handed to laneSums
         for (int start = from; start < to; start += chunk) {
             int rows = Math.min(to - start, chunk);
             for (int k = 0; k < rows; k++) {
@@ -64,23 +70,33 @@ final class DequantizedMatmul {
             int b = 0;
             for (; b + 4 <= batch; b += 4) {
                 int k = 0;
-                for (; k + 4 <= rows; k += 4) {
-                    rows4x4(w, k, x, b, out, start + k, cols, acc);
+                for (; k + 2 <= rows; k += 2) {
+                    rows2x4(w, k, x, b, out, start + k, cols);
                 }
-                for (; k < rows; k++) {
+                if (k < rows) {
                     for (int j = b; j < b + 4; j++) {
                         out[j][start + k] = dot(w, k * cols, x[j], cols);
                     }
                 }
             }
             for (; b < batch; b++) {
-                int k = 0;
-                for (; k + 8 <= rows; k += 8) {
-                    rows8x1(w, k, x[b], out[b], start + k, cols, acc);
-                }
-                for (; k < rows; k++) {
+                for (int k = 0; k < rows; k++) {
                     out[b][start + k] = dot(w, k * cols, x[b], cols);
                 }
+            }
+        }
+    }
+
+    /**
+     * out[b][r] = t.dot(r × cols, x[b], cols): a method of its own, small enough that the
+     * compiler inlines the type's dot whole into it (inlined into the large batch method, a dot
+     * ran at half speed).
+     */
+    private static void rowByRow(FloatTensor t, float[][] x, float[][] out, int batch, int from, int to, int cols) {
+        for (int r = from; r < to; r++) {
+            long offset = (long) r * cols;
+            for (int b = 0; b < batch; b++) {
+                out[b][r] = t.dot(offset, x[b], cols);
             }
         }
     }
@@ -94,158 +110,133 @@ final class DequantizedMatmul {
     }
 
     /**
-     * out[at + k] = the lanes of acc[from + k × 8, +8) summed as a tree, for k in [0, 8). The
-     * kernels store their accumulators and call this instead of passing them as vectors: a
-     * call that the compiler leaves out of line would box vector arguments, and boxing a
-     * loop's accumulators puts an allocation in every pass of the loop.
+     * The lanes of {@code v} summed as a tree: lane i plus lane i xor 1, then of those sums
+     * lane i plus lane i xor 2, and so on, for eight lanes
+     * {@code ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))}. Lane-wise adds of permuted copies, the
+     * same in compiled and interpreted code (a vector's own reduction may add in another
+     * order once the compiler replaces it). Called on a sum of accumulators, never on a
+     * loop's accumulator itself: if the compiler left the call out of line it would box the
+     * vector argument, and boxing a loop's accumulator puts an allocation in every pass.
      */
-    private static void laneSums(float[] acc, int from, float[] out, int at) {
-        FloatTensor.F32.rowSums8(FloatVector.fromArray(DOT, acc, from), FloatVector.fromArray(DOT, acc, from + W),
-                FloatVector.fromArray(DOT, acc, from + 2 * W), FloatVector.fromArray(DOT, acc, from + 3 * W),
-                FloatVector.fromArray(DOT, acc, from + 4 * W), FloatVector.fromArray(DOT, acc, from + 5 * W),
-                FloatVector.fromArray(DOT, acc, from + 6 * W), FloatVector.fromArray(DOT, acc, from + 7 * W))
-                .intoArray(out, at);
+    static float laneSum(FloatVector v) {
+        v = v.add(v.rearrange(SWAP_1));
+        v = v.add(v.rearrange(SWAP_2));
+        v = v.add(v.rearrange(SWAP_4));
+        if (W == 16) {
+            v = v.add(v.rearrange(SWAP_8));
+        }
+        return v.lane(0);
     }
 
     /** Σ w[at + i] · x[i] for i in [0, n), in the order of the class comment. */
-    private static float dot(float[] w, int at, float[] x, int n) {
-        FloatVector a = FloatVector.zero(DOT);
+    static float dot(float[] w, int at, float[] x, int n) {
+        FloatVector a0 = FloatVector.zero(DOT);
+        FloatVector a1 = a0;
         int i = 0;
-        for (; i + W <= n; i += W) {
-            a = FloatVector.fromArray(DOT, w, at + i).fma(FloatVector.fromArray(DOT, x, i), a);
+        for (; i + 2 * W <= n; i += 2 * W) {
+            a0 = FloatVector.fromArray(DOT, w, at + i).fma(FloatVector.fromArray(DOT, x, i), a0);
+            a1 = FloatVector.fromArray(DOT, w, at + i + W).fma(FloatVector.fromArray(DOT, x, i + W), a1);
         }
-        return tail(FloatTensor.F32.rowSums8(a, a, a, a, a, a, a, a).lane(0), w, at, x, i, n);
-    }
-
-    /** sum + Σ w[at + j] · x[j] for j in [from, n), in order. */
-    private static float tail(float sum, float[] w, int at, float[] x, int from, int n) {
-        for (int j = from; j < n; j++) {
-            sum += w[at + j] * x[j];
+        if (i + W <= n) {
+            a0 = FloatVector.fromArray(DOT, w, at + i).fma(FloatVector.fromArray(DOT, x, i), a0);
+            i += W;
+        }
+        float sum = laneSum(a0.add(a1));
+        for (; i < n; i++) {
+            sum += w[at + i] * x[i];
         }
         return sum;
     }
 
     /**
-     * out[r + k] = dot(w, (row + k) × n, x, n) for k in [0, 8): eight unpacked rows from
-     * {@code row} of the buffer, sharing each load of x.
+     * out[b + J][r + K] = dot(w, (row + K) × n, x[b + J], n) for J in [0, 4), K in [0, 2):
+     * two unpacked rows from {@code row} of the buffer times four inputs, each output with its
+     * even and odd accumulator.
      */
-    private static void rows8x1(float[] w, int row, float[] x, float[] out, int r, int n, float[] acc) {
-        int at = row * n;
-        FloatVector a0 = FloatVector.zero(DOT);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        FloatVector a4 = a0;
-        FloatVector a5 = a0;
-        FloatVector a6 = a0;
-        FloatVector a7 = a0;
-        int i = 0;
-        for (; i + W <= n; i += W) {
-            FloatVector xi = FloatVector.fromArray(DOT, x, i);
-            int k = at + i;
-            a0 = FloatVector.fromArray(DOT, w, k).fma(xi, a0);
-            a1 = FloatVector.fromArray(DOT, w, k + n).fma(xi, a1);
-            a2 = FloatVector.fromArray(DOT, w, k + 2 * n).fma(xi, a2);
-            a3 = FloatVector.fromArray(DOT, w, k + 3 * n).fma(xi, a3);
-            a4 = FloatVector.fromArray(DOT, w, k + 4 * n).fma(xi, a4);
-            a5 = FloatVector.fromArray(DOT, w, k + 5 * n).fma(xi, a5);
-            a6 = FloatVector.fromArray(DOT, w, k + 6 * n).fma(xi, a6);
-            a7 = FloatVector.fromArray(DOT, w, k + 7 * n).fma(xi, a7);
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, W);
-        a2.intoArray(acc, 2 * W);
-        a3.intoArray(acc, 3 * W);
-        a4.intoArray(acc, 4 * W);
-        a5.intoArray(acc, 5 * W);
-        a6.intoArray(acc, 6 * W);
-        a7.intoArray(acc, 7 * W);
-        laneSums(acc, 0, out, r);
-        if (i < n) {
-            for (int k = 0; k < 8; k++) {
-                out[r + k] = tail(out[r + k], w, at + k * n, x, i, n);
-            }
-        }
-    }
-
-    /**
-     * out[b + J][r + K] = dot(w, (row + K) × n, x[b + J], n) for J, K in [0, 4): four
-     * unpacked rows from {@code row} of the buffer times four inputs, sixteen accumulators.
-     */
-    private static void rows4x4(float[] w, int row, float[][] x, int b, float[][] out, int r, int n,
-                                float[] acc) {
+    private static void rows2x4(float[] w, int row, float[][] x, int b, float[][] out, int r, int n) {
         float[] x0 = x[b];
         float[] x1 = x[b + 1];
         float[] x2 = x[b + 2];
         float[] x3 = x[b + 3];
-        int at = row * n;
-        FloatVector a00 = FloatVector.zero(DOT);
-        FloatVector a01 = a00;
-        FloatVector a02 = a00;
-        FloatVector a03 = a00;
-        FloatVector a10 = a00;
-        FloatVector a11 = a00;
-        FloatVector a12 = a00;
-        FloatVector a13 = a00;
-        FloatVector a20 = a00;
-        FloatVector a21 = a00;
-        FloatVector a22 = a00;
-        FloatVector a23 = a00;
-        FloatVector a30 = a00;
-        FloatVector a31 = a00;
-        FloatVector a32 = a00;
-        FloatVector a33 = a00;
+        int at0 = row * n;
+        int at1 = at0 + n;
+        FloatVector e00 = FloatVector.zero(DOT); // e: even slices, o: odd; row K, input J
+        FloatVector o00 = e00;
+        FloatVector e01 = e00;
+        FloatVector o01 = e00;
+        FloatVector e02 = e00;
+        FloatVector o02 = e00;
+        FloatVector e03 = e00;
+        FloatVector o03 = e00;
+        FloatVector e10 = e00;
+        FloatVector o10 = e00;
+        FloatVector e11 = e00;
+        FloatVector o11 = e00;
+        FloatVector e12 = e00;
+        FloatVector o12 = e00;
+        FloatVector e13 = e00;
+        FloatVector o13 = e00;
         int i = 0;
-        for (; i + W <= n; i += W) {
-            int k = at + i;
-            FloatVector w0 = FloatVector.fromArray(DOT, w, k);
-            FloatVector w1 = FloatVector.fromArray(DOT, w, k + n);
-            FloatVector w2 = FloatVector.fromArray(DOT, w, k + 2 * n);
-            FloatVector w3 = FloatVector.fromArray(DOT, w, k + 3 * n);
-            FloatVector xi = FloatVector.fromArray(DOT, x0, i);
-            a00 = w0.fma(xi, a00);
-            a10 = w1.fma(xi, a10);
-            a20 = w2.fma(xi, a20);
-            a30 = w3.fma(xi, a30);
-            xi = FloatVector.fromArray(DOT, x1, i);
-            a01 = w0.fma(xi, a01);
-            a11 = w1.fma(xi, a11);
-            a21 = w2.fma(xi, a21);
-            a31 = w3.fma(xi, a31);
-            xi = FloatVector.fromArray(DOT, x2, i);
-            a02 = w0.fma(xi, a02);
-            a12 = w1.fma(xi, a12);
-            a22 = w2.fma(xi, a22);
-            a32 = w3.fma(xi, a32);
-            xi = FloatVector.fromArray(DOT, x3, i);
-            a03 = w0.fma(xi, a03);
-            a13 = w1.fma(xi, a13);
-            a23 = w2.fma(xi, a23);
-            a33 = w3.fma(xi, a33);
+        for (; i + 2 * W <= n; i += 2 * W) {
+            FloatVector w0e = FloatVector.fromArray(DOT, w, at0 + i);
+            FloatVector w0o = FloatVector.fromArray(DOT, w, at0 + i + W);
+            FloatVector w1e = FloatVector.fromArray(DOT, w, at1 + i);
+            FloatVector w1o = FloatVector.fromArray(DOT, w, at1 + i + W);
+            FloatVector xe = FloatVector.fromArray(DOT, x0, i);
+            FloatVector xo = FloatVector.fromArray(DOT, x0, i + W);
+            e00 = w0e.fma(xe, e00);
+            o00 = w0o.fma(xo, o00);
+            e10 = w1e.fma(xe, e10);
+            o10 = w1o.fma(xo, o10);
+            xe = FloatVector.fromArray(DOT, x1, i);
+            xo = FloatVector.fromArray(DOT, x1, i + W);
+            e01 = w0e.fma(xe, e01);
+            o01 = w0o.fma(xo, o01);
+            e11 = w1e.fma(xe, e11);
+            o11 = w1o.fma(xo, o11);
+            xe = FloatVector.fromArray(DOT, x2, i);
+            xo = FloatVector.fromArray(DOT, x2, i + W);
+            e02 = w0e.fma(xe, e02);
+            o02 = w0o.fma(xo, o02);
+            e12 = w1e.fma(xe, e12);
+            o12 = w1o.fma(xo, o12);
+            xe = FloatVector.fromArray(DOT, x3, i);
+            xo = FloatVector.fromArray(DOT, x3, i + W);
+            e03 = w0e.fma(xe, e03);
+            o03 = w0o.fma(xo, o03);
+            e13 = w1e.fma(xe, e13);
+            o13 = w1o.fma(xo, o13);
         }
-        a00.intoArray(acc, 0);
-        a01.intoArray(acc, W);
-        a02.intoArray(acc, 2 * W);
-        a03.intoArray(acc, 3 * W);
-        a10.intoArray(acc, 4 * W);
-        a11.intoArray(acc, 5 * W);
-        a12.intoArray(acc, 6 * W);
-        a13.intoArray(acc, 7 * W);
-        a20.intoArray(acc, 8 * W);
-        a21.intoArray(acc, 9 * W);
-        a22.intoArray(acc, 10 * W);
-        a23.intoArray(acc, 11 * W);
-        a30.intoArray(acc, 12 * W);
-        a31.intoArray(acc, 13 * W);
-        a32.intoArray(acc, 14 * W);
-        a33.intoArray(acc, 15 * W);
-        float[] sums = new float[2 * W]; // lane 4K + J: row K, input J
-        laneSums(acc, 0, sums, 0);
-        laneSums(acc, 8 * W, sums, W);
-        for (int k = 0; k < 4; k++) {
-            for (int j = 0; j < 4; j++) {
-                float sum = sums[4 * k + j];
-                out[b + j][r + k] = i < n ? tail(sum, w, at + k * n, x[b + j], i, n) : sum;
+        if (i + W <= n) { // one slice left: into the even accumulators
+            FloatVector w0 = FloatVector.fromArray(DOT, w, at0 + i);
+            FloatVector w1 = FloatVector.fromArray(DOT, w, at1 + i);
+            FloatVector xi = FloatVector.fromArray(DOT, x0, i);
+            e00 = w0.fma(xi, e00);
+            e10 = w1.fma(xi, e10);
+            xi = FloatVector.fromArray(DOT, x1, i);
+            e01 = w0.fma(xi, e01);
+            e11 = w1.fma(xi, e11);
+            xi = FloatVector.fromArray(DOT, x2, i);
+            e02 = w0.fma(xi, e02);
+            e12 = w1.fma(xi, e12);
+            xi = FloatVector.fromArray(DOT, x3, i);
+            e03 = w0.fma(xi, e03);
+            e13 = w1.fma(xi, e13);
+            i += W;
+        }
+        float[] sums = { // input J, row K at 2J + K
+            laneSum(e00.add(o00)), laneSum(e10.add(o10)), laneSum(e01.add(o01)), laneSum(e11.add(o11)),
+            laneSum(e02.add(o02)), laneSum(e12.add(o12)), laneSum(e03.add(o03)), laneSum(e13.add(o13))
+        };
+        for (int j = 0; j < 4; j++) {
+            float[] xj = x[b + j];
+            for (int k = 0; k < 2; k++) {
+                int at = at0 + k * n;
+                float sum = sums[2 * j + k];
+                for (int t = i; t < n; t++) {
+                    sum += w[at + t] * xj[t];
+                }
+                out[b + j][r + k] = sum;
             }
         }
     }

@@ -6,6 +6,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -88,6 +91,14 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 out[b][r] = dot(offset, x[b], cols);
             }
         }
+    }
+
+    /** sum + Σ this[offset + j] · x[j] for j in [from, n), in order. */
+    final float tail(float sum, long offset, float[] x, int from, int n) {
+        for (int j = from; j < n; j++) {
+            sum += get(offset + j) * x[j];
+        }
+        return sum;
     }
 
     /** Copies row {@code row} of a matrix with {@code cols} columns into {@code out}. */
@@ -176,14 +187,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 a = load(d, i * 4L).fma(FloatVector.fromArray(DOT, x, i), a);
             }
             return tail(rowSums8(a, a, a, a, a, a, a, a).lane(0), offset, x, i, n);
-        }
-
-        /** sum + Σ this[offset + j] · x[j] for j in [from, n), in order. */
-        private float tail(float sum, long offset, float[] x, int from, int n) {
-            for (int j = from; j < n; j++) {
-                sum += get(offset + j) * x[j];
-            }
-            return sum;
         }
 
         /**
@@ -441,16 +444,63 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
     }
 
-    /** Elements with 16 bits each, unpacked to floats one by one (the compiler vectorizes the loop). */
+    /**
+     * Elements with 16 bits each. A chunk of rows is unpacked one element at a time (a loop
+     * the compiler vectorizes); one input runs over four rows at a time, widening the bits
+     * to float lanes by integer operations as it goes.
+     */
     private abstract static sealed class Half extends FloatTensor permits F16, BF16 {
+        private static final VectorSpecies<Float> DOT = DequantizedMatmul.DOT;
+        private static final int W = DOT.length();
+        private static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class,
+                VectorShape.forBitSize(DequantizedMatmul.W * 16));
+        private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class,
+                DequantizedMatmul.DOT.vectorShape());
+
         Half(MemorySegment data) {
             super(data, data.byteSize() / Short.BYTES);
         }
 
+        /** The floats of 16-bit elements held in the low half of each int lane, exactly as {@link #get}. */
+        abstract FloatVector widen(IntVector bits);
+
+        /** Elements [i, i + W) of the row whose bits start at byte {@code base}, as float lanes. */
+        private FloatVector load(long base, int i) {
+            var halves = ShortVector.fromMemorySegment(SHORTS, data, base + (long) i * Short.BYTES,
+                    ByteOrder.LITTLE_ENDIAN);
+            var bits = (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
+            return widen(bits.and(0xFFFF));
+        }
+
+        /** Converts as it reads, in {@link DequantizedMatmul}'s order. */
         @Override
         final float dot(long offset, float[] x, int n) {
-            return DequantizedMatmul.dot(this, offset, x, n);
+            FloatVector a0 = FloatVector.zero(DOT);
+            FloatVector a1 = a0;
+            long base = offset * Short.BYTES;
+            int i = 0;
+            for (int upper = n - 2 * W; i <= upper; i += 2 * W) {
+                a0 = load(base, i).fma(FloatVector.fromArray(DOT, x, i), a0);
+                a1 = load(base, i + W).fma(FloatVector.fromArray(DOT, x, i + W), a1);
+            }
+            for (int upper = n - W; i <= upper; i += W) {
+                a0 = load(base, i).fma(FloatVector.fromArray(DOT, x, i), a0);
+            }
+            // DequantizedMatmul.laneSum, written out: inlined whole, the call would not be
+            FloatVector v = a0.add(a1);
+            v = v.add(v.rearrange(DequantizedMatmul.SWAP_1));
+            v = v.add(v.rearrange(DequantizedMatmul.SWAP_2));
+            v = v.add(v.rearrange(DequantizedMatmul.SWAP_4));
+            if (W == 16) {
+                v = v.add(v.rearrange(DequantizedMatmul.SWAP_8));
+            }
+            float sum = v.lane(0);
+            for (; i < n; i++) {
+                sum += get(offset + i) * x[i];
+            }
+            return sum;
         }
+
 
         @Override
         final void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
@@ -460,6 +510,8 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
     /** IEEE half-precision elements. */
     static final class F16 extends Half {
+        private static final float EXPONENT_SHIFT = 0x1.0p112f;
+
         F16(MemorySegment data) {
             super(data);
         }
@@ -467,6 +519,20 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         @Override
         float get(long index) {
             return Float.float16ToFloat(data.getAtIndex(F16_LAYOUT, index));
+        }
+
+        /**
+         * Moves exponent and mantissa into float position and rescales by 2^112, which is exact
+         * for normal and subnormal halves; infinities and NaNs get the all-ones exponent.
+         */
+        @Override
+        FloatVector widen(IntVector h) {
+            IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+            FloatVector value = magnitude.reinterpretAsFloats().mul(EXPONENT_SHIFT);
+            IntVector bits = value.reinterpretAsInts();
+            VectorMask<Integer> special = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
+            bits = bits.blend(magnitude.or(0x7F800000), special);
+            return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
         }
 
         @Override
@@ -490,6 +556,11 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
+        FloatVector widen(IntVector h) {
+            return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        }
+
+        @Override
         void dequantize(long offset, int n, float[] out, int at) {
             MemorySegment d = data.asSlice(offset * Short.BYTES, (long) n * Short.BYTES);
             for (int i = 0; i < n; i++) {
@@ -500,12 +571,15 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
     /**
      * Blocks of 32 elements: an F16 scale, then the quants. An element is its quant times the
-     * scale, exact in a float (at most 8 bits times 11).
+     * scale, exact in a float (at most 8 bits times 11), unpacked a vector at a time
+     * ({@link #unpack}); one input runs over four rows at a time, unpacking as it goes.
      */
     private abstract static sealed class Blocks extends FloatTensor permits Q8, Q4 {
         static final int BLOCK = 32;
-        static final VectorSpecies<Byte> EIGHT_BYTES = ByteVector.SPECIES_64;
-        static final VectorSpecies<Float> EIGHT_FLOATS = F32.DOT;
+        static final VectorSpecies<Float> DOT = DequantizedMatmul.DOT;
+        static final int W = DOT.length();
+        /** As many bytes as {@link #DOT} has floats. */
+        static final VectorSpecies<Byte> QUANTS = VectorSpecies.of(byte.class, VectorShape.forBitSize(W * 8));
         final int blockBytes;
 
         Blocks(MemorySegment data, int blockBytes) {
@@ -525,22 +599,45 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             return scale(block) * quant(block, (int) (index % BLOCK));
         }
 
+        /**
+         * Elements [slice × W, +W) of the block whose quants start at byte {@code quants},
+         * each its quant times {@code scale} (the block's scale in every lane).
+         */
+        abstract FloatVector unpack(long quants, int slice, FloatVector scale);
+
         @Override
         final void dequantize(long offset, int n, float[] out, int at) {
             long first = offset / BLOCK;
             for (int b = 0; b < n / BLOCK; b++) {
                 long block = first + b;
-                dequantizeBlock(block * blockBytes + Short.BYTES, FloatVector.broadcast(EIGHT_FLOATS, scale(block)),
-                        out, at + b * BLOCK);
+                long quants = block * blockBytes + Short.BYTES;
+                FloatVector scale = FloatVector.broadcast(DOT, scale(block));
+                for (int j = 0; j < BLOCK / W; j++) {
+                    unpack(quants, j, scale).intoArray(out, at + b * BLOCK + j * W);
+                }
             }
         }
 
-        /** out[at + i] = quant i · scale for the block whose quants start at byte {@code quants}. */
-        abstract void dequantizeBlock(long quants, FloatVector scale, float[] out, int at);
-
+        /**
+         * Converts as it reads, in {@link DequantizedMatmul}'s order (a block has an even
+         * number of slices, so slice j of every block goes to accumulator j mod 2).
+         */
         @Override
         final float dot(long offset, float[] x, int n) {
-            return DequantizedMatmul.dot(this, offset, x, n);
+            FloatVector a0 = FloatVector.zero(DOT);
+            FloatVector a1 = a0;
+            long first = offset / BLOCK;
+            for (int b = 0; b < n / BLOCK; b++) {
+                long block = first + b;
+                long quants = block * blockBytes + Short.BYTES;
+                FloatVector scale = FloatVector.broadcast(DOT, scale(block));
+                for (int j = 0; j < BLOCK / W; j += 2) {
+                    int i = b * BLOCK + j * W;
+                    a0 = unpack(quants, j, scale).fma(FloatVector.fromArray(DOT, x, i), a0);
+                    a1 = unpack(quants, j + 1, scale).fma(FloatVector.fromArray(DOT, x, i + W), a1);
+                }
+            }
+            return DequantizedMatmul.laneSum(a0.add(a1));
         }
 
         @Override
@@ -561,11 +658,9 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
-        void dequantizeBlock(long quants, FloatVector scale, float[] out, int at) {
-            for (int j = 0; j < BLOCK; j += 8) {
-                var q = ByteVector.fromMemorySegment(EIGHT_BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, EIGHT_FLOATS, 0)).mul(scale).intoArray(out, at + j);
-            }
+        FloatVector unpack(long quants, int slice, FloatVector scale) {
+            var q = ByteVector.fromMemorySegment(QUANTS, data, quants + (long) slice * W, ByteOrder.LITTLE_ENDIAN);
+            return ((FloatVector) q.convertShape(VectorOperators.B2F, DOT, 0)).mul(scale);
         }
     }
 
@@ -582,15 +677,11 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
-        void dequantizeBlock(long quants, FloatVector scale, float[] out, int at) {
-            for (int j = 0; j < BLOCK / 2; j += 8) {
-                var packed = ByteVector.fromMemorySegment(EIGHT_BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
-                var low = packed.and((byte) 0x0F).sub((byte) 8);
-                var high = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                ((FloatVector) low.convertShape(VectorOperators.B2F, EIGHT_FLOATS, 0)).mul(scale).intoArray(out, at + j);
-                ((FloatVector) high.convertShape(VectorOperators.B2F, EIGHT_FLOATS, 0)).mul(scale)
-                        .intoArray(out, at + BLOCK / 2 + j);
-            }
+        FloatVector unpack(long quants, int slice, FloatVector scale) {
+            int first = slice * W;
+            var packed = ByteVector.fromMemorySegment(QUANTS, data, quants + first % 16, ByteOrder.LITTLE_ENDIAN);
+            var nibbles = first < 16 ? packed.and((byte) 0x0F) : packed.lanewise(VectorOperators.LSHR, 4);
+            return ((FloatVector) nibbles.sub((byte) 8).convertShape(VectorOperators.B2F, DOT, 0)).mul(scale);
         }
     }
 }
