@@ -29,11 +29,17 @@ import jdk.incubator.vector.VectorSpecies;
  * above; {@code matmulRows} is {@link #matmulRows}. Results then do not depend on the batch,
  * the row range or the thread.
  *
- * <p>The batch kernel ({@link #rows2x4}) runs two rows × four inputs at a time: sixteen
- * accumulators in registers, each weight slice loaded once for four inputs and each input
- * slice once for two rows. The chunk of unpacked rows stays in the L2 cache while every
- * group of four inputs runs over it; the one to three inputs left over take one
- * {@link #dot} per row from the same floats.
+ * <p>The batch kernel ({@link #rows4x4}) runs four rows × four inputs at a time, sixteen
+ * accumulators in registers: each weight slice is loaded once for four inputs and each input
+ * slice once for four rows. It makes one pass over the even slices and one over the odd
+ * ones (two accumulators per output would not fit in registers) and adds the two after.
+ * The chunk of unpacked rows stays in the L2 cache while every group of four inputs runs
+ * over it; the rows and the one to three inputs left over take one {@link #dot} each from
+ * the same floats.
+ *
+ * <p>Measured on one Zen 4 core (16 lanes): a 2048 × 2048 matrix times 64 inputs at about
+ * 30 G multiply-adds/s for F16 and Q8_0, against 13 and 18 when each output took its own
+ * dot; batch-1 dot products as fast as the earlier per-block kernels.
  */
 final class DequantizedMatmul {
     /** Sixteen floats where the hardware has 512-bit vectors, else eight. */
@@ -60,8 +66,9 @@ final class DequantizedMatmul {
             rowByRow(t, x, out, batch, from, to, cols);
             return;
         }
-        int chunk = Math.max(2, CHUNK_FLOATS / cols / 2 * 2);
+        int chunk = Math.max(4, CHUNK_FLOATS / cols / 4 * 4);
         float[] w = buffer(Math.min(chunk, to - from) * cols);
+        float[] acc = new float[32 * W]; // the accumulators of rows4x4's two passes
         for (int start = from; start < to; start += chunk) {
             int rows = Math.min(to - start, chunk);
             for (int k = 0; k < rows; k++) {
@@ -70,10 +77,10 @@ final class DequantizedMatmul {
             int b = 0;
             for (; b + 4 <= batch; b += 4) {
                 int k = 0;
-                for (; k + 2 <= rows; k += 2) {
-                    rows2x4(w, k, x, b, out, start + k, cols);
+                for (; k + 4 <= rows; k += 4) {
+                    rows4x4(w, k, x, b, out, start + k, cols, acc);
                 }
-                if (k < rows) {
+                for (; k < rows; k++) {
                     for (int j = b; j < b + 4; j++) {
                         out[j][start + k] = dot(w, k * cols, x[j], cols);
                     }
@@ -149,95 +156,98 @@ final class DequantizedMatmul {
     }
 
     /**
-     * out[b + J][r + K] = dot(w, (row + K) × n, x[b + J], n) for J in [0, 4), K in [0, 2):
-     * two unpacked rows from {@code row} of the buffer times four inputs, each output with its
-     * even and odd accumulator.
+     * out[b + J][r + K] = dot(w, (row + K) × n, x[b + J], n) for J, K in [0, 4): four
+     * unpacked rows from {@code row} of the buffer times four inputs. The even slices run in
+     * one pass and the odd ones in another ({@link #pass4x4}), so that sixteen accumulators
+     * fit in registers; the two are then added as in {@link #dot}.
      */
-    private static void rows2x4(float[] w, int row, float[][] x, int b, float[][] out, int r, int n) {
-        float[] x0 = x[b];
-        float[] x1 = x[b + 1];
-        float[] x2 = x[b + 2];
-        float[] x3 = x[b + 3];
-        int at0 = row * n;
-        int at1 = at0 + n;
-        FloatVector e00 = FloatVector.zero(DOT); // e: even slices, o: odd; row K, input J
-        FloatVector o00 = e00;
-        FloatVector e01 = e00;
-        FloatVector o01 = e00;
-        FloatVector e02 = e00;
-        FloatVector o02 = e00;
-        FloatVector e03 = e00;
-        FloatVector o03 = e00;
-        FloatVector e10 = e00;
-        FloatVector o10 = e00;
-        FloatVector e11 = e00;
-        FloatVector o11 = e00;
-        FloatVector e12 = e00;
-        FloatVector o12 = e00;
-        FloatVector e13 = e00;
-        FloatVector o13 = e00;
-        int i = 0;
-        for (; i + 2 * W <= n; i += 2 * W) {
-            FloatVector w0e = FloatVector.fromArray(DOT, w, at0 + i);
-            FloatVector w0o = FloatVector.fromArray(DOT, w, at0 + i + W);
-            FloatVector w1e = FloatVector.fromArray(DOT, w, at1 + i);
-            FloatVector w1o = FloatVector.fromArray(DOT, w, at1 + i + W);
-            FloatVector xe = FloatVector.fromArray(DOT, x0, i);
-            FloatVector xo = FloatVector.fromArray(DOT, x0, i + W);
-            e00 = w0e.fma(xe, e00);
-            o00 = w0o.fma(xo, o00);
-            e10 = w1e.fma(xe, e10);
-            o10 = w1o.fma(xo, o10);
-            xe = FloatVector.fromArray(DOT, x1, i);
-            xo = FloatVector.fromArray(DOT, x1, i + W);
-            e01 = w0e.fma(xe, e01);
-            o01 = w0o.fma(xo, o01);
-            e11 = w1e.fma(xe, e11);
-            o11 = w1o.fma(xo, o11);
-            xe = FloatVector.fromArray(DOT, x2, i);
-            xo = FloatVector.fromArray(DOT, x2, i + W);
-            e02 = w0e.fma(xe, e02);
-            o02 = w0o.fma(xo, o02);
-            e12 = w1e.fma(xe, e12);
-            o12 = w1o.fma(xo, o12);
-            xe = FloatVector.fromArray(DOT, x3, i);
-            xo = FloatVector.fromArray(DOT, x3, i + W);
-            e03 = w0e.fma(xe, e03);
-            o03 = w0o.fma(xo, o03);
-            e13 = w1e.fma(xe, e13);
-            o13 = w1o.fma(xo, o13);
-        }
-        if (i + W <= n) { // one slice left: into the even accumulators
-            FloatVector w0 = FloatVector.fromArray(DOT, w, at0 + i);
-            FloatVector w1 = FloatVector.fromArray(DOT, w, at1 + i);
-            FloatVector xi = FloatVector.fromArray(DOT, x0, i);
-            e00 = w0.fma(xi, e00);
-            e10 = w1.fma(xi, e10);
-            xi = FloatVector.fromArray(DOT, x1, i);
-            e01 = w0.fma(xi, e01);
-            e11 = w1.fma(xi, e11);
-            xi = FloatVector.fromArray(DOT, x2, i);
-            e02 = w0.fma(xi, e02);
-            e12 = w1.fma(xi, e12);
-            xi = FloatVector.fromArray(DOT, x3, i);
-            e03 = w0.fma(xi, e03);
-            e13 = w1.fma(xi, e13);
-            i += W;
-        }
-        float[] sums = { // input J, row K at 2J + K
-            laneSum(e00.add(o00)), laneSum(e10.add(o10)), laneSum(e01.add(o01)), laneSum(e11.add(o11)),
-            laneSum(e02.add(o02)), laneSum(e12.add(o12)), laneSum(e03.add(o03)), laneSum(e13.add(o13))
-        };
-        for (int j = 0; j < 4; j++) {
-            float[] xj = x[b + j];
-            for (int k = 0; k < 2; k++) {
-                int at = at0 + k * n;
-                float sum = sums[2 * j + k];
-                for (int t = i; t < n; t++) {
+    private static void rows4x4(float[] w, int row, float[][] x, int b, float[][] out, int r, int n,
+                                float[] acc) {
+        pass4x4(w, row * n, x, b, n, 0, acc, 0);
+        pass4x4(w, row * n, x, b, n, W, acc, 16 * W);
+        int whole = n / W * W;
+        for (int k = 0; k < 4; k++) {
+            int at = (row + k) * n;
+            for (int j = 0; j < 4; j++) {
+                int e = (4 * k + j) * W;
+                float[] xj = x[b + j];
+                float sum = laneSum(FloatVector.fromArray(DOT, acc, e).add(FloatVector.fromArray(DOT, acc, 16 * W + e)));
+                for (int t = whole; t < n; t++) {
                     sum += w[at + t] * xj[t];
                 }
                 out[b + j][r + k] = sum;
             }
         }
+    }
+
+    /**
+     * For J, K in [0, 4): Σ w[at + K × n + i, +W) · x[b + J][i, +W) lane-wise over the slices
+     * from {@code first} every 2W (the even or the odd slices of the four rows), stored at
+     * acc[accAt + (4K + J) × W, +W).
+     */
+    private static void pass4x4(float[] w, int at, float[][] x, int b, int n, int first, float[] acc, int accAt) {
+        float[] x0 = x[b];
+        float[] x1 = x[b + 1];
+        float[] x2 = x[b + 2];
+        float[] x3 = x[b + 3];
+        FloatVector a00 = FloatVector.zero(DOT); // row K, input J
+        FloatVector a01 = a00;
+        FloatVector a02 = a00;
+        FloatVector a03 = a00;
+        FloatVector a10 = a00;
+        FloatVector a11 = a00;
+        FloatVector a12 = a00;
+        FloatVector a13 = a00;
+        FloatVector a20 = a00;
+        FloatVector a21 = a00;
+        FloatVector a22 = a00;
+        FloatVector a23 = a00;
+        FloatVector a30 = a00;
+        FloatVector a31 = a00;
+        FloatVector a32 = a00;
+        FloatVector a33 = a00;
+        for (int i = first; i + W <= n; i += 2 * W) {
+            int k = at + i;
+            FloatVector w0 = FloatVector.fromArray(DOT, w, k);
+            FloatVector w1 = FloatVector.fromArray(DOT, w, k + n);
+            FloatVector w2 = FloatVector.fromArray(DOT, w, k + 2 * n);
+            FloatVector w3 = FloatVector.fromArray(DOT, w, k + 3 * n);
+            FloatVector xi = FloatVector.fromArray(DOT, x0, i);
+            a00 = w0.fma(xi, a00);
+            a10 = w1.fma(xi, a10);
+            a20 = w2.fma(xi, a20);
+            a30 = w3.fma(xi, a30);
+            xi = FloatVector.fromArray(DOT, x1, i);
+            a01 = w0.fma(xi, a01);
+            a11 = w1.fma(xi, a11);
+            a21 = w2.fma(xi, a21);
+            a31 = w3.fma(xi, a31);
+            xi = FloatVector.fromArray(DOT, x2, i);
+            a02 = w0.fma(xi, a02);
+            a12 = w1.fma(xi, a12);
+            a22 = w2.fma(xi, a22);
+            a32 = w3.fma(xi, a32);
+            xi = FloatVector.fromArray(DOT, x3, i);
+            a03 = w0.fma(xi, a03);
+            a13 = w1.fma(xi, a13);
+            a23 = w2.fma(xi, a23);
+            a33 = w3.fma(xi, a33);
+        }
+        a00.intoArray(acc, accAt);
+        a01.intoArray(acc, accAt + W);
+        a02.intoArray(acc, accAt + 2 * W);
+        a03.intoArray(acc, accAt + 3 * W);
+        a10.intoArray(acc, accAt + 4 * W);
+        a11.intoArray(acc, accAt + 5 * W);
+        a12.intoArray(acc, accAt + 6 * W);
+        a13.intoArray(acc, accAt + 7 * W);
+        a20.intoArray(acc, accAt + 8 * W);
+        a21.intoArray(acc, accAt + 9 * W);
+        a22.intoArray(acc, accAt + 10 * W);
+        a23.intoArray(acc, accAt + 11 * W);
+        a30.intoArray(acc, accAt + 12 * W);
+        a31.intoArray(acc, accAt + 13 * W);
+        a32.intoArray(acc, accAt + 14 * W);
+        a33.intoArray(acc, accAt + 15 * W);
     }
 }
