@@ -28,10 +28,11 @@ import jdk.incubator.vector.VectorSpecies;
  * may read a row once for several inputs ({@link #matmulRows}), never changing an output.
  *
  * <p>The dot products run on the Vector API. F32 rows are multiplied where they lie; every
- * other type unpacks its elements into floats ({@link #dequantize}: half precision widened,
- * quantized blocks' quants times their F16 scale) and multiplies those with the float
- * activations (activations are not quantized) in {@link DequantizedMatmul}, in the same
- * order of operations as F32.
+ * other type turns its elements into floats (half precision widened, quantized blocks'
+ * quants times their F16 scale) and multiplies those with the float activations
+ * (activations are not quantized): one input converts as it reads ({@link #dot}), a batch
+ * unpacks a chunk of rows once ({@link #dequantize}) and runs its inputs over the floats,
+ * in one order of operations that {@link DequantizedMatmul} describes.
  */
 abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, FloatTensor.Blocks {
     static final ValueLayout.OfFloat F32_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -446,7 +447,7 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
     /**
      * Elements with 16 bits each. A chunk of rows is unpacked one element at a time (a loop
-     * the compiler vectorizes); one input runs over four rows at a time, widening the bits
+     * the compiler vectorizes); one input runs over a row in memory order, widening the bits
      * to float lanes by integer operations as it goes.
      */
     private abstract static sealed class Half extends FloatTensor permits F16, BF16 {
@@ -572,7 +573,7 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
     /**
      * Blocks of 32 elements: an F16 scale, then the quants. An element is its quant times the
      * scale, exact in a float (at most 8 bits times 11), unpacked a vector at a time
-     * ({@link #unpack}); one input runs over four rows at a time, unpacking as it goes.
+     * ({@link #unpack}); one input runs over a row in memory order, unpacking as it goes.
      */
     private abstract static sealed class Blocks extends FloatTensor permits Q8, Q4 {
         static final int BLOCK = 32;
