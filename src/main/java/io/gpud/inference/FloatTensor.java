@@ -6,11 +6,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -28,19 +28,17 @@ import jdk.incubator.vector.VectorSpecies;
  * for the whole batch (that is what makes batching pay on memory-bound hardware); a type
  * may read a row once for several inputs ({@link #matmulRows}), never changing an output.
  *
- * <p>The dot products run on the Vector API. Quantized blocks are widened to float lanes
- * and multiplied with the float activations (activations are not quantized), each block's
- * sum scaled by its F16 scale.
+ * <p>The dot products run on the Vector API. F32 rows are multiplied where they lie; every
+ * other type turns its elements into floats (half precision widened, quantized blocks'
+ * quants times their F16 scale) and multiplies those with the float activations
+ * (activations are not quantized): one input converts as it reads ({@link #dot}), a batch
+ * unpacks a chunk of rows once ({@link #dequantize}) and runs its inputs over the floats,
+ * in one order of operations that {@link DequantizedMatmul} describes.
  */
 abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, FloatTensor.Blocks, QuantizedTensor {
     static final ValueLayout.OfFloat F32_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort F16_LAYOUT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    /** Bytes, shorts and ints with as many lanes as {@link #FLOATS}. */
-    static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.length() * 8));
-    static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * 16));
-    static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
-    private static final int LANES = FLOATS.length();
 
     final MemorySegment data;
     final long size;
@@ -74,6 +72,12 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
     abstract float dot(long offset, float[] x, int n);
 
     /**
+     * out[at + i] = this[offset + i] for i in [0, n), the same float for the same stored bits
+     * every time; for block types offset and n are whole blocks.
+     */
+    abstract void dequantize(long offset, int n, float[] out, int at);
+
+    /**
      * out[b][r] = row r · x[b] for r in [0, rows), b in [0, batch), the matrix being
      * {@code rows × cols}; rows are split across {@code threads} when the product is large.
      */
@@ -95,6 +99,14 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 out[b][r] = dot(offset, x[b], cols);
             }
         }
+    }
+
+    /** sum + Σ this[offset + j] · x[j] for j in [from, n), in order. */
+    final float tail(float sum, long offset, float[] x, int from, int n) {
+        for (int j = from; j < n; j++) {
+            sum += get(offset + j) * x[j];
+        }
+        return sum;
     }
 
     /** Copies row {@code row} of a matrix with {@code cols} columns into {@code out}. */
@@ -170,6 +182,11 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
+        void dequantize(long offset, int n, float[] out, int at) {
+            MemorySegment.copy(data, F32_LAYOUT, offset * Float.BYTES, out, at, n);
+        }
+
+        @Override
         float dot(long offset, float[] x, int n) {
             MemorySegment d = data.asSlice(offset * Float.BYTES, (long) n * Float.BYTES);
             FloatVector a = FloatVector.zero(DOT);
@@ -178,14 +195,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
                 a = load(d, i * 4L).fma(FloatVector.fromArray(DOT, x, i), a);
             }
             return tail(rowSums8(a, a, a, a, a, a, a, a).lane(0), offset, x, i, n);
-        }
-
-        /** sum + Σ this[offset + j] · x[j] for j in [from, n), in order. */
-        private float tail(float sum, long offset, float[] x, int from, int n) {
-            for (int j = from; j < n; j++) {
-                sum += get(offset + j) * x[j];
-            }
-            return sum;
         }
 
         /**
@@ -443,39 +452,67 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
     }
 
-    /** Elements with 16 bits each, widened to float lanes by integer operations. */
+    /**
+     * Elements with 16 bits each. A chunk of rows is unpacked one element at a time (a loop
+     * the compiler vectorizes); one input runs over a row in memory order, widening the bits
+     * to float lanes by integer operations as it goes.
+     */
     private abstract static sealed class Half extends FloatTensor permits F16, BF16 {
+        private static final VectorSpecies<Float> DOT = DequantizedMatmul.DOT;
+        private static final int W = DOT.length();
+        private static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class,
+                VectorShape.forBitSize(DequantizedMatmul.W * 16));
+        private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class,
+                DequantizedMatmul.DOT.vectorShape());
+
         Half(MemorySegment data) {
             super(data, data.byteSize() / Short.BYTES);
         }
 
+        /** The floats of 16-bit elements held in the low half of each int lane, exactly as {@link #get}. */
         abstract FloatVector widen(IntVector bits);
 
+        /** Elements [i, i + W) of the row whose bits start at byte {@code base}, as float lanes. */
+        private FloatVector load(long base, int i) {
+            var halves = ShortVector.fromMemorySegment(SHORTS, data, base + (long) i * Short.BYTES,
+                    ByteOrder.LITTLE_ENDIAN);
+            var bits = (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
+            return widen(bits.and(0xFFFF));
+        }
+
+        /** Converts as it reads, in {@link DequantizedMatmul}'s order. */
         @Override
         final float dot(long offset, float[] x, int n) {
-            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a0 = FloatVector.zero(DOT);
             FloatVector a1 = a0;
             long base = offset * Short.BYTES;
             int i = 0;
-            for (int upper = n - 2 * LANES; i <= upper; i += 2 * LANES) {
-                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
-                a1 = load(base, i + LANES).fma(FloatVector.fromArray(FLOATS, x, i + LANES), a1);
+            for (int upper = n - 2 * W; i <= upper; i += 2 * W) {
+                a0 = load(base, i).fma(FloatVector.fromArray(DOT, x, i), a0);
+                a1 = load(base, i + W).fma(FloatVector.fromArray(DOT, x, i + W), a1);
             }
-            for (int upper = n - LANES; i <= upper; i += LANES) {
-                a0 = load(base, i).fma(FloatVector.fromArray(FLOATS, x, i), a0);
+            for (int upper = n - W; i <= upper; i += W) {
+                a0 = load(base, i).fma(FloatVector.fromArray(DOT, x, i), a0);
             }
-            float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            // DequantizedMatmul.laneSum, written out: inlined whole, the call would not be
+            FloatVector v = a0.add(a1);
+            v = v.add(v.rearrange(DequantizedMatmul.SWAP_1));
+            v = v.add(v.rearrange(DequantizedMatmul.SWAP_2));
+            v = v.add(v.rearrange(DequantizedMatmul.SWAP_4));
+            if (W == 16) {
+                v = v.add(v.rearrange(DequantizedMatmul.SWAP_8));
+            }
+            float sum = v.lane(0);
             for (; i < n; i++) {
                 sum += get(offset + i) * x[i];
             }
             return sum;
         }
 
-        private FloatVector load(long base, int i) {
-            var halves = ShortVector.fromMemorySegment(SHORTS, data, base + (long) i * Short.BYTES,
-                    ByteOrder.LITTLE_ENDIAN);
-            var bits = (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
-            return widen(bits.and(0xFFFF));
+
+        @Override
+        final void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+            DequantizedMatmul.matmulRows(this, x, out, batch, from, to, cols);
         }
     }
 
@@ -505,6 +542,14 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             bits = bits.blend(magnitude.or(0x7F800000), special);
             return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
         }
+
+        @Override
+        void dequantize(long offset, int n, float[] out, int at) {
+            MemorySegment d = data.asSlice(offset * Short.BYTES, (long) n * Short.BYTES);
+            for (int i = 0; i < n; i++) {
+                out[at + i] = Float.float16ToFloat(d.getAtIndex(F16_LAYOUT, i));
+            }
+        }
     }
 
     /** bfloat16 elements: the upper half of a float32. */
@@ -522,11 +567,27 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         FloatVector widen(IntVector h) {
             return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
         }
+
+        @Override
+        void dequantize(long offset, int n, float[] out, int at) {
+            MemorySegment d = data.asSlice(offset * Short.BYTES, (long) n * Short.BYTES);
+            for (int i = 0; i < n; i++) {
+                out[at + i] = Float.intBitsToFloat((d.getAtIndex(F16_LAYOUT, i) & 0xFFFF) << 16);
+            }
+        }
     }
 
-    /** Blocks of 32 elements: an F16 scale, then the quants. */
+    /**
+     * Blocks of 32 elements: an F16 scale, then the quants. An element is its quant times the
+     * scale, exact in a float (at most 8 bits times 11), unpacked a vector at a time
+     * ({@link #unpack}); one input runs over a row in memory order, unpacking as it goes.
+     */
     private abstract static sealed class Blocks extends FloatTensor permits Q8, Q4 {
         static final int BLOCK = 32;
+        static final VectorSpecies<Float> DOT = DequantizedMatmul.DOT;
+        static final int W = DOT.length();
+        /** As many bytes as {@link #DOT} has floats. */
+        static final VectorSpecies<Byte> QUANTS = VectorSpecies.of(byte.class, VectorShape.forBitSize(W * 8));
         final int blockBytes;
 
         Blocks(MemorySegment data, int blockBytes) {
@@ -546,34 +607,50 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
             return scale(block) * quant(block, (int) (index % BLOCK));
         }
 
-        /** Σ quant · x over one block, unscaled. */
-        abstract FloatVector blockDot(long quants, float[] x, int i);
+        /**
+         * Elements [slice × W, +W) of the block whose quants start at byte {@code quants},
+         * each its quant times {@code scale} (the block's scale in every lane).
+         */
+        abstract FloatVector unpack(long quants, int slice, FloatVector scale);
 
         @Override
-        final float dot(long offset, float[] x, int n) {
-            long firstBlock = offset / BLOCK;
-            int blocks = n / BLOCK;
-            if (LANES > BLOCK / 2 || BLOCK % LANES != 0) {
-                return scalarDot(firstBlock, x, blocks);
+        final void dequantize(long offset, int n, float[] out, int at) {
+            long first = offset / BLOCK;
+            for (int b = 0; b < n / BLOCK; b++) {
+                long block = first + b;
+                long quants = block * blockBytes + Short.BYTES;
+                FloatVector scale = FloatVector.broadcast(DOT, scale(block));
+                for (int j = 0; j < BLOCK / W; j++) {
+                    unpack(quants, j, scale).intoArray(out, at + b * BLOCK + j * W);
+                }
             }
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int b = 0; b < blocks; b++) {
-                long block = firstBlock + b;
-                acc = blockDot(block * blockBytes + Short.BYTES, x, b * BLOCK).fma(FloatVector.broadcast(FLOATS, scale(block)), acc);
-            }
-            return acc.reduceLanes(VectorOperators.ADD);
         }
 
-        private float scalarDot(long firstBlock, float[] x, int blocks) {
-            float sum = 0;
-            for (int b = 0; b < blocks; b++) {
-                float blockSum = 0;
-                for (int i = 0; i < BLOCK; i++) {
-                    blockSum += quant(firstBlock + b, i) * x[b * BLOCK + i];
+        /**
+         * Converts as it reads, in {@link DequantizedMatmul}'s order (a block has an even
+         * number of slices, so slice j of every block goes to accumulator j mod 2).
+         */
+        @Override
+        final float dot(long offset, float[] x, int n) {
+            FloatVector a0 = FloatVector.zero(DOT);
+            FloatVector a1 = a0;
+            long first = offset / BLOCK;
+            for (int b = 0; b < n / BLOCK; b++) {
+                long block = first + b;
+                long quants = block * blockBytes + Short.BYTES;
+                FloatVector scale = FloatVector.broadcast(DOT, scale(block));
+                for (int j = 0; j < BLOCK / W; j += 2) {
+                    int i = b * BLOCK + j * W;
+                    a0 = unpack(quants, j, scale).fma(FloatVector.fromArray(DOT, x, i), a0);
+                    a1 = unpack(quants, j + 1, scale).fma(FloatVector.fromArray(DOT, x, i + W), a1);
                 }
-                sum += blockSum * scale(firstBlock + b);
             }
-            return sum;
+            return DequantizedMatmul.laneSum(a0.add(a1));
+        }
+
+        @Override
+        final void matmulRows(float[][] x, float[][] out, int batch, int from, int to, int cols) {
+            DequantizedMatmul.matmulRows(this, x, out, batch, from, to, cols);
         }
     }
 
@@ -589,18 +666,13 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
-        FloatVector blockDot(long quants, float[] x, int i) {
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int j = 0; j < BLOCK; j += LANES) {
-                var q = ByteVector.fromMemorySegment(BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
-                var w = (FloatVector) q.convertShape(VectorOperators.B2F, FLOATS, 0);
-                acc = w.fma(FloatVector.fromArray(FLOATS, x, i + j), acc);
-            }
-            return acc;
+        FloatVector unpack(long quants, int slice, FloatVector scale) {
+            var q = ByteVector.fromMemorySegment(QUANTS, data, quants + (long) slice * W, ByteOrder.LITTLE_ENDIAN);
+            return ((FloatVector) q.convertShape(VectorOperators.B2F, DOT, 0)).mul(scale);
         }
     }
 
-    /** Q4_0: 16 bytes of nibble pairs per block, offset by 8. */
+    /** Q4_0: 16 bytes of nibble pairs per block (element i low, element 16 + i high), offset by 8. */
     static final class Q4 extends Blocks {
         Q4(MemorySegment data) {
             super(data, 18);
@@ -613,18 +685,11 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         }
 
         @Override
-        FloatVector blockDot(long quants, float[] x, int i) {
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int j = 0; j < BLOCK / 2; j += LANES) {
-                var packed = ByteVector.fromMemorySegment(BYTES, data, quants + j, ByteOrder.LITTLE_ENDIAN);
-                var low = (FloatVector) packed.and((byte) 0x0F).sub((byte) 8)
-                        .convertShape(VectorOperators.B2F, FLOATS, 0);
-                var high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                        .convertShape(VectorOperators.B2F, FLOATS, 0);
-                acc = low.fma(FloatVector.fromArray(FLOATS, x, i + j), acc);
-                acc = high.fma(FloatVector.fromArray(FLOATS, x, i + BLOCK / 2 + j), acc);
-            }
-            return acc;
+        FloatVector unpack(long quants, int slice, FloatVector scale) {
+            int first = slice * W;
+            var packed = ByteVector.fromMemorySegment(QUANTS, data, quants + first % 16, ByteOrder.LITTLE_ENDIAN);
+            var nibbles = first < 16 ? packed.and((byte) 0x0F) : packed.lanewise(VectorOperators.LSHR, 4);
+            return ((FloatVector) nibbles.sub((byte) 8).convertShape(VectorOperators.B2F, DOT, 0)).mul(scale);
         }
     }
 }

@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -85,16 +86,32 @@ class FloatTensorTest {
     @ParameterizedTest
     @ValueSource(ints = {64, 172, 13, 5, 2503})
     void f32MatmulEqualsDotBitForBitInEveryBatchAndRowRange(int cols) {
+        assertMatmulEqualsDotBitForBit(GgmlType.F32, cols);
+    }
+
+    /**
+     * The kernels of the unpacked types (four rows × four inputs, eight rows × one input,
+     * single rows left over at the end of a chunk, several chunks of rows) give every output
+     * bit for bit as {@link FloatTensor#dot} does, for batches of 1 to 13 and any row range.
+     */
+    @ParameterizedTest
+    @CsvSource({"F16, 64", "F16, 172", "F16, 13", "F16, 61", "F16, 2503", "BF16, 48", "BF16, 172", "BF16, 2503",
+            "Q8_0, 64", "Q8_0, 160", "Q8_0, 2048", "Q4_0, 96", "Q4_0, 2048"})
+    void unpackedMatmulEqualsDotBitForBitInEveryBatchAndRowRange(GgmlType type, int cols) {
+        assertMatmulEqualsDotBitForBit(type, cols);
+    }
+
+    private void assertMatmulEqualsDotBitForBit(GgmlType type, int cols) {
         int rows = 29;
         var random = new SplittableRandom(cols);
         float[] values = new float[rows * cols];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) random.nextGaussian();
         }
-        Path file = dir.resolve("m" + cols + ".gguf");
-        new GgufWriter().tensor("m", GgmlType.F32, new long[] {cols, rows}, values).write(file);
+        Path file = dir.resolve(type + "-" + cols + ".gguf");
+        new GgufWriter().tensor("m", type, new long[] {cols, rows}, values).write(file);
         try (GgufFile gguf = GgufFile.open(file)) {
-            FloatTensor tensor = FloatTensor.of(GgmlType.F32, gguf.tensor("m").data());
+            FloatTensor tensor = FloatTensor.of(type, gguf.tensor("m").data());
             for (int batch = 1; batch <= 13; batch++) {
                 float[][] x = new float[batch][cols];
                 for (float[] input : x) {
@@ -109,7 +126,7 @@ class FloatTensorTest {
                         for (int r = range[0]; r < range[1]; r++) {
                             float expected = tensor.dot((long) r * cols, x[b], cols);
                             assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[b][r]),
-                                    "cols " + cols + ", batch " + batch + ", input " + b + ", row " + r);
+                                    type + ", cols " + cols + ", batch " + batch + ", input " + b + ", row " + r);
                         }
                     }
                 }
