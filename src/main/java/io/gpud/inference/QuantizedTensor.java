@@ -8,6 +8,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -42,6 +43,9 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
     /** Elements dequantized at a time: whole blocks of every type, 4 KiB of floats. */
     static final int CHUNK = 1024;
     private static final int LANES = FLOATS.length();
+    /** Bytes and ints with as many lanes as {@link #FLOATS}. */
+    static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
+    static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
     private static final boolean VECTORIZED = LANES <= 16 && 16 % LANES == 0;
     private static final VectorSpecies<Byte> TABLE_BYTES = ByteVector.SPECIES_128;
     /** IQ4_NL's and IQ4_XS's 16 levels, indexed by a nibble. */
@@ -124,6 +128,17 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
     }
 
     /** w[0, n) = elements [first, first + n), whole blocks. */
+    @Override
+    final void dequantize(long offset, int n, float[] out, int at) {
+        if (at == 0) {
+            dequantizeRange(offset, n, out);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            out[at + i] = get(offset + i);
+        }
+    }
+
     private void dequantizeRange(long first, int n, float[] w) {
         if (!VECTORIZED) {
             for (int i = 0; i < n; i++) {
