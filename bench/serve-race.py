@@ -44,6 +44,8 @@ def chat(url, model, max_tokens, text, out, index):
         if data == "[DONE]":
             break
         chunk = json.loads(data)
+        if "error" in chunk:
+            raise RuntimeError(f"{url}: the stream carried an error: {json.dumps(chunk['error'])[:300]}")
         for choice in chunk.get("choices") or []:
             if first is None and (choice.get("delta") or {}).get("content"):
                 first = time.monotonic() - start
