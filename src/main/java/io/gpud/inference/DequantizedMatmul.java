@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Matrix × batch for the tensor types whose elements are not stored as float32 (F16, BF16,
- * Q8_0, Q4_0): a chunk of rows is unpacked into floats once ({@link FloatTensor#dequantize}),
+ * Q8_0, Q4_0): a chunk of rows is unpacked into floats once ({@link FloatTensor.Unpacked#dequantize}),
  * and every input of the batch runs over the floats, so a weight is read from memory and
  * converted once per batch instead of once per input. A single input (decode) goes through
  * the type's own {@code dot}, which converts as it reads and never writes the floats out.
@@ -61,7 +61,7 @@ final class DequantizedMatmul {
     }
 
     /** out[b][r] = t.dot(r × cols, x[b], cols) for r in [from, to), b in [0, batch), bit for bit. */
-    static void matmulRows(FloatTensor t, float[][] x, float[][] out, int batch, int from, int to, int cols) {
+    static void matmulRows(FloatTensor.Unpacked t, float[][] x, float[][] out, int batch, int from, int to, int cols) {
         if (batch < MIN_BATCH) {
             rowByRow(t, x, out, batch, from, to, cols);
             return;
@@ -99,7 +99,7 @@ final class DequantizedMatmul {
      * compiler inlines the type's dot whole into it (inlined into the large batch method, a dot
      * ran at half speed).
      */
-    private static void rowByRow(FloatTensor t, float[][] x, float[][] out, int batch, int from, int to, int cols) {
+    private static void rowByRow(FloatTensor.Unpacked t, float[][] x, float[][] out, int batch, int from, int to, int cols) {
         for (int r = from; r < to; r++) {
             long offset = (long) r * cols;
             for (int b = 0; b < batch; b++) {

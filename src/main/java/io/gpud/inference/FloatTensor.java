@@ -32,10 +32,10 @@ import jdk.incubator.vector.VectorSpecies;
  * other type turns its elements into floats (half precision widened, quantized blocks'
  * quants times their F16 scale) and multiplies those with the float activations
  * (activations are not quantized): one input converts as it reads ({@link #dot}), a batch
- * unpacks a chunk of rows once ({@link #dequantize}) and runs its inputs over the floats,
+ * unpacks a chunk of rows once ({@link Unpacked#dequantize}) and runs its inputs over the floats,
  * in one order of operations that {@link DequantizedMatmul} describes.
  */
-abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, FloatTensor.Blocks, QuantizedTensor {
+abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Unpacked, QuantizedTensor {
     static final ValueLayout.OfFloat F32_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort F16_LAYOUT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -70,12 +70,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
 
     /** Σ this[offset + i] · x[i] for i in [0, n); for block types offset and n are whole blocks. */
     abstract float dot(long offset, float[] x, int n);
-
-    /**
-     * out[at + i] = this[offset + i] for i in [0, n), the same float for the same stored bits
-     * every time; for block types offset and n are whole blocks.
-     */
-    abstract void dequantize(long offset, int n, float[] out, int at);
 
     /**
      * out[b][r] = row r · x[b] for r in [0, rows), b in [0, batch), the matrix being
@@ -179,11 +173,6 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
         @Override
         float get(long index) {
             return data.getAtIndex(F32_LAYOUT, index);
-        }
-
-        @Override
-        void dequantize(long offset, int n, float[] out, int at) {
-            MemorySegment.copy(data, F32_LAYOUT, offset * Float.BYTES, out, at, n);
         }
 
         @Override
@@ -457,7 +446,23 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * the compiler vectorizes); one input runs over a row in memory order, widening the bits
      * to float lanes by integer operations as it goes.
      */
-    private abstract static sealed class Half extends FloatTensor permits F16, BF16 {
+    /**
+     * The types a batch multiplies through {@link DequantizedMatmul}: half precision and the
+     * 32-element blocks.
+     */
+    abstract static sealed class Unpacked extends FloatTensor permits Half, Blocks {
+        Unpacked(MemorySegment data, long size) {
+            super(data, size);
+        }
+
+        /**
+         * out[at + i] = this[offset + i] for i in [0, n), the same float for the same stored
+         * bits every time; for block types offset and n are whole blocks.
+         */
+        abstract void dequantize(long offset, int n, float[] out, int at);
+    }
+
+    private abstract static sealed class Half extends Unpacked permits F16, BF16 {
         private static final VectorSpecies<Float> DOT = DequantizedMatmul.DOT;
         private static final int W = DOT.length();
         private static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class,
@@ -582,7 +587,7 @@ abstract sealed class FloatTensor permits FloatTensor.F32, FloatTensor.Half, Flo
      * scale, exact in a float (at most 8 bits times 11), unpacked a vector at a time
      * ({@link #unpack}); one input runs over a row in memory order, unpacking as it goes.
      */
-    private abstract static sealed class Blocks extends FloatTensor permits Q8, Q4 {
+    private abstract static sealed class Blocks extends Unpacked permits Q8, Q4 {
         static final int BLOCK = 32;
         static final VectorSpecies<Float> DOT = DequantizedMatmul.DOT;
         static final int W = DOT.length();

@@ -128,17 +128,6 @@ abstract sealed class QuantizedTensor extends FloatTensor permits QuantizedTenso
     }
 
     /** w[0, n) = elements [first, first + n), whole blocks. */
-    @Override
-    final void dequantize(long offset, int n, float[] out, int at) {
-        if (at == 0) {
-            dequantizeRange(offset, n, out);
-            return;
-        }
-        for (int i = 0; i < n; i++) {
-            out[at + i] = get(offset + i);
-        }
-    }
-
     private void dequantizeRange(long first, int n, float[] w) {
         if (!VECTORIZED) {
             for (int i = 0; i < n; i++) {
