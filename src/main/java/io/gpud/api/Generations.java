@@ -11,7 +11,9 @@ import io.gpud.inference.FinishReason;
 import io.gpud.inference.Generation;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelCatalog;
+import io.gpud.inference.Penalties;
 import io.gpud.inference.Sampling;
+import io.gpud.inference.TokenConstraint;
 import io.gpud.inference.Tokenizer;
 
 import java.io.IOException;
@@ -55,9 +57,26 @@ final class Generations {
      * @param maxTokens   tokens to generate at most, or {@link #DEFAULT_MAX_TOKENS} or {@link #FILL_CONTEXT}
      * @param sampling    how to choose tokens
      * @param stop        stop sequences
+     * @param penalties   penalties on tokens already in the context
+     * @param topLogprobs alternatives per token's log-probabilities, or -1 for none
+     * @param constrain   the constraint on what may be generated, or null
      */
     record Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
-                  List<String> stop) {
+                  List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain) {
+
+        /** Parameters with no penalties, no log-probabilities and no constraint. */
+        Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
+               List<String> stop) {
+            this(model, prompt, promptParam, maxTokens, sampling, stop, Penalties.NONE, -1, null);
+        }
+    }
+
+    /**
+     * Builds a generation's constraint once its engine and token budget are known; throws an
+     * {@link ApiException} naming the request field when it cannot be met.
+     */
+    interface Constrain {
+        TokenConstraint start(Engine engine, int maxTokens);
     }
 
     /**
@@ -67,8 +86,9 @@ final class Generations {
      * @param generation   its handle
      * @param stream       its events
      * @param startNanos   when the request began
+     * @param promptText   the rendered prompt of a chat, else null
      */
-    record Started(Engine engine, Generation generation, TokenStream stream, long startNanos) {
+    record Started(Engine engine, Generation generation, TokenStream stream, long startNanos, String promptText) {
         String model() {
             return engine.info().name();
         }
@@ -113,7 +133,8 @@ final class Generations {
     /** Admits the generation or throws the refusal (503, 404, 400, 429). */
     Started start(Params params, long startNanos) {
         Engine engine = engine(params.model());
-        int[] prompt = encode(engine, params.prompt(), params.promptParam());
+        Encoded encoded = encode(engine, params.prompt(), params.promptParam());
+        int[] prompt = encoded.ids();
         int context = engine.info().contextLength();
         if (prompt.length >= context) {
             throw ApiException.contextLengthExceeded(params.promptParam(), prompt.length, context);
@@ -125,20 +146,26 @@ final class Generations {
             default -> Math.min(params.maxTokens(), room);
         };
         var stream = new TokenStream();
+        TokenConstraint constraint = params.constrain() == null ? null : params.constrain().start(engine, maxTokens);
         var request = new GenerationRequest(Ids.random("req-", 20), prompt, maxTokens, params.sampling(),
-                params.stop(), false);
+                params.stop(), false, params.penalties(), params.topLogprobs(), constraint);
         return switch (engine.submit(request, stream)) {
             case Admission.Accepted a -> {
                 metrics.promptTokens.add(prompt.length, engine.info().name());
-                yield new Started(engine, a.generation(), stream, startNanos);
+                yield new Started(engine, a.generation(), stream, startNanos, encoded.text());
             }
             case Admission.Rejected r -> throw ApiException.overloaded(r.reason(), r.retryAfter());
             case Admission.Refused r -> throw ApiException.exceedsEngine(r.reason());
         };
     }
 
-    private static int[] encode(Engine engine, Prompt prompt, String param) {
+    /** A prompt's token ids, and its text where it was a rendered conversation (else null). */
+    private record Encoded(int[] ids, String text) {
+    }
+
+    private static Encoded encode(Engine engine, Prompt prompt, String param) {
         Tokenizer tokenizer = engine.tokenizer();
+        String rendered = null;
         int[] ids = switch (prompt) {
             case Prompt.Text t -> tokenizer.encode(t.text(), true);
             case Prompt.TokenIds t -> checkIds(t.ids(), tokenizer.vocabSize(), param);
@@ -150,13 +177,14 @@ final class Generations {
                 } catch (IllegalArgumentException refused) {
                     throw ApiException.invalid(param, refused.getMessage());
                 }
+                rendered = text;
                 yield tokenizer.encode(text, !template.includesBos());
             }
         };
         if (ids.length == 0) {
             throw ApiException.invalid(param, "'" + param + "' is empty");
         }
-        return ids;
+        return new Encoded(ids, rendered);
     }
 
     private static int[] checkIds(int[] ids, int vocabSize, String param) {

@@ -36,6 +36,14 @@ public interface Engine extends AutoCloseable {
     /** Admits a request or says why not. Never throws for a full queue. */
     Admission submit(GenerationRequest request, GenerationListener listener);
 
+    /**
+     * Admits an embedding or says why not: {@link Admission.Refused} where this engine cannot
+     * embed. Never throws for a full queue.
+     */
+    default Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
+        return new Admission.Refused("the model " + info().name() + " on " + device() + " does not compute embeddings");
+    }
+
     /** Sequences admitted and not finished, including queued ones. */
     int inFlight();
 

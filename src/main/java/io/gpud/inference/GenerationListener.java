@@ -13,6 +13,15 @@ public interface GenerationListener {
      */
     void onToken(int token, String text);
 
+    /**
+     * {@link #onToken(int, String)} with the token's log-probabilities, which are null
+     * unless the request asked for them ({@link GenerationRequest#topLogprobs()} &ge; 0).
+     * The engine calls this one; by default it drops the log-probabilities.
+     */
+    default void onToken(int token, String text, TokenLogprobs logprobs) {
+        onToken(token, text);
+    }
+
     /** The generation ended normally or was cancelled. */
     void onDone(Completion completion);
 

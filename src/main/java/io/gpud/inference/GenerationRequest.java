@@ -12,6 +12,10 @@ import java.util.Objects;
  * @param sampling     how the next token is chosen
  * @param stop         stop sequences (text); generation ends before them, they are not emitted
  * @param ignoreEos    keep going past end-of-sequence tokens until {@code maxTokens}
+ * @param penalties    penalties on tokens already in the context
+ * @param topLogprobs  how many alternatives each token's {@link TokenLogprobs} carries (0 to 20), or -1
+ *                     for no log-probabilities at all
+ * @param constraint   which tokens may come next (structured output), or null for any
  */
 public record GenerationRequest(
         String requestId,
@@ -19,12 +23,23 @@ public record GenerationRequest(
         int maxTokens,
         Sampling sampling,
         List<String> stop,
-        boolean ignoreEos) {
+        boolean ignoreEos,
+        Penalties penalties,
+        int topLogprobs,
+        TokenConstraint constraint) {
+
+    /** Most alternatives a token's log-probabilities carry. */
+    public static final int MAX_TOP_LOGPROBS = 20;
 
     public GenerationRequest {
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(promptTokens, "promptTokens");
         Objects.requireNonNull(sampling, "sampling");
+        Objects.requireNonNull(penalties, "penalties");
+        if (topLogprobs < -1 || topLogprobs > MAX_TOP_LOGPROBS) {
+            throw new IllegalArgumentException("topLogprobs was " + topLogprobs + ", must be -1 or in [0, "
+                    + MAX_TOP_LOGPROBS + "]");
+        }
         stop = List.copyOf(stop);
         if (promptTokens.length == 0) {
             throw new IllegalArgumentException("promptTokens is empty: a prompt needs at least one token");
@@ -32,6 +47,12 @@ public record GenerationRequest(
         if (maxTokens <= 0) {
             throw new IllegalArgumentException("maxTokens was " + maxTokens + ", must be > 0");
         }
+    }
+
+    /** A request with no penalties, no log-probabilities and no constraint. */
+    public GenerationRequest(String requestId, int[] promptTokens, int maxTokens, Sampling sampling,
+                             List<String> stop, boolean ignoreEos) {
+        this(requestId, promptTokens, maxTokens, sampling, stop, ignoreEos, Penalties.NONE, -1, null);
     }
 
     /** Positions its KV cache holds: the prompt and the new tokens, at most {@code limit}. */
