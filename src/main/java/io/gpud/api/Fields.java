@@ -20,7 +20,8 @@ import java.util.OptionalLong;
 /**
  * Typed reads of request fields. A field that is absent or JSON {@code null} is empty; a
  * field of the wrong type is a 400 naming the field, the expected and the actual type.
- * Fields nobody asks for are ignored, as OpenAI and Ollama do.
+ * A route names the fields it honours ({@link #refuseUnknown}); any other field is a 400
+ * naming it, so nothing a client asks for is silently dropped.
  */
 final class Fields {
     /** Turns request JSON into the plain Java values chat templates take. */
@@ -30,6 +31,21 @@ final class Fields {
     static final int MAX_STOP = 4;
 
     private Fields() {
+    }
+
+    /**
+     * Refuses the first field of {@code object} that is not in {@code known}: a 400 naming it
+     * ({@code prefix} + its name, e.g. {@code options.mirostat}).
+     *
+     * @param prefix the object's own name and a dot, or empty for the request body
+     */
+    static void refuseUnknown(ObjectNode object, String prefix, java.util.Set<String> known) {
+        for (String name : object.propertyNames()) {
+            if (!known.contains(name)) {
+                String param = prefix + name;
+                throw ApiException.invalid(param, "'" + param + "' is not supported by this server");
+            }
+        }
     }
 
     static Optional<JsonNode> get(ObjectNode body, String name) {
