@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -39,8 +40,9 @@ final class Fields {
      *
      * @param prefix the object's own name and a dot, or empty for the request body
      */
-    static void refuseUnknown(ObjectNode object, String prefix, java.util.Set<String> known) {
-        for (String name : object.propertyNames()) {
+    static void refuseUnknown(ObjectNode object, String prefix, Set<String> known) {
+        for (var it = object.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
             if (!known.contains(name)) {
                 String param = prefix + name;
                 throw ApiException.invalid(param, "'" + param + "' is not supported by this server");
