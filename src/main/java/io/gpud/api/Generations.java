@@ -121,13 +121,20 @@ final class Generations {
         }
     }
 
-    /** The engine serving {@code model}; Ollama's {@code :latest} tag names the only version there is. */
+    /**
+     * The engine serving {@code model}: its name, or Ollama's {@code name:tag} where the tag is
+     * {@code latest} (the version serving now) or that version's name in the model store.
+     */
     Engine engine(String model) {
-        return catalog.find(model)
-                .or(() -> model.endsWith(":latest")
-                        ? catalog.find(model.substring(0, model.length() - ":latest".length()))
-                        : Optional.empty())
-                .orElseThrow(() -> ApiException.modelNotFound(model));
+        return catalog.find(model).or(() -> {
+            int colon = model.lastIndexOf(':');
+            if (colon < 0) {
+                return Optional.empty();
+            }
+            String name = model.substring(0, colon);
+            String tag = model.substring(colon + 1);
+            return catalog.find(name).filter(e -> tag.equals("latest") || tag.equals(catalog.version(name)));
+        }).orElseThrow(() -> ApiException.modelNotFound(model));
     }
 
     /** Admits the generation or throws the refusal (503, 404, 400, 429). */

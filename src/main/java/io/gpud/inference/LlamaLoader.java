@@ -116,7 +116,7 @@ final class LlamaLoader {
                 bytes += tensor.data().byteSize();
             }
             var info = new ModelInfo(name, "gguf", config.architecture().ggufName(), parameters,
-                    config.contextLength(), config.vocabSize(), fileType(gguf, tensors), bytes, created);
+                    config.contextLength(), config.vocabSize(), fileType(gguf, tensors), bytes, created, config.dim());
             ChatTemplate template = tokenizer instanceof IdOnlyTokenizer ? new PlainChatTemplate()
                     : JinjaChatTemplate.orPlain(gguf.getString("tokenizer.chat_template", null),
                             tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()), name);
@@ -155,7 +155,7 @@ final class LlamaLoader {
             checkVocab(path, tokenizer, config);
             long bytes = checkpoint.weightBytes();
             var info = new ModelInfo(name, "llama2c", "llama", bytes / Float.BYTES, config.contextLength(),
-                    config.vocabSize(), GgmlType.F32.name(), bytes, created);
+                    config.vocabSize(), GgmlType.F32.name(), bytes, created, config.dim());
             return new LoadedModel(new Llama(config, weights), tokenizer, new PlainChatTemplate(), info, checkpoint);
         } catch (RuntimeException e) {
             checkpoint.close();
@@ -190,7 +190,7 @@ final class LlamaLoader {
                 parameters += tensor.data().byteSize() / (tensor.type() == GgmlType.F32 ? 4 : 2);
             }
             var info = new ModelInfo(name, "safetensors", architecture.ggufName(), parameters, config.contextLength(),
-                    vocab, ArchitectureLoader.queryType(tensors).name(), bytes, created);
+                    vocab, ArchitectureLoader.queryType(tensors).name(), bytes, created, config.dim());
             ChatTemplate template = new PlainChatTemplate();
             Path tokenizerConfig = dir.resolve("tokenizer_config.json");
             if (!(tokenizer instanceof IdOnlyTokenizer) && Files.exists(tokenizerConfig)) {

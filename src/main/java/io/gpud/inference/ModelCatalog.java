@@ -6,6 +6,9 @@ import java.util.Optional;
 /** The models this node serves right now. The list may change (hot reload). */
 public interface ModelCatalog {
 
+    /** {@link #version}'s answer for a model that did not come from the model store. */
+    String UNVERSIONED = "file";
+
     /** A snapshot of the engines currently serving. */
     List<Engine> engines();
 
@@ -16,7 +19,12 @@ public interface ModelCatalog {
 
     /** The version of {@code name} being served: its model store version, or {@code file}. */
     default String version(String name) {
-        return "file";
+        return UNVERSIONED;
+    }
+
+    /** Which models are loaded now and how long they stay; by default all of them, for good. */
+    default Residency residency() {
+        return Residency.always(this);
     }
 
     /** Sequences in flight over all engines. */

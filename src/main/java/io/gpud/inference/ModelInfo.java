@@ -15,6 +15,7 @@ package io.gpud.inference;
  *                      attention weights, e.g. {@code F32}, {@code F16}, {@code Q8_0}
  * @param sizeBytes     size of the weights in memory
  * @param createdEpochSeconds when the model was loaded (used as OpenAI's {@code created})
+ * @param embeddingLength width of the hidden state (and of an embedding), or 0 where unknown
  */
 public record ModelInfo(
         String name,
@@ -25,5 +26,13 @@ public record ModelInfo(
         int vocabSize,
         String weightType,
         long sizeBytes,
-        long createdEpochSeconds) {
+        long createdEpochSeconds,
+        int embeddingLength) {
+
+    /** A model whose hidden width is not known. */
+    public ModelInfo(String name, String format, String architecture, long parameters, int contextLength,
+                     int vocabSize, String weightType, long sizeBytes, long createdEpochSeconds) {
+        this(name, format, architecture, parameters, contextLength, vocabSize, weightType, sizeBytes,
+                createdEpochSeconds, 0);
+    }
 }

@@ -52,6 +52,8 @@ final class ModelReloader implements AutoCloseable {
     private volatile Attempt latest;
     private volatile String lastFailedVersion;
     private volatile boolean closed;
+    /** The weights were freed (keep-alive ran out); the version the next load opens. Null while loaded. */
+    private volatile String unloadedVersion;
     private Thread follower;
 
     /** The latest load: what, its progress, and how it ended (null while it runs). */
@@ -111,6 +113,13 @@ final class ModelReloader implements AutoCloseable {
         }
         if (!busy.compareAndSet(false, true)) {
             return new ModelReload.Refused("a reload is already running: " + latest.model());
+        }
+        if (unloadedVersion != null) {
+            unloadedVersion = v;
+            record(name + "@" + v, null, "unloaded", "the model is unloaded (keep_alive); its next request loads "
+                    + v);
+            busy.set(false);
+            return new ModelReload.Started(name, v);
         }
         Thread.ofVirtual().name("model-reload").start(() -> {
             try {
@@ -238,7 +247,7 @@ final class ModelReloader implements AutoCloseable {
                     log.warn("cannot follow {}: {}", name, e.getMessage());
                     continue;
                 }
-                if (current != null && !current.equals(engine.serving().version())
+                if (current != null && !current.equals(servingVersion())
                         && !current.equals(lastFailedVersion) && !busy.get()) {
                     log.info("current of {} moved to {}: reloading", name, current);
                     request(name, current);
@@ -249,9 +258,46 @@ final class ModelReloader implements AutoCloseable {
         }
     }
 
-    /** The version serving now. */
+    /** The version serving now, or, while unloaded, the one the next load opens. */
     String servingVersion() {
-        return engine.serving().version();
+        String unloaded = unloadedVersion;
+        return unloaded != null ? unloaded : engine.serving().version();
+    }
+
+    /**
+     * Frees the weights, unless a reload is running (false then: the caller tries again
+     * later). The next request then loads through {@link #reopen}.
+     */
+    boolean unload() {
+        if (!busy.compareAndSet(false, true)) {
+            return false;
+        }
+        try {
+            unloadedVersion = engine.serving().version();
+            engine.close();
+            record(name + "@" + unloadedVersion, null, "unloaded", "keep_alive ran out; the next request loads it");
+            return true;
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    /** Loads the unloaded model again: reads and checks every chunk, then opens it. Throws if that fails. */
+    ReloadableEngine reopen() {
+        while (!busy.compareAndSet(false, true)) {
+            Thread.onSpinWait(); // a reload request only records the version while unloaded: brief
+        }
+        try {
+            String version = unloadedVersion;
+            Engine opened = verifyAndOpen(version).orElseThrow(() -> new GpudException(
+                    "cannot load " + name + "@" + version + ": " + latest.message()));
+            engine = new ReloadableEngine(opened, version, engineConfig.queueCapacity() + engineConfig.maxConcurrent());
+            unloadedVersion = null;
+            set("serving", "loaded again on demand");
+            return engine;
+        } finally {
+            busy.set(false);
+        }
     }
 
     /** The latest load for {@code gpud status}. */
