@@ -99,6 +99,8 @@ public final class ApiServer implements AutoCloseable {
     private final Generations generations;
     private final OpenAiHandlers openAi;
     private final OllamaHandlers ollama;
+    private final OllamaModels ollamaModels;
+    private final Cors cors;
     private final SecureHandlers secure;
     private final Optional<PeerRouting> routing;
     /** Peers forward to the data port, whose hop header is then trusted (no peer TLS). */
@@ -186,7 +188,9 @@ public final class ApiServer implements AutoCloseable {
                 config.headerTimeout(), config.bodyTimeout(), config.idleTimeout());
         this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter(), time);
         this.openAi = new OpenAiHandlers(catalog, generations, time);
-        this.ollama = new OllamaHandlers(catalog, generations, time);
+        this.ollamaModels = new OllamaModels(catalog, generations, time);
+        this.ollama = new OllamaHandlers(catalog, generations, ollamaModels, time);
+        this.cors = new Cors(config.corsOrigins());
         this.secure = new SecureHandlers(d.secure(), node, time, generations, openAi, bodies);
         this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));
         this.peerListener = d.routing().flatMap(Routing::peers);
@@ -428,17 +432,29 @@ public final class ApiServer implements AutoCloseable {
     private void dataRoutes(HttpRouting.Builder r) {
         r.addFilter((chain, req, res) -> {
             res.header(NODE_HEADER, node.nodeId());
-            chain.proceed();
+            if (!cors.handle(req, res)) {
+                chain.proceed();
+            }
         });
         route(r, Method.GET, "/v1/models", Errors.Dialect.OPENAI, openAi::models);
         route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, generation(openAi::completions));
         route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, generation(openAi::chatCompletions));
         route(r, Method.POST, "/v1/secure/chat/completions", Errors.Dialect.OPENAI, secure::chatCompletions);
         route(r, Method.POST, "/v1/secure/completions", Errors.Dialect.OPENAI, secure::completions);
-        route(r, Method.GET, "/api/tags", Errors.Dialect.OLLAMA, ollama::tags);
-        route(r, Method.GET, "/api/version", Errors.Dialect.OLLAMA, ollama::version);
+        r.route(Method.HEAD, "/", measured("/", Errors.Dialect.OLLAMA, ollamaModels::root));
+        route(r, Method.GET, "/", Errors.Dialect.OLLAMA, ollamaModels::root);
+        route(r, Method.GET, "/api/tags", Errors.Dialect.OLLAMA, ollamaModels::tags);
+        route(r, Method.GET, "/api/version", Errors.Dialect.OLLAMA, ollamaModels::version);
+        route(r, Method.GET, "/api/ps", Errors.Dialect.OLLAMA, ollamaModels::ps);
+        route(r, Method.POST, "/api/show", Errors.Dialect.OLLAMA,
+                (req, res) -> ollamaModels.show(req, res, bodies.readObject(req)));
         route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, generation(ollama::generate));
         route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, generation(ollama::chat));
+        route(r, Method.POST, "/api/embed", Errors.Dialect.OLLAMA, local(ollama::embed));
+        route(r, Method.POST, "/api/embeddings", Errors.Dialect.OLLAMA, local(ollama::embeddings));
+        for (String path : List.of("/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete")) {
+            r.any(path, measured(path, Errors.Dialect.OLLAMA, ollamaModels::management));
+        }
         route(r, Method.GET, "/health/live", Errors.Dialect.OPENAI, this::live);
         route(r, Method.GET, "/health/ready", Errors.Dialect.OPENAI, this::ready);
         r.any(unmatched());

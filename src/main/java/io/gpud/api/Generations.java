@@ -139,10 +139,17 @@ final class Generations {
 
     /** Admits the generation or throws the refusal (503, 404, 400, 429). */
     Started start(Params params, long startNanos) {
-        Engine engine = engine(params.model());
+        return start(params, startNanos, engine(params.model()), Integer.MAX_VALUE);
+    }
+
+    /**
+     * Admits the generation on {@code engine} with at most {@code contextLimit} tokens of
+     * prompt and generated text together (Ollama's {@code num_ctx}), or throws the refusal.
+     */
+    Started start(Params params, long startNanos, Engine engine, int contextLimit) {
         Encoded encoded = encode(engine, params.prompt(), params.promptParam());
         int[] prompt = encoded.ids();
-        int context = engine.info().contextLength();
+        int context = Math.min(engine.info().contextLength(), contextLimit);
         if (prompt.length >= context) {
             throw ApiException.contextLengthExceeded(params.promptParam(), prompt.length, context);
         }

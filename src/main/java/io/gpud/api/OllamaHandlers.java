@@ -1,47 +1,64 @@
 package io.gpud.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gpud.core.Ids;
 import io.gpud.core.Time;
+import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
+import io.gpud.inference.EmbeddingListener;
+import io.gpud.inference.EmbeddingRequest;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
-import io.gpud.inference.ModelInfo;
-import io.gpud.inference.Sampling;
+import io.gpud.inference.ReplyFormat;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
-import java.util.HexFormat;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.OptionalInt;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
- * The Ollama-compatible routes, enough for the {@code ollama} client library and Open
- * WebUI: {@code GET /api/tags}, {@code GET /api/version}, {@code POST /api/generate} and
- * {@code POST /api/chat}. Generation streams NDJSON by default, one object per batch of
+ * Ollama's generation routes, as the {@code ollama} client libraries and Open WebUI call
+ * them: {@code POST /api/generate}, {@code /api/chat}, {@code /api/embed} and the legacy
+ * {@code /api/embeddings}. Generation streams NDJSON by default, one object per batch of
  * tokens, the last with {@code done: true} and the timings in nanoseconds.
  *
- * <p>{@code /api/generate} continues the prompt text as is; with a {@code system} field
- * the two are rendered as a conversation through the model's chat template. An empty
- * prompt only checks that the model is loaded ({@code done_reason: "load"}).
+ * <p>{@code /api/generate} continues the prompt text as is ({@code raw} says so
+ * explicitly); with a {@code system} field or {@code think} the two are rendered as a
+ * conversation through the model's chat template. An empty prompt (or an empty
+ * {@code messages}) only loads the model ({@code done_reason: "load"}), or, with
+ * {@code keep_alive: 0}, unloads it ({@code done_reason: "unload"}).
+ *
+ * <p>{@code keep_alive} applies once the request is admitted, so a request with
+ * {@code keep_alive: 0} runs to its end and then frees the model. {@code tools} and
+ * {@code think} pass through the model's chat template, and its reply is split by
+ * {@link ReplyFormat}'s parser into {@code content}, {@code thinking} and {@code tool_calls}.
  */
 final class OllamaHandlers {
 
-    /** The Ollama release whose API these routes follow; clients read it to pick features. */
-    static final String OLLAMA_API_VERSION = "0.6.0";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Ollama's sampling defaults, used when a request's {@code options} leave them out. */
-    private static final double DEFAULT_TEMPERATURE = 0.8;
-    private static final double DEFAULT_TOP_P = 0.9;
-    private static final int DEFAULT_TOP_K = 40;
+    static final Set<String> GENERATE_FIELDS = Set.of("model", "prompt", "suffix", "system", "template", "context",
+            "stream", "raw", "format", "keep_alive", "images", "think", "options");
+    static final Set<String> CHAT_FIELDS = Set.of("model", "messages", "tools", "format", "options", "stream",
+            "keep_alive", "think", "template");
+    static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "images", "tool_calls", "tool_name",
+            "thinking");
+    static final Set<String> EMBED_FIELDS = Set.of("model", "input", "truncate", "dimensions", "keep_alive",
+            "options");
+    static final Set<String> EMBEDDINGS_FIELDS = Set.of("model", "prompt", "keep_alive", "options");
 
     /**
      * Ollama's message fields: content as a string, {@code tool_name} on tool messages (the
@@ -56,35 +73,32 @@ final class OllamaHandlers {
 
     private final ModelCatalog catalog;
     private final Generations generations;
+    private final OllamaModels models;
     private final Time time;
 
-    OllamaHandlers(ModelCatalog catalog, Generations generations, Time time) {
+    OllamaHandlers(ModelCatalog catalog, Generations generations, OllamaModels models, Time time) {
         this.catalog = catalog;
         this.generations = generations;
+        this.models = models;
         this.time = time;
     }
 
-    record Version(String version) {
+    /** A tool call as Ollama writes it: the arguments as an object. */
+    record ToolCall(Function function) {
     }
 
-    record Tags(List<Tag> models) {
+    record Function(String name, Object arguments) {
     }
 
-    record Tag(String name, String model, String modifiedAt, long size, String digest, Details details) {
-    }
-
-    record Details(String parentModel, String format, String family, List<String> families,
-                   String parameterSize, String quantizationLevel) {
-    }
-
-    record Message(String role, String content) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Message(String role, String content, String thinking, List<ToolCall> toolCalls) {
     }
 
     /** One object of a generate stream, or the whole answer; the timings only on the last. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record GenerateReply(String model, String createdAt, String response, boolean done, String doneReason,
-                         Long totalDuration, Long loadDuration, Integer promptEvalCount, Long promptEvalDuration,
-                         Integer evalCount, Long evalDuration) {
+    record GenerateReply(String model, String createdAt, String response, String thinking, boolean done,
+                         String doneReason, Long totalDuration, Long loadDuration, Integer promptEvalCount,
+                         Long promptEvalDuration, Integer evalCount, Long evalDuration) {
     }
 
     /** One object of a chat stream, or the whole answer; the timings only on the last. */
@@ -92,6 +106,77 @@ final class OllamaHandlers {
     record ChatReply(String model, String createdAt, Message message, boolean done, String doneReason,
                      Long totalDuration, Long loadDuration, Integer promptEvalCount, Long promptEvalDuration,
                      Integer evalCount, Long evalDuration) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record EmbedReply(String model, List<float[]> embeddings, Long totalDuration, Long loadDuration,
+                      Integer promptEvalCount) {
+    }
+
+    record EmbeddingReply(float[] embedding) {
+    }
+
+    /** Part of a reply: its text, reasoning and tool calls, from the parser's events or plain text. */
+    private static final class Part {
+        final StringBuilder content = new StringBuilder();
+        final StringBuilder thinking = new StringBuilder();
+        final List<ToolCall> calls = new ArrayList<>();
+
+        void add(ReplyFormat.ReplyEvent event) {
+            switch (event) {
+                case ReplyFormat.ReplyEvent.Content c -> content.append(c.text());
+                case ReplyFormat.ReplyEvent.Thinking t -> thinking.append(t.text());
+                case ReplyFormat.ReplyEvent.ToolCall call -> calls.add(new ToolCall(new Function(call.name(),
+                        arguments(call.arguments()))));
+            }
+        }
+
+        void addAll(Part other) {
+            content.append(other.content);
+            thinking.append(other.thinking);
+            calls.addAll(other.calls);
+        }
+
+        boolean isEmpty() {
+            return content.isEmpty() && thinking.isEmpty() && calls.isEmpty();
+        }
+
+        String thinkingOrNull() {
+            return thinking.isEmpty() ? null : thinking.toString();
+        }
+
+        Message message() {
+            return new Message("assistant", content.toString(), thinkingOrNull(), calls.isEmpty() ? null : calls);
+        }
+    }
+
+    private static Object arguments(String json) {
+        try {
+            return JSON.readValue(json, Object.class);
+        } catch (JsonProcessingException notJson) {
+            return json;
+        }
+    }
+
+    /** Turns generated text into reply parts: through the model's reply parser, or as plain text. */
+    private record Splitter(ReplyFormat.ReplyParser parser) {
+        Part push(String text) {
+            var part = new Part();
+            if (parser == null) {
+                part.content.append(text);
+            } else {
+                parser.push(text).forEach(part::add);
+            }
+            return part;
+        }
+
+        Part finish() {
+            var part = new Part();
+            if (parser != null) {
+                parser.finish().forEach(part::add);
+            }
+            return part;
+        }
     }
 
     /** The final counts and timings (nanoseconds). */
@@ -102,114 +187,319 @@ final class OllamaHandlers {
                     c.promptNanos(), c.completionTokens(), c.decodeNanos());
         }
 
-        GenerateReply generate(String model, String createdAt, String response) {
-            return new GenerateReply(model, createdAt, response, true, doneReason, total, 0L, promptCount,
+        GenerateReply generate(String model, String createdAt, String response, String thinking) {
+            return new GenerateReply(model, createdAt, response, thinking, true, doneReason, total, 0L, promptCount,
                     promptNanos, evalCount, evalNanos);
         }
 
-        ChatReply chat(String model, String createdAt, String content) {
-            return new ChatReply(model, createdAt, new Message("assistant", content), true, doneReason, total, 0L,
-                    promptCount, promptNanos, evalCount, evalNanos);
+        ChatReply chat(String model, String createdAt, Message message) {
+            return new ChatReply(model, createdAt, message, true, doneReason, total, 0L, promptCount, promptNanos,
+                    evalCount, evalNanos);
         }
     }
 
-    void version(ServerRequest req, ServerResponse res) {
-        Responses.json(res, 200, new Version(OLLAMA_API_VERSION));
+    /** A generation request as read: its parameters, the engine, and what shapes the reply. */
+    private record Request(Engine engine, Generations.Params params, int contextLimit, Optional<Duration> keepAlive,
+                           ReplyFormat format, boolean toolsOffered) {
     }
 
-    void tags(ServerRequest req, ServerResponse res) {
-        List<Tag> tags = catalog.engines().stream().map(Engine::info).map(OllamaHandlers::tag).toList();
-        Responses.json(res, 200, new Tags(tags));
-    }
-
-    private static Tag tag(ModelInfo i) {
-        var details = new Details("", i.format(), i.architecture(), List.of(i.architecture()),
-                parameterSize(i.parameters()), i.weightType());
-        return new Tag(i.name(), i.name(), Instant.ofEpochSecond(i.createdEpochSeconds()).toString(), i.sizeBytes(),
-                digest(i), details);
-    }
-
-    /** 15000000 → "15M", 7240000000 → "7.2B", as Ollama prints sizes. */
-    static String parameterSize(long parameters) {
-        String[] units = {"", "K", "M", "B", "T"};
-        double v = parameters;
-        int u = 0;
-        while (v >= 1000 && u < units.length - 1) {
-            v /= 1000;
-            u++;
-        }
-        String number = v >= 10 || v == Math.rint(v)
-                ? Long.toString(Math.round(v))
-                : String.format(Locale.ROOT, "%.1f", v);
-        return number + units[u];
-    }
-
-    private static String digest(ModelInfo i) {
-        try {
-            byte[] id = (i.name() + ":" + i.sizeBytes() + ":" + i.createdEpochSeconds()).getBytes(StandardCharsets.UTF_8);
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(id));
-        } catch (NoSuchAlgorithmException e) {
-            throw ApiException.internal("SHA-256 is not available", e);
-        }
-    }
-
-    void generate(ServerRequest req, ServerResponse res, ObjectNode body) {
+    void generate(ServerRequest req, ServerResponse res, ObjectNode body) throws Exception {
         long start = time.nanos();
+        Fields.refuseUnknown(body, "", GENERATE_FIELDS);
+        refuse(body, "suffix", "fill-in-the-middle is not supported by the models served");
+        refuse(body, "template", "the model's own chat template is used; send 'raw': true with a prompt you "
+                + "rendered yourself instead");
+        refuse(body, "context", "it is deprecated; send the conversation to /api/chat instead");
+        refuseImages(body, "images");
         String model = Fields.requiredString(body, "model");
         String prompt = Fields.string(body, "prompt").orElse("");
-        refuseImages(body, "images");
         var system = Fields.string(body, "system");
+        boolean raw = Fields.bool(body, "raw").orElse(false);
+        Optional<Boolean> think = OllamaRequests.think(body);
         boolean stream = Fields.bool(body, "stream").orElse(true);
-        Generations.Params params;
-        if (system.isPresent()) {
-            params = params(body, model, new Generations.Prompt.Chat(ChatTemplate.Conversation.of(List.of(
-                    new ChatTemplate.Message("system", system.get()),
-                    new ChatTemplate.Message("user", prompt)))), "prompt");
-        } else if (prompt.isEmpty()) {
-            String name = generations.engine(model).info().name();
-            Responses.json(res, 200, new GenerateReply(name, now(), "", true, "load",
+        if (raw && (system.isPresent() || think.isPresent())) {
+            throw ApiException.invalid(system.isPresent() ? "system" : "think", "'" + (system.isPresent() ? "system"
+                    : "think") + "' needs the chat template, which 'raw': true leaves out");
+        }
+        Engine engine = generations.engine(model);
+        String name = engine.info().name();
+        if (prompt.isEmpty() && system.isEmpty()) {
+            Fields.object(body, "options").ifPresent(o -> OllamaRequests.options(body));
+            boolean unload = keepAliveOnly(body, engine);
+            Responses.json(res, 200, new GenerateReply(name, models.now(), "", null, true, unload ? "unload" : "load",
                     null, null, null, null, null, null));
             return;
-        } else {
-            params = params(body, model, new Generations.Prompt.Text(prompt), "prompt");
         }
-        Generations.Started started = generations.start(params, start);
-        String name = started.model();
+        Generations.Prompt text;
+        if (system.isPresent() || think.isPresent()) {
+            var messages = new ArrayList<ChatTemplate.Message>();
+            system.ifPresent(s -> messages.add(new ChatTemplate.Message("system", s)));
+            messages.add(new ChatTemplate.Message("user", prompt));
+            text = new Generations.Prompt.Chat(new ChatTemplate.Conversation(messages, List.of(), Map.of()));
+        } else {
+            text = new Generations.Prompt.Text(prompt);
+        }
+        Request request = request(body, engine, model, text, "prompt", think);
+        Generations.Started started = generations.start(request.params(), start, engine, request.contextLimit());
+        request.keepAlive().ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
+        var split = splitter(request, started);
         if (!stream) {
-            var text = new StringBuilder();
-            Completion c = generations.drive(started, text::append);
-            Responses.json(res, 200, Stats.of(c, time.nanos() - start).generate(name, now(), text.toString()));
+            var all = new Part();
+            Completion c = generations.drive(started, t -> all.addAll(split.push(t)));
+            all.addAll(split.finish());
+            Responses.json(res, 200, Stats.of(c, time.nanos() - start).generate(name, models.now(),
+                    all.content.toString(), all.thinkingOrNull()));
             return;
         }
         var out = Responses.Stream.ndjson(res);
         Generations.stream(started, out, Errors.Dialect.OLLAMA, () -> {
-            Completion c = generations.drive(started, t -> out.send(new GenerateReply(name, now(), t, false,
-                    null, null, null, null, null, null, null)));
+            Completion c = generations.drive(started, t -> sendGenerate(out, name, split.push(t)));
             if (c != null) {
-                out.send(Stats.of(c, time.nanos() - start).generate(name, now(), ""));
+                sendGenerate(out, name, split.finish());
+                out.send(Stats.of(c, time.nanos() - start).generate(name, models.now(), "", null));
             }
         });
     }
 
-    void chat(ServerRequest req, ServerResponse res, ObjectNode body) {
+    private void sendGenerate(Responses.Stream out, String name, Part part) throws java.io.IOException {
+        if (!part.isEmpty()) {
+            out.send(new GenerateReply(name, models.now(), part.content.toString(), part.thinkingOrNull(), false,
+                    null, null, null, null, null, null, null));
+        }
+    }
+
+    void chat(ServerRequest req, ServerResponse res, ObjectNode body) throws Exception {
         long start = time.nanos();
+        Fields.refuseUnknown(body, "", CHAT_FIELDS);
+        refuse(body, "template", "the model's own chat template is used");
         String model = Fields.requiredString(body, "model");
         boolean stream = Fields.bool(body, "stream").orElse(true);
-        Generations.Started started = generations.start(
-                params(body, model, new Generations.Prompt.Chat(Fields.conversation(body, MESSAGES)), "messages"), start);
-        String name = started.model();
+        Optional<Boolean> think = OllamaRequests.think(body);
+        Engine engine = generations.engine(model);
+        String name = engine.info().name();
+        JsonNode messages = Fields.get(body, "messages").orElse(null);
+        if (messages == null || messages.isArray() && messages.isEmpty()) {
+            Fields.object(body, "options").ifPresent(o -> OllamaRequests.options(body));
+            boolean unload = keepAliveOnly(body, engine);
+            Responses.json(res, 200, new ChatReply(name, models.now(), new Message("assistant", "", null, null), true,
+                    unload ? "unload" : "load", null, null, null, null, null, null));
+            return;
+        }
+        if (messages.isArray()) {
+            for (int i = 0; i < messages.size(); i++) {
+                if (messages.get(i) instanceof ObjectNode m) {
+                    Fields.refuseUnknown(m, "messages[" + i + "].", MESSAGE_FIELDS);
+                }
+            }
+        }
+        ChatTemplate.Conversation conversation = Fields.conversation(body, MESSAGES);
+        Request request = request(body, engine, model, new Generations.Prompt.Chat(conversation), "messages", think);
+        Generations.Started started = generations.start(request.params(), start, engine, request.contextLimit());
+        request.keepAlive().ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
+        var split = splitter(request, started);
         if (!stream) {
-            var text = new StringBuilder();
-            Completion c = generations.drive(started, text::append);
-            Responses.json(res, 200, Stats.of(c, time.nanos() - start).chat(name, now(), text.toString()));
+            var all = new Part();
+            Completion c = generations.drive(started, t -> all.addAll(split.push(t)));
+            all.addAll(split.finish());
+            Responses.json(res, 200, Stats.of(c, time.nanos() - start).chat(name, models.now(), all.message()));
             return;
         }
         var out = Responses.Stream.ndjson(res);
         Generations.stream(started, out, Errors.Dialect.OLLAMA, () -> {
-            Completion c = generations.drive(started, t -> out.send(new ChatReply(name, now(),
-                    new Message("assistant", t), false, null, null, null, null, null, null, null)));
+            Completion c = generations.drive(started, t -> sendChat(out, name, split.push(t)));
             if (c != null) {
-                out.send(Stats.of(c, time.nanos() - start).chat(name, now(), ""));
+                sendChat(out, name, split.finish());
+                out.send(Stats.of(c, time.nanos() - start).chat(name, models.now(),
+                        new Message("assistant", "", null, null)));
+            }
+        });
+    }
+
+    private void sendChat(Responses.Stream out, String name, Part part) throws java.io.IOException {
+        if (!part.isEmpty()) {
+            out.send(new ChatReply(name, models.now(), part.message(), false, null, null, null, null, null, null,
+                    null));
+        }
+    }
+
+    /**
+     * A request with nothing to generate: reads its {@code keep_alive} and applies it; true
+     * when that unloads the model (zero).
+     */
+    private boolean keepAliveOnly(ObjectNode body, Engine engine) {
+        OllamaRequests.format(body);
+        Optional<Duration> keepAlive = OllamaRequests.keepAlive(body);
+        keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
+        return keepAlive.isPresent() && keepAlive.get().isZero();
+    }
+
+    /** Reads what the two generation routes share, and checks {@code tools} and {@code think} against the model. */
+    private Request request(ObjectNode body, Engine engine, String model, Generations.Prompt prompt,
+                            String promptParam, Optional<Boolean> think) {
+        OllamaRequests.Options options = OllamaRequests.options(body);
+        int context = engine.info().contextLength();
+        if (options.numCtx() > context) {
+            throw ApiException.invalid("options.num_ctx", "'options.num_ctx' was " + options.numCtx() + ", the model's "
+                    + "context is " + context + " tokens");
+        }
+        Optional<Duration> keepAlive = OllamaRequests.keepAlive(body);
+        Generations.Constrain constrain = OllamaRequests.format(body);
+        boolean toolsOffered = prompt instanceof Generations.Prompt.Chat chat && !chat.conversation().tools().isEmpty();
+        ReplyFormat format = null;
+        if (toolsOffered || think.isPresent()) {
+            format = ReplyFormat.of(engine.chatTemplate());
+            if (toolsOffered && !format.supportsTools()) {
+                throw ApiException.invalid("tools", "'tools': the model " + model + " does not support tools (its "
+                        + "chat template has no tool section)");
+            }
+            if (think.orElse(false) && !format.supportsThinking()) {
+                throw ApiException.invalid("think", "'think': the model " + model + " does not support thinking");
+            }
+        }
+        if (think.isPresent() && prompt instanceof Generations.Prompt.Chat chat) {
+            var kwargs = new LinkedHashMap<>(chat.conversation().options());
+            kwargs.put("enable_thinking", think.get());
+            prompt = new Generations.Prompt.Chat(new ChatTemplate.Conversation(chat.conversation().messages(),
+                    chat.conversation().tools(), kwargs));
+        }
+        var params = new Generations.Params(model, prompt, promptParam, options.maxTokens(), options.sampling(),
+                options.stop(), options.penalties(), -1, constrain);
+        return new Request(engine, params, options.numCtx() > 0 ? options.numCtx() : Integer.MAX_VALUE, keepAlive,
+                format, toolsOffered);
+    }
+
+    private static Splitter splitter(Request request, Generations.Started started) {
+        return new Splitter(request.format() == null ? null
+                : request.format().parser(request.toolsOffered(), started.promptText()));
+    }
+
+    /**
+     * {@code POST /api/embed}: {@code input} (a string or an array of strings), each embedded
+     * (mean-pooled, normalised); {@code truncate} (default true) cuts an input to the context,
+     * false refuses it.
+     */
+    void embed(ServerRequest req, ServerResponse res, ObjectNode body) {
+        long start = time.nanos();
+        Fields.refuseUnknown(body, "", EMBED_FIELDS);
+        refuse(body, "dimensions", "the embedding has the model's width; shortening it is not supported");
+        String model = Fields.requiredString(body, "model");
+        int numCtx = embedOptions(body);
+        boolean truncate = Fields.bool(body, "truncate").orElse(true);
+        Optional<Duration> keepAlive = OllamaRequests.keepAlive(body);
+        List<String> inputs = new ArrayList<>();
+        JsonNode input = Fields.get(body, "input").orElse(null);
+        if (input != null && input.isTextual()) {
+            inputs.add(input.textValue());
+        } else if (input != null && input.isArray()) {
+            for (int i = 0; i < input.size(); i++) {
+                if (!input.get(i).isTextual()) {
+                    throw Fields.wrongType("input[" + i + "]", "a string", input.get(i));
+                }
+                inputs.add(input.get(i).textValue());
+            }
+        } else if (input != null) {
+            throw Fields.wrongType("input", "a string or an array of strings", input);
+        }
+        Engine engine = generations.engine(model);
+        String name = engine.info().name();
+        int context = Math.min(engine.info().contextLength(), numCtx > 0 ? numCtx : Integer.MAX_VALUE);
+        var tokens = new ArrayList<int[]>();
+        int promptTokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            int[] ids = engine.tokenizer().encode(inputs.get(i), true);
+            if (ids.length > context) {
+                if (!truncate) {
+                    throw ApiException.contextLengthExceeded("input[" + i + "]", ids.length, context);
+                }
+                ids = java.util.Arrays.copyOf(ids, context);
+            }
+            promptTokens += ids.length;
+            tokens.add(ids);
+        }
+        List<float[]> vectors = embedAll(engine, tokens, true);
+        keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
+        Responses.json(res, 200, new EmbedReply(name, vectors, time.nanos() - start, 0L, promptTokens));
+    }
+
+    /** {@code POST /api/embeddings} (legacy): {@code prompt} → {@code embedding}, not normalised, as Ollama's. */
+    void embeddings(ServerRequest req, ServerResponse res, ObjectNode body) {
+        Fields.refuseUnknown(body, "", EMBEDDINGS_FIELDS);
+        String model = Fields.requiredString(body, "model");
+        int numCtx = embedOptions(body);
+        Optional<Duration> keepAlive = OllamaRequests.keepAlive(body);
+        String prompt = Fields.string(body, "prompt").orElse("");
+        Engine engine = generations.engine(model);
+        if (prompt.isEmpty()) {
+            keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
+            Responses.json(res, 200, new EmbeddingReply(new float[0]));
+            return;
+        }
+        int[] ids = engine.tokenizer().encode(prompt, true);
+        int context = Math.min(engine.info().contextLength(), numCtx > 0 ? numCtx : Integer.MAX_VALUE);
+        if (ids.length > context) {
+            throw ApiException.contextLengthExceeded("prompt", ids.length, context);
+        }
+        float[] vector = embedAll(engine, List.of(ids), false).getFirst();
+        keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
+        Responses.json(res, 200, new EmbeddingReply(vector));
+    }
+
+    /** The embedding routes' {@code options}: num_ctx and the host hints; the sampling options mean nothing here. */
+    private static int embedOptions(ObjectNode body) {
+        ObjectNode options = Fields.object(body, "options").orElseGet(body::objectNode);
+        var known = new HashSet<>(OllamaRequests.HOST_HINTS);
+        known.add("num_ctx");
+        Fields.refuseUnknown(options, "options.", known);
+        int numCtx = Fields.integer(options, "num_ctx").orElse(0);
+        if (numCtx < 0) {
+            throw ApiException.invalid("options.num_ctx", "'options.num_ctx' was " + numCtx + ", must be positive");
+        }
+        return numCtx;
+    }
+
+    /** Submits every text to the engine at once (the scheduler batches them) and waits for all. */
+    private List<float[]> embedAll(Engine engine, List<int[]> texts, boolean normalize) {
+        var futures = new ArrayList<CompletableFuture<float[]>>();
+        for (int[] ids : texts) {
+            var future = new CompletableFuture<float[]>();
+            var request = new EmbeddingRequest(Ids.random("emb-", 20), ids, normalize);
+            switch (engine.embed(request, new EmbeddingListener() {
+                @Override
+                public void onEmbedding(float[] vector) {
+                    future.complete(vector);
+                }
+
+                @Override
+                public void onFailure(RuntimeException error) {
+                    future.completeExceptionally(error);
+                }
+            })) {
+                case Admission.Accepted a -> futures.add(future);
+                case Admission.Rejected r -> throw ApiException.overloaded(r.reason(), r.retryAfter());
+                case Admission.Refused r -> throw ApiException.exceedsEngine(r.reason());
+            }
+        }
+        var vectors = new ArrayList<float[]>(futures.size());
+        for (var future : futures) {
+            try {
+                vectors.add(future.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ApiException.unavailable("the server is stopping", Duration.ofSeconds(1));
+            } catch (ExecutionException e) {
+                throw ApiException.internal("embedding failed", e.getCause());
+            }
+        }
+        return vectors;
+    }
+
+    /** 400 naming {@code field} when the request carries it (anything but null, false or empty). */
+    private static void refuse(ObjectNode body, String field, String why) {
+        Fields.get(body, field).ifPresent(v -> {
+            boolean empty = v.isBoolean() && !v.booleanValue() || v.isTextual() && v.textValue().isEmpty()
+                    || v.isContainerNode() && v.isEmpty();
+            if (!empty) {
+                throw ApiException.invalid(field, "'" + field + "' is not supported: " + why);
             }
         });
     }
@@ -220,33 +510,5 @@ final class OllamaHandlers {
                 throw ApiException.invalid(param, "'" + param + "' is not supported: the model reads text only");
             }
         });
-    }
-
-    private String now() {
-        return time.instant().toString();
-    }
-
-    /** Reads {@code options}: temperature, top_p, top_k, seed, num_predict (negative: fill the context), stop. */
-    private static Generations.Params params(ObjectNode body, String model, Generations.Prompt prompt,
-                                             String promptParam) {
-        ObjectNode options = Fields.object(body, "options").orElseGet(() -> body.objectNode());
-        float temperature = (float) Fields.temperature(options, "temperature").orElse(DEFAULT_TEMPERATURE);
-        float topP = (float) Fields.topP(options, "top_p").orElse(DEFAULT_TOP_P);
-        int topK = Fields.integer(options, "top_k").orElse(DEFAULT_TOP_K);
-        if (topK < 0) {
-            throw ApiException.invalid("top_k", "'top_k' was " + topK + ", must be >= 0");
-        }
-        long seed = Fields.longValue(options, "seed").orElseGet(() -> ThreadLocalRandom.current().nextLong());
-        OptionalInt numPredict = Fields.integer(options, "num_predict");
-        int maxTokens = Generations.DEFAULT_MAX_TOKENS;
-        if (numPredict.isPresent()) {
-            if (numPredict.getAsInt() == 0) {
-                throw ApiException.invalid("num_predict", "'num_predict' was 0; use a positive count, or -1 to fill the context");
-            }
-            maxTokens = numPredict.getAsInt() < 0 ? Generations.FILL_CONTEXT : numPredict.getAsInt();
-        }
-        List<String> stop = Fields.stop(options, "stop");
-        return new Generations.Params(model, prompt, promptParam, maxTokens,
-                new Sampling(temperature, topP, topK, seed), stop);
     }
 }

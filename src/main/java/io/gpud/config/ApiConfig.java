@@ -1,6 +1,7 @@
 package io.gpud.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The data-plane HTTP server and the metrics server.
@@ -51,6 +52,13 @@ import java.time.Duration;
  *                                starting to read it; a slower client is disconnected
  * @param idleTimeout             a keep-alive connection with no request for this long is
  *                                closed, freeing its descriptor
+ * @param corsOrigins             web origins (e.g. {@code https://chat.example.com}) whose pages
+ *                                may call the OpenAI and Ollama routes from a browser: their
+ *                                preflight {@code OPTIONS} is answered and responses carry
+ *                                {@code Access-Control-Allow-Origin}. {@code *} allows every
+ *                                origin. Empty (the default): no CORS headers, so browsers
+ *                                keep other sites' pages off the API; a front end served from
+ *                                its own server (Open WebUI's backend) needs none
  */
 public record ApiConfig(
         String host,
@@ -64,7 +72,8 @@ public record ApiConfig(
         long bodyMemoryBytes,
         Duration headerTimeout,
         Duration bodyTimeout,
-        Duration idleTimeout) {
+        Duration idleTimeout,
+        List<String> corsOrigins) {
 
     /** Default connection cap: ample for a GPU node; the descriptor limit may lower it. */
     static final int MAX_CONNECTIONS = 10_000;
@@ -89,6 +98,21 @@ public record ApiConfig(
         Validate.positive("api.headerTimeout", headerTimeout);
         Validate.positive("api.bodyTimeout", bodyTimeout);
         Validate.positive("api.idleTimeout", idleTimeout);
+        corsOrigins = List.copyOf(corsOrigins == null ? List.of() : corsOrigins);
+        for (String origin : corsOrigins) {
+            if (!origin.equals("*") && !origin.matches("https?://[^/\\s]+")) {
+                throw ConfigException.invalid("api.corsOrigins", "has '" + origin
+                        + "': an origin is * or scheme://host[:port], with no path");
+            }
+        }
+    }
+
+    /** These settings without CORS. */
+    public ApiConfig(String host, int port, int metricsPort, long maxBodyBytes, int maxJsonDepth, Duration retryAfter,
+                     int maxConnections, int maxConnectionsPerClient, long bodyMemoryBytes, Duration headerTimeout,
+                     Duration bodyTimeout, Duration idleTimeout) {
+        this(host, port, metricsPort, maxBodyBytes, maxJsonDepth, retryAfter, maxConnections, maxConnectionsPerClient,
+                bodyMemoryBytes, headerTimeout, bodyTimeout, idleTimeout, List.of());
     }
 
     /** These ports and body limits with the default connection limits and deadlines. */
@@ -111,6 +135,12 @@ public record ApiConfig(
     /** This configuration with other read deadlines (tests that must see a deadline pass). */
     public ApiConfig withTimeouts(Duration header, Duration body, Duration idle) {
         return new ApiConfig(host, port, metricsPort, maxBodyBytes, maxJsonDepth, retryAfter, maxConnections,
-                maxConnectionsPerClient, bodyMemoryBytes, header, body, idle);
+                maxConnectionsPerClient, bodyMemoryBytes, header, body, idle, corsOrigins);
+    }
+
+    /** This configuration allowing browser pages from {@code origins} (CORS). */
+    public ApiConfig withCorsOrigins(List<String> origins) {
+        return new ApiConfig(host, port, metricsPort, maxBodyBytes, maxJsonDepth, retryAfter, maxConnections,
+                maxConnectionsPerClient, bodyMemoryBytes, headerTimeout, bodyTimeout, idleTimeout, origins);
     }
 }

@@ -3,6 +3,8 @@ package io.gpud.api;
 import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
+import io.gpud.inference.EmbeddingListener;
+import io.gpud.inference.EmbeddingRequest;
 import io.gpud.inference.Engine;
 import io.gpud.inference.FinishReason;
 import io.gpud.inference.Generation;
@@ -182,6 +184,29 @@ final class FakeEngine implements Engine {
             inFlight.decrementAndGet();
         }
         listener.onDone(new Completion(reason, request.promptTokens().length, produced, 1_000, 2_000, 3_000));
+    }
+
+    /**
+     * Embeds on its own thread: the vector is (token count, first token, 0 or 1 for
+     * normalised), so a test sees what reached the engine.
+     */
+    @Override
+    public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
+        if (rejecting) {
+            return new Admission.Rejected("queue is full (64 of 64)", Duration.ofSeconds(3));
+        }
+        Thread.ofVirtual().start(() -> listener.onEmbedding(new float[] {request.tokens().length, request.tokens()[0],
+                request.normalize() ? 1 : 0}));
+        return new Admission.Accepted(new Generation() {
+            @Override
+            public String requestId() {
+                return request.requestId();
+            }
+
+            @Override
+            public void cancel() {
+            }
+        });
     }
 
     /** The prompt of the last admitted request, decoded. */

@@ -17,7 +17,8 @@ class OllamaApiTest extends ApiServerTestBase {
         assertEquals(200, tags.statusCode());
         assertNodeHeader(tags);
         JsonNode model = json(tags).at("/models/0");
-        assertEquals("fake", model.get("name").asText());
+        assertEquals("fake:latest", model.get("name").asText());
+        assertEquals("fake:latest", model.get("model").asText());
         assertEquals(1_040_000, model.get("size").asLong());
         assertEquals(64, model.get("digest").asText().length());
         assertEquals("260K", model.at("/details/parameter_size").asText());
