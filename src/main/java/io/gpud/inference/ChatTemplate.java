@@ -103,11 +103,6 @@ public interface ChatTemplate {
         return render(Conversation.of(messages), addGenerationPrompt);
     }
 
-    /** The template's text as the model ships it (Jinja), or empty where the model has none. */
-    default String source() {
-        return "";
-    }
-
     /** Whether the rendered text already starts with the BOS token's text. */
     default boolean includesBos() {
         return false;

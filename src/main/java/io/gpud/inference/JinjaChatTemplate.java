@@ -72,11 +72,6 @@ final class JinjaChatTemplate implements ChatTemplate {
         this.parsed = JinjaParser.parse(source);
     }
 
-    @Override
-    public String source() {
-        return source;
-    }
-
     /** The model's template when it renders a sample conversation, else the plain one. */
     static ChatTemplate orPlain(String source, String bosToken, String eosToken, String modelName) {
         if (source == null || source.isBlank()) {

@@ -110,20 +110,21 @@ final class ServedModels implements ModelCatalog, Residency, AutoCloseable {
         return new ServedModels(List.of(new ResidentEngine(engine, loading, time)), reloader, submitted, time);
     }
 
-    /** The demo model in the data dir, written on first use. */
+    /**
+     * The demo model in the data dir, written at every start: it is small, and a file left by
+     * an older release (another template, another context) must not outlive the release.
+     */
     private static Path demoFile(Path dataDir) {
         Path demo = dataDir.resolve("models").resolve(ModelConfig.DEMO_NAME + ".gguf");
-        if (!Files.exists(demo)) {
-            try {
-                Files.createDirectories(demo.getParent());
-                Path partial = demo.resolveSibling(demo.getFileName() + ".partial");
-                DemoModel.write(partial, DEMO_SEED);
-                Files.move(partial, demo, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                throw new GpudException("cannot write the demo model to " + demo + ": " + e, e);
-            }
-            log.info("wrote a random-weight demo model to {}", demo);
+        try {
+            Files.createDirectories(demo.getParent());
+            Path partial = demo.resolveSibling(demo.getFileName() + ".partial");
+            DemoModel.write(partial, DEMO_SEED);
+            Files.move(partial, demo, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new GpudException("cannot write the demo model to " + demo + ": " + e, e);
         }
+        log.debug("wrote the random-weight demo model to {}", demo);
         return demo;
     }
 
