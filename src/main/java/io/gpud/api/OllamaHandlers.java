@@ -35,9 +35,9 @@ import java.util.concurrent.ExecutionException;
  * {@code /api/embeddings}. Generation streams NDJSON by default, one object per batch of
  * tokens, the last with {@code done: true} and the timings in nanoseconds.
  *
- * <p>{@code /api/generate} continues the prompt text as is ({@code raw} says so
- * explicitly); with a {@code system} field or {@code think} the two are rendered as a
- * conversation through the model's chat template. An empty prompt (or an empty
+ * <p>{@code /api/generate} renders the prompt (after {@code system}, when given) as a user
+ * turn through the model's chat template, as Ollama does; with {@code raw: true} the prompt
+ * is continued as is. An empty prompt (or an empty
  * {@code messages}) only loads the model ({@code done_reason: "load"}), or, with
  * {@code keep_alive: 0}, unloads it ({@code done_reason: "unload"}).
  *
@@ -231,7 +231,7 @@ final class OllamaHandlers {
             return;
         }
         Generations.Prompt text;
-        if (system.isPresent() || think.isPresent()) {
+        if (!raw) {
             var messages = new ArrayList<ChatTemplate.Message>();
             system.ifPresent(s -> messages.add(new ChatTemplate.Message("system", s)));
             messages.add(new ChatTemplate.Message("user", prompt));

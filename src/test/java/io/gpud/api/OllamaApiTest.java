@@ -32,7 +32,7 @@ class OllamaApiTest extends ApiServerTestBase {
     @Test
     void generatesWithoutStreaming() throws Exception {
         var response = post("/api/generate", """
-                {"model":"fake:latest","prompt":"hi","stream":false,
+                {"model":"fake:latest","prompt":"hi","raw":true,"stream":false,
                  "options":{"num_predict":3,"temperature":0,"top_k":5,"seed":7,"stop":["zz"]}}""");
         assertEquals(200, response.statusCode(), response.body());
         assertNodeHeader(response);
@@ -110,8 +110,20 @@ class OllamaApiTest extends ApiServerTestBase {
 
     @Test
     void negativeNumPredictFillsTheContext() throws Exception {
-        var response = post("/api/generate", "{\"model\":\"fake\",\"prompt\":\"hi\",\"stream\":false,\"options\":{\"num_predict\":-1}}");
+        var response = post("/api/generate", "{\"model\":\"fake\",\"prompt\":\"hi\",\"raw\":true,\"stream\":false,\"options\":{\"num_predict\":-1}}");
         assertEquals(64 - 3, json(response).get("eval_count").asInt());
+    }
+
+    @Test
+    void generateRendersThePromptThroughTheChatTemplateUnlessRaw() throws Exception {
+        var templated = post("/api/generate", """
+                {"model":"fake","prompt":"hi","stream":false,"options":{"num_predict":1}}""");
+        assertEquals(200, templated.statusCode(), templated.body());
+        assertEquals("user: hi\nassistant: ".length() + 1, json(templated).get("prompt_eval_count").asInt());
+        var raw = post("/api/generate", """
+                {"model":"fake","prompt":"hi","raw":true,"stream":false,"options":{"num_predict":1}}""");
+        assertEquals(200, raw.statusCode(), raw.body());
+        assertEquals(3, json(raw).get("prompt_eval_count").asInt());
     }
 
     @Test
