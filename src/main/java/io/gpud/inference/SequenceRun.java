@@ -7,7 +7,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One admitted request as every backend runs it: the request, its listener, its sampler
- * and the text released to the client. The end-of-generation token, a stop sequence,
+ * and the text released to the client. Each token comes from the tokens the request's
+ * {@link TokenConstraint} allows, if it has one, and the constraint then accepts it. The
+ * end-of-generation token (one the constraint allowed, even with {@code ignoreEos}), a stop sequence,
  * {@code maxTokens} or a full cache end it; each sampled token goes to the listener with
  * the text it made final, and exactly one of {@code onDone}/{@code onFailure} comes last.
  * {@link #advance} says when the run has ended, so the engine frees its place in the batch
@@ -108,9 +110,14 @@ public final class SequenceRun implements Generation {
         } else {
             position++;
         }
-        int next = sampler.sample(logits);
+        TokenConstraint constraint = request.constraint();
+        int next = sampler.sample(logits, constraint);
+        if (constraint != null) {
+            constraint.accept(next);
+        }
         generated++;
-        boolean end = !request.ignoreEos() && tokenizer.isEndOfGeneration(next);
+        // a constraint allowed this end token, so its document is complete: it ends even with ignoreEos
+        boolean end = (constraint != null || !request.ignoreEos()) && tokenizer.isEndOfGeneration(next);
         boolean full = generated >= request.maxTokens() || position >= capacity;
         String piece = "";
         if (text != null) {
