@@ -36,14 +36,14 @@ final class Sampler {
         this.random = new SplittableRandom(sampling.seed());
     }
 
-    /** The next token; may overwrite {@code logits}. */
+    /** The next token; leaves {@code logits} as they are. */
     int sample(float[] logits) {
         return draw(logits);
     }
 
     /**
-     * The next token among those {@code constraint} allows (any token when it is null); may
-     * overwrite {@code logits} (masked tokens become negative infinity).
+     * The next token among those {@code constraint} allows (any token when it is null). The
+     * only change to {@code logits} is the constraint's mask, when it is applied.
      *
      * @throws IllegalStateException when the constraint's mask leaves no token it allows
      */
@@ -153,6 +153,42 @@ final class Sampler {
             }
         }
         return best;
+    }
+
+    /**
+     * The log-probabilities of {@code token} and of the {@code top} most likely tokens (ties
+     * to the lower id) under the softmax of {@code logits} at temperature 1. Tokens of
+     * probability zero (masked to negative infinity) are never among the alternatives, so
+     * there are fewer than {@code top} where fewer tokens are possible.
+     */
+    static TokenLogprobs logprobs(float[] logits, int token, int top) {
+        float max = logits[argmax(logits)];
+        double sum = 0;
+        for (float logit : logits) {
+            sum += Math.exp(logit - max);
+        }
+        double logNormalizer = max + Math.log(sum);
+        int[] best = new int[top];
+        int found = 0;
+        for (int id = 0; id < logits.length && top > 0; id++) {
+            float logit = logits[id];
+            if (logit == Float.NEGATIVE_INFINITY || Float.isNaN(logit)
+                    || (found == top && !(logit > logits[best[top - 1]]))) {
+                continue;
+            }
+            int at = found < top ? found++ : top - 1;
+            while (at > 0 && logit > logits[best[at - 1]]) {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = id;
+        }
+        int[] topTokens = Arrays.copyOf(best, found);
+        float[] topLogprobs = new float[found];
+        for (int i = 0; i < found; i++) {
+            topLogprobs[i] = (float) (logits[topTokens[i]] - logNormalizer);
+        }
+        return new TokenLogprobs(token, (float) (logits[token] - logNormalizer), topTokens, topLogprobs);
     }
 
     /** Token ids sorted by logit, largest first, ties by lower id. */
