@@ -499,6 +499,19 @@ abstract sealed class Frame {
             this.high = high;
         }
 
+        /** Between characters: no escape or UTF-8 sequence under way. */
+        boolean plain() {
+            return pending == 0 && escape == 0;
+        }
+
+        int minLengthLeft() {
+            return Math.max(0, str.minLength - length);
+        }
+
+        int maxLengthLeft() {
+            return str.maxLength - length;
+        }
+
         private StringFrame with(int length, int escape, int pending, int low, int high) {
             return new StringFrame(str, length, escape, pending, low, high, parent, rest);
         }

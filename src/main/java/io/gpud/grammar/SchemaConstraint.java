@@ -92,7 +92,12 @@ final class SchemaConstraint implements TokenConstraint {
         boolean[] allowed = new boolean[logits.length];
         int count = 0;
         if (!ended) {
-            count += walk(0, heads, allowed);
+            if (heads.length == 1 && heads[0] instanceof Frame.StringFrame string && string.plain()) {
+                count += interior(string, allowed);
+                count += walk(vocabulary.notInterior, 0, heads, allowed);
+            } else {
+                count += walk(vocabulary.all, 0, heads, allowed);
+            }
             for (Frame f : heads) {
                 int special = f.special();
                 if (special >= 0 && special < allowed.length && !allowed[special] && fits(new Frame[] {f.afterSpecial()})) {
@@ -120,25 +125,54 @@ final class SchemaConstraint implements TokenConstraint {
         }
     }
 
-    /** Marks the tokens in the subtree of trie node {@code node}'s children, reached with {@code state}. */
-    private int walk(int node, Frame[] state, boolean[] allowed) {
+    /**
+     * Marks the tokens of {@code trie} below node {@code node}, reached with {@code state}:
+     * a child whose byte no head accepts is dropped with its whole subtree.
+     */
+    private int walk(Vocabulary.Trie trie, int node, Frame[] state, boolean[] allowed) {
         int count = 0;
-        int stop = vocabulary.end[node];
-        for (int child = node + 1; child < stop; child = vocabulary.end[child]) {
-            Frame[] next = step(state, vocabulary.label[child] & 0xFF);
+        int stop = trie.end[node];
+        for (int child = node + 1; child < stop; child = trie.end[child]) {
+            Frame[] next = step(state, trie.label[child] & 0xFF);
             if (next.length == 0) {
                 continue;
             }
-            if (vocabulary.tokensFrom[child] < vocabulary.tokensFrom[child + 1] && fits(next)) {
-                for (int t = vocabulary.tokensFrom[child]; t < vocabulary.tokensFrom[child + 1]; t++) {
-                    int id = vocabulary.tokens[t];
+            if (trie.tokensFrom[child] < trie.tokensFrom[child + 1] && fits(next)) {
+                for (int t = trie.tokensFrom[child]; t < trie.tokensFrom[child + 1]; t++) {
+                    int id = trie.tokens[t];
                     if (id < allowed.length) {
                         allowed[id] = true;
                         count++;
                     }
                 }
             }
-            count += walk(child, next, allowed);
+            count += walk(trie, child, next, allowed);
+        }
+        return count;
+    }
+
+    /**
+     * Marks the string-interior tokens that may follow in a string: as many code points as
+     * its maxLength leaves, and enough to reach its minLength while the rest still fits.
+     */
+    private int interior(Frame.StringFrame string, boolean[] allowed) {
+        // an interior token of c code points shortens the finish by min(c, code points minLength still wants)
+        long slack = remaining - 2L - string.total();
+        long wanted = string.minLengthLeft();
+        if (slack < 0 && wanted < -slack) {
+            return 0;
+        }
+        int fewest = (int) Math.max(1, -slack);
+        int most = Math.min(string.maxLengthLeft(), vocabulary.interiorFrom.length - 2);
+        int count = 0;
+        for (int c = fewest; c <= most; c++) {
+            for (int i = vocabulary.interiorFrom[c]; i < vocabulary.interiorFrom[c + 1]; i++) {
+                int id = vocabulary.interior[i];
+                if (id < allowed.length) {
+                    allowed[id] = true;
+                    count++;
+                }
+            }
         }
         return count;
     }

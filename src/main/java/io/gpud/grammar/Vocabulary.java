@@ -19,8 +19,11 @@ import java.util.WeakHashMap;
  * and the end-of-generation tokens. Built once per tokenizer and kept as long as the
  * tokenizer lives ({@link #of}).
  *
- * <p>The trie is stored in preorder: node {@code n}'s children start at {@code n + 1} and
- * follow each other by {@link #end}, so it is four flat arrays whatever the vocabulary size.
+ * <p>Inside a JSON string most tokens are "interior": they keep the string open and
+ * change nothing but its length. Those are kept apart, by length in code points, so that in
+ * a string the allowed set is a range of them plus a walk of the much smaller trie of the
+ * rest ({@link #notInterior}); a model writing a long string over a 128K vocabulary
+ * then costs a copy of a range rather than a walk of the whole trie.
  */
 final class Vocabulary {
     private static final Map<Tokenizer, Vocabulary> BY_TOKENIZER = new WeakHashMap<>();
@@ -36,10 +39,10 @@ final class Vocabulary {
         }
     };
     final int size;
-    final byte[] label;      // (nodes) the byte on the edge into the node; node 0 is the root
-    final int[] end;         // (nodes) one past the node's subtree
-    final int[] tokensFrom;  // (nodes + 1) tokens ending at node n: tokens[tokensFrom[n] .. tokensFrom[n + 1])
-    final int[] tokens;
+    final Trie all;                // every token with bytes
+    final Trie notInterior;        // those that are not string interior
+    final int[] interior;          // tokens that are string interior, by code points (ascending)
+    final int[] interiorFrom;      // (code points + 2) interior tokens of c code points: interior[interiorFrom[c] .. interiorFrom[c + 1])
     final int[] endOfGeneration;
     final boolean[] control;       // (size) tokens with no bytes that do not end a generation
     final boolean[] singleByte;    // (256) whether some token is exactly this byte
@@ -53,6 +56,8 @@ final class Vocabulary {
         this.singleByte = new boolean[256];
         var ends = new ArrayList<Integer>();
         var textual = new ArrayList<Integer>();
+        var other = new ArrayList<Integer>();
+        var inside = new ArrayList<int[]>(); // {code points, id}
         for (int id = 0; id < size; id++) {
             bytes[id] = tokenizer.tokenBytes(id);
             if (tokenizer.isEndOfGeneration(id)) {
@@ -64,62 +69,138 @@ final class Vocabulary {
                 if (bytes[id].length == 1) {
                     singleByte[bytes[id][0] & 0xFF] = true;
                 }
+                int codePoints = interiorCodePoints(bytes[id]);
+                if (codePoints > 0) {
+                    inside.add(new int[] {codePoints, id});
+                } else {
+                    other.add(id);
+                }
             }
         }
         this.endOfGeneration = ends.stream().mapToInt(Integer::intValue).toArray();
-        Integer[] sorted = textual.toArray(Integer[]::new);
-        Arrays.sort(sorted, Comparator.comparing((Integer id) -> bytes[id], Arrays::compareUnsigned));
+        this.all = new Trie(textual, bytes);
+        this.notInterior = new Trie(other, bytes);
+        inside.sort(Comparator.comparingInt((int[] e) -> e[0]));
+        int maxCodePoints = inside.isEmpty() ? 0 : inside.getLast()[0];
+        this.interior = new int[inside.size()];
+        this.interiorFrom = new int[maxCodePoints + 2];
+        for (int i = 0; i < inside.size(); i++) {
+            interior[i] = inside.get(i)[1];
+            interiorFrom[inside.get(i)[0] + 1]++;
+        }
+        for (int c = 0; c <= maxCodePoints; c++) {
+            interiorFrom[c + 1] += interiorFrom[c];
+        }
+    }
 
-        // preorder: walk the sorted tokens, keeping the path of open nodes
-        var labels = new ByteList();
-        int[] nodeEnd = new int[16];
-        int[] owner = new int[sorted.length]; // node each sorted token ends at
-        int[] path = new int[256];
-        int depth = 0;
-        labels.add((byte) 0);
-        int nodes = 1;
-        byte[] previous = new byte[0];
-        for (int s = 0; s < sorted.length; s++) {
-            byte[] b = bytes[sorted[s]];
-            int common = 0;
-            while (common < Math.min(b.length, previous.length) && common < depth && b[common] == previous[common]) {
-                common++;
+    /**
+     * The code points of a token that may stand anywhere inside a JSON string and leaves it
+     * where it was (complete UTF-8, no quote, backslash or control character), or 0.
+     */
+    static int interiorCodePoints(byte[] token) {
+        int codePoints = 0;
+        for (int i = 0; i < token.length; ) {
+            int b = token[i] & 0xFF;
+            int continuation;
+            int low = 0x80;
+            int high = 0xBF;
+            if (b == '"' || b == '\\' || b < 0x20) {
+                return 0;
+            } else if (b < 0x80) {
+                continuation = 0;
+            } else if (b >= 0xC2 && b <= 0xDF) {
+                continuation = 1;
+            } else if (b >= 0xE0 && b <= 0xEF) {
+                continuation = 2;
+                low = b == 0xE0 ? 0xA0 : low;
+                high = b == 0xED ? 0x9F : high;
+            } else if (b >= 0xF0 && b <= 0xF4) {
+                continuation = 3;
+                low = b == 0xF0 ? 0x90 : low;
+                high = b == 0xF4 ? 0x8F : high;
+            } else {
+                return 0;
             }
-            while (depth > common) {
+            if (i + continuation >= token.length) {
+                return 0;
+            }
+            for (int k = 1; k <= continuation; k++) {
+                int c = token[i + k] & 0xFF;
+                if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) {
+                    return 0;
+                }
+            }
+            i += continuation + 1;
+            codePoints++;
+        }
+        return codePoints;
+    }
+
+    /**
+     * Some tokens' bytes in a trie stored in preorder: node {@code n}'s children start at
+     * {@code n + 1} and follow each other by {@link #end}, so it is a few flat arrays
+     * whatever the vocabulary size. Node 0 is the root.
+     */
+    static final class Trie {
+        final byte[] label;      // (nodes) the byte on the edge into the node
+        final int[] end;         // (nodes) one past the node's subtree
+        final int[] tokensFrom;  // (nodes + 1) tokens ending at node n: tokens[tokensFrom[n] .. tokensFrom[n + 1])
+        final int[] tokens;
+
+        Trie(List<Integer> ids, byte[][] bytes) {
+            Integer[] sorted = ids.toArray(Integer[]::new);
+            Arrays.sort(sorted, Comparator.comparing((Integer id) -> bytes[id], Arrays::compareUnsigned));
+            // preorder: walk the sorted tokens, keeping the path of open nodes
+            var labels = new ByteList();
+            int[] nodeEnd = new int[16];
+            int[] owner = new int[sorted.length]; // node each sorted token ends at
+            int[] path = new int[256];
+            int depth = 0;
+            labels.add((byte) 0);
+            int nodes = 1;
+            byte[] previous = new byte[0];
+            for (int s = 0; s < sorted.length; s++) {
+                byte[] b = bytes[sorted[s]];
+                int common = 0;
+                while (common < Math.min(b.length, depth) && b[common] == previous[common]) {
+                    common++;
+                }
+                while (depth > common) {
+                    nodeEnd = grow(nodeEnd, path[depth]);
+                    nodeEnd[path[depth]] = nodes;
+                    depth--;
+                }
+                for (int i = common; i < b.length; i++) {
+                    if (depth + 1 >= path.length) {
+                        path = Arrays.copyOf(path, path.length * 2);
+                    }
+                    path[++depth] = nodes++;
+                    labels.add(b[i]);
+                }
+                owner[s] = path[depth];
+                previous = b;
+            }
+            while (depth > 0) {
                 nodeEnd = grow(nodeEnd, path[depth]);
                 nodeEnd[path[depth]] = nodes;
                 depth--;
             }
-            for (int i = common; i < b.length; i++) {
-                if (depth + 1 >= path.length) {
-                    path = Arrays.copyOf(path, path.length * 2);
-                }
-                path[++depth] = nodes++;
-                labels.add(b[i]);
+            nodeEnd = grow(nodeEnd, 0);
+            nodeEnd[0] = nodes;
+            this.label = labels.toArray();
+            this.end = Arrays.copyOf(nodeEnd, nodes);
+            this.tokensFrom = new int[nodes + 1];
+            for (int s = 0; s < sorted.length; s++) {
+                tokensFrom[owner[s] + 1]++;
             }
-            owner[s] = path[depth];
-            previous = b;
-        }
-        while (depth > 0) {
-            nodeEnd = grow(nodeEnd, path[depth]);
-            nodeEnd[path[depth]] = nodes;
-            depth--;
-        }
-        nodeEnd = grow(nodeEnd, 0);
-        nodeEnd[0] = nodes;
-        this.label = labels.toArray();
-        this.end = Arrays.copyOf(nodeEnd, nodes);
-        this.tokensFrom = new int[nodes + 1];
-        for (int s = 0; s < sorted.length; s++) {
-            tokensFrom[owner[s] + 1]++;
-        }
-        for (int n = 0; n < nodes; n++) {
-            tokensFrom[n + 1] += tokensFrom[n];
-        }
-        this.tokens = new int[sorted.length];
-        int[] fill = Arrays.copyOf(tokensFrom, nodes);
-        for (int s = 0; s < sorted.length; s++) {
-            tokens[fill[owner[s]]++] = sorted[s];
+            for (int n = 0; n < nodes; n++) {
+                tokensFrom[n + 1] += tokensFrom[n];
+            }
+            this.tokens = new int[sorted.length];
+            int[] fill = Arrays.copyOf(tokensFrom, nodes);
+            for (int s = 0; s < sorted.length; s++) {
+                tokens[fill[owner[s]]++] = sorted[s];
+            }
         }
     }
 
