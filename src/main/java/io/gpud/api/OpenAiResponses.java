@@ -378,7 +378,7 @@ final class OpenAiResponses {
                 ThreadLocalRandom.current().nextLong());
         var params = new Generations.Params(model, new Generations.Prompt.Chat(conversation), "input",
                 maxOutput.orElse(Generations.DEFAULT_MAX_TOKENS), sampling, List.of(),
-                io.gpud.inference.Penalties.NONE, -1, format != null ? format : toolUse.constraint());
+                io.gpud.inference.Penalties.NONE, -1, format != null ? format : toolUse.constraint("max_output_tokens"));
         Object toolChoice = choice == null ? "auto" : PLAIN.convertValue(choice, Object.class);
         var echo = new Echo(instructions, maxOutput.isPresent() ? maxOutput.getAsInt() : null, temperature, topP,
                 parallel, toolChoice, PLAIN.convertValue(Fields.get(body, "tools").orElse(PLAIN.createArrayNode()),
@@ -440,11 +440,11 @@ final class OpenAiResponses {
         String type = Fields.string(format, "text.format.type", "type").orElseThrow(() ->
                 ApiException.invalid("text.format.type", "'text.format.type' is required"));
         if (!type.equals("json_schema")) {
-            return OpenAiRequests.responseFormat(format, "text.format");
+            return OpenAiRequests.responseFormat(format, "text.format", "max_output_tokens");
         }
         ObjectNode spec = format.deepCopy();
         spec.remove("type");
-        return OpenAiRequests.jsonSchema(spec, "text.format");
+        return OpenAiRequests.jsonSchema(spec, "text.format", "max_output_tokens");
     }
 
     /** Checks the function tools ({@code {type: function, name, description, parameters, strict}}), adds them in the chat shape, and returns their names. */

@@ -144,6 +144,17 @@ class OpenAiToolsTest extends ApiServerTestBase {
     }
 
     @Test
+    void aForcedCallThatCannotFitIsRefusedNamingTheTokenBudget() throws Exception {
+        JsonNode error = assertOpenAiError(post("/v1/chat/completions", "{\"model\":\"qwen\",\"max_tokens\":10,"
+                + ASK + ",\"tool_choice\":\"required\",\"tools\":[" + WEATHER + "]}"), 400);
+        assertEquals("max_tokens", error.get("param").asText());
+        assertTrue(error.get("message").asText().contains("10 tokens"), error.toString());
+        JsonNode responses = assertOpenAiError(post("/v1/responses", """
+                {"model":"qwen","input":"hi","max_output_tokens":2,"text":{"format":{"type":"json_object"}}}"""), 400);
+        assertEquals("max_output_tokens", responses.get("param").asText());
+    }
+
+    @Test
     void toolChoiceNoneHidesTheToolsAndParsesNothing() throws Exception {
         qwen.reply = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>";
         JsonNode choice = json(post("/v1/chat/completions", chat("\"tool_choice\":\"none\",\"tools\":[" + WEATHER
