@@ -11,6 +11,8 @@ import io.gpud.inference.Generation;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelInfo;
+import io.gpud.inference.TokenConstraint;
+import io.gpud.inference.TokenLogprobs;
 import io.gpud.inference.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
@@ -28,8 +30,12 @@ import java.util.stream.Collectors;
  * BOS, 257 = EOS); generation i emits the letters a, b, c, … one per token, on its own
  * thread with {@link #tokenDelay} between tokens, until {@code maxTokens} (finish
  * {@code length}) or {@link #stopAfter} tokens (finish {@code stop}), or fails after
- * {@link #failAfter} tokens. Admission can be
- * switched to refuse, and cancellations are recorded.
+ * {@link #failAfter} tokens; or, when {@link #reply} is set, emits that text byte by byte
+ * and stops. Under a {@link TokenConstraint} each token is the one it would emit where
+ * allowed, else the allowed token of the lowest id, and the end token ends it. A request that asks for log-probabilities gets, for each token, a log-probability
+ * of -(i+1)/10 for the i-th token and the alternatives token+1, token+2, … below it. An
+ * embedding is the input's length and the sum of its ids, then 1, 0, normalised. Admission
+ * can be switched to refuse, and cancellations are recorded.
  */
 final class FakeEngine implements Engine {
 
@@ -41,7 +47,12 @@ final class FakeEngine implements Engine {
     volatile int stopAfter = Integer.MAX_VALUE;
     volatile int failAfter = Integer.MAX_VALUE;
     volatile boolean rejecting;
+    /** Submissions admitted before every further one is rejected as a full queue. */
+    volatile int admitAtMost = Integer.MAX_VALUE;
     volatile String refusing;
+    /** ASCII text every generation emits, byte by byte, before it stops; null: the letters a, b, c, … */
+    volatile String reply;
+    final List<EmbeddingRequest> embedded = new CopyOnWriteArrayList<>();
     /** The chat template; by default "role: content\n" per message, then "assistant: ". */
     volatile ChatTemplate chatTemplate = (conversation, addGenerationPrompt) -> conversation.messages().stream()
             .map(m -> m.role() + ": " + m.content() + "\n")
@@ -130,7 +141,7 @@ final class FakeEngine implements Engine {
 
     @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
-        if (rejecting) {
+        if (rejecting || submitted.size() >= admitAtMost) {
             return new Admission.Rejected("queue is full (64 of 64)", Duration.ofSeconds(3));
         }
         if (refusing != null) {
@@ -174,8 +185,23 @@ final class FakeEngine implements Engine {
                 if (!tokenDelay.isZero()) {
                     Thread.sleep(tokenDelay);
                 }
-                int token = 'a' + produced % 26;
-                listener.onToken(token, Character.toString(token));
+                byte[] script = reply == null ? null : reply.getBytes(StandardCharsets.UTF_8);
+                if (script != null && produced == script.length) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                int token = script != null ? script[produced] & 0xff : 'a' + produced % 26;
+                if (request.constraint() != null) {
+                    token = constrained(request.constraint(), token);
+                    if (token == EOS) {
+                        reason = FinishReason.STOP;
+                        break;
+                    }
+                    request.constraint().accept(token);
+                }
+                String text = script != null && request.constraint() == null
+                        ? new String(script, produced, 1, StandardCharsets.US_ASCII) : Character.toString(token);
+                listener.onToken(token, text, logprobs(request, token, produced));
                 produced++;
             }
         } catch (InterruptedException e) {
@@ -186,17 +212,55 @@ final class FakeEngine implements Engine {
         listener.onDone(new Completion(reason, request.promptTokens().length, produced, 1_000, 2_000, 3_000));
     }
 
+    /** The token it would emit when the constraint allows it, else the allowed token of the lowest id. */
+    private static int constrained(TokenConstraint constraint, int wanted) {
+        if (constraint.allows(wanted)) {
+            return wanted;
+        }
+        for (int t = 0; t <= EOS; t++) {
+            if (constraint.allows(t)) {
+                return t;
+            }
+        }
+        throw new IllegalStateException("the constraint allows no token");
+    }
+
+    private static TokenLogprobs logprobs(GenerationRequest request, int token, int produced) {
+        if (request.topLogprobs() < 0) {
+            return null;
+        }
+        int[] top = new int[request.topLogprobs()];
+        float[] values = new float[top.length];
+        for (int i = 0; i < top.length; i++) {
+            top[i] = (token + 1 + i) % 256;
+            values[i] = -(produced + 2 + i) / 10f;
+        }
+        return new TokenLogprobs(token, -(produced + 1) / 10f, top, values);
+    }
+
     /**
-     * Embeds on its own thread: the vector is (token count, first token, 0 or 1 for
-     * normalised), so a test sees what reached the engine.
+     * Embeds on its own thread: the vector is (token count, sum of the token ids, 1, 0),
+     * scaled to unit length when the request asks; the request is kept in {@link #embedded}.
      */
     @Override
     public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
         if (rejecting) {
             return new Admission.Rejected("queue is full (64 of 64)", Duration.ofSeconds(3));
         }
-        Thread.ofVirtual().start(() -> listener.onEmbedding(new float[] {request.tokens().length, request.tokens()[0],
-                request.normalize() ? 1 : 0}));
+        if (refusing != null) {
+            return new Admission.Refused(refusing);
+        }
+        embedded.add(request);
+        float sum = 0;
+        for (int t : request.tokens()) {
+            sum += t;
+        }
+        float[] v = {request.tokens().length, sum, 1, 0};
+        float norm = request.normalize() ? (float) Math.sqrt(v[0] * v[0] + v[1] * v[1] + 1) : 1;
+        for (int i = 0; i < v.length; i++) {
+            v[i] /= norm;
+        }
+        Thread.ofVirtual().start(() -> listener.onEmbedding(v));
         return new Admission.Accepted(new Generation() {
             @Override
             public String requestId() {
