@@ -13,7 +13,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An engine that counts every request submitted to it, admitted or not: the demand the
+ * An engine that counts every request submitted to it, generation or embedding, admitted or not: the demand the
  * node reports to the registry, from which the autoscaler computes requests per second.
  */
 final class CountingEngine implements Engine {
