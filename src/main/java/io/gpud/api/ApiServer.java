@@ -50,7 +50,7 @@ import javax.net.ssl.SSLParameters;
 
 /**
  * The node's HTTP servers: the data plane on {@link ApiConfig#port()} (OpenAI
- * {@code /v1/...}, Ollama {@code /api/...}, {@code /health/live}, {@code /health/ready})
+ * {@code /v1/...}: models, completions, chat completions, embeddings, responses; Ollama {@code /api/...}, {@code /health/live}, {@code /health/ready})
  * the secure envelope {@code /v1/secure/...}, and Prometheus {@code /metrics} on {@link ApiConfig#metricsPort()}, two listeners of one
  * Helidon WebServer.
  *
@@ -98,6 +98,7 @@ public final class ApiServer implements AutoCloseable {
     private final JsonBodies bodies;
     private final Generations generations;
     private final OpenAiHandlers openAi;
+    private final OpenAiResponses openAiResponses;
     private final OllamaHandlers ollama;
     private final SecureHandlers secure;
     private final Optional<PeerRouting> routing;
@@ -185,7 +186,9 @@ public final class ApiServer implements AutoCloseable {
                 caps.data(), config.maxConnectionsPerClient(), caps.peers(), budget.capacityBytes(), budget.perClientBytes(),
                 config.headerTimeout(), config.bodyTimeout(), config.idleTimeout());
         this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter(), time);
-        this.openAi = new OpenAiHandlers(catalog, generations, time);
+        this.openAi = new OpenAiHandlers(catalog, generations, new Embeddings(generations, metrics, config.retryAfter()),
+                time);
+        this.openAiResponses = new OpenAiResponses(generations, time);
         this.ollama = new OllamaHandlers(catalog, generations, time);
         this.secure = new SecureHandlers(d.secure(), node, time, generations, openAi, bodies);
         this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));
@@ -431,8 +434,11 @@ public final class ApiServer implements AutoCloseable {
             chain.proceed();
         });
         route(r, Method.GET, "/v1/models", Errors.Dialect.OPENAI, openAi::models);
+        route(r, Method.GET, "/v1/models/{id}", Errors.Dialect.OPENAI, openAi::model);
         route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, generation(openAi::completions));
         route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, generation(openAi::chatCompletions));
+        route(r, Method.POST, "/v1/embeddings", Errors.Dialect.OPENAI, generation(openAi::embeddings));
+        route(r, Method.POST, "/v1/responses", Errors.Dialect.OPENAI, generation(openAiResponses::create));
         route(r, Method.POST, "/v1/secure/chat/completions", Errors.Dialect.OPENAI, secure::chatCompletions);
         route(r, Method.POST, "/v1/secure/completions", Errors.Dialect.OPENAI, secure::completions);
         route(r, Method.GET, "/api/tags", Errors.Dialect.OLLAMA, ollama::tags);
@@ -452,6 +458,8 @@ public final class ApiServer implements AutoCloseable {
         });
         route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, local(openAi::completions));
         route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, local(openAi::chatCompletions));
+        route(r, Method.POST, "/v1/embeddings", Errors.Dialect.OPENAI, local(openAi::embeddings));
+        route(r, Method.POST, "/v1/responses", Errors.Dialect.OPENAI, local(openAiResponses::create));
         route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, local(ollama::generate));
         route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, local(ollama::chat));
         r.any(unmatched());

@@ -36,14 +36,15 @@ final class Fields {
 
     /**
      * Refuses the first field of {@code object} that is not in {@code known}: a 400 naming it
-     * ({@code prefix} + its name, e.g. {@code options.mirostat}).
+     * ({@code prefix} + its name, e.g. {@code options.mirostat}). A field whose value is JSON
+     * {@code null} asks for nothing and passes.
      *
      * @param prefix the object's own name and a dot, or empty for the request body
      */
     static void refuseUnknown(ObjectNode object, String prefix, Set<String> known) {
         for (var it = object.fieldNames(); it.hasNext(); ) {
             String name = it.next();
-            if (!known.contains(name)) {
+            if (!known.contains(name) && !object.get(name).isNull()) {
                 String param = prefix + name;
                 throw ApiException.invalid(param, "'" + param + "' is not supported by this server");
             }
@@ -143,6 +144,16 @@ final class Fields {
             }
             return o;
         });
+    }
+
+    /** A number in {@code [min, max]}. */
+    static OptionalDouble between(ObjectNode body, String name, double min, double max) {
+        OptionalDouble v = number(body, name);
+        if (v.isPresent() && !(v.getAsDouble() >= min && v.getAsDouble() <= max)) {
+            throw ApiException.invalid(name, "'" + name + "' was " + v.getAsDouble() + ", must be between " + min
+                    + " and " + max);
+        }
+        return v;
     }
 
     /** A temperature in [0, 2]. */

@@ -14,6 +14,7 @@ import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.Penalties;
 import io.gpud.inference.Sampling;
 import io.gpud.inference.TokenConstraint;
+import io.gpud.inference.TokenLogprobs;
 import io.gpud.inference.Tokenizer;
 
 import java.io.IOException;
@@ -97,6 +98,14 @@ final class Generations {
     /** Receives generated text on the request's thread; an IOException means the client is gone. */
     interface TextSink {
         void text(String text) throws IOException;
+    }
+
+    /**
+     * Receives generated text and the log-probabilities of the tokens that produced it, on the
+     * request's thread; an IOException means the client is gone.
+     */
+    interface TokenSink {
+        void tokens(String text, List<TokenLogprobs> logprobs) throws IOException;
     }
 
     private final ModelCatalog catalog;
@@ -187,7 +196,8 @@ final class Generations {
         return new Encoded(ids, rendered);
     }
 
-    private static int[] checkIds(int[] ids, int vocabSize, String param) {
+    /** {@code ids}, when every one is in the vocabulary; else a 400 naming {@code param}. */
+    static int[] checkIds(int[] ids, int vocabSize, String param) {
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= vocabSize) {
                 throw ApiException.invalid(param, "'" + param + "' token " + i + " is " + ids[i]
@@ -204,6 +214,15 @@ final class Generations {
      * as an {@link ApiException}.
      */
     Completion drive(Started started, TextSink sink) {
+        return drive(started, (text, logprobs) -> {
+            if (!text.isEmpty()) {
+                sink.text(text);
+            }
+        });
+    }
+
+    /** {@link #drive(Started, TextSink)} with the tokens' log-probabilities, where the request asked for them. */
+    Completion drive(Started started, TokenSink sink) {
         boolean first = true;
         while (true) {
             TokenStream.Batch batch;
@@ -221,9 +240,9 @@ final class Generations {
                 }
                 metrics.generatedTokens.add(batch.tokens(), started.model());
             }
-            if (!batch.text().isEmpty()) {
+            if (!batch.text().isEmpty() || !batch.logprobs().isEmpty()) {
                 try {
-                    sink.text(batch.text());
+                    sink.tokens(batch.text(), batch.logprobs());
                 } catch (IOException e) {
                     started.generation().cancel();
                     return null;
@@ -247,15 +266,15 @@ final class Generations {
     }
 
     /**
-     * Runs a streaming response: a failure the client should hear after the stream began is
-     * sent as an error event in the stream's own framing; a failed write cancels the
+     * Runs a streaming response: a failure after the stream began is sent as an error event in
+     * the stream's own framing (an unexpected one as an internal error, logged); a failed write cancels the
      * generation. The stream is closed either way.
      */
     static void stream(Started started, Responses.Stream out, Errors.Dialect dialect, StreamBody body) {
         try (out) {
             try {
                 body.write();
-            } catch (ApiException e) {
+            } catch (RuntimeException e) {
                 out.fail(e, dialect);
             }
         } catch (IOException e) {

@@ -9,31 +9,45 @@ import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
+import io.gpud.inference.ReplyFormat;
 import io.gpud.inference.Sampling;
+import io.gpud.inference.TokenLogprobs;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The OpenAI-compatible routes: {@code GET /v1/models}, {@code POST /v1/completions} and
- * {@code POST /v1/chat/completions}, whole or streamed as server-sent events.
+ * The OpenAI-compatible routes: {@code GET /v1/models}, {@code GET /v1/models/{id}},
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, whole or streamed as
+ * server-sent events. What a request may carry is read by {@link OpenAiRequests}; a chat
+ * reply is split into content, reasoning and tool calls by {@link ChatReplies}; several
+ * choices ({@code n}) are {@link Choices}, streamed one after another, each with its index.
  */
 final class OpenAiHandlers {
 
     /** OpenAI's message fields: content as a string or text parts, {@code name}, {@code reasoning_content}. */
     private static final Fields.MessageDialect MESSAGES =
-            new Fields.MessageDialect(OpenAiHandlers::content, "name", "reasoning_content");
+            new Fields.MessageDialect(OpenAiHandlers::message, "name", "reasoning_content");
+
+    /** The fields {@code /v1/embeddings} honours. */
+    private static final Set<String> EMBEDDING = Set.of("model", "input", "encoding_format", "dimensions", "user");
 
     private final ModelCatalog catalog;
     private final Generations generations;
+    private final Embeddings embeddings;
     private final Time time;
 
-    OpenAiHandlers(ModelCatalog catalog, Generations generations, Time time) {
+    OpenAiHandlers(ModelCatalog catalog, Generations generations, Embeddings embeddings, Time time) {
         this.catalog = catalog;
         this.generations = generations;
+        this.embeddings = embeddings;
         this.time = time;
     }
 
@@ -41,25 +55,49 @@ final class OpenAiHandlers {
     }
 
     record ModelEntry(String id, String object, long created, String ownedBy, String version) {
-    }
-
-    record Usage(int promptTokens, int completionTokens, int totalTokens) {
-        static Usage of(Completion c) {
-            return new Usage(c.promptTokens(), c.completionTokens(), c.promptTokens() + c.completionTokens());
+        static ModelEntry of(Engine engine, ModelCatalog catalog) {
+            var i = engine.info();
+            return new ModelEntry(i.name(), "model", i.createdEpochSeconds(), "gpud", catalog.version(i.name()));
         }
     }
 
-    record TextChoice(int index, String text, String finishReason, Object logprobs) {
+    /** Token counts; with several choices the prompt counts once and the completions add up, as OpenAI counts. */
+    record Usage(int promptTokens, int completionTokens, int totalTokens) {
+        static Usage of(List<Completion> completions) {
+            int prompt = completions.getFirst().promptTokens();
+            int completion = completions.stream().mapToInt(Completion::completionTokens).sum();
+            return new Usage(prompt, completion, prompt + completion);
+        }
+    }
+
+    record TextChoice(int index, String text, String finishReason, Logprobs.Text logprobs) {
     }
 
     record TextCompletion(String id, String object, long created, String model, List<TextChoice> choices,
                           Usage usage) {
     }
 
-    record Message(String role, String content) {
+    /** A function a tool call names, with its arguments as JSON text. */
+    record FunctionCall(String name, String arguments) {
     }
 
-    record ChatChoice(int index, Message message, String finishReason, Object logprobs) {
+    record ToolCall(String id, String type, FunctionCall function) {
+        static ToolCall of(ReplyFormat.ReplyEvent.ToolCall call) {
+            return new ToolCall(call.id(), "function", new FunctionCall(call.name(), call.arguments()));
+        }
+    }
+
+    /** A streamed tool call: the whole call in one delta, at its index among the reply's calls. */
+    record ToolCallDelta(int index, String id, String type, FunctionCall function) {
+    }
+
+    /** The reply: {@code content} is null when the reply is tool calls alone, as OpenAI sends it. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Message(String role, @JsonInclude(JsonInclude.Include.ALWAYS) String content, String reasoningContent,
+                   List<ToolCall> toolCalls) {
+    }
+
+    record ChatChoice(int index, Message message, String finishReason, Logprobs.Chat logprobs) {
     }
 
     record ChatCompletion(String id, String object, long created, String model, List<ChatChoice> choices,
@@ -67,10 +105,11 @@ final class OpenAiHandlers {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Delta(String role, String content) {
+    record Delta(String role, String content, String reasoningContent, List<ToolCallDelta> toolCalls) {
+        static final Delta EMPTY = new Delta(null, null, null, null);
     }
 
-    record ChunkChoice(int index, Delta delta, String finishReason, Object logprobs) {
+    record ChunkChoice(int index, Delta delta, String finishReason, Logprobs.Chat logprobs) {
     }
 
     record ChatChunk(String id, String object, long created, String model, List<ChunkChoice> choices) {
@@ -79,76 +118,243 @@ final class OpenAiHandlers {
     record TextChunk(String id, String object, long created, String model, List<TextChoice> choices) {
     }
 
-    /** What the two generation routes share besides the prompt. */
-    private record Options(Generations.Params params, boolean stream, boolean includeUsage) {
+    /** One vector: a list of floats, or with {@code encoding_format: base64} their little-endian float32 bytes. */
+    record Embedding(String object, int index, Object embedding) {
+    }
+
+    record EmbeddingUsage(int promptTokens, int totalTokens) {
+    }
+
+    record EmbeddingList(String object, List<Embedding> data, String model, EmbeddingUsage usage) {
+    }
+
+    /**
+     * A chat request, read and checked.
+     *
+     * @param params       the first choice's generation
+     * @param n            choices
+     * @param seeded       whether the request named a seed
+     * @param stream       answer as server-sent events
+     * @param includeUsage a streamed answer ends with the usage
+     * @param tools        how the model may call tools
+     * @param user         the end user named, or null
+     */
+    private record ChatRequest(Generations.Params params, int n, boolean seeded, boolean stream,
+                               boolean includeUsage, OpenAiRequests.Tools tools, String user) {
+    }
+
+    /**
+     * A text completion request, read and checked.
+     *
+     * @param echo whether each choice's text begins with the prompt
+     */
+    private record TextRequest(Generations.Params params, int n, boolean seeded, boolean stream,
+                               boolean includeUsage, boolean echo, String user) {
     }
 
     void models(ServerRequest req, ServerResponse res) {
-        List<ModelEntry> data = catalog.engines().stream()
-                .map(Engine::info)
-                .map(i -> new ModelEntry(i.name(), "model", i.createdEpochSeconds(), "gpud", catalog.version(i.name())))
-                .toList();
+        List<ModelEntry> data = catalog.engines().stream().map(e -> ModelEntry.of(e, catalog)).toList();
         Responses.json(res, 200, new ModelList("list", data));
+    }
+
+    /** {@code GET /v1/models/{id}}: one served model, or 404 naming it. */
+    void model(ServerRequest req, ServerResponse res) {
+        String id = req.path().pathParameters().get("id");
+        Responses.json(res, 200, ModelEntry.of(generations.engine(id), catalog));
+    }
+
+    /**
+     * {@code POST /v1/embeddings}: {@code input} as a string, an array of strings, an array
+     * of token ids or an array of such arrays; {@code encoding_format} {@code float} or
+     * {@code base64}; {@code dimensions} only as the model's own width, which is all it has.
+     */
+    void embeddings(ServerRequest req, ServerResponse res, ObjectNode body) {
+        OpenAiRequests.refuseUnsupported(body, "", EMBEDDING);
+        String user = OpenAiRequests.endUser(body);
+        String model = Fields.requiredString(body, "model");
+        List<Embeddings.Input> inputs = embeddingInputs(body);
+        String format = Fields.string(body, "encoding_format").orElse("float");
+        if (!format.equals("float") && !format.equals("base64")) {
+            throw ApiException.invalid("encoding_format", "'encoding_format' was '" + format
+                    + "', must be float or base64");
+        }
+        var dimensions = Fields.positive(body, "dimensions");
+        Embeddings.Embedded embedded = embeddings.embed(model, inputs, "input");
+        int width = embedded.vectors().getFirst().length;
+        if (dimensions.isPresent() && dimensions.getAsInt() != width) {
+            throw ApiException.invalid("dimensions", "'dimensions' was " + dimensions.getAsInt() + "; the model '"
+                    + embedded.model() + "' embeds in " + width + " dimensions only");
+        }
+        if (user != null) {
+            Choices.logEndUser("embeddings of " + inputs.size() + " inputs", user);
+        }
+        var data = new ArrayList<Embedding>(inputs.size());
+        for (int i = 0; i < embedded.vectors().size(); i++) {
+            float[] v = embedded.vectors().get(i);
+            data.add(new Embedding("embedding", i, format.equals("float") ? v : base64(v)));
+        }
+        Responses.json(res, 200, new EmbeddingList("list", data, embedded.model(),
+                new EmbeddingUsage(embedded.promptTokens(), embedded.promptTokens())));
+    }
+
+    private static String base64(float[] vector) {
+        var bytes = ByteBuffer.allocate(vector.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : vector) {
+            bytes.putFloat(f);
+        }
+        return Base64.getEncoder().encodeToString(bytes.array());
+    }
+
+    private static List<Embeddings.Input> embeddingInputs(ObjectNode body) {
+        JsonNode input = Fields.get(body, "input")
+                .orElseThrow(() -> ApiException.invalid("input", "'input' is required"));
+        if (input.isTextual()) {
+            return List.of(new Embeddings.Input.Text(input.textValue()));
+        }
+        if (!input.isArray()) {
+            throw Fields.wrongType("input", "a string or an array", input);
+        }
+        if (!input.isEmpty() && input.get(0).isNumber()) {
+            return List.of(new Embeddings.Input.TokenIds(tokenIds(input, "input")));
+        }
+        var inputs = new ArrayList<Embeddings.Input>(input.size());
+        for (int i = 0; i < input.size(); i++) {
+            JsonNode item = input.get(i);
+            if (item.isTextual()) {
+                inputs.add(new Embeddings.Input.Text(item.textValue()));
+            } else if (item.isArray()) {
+                inputs.add(new Embeddings.Input.TokenIds(tokenIds(item, "input[" + i + "]")));
+            } else {
+                throw Fields.wrongType("input[" + i + "]", "a string or an array of token ids", item);
+            }
+        }
+        return inputs;
+    }
+
+    /** An array of token ids (integers). */
+    private static int[] tokenIds(JsonNode array, String param) {
+        int[] ids = new int[array.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode id = array.get(i);
+            if (!id.isIntegralNumber() || !id.canConvertToInt()) {
+                throw Fields.wrongType(param + "[" + i + "]", "a token id (integer)", id);
+            }
+            ids[i] = id.intValue();
+        }
+        return ids;
     }
 
     void completions(ServerRequest req, ServerResponse res, ObjectNode body) {
         long start = time.nanos();
-        Options options = completionOptions(body);
-        if (!options.stream()) {
-            Responses.json(res, 200, textCompletion(options, start));
+        TextRequest r = textRequest(body);
+        if (!r.stream()) {
+            Responses.json(res, 200, textCompletion(r, start));
             return;
         }
-        Generations.Started started = generations.start(options.params(), start);
-        String id = Ids.random("cmpl-", 24);
-        long created = time.instant().getEpochSecond();
-        String model = started.model();
-        var out = Responses.Stream.sse(res);
-        Generations.stream(started, out, Errors.Dialect.OPENAI, () -> {
-            Completion c = generations.drive(started, t -> out.send(new TextChunk(id, "text_completion",
-                    created, model, List.of(new TextChoice(0, t, null, null)))));
-            if (c == null) {
-                return;
-            }
-            out.send(new TextChunk(id, "text_completion", created, model,
-                    List.of(new TextChoice(0, "", Generations.finishReason(c), null))));
-            if (options.includeUsage()) {
-                out.send(new TextCompletion(id, "text_completion", created, model, List.of(), Usage.of(c)));
-            }
-            out.sendRaw("[DONE]");
-        });
+        try (Choices choices = Choices.start(generations, r.params(), r.n(), r.seeded(), start, r.user())) {
+            String id = Ids.random("cmpl-", 24);
+            long created = time.instant().getEpochSecond();
+            String model = choices.model();
+            var out = Responses.Stream.sse(res);
+            Generations.stream(choices.get(0), out, Errors.Dialect.OPENAI, () -> {
+                var completions = new ArrayList<Completion>();
+                for (int i = 0; i < choices.size(); i++) {
+                    int index = i;
+                    Generations.Started started = choices.get(i);
+                    String echo = r.echo() ? promptText(r.params(), started) : "";
+                    if (!echo.isEmpty()) {
+                        out.send(new TextChunk(id, "text_completion", created, model,
+                                List.of(new TextChoice(index, echo, null, null))));
+                    }
+                    int[] offset = {echo.length()};
+                    Completion c = generations.drive(started, (text, logprobs) -> out.send(new TextChunk(id,
+                            "text_completion", created, model, List.of(new TextChoice(index, text, null,
+                                    textLogprobs(r.params(), started, logprobs, offset))))));
+                    if (c == null) {
+                        return;
+                    }
+                    choices.finished(i);
+                    completions.add(c);
+                    out.send(new TextChunk(id, "text_completion", created, model,
+                            List.of(new TextChoice(index, "", Generations.finishReason(c), null))));
+                }
+                if (r.includeUsage()) {
+                    out.send(new TextCompletion(id, "text_completion", created, model, List.of(),
+                            Usage.of(completions)));
+                }
+                out.sendRaw("[DONE]");
+            });
+        }
     }
 
     void chatCompletions(ServerRequest req, ServerResponse res, ObjectNode body) {
         long start = time.nanos();
-        Options options = chatOptions(body);
-        if (!options.stream()) {
-            Responses.json(res, 200, chatCompletion(options, start));
+        ChatRequest r = chatRequest(body);
+        if (!r.stream()) {
+            Responses.json(res, 200, chatCompletion(r, start));
             return;
         }
-        Generations.Started started = generations.start(options.params(), start);
-        String id = Ids.random("chatcmpl-", 24);
-        long created = time.instant().getEpochSecond();
-        String model = started.model();
-        var out = Responses.Stream.sse(res);
-        Generations.stream(started, out, Errors.Dialect.OPENAI, () -> {
-            out.send(chunk(id, created, model, new Delta("assistant", ""), null));
-            Completion c = generations.drive(started, t -> out.send(chunk(id, created, model,
-                    new Delta(null, t), null)));
-            if (c == null) {
-                return;
-            }
-            out.send(chunk(id, created, model, new Delta(null, null), Generations.finishReason(c)));
-            if (options.includeUsage()) {
-                out.send(new ChatCompletion(id, "chat.completion.chunk", created, model, List.of(),
-                        Usage.of(c)));
-            }
-            out.sendRaw("[DONE]");
-        });
+        try (Choices choices = Choices.start(generations, r.params(), r.n(), r.seeded(), start, r.user())) {
+            String id = Ids.random("chatcmpl-", 24);
+            long created = time.instant().getEpochSecond();
+            String model = choices.model();
+            var out = Responses.Stream.sse(res);
+            Generations.stream(choices.get(0), out, Errors.Dialect.OPENAI, () -> {
+                var completions = new ArrayList<Completion>();
+                for (int i = 0; i < choices.size(); i++) {
+                    int index = i;
+                    Generations.Started started = choices.get(i);
+                    out.send(chunk(id, created, model, index, new Delta("assistant", "", null, null), null, null));
+                    var calls = new int[1];
+                    ChatReplies.Ended ended = ChatReplies.drive(generations, started, r.tools(), (events, logprobs) -> {
+                        Delta delta = delta(events, calls);
+                        Logprobs.Chat chatLogprobs = logprobs.isEmpty() ? null
+                                : chatLogprobs(r.params(), started, logprobs);
+                        if (delta != null || chatLogprobs != null) {
+                            out.send(chunk(id, created, model, index, delta == null ? Delta.EMPTY : delta, null,
+                                    chatLogprobs));
+                        }
+                    });
+                    if (ended == null) {
+                        return;
+                    }
+                    choices.finished(i);
+                    completions.add(ended.completion());
+                    out.send(chunk(id, created, model, index, Delta.EMPTY, ended.finishReason(), null));
+                }
+                if (r.includeUsage()) {
+                    out.send(new ChatCompletion(id, "chat.completion.chunk", created, model, List.of(),
+                            Usage.of(completions)));
+                }
+                out.sendRaw("[DONE]");
+            });
+        }
     }
 
-    private static ChatChunk chunk(String id, long created, String model, Delta delta, String finishReason) {
+    /** One piece of a reply as a delta, or null when it holds nothing; {@code calls} counts the tool calls sent. */
+    private static Delta delta(List<ReplyFormat.ReplyEvent> events, int[] calls) {
+        var content = new StringBuilder();
+        var reasoning = new StringBuilder();
+        var toolCalls = new ArrayList<ToolCallDelta>();
+        for (ReplyFormat.ReplyEvent e : events) {
+            switch (e) {
+                case ReplyFormat.ReplyEvent.Content t -> content.append(t.text());
+                case ReplyFormat.ReplyEvent.Thinking t -> reasoning.append(t.text());
+                case ReplyFormat.ReplyEvent.ToolCall call -> toolCalls.add(new ToolCallDelta(calls[0]++, call.id(),
+                        "function", new FunctionCall(call.name(), call.arguments())));
+            }
+        }
+        if (content.isEmpty() && reasoning.isEmpty() && toolCalls.isEmpty()) {
+            return null;
+        }
+        return new Delta(null, content.isEmpty() ? null : content.toString(),
+                reasoning.isEmpty() ? null : reasoning.toString(), toolCalls.isEmpty() ? null : toolCalls);
+    }
+
+    private static ChatChunk chunk(String id, long created, String model, int index, Delta delta, String finishReason,
+                                   Logprobs.Chat logprobs) {
         return new ChatChunk(id, "chat.completion.chunk", created, model,
-                List.of(new ChunkChoice(0, delta, finishReason, null)));
+                List.of(new ChunkChoice(index, delta, finishReason, logprobs)));
     }
 
     /**
@@ -158,93 +364,150 @@ final class OpenAiHandlers {
      * @param chat true for a chat completion, false for a text completion
      */
     Object completeWhole(ObjectNode body, boolean chat, long start) {
-        Options options = chat ? chatOptions(body) : completionOptions(body);
-        if (options.stream()) {
+        if (Fields.bool(body, "stream").orElse(false)) {
             throw ApiException.invalid("stream", "'stream' is not available on the secure routes; "
                     + "the response is sealed whole");
         }
-        return chat ? chatCompletion(options, start) : textCompletion(options, start);
+        return chat ? chatCompletion(chatRequest(body), start) : textCompletion(textRequest(body), start);
     }
 
-    private TextCompletion textCompletion(Options options, long start) {
-        Generations.Started started = generations.start(options.params(), start);
-        var text = new StringBuilder();
-        Completion c = generations.drive(started, text::append);
-        return new TextCompletion(Ids.random("cmpl-", 24), "text_completion", time.instant().getEpochSecond(),
-                started.model(), List.of(new TextChoice(0, text.toString(), Generations.finishReason(c), null)),
-                Usage.of(c));
-    }
-
-    private ChatCompletion chatCompletion(Options options, long start) {
-        Generations.Started started = generations.start(options.params(), start);
-        var text = new StringBuilder();
-        Completion c = generations.drive(started, text::append);
-        return new ChatCompletion(Ids.random("chatcmpl-", 24), "chat.completion", time.instant().getEpochSecond(),
-                started.model(), List.of(new ChatChoice(0, new Message("assistant", text.toString()),
-                        Generations.finishReason(c), null)), Usage.of(c));
-    }
-
-    private Options completionOptions(ObjectNode body) {
-        return options(body, completionPrompt(body), "prompt");
-    }
-
-    private Options chatOptions(ObjectNode body) {
-        return options(body, new Generations.Prompt.Chat(conversation(body)), "messages");
-    }
-
-    /**
-     * The conversation with the tools {@code tool_choice} lets the model see: {@code auto}
-     * (the default) offers them, {@code none} leaves them out of the prompt. Choices that
-     * oblige the model to call a tool ({@code required}, a named function) and
-     * {@code parallel_tool_calls: false} are refused: replies carry the model's text, not
-     * tool calls parsed out of it, so the server could not hold the model to them.
-     */
-    private static ChatTemplate.Conversation conversation(ObjectNode body) {
-        ChatTemplate.Conversation conversation = Fields.conversation(body, MESSAGES);
-        if (!Fields.bool(body, "parallel_tool_calls").orElse(true)) {
-            throw ApiException.invalid("parallel_tool_calls", "'parallel_tool_calls': false is not supported yet: "
-                    + "tool calls are not parsed out of the model's reply, so their number cannot be limited");
+    private TextCompletion textCompletion(TextRequest r, long start) {
+        try (Choices choices = Choices.start(generations, r.params(), r.n(), r.seeded(), start, r.user())) {
+            var out = new ArrayList<TextChoice>(choices.size());
+            var completions = new ArrayList<Completion>(choices.size());
+            for (int i = 0; i < choices.size(); i++) {
+                Generations.Started started = choices.get(i);
+                var text = new StringBuilder(r.echo() ? promptText(r.params(), started) : "");
+                var logprobs = new ArrayList<TokenLogprobs>();
+                Completion c = generations.drive(started, (t, l) -> {
+                    text.append(t);
+                    logprobs.addAll(l);
+                });
+                choices.finished(i);
+                completions.add(c);
+                int[] offset = {r.echo() ? promptText(r.params(), started).length() : 0};
+                out.add(new TextChoice(i, text.toString(), Generations.finishReason(c),
+                        textLogprobs(r.params(), started, logprobs, offset)));
+            }
+            return new TextCompletion(Ids.random("cmpl-", 24), "text_completion", time.instant().getEpochSecond(),
+                    choices.model(), out, Usage.of(completions));
         }
-        JsonNode choice = Fields.get(body, "tool_choice").orElse(null);
-        if (choice == null) {
-            return conversation;
+    }
+
+    private ChatCompletion chatCompletion(ChatRequest r, long start) {
+        try (Choices choices = Choices.start(generations, r.params(), r.n(), r.seeded(), start, r.user())) {
+            var out = new ArrayList<ChatChoice>(choices.size());
+            var completions = new ArrayList<Completion>(choices.size());
+            for (int i = 0; i < choices.size(); i++) {
+                Generations.Started started = choices.get(i);
+                var reply = new ChatReplies.Gathered();
+                ChatReplies.Ended ended = ChatReplies.drive(generations, started, r.tools(), reply);
+                choices.finished(i);
+                completions.add(ended.completion());
+                List<ToolCall> calls = reply.toolCalls.stream().map(ToolCall::of).toList();
+                String content = calls.isEmpty() || !reply.content.isEmpty() ? reply.content.toString() : null;
+                var message = new Message("assistant", content,
+                        reply.reasoning.isEmpty() ? null : reply.reasoning.toString(), calls.isEmpty() ? null : calls);
+                out.add(new ChatChoice(i, message, ended.finishReason(),
+                        chatLogprobs(r.params(), started, reply.logprobs)));
+            }
+            return new ChatCompletion(Ids.random("chatcmpl-", 24), "chat.completion", time.instant().getEpochSecond(),
+                    choices.model(), out, Usage.of(completions));
         }
-        if (choice.isObject()) {
-            throw ApiException.invalid("tool_choice", "'tool_choice' naming a function is not supported yet: "
-                    + "tool calls are not parsed out of the model's reply; use 'auto' or 'none'");
-        }
-        if (!choice.isTextual()) {
-            throw Fields.wrongType("tool_choice", "a string or an object", choice);
-        }
-        return switch (choice.textValue()) {
-            case "auto" -> conversation;
-            case "none" -> new ChatTemplate.Conversation(conversation.messages(), List.of(), conversation.options());
-            case "required" -> throw ApiException.invalid("tool_choice", "'tool_choice': 'required' is not supported "
-                    + "yet: tool calls are not parsed out of the model's reply; use 'auto' or 'none'");
-            default -> throw ApiException.invalid("tool_choice", "'tool_choice' was '" + choice.textValue()
-                    + "', must be none, auto, required or an object naming a function");
+    }
+
+    /** The chat shape of the log-probabilities, when the request asked for them. */
+    private static Logprobs.Chat chatLogprobs(Generations.Params params, Generations.Started started,
+                                              List<TokenLogprobs> logprobs) {
+        return params.topLogprobs() < 0 ? null : Logprobs.chat(logprobs, started.engine().tokenizer());
+    }
+
+    /** The text-completion shape of the log-probabilities, when the request asked for them. */
+    private static Logprobs.Text textLogprobs(Generations.Params params, Generations.Started started,
+                                              List<TokenLogprobs> logprobs, int[] offset) {
+        return params.topLogprobs() < 0 ? null : Logprobs.text(logprobs, started.engine().tokenizer(), offset);
+    }
+
+    /** The prompt as text, for {@code echo}. */
+    private static String promptText(Generations.Params params, Generations.Started started) {
+        return switch (params.prompt()) {
+            case Generations.Prompt.Text t -> t.text();
+            case Generations.Prompt.TokenIds t -> started.engine().tokenizer().decode(t.ids());
+            case Generations.Prompt.Chat c -> started.promptText();
         };
     }
 
-    private Options options(ObjectNode body, Generations.Prompt prompt, String promptParam) {
+    private TextRequest textRequest(ObjectNode body) {
+        OpenAiRequests.refuseUnsupported(body, "", OpenAiRequests.COMPLETION);
+        String user = OpenAiRequests.endUser(body);
         String model = Fields.requiredString(body, "model");
-        int n = Fields.integer(body, "n").orElse(1);
-        if (n != 1) {
-            throw ApiException.invalid("n", "'n' was " + n + "; only 1 choice per request is supported");
+        Generations.Prompt prompt = completionPrompt(body);
+        int n = OpenAiRequests.choices(body);
+        Fields.positive(body, "best_of").ifPresent(bestOf -> {
+            if (bestOf != n) {
+                throw ApiException.invalid("best_of", "'best_of' was " + bestOf + " with 'n' " + n + "; choosing "
+                        + "the best of more candidates than are returned is not supported: send best_of equal to n");
+            }
+        });
+        boolean echo = Fields.bool(body, "echo").orElse(false);
+        int topLogprobs = OpenAiRequests.completionLogprobs(body);
+        if (echo && topLogprobs >= 0) {
+            throw ApiException.invalid("echo", "'echo' with 'logprobs' would need the prompt's log-probabilities, "
+                    + "which are not computed; drop one of them");
         }
-        int maxTokens = Fields.positive(body, "max_completion_tokens")
-                .orElse(Fields.positive(body, "max_tokens").orElse(Generations.DEFAULT_MAX_TOKENS));
-        float temperature = (float) Fields.temperature(body, "temperature").orElse(1.0);
-        float topP = (float) Fields.topP(body, "top_p").orElse(1.0);
-        long seed = Fields.longValue(body, "seed").orElseGet(() -> ThreadLocalRandom.current().nextLong());
+        var params = new Generations.Params(model, prompt, "prompt", OpenAiRequests.maxTokens(body),
+                OpenAiRequests.sampling(body, ThreadLocalRandom.current().nextLong()), Fields.stop(body, "stop"),
+                OpenAiRequests.penalties(body), topLogprobs, null);
+        return new TextRequest(params, n, OpenAiRequests.seeded(body), Fields.bool(body, "stream").orElse(false),
+                OpenAiRequests.includeUsage(body), echo, user);
+    }
+
+    private ChatRequest chatRequest(ObjectNode body) {
+        OpenAiRequests.refuseUnsupported(body, "", OpenAiRequests.CHAT);
+        String user = OpenAiRequests.endUser(body);
+        String model = Fields.requiredString(body, "model");
+        ChatTemplate.Conversation conversation = Fields.conversation(body, MESSAGES);
+        OpenAiRequests.Tools tools = OpenAiRequests.tools(body, conversation.tools());
+        int n = OpenAiRequests.choices(body);
+        Generations.Constrain format = Fields.object(body, "response_format")
+                .map(f -> OpenAiRequests.responseFormat(f, "response_format")).orElse(null);
+        if (format != null && tools.offered()) {
+            throw ApiException.invalid("response_format", "'response_format' cannot hold a reply that may also be "
+                    + "a tool call; send 'tool_choice': 'none' to answer in the format, or leave 'response_format' out");
+        }
+        String effort = OpenAiRequests.reasoningEffort(body, "reasoning_effort");
+        int maxTokens = OpenAiRequests.maxTokens(body);
+        Sampling sampling = OpenAiRequests.sampling(body, ThreadLocalRandom.current().nextLong());
         List<String> stop = Fields.stop(body, "stop");
+        var penalties = OpenAiRequests.penalties(body);
+        int topLogprobs = OpenAiRequests.chatLogprobs(body);
         boolean stream = Fields.bool(body, "stream").orElse(false);
-        boolean includeUsage = Fields.object(body, "stream_options")
-                .flatMap(o -> Fields.bool(o, "include_usage"))
-                .orElse(false);
-        var params = new Generations.Params(model, prompt, promptParam, maxTokens,
-                new Sampling(temperature, topP, 0, seed), stop);
-        return new Options(params, stream, includeUsage);
+        boolean includeUsage = OpenAiRequests.includeUsage(body);
+        conversation = withModel(conversation, tools, effort, model);
+        var params = new Generations.Params(model, new Generations.Prompt.Chat(conversation), "messages", maxTokens,
+                sampling, stop, penalties, topLogprobs, format != null ? format : tools.constraint());
+        return new ChatRequest(params, n, OpenAiRequests.seeded(body), stream, includeUsage, tools, user);
+    }
+
+    /**
+     * The conversation as the model will see it: without tools unless they are offered (a
+     * model whose template cannot show them is refused), with {@code reasoning_effort}.
+     */
+    private ChatTemplate.Conversation withModel(ChatTemplate.Conversation conversation, OpenAiRequests.Tools tools,
+                                                String effort, String model) {
+        if (!tools.offered() && !conversation.tools().isEmpty()) {
+            conversation = new ChatTemplate.Conversation(conversation.messages(), List.of(), conversation.options());
+        }
+        if (!tools.offered() && effort == null) {
+            return conversation;
+        }
+        Engine engine = generations.engine(model);
+        ReplyFormat format = ReplyFormat.of(engine.chatTemplate());
+        if (tools.offered() && !format.supportsTools()) {
+            throw ApiException.invalid("tools", "the model '" + model + "' has no tool calling in its chat template, "
+                    + "so its replies cannot carry tool calls; leave 'tools' out or send 'tool_choice': 'none'");
+        }
+        return OpenAiRequests.withReasoningEffort(conversation, effort, "reasoning_effort", format, model);
     }
 
     /** {@code prompt}: a string, an array holding one string, or an array of token ids. */
@@ -267,15 +530,7 @@ final class OpenAiHandlers {
             }
             return new Generations.Prompt.Text(prompt.get(0).textValue());
         }
-        int[] ids = new int[prompt.size()];
-        for (int i = 0; i < ids.length; i++) {
-            JsonNode id = prompt.get(i);
-            if (!id.isIntegralNumber() || !id.canConvertToInt()) {
-                throw Fields.wrongType("prompt[" + i + "]", "a token id (integer)", id);
-            }
-            ids[i] = id.intValue();
-        }
-        return new Generations.Prompt.TokenIds(ids);
+        return new Generations.Prompt.TokenIds(tokenIds(prompt, "prompt"));
     }
 
     /**
@@ -283,7 +538,21 @@ final class OpenAiHandlers {
      * which reach the template as parts; a part of any other type (an image, audio, a file)
      * is refused, naming its type.
      */
-    private static Fields.Content content(ObjectNode message, String param) {
+    private static Fields.Content message(ObjectNode message, String param) {
+        OpenAiRequests.refuseUnsupported(message, param + ".", OpenAiRequests.MESSAGE);
+        Fields.string(message, param + ".refusal", "refusal").ifPresent(refusal -> {
+            throw ApiException.invalid(param + ".refusal", "'" + param + ".refusal' is not shown to the model; "
+                    + "send the refusal as the message's content");
+        });
+        return content(message, param);
+    }
+
+    /**
+     * {@code content}: a string, or an array of text parts ({@code [{type: "text", text}]}),
+     * which reach the template as parts; a part of any other type (an image, audio, a file)
+     * is refused, naming its type.
+     */
+    static Fields.Content content(ObjectNode message, String param) {
         JsonNode content = Fields.get(message, "content").orElse(null);
         if (content == null) {
             return Fields.Content.of("");
@@ -301,7 +570,9 @@ final class OpenAiHandlers {
                 throw Fields.wrongType(partParam, "an object", content.get(i));
             }
             String type = Fields.string(part, partParam + ".type", "type").orElse("");
-            if (!type.equals("text")) {
+            if (type.equals("text")) {
+                Fields.refuseUnknown(part, partParam + ".", Set.of("type", "text"));
+            } else {
                 throw ApiException.invalid(partParam + ".type", "content part type '" + type
                         + "' is not supported; only 'text' is");
             }

@@ -74,6 +74,19 @@ final class Responses {
             write(bytes(value));
         }
 
+        /** Writes one JSON document as a named server-sent event: {@code event: <name>} then its data. */
+        void sendEvent(String name, Object value) throws IOException {
+            byte[] data = bytes(value);
+            try {
+                out.write(("event: " + name + "\n").getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new IOException("writing to the client failed", e);
+            }
+            write(data);
+        }
+
         /** Writes an event whose data is not JSON ({@code [DONE]}). */
         void sendRaw(String data) throws IOException {
             write(data.getBytes(StandardCharsets.UTF_8));

@@ -2,7 +2,10 @@ package io.gpud.api;
 
 import io.gpud.inference.Completion;
 import io.gpud.inference.GenerationListener;
+import io.gpud.inference.TokenLogprobs;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
@@ -20,7 +23,8 @@ final class TokenStream implements GenerationListener {
     private sealed interface Event {
     }
 
-    private record Token(String text) implements Event {
+    /** A token's final text, and its log-probabilities when the request asked for them (else null). */
+    private record Token(String text, TokenLogprobs logprobs) implements Event {
     }
 
     private record Done(Completion completion) implements Event {
@@ -34,10 +38,13 @@ final class TokenStream implements GenerationListener {
      *
      * @param text       their text, possibly empty (incomplete UTF-8, a possible stop prefix)
      * @param tokens     how many tokens
+     * @param logprobs   the log-probabilities of those tokens that carried them, in order
+     *                   (empty unless the request asked for them)
      * @param completion set when the generation ended normally or was cancelled
      * @param failure    set when the generation failed
      */
-    record Batch(String text, int tokens, Completion completion, RuntimeException failure) {
+    record Batch(String text, int tokens, List<TokenLogprobs> logprobs, Completion completion,
+                 RuntimeException failure) {
         boolean last() {
             return completion != null || failure != null;
         }
@@ -47,7 +54,12 @@ final class TokenStream implements GenerationListener {
 
     @Override
     public void onToken(int token, String text) {
-        events.add(new Token(text));
+        events.add(new Token(text, null));
+    }
+
+    @Override
+    public void onToken(int token, String text, TokenLogprobs logprobs) {
+        events.add(new Token(text, logprobs));
     }
 
     @Override
@@ -64,23 +76,27 @@ final class TokenStream implements GenerationListener {
     Batch next() throws InterruptedException {
         var text = new StringBuilder();
         int tokens = 0;
+        List<TokenLogprobs> logprobs = new ArrayList<>(0);
         Event e = events.take();
         while (true) {
             switch (e) {
                 case Token t -> {
                     text.append(t.text());
                     tokens++;
+                    if (t.logprobs() != null) {
+                        logprobs.add(t.logprobs());
+                    }
                 }
                 case Done d -> {
-                    return new Batch(text.toString(), tokens, d.completion(), null);
+                    return new Batch(text.toString(), tokens, logprobs, d.completion(), null);
                 }
                 case Failed f -> {
-                    return new Batch(text.toString(), tokens, null, f.error());
+                    return new Batch(text.toString(), tokens, logprobs, null, f.error());
                 }
             }
             e = events.poll();
             if (e == null) {
-                return new Batch(text.toString(), tokens, null, null);
+                return new Batch(text.toString(), tokens, logprobs, null, null);
             }
         }
     }

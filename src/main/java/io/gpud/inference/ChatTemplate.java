@@ -107,4 +107,13 @@ public interface ChatTemplate {
     default boolean includesBos() {
         return false;
     }
+
+    /**
+     * The template's own source text (Jinja for a model's template), from which
+     * {@link ReplyFormat#of} reads how the model writes tool calls and reasoning; empty for a
+     * template built into gpud, which shows the model no tool-call or reasoning syntax.
+     */
+    default String source() {
+        return "";
+    }
 }

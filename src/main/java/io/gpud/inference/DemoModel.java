@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  * requests without downloading anything ({@code gpud run --demo}) and tests have a model
  * with a tokenizer.
  *
- * <p>Shape: dim 64, hidden 192, 2 layers, 4 heads, 2 KV heads, context 512. The weights
+ * <p>Shape: dim 64, hidden 192, 2 layers, 4 heads, 2 KV heads, context 2048 (room for a
+ * tool round trip in its chat template, a character a token). The weights
  * are Gaussian noise from the seed, so the same seed writes the same file. The vocabulary is
  * byte-level sentencepiece ({@code tokenizer.ggml.model = "llama"}): {@code <unk>},
  * {@code <s>}, {@code </s>}, the 256 byte tokens {@code <0x00>}..{@code <0xFF>} (ids 3 to
@@ -22,6 +23,11 @@ import java.util.SplittableRandom;
  * any text round-trips. The untied classifier has zero rows for every token except the
  * printable ASCII bytes, newline and {@code ▁}: generated text is readable (if
  * meaningless), and the model ends a generation only by length or a stop sequence.
+ *
+ * <p>Its chat template ({@link #CHAT_TEMPLATE}) is a short ChatML of gpud's own with a tool
+ * section and Hermes {@code <tool_call>} blocks, so clients can run a tool round trip on it
+ * (forced calls, {@code tool_choice} required or named, give well-formed calls even from
+ * random weights) and Open WebUI's thinking switch has a {@code <think>} section to open.
  */
 public final class DemoModel {
     public static final int DIM = 64;
@@ -29,12 +35,63 @@ public final class DemoModel {
     public static final int LAYERS = 2;
     public static final int HEADS = 4;
     public static final int KV_HEADS = 2;
-    public static final int CONTEXT_LENGTH = 512;
+    public static final int CONTEXT_LENGTH = 2048;
     /** Id of the first byte token {@code <0x00>}; byte b is {@code BYTE_TOKEN_OFFSET + b}. */
     public static final int BYTE_TOKEN_OFFSET = 3;
     /** Id of {@code ▁}, the space piece. */
     public static final int SPACE_TOKEN = BYTE_TOKEN_OFFSET + 256;
     public static final int VOCAB_SIZE = SPACE_TOKEN + 1;
+    /**
+     * The chat template: ChatML turns ({@code <|im_start|>role\n...<|im_end|>\n}); a system
+     * turn listing the offered tools as JSON and asking for {@code <tool_call>} blocks; an
+     * assistant turn showing its reasoning in {@code <think>} and its calls as
+     * {@code <tool_call>\n{"name": ..., "arguments": ...}\n</tool_call>}; tool results as
+     * {@code tool} turns; and, with the option {@code enable_thinking} true, a generation
+     * prompt that opens {@code <think>}. Every character is a token of this model, so it is
+     * kept short.
+     */
+    public static final String CHAT_TEMPLATE = """
+            {%- macro text(content) -%}
+                {%- if content is string -%}{{ content }}{%- else -%}
+                    {%- for part in content -%}{{ part.text }}{%- endfor -%}
+                {%- endif -%}
+            {%- endmacro -%}
+            {%- set system = '' -%}
+            {%- if messages and messages[0].role == 'system' -%}
+                {%- set system = text(messages[0].content) -%}
+                {%- set messages = messages[1:] -%}
+            {%- endif -%}
+            {%- if system or tools -%}
+                {{- '<|im_start|>system\\n' + system -}}
+                {%- if tools -%}
+                    {%- if system %}{{ '\\n\\n' }}{% endif -%}
+                    {{- 'Tools (call one as <tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>):' -}}
+                    {%- for tool in tools %}{{ '\\n' + tool | tojson }}{% endfor -%}
+                {%- endif -%}
+                {{- '<|im_end|>\\n' -}}
+            {%- endif -%}
+            {%- for message in messages -%}
+                {{- '<|im_start|>' + message.role + '\\n' -}}
+                {%- if message.reasoning_content -%}
+                    {{- '<think>\\n' + message.reasoning_content + '\\n</think>\\n' -}}
+                {%- endif -%}
+                {{- text(message.content) -}}
+                {%- if message.tool_calls -%}
+                    {%- for call in message.tool_calls -%}
+                        {%- if message.content or not loop.first %}{{ '\\n' }}{% endif -%}
+                        {{- '<tool_call>\\n{"name": ' + call.function.name | tojson + ', "arguments": ' -}}
+                        {%- if call.function.arguments is string -%}{{ call.function.arguments }}
+                        {%- else -%}{{ call.function.arguments | tojson }}{%- endif -%}
+                        {{- '}\\n</tool_call>' -}}
+                    {%- endfor -%}
+                {%- endif -%}
+                {{- '<|im_end|>\\n' -}}
+            {%- endfor -%}
+            {%- if add_generation_prompt -%}
+                {{- '<|im_start|>assistant\\n' -}}
+                {%- if enable_thinking is defined and enable_thinking %}{{ '<think>\\n' }}{% endif -%}
+            {%- endif -%}
+            """;
 
     private DemoModel() {
     }
@@ -65,7 +122,8 @@ public final class DemoModel {
                 .put("tokenizer.ggml.token_type", GgufValue.int32Array(tokenTypes()))
                 .put("tokenizer.ggml.bos_token_id", GgufValue.uint32(1))
                 .put("tokenizer.ggml.eos_token_id", GgufValue.uint32(2))
-                .put("tokenizer.ggml.unknown_token_id", GgufValue.uint32(0));
+                .put("tokenizer.ggml.unknown_token_id", GgufValue.uint32(0))
+                .put("tokenizer.chat_template", GgufValue.string(CHAT_TEMPLATE));
 
         float scale = (float) (1 / Math.sqrt(DIM));
         writer.tensor("token_embd.weight", type, dims(DIM, VOCAB_SIZE), gaussian(random, VOCAB_SIZE * DIM, 1f));

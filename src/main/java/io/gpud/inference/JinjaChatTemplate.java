@@ -252,6 +252,11 @@ final class JinjaChatTemplate implements ChatTemplate {
     }
 
     @Override
+    public String source() {
+        return source;
+    }
+
+    @Override
     public boolean includesBos() {
         return bosToken != null && source.contains("bos_token");
     }

@@ -53,7 +53,7 @@ class ApiErrorsTest extends ApiServerTestBase {
             "{\"model\":\"fake\",\"prompt\":\"x\",\"top_p\":0}",
             "{\"model\":\"fake\",\"prompt\":\"x\",\"top_p\":1.5}",
             "{\"model\":\"fake\",\"prompt\":\"x\",\"max_tokens\":0}",
-            "{\"model\":\"fake\",\"prompt\":\"x\",\"n\":2}",
+            "{\"model\":\"fake\",\"prompt\":\"x\",\"n\":9}",
             "{\"model\":\"fake\",\"prompt\":\"x\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",
             "{\"model\":\"fake\",\"prompt\":[]}",
             "{\"model\":\"fake\",\"prompt\":[\"a\",\"b\"]}",

@@ -3,12 +3,15 @@ package io.gpud.api;
 import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
+import io.gpud.inference.EmbeddingListener;
+import io.gpud.inference.EmbeddingRequest;
 import io.gpud.inference.Engine;
 import io.gpud.inference.FinishReason;
 import io.gpud.inference.Generation;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelInfo;
+import io.gpud.inference.TokenLogprobs;
 import io.gpud.inference.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
@@ -26,8 +29,11 @@ import java.util.stream.Collectors;
  * BOS, 257 = EOS); generation i emits the letters a, b, c, … one per token, on its own
  * thread with {@link #tokenDelay} between tokens, until {@code maxTokens} (finish
  * {@code length}) or {@link #stopAfter} tokens (finish {@code stop}), or fails after
- * {@link #failAfter} tokens. Admission can be
- * switched to refuse, and cancellations are recorded.
+ * {@link #failAfter} tokens; or, when {@link #reply} is set, emits that text byte by byte
+ * and stops. A request that asks for log-probabilities gets, for each token, a log-probability
+ * of -(i+1)/10 for the i-th token and the alternatives token+1, token+2, … below it. An
+ * embedding is the input's length and the sum of its ids, then 1, 0, normalised. Admission
+ * can be switched to refuse, and cancellations are recorded.
  */
 final class FakeEngine implements Engine {
 
@@ -39,7 +45,12 @@ final class FakeEngine implements Engine {
     volatile int stopAfter = Integer.MAX_VALUE;
     volatile int failAfter = Integer.MAX_VALUE;
     volatile boolean rejecting;
+    /** Submissions admitted before every further one is rejected as a full queue. */
+    volatile int admitAtMost = Integer.MAX_VALUE;
     volatile String refusing;
+    /** ASCII text every generation emits, byte by byte, before it stops; null: the letters a, b, c, … */
+    volatile String reply;
+    final List<EmbeddingRequest> embedded = new CopyOnWriteArrayList<>();
     /** The chat template; by default "role: content\n" per message, then "assistant: ". */
     volatile ChatTemplate chatTemplate = (conversation, addGenerationPrompt) -> conversation.messages().stream()
             .map(m -> m.role() + ": " + m.content() + "\n")
@@ -128,7 +139,7 @@ final class FakeEngine implements Engine {
 
     @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
-        if (rejecting) {
+        if (rejecting || submitted.size() >= admitAtMost) {
             return new Admission.Rejected("queue is full (64 of 64)", Duration.ofSeconds(3));
         }
         if (refusing != null) {
@@ -172,8 +183,15 @@ final class FakeEngine implements Engine {
                 if (!tokenDelay.isZero()) {
                     Thread.sleep(tokenDelay);
                 }
-                int token = 'a' + produced % 26;
-                listener.onToken(token, Character.toString(token));
+                byte[] script = reply == null ? null : reply.getBytes(StandardCharsets.UTF_8);
+                if (script != null && produced == script.length) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                int token = script != null ? script[produced] & 0xff : 'a' + produced % 26;
+                String text = script != null ? new String(script, produced, 1, StandardCharsets.US_ASCII)
+                        : Character.toString(token);
+                listener.onToken(token, text, logprobs(request, token, produced));
                 produced++;
             }
         } catch (InterruptedException e) {
@@ -182,6 +200,50 @@ final class FakeEngine implements Engine {
             inFlight.decrementAndGet();
         }
         listener.onDone(new Completion(reason, request.promptTokens().length, produced, 1_000, 2_000, 3_000));
+    }
+
+    private static TokenLogprobs logprobs(GenerationRequest request, int token, int produced) {
+        if (request.topLogprobs() < 0) {
+            return null;
+        }
+        int[] top = new int[request.topLogprobs()];
+        float[] values = new float[top.length];
+        for (int i = 0; i < top.length; i++) {
+            top[i] = (token + 1 + i) % 256;
+            values[i] = -(produced + 2 + i) / 10f;
+        }
+        return new TokenLogprobs(token, -(produced + 1) / 10f, top, values);
+    }
+
+    @Override
+    public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
+        if (rejecting) {
+            return new Admission.Rejected("queue is full (64 of 64)", Duration.ofSeconds(3));
+        }
+        if (refusing != null) {
+            return new Admission.Refused(refusing);
+        }
+        embedded.add(request);
+        float sum = 0;
+        for (int t : request.tokens()) {
+            sum += t;
+        }
+        float[] v = {request.tokens().length, sum, 1, 0};
+        float norm = (float) Math.sqrt(v[0] * v[0] + v[1] * v[1] + 1);
+        for (int i = 0; i < v.length; i++) {
+            v[i] /= norm;
+        }
+        Thread.ofVirtual().start(() -> listener.onEmbedding(v));
+        return new Admission.Accepted(new Generation() {
+            @Override
+            public String requestId() {
+                return request.requestId();
+            }
+
+            @Override
+            public void cancel() {
+            }
+        });
     }
 
     /** The prompt of the last admitted request, decoded. */

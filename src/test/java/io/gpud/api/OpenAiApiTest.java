@@ -30,7 +30,7 @@ class OpenAiApiTest extends ApiServerTestBase {
     @Test
     void completesTextPrompt() throws Exception {
         var response = post("/v1/completions", """
-                {"model":"fake","prompt":"hi","max_tokens":5,"temperature":0,"user":"u1","unknown_field":[1]}""");
+                {"model":"fake","prompt":"hi","max_tokens":5,"temperature":0,"user":"u1"}""");
         assertEquals(200, response.statusCode(), response.body());
         assertNodeHeader(response);
         JsonNode body = json(response);
