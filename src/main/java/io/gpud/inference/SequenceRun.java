@@ -7,9 +7,25 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One admitted request as every backend runs it: the request, its listener, its sampler
- * and the text released to the client. The end-of-generation token, a stop sequence,
- * {@code maxTokens} or a full cache end it; each sampled token goes to the listener with
- * the text it made final, and exactly one of {@code onDone}/{@code onFailure} comes last.
+ * and the text released to the client.
+ *
+ * <p>Each step processes the logits in this order: the request's {@link Penalties} over
+ * the latest tokens of prompt and output ({@link TokenCounts}, as llama.cpp applies them);
+ * then the {@link Sampler}, which draws from the tokens the request's
+ * {@link TokenConstraint} allows, if it has one, and the constraint accepts the token.
+ * When the request asks for log-probabilities they are those of the logits after the
+ * penalties and the constraint's mask, at temperature 1, before any top-k/top-p
+ * truncation: the model's distribution over the tokens that could come next, whatever the
+ * sampling settings. (llama.cpp's server reports by default the softmax of the raw logits,
+ * before penalties and grammar, and with {@code post_sampling_probs} the probabilities
+ * after its whole sampling chain; ours are the first with the penalties and the mask, so a
+ * constrained token never shows as impossible.) They cost a softmax over the vocabulary per token, only when asked, and
+ * a constraint then masks at every step rather than only when it refuses a draw.
+ *
+ * <p>The end-of-generation token (one the constraint allowed, even with {@code ignoreEos}),
+ * a stop sequence, {@code maxTokens} or a full cache end it; each sampled token goes to the
+ * listener with the text it made final (and its log-probabilities when asked), and exactly
+ * one of {@code onDone}/{@code onFailure} comes last.
  * {@link #advance} says when the run has ended, so the engine frees its place in the batch
  * before {@link #finish} tells the listener. Used by one scheduler thread, except
  * {@link #cancel}, which any thread may call.
@@ -33,6 +49,7 @@ public final class SequenceRun implements Generation {
     private int nextToken;
     private int previous;
     private int generated;
+    private TokenCounts counts; // the penalties' counts, from the first advance; null without penalties
 
     /**
      * @param onCancel told, on the cancelling thread, after the run is marked cancelled (an
@@ -105,12 +122,29 @@ public final class SequenceRun implements Generation {
         if (promptDoneNanos == 0) {
             promptDoneNanos = nowNanos;
             position = request.promptTokens().length;
+            counts = countPrompt(logits.length);
         } else {
             position++;
         }
-        int next = sampler.sample(logits);
+        if (counts != null) {
+            counts.apply(logits);
+        }
+        TokenConstraint constraint = request.constraint();
+        boolean wantsLogprobs = request.topLogprobs() >= 0;
+        if (wantsLogprobs && constraint != null) {
+            constraint.mask(logits); // the log-probabilities are those of the masked distribution
+        }
+        int next = sampler.sample(logits, constraint);
+        TokenLogprobs logprobs = wantsLogprobs ? Sampler.logprobs(logits, next, request.topLogprobs()) : null;
+        if (constraint != null) {
+            constraint.accept(next);
+        }
+        if (counts != null) {
+            counts.add(next);
+        }
         generated++;
-        boolean end = !request.ignoreEos() && tokenizer.isEndOfGeneration(next);
+        // a constraint allowed this end token, so its document is complete: it ends even with ignoreEos
+        boolean end = (constraint != null || !request.ignoreEos()) && tokenizer.isEndOfGeneration(next);
         boolean full = generated >= request.maxTokens() || position >= capacity;
         String piece = "";
         if (text != null) {
@@ -119,7 +153,7 @@ public final class SequenceRun implements Generation {
                     : tokenizer.tokenBytes(next);
             piece = text.push(bytes, end || full);
         }
-        listener.onToken(next, piece);
+        listener.onToken(next, piece, logprobs);
         boolean stopped = text != null && text.stopped();
         if (end || stopped || full) {
             return end || stopped ? FinishReason.STOP : FinishReason.LENGTH;
@@ -127,6 +161,21 @@ public final class SequenceRun implements Generation {
         nextToken = next;
         previous = next;
         return null;
+    }
+
+    /** The penalties' counts over the prompt's latest tokens, or null when the request has no penalties. */
+    private TokenCounts countPrompt(int vocabSize) {
+        Penalties penalties = request.penalties();
+        if (penalties.none()) {
+            return null;
+        }
+        var prompt = new TokenCounts(penalties, vocabSize);
+        int[] tokens = request.promptTokens();
+        int from = penalties.lastN() > 0 ? Math.max(0, tokens.length - penalties.lastN()) : 0;
+        for (int i = from; i < tokens.length; i++) {
+            prompt.add(tokens[i]);
+        }
+        return prompt;
     }
 
     /** Ends the run with {@code reason} (for instance {@link FinishReason#CANCELLED}), once. */
