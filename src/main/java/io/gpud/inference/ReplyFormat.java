@@ -1,6 +1,7 @@
 package io.gpud.inference;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * How a model family writes reasoning and tool calls in its reply, read from its chat
@@ -56,6 +57,7 @@ public final class ReplyFormat {
      *                     reasoning section (DeepSeek-R1 distills open {@code <think>} in the prompt)
      */
     public ReplyParser parser(boolean toolsOffered, String promptText) {
+        Objects.requireNonNull(promptText, "promptText");
         boolean insideThinking = thinking && promptText.stripTrailing().endsWith(ReplyScanner.THINK_OPEN);
         return new ReplyScanner(toolsOffered ? syntax : ToolSyntax.NONE, thinking, insideThinking);
     }

@@ -12,7 +12,9 @@
  * (matrix × vectors of every tensor type, split across threads by {@code Parallel}) are in
  * {@code FloatTensor}.
  * Tokenizers: {@code SentencePieceTokenizer}, {@code ByteLevelBpeTokenizer}, built from
- * tokenizer.json by {@code HuggingFaceTokenizers}; chat templates: {@code JinjaChatTemplate}.
+ * tokenizer.json by {@code HuggingFaceTokenizers}; chat templates: {@code JinjaChatTemplate};
+ * a reply's reasoning and tool calls, in the syntax its template shows:
+ * {@link io.gpud.inference.ReplyFormat}.
  * {@link io.gpud.inference.DemoModel} writes a small random-weight model for demos and tests.
  * Every backend runs a request through {@link io.gpud.inference.SequenceRun}, the one home
  * of its sampling, streaming and finishing rules; other backends (the CUDA backend in
