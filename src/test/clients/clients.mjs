@@ -317,10 +317,18 @@ await check('ollama', 'chat format (schema)', async () => {
   return JSON.stringify(Weather.parse(JSON.parse(r.message.content)));
 });
 
+// The prompt a chat renders, counted in tokens: tools and tool results must reach the model.
+async function promptTokens(request) {
+  const r = await ollama.chat({ model, stream: false, ...request, options: { num_predict: 1 } });
+  return r.prompt_eval_count;
+}
+
 await check('ollama', 'chat tools offered', async () => {
-  const r = await ollama.chat({ model, messages: [{ role: 'user', content: ask }], tools: [ollamaTool], stream: false,
-    options: { num_predict: TEXT } });
+  const messages = [{ role: 'user', content: ask }];
+  const r = await ollama.chat({ model, messages, tools: [ollamaTool], stream: false, options: { num_predict: TEXT } });
   expect(r.done === true && r.message.role === 'assistant', JSON.stringify(r));
+  const bare = await promptTokens({ messages });
+  expect(r.prompt_eval_count > bare, `the tools did not reach the prompt: ${r.prompt_eval_count} prompt tokens, ${bare} without tools`);
   for (const call of r.message.tool_calls ?? []) {
     expect(call.function.name === 'get_weather', `tool call ${JSON.stringify(call)}`);
     WeatherArgs.parse(call.function.arguments);
@@ -340,6 +348,9 @@ await check('ollama', 'chat tools round trip (tool result in history), stream', 
   let text = '', last = null;
   for await (const part of stream) { text += part.message.content; last = part; }
   expect(last?.done === true, `last ${JSON.stringify(last)}`);
+  const withoutResult = await promptTokens({ tools: [ollamaTool], messages: [{ role: 'user', content: ask }] });
+  expect(last.prompt_eval_count > withoutResult,
+    `the tool call and result did not reach the prompt: ${last.prompt_eval_count} prompt tokens, ${withoutResult} without them`);
   return `${text.length} chars`;
 });
 
