@@ -320,8 +320,13 @@ final class OpenAiRequests {
                 return null;
             }
             return (engine, maxTokens) -> {
-                ReplyFormat.ForcedToolCall call = ReplyFormat.of(engine.chatTemplate())
-                        .forcedToolCall(definitions, forced.isEmpty() ? null : forced);
+                ReplyFormat.ForcedToolCall call;
+                try {
+                    call = ReplyFormat.of(engine.chatTemplate())
+                            .forcedToolCall(definitions, forced.isEmpty() ? null : forced);
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.invalid("tools", "a tool call cannot be forced: " + e.getMessage());
+                }
                 JsonNode schema;
                 try {
                     schema = PLAIN.readTree(call.schemaJson());

@@ -11,6 +11,7 @@ import io.gpud.inference.Generation;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelInfo;
+import io.gpud.inference.TokenConstraint;
 import io.gpud.inference.TokenLogprobs;
 import io.gpud.inference.Tokenizer;
 
@@ -30,7 +31,8 @@ import java.util.stream.Collectors;
  * thread with {@link #tokenDelay} between tokens, until {@code maxTokens} (finish
  * {@code length}) or {@link #stopAfter} tokens (finish {@code stop}), or fails after
  * {@link #failAfter} tokens; or, when {@link #reply} is set, emits that text byte by byte
- * and stops. A request that asks for log-probabilities gets, for each token, a log-probability
+ * and stops. Under a {@link TokenConstraint} each token is the one it would emit where
+ * allowed, else the allowed token of the lowest id, and the end token ends it. A request that asks for log-probabilities gets, for each token, a log-probability
  * of -(i+1)/10 for the i-th token and the alternatives token+1, token+2, … below it. An
  * embedding is the input's length and the sum of its ids, then 1, 0, normalised. Admission
  * can be switched to refuse, and cancellations are recorded.
@@ -189,8 +191,16 @@ final class FakeEngine implements Engine {
                     break;
                 }
                 int token = script != null ? script[produced] & 0xff : 'a' + produced % 26;
-                String text = script != null ? new String(script, produced, 1, StandardCharsets.US_ASCII)
-                        : Character.toString(token);
+                if (request.constraint() != null) {
+                    token = constrained(request.constraint(), token);
+                    if (token == EOS) {
+                        reason = FinishReason.STOP;
+                        break;
+                    }
+                    request.constraint().accept(token);
+                }
+                String text = script != null && request.constraint() == null
+                        ? new String(script, produced, 1, StandardCharsets.US_ASCII) : Character.toString(token);
                 listener.onToken(token, text, logprobs(request, token, produced));
                 produced++;
             }
@@ -200,6 +210,19 @@ final class FakeEngine implements Engine {
             inFlight.decrementAndGet();
         }
         listener.onDone(new Completion(reason, request.promptTokens().length, produced, 1_000, 2_000, 3_000));
+    }
+
+    /** The token it would emit when the constraint allows it, else the allowed token of the lowest id. */
+    private static int constrained(TokenConstraint constraint, int wanted) {
+        if (constraint.allows(wanted)) {
+            return wanted;
+        }
+        for (int t = 0; t <= EOS; t++) {
+            if (constraint.allows(t)) {
+                return t;
+            }
+        }
+        throw new IllegalStateException("the constraint allows no token");
     }
 
     private static TokenLogprobs logprobs(GenerationRequest request, int token, int produced) {
