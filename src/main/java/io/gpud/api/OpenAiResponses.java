@@ -382,7 +382,7 @@ final class OpenAiResponses {
         Object toolChoice = choice == null ? "auto" : PLAIN.convertValue(choice, Object.class);
         var echo = new Echo(instructions, maxOutput.isPresent() ? maxOutput.getAsInt() : null, temperature, topP,
                 parallel, toolChoice, PLAIN.convertValue(Fields.get(body, "tools").orElse(PLAIN.createArrayNode()),
-                List.class), text, effort, user, metadata);
+                List.class), text, effort, Fields.string(body, "user").orElse(null), metadata);
         return new Request(params, toolUse, Fields.bool(body, "stream").orElse(false), echo, user);
     }
 
