@@ -32,7 +32,7 @@ class ArchitectureTest {
 
     /** Top to bottom; dependencies point strictly down this list. */
     static final List<String> LAYERS = List.of(
-            "cli", "node", "api", "routing", "membership", "inference", "model", "enclave",
+            "cli", "node", "api", "routing", "membership", "grammar", "inference", "model", "enclave",
             "state", "scaling", "audit", "metrics", "config", "core");
 
     private static JavaClasses classes;

@@ -18,6 +18,7 @@ final class SchemaConstraint implements TokenConstraint {
     private Frame[] heads;
     private int remaining;  // tokens this generation may still produce
     private boolean ended;
+    private final Frame.Heads scratch = new Frame.Heads();
 
     SchemaConstraint(Vocabulary vocabulary, Frame start, int maxTokens) {
         this.vocabulary = vocabulary;
@@ -43,12 +44,15 @@ final class SchemaConstraint implements TokenConstraint {
         return false;
     }
 
-    static Frame[] step(Frame[] heads, int b) {
-        var out = new Frame.Heads();
+    private static final Frame[] NONE = new Frame[0];
+
+    /** The state after byte {@code b}; {@code scratch} is reused, so refusals allocate nothing. */
+    static Frame[] step(Frame[] heads, int b, Frame.Heads scratch) {
+        scratch.size = 0;
         for (Frame f : heads) {
-            f.step(b, out);
+            f.step(b, scratch);
         }
-        return out.toArray();
+        return scratch.size == 0 ? NONE : scratch.toArray();
     }
 
     /** Whether a state reached by one more token still finishes in time. */
@@ -70,7 +74,7 @@ final class SchemaConstraint implements TokenConstraint {
         }
         Frame[] state = heads;
         for (byte b : vocabulary.bytes[token]) {
-            state = step(state, b & 0xFF);
+            state = step(state, b & 0xFF, scratch);
             if (state.length == 0) {
                 return false;
             }
@@ -133,7 +137,7 @@ final class SchemaConstraint implements TokenConstraint {
         int count = 0;
         int stop = trie.end[node];
         for (int child = node + 1; child < stop; child = trie.end[child]) {
-            Frame[] next = step(state, trie.label[child] & 0xFF);
+            Frame[] next = step(state, trie.label[child] & 0xFF, scratch);
             if (next.length == 0) {
                 continue;
             }
@@ -179,21 +183,25 @@ final class SchemaConstraint implements TokenConstraint {
 
     @Override
     public void accept(int token) {
-        if (!allows(token)) {
+        Frame[] next;
+        if (ended || token < 0 || token >= vocabulary.size) {
+            next = null;
+        } else if (vocabulary.isEndOfGeneration(token)) {
+            next = complete(heads) ? heads : null;
+            ended = next != null;
+        } else if (vocabulary.control[token]) {
+            next = afterSpecial(token);
+        } else {
+            next = heads;
+            for (byte b : vocabulary.bytes[token]) {
+                next = step(next, b & 0xFF, scratch);
+            }
+        }
+        if (next == null || next.length == 0 || (!ended && !fits(next))) {
             throw new IllegalArgumentException("token " + token + " may not come next");
         }
+        heads = next;
         remaining--;
-        if (vocabulary.isEndOfGeneration(token)) {
-            ended = true;
-        } else if (vocabulary.control[token]) {
-            heads = afterSpecial(token);
-        } else {
-            Frame[] state = heads;
-            for (byte b : vocabulary.bytes[token]) {
-                state = step(state, b & 0xFF);
-            }
-            heads = state;
-        }
     }
 
     /** Whether the document is complete (an end-of-generation token may come next). */
