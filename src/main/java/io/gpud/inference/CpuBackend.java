@@ -118,7 +118,16 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
         return model.llama().new KvCache(positions);
     }
 
-    /** Generating sequences first, one row each; then prompt rows while {@code maxBatchTokens} allows. */
+    /** Embeddings run as prompts whose every row's final hidden state is pooled. */
+    @Override
+    public Optional<String> refusesEmbeddings() {
+        return Optional.empty();
+    }
+
+    /**
+     * Generating sequences first, one row each; then prompt rows while {@code maxBatchTokens}
+     * allows. An embedding's rows leave their final hidden state, pooled after the pass.
+     */
     @Override
     public void step(List<Sequence<Llama.KvCache>> running, StepOutput<Llama.KvCache> out) {
         rows.clear();
@@ -133,14 +142,22 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
                 continue;
             }
             int first = sequence.feed(count);
+            boolean embedding = sequence.embedding();
             for (int i = first; i < first + count; i++) {
-                rows.add(sequence, sequence.prompt()[i], i, i == sequence.prompt().length - 1);
+                rows.add(sequence, sequence.prompt()[i], i, !embedding && i == sequence.prompt().length - 1);
+                if (embedding) {
+                    rows.hidden(sequence);
+                }
             }
         }
         model.llama().forward(workspace, rows.count, rows.tokens, rows.positions, rows.caches, rows.logitRows,
-                rows.logitCount);
+                rows.logitCount, rows.hiddenRows, rows.hiddenCount);
         for (int j = 0; j < rows.logitCount; j++) {
             out.add(rows.logitSequences[j], workspace.logits[j]);
+        }
+        int width = model.llama().config().dim();
+        for (int j = 0; j < rows.hiddenCount; j++) {
+            rows.hiddenSequences[j].pool(workspace.x[rows.hiddenRows[j]], width);
         }
     }
 
@@ -172,8 +189,11 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
         final Llama.KvCache[] caches;
         final int[] logitRows;
         final Sequence<Llama.KvCache>[] logitSequences;
+        final int[] hiddenRows;
+        final Sequence<Llama.KvCache>[] hiddenSequences;
         int count;
         int logitCount;
+        int hiddenCount;
 
         @SuppressWarnings("unchecked")
         StepRows(int maxRows, int maxSequences) {
@@ -182,6 +202,8 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
             caches = new Llama.KvCache[maxRows];
             logitRows = new int[maxSequences];
             logitSequences = new Sequence[maxSequences];
+            hiddenRows = new int[maxRows];
+            hiddenSequences = new Sequence[maxRows];
         }
 
         int free() {
@@ -193,6 +215,14 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
             logitCount = 0;
             Arrays.fill(caches, null);
             Arrays.fill(logitSequences, null);
+            Arrays.fill(hiddenSequences, 0, hiddenCount, null);
+            hiddenCount = 0;
+        }
+
+        /** The row added last leaves its final hidden state for {@code sequence} to pool. */
+        void hidden(Sequence<Llama.KvCache> sequence) {
+            hiddenRows[hiddenCount] = count - 1;
+            hiddenSequences[hiddenCount++] = sequence;
         }
 
         void add(Sequence<Llama.KvCache> sequence, int token, int position, boolean wantsLogits) {

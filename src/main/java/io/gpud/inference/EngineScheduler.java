@@ -40,6 +40,11 @@ import org.slf4j.LoggerFactory;
  * that stops a generation, is passed to {@link GenerationListener#onToken} with the text it
  * made final (see {@link TextStream}). Listeners run on the scheduler thread and must be quick.
  *
+ * <p>Embeddings ({@link #embed}) share the queue, the admission and the batch: an
+ * embedding is a prompt whose every row's final hidden state the backend pools
+ * ({@link EmbeddingRun}); once its last row has run it leaves the batch and its listener
+ * gets the vector. Cancelled, it fails with the reason instead.
+ *
  * <p>Quarantine: memory that does not read back clean when a place is released, or a step
  * failure the device does not survive, takes the engine out of service for good: queued
  * requests fail, new ones are rejected, and the quarantine listener hears the reason once
@@ -55,7 +60,7 @@ public final class EngineScheduler<P> implements Engine {
     private final Consumer<String> quarantineListener;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workAvailable = lock.newCondition();
-    private final ArrayDeque<SequenceRun> queue = new ArrayDeque<>();
+    private final ArrayDeque<Run> queue = new ArrayDeque<>();
     private final Thread thread;
     private StepBackend<P> backend;
     private int runningCount;
@@ -64,6 +69,7 @@ public final class EngineScheduler<P> implements Engine {
 
     // scheduler thread only
     private final List<Sequence<P>> running = new ArrayList<>();
+    private int embeddingsRunning;
 
     private EngineScheduler(String threadName, EngineConfig config, MonotonicClock clock,
                             Consumer<String> quarantineListener, Supplier<StepBackend<P>> open,
@@ -136,27 +142,59 @@ public final class EngineScheduler<P> implements Engine {
      */
     @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
+        Optional<String> refused = refusal(request.promptTokens(), positions(request));
+        if (refused.isPresent()) {
+            return new Admission.Refused(refused.get());
+        }
+        return enqueue(new SequenceRun(request, listener, backend.tokenizer(), clock.nanos(), this::cancelQueued));
+    }
+
+    /**
+     * {@inheritDoc} An embedding queues and batches as a generation does, its tokens run as
+     * a prompt with a cache of as many positions; it is {@link Admission.Refused} where the
+     * backend does not compute embeddings.
+     *
+     * @throws IllegalArgumentException when a token is outside the vocabulary or the tokens
+     *                                  do not fit the context
+     */
+    @Override
+    public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
+        Optional<String> refused = backend.refusesEmbeddings()
+                .map(reason -> "the model " + backend.info().name() + " cannot embed: " + reason)
+                .or(() -> refusal(request.tokens(), Math.min(request.tokens().length, backend.positionLimit())));
+        if (refused.isPresent()) {
+            return new Admission.Refused(refused.get());
+        }
+        return enqueue(new EmbeddingRun(request, listener, this::cancelQueued));
+    }
+
+    /**
+     * Why a prompt with a cache of {@code positions} can never run here; empty when it can.
+     *
+     * @throws IllegalArgumentException when a token is outside the vocabulary or the prompt does not fit the context
+     */
+    private Optional<String> refusal(int[] prompt, int positions) {
         ModelInfo info = backend.info();
-        for (int token : request.promptTokens()) {
+        for (int token : prompt) {
             if (token < 0 || token >= info.vocabSize()) {
                 throw new IllegalArgumentException("prompt token " + token + " is outside the vocabulary of "
                         + info.vocabSize());
             }
         }
-        int prompt = request.promptTokens().length;
-        if (prompt > info.contextLength()) {
-            throw new IllegalArgumentException("the prompt has " + prompt + " tokens, the context holds "
+        if (prompt.length > info.contextLength()) {
+            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, the context holds "
                     + info.contextLength());
         }
-        if (prompt > backend.positionLimit()) {
-            return new Admission.Refused("the prompt has " + prompt + " tokens, a sequence on " + backend.device()
+        if (prompt.length > backend.positionLimit()) {
+            return Optional.of("the prompt has " + prompt.length + " tokens, a sequence on " + backend.device()
                     + " holds at most " + backend.positionLimit() + " positions");
         }
-        Optional<String> never = backend.neverHolds(positions(request));
-        if (never.isPresent()) {
-            return new Admission.Refused(never.get());
-        }
-        var run = new SequenceRun(request, listener, backend.tokenizer(), clock.nanos(), this::cancelQueued);
+        return backend.neverHolds(positions);
+    }
+
+    /** Queues {@code run} unless the engine is quarantined, closed or full. */
+    private Admission enqueue(Run run) {
+        ModelInfo info = backend.info();
         lock.lock();
         try {
             if (quarantine != null) {
@@ -185,7 +223,7 @@ public final class EngineScheduler<P> implements Engine {
     }
 
     /** A cancelled run still in the queue leaves it and finishes at once. */
-    private void cancelQueued(SequenceRun run) {
+    private void cancelQueued(Run run) {
         boolean wasQueued;
         lock.lock();
         try {
@@ -224,7 +262,7 @@ public final class EngineScheduler<P> implements Engine {
      */
     @Override
     public void close() {
-        List<SequenceRun> dropped;
+        List<Run> dropped;
         lock.lock();
         try {
             if (closed) {
@@ -303,16 +341,18 @@ public final class EngineScheduler<P> implements Engine {
                 return false;
             }
             while (!queue.isEmpty() && quarantine == null && running.size() < backend.maxSequences()) {
-                SequenceRun run = queue.peek();
-                int positions = positions(run.request());
+                Run run = queue.peek();
+                int positions = run.cachePositions(backend.positionLimit());
                 P place = backend.claim(positions);
                 if (place == null) {
                     break;
                 }
                 queue.poll();
                 run.start(positions, clock.nanos());
-                running.add(new Sequence<>(run, place));
+                var sequence = new Sequence<>(run, place);
+                running.add(sequence);
                 runningCount = running.size();
+                embeddingsRunning += sequence.embedding() ? 1 : 0;
             }
             return true;
         } finally {
@@ -352,6 +392,23 @@ public final class EngineScheduler<P> implements Engine {
         for (int i = 0; i < out.count(); i++) {
             advance(out.sequence(i), out.logits(i));
         }
+        if (embeddingsRunning > 0) {
+            completeEmbeddings();
+        }
+    }
+
+    /** Embeddings whose every position has run leave the batch and hand over their vector. */
+    private void completeEmbeddings() {
+        for (Sequence<P> sequence : List.copyOf(running)) {
+            if (sequence.embedding() && sequence.promptLeft() == 0) {
+                leave(sequence);
+                try {
+                    ((EmbeddingRun) sequence.run()).complete();
+                } catch (RuntimeException e) {
+                    sequence.run().fail(e);
+                }
+            }
+        }
     }
 
     /**
@@ -362,7 +419,7 @@ public final class EngineScheduler<P> implements Engine {
         long now = clock.nanos();
         FinishReason end;
         try {
-            end = sequence.run().advance(logits, now);
+            end = sequence.generation().advance(logits, now);
         } catch (RuntimeException e) {
             leave(sequence);
             sequence.run().fail(e);
@@ -370,7 +427,7 @@ public final class EngineScheduler<P> implements Engine {
         }
         if (end != null) {
             leave(sequence);
-            sequence.run().finish(end, now);
+            sequence.generation().finish(end, now);
         }
     }
 
@@ -386,6 +443,7 @@ public final class EngineScheduler<P> implements Engine {
         if (!running.remove(sequence)) {
             return;
         }
+        embeddingsRunning -= sequence.embedding() ? 1 : 0;
         try {
             backend.release(sequence.place()).ifPresent(this::quarantine);
         } finally {
@@ -400,7 +458,7 @@ public final class EngineScheduler<P> implements Engine {
 
     /** Takes the engine out of service for good: queued requests fail, new ones are rejected. */
     private void quarantine(String reason) {
-        List<SequenceRun> dropped;
+        List<Run> dropped;
         lock.lock();
         try {
             if (quarantine != null) {

@@ -35,7 +35,8 @@ import jdk.incubator.vector.VectorSpecies;
  * (grouped-query attention), softmax over the scaled scores of positions 0..pos; project
  * back and add to the residual; RMSNorm again; gated feed-forward (act(w1·x) ⊙ (w3·x), then
  * w2) and add to the residual. Finally RMSNorm and the classifier give the logits, for the
- * rows that ask for them (the last prompt row of a sequence does, the others do not).
+ * rows that ask for them (the last prompt row of a sequence does, the others do not); an
+ * embedding's rows ask for the normalised state itself, which it averages.
  *
  * <p>The families of {@link Architecture} differ from that at a few named places, each
  * marked in {@link #forward}: Gemma scales the embeddings by √dim, normalises the outputs of
@@ -191,13 +192,22 @@ final class Llama {
         return s.workspace.logits[0];
     }
 
+    /** {@link #forward(Workspace, int, int[], int[], KvCache[], int[], int, int[], int)} with no row for an embedding. */
+    void forward(Workspace ws, int n, int[] tokens, int[] positions, KvCache[] caches, int[] logitRows,
+                 int logitCount) {
+        forward(ws, n, tokens, positions, caches, logitRows, logitCount, logitRows, 0);
+    }
+
     /**
      * Runs rows [0, n): row i is {@code tokens[i]} at {@code positions[i]} of the sequence
      * cached in {@code caches[i]}; rows of one sequence come in position order. Row
-     * {@code logitRows[j]} gets its logits in {@code ws.logits[j]}, for j in [0, logitCount).
+     * {@code logitRows[j]} gets its logits in {@code ws.logits[j]}, for j in [0, logitCount);
+     * row {@code hiddenRows[j]}, for j in [0, hiddenCount), leaves its final hidden state
+     * (after the output norm: what an embedding pools) in {@code ws.x[hiddenRows[j]]}. A
+     * row is one or the other, or neither.
      */
     void forward(Workspace ws, int n, int[] tokens, int[] positions, KvCache[] caches, int[] logitRows,
-                 int logitCount) {
+                 int logitCount, int[] hiddenRows, int hiddenCount) {
         LlamaConfig c = config;
         LlamaWeights w = weights;
         Architecture a = c.architecture();
@@ -292,6 +302,10 @@ final class Llama {
             }
         }
 
+        for (int j = 0; j < hiddenCount; j++) {
+            float[] x = ws.x[hiddenRows[j]];
+            rmsnorm(x, x, w.rmsFinal(), dim, c.rmsEps());
+        }
         if (logitCount == 0) {
             return; // a prompt chunk that does not end its prompt needs no logits
         }

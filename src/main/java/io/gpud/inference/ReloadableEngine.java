@@ -4,11 +4,14 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * An engine whose model can be replaced while it serves: the hook hot reload uses. It
- * forwards to the engine currently serving and never fails a request because of a swap.
+ * forwards generations and embeddings to the engine currently serving and never fails a
+ * request because of a swap.
  *
  * <p>Two ways to swap, chosen by the caller from the memory available:
  * <ul>
@@ -87,6 +90,17 @@ public final class ReloadableEngine implements Engine {
 
     @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
+        return admit(request.requestId(), engine -> engine.submit(request, listener), listener::onFailure);
+    }
+
+    @Override
+    public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
+        return admit(request.requestId(), engine -> engine.embed(request, listener), listener::onFailure);
+    }
+
+    /** Hands a request to the engine serving now, or holds it while a draining swap runs. */
+    private Admission admit(String requestId, Function<Engine, Admission> submit,
+                            Consumer<RuntimeException> onFailure) {
         swapLock.readLock().lock();
         try {
             synchronized (lock) {
@@ -98,12 +112,12 @@ public final class ReloadableEngine implements Engine {
                         return new Admission.Rejected("model reload in progress and " + held.size()
                                 + " requests already wait for it", Duration.ofSeconds(1));
                     }
-                    var h = new HeldRequest(request, listener);
+                    var h = new HeldRequest(requestId, submit, onFailure);
                     held.add(h);
                     return new Admission.Accepted(h);
                 }
             }
-            return serving.engine().submit(request, listener);
+            return submit.apply(serving.engine());
         } finally {
             swapLock.readLock().unlock();
         }
@@ -154,7 +168,7 @@ public final class ReloadableEngine implements Engine {
      * {@code next} is passed to {@code onNextFailed} before the fallback is tried.
      */
     public boolean swapDraining(Supplier<Serving> next, Supplier<Serving> fallback,
-                                java.util.function.Consumer<RuntimeException> onNextFailed)
+                                Consumer<RuntimeException> onNextFailed)
             throws InterruptedException {
         Engine old;
         swapLock.writeLock().lock();
@@ -221,7 +235,7 @@ public final class ReloadableEngine implements Engine {
             held.clear();
         }
         for (HeldRequest h : dropped) {
-            h.listener.onFailure(new InferenceException("the engine closed before the model reload finished"));
+            h.onFailure.accept(new InferenceException("the engine closed before the model reload finished"));
         }
         Engine old = retiring;
         if (old != null) {
@@ -230,21 +244,23 @@ public final class ReloadableEngine implements Engine {
         serving.engine().close();
     }
 
-    /** A request admitted while a draining swap runs; submitted once the new engine serves. */
+    /** A generation or embedding admitted while a draining swap runs; submitted once the new engine serves. */
     private static final class HeldRequest implements Generation {
-        private final GenerationRequest request;
-        private final GenerationListener listener;
+        private final String requestId;
+        private final Function<Engine, Admission> submit;
+        private final Consumer<RuntimeException> onFailure;
         private Generation running; // guarded by this
         private boolean cancelled; // guarded by this
 
-        HeldRequest(GenerationRequest request, GenerationListener listener) {
-            this.request = request;
-            this.listener = listener;
+        HeldRequest(String requestId, Function<Engine, Admission> submit, Consumer<RuntimeException> onFailure) {
+            this.requestId = requestId;
+            this.submit = submit;
+            this.onFailure = onFailure;
         }
 
         @Override
         public String requestId() {
-            return request.requestId();
+            return requestId;
         }
 
         @Override
@@ -263,13 +279,13 @@ public final class ReloadableEngine implements Engine {
         boolean submitTo(Engine engine) {
             Admission admission;
             try {
-                admission = engine.submit(request, listener);
+                admission = submit.apply(engine);
             } catch (RuntimeException e) {
-                listener.onFailure(e);
+                onFailure.accept(e);
                 return true;
             }
             if (admission instanceof Admission.Refused(String reason)) {
-                listener.onFailure(new IllegalArgumentException(reason));
+                onFailure.accept(new IllegalArgumentException(reason));
                 return true;
             }
             if (admission instanceof Admission.Accepted(Generation g)) {

@@ -7,15 +7,15 @@ package io.gpud.inference;
  * @param <P> the backend's place for a sequence (a KV cache, a slot)
  */
 public final class Sequence<P> {
-    private final SequenceRun run;
+    private final Run run;
     private final P place;
     private final int[] prompt;
     private int promptFed;
 
-    Sequence(SequenceRun run, P place) {
+    Sequence(Run run, P place) {
         this.run = run;
         this.place = place;
-        this.prompt = run.request().promptTokens();
+        this.prompt = run.promptTokens();
     }
 
     public P place() {
@@ -49,20 +49,37 @@ public final class Sequence<P> {
 
     /** Whether its whole prompt has run and it now generates one token per step. */
     public boolean generating() {
-        return run.generating();
+        return run instanceof SequenceRun generation && generation.generating();
     }
 
     /** The token to run next while generating. */
     public int nextToken() {
-        return run.nextToken();
+        return generation().nextToken();
     }
 
     /** The position of {@link #nextToken()}. */
     public int position() {
-        return run.position();
+        return generation().position();
     }
 
-    SequenceRun run() {
+    /**
+     * Whether it is an embedding: its prompt rows need the final hidden state, each handed
+     * to {@link #pool} in position order, and no logits; it never generates.
+     */
+    public boolean embedding() {
+        return run instanceof EmbeddingRun;
+    }
+
+    /** Takes the final hidden state (after the output norm) of its next prompt row, {@code hidden[0, width)}. */
+    public void pool(float[] hidden, int width) {
+        ((EmbeddingRun) run).pool(hidden, width);
+    }
+
+    Run run() {
         return run;
+    }
+
+    SequenceRun generation() {
+        return (SequenceRun) run;
     }
 }

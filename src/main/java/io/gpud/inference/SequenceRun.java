@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * before {@link #finish} tells the listener. Used by one scheduler thread, except
  * {@link #cancel}, which any thread may call.
  */
-public final class SequenceRun implements Generation {
+public final class SequenceRun implements Run {
     private static final Logger LOG = LoggerFactory.getLogger(SequenceRun.class);
 
     private final GenerationRequest request;
@@ -39,7 +39,7 @@ public final class SequenceRun implements Generation {
     private final Sampler sampler;
     private final TextStream text;
     private final long submittedNanos;
-    private final Consumer<SequenceRun> onCancel;
+    private final Consumer<? super SequenceRun> onCancel;
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final AtomicBoolean finished = new AtomicBoolean();
     private int capacity;
@@ -57,7 +57,7 @@ public final class SequenceRun implements Generation {
      * @throws IllegalArgumentException for stop sequences on a model without a tokenizer
      */
     public SequenceRun(GenerationRequest request, GenerationListener listener, Tokenizer tokenizer,
-                       long submittedNanos, Consumer<SequenceRun> onCancel) {
+                       long submittedNanos, Consumer<? super SequenceRun> onCancel) {
         this.request = request;
         this.listener = listener;
         this.tokenizer = tokenizer;
@@ -80,6 +80,16 @@ public final class SequenceRun implements Generation {
         return request;
     }
 
+    @Override
+    public int[] promptTokens() {
+        return request.promptTokens();
+    }
+
+    @Override
+    public int cachePositions(int limit) {
+        return request.cachePositions(limit);
+    }
+
     /** Marks the run cancelled; the scheduler finishes it before its next step. */
     @Override
     public void cancel() {
@@ -87,11 +97,13 @@ public final class SequenceRun implements Generation {
         onCancel.accept(this);
     }
 
+    @Override
     public boolean cancelled() {
         return cancelled.get();
     }
 
     /** The run enters the batch with a cache of {@code capacity} positions. */
+    @Override
     public void start(int capacity, long nowNanos) {
         this.capacity = capacity;
         this.startedNanos = nowNanos;
@@ -179,6 +191,7 @@ public final class SequenceRun implements Generation {
     }
 
     /** Ends the run with {@code reason} (for instance {@link FinishReason#CANCELLED}), once. */
+    @Override
     public void finish(FinishReason reason, long nowNanos) {
         if (!finished.compareAndSet(false, true)) {
             return;
@@ -197,6 +210,7 @@ public final class SequenceRun implements Generation {
     }
 
     /** Ends the run with a failure, once. */
+    @Override
     public void fail(RuntimeException error) {
         if (finished.compareAndSet(false, true)) {
             try {

@@ -43,10 +43,20 @@ public interface StepBackend<P> {
     P claim(int positions);
 
     /**
+     * Why this backend cannot compute embeddings, naming the device; empty when it can. One
+     * that can hands the final hidden state of an embedding's every prompt row to
+     * {@link Sequence#pool} in {@link #step}.
+     */
+    default Optional<String> refusesEmbeddings() {
+        return Optional.of("the " + device() + " backend does not compute embeddings");
+    }
+
+    /**
      * Runs one step over {@code running} (in admission order): feeds prompt tokens
-     * ({@link Sequence#feed}) and the next token of generating sequences, and hands every
-     * sequence whose logits it computed to {@code out}. The logits stay valid until the
-     * next step.
+     * ({@link Sequence#feed}) and the next token of generating sequences, hands every
+     * sequence whose logits it computed to {@code out}, and the final hidden state of each
+     * prompt row of an {@link Sequence#embedding} to its {@link Sequence#pool}, in position
+     * order. The logits stay valid until the next step.
      */
     void step(List<Sequence<P>> running, StepOutput<P> out);
 

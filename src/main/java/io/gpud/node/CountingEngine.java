@@ -2,6 +2,8 @@ package io.gpud.node;
 
 import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
+import io.gpud.inference.EmbeddingListener;
+import io.gpud.inference.EmbeddingRequest;
 import io.gpud.inference.Engine;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
@@ -11,7 +13,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An engine that counts every request submitted to it, admitted or not: the demand the
+ * An engine that counts every request submitted to it, generation or embedding, admitted or not: the demand the
  * node reports to the registry, from which the autoscaler computes requests per second.
  */
 final class CountingEngine implements Engine {
@@ -52,6 +54,12 @@ final class CountingEngine implements Engine {
     public Admission submit(GenerationRequest request, GenerationListener listener) {
         submitted.incrementAndGet();
         return engine.submit(request, listener);
+    }
+
+    @Override
+    public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
+        submitted.incrementAndGet();
+        return engine.embed(request, listener);
     }
 
     @Override
