@@ -470,7 +470,7 @@ final class OpenAiHandlers {
         OpenAiRequests.Tools tools = OpenAiRequests.tools(body, conversation.tools());
         int n = OpenAiRequests.choices(body);
         Generations.Constrain format = Fields.object(body, "response_format")
-                .map(f -> OpenAiRequests.responseFormat(f, "response_format")).orElse(null);
+                .map(f -> OpenAiRequests.responseFormat(f, "response_format", "max_tokens")).orElse(null);
         if (format != null && tools.offered()) {
             throw ApiException.invalid("response_format", "'response_format' cannot hold a reply that may also be "
                     + "a tool call; send 'tool_choice': 'none' to answer in the format, or leave 'response_format' out");
@@ -485,7 +485,7 @@ final class OpenAiHandlers {
         boolean includeUsage = OpenAiRequests.includeUsage(body);
         conversation = withModel(conversation, tools, effort, model);
         var params = new Generations.Params(model, new Generations.Prompt.Chat(conversation), "messages", maxTokens,
-                sampling, stop, penalties, topLogprobs, format != null ? format : tools.constraint());
+                sampling, stop, penalties, topLogprobs, format != null ? format : tools.constraint("max_tokens"));
         return new ChatRequest(params, n, OpenAiRequests.seeded(body), stream, includeUsage, tools, user);
     }
 

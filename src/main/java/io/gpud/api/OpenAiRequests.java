@@ -228,19 +228,20 @@ final class OpenAiRequests {
      * {@code strict}); the JSON forms are enforced by constrained decoding, strict or not.
      * Null when nothing constrains the output.
      *
-     * @param param the field's name ({@code response_format}, or the Responses API's {@code text.format})
+     * @param param    the field's name ({@code response_format}, or the Responses API's {@code text.format})
+     * @param maxParam the field that bounds the reply's tokens, named when no document fits in them
      */
-    static Generations.Constrain responseFormat(ObjectNode format, String param) {
+    static Generations.Constrain responseFormat(ObjectNode format, String param, String maxParam) {
         Fields.refuseUnknown(format, param + ".", Set.of("type", "json_schema"));
         String type = Fields.string(format, param + ".type", "type").orElseThrow(() ->
                 ApiException.invalid(param + ".type", "'" + param + ".type' is required"));
         return switch (type) {
             case "text" -> null;
-            case "json_object" -> schemaConstraint(null, param);
+            case "json_object" -> schemaConstraint(null, param, maxParam);
             case "json_schema" -> {
                 ObjectNode schema = Fields.object(format, "json_schema").orElseThrow(() -> ApiException.invalid(
                         param + ".json_schema", "'" + param + ".json_schema' is required with type json_schema"));
-                yield jsonSchema(schema, param + ".json_schema");
+                yield jsonSchema(schema, param + ".json_schema", maxParam);
             }
             default -> throw ApiException.invalid(param + ".type", "'" + param + ".type' was '" + type
                     + "', must be text, json_object or json_schema");
@@ -251,7 +252,7 @@ final class OpenAiRequests {
      * A {@code json_schema} object ({@code name}, {@code description}, {@code schema},
      * {@code strict}) as a constraint; {@code strict: false} is enforced as well.
      */
-    static Generations.Constrain jsonSchema(ObjectNode spec, String param) {
+    static Generations.Constrain jsonSchema(ObjectNode spec, String param, String maxParam) {
         Fields.refuseUnknown(spec, param + ".", Set.of("name", "description", "schema", "strict"));
         String name = Fields.string(spec, param + ".name", "name").orElseThrow(() ->
                 ApiException.invalid(param + ".name", "'" + param + ".name' is required"));
@@ -269,14 +270,14 @@ final class OpenAiRequests {
         if (schema != null && !schema.isObject()) {
             throw Fields.wrongType(param + ".schema", "an object", schema);
         }
-        return schemaConstraint(schema, param + ".schema");
+        return schemaConstraint(schema, param + ".schema", maxParam);
     }
 
     /** Constrains the output to a JSON document valid against {@code schema} (null: any object). */
-    private static Generations.Constrain schemaConstraint(JsonNode schema, String param) {
+    private static Generations.Constrain schemaConstraint(JsonNode schema, String param, String maxParam) {
         return (engine, maxTokens) -> {
             StructuredOutput output = compile(schema, engine, param);
-            return start(output, maxTokens);
+            return start(output, maxTokens, maxParam);
         };
     }
 
@@ -289,11 +290,11 @@ final class OpenAiRequests {
         }
     }
 
-    private static TokenConstraint start(StructuredOutput output, int maxTokens) {
+    private static TokenConstraint start(StructuredOutput output, int maxTokens, String maxParam) {
         try {
             return output.start(maxTokens);
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalid("max_tokens", "no document of the requested format fits in " + maxTokens
+            throw ApiException.invalid(maxParam, "no document of the requested format fits in " + maxTokens
                     + " tokens (" + e.getMessage() + "); allow more tokens");
         }
     }
@@ -313,9 +314,9 @@ final class OpenAiRequests {
 
         /**
          * The constraint that holds the model to a call when {@code tool_choice} forces one,
-         * else null.
+         * else null; {@code maxParam} names the field that bounds the reply's tokens.
          */
-        Generations.Constrain constraint() {
+        Generations.Constrain constraint(String maxParam) {
             if (forced == null) {
                 return null;
             }
@@ -334,7 +335,7 @@ final class OpenAiRequests {
                     throw ApiException.internal("the forced tool call's schema is not JSON", e);
                 }
                 StructuredOutput output = compile(schema, engine, "tools").wrapped(call.prefix(), call.suffix());
-                return start(output, maxTokens);
+                return start(output, maxTokens, maxParam);
             };
         }
     }

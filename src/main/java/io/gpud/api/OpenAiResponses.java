@@ -10,8 +10,11 @@ import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
 import io.gpud.inference.Engine;
 import io.gpud.inference.FinishReason;
+import io.gpud.inference.Penalties;
 import io.gpud.inference.ReplyFormat;
 import io.gpud.inference.ReplyFormat.ReplyEvent;
+import io.gpud.inference.Sampling;
+import io.gpud.inference.TokenLogprobs;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -114,6 +117,7 @@ final class OpenAiResponses {
      * @param tools    how the model may call tools
      * @param stream   answer as a stream of events
      * @param echo     what the response object repeats of the request
+     * @param user     the end user named ({@code safety_identifier}, else {@code user}), or null
      */
     private record Request(Generations.Params params, OpenAiRequests.Tools tools, boolean stream, Echo echo,
                            String user) {
@@ -223,7 +227,7 @@ final class OpenAiResponses {
         }
 
         @Override
-        public void piece(List<ReplyEvent> pieces, List<io.gpud.inference.TokenLogprobs> logprobs)
+        public void piece(List<ReplyEvent> pieces, List<TokenLogprobs> logprobs)
                 throws IOException {
             for (ReplyEvent e : pieces) {
                 switch (e) {
@@ -374,11 +378,11 @@ final class OpenAiResponses {
         var maxOutput = Fields.positive(body, "max_output_tokens");
         double temperature = Fields.temperature(body, "temperature").orElse(1.0);
         double topP = Fields.topP(body, "top_p").orElse(1.0);
-        var sampling = new io.gpud.inference.Sampling((float) temperature, (float) topP, 0,
+        var sampling = new Sampling((float) temperature, (float) topP, 0,
                 ThreadLocalRandom.current().nextLong());
         var params = new Generations.Params(model, new Generations.Prompt.Chat(conversation), "input",
                 maxOutput.orElse(Generations.DEFAULT_MAX_TOKENS), sampling, List.of(),
-                io.gpud.inference.Penalties.NONE, -1, format != null ? format : toolUse.constraint());
+                Penalties.NONE, -1, format != null ? format : toolUse.constraint("max_output_tokens"));
         Object toolChoice = choice == null ? "auto" : PLAIN.convertValue(choice, Object.class);
         var echo = new Echo(instructions, maxOutput.isPresent() ? maxOutput.getAsInt() : null, temperature, topP,
                 parallel, toolChoice, PLAIN.convertValue(Fields.get(body, "tools").orElse(PLAIN.createArrayNode()),
@@ -440,11 +444,11 @@ final class OpenAiResponses {
         String type = Fields.string(format, "text.format.type", "type").orElseThrow(() ->
                 ApiException.invalid("text.format.type", "'text.format.type' is required"));
         if (!type.equals("json_schema")) {
-            return OpenAiRequests.responseFormat(format, "text.format");
+            return OpenAiRequests.responseFormat(format, "text.format", "max_output_tokens");
         }
         ObjectNode spec = format.deepCopy();
         spec.remove("type");
-        return OpenAiRequests.jsonSchema(spec, "text.format");
+        return OpenAiRequests.jsonSchema(spec, "text.format", "max_output_tokens");
     }
 
     /** Checks the function tools ({@code {type: function, name, description, parameters, strict}}), adds them in the chat shape, and returns their names. */

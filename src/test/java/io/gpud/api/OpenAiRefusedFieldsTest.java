@@ -32,6 +32,8 @@ class OpenAiRefusedFieldsTest extends ApiServerTestBase {
             /v1/chat/completions | "functions":[{"name":"f"}]                       | functions                        | deprecated form
             /v1/chat/completions | "function_call":"auto"                           | function_call                    | deprecated form
             /v1/chat/completions | "prompt_cache_key":"k"                           | prompt_cache_key                 | prompt cache
+            /v1/chat/completions | "prompt_cache_retention":"24h"                    | prompt_cache_retention           | prompt cache
+            /v1/responses        | "service_tier":"priority"                        | service_tier                     | one tier
             /v1/chat/completions | "verbosity":"low"                                | verbosity                        | verbosity
             /v1/chat/completions | "mirostat":2                                     | mirostat                         | not supported
             /v1/chat/completions | "stream":true,"stream_options":{"include_obfuscation":true} | stream_options.include_obfuscation | not supported

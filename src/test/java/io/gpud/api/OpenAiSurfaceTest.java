@@ -5,6 +5,7 @@ import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.Penalties;
 import org.junit.jupiter.api.Test;
 
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -223,7 +224,7 @@ class OpenAiSurfaceTest extends ApiServerTestBase {
         assertTrue(refused.get("message").asText().contains("does not compute embeddings"), refused.toString());
     }
 
-    private JsonNode assertOpenAiErrorWhileRefusing(java.net.http.HttpResponse<String> response) throws Exception {
+    private JsonNode assertOpenAiErrorWhileRefusing(HttpResponse<String> response) throws Exception {
         assertEquals(400, response.statusCode(), response.body());
         engine.refusing = null;
         return json(response).get("error");

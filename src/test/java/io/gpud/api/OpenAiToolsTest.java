@@ -5,7 +5,9 @@ import io.gpud.inference.ChatTemplateFixture;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -89,7 +91,7 @@ class OpenAiToolsTest extends ApiServerTestBase {
         var response = post("/v1/chat/completions", chat("\"stream\":true,\"tools\":[" + WEATHER + "," + TIME + "]"));
         assertEquals(200, response.statusCode(), response.body());
         var content = new StringBuilder();
-        var calls = new java.util.ArrayList<JsonNode>();
+        var calls = new ArrayList<JsonNode>();
         String finish = null;
         for (JsonNode e : sseEvents(response.body())) {
             if (!e.isObject()) {
@@ -141,6 +143,17 @@ class OpenAiToolsTest extends ApiServerTestBase {
         JsonNode arguments = JSON.readTree(streamed.at("/choices/0/delta/tool_calls/0/function/arguments").asText());
         assertEquals("get_time", streamed.at("/choices/0/delta/tool_calls/0/function/name").asText());
         assertTrue(List.of("utc", "cet").contains(arguments.get("zone").asText()), arguments.toString());
+    }
+
+    @Test
+    void aForcedCallThatCannotFitIsRefusedNamingTheTokenBudget() throws Exception {
+        JsonNode error = assertOpenAiError(post("/v1/chat/completions", "{\"model\":\"qwen\",\"max_tokens\":10,"
+                + ASK + ",\"tool_choice\":\"required\",\"tools\":[" + WEATHER + "]}"), 400);
+        assertEquals("max_tokens", error.get("param").asText());
+        assertTrue(error.get("message").asText().contains("10 tokens"), error.toString());
+        JsonNode responses = assertOpenAiError(post("/v1/responses", """
+                {"model":"qwen","input":"hi","max_output_tokens":2,"text":{"format":{"type":"json_object"}}}"""), 400);
+        assertEquals("max_output_tokens", responses.get("param").asText());
     }
 
     @Test
@@ -205,10 +218,10 @@ class OpenAiToolsTest extends ApiServerTestBase {
 
         qwen.chatTemplate = ChatTemplateFixture.jinja(TEMPLATE + "{#- replies may open with <think> -#}");
         assertEquals(200, post("/v1/chat/completions", chat("\"reasoning_effort\":\"minimal\"")).statusCode());
-        assertTrue(qwen.lastPrompt().contains("thinking:False effort:minimal")
-                || qwen.lastPrompt().contains("thinking:false effort:minimal"), qwen.lastPrompt());
+        assertTrue(qwen.lastPrompt().toLowerCase(Locale.ROOT).contains("thinking:false effort:minimal"),
+                qwen.lastPrompt());
         post("/v1/chat/completions", chat("\"reasoning_effort\":\"high\""));
-        assertTrue(qwen.lastPrompt().toLowerCase(java.util.Locale.ROOT).contains("thinking:true effort:high"),
+        assertTrue(qwen.lastPrompt().toLowerCase(Locale.ROOT).contains("thinking:true effort:high"),
                 qwen.lastPrompt());
     }
 
