@@ -17,7 +17,9 @@
  * {@link io.gpud.inference.ReplyFormat}.
  * {@link io.gpud.inference.DemoModel} writes a small random-weight model for demos and tests.
  * Every backend runs a request through {@link io.gpud.inference.SequenceRun}, the one home
- * of its sampling, streaming and finishing rules; other backends (the CUDA backend in
+ * of its sampling, streaming and finishing rules (penalties, token constraints and
+ * log-probabilities included), and an embedding through {@code EmbeddingRun}, which pools
+ * what the backend hands it; other backends (the CUDA backend in
  * {@code io.gpud.inference.cuda}) see a loaded model through
  * {@link io.gpud.inference.LlamaModel}.
  */

@@ -120,4 +120,28 @@ class ReloadableEngineTest {
         }
         engine.close();
     }
+
+    @Test
+    void anEmbeddingAskedForDuringADrainingSwapIsHeldAndComputedByTheNewEngine() throws Exception {
+        Path file = DemoModelFixture.write(dir, GgmlType.F32);
+        var engine = new ReloadableEngine(open(file), "v1", 16);
+        int[] text = {1, 70, 71, 72};
+        float[] before = EmbeddingsTest.embed(engine, text, true).await();
+        var held = new CompletableFuture<EmbeddingsTest.Result>();
+        assertTrue(engine.swapDraining(() -> {
+            // the old engine is closed and the new one not yet serving: this embedding waits
+            held.complete(EmbeddingsTest.embed(engine, text, true));
+            return new ReloadableEngine.Serving(open(file), "v2");
+        }, () -> {
+            throw new AssertionError("fallback not expected");
+        }, e -> {
+            throw new AssertionError(e);
+        }));
+        float[] after = held.get().await();
+        assertEquals(before.length, after.length);
+        for (int i = 0; i < before.length; i++) {
+            assertEquals(before[i], after[i], 1e-6, "component " + i + ", the same model before and after");
+        }
+        engine.close();
+    }
 }
