@@ -29,6 +29,9 @@ import org.slf4j.LoggerFactory;
  * request ended on an engine thread, which must not close its own engine), a duration
  * unloads it that long later unless a request comes first ({@link #expireIfDue}, which
  * {@link ServedModels} calls on a timer), a negative one keeps it for good (the default).
+ * Every request restores the default as it is admitted, so a keep-alive lasts only until the
+ * next request that does not send one (as Ollama applies its default to such a request); an
+ * Ollama request that sends one sets it again once admitted.
  * An unload frees the weights; the name, tokenizer and chat template the last engine had
  * keep answering, since a request is tokenized before it reaches the engine.
  *
@@ -54,7 +57,10 @@ final class ResidentEngine implements Engine {
     private volatile Engine loaded; // null while unloaded; written under lock
     private volatile Engine last; // the engine loaded last, answering info, tokenizer and template
     private int running; // guarded by lock: requests through here not yet ended
-    private Duration keepAlive = Duration.ofSeconds(-1); // guarded by lock
+    /** Kept for good: the keep-alive of a model nobody asked to unload. */
+    private static final Duration FOR_GOOD = Duration.ofSeconds(-1);
+
+    private Duration keepAlive = FOR_GOOD; // guarded by lock
     private Instant idleSince; // guarded by lock: when running last fell to zero
 
     ResidentEngine(Engine first, Loading loading, Time time) {
@@ -102,9 +108,10 @@ final class ResidentEngine implements Engine {
         }
     }
 
-    /** The loaded engine, loading it first if needed; counts one request in. */
+    /** The loaded engine, loading it first if needed; counts one request in and restores the default keep-alive. */
     private Engine acquire() {
         synchronized (lock) {
+            keepAlive = FOR_GOOD;
             Engine engine = loaded;
             if (engine == null) {
                 long start = time.nanos();
