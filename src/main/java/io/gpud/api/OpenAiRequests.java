@@ -167,7 +167,8 @@ final class OpenAiRequests {
 
     /**
      * {@code presence_penalty} and {@code frequency_penalty} in [-2, 2], vLLM's
-     * {@code repetition_penalty} &gt; 0, over the whole context (prompt and reply).
+     * {@code repetition_penalty} &gt; 0: the first two over the reply's tokens, as OpenAI and
+     * vLLM count them, repetition over the whole context (prompt and reply), as vLLM does.
      */
     static Penalties penalties(ObjectNode body) {
         float presence = (float) Fields.between(body, "presence_penalty", -2, 2).orElse(0);
@@ -177,7 +178,7 @@ final class OpenAiRequests {
             throw ApiException.invalid("repetition_penalty", "'repetition_penalty' was " + repetition.getAsDouble()
                     + ", must be in (0, 10]; 1 applies none");
         }
-        var penalties = new Penalties(presence, frequency, (float) repetition.orElse(1), -1);
+        var penalties = new Penalties(presence, frequency, (float) repetition.orElse(1), -1, true);
         return penalties.none() ? Penalties.NONE : penalties;
     }
 

@@ -12,8 +12,11 @@ package io.gpud.inference;
  *                   negative one multiplied, &gt; 0; 1 disables it
  * @param lastN      how many of the latest tokens (prompt and generated) count; 0 disables all
  *                   three, -1 is the whole context
+ * @param outputOnly presence and frequency count only generated tokens (OpenAI's and vLLM's
+ *                   reading), where llama.cpp and Ollama count the prompt's too; repetition
+ *                   always counts both
  */
-public record Penalties(float presence, float frequency, float repetition, int lastN) {
+public record Penalties(float presence, float frequency, float repetition, int lastN, boolean outputOnly) {
 
     public static final Penalties NONE = new Penalties(0f, 0f, 1f, 0);
 
@@ -30,6 +33,16 @@ public record Penalties(float presence, float frequency, float repetition, int l
         if (lastN < -1) {
             throw new IllegalArgumentException("lastN was " + lastN + ", must be >= -1");
         }
+    }
+
+    /** Penalties as llama.cpp applies them, every one over prompt and output. */
+    public Penalties(float presence, float frequency, float repetition, int lastN) {
+        this(presence, frequency, repetition, lastN, false);
+    }
+
+    /** Whether presence or frequency changes anything. */
+    boolean countsOccurrences() {
+        return lastN != 0 && (presence != 0f || frequency != 0f);
     }
 
     /** Whether applying them changes nothing. */

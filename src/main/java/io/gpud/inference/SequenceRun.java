@@ -50,6 +50,7 @@ public final class SequenceRun implements Run {
     private int previous;
     private int generated;
     private TokenCounts counts; // the penalties' counts, from the first advance; null without penalties
+    private TokenCounts outputCounts; // presence and frequency over generated tokens only, where asked; else null
 
     /**
      * @param onCancel told, on the cancelling thread, after the run is marked cancelled (an
@@ -134,12 +135,15 @@ public final class SequenceRun implements Run {
         if (promptDoneNanos == 0) {
             promptDoneNanos = nowNanos;
             position = request.promptTokens().length;
-            counts = countPrompt(logits.length);
+            countPrompt(logits.length);
         } else {
             position++;
         }
         if (counts != null) {
             counts.apply(logits);
+        }
+        if (outputCounts != null) {
+            outputCounts.apply(logits);
         }
         TokenConstraint constraint = request.constraint();
         boolean wantsLogprobs = request.topLogprobs() >= 0;
@@ -153,6 +157,9 @@ public final class SequenceRun implements Run {
         }
         if (counts != null) {
             counts.add(next);
+        }
+        if (outputCounts != null) {
+            outputCounts.add(next);
         }
         generated++;
         // a constraint allowed this end token, so its document is complete: it ends even with ignoreEos
@@ -175,19 +182,31 @@ public final class SequenceRun implements Run {
         return null;
     }
 
-    /** The penalties' counts over the prompt's latest tokens, or null when the request has no penalties. */
-    private TokenCounts countPrompt(int vocabSize) {
+    /**
+     * Starts the penalties' counts with the prompt's latest tokens; where presence and
+     * frequency count only generated tokens, those two get counts of their own, which start
+     * empty (repetition, applied first, keeps counting the prompt).
+     */
+    private void countPrompt(int vocabSize) {
         Penalties penalties = request.penalties();
         if (penalties.none()) {
-            return null;
+            return;
         }
-        var prompt = new TokenCounts(penalties, vocabSize);
+        Penalties withPrompt = penalties;
+        if (penalties.outputOnly() && penalties.countsOccurrences()) {
+            outputCounts = new TokenCounts(new Penalties(penalties.presence(), penalties.frequency(), 1f,
+                    penalties.lastN()), vocabSize);
+            withPrompt = new Penalties(0f, 0f, penalties.repetition(), penalties.lastN());
+            if (withPrompt.none()) {
+                return;
+            }
+        }
+        counts = new TokenCounts(withPrompt, vocabSize);
         int[] tokens = request.promptTokens();
         int from = penalties.lastN() > 0 ? Math.max(0, tokens.length - penalties.lastN()) : 0;
         for (int i = from; i < tokens.length; i++) {
-            prompt.add(tokens[i]);
+            counts.add(tokens[i]);
         }
-        return prompt;
     }
 
     /** Ends the run with {@code reason} (for instance {@link FinishReason#CANCELLED}), once. */

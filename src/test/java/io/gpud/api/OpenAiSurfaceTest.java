@@ -88,7 +88,7 @@ class OpenAiSurfaceTest extends ApiServerTestBase {
                  "repetition_penalty":1.1,"top_k":40,"top_p":0.9,"temperature":0.7,"seed":7,"stop":["x","y","z","w"]}""");
         assertEquals(200, response.statusCode(), response.body());
         GenerationRequest request = engine.submitted.getLast();
-        assertEquals(new Penalties(0.5f, -0.25f, 1.1f, -1), request.penalties());
+        assertEquals(new Penalties(0.5f, -0.25f, 1.1f, -1, true), request.penalties());
         assertEquals(40, request.sampling().topK());
         assertEquals(0.9f, request.sampling().topP());
         assertEquals(0.7f, request.sampling().temperature());

@@ -122,6 +122,29 @@ class PenaltiesAndLogprobsTest {
     }
 
     @Test
+    void outputOnlyPresenceAndFrequencyCountTheGeneratedTokensAndRepetitionTheWholeContext() {
+        var penalties = new Penalties(1.5f, 0.7f, 1.3f, -1, true);
+        try (Engine engine = engine()) {
+            int[] prompt = prompt(engine);
+            LogprobListener run = run(engine, prompt, 24, Sampling.greedy(), penalties, 3);
+            int[] generated = run.tokenArray();
+            int[] context = Arrays.copyOf(prompt, prompt.length + generated.length);
+            System.arraycopy(generated, 0, context, prompt.length, generated.length);
+            float[][] logits = CpuReference.logitsAlong(model, context);
+            var repetition = new Penalties(0f, 0f, 1.3f, -1);
+            var occurrences = new Penalties(1.5f, 0.7f, 1f, -1);
+            for (int i = 0; i < generated.length; i++) {
+                int length = prompt.length + i;
+                float[] penalised = TokenCountsTest.penalisedFromScratch(logits[length - 1], context, length, repetition);
+                penalised = TokenCountsTest.penalisedFromScratch(penalised, generated, i, occurrences);
+                double[] expected = logSoftmax(penalised);
+                assertEquals(expected[generated[i]], run.logprobs.get(i).logprob(), 1e-4, "token " + i);
+                assertEquals(Sampler.argmax(penalised), generated[i], "greedy token " + i);
+            }
+        }
+    }
+
+    @Test
     void logprobsUnderAConstraintAreThoseOfTheAllowedTokensAndZeroAlternativesGiveOnlyTheToken() {
         try (Engine engine = engine()) {
             var constraint = new ConstrainedGenerationTest.EvenThenEnd(6);
