@@ -158,7 +158,9 @@ final class Generations {
     Started start(Params params, long startNanos, Engine engine, int contextLimit) {
         Encoded encoded = encode(engine, params.prompt(), params.promptParam());
         int[] prompt = encoded.ids();
-        int context = Math.min(engine.info().contextLength(), contextLimit);
+        // a device that cuts its cache into slots holds fewer positions than the context: the
+        // budget (and so a constraint's plan to close its document) must fit the slot
+        int context = Math.min(engine.positionLimit(), contextLimit);
         if (prompt.length >= context) {
             throw ApiException.contextLengthExceeded(params.promptParam(), prompt.length, context);
         }
@@ -168,6 +170,11 @@ final class Generations {
             case FILL_CONTEXT -> room;
             default -> Math.min(params.maxTokens(), room);
         };
+        if (params.constrain() != null && !params.stop().isEmpty()) {
+            // a stop sequence could cut the constrained document short of valid
+            throw ApiException.invalid("stop", "'stop' cannot be combined with a structured output or a forced "
+                    + "tool call: it could end the document before it is complete");
+        }
         var stream = new TokenStream();
         TokenConstraint constraint = params.constrain() == null ? null : params.constrain().start(engine, maxTokens);
         var request = new GenerationRequest(Ids.random("req-", 20), prompt, maxTokens, params.sampling(),

@@ -21,6 +21,14 @@ public interface Engine extends AutoCloseable {
     /** What is loaded: name, format, size. */
     ModelInfo info();
 
+    /**
+     * Most positions (prompt and generated tokens) one sequence can hold here: the model's
+     * context, or less where the device cuts its cache into slots.
+     */
+    default int positionLimit() {
+        return info().contextLength();
+    }
+
     /** The model's tokenizer (text ⇄ token ids). */
     Tokenizer tokenizer();
 

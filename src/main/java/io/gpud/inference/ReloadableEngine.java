@@ -69,6 +69,11 @@ public final class ReloadableEngine implements Engine {
     }
 
     @Override
+    public int positionLimit() {
+        return serving.engine().positionLimit();
+    }
+
+    @Override
     public Tokenizer tokenizer() {
         return serving.engine().tokenizer();
     }

@@ -31,6 +31,11 @@ final class CountingEngine implements Engine {
     }
 
     @Override
+    public int positionLimit() {
+        return engine.positionLimit();
+    }
+
+    @Override
     public Tokenizer tokenizer() {
         return engine.tokenizer();
     }

@@ -238,6 +238,11 @@ final class ResidentEngine implements Engine {
     }
 
     @Override
+    public int positionLimit() {
+        return last.positionLimit();
+    }
+
+    @Override
     public Tokenizer tokenizer() {
         return last.tokenizer();
     }

@@ -101,6 +101,15 @@ class OpenAiSurfaceTest extends ApiServerTestBase {
     }
 
     @Test
+    void stopSequencesAreRefusedBesideAStructuredOutputTheyCouldCutShort() throws Exception {
+        JsonNode error = assertOpenAiError(post("/v1/chat/completions", """
+                {"model":"fake","messages":[{"role":"user","content":"hi"}],"max_tokens":40,
+                 "response_format":{"type":"json_object"},"stop":["}"]}"""), 400);
+        assertEquals("stop", error.get("param").asText());
+        assertTrue(error.get("message").asText().contains("structured output"), error.toString());
+    }
+
+    @Test
     void completionLogprobsCarryTokensOffsetsAndAlternatives() throws Exception {
         var response = post("/v1/completions", "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":3,\"logprobs\":2}");
         assertEquals(200, response.statusCode(), response.body());
