@@ -313,10 +313,12 @@ public final class EngineScheduler<P> implements Engine {
                     step(out);
                 }
             }
-        } catch (RuntimeException e) {
-            quarantine("the engine failed: " + e.getMessage());
+        } catch (RuntimeException | Error e) {
+            // an Error too (out of memory, a stack overflow): the thread ends here, and an engine
+            // whose scheduler is gone must say so rather than queue requests nobody runs
+            quarantine("the engine failed: " + e);
             LOG.error("engine for {} on {} failed", b.info().name(), b.device(), e);
-            failAll(e);
+            failAll(e instanceof RuntimeException r ? r : new InferenceException("the engine failed: " + e, e));
         } finally {
             for (Sequence<P> sequence : List.copyOf(running)) {
                 try {
@@ -428,6 +430,11 @@ public final class EngineScheduler<P> implements Engine {
         } catch (RuntimeException e) {
             leave(sequence);
             sequence.run().fail(e);
+            return;
+        } catch (StackOverflowError e) {
+            // what one request asked for (a constraint's recursion) fails that request alone
+            leave(sequence);
+            sequence.run().fail(new InferenceException("choosing the next token overflowed the stack", e));
             return;
         }
         if (end != null) {

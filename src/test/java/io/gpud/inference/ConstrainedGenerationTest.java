@@ -128,4 +128,34 @@ class ConstrainedGenerationTest {
             }
         }
     }
+    /** A constraint that recurses without end, as a self-referencing schema once did. */
+    static final class Bottomless implements TokenConstraint {
+        @Override
+        public boolean allows(int token) {
+            return allows(token + 1);
+        }
+
+        @Override
+        public void mask(float[] logits) {
+            allows(0);
+        }
+
+        @Override
+        public void accept(int token) {
+        }
+    }
+
+    @Test
+    void aConstraintThatOverflowsTheStackFailsItsRequestAloneAndTheEngineServesOn() {
+        try (Engine engine = DemoModelFixture.engine(dir, 4, 2)) {
+            var request = new GenerationRequest("deep", engine.tokenizer().encode("Once", true), 10,
+                    Sampling.greedy(), List.of(), false, Penalties.NONE, -1, new Bottomless());
+            var failing = new RecordingListener();
+            assertInstanceOf(Admission.Accepted.class, engine.submit(request, failing));
+            Throwable error = failing.awaitFailure();
+            assertTrue(error.getMessage().contains("overflowed the stack"), error.toString());
+            assertEquals(FinishReason.LENGTH, run(engine, 5, Sampling.greedy(), false, null).await().finishReason());
+            assertTrue(engine.quarantineReason().isEmpty());
+        }
+    }
 }
