@@ -18,7 +18,8 @@ import java.util.List;
  * byte gives zero or more next frames: none when the byte cannot continue a valid document,
  * several where the schema leaves a choice open ({@code anyOf}, a number that may end or go
  * on), so a parser state is a small set of frames, the heads of several stacks sharing
- * their bottoms.
+ * their bottoms. Equal stacks are kept once ({@link #equals}), and
+ * {@link SchemaConstraint#HEADS_MAX} bounds the set where alternatives overlap.
  *
  * <p>Every frame knows how many bytes at least its value still needs ({@link #cost}) and,
  * fixed when the frame was pushed, how many the frames below it need once it is done
