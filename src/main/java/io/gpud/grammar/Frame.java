@@ -18,7 +18,8 @@ import java.util.List;
  * byte gives zero or more next frames: none when the byte cannot continue a valid document,
  * several where the schema leaves a choice open ({@code anyOf}, a number that may end or go
  * on), so a parser state is a small set of frames, the heads of several stacks sharing
- * their bottoms.
+ * their bottoms. Equal stacks are kept once ({@link #equals}), and
+ * {@link SchemaConstraint#HEADS_MAX} bounds the set where alternatives overlap.
  *
  * <p>Every frame knows how many bytes at least its value still needs ({@link #cost}) and,
  * fixed when the frame was pushed, how many the frames below it need once it is done
@@ -83,16 +84,115 @@ abstract sealed class Frame {
         return b == ' ' || b == '\n' || b == '\t';
     }
 
-    /** A growable set of frames: the heads of a parser state. */
+    /**
+     * Two frames are equal when their stacks are: frame by frame the same class, the same
+     * {@link #sameState state} and the same {@link #rest}, down to a shared or equal bottom.
+     * Equal heads lead to the same documents, so a parser state keeps one of them.
+     */
+    @Override
+    public final boolean equals(Object o) {
+        if (!(o instanceof Frame that)) {
+            return false;
+        }
+        for (Frame a = this, b = that; a != b; a = a.parent, b = b.parent) {
+            if (a == null || b == null || a.getClass() != b.getClass() || a.rest != b.rest || !a.sameState(b)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public final int hashCode() {
+        int h = hash;
+        if (h == 0) {
+            h = 31 * (31 * (parent == null ? 0 : parent.hashCode()) + getClass().hashCode()) + 7 * rest + stateHash();
+            hash = h == 0 ? 1 : h;
+        }
+        return hash;
+    }
+
+    private int hash; // of the stack, computed once; 0 until then
+
+    /**
+     * Whether this frame, its parent aside, is in the same state as {@code other}, a frame of
+     * the same class. A frame class that does not say is equal only to itself.
+     */
+    boolean sameState(Frame other) {
+        return false;
+    }
+
+    /** A hash of what {@link #sameState} compares. */
+    int stateHash() {
+        return 0;
+    }
+
+    /**
+     * A growable set of frames: the heads of a parser state. An {@link #equals equal} head
+     * is added once, so a schema that offers one value two ways ({@code anyOf} of equal
+     * alternatives) does not double the heads at every level; from {@value #INDEXED} heads on
+     * an open-addressing index finds the equal one.
+     */
     static final class Heads {
+        private static final int INDEXED = 8;
         Frame[] frames = new Frame[2];
         int size;
+        private int[] index = new int[0]; // position + 1 of a head, 0 for none; a power of two long
+        private boolean indexed;          // index holds frames[0..size)
+
+        void clear() {
+            if (indexed) {
+                Arrays.fill(index, 0);
+                indexed = false;
+            }
+            size = 0;
+        }
 
         void add(Frame f) {
+            if (size < INDEXED) {
+                for (int i = 0; i < size; i++) {
+                    if (frames[i].equals(f)) {
+                        return;
+                    }
+                }
+            } else {
+                if (!indexed || 2 * size >= index.length) {
+                    reindex();
+                }
+                int slot = slot(f);
+                if (index[slot] != 0) {
+                    return;
+                }
+                index[slot] = size + 1;
+            }
             if (size == frames.length) {
                 frames = Arrays.copyOf(frames, size * 2);
             }
             frames[size++] = f;
+        }
+
+        /** The slot holding a head equal to {@code f}, or the empty slot where it goes. */
+        private int slot(Frame f) {
+            int mask = index.length - 1;
+            int h = f.hashCode();
+            int slot = (h ^ (h >>> 16)) & mask;
+            while (index[slot] != 0 && !frames[index[slot] - 1].equals(f)) {
+                slot = (slot + 1) & mask;
+            }
+            return slot;
+        }
+
+        private void reindex() {
+            int length = Integer.highestOneBit(4 * size) * 2;
+            if (index.length < length) {
+                index = new int[length];
+            } else if (indexed) {
+                Arrays.fill(index, 0);
+            }
+            for (int i = 0; i < size; i++) {
+                index[slot(frames[i])] = i + 1;
+            }
+            indexed = true;
         }
 
         Frame[] toArray() {
@@ -188,6 +288,18 @@ abstract sealed class Frame {
         Frame afterSpecial() {
             return new Document(before, root, after, index + 1, 0).settle();
         }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (Document) other;
+            return before == that.before && root == that.root && after == that.after && index == that.index
+                    && position == that.position;
+        }
+
+        @Override
+        int stateHash() {
+            return 31 * index + position;
+        }
     }
 
     // ------------------------------------------------------------------ values
@@ -217,6 +329,17 @@ abstract sealed class Frame {
         @Override
         int cost() {
             return shape.minBytes;
+        }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (ValueStart) other;
+            return shape == that.shape && whitespace == that.whitespace;
+        }
+
+        @Override
+        int stateHash() {
+            return 31 * System.identityHashCode(shape) + whitespace;
         }
     }
 
@@ -372,6 +495,17 @@ abstract sealed class Frame {
                 default -> Shape.sat(1L + obj.properties.get(index).shape().minBytes + obj.requiredTail[index + 1] + 1);
             };
         }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (ObjectFrame) other;
+            return obj == that.obj && phase == that.phase && index == that.index && whitespace == that.whitespace;
+        }
+
+        @Override
+        int stateHash() {
+            return ((31 * System.identityHashCode(obj) + phase) * 31 + index) * 31 + whitespace;
+        }
     }
 
     /** Inside a declared property's key: the properties whose key text still matches. */
@@ -416,6 +550,17 @@ abstract sealed class Frame {
                         + obj.requiredTail[j + 1] + 1);
             }
             return Shape.sat(best);
+        }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (KeyFrame) other;
+            return object.sameState(that.object) && position == that.position && Arrays.equals(alive, that.alive);
+        }
+
+        @Override
+        int stateHash() {
+            return (31 * object.stateHash() + position) * 31 + Arrays.hashCode(alive);
         }
     }
 
@@ -477,6 +622,17 @@ abstract sealed class Frame {
                 case AFTER_VALUE -> Shape.sat(arr.needed(count) + 1L);
                 default -> Shape.sat((long) arr.item(count).minBytes + arr.needed(count + 1) + 1);
             };
+        }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (ArrayFrame) other;
+            return arr == that.arr && phase == that.phase && count == that.count && whitespace == that.whitespace;
+        }
+
+        @Override
+        int stateHash() {
+            return ((31 * System.identityHashCode(arr) + phase) * 31 + count) * 31 + whitespace;
         }
     }
 
@@ -557,6 +713,18 @@ abstract sealed class Frame {
             int unfinished = pending + (escape == 1 ? 1 : escape >= 2 ? 6 - escape : 0);
             return Shape.sat((long) unfinished + Math.max(0, str.minLength - length) + 1);
         }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (StringFrame) other;
+            return str == that.str && length == that.length && escape == that.escape && pending == that.pending
+                    && low == that.low && high == that.high;
+        }
+
+        @Override
+        int stateHash() {
+            return (((31 * System.identityHashCode(str) + length) * 31 + escape) * 31 + pending) * 31 + low + high;
+        }
     }
 
     /** Inside a string of a {@link Formats.Format}: the templates still possible. */
@@ -595,6 +763,17 @@ abstract sealed class Frame {
         @Override
         int cost() {
             return format.length() - position + 1;
+        }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (FormatFrame) other;
+            return format == that.format && alive == that.alive && position == that.position;
+        }
+
+        @Override
+        int stateHash() {
+            return (31 * System.identityHashCode(format) + Long.hashCode(alive)) * 31 + position;
         }
     }
 
@@ -777,6 +956,19 @@ abstract sealed class Frame {
             }
             return p;
         }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (NumberFrame) other;
+            return num == that.num && state == that.state && negative == that.negative && value == that.value
+                    && digits == that.digits;
+        }
+
+        @Override
+        int stateHash() {
+            return ((31 * System.identityHashCode(num) + state) * 31 + Long.hashCode(value)) * 31 + digits
+                    + (negative ? 1 : 0);
+        }
     }
 
     /** Inside one of a set of fixed texts. */
@@ -843,6 +1035,17 @@ abstract sealed class Frame {
                 best = Math.min(best, literal.texts[t].length - position);
             }
             return best;
+        }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (LiteralFrame) other;
+            return literal == that.literal && position == that.position && Arrays.equals(alive, that.alive);
+        }
+
+        @Override
+        int stateHash() {
+            return (31 * System.identityHashCode(literal) + position) * 31 + Arrays.hashCode(alive);
         }
     }
 }

@@ -29,6 +29,7 @@ final class SchemaCompiler {
 
     private final JsonNode root;
     private final Map<String, Shape.Ref> refs = new HashMap<>();
+    private final Map<String, Shape> compiled = new HashMap<>();  // schema text -> its shape
     private final List<Shape> shapes = new ArrayList<>();
 
     private SchemaCompiler(JsonNode root) {
@@ -57,6 +58,7 @@ final class SchemaCompiler {
                 break;
             }
         }
+        compiler.refuseEmptyCycles();
         boolean changed = true;
         for (int pass = 0; changed && pass < 10_000; pass++) {
             changed = false;
@@ -75,7 +77,60 @@ final class SchemaCompiler {
         return shape;
     }
 
+    /**
+     * Refuses a {@code $ref} that leads back to itself through {@code $ref}s and
+     * alternatives only ({@code {"anyOf":[{"$ref":"#"},{"type":"null"}]}}): the automaton
+     * would follow it forever before reading a byte. Recursion through an object or an
+     * array reads a brace or a bracket first, and stays.
+     */
+    private void refuseEmptyCycles() {
+        var done = new HashSet<Shape>();
+        for (Shape s : shapes) {
+            refuseEmptyCycles(s, new ArrayList<>(), done);
+        }
+    }
+
+    private void refuseEmptyCycles(Shape shape, List<Shape> path, Set<Shape> done) {
+        if (done.contains(shape)) {
+            return;
+        }
+        int seen = path.indexOf(shape);
+        if (seen >= 0) {
+            String ref = refs.entrySet().stream().filter(e -> path.subList(seen, path.size()).contains(e.getValue()))
+                    .map(Map.Entry::getKey).sorted().findFirst().orElseThrow();
+            throw new SchemaException(ref.substring(1), "$ref cycle that consumes nothing: " + ref + " leads back to"
+                    + " itself through $ref, anyOf or oneOf before any byte is written");
+        }
+        path.add(shape);
+        switch (shape) {
+            case Shape.Ref ref -> refuseEmptyCycles(ref.target, path, done);
+            case Shape.Union union -> union.alternatives.forEach(a -> refuseEmptyCycles(a, path, done));
+            default -> {
+            }
+        }
+        path.removeLast();
+        done.add(shape);
+    }
+
+    /**
+     * The shape of the schema {@code node}. Equal schema texts compile to one shape (a
+     * {@code $ref} means the same wherever it is), so equal alternatives give equal parser
+     * heads, which {@link Frame.Heads} keeps once.
+     */
     private Shape shape(JsonNode node, String pointer) {
+        if (!node.isContainerNode()) {
+            return build(node, pointer);
+        }
+        String text = node.toString();
+        Shape known = compiled.get(text);
+        if (known == null) {
+            known = build(node, pointer);
+            compiled.put(text, known);
+        }
+        return known;
+    }
+
+    private Shape build(JsonNode node, String pointer) {
         if (node.isMissingNode()) {
             throw new SchemaException(pointer, "$ref to " + (pointer.isEmpty() ? "#" : pointer)
                     + " points at nothing in the schema");

@@ -2,6 +2,7 @@ package io.gpud.grammar;
 
 import io.gpud.inference.TokenConstraint;
 import java.util.Arrays;
+import java.util.Comparator;
 
 /**
  * One generation's constraint: the parser state (a set of {@link Frame} heads) and the
@@ -46,11 +47,26 @@ final class SchemaConstraint implements TokenConstraint {
 
     private static final Frame[] NONE = new Frame[0];
 
+    /**
+     * The most heads a state keeps. Equal heads collapse as they are added, but a schema
+     * whose alternatives differ and overlap ({@code anyOf} of two arrays of itself that differ
+     * in {@code maxItems}, say) can still double its parses at every nesting level; past this
+     * many the state keeps the heads with the shortest finishes and drops the rest. Every head
+     * is a valid prefix, so the document still validates, and the shortest finish is kept, so
+     * it still ends within the budget; the model only loses some of the ways to go on.
+     */
+    static final int HEADS_MAX = 256;
+
     /** The state after byte {@code b}; {@code scratch} is reused, so refusals allocate nothing. */
     static Frame[] step(Frame[] heads, int b, Frame.Heads scratch) {
-        scratch.size = 0;
+        scratch.clear();
         for (Frame f : heads) {
             f.step(b, scratch);
+        }
+        if (scratch.size > HEADS_MAX) {
+            Frame[] all = scratch.toArray();
+            Arrays.sort(all, Comparator.comparingInt(Frame::total)); // stable: equal finishes keep their order
+            return Arrays.copyOf(all, HEADS_MAX);
         }
         return scratch.size == 0 ? NONE : scratch.toArray();
     }

@@ -46,7 +46,9 @@
  *   <li>{@code type} (one or an array), {@code properties}, {@code required},
  *       {@code additionalProperties}, {@code enum}, {@code const}, {@code anyOf},
  *       {@code oneOf}, {@code $ref} within the schema ({@code #}, {@code #/$defs/...},
- *       {@code #/definitions/...}; recursion allowed), {@code items}, {@code prefixItems},
+ *       {@code #/definitions/...}; recursion allowed through an object or an
+ *       array, while a {@code $ref} that reaches itself through {@code $ref}s and
+ *       alternatives alone is refused), {@code items}, {@code prefixItems},
  *       {@code minItems}/{@code maxItems}, {@code minLength}/{@code maxLength} (code
  *       points), {@code minimum}/{@code maximum}/{@code exclusiveMinimum}/{@code exclusiveMaximum},
  *       {@code format} {@code date}, {@code time}, {@code date-time}, {@code uuid} (and
@@ -76,7 +78,10 @@
  *       keep the last).</li>
  *   <li>{@code oneOf} is compiled as {@code anyOf}: a document matching two alternatives is
  *       not prevented, so alternatives should be disjoint (say, by a {@code const}
- *       discriminator).</li>
+ *       discriminator). Equal alternatives cost nothing (they compile to one); a parser
+ *       state keeps at most 256 parses, so overlapping alternatives nested deep lose some
+ *       of the ways to go on (those with the longest finishes), never validity or the
+ *       budget.</li>
  *   <li>Bounded numbers are written as integers in range, or, for {@code number}, with a
  *       fraction only where every fraction stays in range; a {@code number} range holding
  *       no integer is refused. Unbounded numbers: up to 16 integer and 16 fraction digits
