@@ -362,16 +362,11 @@ final class OpenAiRequests {
         if (choice != null && choice.isObject()) {
             forced = namedChoice((ObjectNode) choice, names);
         } else if (choice != null) {
-            if (!choice.isTextual()) {
-                throw Fields.wrongType("tool_choice", "a string or an object", choice);
-            }
-            switch (choice.textValue()) {
-                case "auto" -> {
+            switch (choiceWord(choice)) {
+                case AUTO -> {
                 }
-                case "none" -> offered = false;
-                case "required" -> forced = "";
-                default -> throw ApiException.invalid("tool_choice", "'tool_choice' was '" + choice.textValue()
-                        + "', must be none, auto, required or an object naming a function");
+                case NONE -> offered = false;
+                case REQUIRED -> forced = "";
             }
         }
         if (forced != null && names.isEmpty()) {
@@ -473,4 +468,21 @@ final class OpenAiRequests {
         return new ChatTemplate.Conversation(conversation.messages(), conversation.tools(), options);
     }
 
+
+    /** The words {@code tool_choice} may be instead of an object naming a function. */
+    enum ChoiceWord { AUTO, NONE, REQUIRED }
+
+    /** {@code tool_choice} given as a string: auto, none or required. */
+    static ChoiceWord choiceWord(JsonNode choice) {
+        if (!choice.isTextual()) {
+            throw Fields.wrongType("tool_choice", "a string or an object", choice);
+        }
+        return switch (choice.textValue()) {
+            case "auto" -> ChoiceWord.AUTO;
+            case "none" -> ChoiceWord.NONE;
+            case "required" -> ChoiceWord.REQUIRED;
+            default -> throw ApiException.invalid("tool_choice", "'tool_choice' was '" + choice.textValue()
+                    + "', must be none, auto, required or an object naming a function");
+        };
+    }
 }

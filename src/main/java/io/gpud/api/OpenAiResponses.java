@@ -497,16 +497,11 @@ final class OpenAiResponses {
                     ApiException.invalid("tool_choice.name", "'tool_choice.name' is required")), names,
                     "tool_choice.name");
         } else if (choice != null) {
-            if (!choice.isTextual()) {
-                throw Fields.wrongType("tool_choice", "a string or an object", choice);
-            }
-            switch (choice.textValue()) {
-                case "auto" -> {
+            switch (OpenAiRequests.choiceWord(choice)) {
+                case AUTO -> {
                 }
-                case "none" -> offered = false;
-                case "required" -> forced = "";
-                default -> throw ApiException.invalid("tool_choice", "'tool_choice' was '" + choice.textValue()
-                        + "', must be none, auto, required or an object naming a function");
+                case NONE -> offered = false;
+                case REQUIRED -> forced = "";
             }
         }
         if (forced != null && names.isEmpty()) {
