@@ -59,14 +59,14 @@ final class Formats {
      * most 64 characters; hostname: dot-separated labels of at most 63 characters ending in a
      * known top-level domain, at most 253; ipv4: dotted decimal without leading zeros; uri:
      * {@code scheme://host} with an optional path and query of unreserved and sub-delimiter
-     * characters (no percent-encoding, no fragment).
+     * characters (no percent-encoding, no fragment), at most 512.
      */
     static final Map<String, Pattern> PATTERNS = Map.of(
             "email", new Pattern("^[A-Za-z0-9_+-]+(?:\\.[A-Za-z0-9_+-]+)*@(?:" + LABEL + "\\.)+" + TLD + "$", 64),
             "hostname", new Pattern("^(?:" + LABEL + "\\.)*" + LABEL + "\\." + TLD + "$", 253),
             "ipv4", new Pattern("^(?:" + OCTET + "\\.){3}" + OCTET + "$", 15),
             "uri", new Pattern("^[a-z][a-z0-9+.-]*://(?:" + LABEL + "\\.)*" + LABEL
-                    + "(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]*)*(?:\\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$", 2048));
+                    + "(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]*)*(?:\\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$", 512));
 
     /** Every supported format's name, sorted. */
     static List<String> names() {

@@ -1,5 +1,6 @@
 package io.gpud.grammar;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -167,7 +168,7 @@ final class PatternText {
             for (int i = 0; i < dfa.targets()[s].length; i++) {
                 int cp = cheapestCodePoint(r[2 * i], r[2 * i + 1]);
                 if (cp >= 0x7F) {
-                    for (byte b : new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+                    for (byte b : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
                         needed[b & 0xFF] = true;
                     }
                 }

@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
+import java.util.TreeSet;
 
 /**
  * JSON Schema's {@code pattern}: the ECMA-262 regular expressions schema writers use,
@@ -355,17 +356,18 @@ final class Regex {
         private int[] characterClass() {
             at++;
             boolean negated = eat('^');
+            if (at < text.length() && text.charAt(at) == ']') {
+                throw error("an empty class [] or [^] (read differently by ECMA-262 and java.util.regex)");
+            }
             int[] set = {};
-            boolean first = true;
             while (true) {
                 if (at >= text.length()) {
                     throw invalid("an unterminated character class");
                 }
-                if (text.charAt(at) == ']' && !first) {
+                if (text.charAt(at) == ']') {
                     at++;
                     break;
                 }
-                first = false;
                 int[] member = classMember();
                 if (at + 1 < text.length() && text.charAt(at) == '-' && text.charAt(at + 1) != ']') {
                     at++;
@@ -601,7 +603,7 @@ final class Regex {
         sets.add(first);
         for (int d = 0; d < sets.size(); d++) {
             BitSet set = sets.get(d);
-            var cuts = new java.util.TreeSet<Integer>();
+            var cuts = new TreeSet<Integer>();
             set.stream().forEach(s -> {
                 int[] chars = nfa.chars.get(s);
                 if (chars != null) {

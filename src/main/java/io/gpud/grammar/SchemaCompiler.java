@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -338,7 +339,7 @@ final class SchemaCompiler {
     private static boolean keyAllows(Shape keys, Shape.Property property) {
         if (keys instanceof Shape.Literal literal) {
             for (byte[] text : literal.texts) {
-                if (java.util.Arrays.equals(text, property.key())) {
+                if (Arrays.equals(text, property.key())) {
                     return true;
                 }
             }

@@ -1,5 +1,6 @@
 package io.gpud.grammar;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -167,7 +168,7 @@ abstract sealed class Shape {
                 return pattern.matches(text);
             }
             if (format != null) {
-                byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
                 for (int t = 0; t < format.templates().size() && bytes.length == format.length(); t++) {
                     boolean all = true;
                     for (int i = 0; i < bytes.length && all; i++) {

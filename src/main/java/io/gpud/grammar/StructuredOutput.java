@@ -3,7 +3,10 @@ package io.gpud.grammar;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gpud.inference.TokenConstraint;
 import io.gpud.inference.Tokenizer;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A JSON document a generation must produce, compiled against one tokenizer's vocabulary.
@@ -89,7 +92,7 @@ public final class StructuredOutput {
             requireSingleByte(b);
         }
         boolean[] needed = new boolean[256];
-        patterns(root, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()), needed);
+        patterns(root, Collections.newSetFromMap(new IdentityHashMap<>()), needed);
         for (int b = 0; b < 256; b++) {
             if (needed[b]) {
                 requireSingleByte(b);
@@ -104,7 +107,7 @@ public final class StructuredOutput {
     }
 
     /** Marks the bytes the patterns of the shapes reachable from {@code shape} may need. */
-    private static void patterns(Shape shape, java.util.Set<Shape> seen, boolean[] needed) {
+    private static void patterns(Shape shape, Set<Shape> seen, boolean[] needed) {
         if (shape == null || !seen.add(shape)) {
             return;
         }
