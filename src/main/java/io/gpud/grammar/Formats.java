@@ -5,9 +5,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The string formats structured output writes: each is a few fixed-length templates, a
- * template being one set of allowed characters per position. Dates use days 01 to 28 only,
- * so every date written exists in every month; times are UTC ({@code Z}) without fractions.
+ * The string formats structured output writes. Dates, times and UUIDs are a few fixed-length
+ * templates, a template being one set of allowed characters per position; dates use days 01
+ * to 28 only, so every date written exists in every month; times are UTC ({@code Z}) without
+ * fractions. The others are patterns ({@link #PATTERNS}), compiled as {@code pattern} is and
+ * intersected with one given beside them: each writes a practical subset of its format that
+ * strict validators accept.
  */
 final class Formats {
     private Formats() {
@@ -41,6 +44,37 @@ final class Formats {
             "date-time", format("date-time", YEAR, lit("-"), MONTH, lit("-"), DAY, lit("T"), HOUR, lit(":"), SIXTY,
                     lit(":"), SIXTY, lit("Z")),
             "uuid", format("uuid", hex(8), lit("-"), hex(4), lit("-"), hex(4), lit("-"), hex(4), lit("-"), hex(12)));
+
+    /** A format written as the strings a regular expression matches, at most {@code maxLength} code points. */
+    record Pattern(String regex, int maxLength) {
+    }
+
+    /** Top-level domains that validators checking against the IANA list know; generated hosts end in one. */
+    private static final String TLD = "(?:com|org|net|edu|gov|io|dev|ai|app|co|uk|de|fr|jp|nl|info)";
+    private static final String LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    private static final String OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+
+    /**
+     * email: a dot-atom local part of letters, digits and {@code _+-}, then a host name, at
+     * most 64 characters; hostname: dot-separated labels of at most 63 characters ending in a
+     * known top-level domain, at most 253; ipv4: dotted decimal without leading zeros; uri:
+     * {@code scheme://host} with an optional path and query of unreserved and sub-delimiter
+     * characters (no percent-encoding, no fragment), at most 512.
+     */
+    static final Map<String, Pattern> PATTERNS = Map.of(
+            "email", new Pattern("^[A-Za-z0-9_+-]+(?:\\.[A-Za-z0-9_+-]+)*@(?:" + LABEL + "\\.)+" + TLD + "$", 64),
+            "hostname", new Pattern("^(?:" + LABEL + "\\.)*" + LABEL + "\\." + TLD + "$", 253),
+            "ipv4", new Pattern("^(?:" + OCTET + "\\.){3}" + OCTET + "$", 15),
+            "uri", new Pattern("^[a-z][a-z0-9+.-]*://(?:" + LABEL + "\\.)*" + LABEL
+                    + "(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]*)*(?:\\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$", 512));
+
+    /** Every supported format's name, sorted. */
+    static List<String> names() {
+        var names = new ArrayList<>(SUPPORTED.keySet());
+        names.addAll(PATTERNS.keySet());
+        names.sort(null);
+        return names;
+    }
 
     private static List<List<String>> lit(String text) {
         return List.of(List.of(text));

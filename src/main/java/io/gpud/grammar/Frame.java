@@ -344,15 +344,15 @@ abstract sealed class Frame {
     }
 
     static final Shape ANY = new Shape.Any();
-    static final Shape.Obj ANY_OBJECT = new Shape.Obj(List.of(), ANY);
+    static final Shape.Str ANY_STRING = new Shape.Str(0, Integer.MAX_VALUE, null, null);
+    static final Shape.Obj ANY_OBJECT = new Shape.Obj(List.of(), ANY, ANY_STRING);
     static final Shape.Arr ANY_ARRAY = new Shape.Arr(List.of(), ANY, 0, Integer.MAX_VALUE);
-    static final Shape.Str ANY_STRING = new Shape.Str(0, Integer.MAX_VALUE, null);
     static final Shape.Num ANY_NUMBER = new Shape.Num(false, false, 0, 0, 0, 0, false, false);
     static final Shape.Literal KEYWORDS = new Shape.Literal(new byte[][] {
             "true".getBytes(), "false".getBytes(), "null".getBytes()});
 
     static {
-        for (Shape s : List.of(ANY, ANY_OBJECT, ANY_ARRAY, ANY_STRING, ANY_NUMBER, KEYWORDS)) {
+        for (Shape s : List.of(ANY, ANY_STRING, ANY_OBJECT, ANY_ARRAY, ANY_NUMBER, KEYWORDS)) {
             s.update();
         }
     }
@@ -389,6 +389,8 @@ abstract sealed class Frame {
                 if (b == '"' && str.minBytes < Shape.UNREACHABLE) {
                     out.add(str.format != null
                             ? new FormatFrame(str.format, -1L >>> (64 - str.format.templates().size()), 0, parent, rest)
+                            : str.pattern != null ? new PatternFrame(str.pattern, 0, 0, PatternFrame.BETWEEN, 0, 0, 0,
+                            parent, rest)
                             : new StringFrame(str, 0, 0, 0, 0, 0, parent, rest));
                 }
             }
@@ -468,7 +470,7 @@ abstract sealed class Frame {
         private void beginKey(Heads out) {
             if (obj.free()) {
                 var next = new ObjectFrame(obj, AFTER_KEY, 0, 0, parent, rest);
-                out.add(new StringFrame(ANY_STRING, 0, 0, 0, 0, 0, next, next.total()));
+                begin(obj.keys, '"', next, next.total(), out);
             } else if (index < obj.properties.size()) {
                 int last = obj.lastCandidate(index);
                 int[] alive = new int[last - index + 1];
@@ -774,6 +776,160 @@ abstract sealed class Frame {
         @Override
         int stateHash() {
             return (31 * System.identityHashCode(format) + Long.hashCode(alive)) * 31 + position;
+        }
+    }
+
+    /**
+     * Inside a string of a {@link PatternText}: the pattern's state, the code points written,
+     * and the character under way, if any, as the code points it may still become.
+     */
+    static final class PatternFrame extends Frame {
+        private static final int BETWEEN = 0; // between characters
+        private static final int UTF8 = 1;    // after a lead byte: pending continuation bytes
+        private static final int ESCAPE = 2;  // after a backslash
+        private static final int HEX = 3;     // after backslash-u: pending hex digits (controls only)
+
+        private final PatternText text;
+        private final int state;
+        private final int count;
+        private final int kind;
+        private final int prefix;   // the bits of the character read so far
+        private final int pending;  // bytes of it still to read
+        private final int floor;    // UTF8: the least code point of its length (no overlong forms)
+
+        PatternFrame(PatternText text, int state, int count, int kind, int prefix, int pending, int floor, Frame parent,
+                     int rest) {
+            super(parent, rest);
+            this.text = text;
+            this.state = state;
+            this.count = count;
+            this.kind = kind;
+            this.prefix = prefix;
+            this.pending = pending;
+            this.floor = floor;
+        }
+
+        @Override
+        boolean sameState(Frame other) {
+            var that = (PatternFrame) other;
+            return text == that.text && state == that.state && count == that.count && kind == that.kind
+                    && prefix == that.prefix && pending == that.pending && floor == that.floor;
+        }
+
+        @Override
+        int stateHash() {
+            return ((((31 * System.identityHashCode(text) + state) * 31 + count) * 31 + kind) * 31 + prefix) * 31
+                    + pending * 7 + floor;
+        }
+
+        private int lo() {
+            int bits = kind == UTF8 ? 6 * pending : 4 * pending;
+            return Math.max(floor, prefix << bits);
+        }
+
+        private int hi() {
+            int bits = kind == UTF8 ? 6 * pending : 4 * pending;
+            return Math.min(kind == UTF8 ? 0x10FFFF : 0x1F, (prefix << bits) | ((1 << bits) - 1));
+        }
+
+        private void partial(int kind, int prefix, int pending, int floor, Heads out) {
+            var next = new PatternFrame(text, state, count, kind, prefix, pending, floor, parent, rest);
+            if (next.cost() < Shape.UNREACHABLE) {
+                out.add(next);
+            }
+        }
+
+        private void character(int cp, Heads out) {
+            int to = text.dfa.next(state, cp);
+            int next = text.after(count);
+            if (to >= 0 && next >= 0 && text.finish(to, next) < Shape.UNREACHABLE) {
+                out.add(new PatternFrame(text, to, next, BETWEEN, 0, 0, 0, parent, rest));
+            }
+        }
+
+        @Override
+        void step(int b, Heads out) {
+            switch (kind) {
+                case BETWEEN -> {
+                    if (b == '"') {
+                        if (text.accepts(state, count)) {
+                            out.add(parent);
+                        }
+                    } else if (b == '\\') {
+                        partial(ESCAPE, 0, 0, 0, out);
+                    } else if (b >= 0x20 && b < 0x80) {
+                        character(b, out);
+                    } else if (b >= 0xC2 && b <= 0xDF) {
+                        partial(UTF8, b & 0x1F, 1, 0x80, out);
+                    } else if (b >= 0xE0 && b <= 0xEF) {
+                        partial(UTF8, b & 0x0F, 2, 0x800, out);
+                    } else if (b >= 0xF0 && b <= 0xF4) {
+                        partial(UTF8, b & 0x07, 3, 0x10000, out);
+                    }
+                }
+                case UTF8 -> {
+                    if (b >= 0x80 && b <= 0xBF) {
+                        int bits = prefix << 6 | (b & 0x3F);
+                        if (pending == 1) {
+                            if (bits >= floor && bits <= 0x10FFFF) {
+                                character(bits, out);
+                            }
+                        } else {
+                            partial(UTF8, bits, pending - 1, floor, out);
+                        }
+                    }
+                }
+                case ESCAPE -> {
+                    int cp = escaped(b);
+                    if (cp >= 0) {
+                        character(cp, out);
+                    } else if (b == 'u') {
+                        partial(HEX, 0, 4, 0, out);
+                    }
+                }
+                default -> {
+                    int d = Character.digit(b, 16);
+                    if (d >= 0 && b < 0x80) {
+                        int bits = prefix << 4 | d;
+                        if (pending == 1) {
+                            if (bits <= 0x1F) {
+                                character(bits, out);
+                            }
+                        } else {
+                            partial(HEX, bits, pending - 1, 0, out);
+                        }
+                    }
+                }
+            }
+        }
+
+        /** The character of a short escape's letter, or -1. */
+        private static int escaped(int b) {
+            return switch (b) {
+                case '"', '\\', '/' -> b;
+                case 'b' -> '\b';
+                case 'f' -> '\f';
+                case 'n' -> '\n';
+                case 'r' -> '\r';
+                case 't' -> '\t';
+                default -> -1;
+            };
+        }
+
+        @Override
+        int cost() {
+            long finish = switch (kind) {
+                case BETWEEN -> text.finish(state, count);
+                case ESCAPE -> {
+                    long best = 5L + text.through(state, count, 0, 0x1F);
+                    for (int cp : new int[] {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'}) {
+                        best = Math.min(best, 1L + text.through(state, count, cp, cp));
+                    }
+                    yield best;
+                }
+                default -> (long) pending + text.through(state, count, lo(), hi());
+            };
+            return Shape.sat(finish + 1);
         }
     }
 

@@ -1,9 +1,11 @@
 package io.gpud.grammar;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -21,9 +23,9 @@ import java.util.Set;
 final class SchemaCompiler {
     private static final Set<String> ANNOTATIONS = Set.of("$schema", "$id", "$comment", "$defs", "definitions", "title",
             "description", "default", "examples", "deprecated", "readOnly", "writeOnly");
-    private static final Set<String> OBJECT = Set.of("properties", "required", "additionalProperties");
+    private static final Set<String> OBJECT = Set.of("properties", "required", "additionalProperties", "propertyNames");
     private static final Set<String> ARRAY = Set.of("items", "prefixItems", "minItems", "maxItems");
-    private static final Set<String> STRING = Set.of("minLength", "maxLength", "format");
+    private static final Set<String> STRING = Set.of("minLength", "maxLength", "format", "pattern");
     private static final Set<String> NUMBER = Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
     private static final Set<String> TYPES = Set.of("object", "array", "string", "number", "integer", "boolean", "null");
 
@@ -351,7 +353,54 @@ final class SchemaCompiler {
                 properties.add(property(name, additional, true));
             }
         }
-        return add(new Shape.Obj(properties, properties.isEmpty() ? additional : null));
+        Shape keys = Frame.ANY_STRING;
+        if (node.has("propertyNames")) {
+            keys = propertyNames(node.get("propertyNames"), at(pointer, "propertyNames"));
+            for (Shape.Property p : properties) {
+                if (!keyAllows(keys, p)) {
+                    throw new SchemaException(at(pointer, "propertyNames"), "property '" + p.name()
+                            + "' does not satisfy propertyNames");
+                }
+            }
+        }
+        return add(new Shape.Obj(properties, properties.isEmpty() ? additional : null, keys));
+    }
+
+    /** The keys' shape: a string schema (type, length, pattern, format, enum/const) and nothing else. */
+    private Shape propertyNames(JsonNode node, String pointer) {
+        if (node.isBoolean() && node.booleanValue()) {
+            return Frame.ANY_STRING;
+        }
+        if (!node.isObject()) {
+            throw new SchemaException(pointer, "propertyNames must be a string schema");
+        }
+        for (var it = node.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!ANNOTATIONS.contains(k) && !k.equals("type") && !k.equals("enum") && !k.equals("const")
+                    && !STRING.contains(k)) {
+                throw new SchemaException(at(pointer, k), "keyword '" + k + "' in propertyNames is not supported by"
+                        + " structured output");
+            }
+        }
+        JsonNode type = node.get("type");
+        if (type != null && !(type.isTextual() && type.textValue().equals("string"))) {
+            throw new SchemaException(at(pointer, "type"), "propertyNames must have type string");
+        }
+        ObjectNode withType = node.deepCopy();
+        withType.put("type", "string");
+        return shape(withType, pointer); // a Str, or a Literal of strings
+    }
+
+    private static boolean keyAllows(Shape keys, Shape.Property property) {
+        if (keys instanceof Shape.Literal literal) {
+            for (byte[] text : literal.texts) {
+                if (Arrays.equals(text, property.key())) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        return ((Shape.Str) keys).matches(property.name());
     }
 
     private static Shape.Property property(String name, Shape shape, boolean required) {
@@ -387,23 +436,39 @@ final class SchemaCompiler {
     }
 
     private Shape string(JsonNode node, String pointer) {
-        Formats.Format format = null;
+        int minLength = count(node, "minLength", pointer, 0);
+        int maxLength = count(node, "maxLength", pointer, Integer.MAX_VALUE);
+        Regex.Dfa dfa = null;
         if (node.has("format")) {
             String name = node.get("format").asText();
-            format = Formats.SUPPORTED.get(name);
-            if (format == null) {
-                throw new SchemaException(at(pointer, "format"), "format '" + name + "' is not supported by structured"
-                        + " output (supported: " + String.join(", ", Formats.SUPPORTED.keySet().stream().sorted().toList())
-                        + ")");
-            }
-            for (String k : List.of("minLength", "maxLength")) {
-                if (node.has(k)) {
-                    throw new SchemaException(at(pointer, k), k + " beside format is not supported by structured output");
+            Formats.Format format = Formats.SUPPORTED.get(name);
+            if (format != null) {
+                for (String k : List.of("minLength", "maxLength", "pattern")) {
+                    if (node.has(k)) {
+                        throw new SchemaException(at(pointer, k), k + " beside format '" + name + "' is not supported"
+                                + " by structured output");
+                    }
                 }
+                return add(new Shape.Str(0, Integer.MAX_VALUE, format, null));
             }
+            Formats.Pattern written = Formats.PATTERNS.get(name);
+            if (written == null) {
+                throw new SchemaException(at(pointer, "format"), "format '" + name + "' is not supported by structured"
+                        + " output (supported: " + String.join(", ", Formats.names()) + ")");
+            }
+            dfa = Regex.compile(written.regex(), at(pointer, "format"));
+            maxLength = Math.min(maxLength, written.maxLength());
         }
-        return add(new Shape.Str(count(node, "minLength", pointer, 0), count(node, "maxLength", pointer,
-                Integer.MAX_VALUE), format));
+        String where = at(pointer, node.has("pattern") ? "pattern" : "format");
+        if (node.has("pattern")) {
+            if (!node.get("pattern").isTextual()) {
+                throw new SchemaException(where, "pattern must be a string");
+            }
+            Regex.Dfa pattern = Regex.compile(node.get("pattern").textValue(), where);
+            dfa = dfa == null ? pattern : Regex.intersect(dfa, pattern, where);
+        }
+        PatternText text = dfa == null ? null : PatternText.of(dfa, minLength, maxLength, where);
+        return add(new Shape.Str(minLength, maxLength, null, text));
     }
 
     private Shape number(JsonNode node, String pointer, boolean integer) {

@@ -1,5 +1,6 @@
 package io.gpud.grammar;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -33,18 +34,21 @@ abstract sealed class Shape {
 
     /**
      * An object: the declared properties in declared order (a required one may not be
-     * skipped), or, when none are declared and {@code additional} is not null, any keys
-     * whose values have shape {@code additional}.
+     * skipped), or, when none are declared and {@code additional} is not null, any keys of
+     * shape {@code keys} (a string shape: propertyNames) whose values have shape
+     * {@code additional}.
      */
     static final class Obj extends Shape {
         final List<Property> properties;
         final Shape additional;          // values of undeclared keys, or null for none
+        final Shape keys;                // undeclared keys: a Str or a Literal of strings
         int[] requiredTail;              // (properties + 1) bytes of ",key:value" of the required ones from i on
         int[] afterComma;                // (properties + 1) bytes after a comma, from property i on
 
-        Obj(List<Property> properties, Shape additional) {
+        Obj(List<Property> properties, Shape additional, Shape keys) {
             this.properties = properties;
             this.additional = additional;
+            this.keys = keys;
             this.requiredTail = new int[properties.size() + 1];
             this.afterComma = new int[properties.size() + 1];
         }
@@ -89,7 +93,7 @@ abstract sealed class Shape {
                 comma[i] = best;
             }
             if (free()) {
-                comma[0] = sat(2 + 1 + additional.minBytes + 1);
+                comma[0] = sat((long) keys.minBytes + 1 + additional.minBytes + 1);
             }
             int min = sat(2 + Math.max(0, tail[0] - 1));
             boolean changed = min != minBytes || !java.util.Arrays.equals(tail, requiredTail)
@@ -141,21 +145,49 @@ abstract sealed class Shape {
         }
     }
 
-    /** A string of {@code minLength..maxLength} code points, or one of a format's templates. */
+    /**
+     * A string of {@code minLength..maxLength} code points, one of a format's templates, or a
+     * text a pattern allows (with its own length bounds).
+     */
     static final class Str extends Shape {
         final int minLength;
         final int maxLength;
         final Formats.Format format; // null for free text
+        final PatternText pattern;   // null for free text
 
-        Str(int minLength, int maxLength, Formats.Format format) {
+        Str(int minLength, int maxLength, Formats.Format format, PatternText pattern) {
             this.minLength = minLength;
             this.maxLength = maxLength;
             this.format = format;
+            this.pattern = pattern;
+        }
+
+        /** Whether the string {@code text} is one of this shape's. */
+        boolean matches(String text) {
+            if (pattern != null) {
+                return pattern.matches(text);
+            }
+            if (format != null) {
+                byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+                for (int t = 0; t < format.templates().size() && bytes.length == format.length(); t++) {
+                    boolean all = true;
+                    for (int i = 0; i < bytes.length && all; i++) {
+                        all = format.allows(t, i, bytes[i] & 0xFF);
+                    }
+                    if (all) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            int length = text.codePointCount(0, text.length());
+            return length >= minLength && length <= maxLength;
         }
 
         @Override
         boolean update() {
-            int min = format != null ? format.length() + 2 : minLength > maxLength ? UNREACHABLE : sat(2L + minLength);
+            int min = format != null ? format.length() + 2 : pattern != null ? sat(2L + pattern.finish(0, 0))
+                    : minLength > maxLength ? UNREACHABLE : sat(2L + minLength);
             boolean changed = min != minBytes;
             minBytes = min;
             return changed;

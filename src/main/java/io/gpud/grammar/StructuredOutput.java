@@ -3,7 +3,10 @@ package io.gpud.grammar;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gpud.inference.TokenConstraint;
 import io.gpud.inference.Tokenizer;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A JSON document a generation must produce, compiled against one tokenizer's vocabulary.
@@ -81,17 +84,56 @@ public final class StructuredOutput {
 
     /**
      * The budget counts a token per byte of the shortest finish, which holds when each byte
-     * it may need is a token by itself: printable ASCII, and the bytes of the wrapping.
+     * it may need is a token by itself: printable ASCII, the bytes of the wrapping, and those
+     * a pattern's shortest strings may need ({@link PatternText#bytesNeeded}).
      */
     private void checkSingleBytes() {
         for (int b = 0x20; b < 0x7F; b++) {
             requireSingleByte(b);
+        }
+        boolean[] needed = new boolean[256];
+        patterns(root, Collections.newSetFromMap(new IdentityHashMap<>()), needed);
+        for (int b = 0; b < 256; b++) {
+            if (needed[b]) {
+                requireSingleByte(b);
+            }
         }
         for (Frame.Piece piece : before) {
             requireSingleBytes(piece);
         }
         for (Frame.Piece piece : after) {
             requireSingleBytes(piece);
+        }
+    }
+
+    /** Marks the bytes the patterns of the shapes reachable from {@code shape} may need. */
+    private static void patterns(Shape shape, Set<Shape> seen, boolean[] needed) {
+        if (shape == null || !seen.add(shape)) {
+            return;
+        }
+        switch (shape) {
+            case Shape.Str str -> {
+                if (str.pattern != null) {
+                    boolean[] bytes = str.pattern.bytesNeeded();
+                    for (int b = 0; b < 256; b++) {
+                        needed[b] |= bytes[b];
+                    }
+                }
+            }
+            case Shape.Obj obj -> {
+                obj.properties.forEach(p -> patterns(p.shape(), seen, needed));
+                patterns(obj.additional, seen, needed);
+                patterns(obj.keys, seen, needed);
+            }
+            case Shape.Arr arr -> {
+                arr.prefix.forEach(p -> patterns(p, seen, needed));
+                patterns(arr.items, seen, needed);
+            }
+            case Shape.Union union -> union.alternatives.forEach(a -> patterns(a, seen, needed));
+            case Shape.Ref ref -> patterns(ref.target, seen, needed);
+            case Shape.Any any -> { }
+            case Shape.Num num -> { }
+            case Shape.Literal literal -> { }
         }
     }
 

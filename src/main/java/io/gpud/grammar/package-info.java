@@ -44,19 +44,21 @@
  *
  * <ul>
  *   <li>{@code type} (one or an array), {@code properties}, {@code required},
- *       {@code additionalProperties}, {@code enum}, {@code const}, {@code anyOf},
- *       {@code oneOf}, {@code $ref} within the schema ({@code #}, {@code #/$defs/...},
- *       {@code #/definitions/...}; recursion allowed through an object or an
- *       array, while a {@code $ref} that reaches itself through {@code $ref}s and
- *       alternatives alone is refused), {@code items}, {@code prefixItems},
- *       {@code minItems}/{@code maxItems}, {@code minLength}/{@code maxLength} (code
- *       points), {@code minimum}/{@code maximum}/{@code exclusiveMinimum}/{@code exclusiveMaximum},
- *       {@code format} {@code date}, {@code time}, {@code date-time}, {@code uuid} (and
+ *       {@code additionalProperties}, {@code propertyNames} (a string schema for the keys of
+ *       a map, declared names checked against it), {@code enum}, {@code const},
+ *       {@code anyOf}, {@code oneOf}, {@code $ref} within the schema ({@code #},
+ *       {@code #/$defs/...}, {@code #/definitions/...}; recursion allowed through an object
+ *       or an array, while a {@code $ref} that reaches itself through {@code $ref}s and
+ *       alternatives alone is refused), {@code items},
+ *       {@code prefixItems}, {@code minItems}/{@code maxItems}, {@code minLength}/{@code maxLength}
+ *       (code points), {@code pattern}, {@code minimum}/{@code maximum}/{@code exclusiveMinimum}/{@code exclusiveMaximum},
+ *       {@code format} {@code date}, {@code time}, {@code date-time}, {@code uuid},
+ *       {@code email}, {@code hostname}, {@code ipv4}, {@code uri} (and
  *       {@code int32}/{@code int64}/{@code float}/{@code double} on numbers).</li>
  *   <li>Annotations are read and left: {@code $schema}, {@code $id}, {@code $comment},
  *       {@code title}, {@code description}, {@code default}, {@code examples},
  *       {@code deprecated}, {@code readOnly}, {@code writeOnly}.</li>
- *   <li>Everything else ({@code pattern}, {@code allOf}, {@code not}, {@code if},
+ *   <li>Everything else ({@code allOf}, {@code not}, {@code if},
  *       {@code patternProperties}, {@code minProperties}, {@code uniqueItems},
  *       {@code multipleOf}, other formats, ...) is refused with a
  *       {@link io.gpud.grammar.SchemaException} naming its JSON pointer, as are keywords
@@ -91,6 +93,23 @@
  *       between a key and its colon; nesting of free values at most 64 deep; string escapes
  *       {@code \"}, {@code \\}, {@code \/}, {@code \b}, {@code \f}, {@code \n}, {@code \r},
  *       {@code \t} and <code>&#92;u0XXX</code>.</li>
+ *   <li>{@code pattern} ({@code Regex}, {@code PatternText}): the ECMA-262 subset schema
+ *       writers use (classes, escapes, groups, alternation, greedy and lazy quantifiers,
+ *       {@code ^}/{@code $} at the ends; without them the pattern matches anywhere, as JSON
+ *       Schema says) becomes a deterministic automaton over code points, walked byte by byte
+ *       inside the string with the code points written, so it combines with
+ *       {@code minLength}/{@code maxLength} and every state knows its shortest finish.
+ *       Backreferences, lookaround, word boundaries, flags and property escapes are refused,
+ *       as are automata beyond a few thousand states and {@code {n,m}} beyond 1000. The
+ *       characters a JSON string escapes ({@code "}, {@code \}, controls) are written, escaped,
+ *       only where the pattern names them; {@code .}, negated classes and shorthand escapes
+ *       never write them, and <code>&#92;s</code> writes a space, so what is written also
+ *       matches under java.util.regex. The formats {@code email}, {@code hostname},
+ *       {@code ipv4} and {@code uri} are patterns ({@code Formats}) intersected with a
+ *       {@code pattern} beside them: practical subsets strict validators accept (hosts end
+ *       in a common top-level domain; an email is at most 64 characters; a URI is
+ *       {@code scheme://host/path?query} without percent-encoding); a pattern beside
+ *       {@code date}, {@code time}, {@code date-time} or {@code uuid} is refused.</li>
  *   <li>The budget counts one token per byte of the shortest finish, so it is safe rather
  *       than tight: a model that would close in fewer, longer tokens is stopped from
  *       spending its last few tokens on anything else.</li>
