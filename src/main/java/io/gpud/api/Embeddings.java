@@ -163,14 +163,16 @@ final class Embeddings {
         int next = 0;
         int done = 0;
         long giveUpAt = time.nanos() + PATIENCE.toNanos();
-        metrics.promptTokens.add(batch.promptTokens(), engine.info().name());
         try {
             while (done < tokens.size()) {
                 Admission.Rejected full = null;
                 while (full == null && next < tokens.size() && running.size() < WINDOW) {
                     var request = new EmbeddingRequest(Ids.random("emb-", 20), tokens.get(next), batch.normalize());
                     switch (engine.embed(request, listener(next, outcomes))) {
-                        case Admission.Accepted a -> running.put(next++, a.generation());
+                        case Admission.Accepted a -> {
+                            metrics.promptTokens.add(request.tokens().length, engine.info().name());
+                            running.put(next++, a.generation());
+                        }
                         case Admission.Rejected r -> full = r;
                         case Admission.Refused r -> throw ApiException.invalid("model", r.reason());
                     }
