@@ -188,11 +188,11 @@ public final class ApiServer implements AutoCloseable {
                 caps.data(), config.maxConnectionsPerClient(), caps.peers(), budget.capacityBytes(), budget.perClientBytes(),
                 config.headerTimeout(), config.bodyTimeout(), config.idleTimeout());
         this.generations = new Generations(catalog, metrics, d.defaultMaxTokens(), config.retryAfter(), time);
-        this.openAi = new OpenAiHandlers(catalog, generations, new Embeddings(generations, metrics, config.retryAfter()),
-                time);
+        var embeddings = new Embeddings(generations, metrics, config.retryAfter(), time);
+        this.openAi = new OpenAiHandlers(catalog, generations, embeddings, time);
         this.openAiResponses = new OpenAiResponses(generations, time);
         this.ollamaModels = new OllamaModels(catalog, generations, time);
-        this.ollama = new OllamaHandlers(catalog, generations, ollamaModels, time);
+        this.ollama = new OllamaHandlers(catalog, generations, embeddings, ollamaModels, time);
         this.cors = new Cors(config.corsOrigins());
         this.secure = new SecureHandlers(d.secure(), node, time, generations, openAi, bodies);
         this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));

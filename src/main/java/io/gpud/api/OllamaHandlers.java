@@ -5,13 +5,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.gpud.core.Ids;
 import io.gpud.core.Time;
-import io.gpud.inference.Admission;
 import io.gpud.inference.ChatTemplate;
 import io.gpud.inference.Completion;
-import io.gpud.inference.EmbeddingListener;
-import io.gpud.inference.EmbeddingRequest;
 import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.ReplyFormat;
@@ -26,8 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Ollama's generation routes, as the {@code ollama} client libraries and Open WebUI call
@@ -74,11 +68,14 @@ final class OllamaHandlers {
     private final ModelCatalog catalog;
     private final Generations generations;
     private final OllamaModels models;
+    private final Embeddings embeddings;
     private final Time time;
 
-    OllamaHandlers(ModelCatalog catalog, Generations generations, OllamaModels models, Time time) {
+    OllamaHandlers(ModelCatalog catalog, Generations generations, Embeddings embeddings, OllamaModels models,
+                   Time time) {
         this.catalog = catalog;
         this.generations = generations;
+        this.embeddings = embeddings;
         this.models = models;
         this.time = time;
     }
@@ -374,9 +371,10 @@ final class OllamaHandlers {
     }
 
     /**
-     * {@code POST /api/embed}: {@code input} (a string or an array of strings), each embedded
-     * (mean-pooled, normalised); {@code truncate} (default true) cuts an input to the context,
-     * false refuses it.
+     * {@code POST /api/embed}: {@code input} (a string or an array of strings, at most
+     * {@link Embeddings#MAX_INPUTS}), each embedded (mean-pooled, normalised) by
+     * {@link Embeddings}; {@code truncate} (default true) cuts an input to the context, false
+     * refuses it. No input only loads the model, as Ollama's.
      */
     void embed(ServerRequest req, ServerResponse res, ObjectNode body) {
         long start = time.nanos();
@@ -386,39 +384,31 @@ final class OllamaHandlers {
         int numCtx = embedOptions(body);
         boolean truncate = Fields.bool(body, "truncate").orElse(true);
         Optional<Duration> keepAlive = OllamaRequests.keepAlive(body);
-        List<String> inputs = new ArrayList<>();
+        var inputs = new ArrayList<Embeddings.Input>();
         JsonNode input = Fields.get(body, "input").orElse(null);
         if (input != null && input.isTextual()) {
-            inputs.add(input.textValue());
+            inputs.add(new Embeddings.Input.Text(input.textValue()));
         } else if (input != null && input.isArray()) {
             for (int i = 0; i < input.size(); i++) {
                 if (!input.get(i).isTextual()) {
                     throw Fields.wrongType("input[" + i + "]", "a string", input.get(i));
                 }
-                inputs.add(input.get(i).textValue());
+                inputs.add(new Embeddings.Input.Text(input.get(i).textValue()));
             }
         } else if (input != null) {
             throw Fields.wrongType("input", "a string or an array of strings", input);
         }
-        Engine engine = generations.engine(model);
-        String name = engine.info().name();
-        int context = Math.min(engine.info().contextLength(), numCtx > 0 ? numCtx : Integer.MAX_VALUE);
-        var tokens = new ArrayList<int[]>();
-        int promptTokens = 0;
-        for (int i = 0; i < inputs.size(); i++) {
-            int[] ids = engine.tokenizer().encode(inputs.get(i), true);
-            if (ids.length > context) {
-                if (!truncate) {
-                    throw ApiException.contextLengthExceeded("input[" + i + "]", ids.length, context);
-                }
-                ids = java.util.Arrays.copyOf(ids, context);
-            }
-            promptTokens += ids.length;
-            tokens.add(ids);
+        if (inputs.isEmpty()) {
+            Engine engine = generations.engine(model);
+            keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
+            Responses.json(res, 200, new EmbedReply(engine.info().name(), List.of(), time.nanos() - start, 0L, 0));
+            return;
         }
-        List<float[]> vectors = embedAll(engine, tokens, true);
-        keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
-        Responses.json(res, 200, new EmbedReply(name, vectors, time.nanos() - start, 0L, promptTokens));
+        Embeddings.Embedded embedded = embeddings.embed(embeddings.prepare(model, inputs,
+                new Embeddings.Shape("input", numCtx > 0 ? numCtx : Integer.MAX_VALUE, truncate, true)));
+        keepAlive.ifPresent(k -> catalog.residency().keepAlive(embedded.model(), k));
+        Responses.json(res, 200, new EmbedReply(embedded.model(), embedded.vectors(), time.nanos() - start, 0L,
+                embedded.promptTokens()));
     }
 
     /** {@code POST /api/embeddings} (legacy): {@code prompt} → {@code embedding}, not normalised, as Ollama's. */
@@ -428,20 +418,17 @@ final class OllamaHandlers {
         int numCtx = embedOptions(body);
         Optional<Duration> keepAlive = OllamaRequests.keepAlive(body);
         String prompt = Fields.string(body, "prompt").orElse("");
-        Engine engine = generations.engine(model);
         if (prompt.isEmpty()) {
+            Engine engine = generations.engine(model);
             keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
             Responses.json(res, 200, new EmbeddingReply(new float[0]));
             return;
         }
-        int[] ids = engine.tokenizer().encode(prompt, true);
-        int context = Math.min(engine.info().contextLength(), numCtx > 0 ? numCtx : Integer.MAX_VALUE);
-        if (ids.length > context) {
-            throw ApiException.contextLengthExceeded("prompt", ids.length, context);
-        }
-        float[] vector = embedAll(engine, List.of(ids), false).getFirst();
-        keepAlive.ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
-        Responses.json(res, 200, new EmbeddingReply(vector));
+        Embeddings.Embedded embedded = embeddings.embed(embeddings.prepare(model,
+                List.of(new Embeddings.Input.Text(prompt)),
+                new Embeddings.Shape("prompt", numCtx > 0 ? numCtx : Integer.MAX_VALUE, false, false)));
+        keepAlive.ifPresent(k -> catalog.residency().keepAlive(embedded.model(), k));
+        Responses.json(res, 200, new EmbeddingReply(embedded.vectors().getFirst()));
     }
 
     /** The embedding routes' {@code options}: num_ctx and the host hints; the sampling options mean nothing here. */
@@ -455,42 +442,6 @@ final class OllamaHandlers {
             throw ApiException.invalid("options.num_ctx", "'options.num_ctx' was " + numCtx + ", must be positive");
         }
         return numCtx;
-    }
-
-    /** Submits every text to the engine at once (the scheduler batches them) and waits for all. */
-    private List<float[]> embedAll(Engine engine, List<int[]> texts, boolean normalize) {
-        var futures = new ArrayList<CompletableFuture<float[]>>();
-        for (int[] ids : texts) {
-            var future = new CompletableFuture<float[]>();
-            var request = new EmbeddingRequest(Ids.random("emb-", 20), ids, normalize);
-            switch (engine.embed(request, new EmbeddingListener() {
-                @Override
-                public void onEmbedding(float[] vector) {
-                    future.complete(vector);
-                }
-
-                @Override
-                public void onFailure(RuntimeException error) {
-                    future.completeExceptionally(error);
-                }
-            })) {
-                case Admission.Accepted a -> futures.add(future);
-                case Admission.Rejected r -> throw ApiException.overloaded(r.reason(), r.retryAfter());
-                case Admission.Refused r -> throw ApiException.exceedsEngine(r.reason());
-            }
-        }
-        var vectors = new ArrayList<float[]>(futures.size());
-        for (var future : futures) {
-            try {
-                vectors.add(future.get());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ApiException.unavailable("the server is stopping", Duration.ofSeconds(1));
-            } catch (ExecutionException e) {
-                throw ApiException.internal("embedding failed", e.getCause());
-            }
-        }
-        return vectors;
     }
 
     /** 400 naming {@code field} when the request carries it (anything but null, false or empty). */

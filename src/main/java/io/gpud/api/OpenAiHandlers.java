@@ -20,6 +20,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -179,12 +180,14 @@ final class OpenAiHandlers {
                     + "', must be float or base64");
         }
         var dimensions = Fields.positive(body, "dimensions");
-        Embeddings.Embedded embedded = embeddings.embed(model, inputs, "input");
-        int width = embedded.vectors().getFirst().length;
-        if (dimensions.isPresent() && dimensions.getAsInt() != width) {
-            throw ApiException.invalid("dimensions", "'dimensions' was " + dimensions.getAsInt() + "; the model '"
-                    + embedded.model() + "' embeds in " + width + " dimensions only");
+        Embeddings.Batch batch = embeddings.prepare(model, inputs,
+                new Embeddings.Shape("input", Integer.MAX_VALUE, false, true));
+        int known = batch.engine().info().embeddingLength();
+        if (known > 0) {
+            checkDimensions(dimensions, known, batch.engine().info().name());
         }
+        Embeddings.Embedded embedded = embeddings.embed(batch);
+        checkDimensions(dimensions, embedded.vectors().getFirst().length, embedded.model());
         if (user != null) {
             Choices.logEndUser("embeddings of " + inputs.size() + " inputs", user);
         }
@@ -195,6 +198,14 @@ final class OpenAiHandlers {
         }
         Responses.json(res, 200, new EmbeddingList("list", data, embedded.model(),
                 new EmbeddingUsage(embedded.promptTokens(), embedded.promptTokens())));
+    }
+
+    /** 400 naming {@code dimensions} when it asks for another width than the model's. */
+    private static void checkDimensions(OptionalInt dimensions, int width, String model) {
+        if (dimensions.isPresent() && dimensions.getAsInt() != width) {
+            throw ApiException.invalid("dimensions", "'dimensions' was " + dimensions.getAsInt() + "; the model '"
+                    + model + "' embeds in " + width + " dimensions only");
+        }
     }
 
     private static String base64(float[] vector) {
@@ -209,7 +220,7 @@ final class OpenAiHandlers {
         JsonNode input = Fields.get(body, "input")
                 .orElseThrow(() -> ApiException.invalid("input", "'input' is required"));
         if (input.isTextual()) {
-            return List.of(new Embeddings.Input.Text(input.textValue()));
+            return List.of(text(input, "input"));
         }
         if (!input.isArray()) {
             throw Fields.wrongType("input", "a string or an array", input);
@@ -221,7 +232,7 @@ final class OpenAiHandlers {
         for (int i = 0; i < input.size(); i++) {
             JsonNode item = input.get(i);
             if (item.isTextual()) {
-                inputs.add(new Embeddings.Input.Text(item.textValue()));
+                inputs.add(text(item, input.size() == 1 ? "input" : "input[" + i + "]"));
             } else if (item.isArray()) {
                 inputs.add(new Embeddings.Input.TokenIds(tokenIds(item, "input[" + i + "]")));
             } else {
@@ -229,6 +240,14 @@ final class OpenAiHandlers {
             }
         }
         return inputs;
+    }
+
+    /** A text input; an empty one is refused, as OpenAI does. */
+    private static Embeddings.Input text(JsonNode text, String param) {
+        if (text.textValue().isEmpty()) {
+            throw ApiException.invalid(param, "'" + param + "' is an empty string; there is nothing to embed");
+        }
+        return new Embeddings.Input.Text(text.textValue());
     }
 
     /** An array of token ids (integers). */

@@ -42,9 +42,14 @@ abstract class ApiServerTestBase {
 
     @BeforeEach
     void startServer() {
-        var config = new ApiConfig("127.0.0.1", 0, 0, MAX_BODY, MAX_DEPTH, Duration.ofSeconds(2));
+        var config = new ApiConfig("127.0.0.1", 0, 0, maxBodyBytes(), MAX_DEPTH, Duration.ofSeconds(2));
         server = new ApiServer(ApiServer.Dependencies.local(config, node, () -> List.copyOf(engines), registry,
                 DEFAULT_MAX_TOKENS)).start();
+    }
+
+    /** The server's {@code api.maxBodyBytes}: {@link #MAX_BODY} unless a test needs large bodies. */
+    long maxBodyBytes() {
+        return MAX_BODY;
     }
 
     @AfterEach

@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -53,6 +54,20 @@ final class FakeEngine implements Engine {
     /** ASCII text every generation emits, byte by byte, before it stops; null: the letters a, b, c, … */
     volatile String reply;
     final List<EmbeddingRequest> embedded = new CopyOnWriteArrayList<>();
+    /** Embeddings admitted and not finished at most; a further one is rejected as a full queue. */
+    volatile int embeddingCapacity = Integer.MAX_VALUE;
+    /** After this many embeddings are admitted, the next {@link #rejectedBurst} submissions are rejected as full. */
+    volatile int burstAfter = Integer.MAX_VALUE;
+    final AtomicInteger rejectedBurst = new AtomicInteger();
+    /** An embedding whose tokens hold this id fails at once; -1: none fails. */
+    volatile int failEmbeddingsWith = -1;
+    /** Embeddings finish once this completes (or they are cancelled); complete by default. */
+    volatile CompletableFuture<Void> embeddingGate = CompletableFuture.completedFuture(null);
+    final AtomicInteger embeddingsRunning = new AtomicInteger();
+    /** The most embeddings admitted and not finished at one time. */
+    final AtomicInteger embeddingsPeak = new AtomicInteger();
+    final AtomicInteger embeddingsRejected = new AtomicInteger();
+    final AtomicInteger embeddingsCancelled = new AtomicInteger();
     /** The chat template; by default "role: content\n" per message, then "assistant: ". */
     volatile ChatTemplate chatTemplate = (conversation, addGenerationPrompt) -> conversation.messages().stream()
             .map(m -> m.role() + ": " + m.content() + "\n")
@@ -63,7 +78,7 @@ final class FakeEngine implements Engine {
 
     FakeEngine(String name, int contextLength) {
         this.info = new ModelInfo(name, "llama2c", "llama", 260_000, contextLength, 258, "F32", 1_040_000,
-                1_700_000_000L);
+                1_700_000_000L, 4);
     }
 
     @Override
@@ -241,6 +256,10 @@ final class FakeEngine implements Engine {
     /**
      * Embeds on its own thread: the vector is (token count, sum of the token ids, 1, 0),
      * scaled to unit length when the request asks; the request is kept in {@link #embedded}.
+     * At most {@link #embeddingCapacity} run at once, and a burst of rejections may be set
+     * ({@link #burstAfter}); each waits for {@link #embeddingGate}
+     * unless it fails ({@link #failEmbeddingsWith}) or is cancelled (counted, then failed). An
+     * embedding leaves the running count before its listener hears, as the engine frees a place.
      */
     @Override
     public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
@@ -250,17 +269,49 @@ final class FakeEngine implements Engine {
         if (refusing != null) {
             return new Admission.Refused(refusing);
         }
+        if (embedded.size() >= burstAfter && rejectedBurst.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            embeddingsRejected.incrementAndGet();
+            return new Admission.Rejected("queue is full (a burst of other work)", Duration.ofSeconds(3));
+        }
+        int running;
+        do {
+            running = embeddingsRunning.get();
+            if (running >= embeddingCapacity) {
+                embeddingsRejected.incrementAndGet();
+                return new Admission.Rejected("queue is full (" + running + " embeddings)", Duration.ofSeconds(3));
+            }
+        } while (!embeddingsRunning.compareAndSet(running, running + 1));
+        embeddingsPeak.accumulateAndGet(running + 1, Math::max);
         embedded.add(request);
         float sum = 0;
+        boolean fails = false;
         for (int t : request.tokens()) {
             sum += t;
+            fails |= t == failEmbeddingsWith;
         }
         float[] v = {request.tokens().length, sum, 1, 0};
         float norm = request.normalize() ? (float) Math.sqrt(v[0] * v[0] + v[1] * v[1] + 1) : 1;
         for (int i = 0; i < v.length; i++) {
             v[i] /= norm;
         }
-        Thread.ofVirtual().start(() -> listener.onEmbedding(v));
+        var stop = new CompletableFuture<Void>();
+        CompletableFuture<Void> gate = embeddingGate;
+        boolean failing = fails;
+        Thread.ofVirtual().start(() -> {
+            if (!failing) {
+                CompletableFuture.anyOf(stop, gate).join();
+            }
+            embeddingsRunning.decrementAndGet();
+            if (failing) {
+                listener.onFailure(new IllegalStateException("the fake engine fails embeddings with token "
+                        + failEmbeddingsWith));
+            } else if (stop.isDone()) {
+                embeddingsCancelled.incrementAndGet();
+                listener.onFailure(new IllegalStateException("embedding " + request.requestId() + " was cancelled"));
+            } else {
+                listener.onEmbedding(v);
+            }
+        });
         return new Admission.Accepted(new Generation() {
             @Override
             public String requestId() {
@@ -269,6 +320,7 @@ final class FakeEngine implements Engine {
 
             @Override
             public void cancel() {
+                stop.complete(null);
             }
         });
     }
