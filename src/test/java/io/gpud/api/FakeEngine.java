@@ -81,6 +81,14 @@ final class FakeEngine implements Engine {
                 1_700_000_000L, 4);
     }
 
+    /** Positions one sequence holds; below the context where a test plays a device cut into slots. */
+    volatile int positionLimit = Integer.MAX_VALUE;
+
+    @Override
+    public int positionLimit() {
+        return Math.min(positionLimit, info.contextLength());
+    }
+
     @Override
     public ModelInfo info() {
         return info;

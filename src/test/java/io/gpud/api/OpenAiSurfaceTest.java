@@ -101,6 +101,18 @@ class OpenAiSurfaceTest extends ApiServerTestBase {
     }
 
     @Test
+    void theTokenBudgetFitsTheDevicesSlotWhereItHoldsLessThanTheContext() throws Exception {
+        engine.positionLimit = 20;
+        var response = post("/v1/completions", "{\"model\":\"fake\",\"prompt\":\"hi\",\"max_tokens\":50}");
+        assertEquals(200, response.statusCode(), response.body());
+        GenerationRequest request = engine.submitted.getLast();
+        assertEquals(20 - request.promptTokens().length, request.maxTokens(), "the budget ends where the slot ends");
+        JsonNode error = assertOpenAiError(post("/v1/completions", "{\"model\":\"fake\",\"prompt\":\""
+                + "x".repeat(30) + "\",\"max_tokens\":5}"), 400);
+        assertTrue(error.get("message").asText().contains("20"), error.toString());
+    }
+
+    @Test
     void stopSequencesAreRefusedBesideAStructuredOutputTheyCouldCutShort() throws Exception {
         JsonNode error = assertOpenAiError(post("/v1/chat/completions", """
                 {"model":"fake","messages":[{"role":"user","content":"hi"}],"max_tokens":40,
