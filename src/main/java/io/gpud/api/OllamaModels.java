@@ -145,9 +145,12 @@ final class OllamaModels {
         return info;
     }
 
-    /** completion and embedding always; tools and thinking where the model's template has them. */
+    /** completion always; embedding where the backend computes them; tools and thinking where the template has them. */
     private static List<String> capabilities(Engine engine) {
-        var out = new ArrayList<>(List.of("completion", "embedding"));
+        var out = new ArrayList<>(List.of("completion"));
+        if (engine.embeds()) {
+            out.add("embedding");
+        }
         ReplyFormat format = ReplyFormat.of(engine.chatTemplate());
         if (format.supportsTools()) {
             out.add("tools");

@@ -52,6 +52,11 @@ public interface Engine extends AutoCloseable {
         return new Admission.Refused("the model " + info().name() + " on " + device() + " does not compute embeddings");
     }
 
+    /** Whether {@link #embed} can be admitted here at all (a backend may not compute embeddings). */
+    default boolean embeds() {
+        return false;
+    }
+
     /** Sequences admitted and not finished, including queued ones. */
     int inFlight();
 

@@ -114,6 +114,11 @@ public final class EngineScheduler<P> implements Engine {
     }
 
     @Override
+    public boolean embeds() {
+        return backend.refusesEmbeddings().isEmpty();
+    }
+
+    @Override
     public int positionLimit() {
         return Math.min(backend.info().contextLength(), backend.positionLimit());
     }

@@ -69,6 +69,11 @@ public final class ReloadableEngine implements Engine {
     }
 
     @Override
+    public boolean embeds() {
+        return serving.engine().embeds();
+    }
+
+    @Override
     public int positionLimit() {
         return serving.engine().positionLimit();
     }

@@ -31,6 +31,11 @@ final class CountingEngine implements Engine {
     }
 
     @Override
+    public boolean embeds() {
+        return engine.embeds();
+    }
+
+    @Override
     public int positionLimit() {
         return engine.positionLimit();
     }

@@ -238,6 +238,11 @@ final class ResidentEngine implements Engine {
     }
 
     @Override
+    public boolean embeds() {
+        return last.embeds();
+    }
+
+    @Override
     public int positionLimit() {
         return last.positionLimit();
     }

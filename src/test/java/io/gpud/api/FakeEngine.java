@@ -85,6 +85,11 @@ final class FakeEngine implements Engine {
     volatile int positionLimit = Integer.MAX_VALUE;
 
     @Override
+    public boolean embeds() {
+        return refusing == null;
+    }
+
+    @Override
     public int positionLimit() {
         return Math.min(positionLimit, info.contextLength());
     }

@@ -58,8 +58,12 @@ class OllamaRoutesTest extends ApiServerTestBase {
             assertEquals(260_000, body.at("/model_info/general.parameter_count").asLong());
             assertTrue(body.get("template").isTextual());
             assertEquals("completion", body.at("/capabilities/0").asText());
+            assertEquals("embedding", body.at("/capabilities/1").asText());
         }
         assertEquals(404, post("/api/show", "{\"model\":\"fake:v9\"}").statusCode());
+        engine.refusing = "the fake backend does not compute embeddings";
+        assertFalse(json(post("/api/show", "{\"model\":\"fake\"}")).get("capabilities").toString().contains("embedding"),
+                "a backend that does not embed does not claim to");
     }
 
     @Test
