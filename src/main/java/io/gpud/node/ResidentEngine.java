@@ -15,6 +15,7 @@ import io.gpud.inference.Tokenizer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,27 +144,37 @@ final class ResidentEngine implements Engine {
 
     @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
-        Engine engine;
-        try {
-            engine = acquire();
-        } catch (RuntimeException e) {
-            return new Admission.Rejected("the model could not be loaded again: " + e.getMessage(), LOAD_FAILED_RETRY);
-        }
-        Admission admission;
-        try {
-            admission = engine.submit(request, new Counted(listener, this::ended));
-        } catch (RuntimeException e) {
-            ended();
-            throw e;
-        }
-        if (!(admission instanceof Admission.Accepted)) {
-            ended();
-        }
-        return admission;
+        return admitted(engine -> engine.submit(request, new Counted(listener, this::ended)));
     }
 
     @Override
     public Admission embed(EmbeddingRequest request, EmbeddingListener listener) {
+        return admitted(engine -> engine.embed(request, new EmbeddingListener() {
+            @Override
+            public void onEmbedding(float[] vector) {
+                try {
+                    listener.onEmbedding(vector);
+                } finally {
+                    ended();
+                }
+            }
+
+            @Override
+            public void onFailure(RuntimeException error) {
+                try {
+                    listener.onFailure(error);
+                } finally {
+                    ended();
+                }
+            }
+        }));
+    }
+
+    /**
+     * Loads the model if needed and admits one request through {@code submit}, whose
+     * listener must call {@link #ended} once; a request not admitted ends here.
+     */
+    private Admission admitted(Function<Engine, Admission> submit) {
         Engine engine;
         try {
             engine = acquire();
@@ -172,25 +183,7 @@ final class ResidentEngine implements Engine {
         }
         Admission admission;
         try {
-            admission = engine.embed(request, new EmbeddingListener() {
-                @Override
-                public void onEmbedding(float[] vector) {
-                    try {
-                        listener.onEmbedding(vector);
-                    } finally {
-                        ended();
-                    }
-                }
-
-                @Override
-                public void onFailure(RuntimeException error) {
-                    try {
-                        listener.onFailure(error);
-                    } finally {
-                        ended();
-                    }
-                }
-            });
+            admission = submit.apply(engine);
         } catch (RuntimeException e) {
             ended();
             throw e;
