@@ -219,9 +219,4 @@ final class SchemaConstraint implements TokenConstraint {
         heads = next;
         remaining--;
     }
-
-    /** Whether the document is complete (an end-of-generation token may come next). */
-    boolean complete() {
-        return complete(heads);
-    }
 }
