@@ -315,20 +315,25 @@ final class Fields {
             String name = string(function, "name").orElseThrow(() -> ApiException.invalid(
                     callParam + ".function.name", "'" + callParam + ".function.name' is required"));
             JsonNode arguments = get(function, "arguments").orElse(null);
-            Object args = arguments == null ? Map.of() : PLAIN.convertValue(arguments, Object.class);
-            if (arguments != null && arguments.isTextual()) {
-                try {
-                    JsonNode parsed = PLAIN.readTree(arguments.textValue());
-                    if (parsed != null && parsed.isObject()) {
-                        args = PLAIN.convertValue(parsed, Object.class);
-                    }
-                } catch (JsonProcessingException notJson) {
-                    // the arguments stay the text the client sent
-                }
-            }
+            Object args = arguments == null ? Map.of()
+                    : arguments.isTextual() ? toolArguments(arguments.textValue())
+                    : PLAIN.convertValue(arguments, Object.class);
             out.add(new ChatTemplate.ToolCall(string(call, "id").orElse(null), name, args));
         }
         return out;
+    }
+
+    /**
+     * Tool-call arguments sent as JSON text: the object the text holds, as templates expect,
+     * or the text itself where it holds no object.
+     */
+    static Object toolArguments(String text) {
+        try {
+            JsonNode parsed = PLAIN.readTree(text);
+            return parsed != null && parsed.isObject() ? PLAIN.convertValue(parsed, Object.class) : text;
+        } catch (JsonProcessingException notJson) {
+            return text;
+        }
     }
 
     /** A chat role; OpenAI's {@code developer} is the system role. */

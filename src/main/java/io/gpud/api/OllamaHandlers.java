@@ -1,9 +1,8 @@
 package io.gpud.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.annotation.JsonRawValue;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.core.Time;
 import io.gpud.inference.ChatTemplate;
@@ -42,7 +41,6 @@ import java.util.Set;
  */
 final class OllamaHandlers {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     static final Set<String> GENERATE_FIELDS = Set.of("model", "prompt", "suffix", "system", "template", "context",
             "stream", "raw", "format", "keep_alive", "images", "think", "options");
@@ -84,7 +82,8 @@ final class OllamaHandlers {
     record ToolCall(Function function) {
     }
 
-    record Function(String name, Object arguments) {
+    /** {@code arguments}: the parser's compact JSON text of an object, written as that object. */
+    record Function(String name, @JsonRawValue String arguments) {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -124,7 +123,7 @@ final class OllamaHandlers {
                 case ReplyFormat.ReplyEvent.Content c -> content.append(c.text());
                 case ReplyFormat.ReplyEvent.Thinking t -> thinking.append(t.text());
                 case ReplyFormat.ReplyEvent.ToolCall call -> calls.add(new ToolCall(new Function(call.name(),
-                        arguments(call.arguments()))));
+                        call.arguments())));
             }
         }
 
@@ -144,14 +143,6 @@ final class OllamaHandlers {
 
         Message message() {
             return new Message("assistant", content.toString(), thinkingOrNull(), calls.isEmpty() ? null : calls);
-        }
-    }
-
-    private static Object arguments(String json) {
-        try {
-            return JSON.readValue(json, Object.class);
-        } catch (JsonProcessingException notJson) {
-            return json;
         }
     }
 

@@ -556,7 +556,7 @@ final class OpenAiResponses {
                     String name = required(item, param, "name");
                     String arguments = required(item, param, "arguments");
                     callNames.put(callId, name);
-                    var call = new ChatTemplate.ToolCall(callId, name, arguments(arguments));
+                    var call = new ChatTemplate.ToolCall(callId, name, Fields.toolArguments(arguments));
                     ChatTemplate.Message last = messages.isEmpty() ? null : messages.getLast();
                     if (last != null && last.role().equals("assistant") && reasoning == null) {
                         var calls = new ArrayList<>(last.toolCalls());
@@ -591,16 +591,6 @@ final class OpenAiResponses {
     private static String required(ObjectNode item, String param, String name) {
         return Fields.string(item, param + "." + name, name).orElseThrow(() ->
                 ApiException.invalid(param + "." + name, "'" + param + "." + name + "' is required"));
-    }
-
-    /** Tool-call arguments: the object they hold, as templates expect, or the text where it is not an object. */
-    private static Object arguments(String text) {
-        try {
-            JsonNode parsed = PLAIN.readTree(text);
-            return parsed != null && parsed.isObject() ? PLAIN.convertValue(parsed, Object.class) : text;
-        } catch (IOException notJson) {
-            return text;
-        }
     }
 
     /** A message item's content: a string, or {@code input_text} / {@code output_text} parts, joined. */
