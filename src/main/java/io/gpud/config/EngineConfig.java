@@ -18,25 +18,49 @@ package io.gpud.config;
  * @param maxBatchTokens   tokens in one step at most: one per generating sequence plus chunks
  *                         of prompts, which are processed many tokens at a time
  * @param backend          where models run: {@code auto} (the GPU when a usable one is found,
- *                         else the CPU with the reason logged), {@code cpu}, or {@code cuda}
- *                         (the GPU or fail to load)
+ *                         else the CPU with the reason logged), {@code cpu}, {@code cuda}
+ *                         (the GPU or fail to load), or {@code sim}: a simulated GPU whose step
+ *                         times come from a model of one ({@code simProfile}), for testing a
+ *                         fleet on one machine; refused with {@code secure.environment: production}
+ * @param prefixCaching    whether sequences reuse the keys and values of a prompt prefix an
+ *                         earlier sequence computed (the prefix cache). Costs nothing when
+ *                         nothing repeats; off, every prompt is computed in full
+ * @param kvBlockTokens    positions per block of KV memory, the unit the prefix cache names and
+ *                         shares: smaller blocks reuse more of a partly shared prompt, larger ones
+ *                         cost less to hash and to publish to peers
+ * @param simProfile       the simulated GPU of the {@code sim} backend (see the sim backend's
+ *                         profiles); ignored by the others
  */
 public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxTokens, int threads,
-                           long kvCacheBytes, int maxBatchTokens, Backend backend) {
+                           long kvCacheBytes, int maxBatchTokens, Backend backend, boolean prefixCaching,
+                           int kvBlockTokens, String simProfile) {
+
+    /** The default {@code kvBlockTokens}: vLLM's and SGLang's block size. */
+    public static final int DEFAULT_BLOCK_TOKENS = 16;
+
+    /** The default {@code simProfile}. */
+    public static final String DEFAULT_SIM_PROFILE = "l40s-llama-3.1-8b-fp16";
 
     /** The backend choice of {@code engine.backend}. */
     public enum Backend {
-        AUTO, CPU, CUDA;
+        AUTO, CPU, CUDA, SIM;
 
-        /** {@code auto}, {@code cpu} or {@code cuda}, any case. */
+        /** {@code auto}, {@code cpu}, {@code cuda} or {@code sim}, any case. */
         public static Backend parse(String value) {
             for (Backend b : values()) {
                 if (b.name().equalsIgnoreCase(value)) {
                     return b;
                 }
             }
-            throw ConfigException.invalid("engine.backend", "was '" + value + "', must be auto, cpu or cuda");
+            throw ConfigException.invalid("engine.backend", "was '" + value + "', must be auto, cpu, cuda or sim");
         }
+    }
+
+    /** The given limits on {@code backend}, with the prefix cache on in blocks of 16 positions. */
+    public EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxTokens, int threads, long kvCacheBytes,
+                        int maxBatchTokens, Backend backend) {
+        this(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens, backend, true,
+                DEFAULT_BLOCK_TOKENS, DEFAULT_SIM_PROFILE);
     }
 
     /** The given limits on the {@link Backend#AUTO} backend. */
@@ -55,7 +79,11 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
         }
         Validate.range("engine.maxBatchTokens", maxBatchTokens, 1, 65_536);
         if (backend == null) {
-            throw ConfigException.invalid("engine.backend", "is missing, must be auto, cpu or cuda");
+            throw ConfigException.invalid("engine.backend", "is missing, must be auto, cpu, cuda or sim");
+        }
+        Validate.range("engine.kvBlockTokens", kvBlockTokens, 1, 1024);
+        if (simProfile == null || simProfile.isBlank()) {
+            throw ConfigException.invalid("engine.simProfile", "is missing, must name a simulated GPU profile");
         }
         if (maxBatchTokens < maxConcurrent) {
             throw new ConfigException("engine.maxBatchTokens was " + maxBatchTokens
@@ -81,18 +109,24 @@ public record EngineConfig(int queueCapacity, int maxConcurrent, int defaultMaxT
     /** This configuration with {@code threads} threads per matrix product. */
     public EngineConfig withThreads(int threads) {
         return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,
-                backend);
+                backend, prefixCaching, kvBlockTokens, simProfile);
     }
 
     /** This configuration with at most {@code maxBatchTokens} tokens in one step. */
     public EngineConfig withMaxBatchTokens(int maxBatchTokens) {
         return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,
-                backend);
+                backend, prefixCaching, kvBlockTokens, simProfile);
+    }
+
+    /** This configuration with the prefix cache on or off. */
+    public EngineConfig withPrefixCaching(boolean prefixCaching) {
+        return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,
+                backend, prefixCaching, kvBlockTokens, simProfile);
     }
 
     /** This configuration on {@code backend}. */
     public EngineConfig withBackend(Backend backend) {
         return new EngineConfig(queueCapacity, maxConcurrent, defaultMaxTokens, threads, kvCacheBytes, maxBatchTokens,
-                backend);
+                backend, prefixCaching, kvBlockTokens, simProfile);
     }
 }

@@ -28,6 +28,11 @@ public record GpudConfig(NodeConfig node, ApiConfig api, ModelConfig model, Engi
             throw new ConfigException("gossip.insecure was true with secure.environment 'production': cluster traffic "
                     + "without authentication never runs in production; set gossip.keyringFile instead");
         }
+        if (engine.backend() == EngineConfig.Backend.SIM && secure.environment() == SecureConfig.Environment.PRODUCTION) {
+            throw new ConfigException("engine.backend was sim with secure.environment 'production': the simulated GPU "
+                    + "answers with made-up text and only serves tests of a fleet; set engine.backend to auto, cpu or "
+                    + "cuda");
+        }
         if (api.port() != 0 && api.port() == api.metricsPort()) {
             throw new ConfigException("api.port and api.metricsPort were both " + api.port() + ", must differ");
         }

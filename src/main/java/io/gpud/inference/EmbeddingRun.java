@@ -57,6 +57,12 @@ final class EmbeddingRun implements Run {
         return request.tokens();
     }
 
+    /** Every row's hidden state is needed, so nothing is reused; nothing is left for generations either. */
+    @Override
+    public PrefixCache.Use cacheUse() {
+        return PrefixCache.Use.UNSHARED;
+    }
+
     @Override
     public int cachePositions(int limit) {
         return Math.min(limit, request.tokens().length);

@@ -57,6 +57,11 @@ public interface Engine extends AutoCloseable {
         return false;
     }
 
+    /** The prefix cache of this engine's KV memory, if it has one ({@link PrefixCache}). */
+    default Optional<PrefixCacheView> prefixCache() {
+        return Optional.empty();
+    }
+
     /** Sequences admitted and not finished, including queued ones. */
     int inFlight();
 

@@ -129,6 +129,11 @@ public final class EngineScheduler<P> implements Engine {
     }
 
     @Override
+    public Optional<PrefixCacheView> prefixCache() {
+        return backend.prefixCache();
+    }
+
+    @Override
     public ChatTemplate chatTemplate() {
         return backend.chatTemplate();
     }
@@ -355,13 +360,13 @@ public final class EngineScheduler<P> implements Engine {
             while (!queue.isEmpty() && quarantine == null && running.size() < backend.maxSequences()) {
                 Run run = queue.peek();
                 int positions = run.cachePositions(backend.positionLimit());
-                P place = backend.claim(positions);
+                P place = backend.claim(run.promptTokens(), positions, run.cacheUse());
                 if (place == null) {
                     break;
                 }
                 queue.poll();
                 run.start(positions, clock.nanos());
-                var sequence = new Sequence<>(run, place);
+                var sequence = new Sequence<>(run, place, backend.reusedTokens(place));
                 running.add(sequence);
                 runningCount = running.size();
                 embeddingsRunning += sequence.embedding() ? 1 : 0;

@@ -16,6 +16,9 @@ import java.util.Objects;
  * @param topLogprobs  how many alternatives each token's {@link TokenLogprobs} carries (0 to 20), or -1
  *                     for no log-probabilities at all
  * @param constraint   which tokens may come next (structured output), or null for any
+ * @param isolated     a secure-envelope request: its keys and values are neither taken from
+ *                     nor left in the prefix cache, and are zeroed when it ends
+ *                     ({@link PrefixCache.Use#PRIVATE})
  */
 public record GenerationRequest(
         String requestId,
@@ -26,7 +29,8 @@ public record GenerationRequest(
         boolean ignoreEos,
         Penalties penalties,
         int topLogprobs,
-        TokenConstraint constraint) {
+        TokenConstraint constraint,
+        boolean isolated) {
 
     /** Most alternatives a token's log-probabilities carry. */
     public static final int MAX_TOP_LOGPROBS = 20;
@@ -47,6 +51,13 @@ public record GenerationRequest(
         if (maxTokens <= 0) {
             throw new IllegalArgumentException("maxTokens was " + maxTokens + ", must be > 0");
         }
+    }
+
+    /** A request that shares the prefix cache. */
+    public GenerationRequest(String requestId, int[] promptTokens, int maxTokens, Sampling sampling,
+                             List<String> stop, boolean ignoreEos, Penalties penalties, int topLogprobs,
+                             TokenConstraint constraint) {
+        this(requestId, promptTokens, maxTokens, sampling, stop, ignoreEos, penalties, topLogprobs, constraint, false);
     }
 
     /** A request with no penalties, no log-probabilities and no constraint. */

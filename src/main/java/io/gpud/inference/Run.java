@@ -11,6 +11,9 @@ sealed interface Run extends Generation permits SequenceRun, EmbeddingRun {
     /** The tokens the backend runs first, in position order. */
     int[] promptTokens();
 
+    /** How it may use the engine's prefix cache. */
+    PrefixCache.Use cacheUse();
+
     /** Positions its KV cache holds, at most {@code limit}. */
     int cachePositions(int limit);
 

@@ -12,10 +12,16 @@ public final class Sequence<P> {
     private final int[] prompt;
     private int promptFed;
 
-    Sequence(Run run, P place) {
+    /** A sequence whose first {@code reused} prompt tokens' keys and values its place already holds. */
+    Sequence(Run run, P place, int reused) {
         this.run = run;
         this.place = place;
         this.prompt = run.promptTokens();
+        if (reused < 0 || reused >= prompt.length && prompt.length > 0) {
+            throw new IllegalArgumentException("reused " + reused + " of a prompt of " + prompt.length
+                    + " tokens: its last token must run");
+        }
+        this.promptFed = reused;
     }
 
     public P place() {

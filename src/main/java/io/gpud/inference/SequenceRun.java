@@ -91,6 +91,12 @@ public final class SequenceRun implements Run {
         return request.cachePositions(limit);
     }
 
+    /** A secure-envelope request's keys and values are its own; any other shares its prefix. */
+    @Override
+    public PrefixCache.Use cacheUse() {
+        return request.isolated() ? PrefixCache.Use.PRIVATE : PrefixCache.Use.SHARED;
+    }
+
     /** Marks the run cancelled; the scheduler finishes it before its next step. */
     @Override
     public void cancel() {

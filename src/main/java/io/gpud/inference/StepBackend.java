@@ -39,8 +39,28 @@ public interface StepBackend<P> {
      */
     Optional<String> neverHolds(int positions);
 
-    /** A place for a sequence of {@code positions} positions, or null while the running ones leave no room. */
-    P claim(int positions);
+    /**
+     * A place for a sequence of {@code positions} positions whose prompt is {@code prompt},
+     * or null while the running ones leave no room. A backend with a prefix cache
+     * ({@link PrefixCache}) may hand a {@link PrefixCache.Use#SHARED} sequence a place that
+     * already holds the keys and values of the start of its prompt
+     * ({@link #reusedTokens}).
+     */
+    P claim(int[] prompt, int positions, PrefixCache.Use use);
+
+    /**
+     * Prompt tokens whose keys and values {@code place} already held when claimed: the
+     * scheduler feeds the prompt from there. Less than the prompt's length: its last token
+     * always runs, for the logits of the first new token.
+     */
+    default int reusedTokens(P place) {
+        return 0;
+    }
+
+    /** The prefix cache over this backend's KV memory, if it has one. */
+    default Optional<PrefixCacheView> prefixCache() {
+        return Optional.empty();
+    }
 
     /**
      * Why this backend cannot compute embeddings, naming the device; empty when it can. One

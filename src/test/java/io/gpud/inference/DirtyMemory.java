@@ -63,8 +63,18 @@ public final class DirtyMemory<P> implements StepBackend<P> {
     }
 
     @Override
-    public P claim(int positions) {
-        return backend.claim(positions);
+    public P claim(int[] prompt, int positions, PrefixCache.Use use) {
+        return backend.claim(prompt, positions, use);
+    }
+
+    @Override
+    public int reusedTokens(P place) {
+        return backend.reusedTokens(place);
+    }
+
+    @Override
+    public Optional<PrefixCacheView> prefixCache() {
+        return backend.prefixCache();
     }
 
     @Override

@@ -7,6 +7,7 @@ import io.gpud.inference.Engine;
 import io.gpud.inference.EngineScheduler;
 import io.gpud.inference.LlamaModel;
 import io.gpud.inference.ModelInfo;
+import io.gpud.inference.PrefixCache;
 import io.gpud.inference.Sequence;
 import io.gpud.inference.StepBackend;
 import io.gpud.inference.Tokenizer;
@@ -151,7 +152,7 @@ public final class CudaBackend implements StepBackend<Integer> {
     }
 
     @Override
-    public Integer claim(int positions) {
+    public Integer claim(int[] prompt, int positions, PrefixCache.Use use) {
         for (int s = 0; s < slotBusy.length; s++) {
             if (!slotBusy[s]) {
                 slotBusy[s] = true;
