@@ -109,7 +109,7 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
     }
 
     @Override
-    public Llama.KvCache claim(int[] prompt, int positions, PrefixCache.Use use) {
+    public Llama.KvCache claim(int[] prompt, long[] names, int positions, PrefixCache.Use use) {
         long bytes = model.llama().kvCacheBytes(positions);
         if (kvBytesInUse + bytes > config.kvCacheBytes()) {
             return null;

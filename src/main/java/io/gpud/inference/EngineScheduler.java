@@ -360,7 +360,7 @@ public final class EngineScheduler<P> implements Engine {
             while (!queue.isEmpty() && quarantine == null && running.size() < backend.maxSequences()) {
                 Run run = queue.peek();
                 int positions = run.cachePositions(backend.positionLimit());
-                P place = backend.claim(run.promptTokens(), positions, run.cacheUse());
+                P place = backend.claim(run.promptTokens(), run.prefixNames(), positions, run.cacheUse());
                 if (place == null) {
                     break;
                 }

@@ -19,6 +19,10 @@ import java.util.Objects;
  * @param isolated     a secure-envelope request: its keys and values are neither taken from
  *                     nor left in the prefix cache, and are zeroed when it ends
  *                     ({@link PrefixCache.Use#PRIVATE})
+ * @param prefixNames  the names of the prompt's whole blocks ({@link PrefixHashes}) as the
+ *                     node that routed the request computed them, or null: the engine then
+ *                     names them itself. Names never vouch for contents: a block is reused
+ *                     only once its tokens are compared
  */
 public record GenerationRequest(
         String requestId,
@@ -30,7 +34,8 @@ public record GenerationRequest(
         Penalties penalties,
         int topLogprobs,
         TokenConstraint constraint,
-        boolean isolated) {
+        boolean isolated,
+        long[] prefixNames) {
 
     /** Most alternatives a token's log-probabilities carry. */
     public static final int MAX_TOP_LOGPROBS = 20;
@@ -57,7 +62,8 @@ public record GenerationRequest(
     public GenerationRequest(String requestId, int[] promptTokens, int maxTokens, Sampling sampling,
                              List<String> stop, boolean ignoreEos, Penalties penalties, int topLogprobs,
                              TokenConstraint constraint) {
-        this(requestId, promptTokens, maxTokens, sampling, stop, ignoreEos, penalties, topLogprobs, constraint, false);
+        this(requestId, promptTokens, maxTokens, sampling, stop, ignoreEos, penalties, topLogprobs, constraint, false,
+                null);
     }
 
     /** A request with no penalties, no log-probabilities and no constraint. */

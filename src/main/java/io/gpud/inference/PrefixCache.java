@@ -208,10 +208,12 @@ public final class PrefixCache implements PrefixCacheView {
     /**
      * Blocks for a sequence of {@code positions} positions whose prompt is {@code prompt}:
      * a shared one reuses the longest cached chain of its prompt's blocks (leaving at least
-     * its last prompt token to compute). Null, with nothing changed, while the blocks are
-     * taken by running sequences.
+     * its last prompt token to compute). {@code names}, when not null, are the prompt's block
+     * names as a router computed them ({@link PrefixHashes#of}); they spare the hashing, and
+     * a wrong one only costs a miss, since every match compares tokens. Null, with nothing
+     * changed, while the blocks are taken by running sequences.
      */
-    public Table claim(int[] prompt, int positions, Use use) {
+    public Table claim(int[] prompt, long[] names, int positions, Use use) {
         if (positions < Math.max(1, prompt.length)) {
             throw new IllegalArgumentException("positions was " + positions + ", must be at least 1 and the prompt's "
                     + prompt.length);
@@ -230,7 +232,8 @@ public final class PrefixCache implements PrefixCacheView {
             hits = new int[reusable];
             int previous = -1;
             for (int i = 0; i < reusable; i++) {
-                long n = PrefixHashes.next(chain, prompt, i * blockTokens, blockTokens);
+                long n = names != null && i < names.length ? names[i]
+                        : PrefixHashes.next(chain, prompt, i * blockTokens, blockTokens);
                 Integer b = index.get(n);
                 if (b == null || !matches(b, previous, prompt, i * blockTokens)) {
                     break;

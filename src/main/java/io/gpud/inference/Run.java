@@ -14,6 +14,11 @@ sealed interface Run extends Generation permits SequenceRun, EmbeddingRun {
     /** How it may use the engine's prefix cache. */
     PrefixCache.Use cacheUse();
 
+    /** The names of its prompt's whole blocks as a router computed them, or null ({@link GenerationRequest#prefixNames}). */
+    default long[] prefixNames() {
+        return null;
+    }
+
     /** Positions its KV cache holds, at most {@code limit}. */
     int cachePositions(int limit);
 

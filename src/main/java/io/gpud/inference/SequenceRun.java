@@ -91,6 +91,11 @@ public final class SequenceRun implements Run {
         return request.cachePositions(limit);
     }
 
+    @Override
+    public long[] prefixNames() {
+        return request.prefixNames();
+    }
+
     /** A secure-envelope request's keys and values are its own; any other shares its prefix. */
     @Override
     public PrefixCache.Use cacheUse() {

@@ -44,9 +44,10 @@ public interface StepBackend<P> {
      * or null while the running ones leave no room. A backend with a prefix cache
      * ({@link PrefixCache}) may hand a {@link PrefixCache.Use#SHARED} sequence a place that
      * already holds the keys and values of the start of its prompt
-     * ({@link #reusedTokens}).
+     * ({@link #reusedTokens}); {@code names} are the prompt's block names when a router
+     * computed them, else null.
      */
-    P claim(int[] prompt, int positions, PrefixCache.Use use);
+    P claim(int[] prompt, long[] names, int positions, PrefixCache.Use use);
 
     /**
      * Prompt tokens whose keys and values {@code place} already held when claimed: the

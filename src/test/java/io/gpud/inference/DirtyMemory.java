@@ -63,8 +63,8 @@ public final class DirtyMemory<P> implements StepBackend<P> {
     }
 
     @Override
-    public P claim(int[] prompt, int positions, PrefixCache.Use use) {
-        return backend.claim(prompt, positions, use);
+    public P claim(int[] prompt, long[] names, int positions, PrefixCache.Use use) {
+        return backend.claim(prompt, names, positions, use);
     }
 
     @Override

@@ -45,25 +45,25 @@ class PrefixCacheTest {
     void aRepeatedPromptReusesItsWholeBlocksButAlwaysComputesItsLastToken() {
         PrefixCache cache = cache(16);
         int[] prompt = tokens(100, 10);
-        var first = cache.claim(prompt, 14, PrefixCache.Use.SHARED);
+        var first = cache.claim(prompt, null, 14, PrefixCache.Use.SHARED);
         assertEquals(0, first.reusedTokens());
         compute(cache, first, prompt, tokens(500, 4));
         cache.release(first);
 
-        var again = cache.claim(prompt, 14, PrefixCache.Use.SHARED);
+        var again = cache.claim(prompt, null, 14, PrefixCache.Use.SHARED);
         assertEquals(8, again.reusedTokens());
         assertEquals(first.block(0), again.block(0));
         assertEquals(first.block(4), again.block(4));
         cache.release(again);
 
         int[] exact = tokens(100, 8); // two whole blocks: the second is recomputed for its last token's logits
-        var whole = cache.claim(exact, 9, PrefixCache.Use.SHARED);
+        var whole = cache.claim(exact, null, 9, PrefixCache.Use.SHARED);
         assertEquals(4, whole.reusedTokens());
         cache.release(whole);
 
         // the generated tokens registered too: the next turn reuses them
         int[] nextTurn = concat(concat(prompt, tokens(500, 4)), tokens(900, 5));
-        var turn = cache.claim(nextTurn, 20, PrefixCache.Use.SHARED);
+        var turn = cache.claim(nextTurn, null, 20, PrefixCache.Use.SHARED);
         assertEquals(12, turn.reusedTokens());
         cache.release(turn);
 
@@ -75,16 +75,34 @@ class PrefixCacheTest {
     }
 
     @Test
+    void namesARouterComputedSpareTheHashingButNeverVouchForContents() {
+        PrefixCache cache = cache(16);
+        int[] prompt = tokens(100, 10);
+        var first = cache.claim(prompt, null, 10, PrefixCache.Use.SHARED);
+        compute(cache, first, prompt, new int[0]);
+        cache.release(first);
+
+        var named = cache.claim(prompt, PrefixHashes.of(42L, prompt, prompt.length, B), 10, PrefixCache.Use.SHARED);
+        assertEquals(8, named.reusedTokens());
+        cache.release(named);
+
+        int[] other = tokens(300, 10); // another prompt under the first prompt's names
+        var lied = cache.claim(other, PrefixHashes.of(42L, prompt, prompt.length, B), 10, PrefixCache.Use.SHARED);
+        assertEquals(0, lied.reusedTokens());
+        cache.release(lied);
+    }
+
+    @Test
     void aPromptThatDivergesReusesOnlyTheBlocksBeforeTheDifference() {
         PrefixCache cache = cache(16);
         int[] prompt = tokens(0, 12);
-        var first = cache.claim(prompt, 12, PrefixCache.Use.SHARED);
+        var first = cache.claim(prompt, null, 12, PrefixCache.Use.SHARED);
         compute(cache, first, prompt, new int[0]);
         cache.release(first);
 
         int[] other = prompt.clone();
         other[5] = 77; // in block 1
-        var second = cache.claim(other, 12, PrefixCache.Use.SHARED);
+        var second = cache.claim(other, null, 12, PrefixCache.Use.SHARED);
         assertEquals(4, second.reusedTokens());
         cache.release(second);
     }
@@ -93,8 +111,8 @@ class PrefixCacheTest {
     void twoSequencesComputingTheSameBlockEndUpSharingOne() {
         PrefixCache cache = cache(8);
         int[] prompt = tokens(0, 6);
-        var a = cache.claim(prompt, 8, PrefixCache.Use.SHARED);
-        var b = cache.claim(prompt, 8, PrefixCache.Use.SHARED);
+        var a = cache.claim(prompt, null, 8, PrefixCache.Use.SHARED);
+        var b = cache.claim(prompt, null, 8, PrefixCache.Use.SHARED);
         assertEquals(0, a.reusedTokens());
         assertEquals(0, b.reusedTokens());
         assertEquals(4, cache.stats().blocksInUse());
@@ -112,18 +130,18 @@ class PrefixCacheTest {
     void evictionTakesTheDeepestBlocksOfTheLeastRecentlyReleasedSequenceFirst() {
         PrefixCache cache = cache(3);
         int[] one = tokens(0, 9); // blocks 0, 1 registered; block 2 partial
-        var a = cache.claim(one, 9, PrefixCache.Use.SHARED);
+        var a = cache.claim(one, null, 9, PrefixCache.Use.SHARED);
         compute(cache, a, one, new int[0]);
         cache.release(a);
         assertEquals(2, cache.stats().blocksCached());
 
         int[] two = tokens(1000, 8); // needs 2 blocks: 1 is free beyond the 2 cached, so one is evicted
-        var b = cache.claim(two, 8, PrefixCache.Use.SHARED);
+        var b = cache.claim(two, null, 8, PrefixCache.Use.SHARED);
         assertEquals(1, cache.stats().evictions());
         cache.release(b);
 
         // the first block of `one` outlived its continuation
-        var c = cache.claim(one, 9, PrefixCache.Use.SHARED);
+        var c = cache.claim(one, null, 9, PrefixCache.Use.SHARED);
         assertEquals(4, c.reusedTokens());
         cache.release(c);
     }
@@ -131,9 +149,9 @@ class PrefixCacheTest {
     @Test
     void aClaimThatDoesNotFitChangesNothing() {
         PrefixCache cache = cache(3);
-        var a = cache.claim(tokens(0, 8), 8, PrefixCache.Use.SHARED);
-        assertNull(cache.claim(tokens(0, 8), 8, PrefixCache.Use.SHARED));
-        assertNull(cache.claim(tokens(0, 4), 17, PrefixCache.Use.SHARED));
+        var a = cache.claim(tokens(0, 8), null, 8, PrefixCache.Use.SHARED);
+        assertNull(cache.claim(tokens(0, 8), null, 8, PrefixCache.Use.SHARED));
+        assertNull(cache.claim(tokens(0, 4), null, 17, PrefixCache.Use.SHARED));
         assertEquals(2, cache.stats().blocksInUse());
         cache.release(a);
         assertThrows(IllegalStateException.class, () -> cache.release(a));
@@ -143,11 +161,11 @@ class PrefixCacheTest {
     void aPrivateSequenceNeitherReusesNorLeavesBlocksAndItsBlocksAreZeroed() {
         PrefixCache cache = cache(8);
         int[] prompt = tokens(0, 9);
-        var shared = cache.claim(prompt, 9, PrefixCache.Use.SHARED);
+        var shared = cache.claim(prompt, null, 9, PrefixCache.Use.SHARED);
         compute(cache, shared, prompt, new int[0]);
         cache.release(shared);
 
-        var secret = cache.claim(prompt, 9, PrefixCache.Use.PRIVATE);
+        var secret = cache.claim(prompt, null, 9, PrefixCache.Use.PRIVATE);
         assertEquals(0, secret.reusedTokens());
         compute(cache, secret, prompt, new int[0]);
         int[] its = secret.blocks().clone();
@@ -155,7 +173,7 @@ class PrefixCacheTest {
         assertEquals(java.util.Set.of(its[0], its[1], its[2]), java.util.Set.copyOf(scrubbed));
         assertEquals(2, cache.stats().blocksCached()); // only the shared sequence's blocks
 
-        var unshared = cache.claim(prompt, 9, PrefixCache.Use.UNSHARED);
+        var unshared = cache.claim(prompt, null, 9, PrefixCache.Use.UNSHARED);
         assertEquals(0, unshared.reusedTokens());
         cache.release(unshared);
         assertEquals(3, scrubbed.size());
@@ -165,18 +183,18 @@ class PrefixCacheTest {
     void aBlockWhoseParentWasEvictedAndReusedIsNeverMatched() {
         PrefixCache cache = cache(3);
         int[] prompt = tokens(0, 9);
-        var a = cache.claim(prompt, 9, PrefixCache.Use.SHARED);
+        var a = cache.claim(prompt, null, 9, PrefixCache.Use.SHARED);
         compute(cache, a, prompt, new int[0]);
         int parent = a.block(0);
         cache.release(a);
         // two cached (blocks 0 and 1), one free; a sequence of 2 blocks evicts the deepest (block 1)
-        var b = cache.claim(tokens(50, 5), 8, PrefixCache.Use.SHARED);
+        var b = cache.claim(tokens(50, 5), null, 8, PrefixCache.Use.SHARED);
         cache.release(b);
         // and then the prefix itself
-        var c = cache.claim(tokens(70, 5), 12, PrefixCache.Use.SHARED);
+        var c = cache.claim(tokens(70, 5), null, 12, PrefixCache.Use.SHARED);
         assertTrue(IntStream.of(c.blocks()).anyMatch(x -> x == parent));
         cache.release(c);
-        var d = cache.claim(prompt, 9, PrefixCache.Use.SHARED);
+        var d = cache.claim(prompt, null, 9, PrefixCache.Use.SHARED);
         assertEquals(0, d.reusedTokens());
         cache.release(d);
     }
@@ -186,7 +204,7 @@ class PrefixCacheTest {
         PrefixCache cache = cache(4);
         int[] prompt = tokens(0, 6);
         long[] names = PrefixHashes.of(42L, concat(prompt, tokens(100, 3)), 9, B);
-        var a = cache.claim(prompt, 9, PrefixCache.Use.SHARED);
+        var a = cache.claim(prompt, null, 9, PrefixCache.Use.SHARED);
         compute(cache, a, prompt, tokens(100, 3));
         cache.release(a);
         List<Long> held = new ArrayList<>();
@@ -195,7 +213,7 @@ class PrefixCacheTest {
         assertEquals(List.of(names[0], names[1]), held);
         assertTrue(dropped.isEmpty());
 
-        var b = cache.claim(tokens(1000, 16), 16, PrefixCache.Use.SHARED); // takes every block
+        var b = cache.claim(tokens(1000, 16), null, 16, PrefixCache.Use.SHARED); // takes every block
         cache.drainAnnouncements(held::add, dropped::add);
         assertEquals(java.util.Set.of(names[0], names[1]), java.util.Set.copyOf(dropped));
         cache.release(b);

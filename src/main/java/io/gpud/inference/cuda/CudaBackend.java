@@ -152,7 +152,7 @@ public final class CudaBackend implements StepBackend<Integer> {
     }
 
     @Override
-    public Integer claim(int[] prompt, int positions, PrefixCache.Use use) {
+    public Integer claim(int[] prompt, long[] names, int positions, PrefixCache.Use use) {
         for (int s = 0; s < slotBusy.length; s++) {
             if (!slotBusy[s]) {
                 slotBusy[s] = true;
