@@ -95,8 +95,8 @@ def make_workload(a):
     conversation under one of --systems shared system prompts (user i under prompt i mod
     --systems) for a number of turns drawn from --turns; each turn is a new message of
     --message-tokens tokens and asks for max_tokens drawn from a lognormal (median
-    --max-tokens-median, sigma --max-tokens-sigma, clipped to --max-tokens-range), a shape that
-    follows ShareGPT's reply lengths; between a reply and the next turn the user thinks for an
+    --max-tokens-median, sigma --max-tokens-sigma, clipped to --max-tokens-range), long-tailed
+    like ShareGPT's reply lengths; between a reply and the next turn the user thinks for an
     exponential time with mean --think seconds (closed loop within a conversation).
     """
     rng = random.Random(a.seed)
@@ -453,7 +453,10 @@ class Cluster:
             for i in sorted(pending):
                 node, proc = self.nodes[i], self.procs[i]
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{node['id']} exited with {proc.returncode}; its log ends:\n{self.log_tail(i)}")
+                    tail = self.log_tail(i)
+                    hint = (f"\n(this build has no routing.{CACHE_WEIGHT}: run with --no-cache-term)"
+                            if f"unknown setting 'routing.{CACHE_WEIGHT}'" in tail else "")
+                    raise RuntimeError(f"{node['id']} exited with {proc.returncode}; its log ends:\n{tail}{hint}")
                 if node["port"] is None:
                     with open(os.path.join(node["data"], "daemon.log"), errors="replace") as f:
                         for line in f:
@@ -568,6 +571,10 @@ async def run_policy(a, name, cluster, systems, users):
     await sampling
     first, first_at = await start_shot
     last, last_at = await scrape_all(nodes), time.monotonic()
+    if a.records:
+        with open(a.records, "a") as f:
+            for r in records:
+                f.write(json.dumps(dict(r, policy=name, start=r["start"] - t0, end=r["end"] - t0)) + "\n")
     return summarize(a, name, nodes, records, outcome, len(late), first, last, last_at - first_at,
                      busy_samples, w0, w1)
 
@@ -623,6 +630,7 @@ def summarize(a, name, nodes, records, outcome, cancelled, first, last, scraped_
     window = w1 - w0
     return {
         "policy": name,
+        "context": min(n.get("context") or 0 for n in nodes) or None,
         "requests": {"measured": len(measured), "ok": len(ok), "by_status": statuses,
                      "unfinished_at_drain_end": cancelled},
         "users": outcome,
@@ -677,6 +685,9 @@ def report(results, a):
               f"mean in flight {[None if x is None else round(x, 2) for x in r['inflight_mean']]}")
         print(f"  mean prompt tokens {fmt(r['prompt_tokens_mean'], 0)}; hit rate from usage.cached_tokens "
               f"{fmt(r['hit_rate_usage'])}")
+        if r["users"]["context"]:
+            print(f"  note: {r['users']['context']} conversations ended early: their next turn would not fit the "
+                  f"model's context of {r['context']} tokens")
     ratios = {}
     rr, lo, lc = (results.get(k) for k in ("round-robin", "load-only", "load+cache"))
 
@@ -753,6 +764,8 @@ def options(argv):
     w.add_argument("--sample-interval", type=float, default=0.25, help="seconds between in-flight samples (0.25)")
     o = p.add_argument_group("output")
     o.add_argument("--json", help="also write the results here")
+    o.add_argument("--records", help="append every request (policy, user, turn, node, times in s from the\n"
+                                    "policy's start, status, tokens) here, a JSON object a line")
     a = p.parse_args(argv)
     a.policies = [x.strip() for x in a.policies.split(",") if x.strip()]
     unknown = [x for x in a.policies if x not in POLICIES]
