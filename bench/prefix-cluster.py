@@ -529,14 +529,14 @@ async def run_policy(a, name, cluster, systems, users):
             node = pick()
             message = {"role": "user", "content": turn["text"]}
             rec = await chat(node["port"], a.served_name, history + [message], turn["max_tokens"], a.request_timeout)
-            rec.update(user=u["index"], turn=k, sent_to=node["id"])
+            reply = rec.pop("reply")
+            rec.update(user=u["index"], turn=k, sent_to=node["id"], reply_chars=len(reply))
             records.append(rec)
             if rec["status"] != 200:
                 outcome["failed"] += 1
                 return
             prompt_estimate = rec["prompt_tokens"] + rec["completion_tokens"] + 16
-            history += [message, {"role": "assistant", "content": rec["reply"]}]
-            rec["reply"] = len(rec["reply"])
+            history += [message, {"role": "assistant", "content": reply}]
             await asyncio.sleep(turn["think"])
         outcome["finished"] += 1
 
