@@ -128,6 +128,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theSimulatedGpuNeverRunsInProduction() {
+        EngineConfig sim = loader.load(null, Map.of("engine.backend", "sim", "engine.simProfile",
+                "l40s-llama-3.1-8b-int4")).engine();
+        assertEquals(EngineConfig.Backend.SIM, sim.backend());
+        assertEquals("l40s-llama-3.1-8b-int4", sim.simProfile());
+        assertEquals(EngineConfig.DEFAULT_SIM_PROFILE, loader.load(null, Map.of()).engine().simProfile());
+
+        var production = assertThrows(ConfigException.class, () -> loader.load(null,
+                Map.of("engine.backend", "sim", "secure.environment", "production", "gossip.keyringFile",
+                        "/etc/gpud/gossip.keyring")));
+        assertTrue(production.getMessage().startsWith("engine.backend was sim with secure.environment 'production'"),
+                production.getMessage());
+    }
+
+    @Test
     void aFlagDoesNotHideAnInvalidFileValue(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("gpud.yaml");
         Files.writeString(file, "api:\n  port: eighty\n");

@@ -2,9 +2,11 @@ package io.gpud.inference.cuda;
 
 import io.gpud.config.EngineConfig;
 import io.gpud.core.MonotonicClock;
+import io.gpud.core.Time;
 import io.gpud.inference.CpuBackend;
 import io.gpud.inference.Engine;
 import io.gpud.inference.LlamaModel;
+import io.gpud.inference.sim.SimBackend;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -14,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Loads a model on the backend {@code engine.backend} asks for: {@code cpu} on the CPU
  * engine; {@code cuda} on the GPU or not at all; {@code auto} on the GPU when one is usable
- * and the model runs there, else on the CPU, with the reason in the log.
+ * and the model runs there, else on the CPU, with the reason in the log; {@code sim} on a
+ * simulated GPU ({@link SimBackend}), with the file's tokenizer and chat template only.
  */
 public final class Backends {
     private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
@@ -35,11 +38,18 @@ public final class Backends {
         /** The configuration demands a GPU that is not there. */
         record Refuse(String reason) implements Choice {
         }
+
+        /** The simulated GPU of {@code engine.simProfile}. */
+        record Sim() implements Choice {
+        }
     }
 
     static Choice choose(EngineConfig.Backend backend, Supplier<CudaAvailability> probe) {
         if (backend == EngineConfig.Backend.CPU) {
             return new Choice.Cpu(null);
+        }
+        if (backend == EngineConfig.Backend.SIM) {
+            return new Choice.Sim();
         }
         return switch (probe.get()) {
             case CudaAvailability.Usable u -> new Choice.Gpu(u, backend == EngineConfig.Backend.AUTO);
@@ -56,6 +66,8 @@ public final class Backends {
      *
      * @throws CudaBackendException when {@code engine.backend} is {@code cuda} and the model
      *                              cannot run on a GPU here
+     * @throws io.gpud.config.ConfigException when {@code engine.backend} is {@code sim} and
+     *                              {@code engine.simProfile} names no profile
      */
     public static Engine load(Path modelFile, Path tokenizerFile, String servedName, EngineConfig config,
                               Consumer<String> quarantineListener) {
@@ -67,6 +79,9 @@ public final class Backends {
         Choice choice = choose(config.backend(), probe);
         if (choice instanceof Choice.Refuse refuse) {
             throw new CudaBackendException(refuse.reason());
+        }
+        if (choice instanceof Choice.Sim) {
+            return SimBackend.start(modelFile, tokenizerFile, servedName, config, Time.system(), quarantineListener);
         }
         LlamaModel model = LlamaModel.load(modelFile, tokenizerFile, servedName);
         if (choice instanceof Choice.Gpu gpu) {

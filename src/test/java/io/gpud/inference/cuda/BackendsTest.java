@@ -38,6 +38,9 @@ class BackendsTest {
         assertEquals(new Backends.Choice.Gpu(H100, false), Backends.choose(EngineConfig.Backend.CUDA, () -> H100));
         assertEquals(new Backends.Choice.Cpu("no NVIDIA driver: test"),
                 Backends.choose(EngineConfig.Backend.AUTO, () -> NO_DRIVER));
+        assertEquals(new Backends.Choice.Sim(), Backends.choose(EngineConfig.Backend.SIM, () -> {
+            throw new AssertionError("the simulated GPU must not probe for a real one");
+        }));
         var refuse = assertInstanceOf(Backends.Choice.Refuse.class,
                 Backends.choose(EngineConfig.Backend.CUDA, () -> NO_DRIVER));
         assertTrue(refuse.reason().contains("engine.backend is cuda") && refuse.reason().contains("no NVIDIA driver"),
@@ -81,6 +84,17 @@ class BackendsTest {
         var e = assertThrows(CudaBackendException.class,
                 () -> Backends.load(model, null, "m", config, () -> NO_DRIVER, reason -> { }));
         assertTrue(e.getMessage().contains("no NVIDIA driver"), e.getMessage());
+    }
+
+    @Test
+    void simServesOnTheSimulatedGpuWithoutProbingForARealOne(@TempDir Path dir) throws Exception {
+        Path model = SimModels.write(dir.resolve("m.gguf"), GgmlType.F32, 64, 128, 1, 4, 2, 32, null, 1);
+        var config = EngineConfig.limits(4, 2, 8).withBackend(EngineConfig.Backend.SIM);
+        try (Engine engine = Backends.load(model, null, "m", config, () -> H100, reason -> { })) {
+            assertTrue(engine.device().startsWith("sim "), engine.device());
+            assertEquals(32, engine.info().vocabSize());
+            assertEquals(5, generate(engine, 5));
+        }
     }
 
     /**
