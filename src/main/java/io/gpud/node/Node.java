@@ -14,6 +14,7 @@ import io.gpud.enclave.SecureStack;
 import io.gpud.enclave.crypto.PeerTls;
 import io.gpud.membership.Membership;
 import io.gpud.membership.MembershipAgent;
+import io.gpud.membership.PrefixCaches;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.routing.MembershipCandidates;
 import io.gpud.routing.PeerForwarder;
@@ -147,10 +148,11 @@ public final class Node implements AutoCloseable {
         var address = new DataPlaneAddress(advertisedHost(config), config.api().port(),
                 peerTls.isPresent() ? config.routing().peerTls().port() : 0);
         var vivaldi = new Vivaldi(random);
+        var caches = new PrefixCaches(nodeId, new CacheAnnouncements(models::engines, random.nextLong()));
         Membership membership = config.gossip().enabled()
                 ? MembershipAgent.start(nodeId, config.gossip(),
                         NodeServices.metadata(config, NodeState.STARTING, models, address),
-                        () -> NodeServices.load(nodeId, models, time), metrics)
+                        () -> NodeServices.load(nodeId, models, time), caches, metrics)
                 : Membership.disabled();
         started.push(membership);
         membership.exchangeCoordinates(vivaldi);
