@@ -195,8 +195,13 @@ final class PeerRouting {
             if (l.filtered() != null) {
                 out.append("; ").append(l.node()).append(" filtered (").append(l.filtered()).append(')');
             } else {
-                out.append(String.format(Locale.ROOT, "; %s load=%.2f latency=%.2f affinity=%.2f score=%.3f%s",
-                        l.node(), l.load(), l.latency(), l.affinity(), l.score(), l.saturated() ? " saturated" : ""));
+                out.append(String.format(Locale.ROOT, "; %s load=%.2f latency=%.2f affinity=%.2f", l.node(), l.load(),
+                        l.latency(), l.affinity()));
+                if (e.requestBlocks() > 0) {
+                    out.append(String.format(Locale.ROOT, " cache=%.2f(%d/%d)", l.cache(), l.cachedBlocks(),
+                            e.requestBlocks()));
+                }
+                out.append(String.format(Locale.ROOT, " score=%.3f%s", l.score(), l.saturated() ? " saturated" : ""));
             }
         }
         return out.toString().replaceAll("[\\r\\n]", " ");

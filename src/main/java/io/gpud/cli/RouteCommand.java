@@ -63,14 +63,21 @@ final class RouteCommand implements Callable<Integer> {
         if (!e.path("note").isNull()) {
             out.println("note: " + e.path("note").asText());
         }
-        out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %6s %9s  %s%n", "NODE", "REGION", "STATE", "LOAD",
-                "LATENCY", "AFFINITY", "SCORE", "RTT_MS", "");
+        int blocks = e.path("requestBlocks").asInt();
+        if (blocks > 0) {
+            out.printf(Locale.ROOT, "prompt: %d whole KV blocks; CACHE = 1 - held blocks / %d (held/total)%n", blocks,
+                    blocks);
+        }
+        out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %15s %6s %9s  %s%n", "NODE", "REGION", "STATE", "LOAD",
+                "LATENCY", "AFFINITY", "CACHE", "SCORE", "RTT_MS", "");
         for (JsonNode l : e.path("candidates")) {
             String flags = l.path("chosen").asBoolean() ? "<- chosen" : !l.path("filtered").isNull()
                     ? "filtered: " + l.path("filtered").asText() : l.path("saturated").asBoolean() ? "saturated" : "";
-            out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %6s %9.2f  %s%n", l.path("node").asText(),
+            String cache = num(l.path("cache")) + (blocks > 0 ? " (" + l.path("cachedBlocks").asInt() + "/" + blocks
+                    + ")" : "");
+            out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %15s %6s %9.2f  %s%n", l.path("node").asText(),
                     l.path("region").asText(), l.path("state").asText(), num(l.path("load")), num(l.path("latency")),
-                    num(l.path("affinity")), num(l.path("score")), l.path("rttMs").asDouble(), flags);
+                    num(l.path("affinity")), cache, num(l.path("score")), l.path("rttMs").asDouble(), flags);
         }
     }
 

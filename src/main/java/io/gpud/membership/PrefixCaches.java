@@ -210,8 +210,12 @@ public final class PrefixCaches {
 
     // ---------------------------------------------------------------- receiving
 
-    /** A peer's record was accepted (newer than any before): learns its cache news. */
-    void apply(LoadRecord record) {
+    /**
+     * A peer's record was accepted (newer than any before from it): learns its cache news.
+     * The gossip loop calls it; this node's own records are ignored (its announcements come
+     * from its {@link Source}).
+     */
+    public void apply(LoadRecord record) {
         if (record.hasCache() && !record.node().equals(self)) {
             update(record.node(), record.cacheEpoch(), record.held(), record.dropped());
         }
