@@ -162,7 +162,8 @@ public final class Node implements AutoCloseable {
             var routingMetrics = new RoutingMetrics(metrics);
             var self = new RoutingSelf(lifecycle, models, NodeServices.capacity(config), address);
             var router = new Router(config.routing(), new MembershipCandidates(nodeId, region, membership::members,
-                    membership::regionSummaries, self, time, peerTls.isPresent()), vivaldi, time, random, routingMetrics);
+                    membership::regionSummaries, self, time, peerTls.isPresent()), vivaldi, caches, time, random,
+                    routingMetrics);
             var forwarder = new PeerForwarder(nodeId, router,
                     peerTls.map(t -> new PeerForwarder.Tls(t.context(), t.clientParameters())), routingMetrics);
             started.push(forwarder);
