@@ -319,6 +319,19 @@ public final class PrefixCaches {
         return h == null ? List.of() : new ArrayList<>(h.names);
     }
 
+    /** Whether {@code node} is known to hold {@code name}. */
+    public boolean holds(String node, long name) {
+        String[] holding = holders.get(name);
+        if (holding != null) {
+            for (String n : holding) {
+                if (n.equals(node)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Distinct names in the index. */
     public int indexedNames() {
         return holders.size();
