@@ -503,6 +503,16 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
+     * The names of the whole KV blocks of {@code prompt} as {@code /v1/completions} would run
+     * it here (tokenized by this node's engine for {@code model}); empty when this node does
+     * not serve the model or its engine keeps no prefix cache. For route explanations.
+     */
+    public long[] prefixNames(String model, String prompt) {
+        return generations.prefixNames(new Generations.Params(model, new Generations.Prompt.Text(prompt), "prompt", 1,
+                io.gpud.inference.Sampling.greedy(), List.of()));
+    }
+
+    /**
      * A generation route's handler, given the request body read and parsed once, and the
      * prompt's KV block names as the peer that forwarded the request computed them (null when
      * it came from a client, or none came).

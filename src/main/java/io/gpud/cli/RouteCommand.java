@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
 /** {@code gpud route --explain}: where the daemon would send a request now, and why. */
 @Command(name = "route", mixinStandardHelpOptions = true,
         description = "Show where this node would route a request now: every candidate with its load, latency "
-                + "and affinity sub-scores, and why the others were filtered.")
+                + "affinity and cache sub-scores, and why the others were filtered.")
 final class RouteCommand implements Callable<Integer> {
 
     @Mixin
@@ -27,6 +27,10 @@ final class RouteCommand implements Callable<Integer> {
     @Option(names = "--source-ip", paramLabel = "IP", description = "The client address affinity rules see.")
     String sourceIp;
 
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "A prompt, as /v1/completions takes it: the "
+            + "cache term shows how many of its KV blocks each candidate holds (with routing.weightCache above 0).")
+    String prompt;
+
     @Option(names = "--json", description = "Print the explanation as JSON.")
     boolean json;
 
@@ -38,6 +42,9 @@ final class RouteCommand implements Callable<Integer> {
         var body = StatusCommand.JSON.createObjectNode().put("model", model);
         if (sourceIp != null) {
             body.put("sourceIp", sourceIp);
+        }
+        if (prompt != null) {
+            body.put("prompt", prompt);
         }
         String answer = admin.client().post("/v1/route/explain", StatusCommand.JSON.writeValueAsString(body));
         PrintWriter out = spec.commandLine().getOut();
