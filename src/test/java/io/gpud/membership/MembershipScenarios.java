@@ -331,7 +331,7 @@ final class MembershipScenarios {
         long known = 0;
         long asked = 0;
         long recent = net.clock.nanos() - SimClock.s(10);
-        long settled = net.clock.nanos() - SimClock.s(2); // sent in 4 records, a second
+        long settled = net.clock.nanos() - SimClock.s(2); // sent in 2 records, half a second
         for (SimNode node : nodes) {
             var mine = announced.get(node.name);
             if (mine == null) {

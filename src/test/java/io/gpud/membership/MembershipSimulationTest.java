@@ -28,8 +28,8 @@ class MembershipSimulationTest {
     void prefixCacheNewsReachEveryRegionPeerUnder10PercentLoss(long seed) {
         var run = MembershipScenarios.loadChannelTraffic(seed, 30, 30, 0.10, MembershipScenarios.testKeyring(), true,
                 3, 1.5);
-        // each name is sent in 4 records: a peer misses it only by losing all 4 (1e-4)
-        assertTrue(run.namesKnownShare() >= 0.995, "seed " + seed + ": " + run);
+        // each name is sent in 2 records: a peer misses it only by losing both (1e-2); once it would miss 1e-1
+        assertTrue(run.namesKnownShare() >= 0.98, "seed " + seed + ": " + run);
     }
 
     @ParameterizedTest(name = "seed {0}")
