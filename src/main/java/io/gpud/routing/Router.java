@@ -7,6 +7,7 @@ import io.gpud.membership.PrefixCaches;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -343,7 +344,7 @@ public final class Router {
      */
     private void matchPrefixes(CandidateTable t, Candidate self, long[] names, Scratch s) {
         int[] matched = s.matched;
-        java.util.Arrays.fill(matched, 0, t.n + 1, 0);
+        Arrays.fill(matched, 0, t.n + 1, 0);
         String selfNode = self == null ? null : self.node();
         caches.deepest(names, names.length, (node, blocks) -> {
             int slot = node.equals(selfNode) ? 0 : t.slot(node);
