@@ -61,6 +61,9 @@ import java.util.function.LongConsumer;
  * <p>Threads: the sending side ({@link #stamp}) and record intake ({@link #apply}) run on
  * the gossip loop; writes to the index take this object's lock (a few hundred a second),
  * and {@link #deepest} reads the concurrent index without a lock from request threads.
+ * A node whose router gives the cache term no weight announces nothing (its load records
+ * are the plain ones, which nodes from before prefix caching read too; those nodes refuse
+ * a record with cache news, so a region turns the term on once all its nodes know it).
  * Region summaries over the WAN pool carry no names: routing across regions for cache is
  * not worth the bytes (a remote host is chosen only when the local region cannot serve).
  */

@@ -148,7 +148,10 @@ public final class Node implements AutoCloseable {
         var address = new DataPlaneAddress(advertisedHost(config), config.api().port(),
                 peerTls.isPresent() ? config.routing().peerTls().port() : 0);
         var vivaldi = new Vivaldi(random);
-        var caches = new PrefixCaches(nodeId, new CacheAnnouncements(models::engines, random.nextLong()));
+        // Cache news cost every region peer bytes (about 170 kbit/s per node at a busy chat
+        // host's rate): sent only where the router weighs them.
+        var caches = new PrefixCaches(nodeId, config.routing().enabled() && config.routing().weightCache() > 0
+                ? new CacheAnnouncements(models::engines, random.nextLong()) : PrefixCaches.Source.NONE);
         Membership membership = config.gossip().enabled()
                 ? MembershipAgent.start(nodeId, config.gossip(),
                         NodeServices.metadata(config, NodeState.STARTING, models, address),
