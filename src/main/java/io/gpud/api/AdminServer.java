@@ -41,7 +41,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code GET /v1/status} → the {@link NodeStatus} document;</li>
  *   <li>{@code POST /v1/drain} → {@code {"state": "DRAINING"}} (or the state reached);</li>
  *   <li>{@code POST /v1/undrain} → {@code {"state": "READY"}};</li>
- *   <li>{@code POST /v1/route/explain} with {@code {"model", "sourceIp"}} → the routing decision's explanation.</li>
+ *   <li>{@code POST /v1/route/explain} with {@code {"model", "sourceIp", "prompt"}} → the routing decision's
+ *       explanation (the cache term looks for the prompt's blocks, when one is given).</li>
  * </ul>
  * A request's head is capped at {@value #MAX_HEAD_BYTES} bytes, its body at
  * {@value #MAX_BODY_BYTES}, and it must arrive within {@link #REQUEST_TIMEOUT}; anything
@@ -229,7 +230,7 @@ public final class AdminServer implements AutoCloseable {
         };
     }
 
-    /** {@code POST /v1/route/explain} with {@code {"model": "M", "sourceIp": "10.0.0.1"}}. */
+    /** {@code POST /v1/route/explain} with {@code {"model": "M", "sourceIp": "10.0.0.1", "prompt": "..."}}. */
     private Object explain(Request r) {
         requireMethod(r, "POST");
         JsonNode body = jsonBody(r, "{\"model\": \"NAME\", \"sourceIp\": \"IP\"}");
@@ -241,7 +242,12 @@ public final class AdminServer implements AutoCloseable {
         if (!source.isEmpty() && !source.matches("[0-9.]{7,15}|[0-9a-fA-F:]{2,39}")) {
             throw ApiException.invalid("sourceIp", "sourceIp was '" + source + "', not an IP address");
         }
-        var explanation = node.explainRoute(model, source.isEmpty() ? null : source);
+        JsonNode prompt = body.path("prompt");
+        if (!prompt.isMissingNode() && !prompt.isNull() && !prompt.isTextual()) {
+            throw ApiException.invalid("prompt", "prompt must be text, as /v1/completions takes it");
+        }
+        var explanation = node.explainRoute(model, source.isEmpty() ? null : source,
+                prompt.isTextual() ? prompt.textValue() : null);
         if (explanation == null) {
             throw ApiException.invalid(null, "this node does not route (routing.enabled is false)");
         }

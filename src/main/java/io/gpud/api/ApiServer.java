@@ -11,6 +11,7 @@ import io.gpud.inference.Engine;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.routing.PeerForwarder;
+import io.gpud.routing.PrefixNamesHeader;
 import io.gpud.routing.Router;
 import io.helidon.common.tls.TlsClientAuth;
 import io.helidon.http.DirectHandler;
@@ -195,7 +196,8 @@ public final class ApiServer implements AutoCloseable {
         this.ollama = new OllamaHandlers(catalog, generations, embeddings, ollamaModels, time);
         this.cors = new Cors(config.corsOrigins());
         this.secure = new SecureHandlers(d.secure(), node, time, generations, openAi, bodies);
-        this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), config.retryAfter()));
+        this.routing = d.routing().map(r -> new PeerRouting(r.router(), r.forwarder(), generations,
+                config.retryAfter()));
         this.peerListener = d.routing().flatMap(Routing::peers);
         this.hopHeaderOnDataPort = d.routing().isPresent() && peerListener.isEmpty();
         this.listeners = config.host() + ":" + config.port() + " (data plane)"
@@ -441,10 +443,14 @@ public final class ApiServer implements AutoCloseable {
         });
         route(r, Method.GET, "/v1/models", Errors.Dialect.OPENAI, openAi::models);
         route(r, Method.GET, "/v1/models/{id}", Errors.Dialect.OPENAI, openAi::model);
-        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, generation(openAi::completions));
-        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, generation(openAi::chatCompletions));
-        route(r, Method.POST, "/v1/embeddings", Errors.Dialect.OPENAI, generation(openAi::embeddings));
-        route(r, Method.POST, "/v1/responses", Errors.Dialect.OPENAI, generation(openAiResponses::create));
+        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI,
+                generation(openAi::completions, openAi::completionParams));
+        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI,
+                generation(openAi::chatCompletions, openAi::chatParams));
+        route(r, Method.POST, "/v1/embeddings", Errors.Dialect.OPENAI,
+                generation((req, res, body, names) -> openAi.embeddings(req, res, body), PeerRouting.Preview.NONE));
+        route(r, Method.POST, "/v1/responses", Errors.Dialect.OPENAI,
+                generation(openAiResponses::create, openAiResponses::params));
         route(r, Method.POST, "/v1/secure/chat/completions", Errors.Dialect.OPENAI, secure::chatCompletions);
         route(r, Method.POST, "/v1/secure/completions", Errors.Dialect.OPENAI, secure::completions);
         r.route(Method.HEAD, "/", measured("/", Errors.Dialect.OLLAMA, ollamaModels::root));
@@ -454,8 +460,8 @@ public final class ApiServer implements AutoCloseable {
         route(r, Method.GET, "/api/ps", Errors.Dialect.OLLAMA, ollamaModels::ps);
         route(r, Method.POST, "/api/show", Errors.Dialect.OLLAMA,
                 (req, res) -> ollamaModels.show(req, res, bodies.readObject(req)));
-        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, generation(ollama::generate));
-        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, generation(ollama::chat));
+        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, generation(ollama::generate, ollama::generateParams));
+        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, generation(ollama::chat, ollama::chatParams));
         route(r, Method.POST, "/api/embed", Errors.Dialect.OLLAMA, local(ollama::embed));
         route(r, Method.POST, "/api/embeddings", Errors.Dialect.OLLAMA, local(ollama::embeddings));
         for (String path : List.of("/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete")) {
@@ -472,12 +478,12 @@ public final class ApiServer implements AutoCloseable {
             res.header(NODE_HEADER, node.nodeId());
             chain.proceed();
         });
-        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, local(openAi::completions));
-        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, local(openAi::chatCompletions));
+        route(r, Method.POST, "/v1/completions", Errors.Dialect.OPENAI, fromPeer(openAi::completions));
+        route(r, Method.POST, "/v1/chat/completions", Errors.Dialect.OPENAI, fromPeer(openAi::chatCompletions));
         route(r, Method.POST, "/v1/embeddings", Errors.Dialect.OPENAI, local(openAi::embeddings));
-        route(r, Method.POST, "/v1/responses", Errors.Dialect.OPENAI, local(openAiResponses::create));
-        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, local(ollama::generate));
-        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, local(ollama::chat));
+        route(r, Method.POST, "/v1/responses", Errors.Dialect.OPENAI, fromPeer(openAiResponses::create));
+        route(r, Method.POST, "/api/generate", Errors.Dialect.OLLAMA, fromPeer(ollama::generate));
+        route(r, Method.POST, "/api/chat", Errors.Dialect.OLLAMA, fromPeer(ollama::chat));
         r.any(unmatched());
     }
 
@@ -497,25 +503,66 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
+     * The names of the whole KV blocks of {@code prompt} as {@code /v1/completions} would run
+     * it here (tokenized by this node's engine for {@code model}); empty when this node does
+     * not serve the model or its engine keeps no prefix cache. For route explanations.
+     */
+    public long[] prefixNames(String model, String prompt) {
+        return generations.prefixNames(new Generations.Params(model, new Generations.Prompt.Text(prompt), "prompt", 1,
+                io.gpud.inference.Sampling.greedy(), List.of()));
+    }
+
+    /**
+     * A generation route's handler, given the request body read and parsed once, and the
+     * prompt's KV block names as the peer that forwarded the request computed them (null when
+     * it came from a client, or none came).
+     */
+    @FunctionalInterface
+    interface GenerationHandler {
+        void handle(ServerRequest req, ServerResponse res, ObjectNode body, long[] prefixNames) throws Exception;
+    }
+
+    /**
      * A generation route on the data port: the node's state is read once for the request; the
      * body is read and parsed once; the router decides, when this node routes (and, without
-     * peer TLS, the request was not forwarded to it); served here, it needs a node that takes
-     * work (else 503).
+     * peer TLS, the request was not forwarded to it), with the prompt read as {@code preview}
+     * reads it; served here, it needs a node that takes work (else 503).
      */
-    private Handler generation(BodyHandler handler) {
-        Handler local = local(handler);
+    private Handler generation(GenerationHandler handler, PeerRouting.Preview preview) {
+        Handler fromPeer = fromPeer(handler);
         return (req, res) -> {
-            if (routing.isEmpty()
-                    || hopHeaderOnDataPort && req.headers().contains(HeaderNames.create(PeerForwarder.HOP_HEADER))) {
-                local.handle(req, res);
+            if (routing.isEmpty()) {
+                generations.ensureAcceptingWork(node.state());
+                handler.handle(req, res, bodies.readObject(req), null);
+                return;
+            }
+            if (hopHeaderOnDataPort && req.headers().contains(HeaderNames.create(PeerForwarder.HOP_HEADER))) {
+                fromPeer.handle(req, res);
                 return;
             }
             NodeState state = node.state();
             JsonBodies.Body body = bodies.read(req);
-            if (!routing.get().forwarded(req, res, body.bytes(), body.object(), state)) {
+            if (!routing.get().forwarded(req, res, body.bytes(), body.object(), state, preview)) {
                 generations.ensureAcceptingWork(state);
-                handler.handle(req, res, body.object());
+                handler.handle(req, res, body.object(), null);
             }
+        };
+    }
+
+    /**
+     * A generation route a peer forwarded to this node, served here: the prompt's block
+     * names come from {@link PrefixNamesHeader#NAME} (a malformed value is ignored: the
+     * engine names the blocks itself).
+     */
+    private Handler fromPeer(GenerationHandler handler) {
+        return (req, res) -> {
+            generations.ensureAcceptingWork(node.state());
+            String value = req.headers().first(HeaderNames.create(PrefixNamesHeader.NAME)).orElse(null);
+            long[] names = PrefixNamesHeader.decode(value);
+            if (value != null && names == null) {
+                LOG.debug("ignored a malformed {} header of {} characters", PrefixNamesHeader.NAME, value.length());
+            }
+            handler.handle(req, res, bodies.readObject(req), names);
         };
     }
 

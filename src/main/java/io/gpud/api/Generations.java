@@ -12,6 +12,8 @@ import io.gpud.inference.Generation;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelCatalog;
 import io.gpud.inference.Penalties;
+import io.gpud.inference.PrefixCacheView;
+import io.gpud.inference.PrefixHashes;
 import io.gpud.inference.Sampling;
 import io.gpud.inference.TokenConstraint;
 import io.gpud.inference.TokenLogprobs;
@@ -61,9 +63,18 @@ final class Generations {
      * @param penalties   penalties on tokens already in the context
      * @param topLogprobs alternatives per token's log-probabilities, or -1 for none
      * @param constrain   the constraint on what may be generated, or null
+     * @param prefixNames the names of the prompt's whole KV blocks as the peer that routed the
+     *                    request here computed them, or null ({@code GenerationRequest#prefixNames})
      */
     record Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
-                  List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain) {
+                  List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain,
+                  long[] prefixNames) {
+
+        /** Parameters without block names: the engine names the prompt's blocks itself. */
+        Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
+               List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain) {
+            this(model, prompt, promptParam, maxTokens, sampling, stop, penalties, topLogprobs, constrain, null);
+        }
 
         /** Parameters with no penalties, no log-probabilities and no constraint. */
         Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
@@ -178,7 +189,8 @@ final class Generations {
         var stream = new TokenStream();
         TokenConstraint constraint = params.constrain() == null ? null : params.constrain().start(engine, maxTokens);
         var request = new GenerationRequest(Ids.random("req-", 20), prompt, maxTokens, params.sampling(),
-                params.stop(), false, params.penalties(), params.topLogprobs(), constraint);
+                params.stop(), false, params.penalties(), params.topLogprobs(), constraint, false,
+                params.prefixNames());
         return switch (engine.submit(request, stream)) {
             case Admission.Accepted a -> {
                 metrics.promptTokens.add(prompt.length, engine.info().name());
@@ -191,6 +203,34 @@ final class Generations {
 
     /** A prompt's token ids, and its text where it was a rendered conversation (else null). */
     private record Encoded(int[] ids, String text) {
+    }
+
+    private static final long[] NO_NAMES = new long[0];
+
+    /**
+     * The names of the whole KV blocks of the prompt {@code params} asks for, tokenized as
+     * {@link #start} will tokenize it on the engine that will run it ({@link PrefixHashes}):
+     * what the router looks for in the hosts' caches. Empty when this node does not serve
+     * the model, its engine keeps no prefix cache, or the prompt is refused.
+     */
+    long[] prefixNames(Params params) {
+        Engine engine;
+        try {
+            engine = engine(params.model());
+        } catch (ApiException notServed) {
+            return NO_NAMES;
+        }
+        Optional<PrefixCacheView> view = engine.prefixCache();
+        if (view.isEmpty()) {
+            return NO_NAMES;
+        }
+        int[] ids;
+        try {
+            ids = encode(engine, params.prompt(), params.promptParam()).ids();
+        } catch (ApiException refused) {
+            return NO_NAMES;
+        }
+        return PrefixHashes.of(view.get().seed(), ids, ids.length, view.get().blockTokens());
     }
 
     private static Encoded encode(Engine engine, Prompt prompt, String param) {

@@ -28,6 +28,15 @@ public interface NodeControl extends NodeView {
         return null;
     }
 
+    /**
+     * As {@link #explainRoute(String, String)}, for a request whose prompt is {@code prompt}
+     * (as {@code /v1/completions} takes it; null: none), so the cache term looks for its
+     * KV blocks in the hosts' caches.
+     */
+    default RouteExplanation explainRoute(String model, String sourceIp, String prompt) {
+        return explainRoute(model, sourceIp);
+    }
+
     /** The gossip keyring, base64 keys, the primary first; empty without gossip encryption. */
     default List<String> keys() {
         return List.of();

@@ -191,8 +191,20 @@ final class OllamaHandlers {
                            ReplyFormat format, boolean toolsOffered) {
     }
 
-    void generate(ServerRequest req, ServerResponse res, ObjectNode body) throws Exception {
-        long start = time.nanos();
+    /**
+     * A generation route's body as read: the engine, and the generation asked for, or null
+     * when the body only loads or unloads the model ({@code keep_alive}).
+     */
+    private record Ask(Engine engine, boolean stream, Request request) {
+    }
+
+    /** The generation a {@code /api/generate} body asks for, as {@link #generate} reads it; null for none. */
+    Generations.Params generateParams(ObjectNode body) {
+        Request r = generateAsk(body, null).request();
+        return r == null ? null : r.params();
+    }
+
+    private Ask generateAsk(ObjectNode body, long[] prefixNames) {
         Fields.refuseUnknown(body, "", GENERATE_FIELDS);
         refuse(body, "suffix", "fill-in-the-middle is not supported by the models served");
         refuse(body, "template", "the model's own chat template is used; send 'raw': true with a prompt you "
@@ -210,13 +222,8 @@ final class OllamaHandlers {
                     : "think") + "' needs the chat template, which 'raw': true leaves out");
         }
         Engine engine = generations.engine(model);
-        String name = engine.info().name();
         if (prompt.isEmpty() && system.isEmpty()) {
-            Fields.object(body, "options").ifPresent(o -> OllamaRequests.options(body));
-            boolean unload = keepAliveOnly(body, engine);
-            Responses.json(res, 200, new GenerateReply(name, models.now(), "", null, true, unload ? "unload" : "load",
-                    null, null, null, null, null, null));
-            return;
+            return new Ask(engine, stream, null);
         }
         Generations.Prompt text;
         if (!raw) {
@@ -227,7 +234,23 @@ final class OllamaHandlers {
         } else {
             text = new Generations.Prompt.Text(prompt);
         }
-        Request request = request(body, engine, model, text, "prompt", think);
+        return new Ask(engine, stream, request(body, engine, model, text, "prompt", think, prefixNames));
+    }
+
+    void generate(ServerRequest req, ServerResponse res, ObjectNode body, long[] prefixNames) throws Exception {
+        long start = time.nanos();
+        Ask ask = generateAsk(body, prefixNames);
+        Engine engine = ask.engine();
+        String name = engine.info().name();
+        boolean stream = ask.stream();
+        if (ask.request() == null) {
+            Fields.object(body, "options").ifPresent(o -> OllamaRequests.options(body));
+            boolean unload = keepAliveOnly(body, engine);
+            Responses.json(res, 200, new GenerateReply(name, models.now(), "", null, true, unload ? "unload" : "load",
+                    null, null, null, null, null, null));
+            return;
+        }
+        Request request = ask.request();
         Generations.Started started = generations.start(request.params(), start, engine, request.contextLimit());
         request.keepAlive().ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
         var split = splitter(request, started);
@@ -256,22 +279,22 @@ final class OllamaHandlers {
         }
     }
 
-    void chat(ServerRequest req, ServerResponse res, ObjectNode body) throws Exception {
-        long start = time.nanos();
+    /** The generation an {@code /api/chat} body asks for, as {@link #chat} reads it; null for none. */
+    Generations.Params chatParams(ObjectNode body) {
+        Request r = chatAsk(body, null).request();
+        return r == null ? null : r.params();
+    }
+
+    private Ask chatAsk(ObjectNode body, long[] prefixNames) {
         Fields.refuseUnknown(body, "", CHAT_FIELDS);
         refuse(body, "template", "the model's own chat template is used");
         String model = Fields.requiredString(body, "model");
         boolean stream = Fields.bool(body, "stream").orElse(true);
         Optional<Boolean> think = OllamaRequests.think(body);
         Engine engine = generations.engine(model);
-        String name = engine.info().name();
         JsonNode messages = Fields.get(body, "messages").orElse(null);
         if (messages == null || messages.isArray() && messages.isEmpty()) {
-            Fields.object(body, "options").ifPresent(o -> OllamaRequests.options(body));
-            boolean unload = keepAliveOnly(body, engine);
-            Responses.json(res, 200, new ChatReply(name, models.now(), new Message("assistant", "", null, null), true,
-                    unload ? "unload" : "load", null, null, null, null, null, null));
-            return;
+            return new Ask(engine, stream, null);
         }
         if (messages.isArray()) {
             for (int i = 0; i < messages.size(); i++) {
@@ -281,7 +304,24 @@ final class OllamaHandlers {
             }
         }
         ChatTemplate.Conversation conversation = Fields.conversation(body, MESSAGES);
-        Request request = request(body, engine, model, new Generations.Prompt.Chat(conversation), "messages", think);
+        return new Ask(engine, stream, request(body, engine, model, new Generations.Prompt.Chat(conversation),
+                "messages", think, prefixNames));
+    }
+
+    void chat(ServerRequest req, ServerResponse res, ObjectNode body, long[] prefixNames) throws Exception {
+        long start = time.nanos();
+        Ask ask = chatAsk(body, prefixNames);
+        Engine engine = ask.engine();
+        String name = engine.info().name();
+        boolean stream = ask.stream();
+        if (ask.request() == null) {
+            Fields.object(body, "options").ifPresent(o -> OllamaRequests.options(body));
+            boolean unload = keepAliveOnly(body, engine);
+            Responses.json(res, 200, new ChatReply(name, models.now(), new Message("assistant", "", null, null), true,
+                    unload ? "unload" : "load", null, null, null, null, null, null));
+            return;
+        }
+        Request request = ask.request();
         Generations.Started started = generations.start(request.params(), start, engine, request.contextLimit());
         request.keepAlive().ifPresent(k -> catalog.residency().keepAlive(engine.info().name(), k));
         var split = splitter(request, started);
@@ -323,7 +363,7 @@ final class OllamaHandlers {
 
     /** Reads what the two generation routes share, and checks {@code tools} and {@code think} against the model. */
     private Request request(ObjectNode body, Engine engine, String model, Generations.Prompt prompt,
-                            String promptParam, Optional<Boolean> think) {
+                            String promptParam, Optional<Boolean> think, long[] prefixNames) {
         OllamaRequests.Options options = OllamaRequests.options(body);
         int context = engine.info().contextLength();
         if (options.numCtx() > context) {
@@ -351,7 +391,7 @@ final class OllamaHandlers {
                     chat.conversation().tools(), kwargs));
         }
         var params = new Generations.Params(model, prompt, promptParam, options.maxTokens(), options.sampling(),
-                options.stop(), options.penalties(), -1, constrain);
+                options.stop(), options.penalties(), -1, constrain, prefixNames);
         return new Request(engine, params, options.numCtx() > 0 ? options.numCtx() : Integer.MAX_VALUE, keepAlive,
                 format, toolsOffered);
     }

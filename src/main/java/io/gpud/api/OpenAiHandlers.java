@@ -263,9 +263,9 @@ final class OpenAiHandlers {
         return ids;
     }
 
-    void completions(ServerRequest req, ServerResponse res, ObjectNode body) {
+    void completions(ServerRequest req, ServerResponse res, ObjectNode body, long[] prefixNames) {
         long start = time.nanos();
-        TextRequest r = textRequest(body);
+        TextRequest r = textRequest(body, prefixNames);
         if (!r.stream()) {
             Responses.json(res, 200, textCompletion(r, start));
             return;
@@ -306,9 +306,9 @@ final class OpenAiHandlers {
         }
     }
 
-    void chatCompletions(ServerRequest req, ServerResponse res, ObjectNode body) {
+    void chatCompletions(ServerRequest req, ServerResponse res, ObjectNode body, long[] prefixNames) {
         long start = time.nanos();
-        ChatRequest r = chatRequest(body);
+        ChatRequest r = chatRequest(body, prefixNames);
         if (!r.stream()) {
             Responses.json(res, 200, chatCompletion(r, start));
             return;
@@ -456,7 +456,21 @@ final class OpenAiHandlers {
         };
     }
 
+    /** The generation a {@code /v1/completions} body asks for, as {@link #completions} reads it. */
+    Generations.Params completionParams(ObjectNode body) {
+        return textRequest(body, null).params();
+    }
+
+    /** The generation a {@code /v1/chat/completions} body asks for, as {@link #chatCompletions} reads it. */
+    Generations.Params chatParams(ObjectNode body) {
+        return chatRequest(body, null).params();
+    }
+
     private TextRequest textRequest(ObjectNode body) {
+        return textRequest(body, null);
+    }
+
+    private TextRequest textRequest(ObjectNode body, long[] prefixNames) {
         OpenAiRequests.refuseUnsupported(body, "", OpenAiRequests.COMPLETION);
         String user = OpenAiRequests.endUser(body);
         String model = Fields.requiredString(body, "model");
@@ -476,12 +490,16 @@ final class OpenAiHandlers {
         }
         var params = new Generations.Params(model, prompt, "prompt", OpenAiRequests.maxTokens(body),
                 OpenAiRequests.sampling(body, ThreadLocalRandom.current().nextLong()), Fields.stop(body, "stop"),
-                OpenAiRequests.penalties(body), topLogprobs, null);
+                OpenAiRequests.penalties(body), topLogprobs, null, prefixNames);
         return new TextRequest(params, n, OpenAiRequests.seeded(body), Fields.bool(body, "stream").orElse(false),
                 OpenAiRequests.includeUsage(body), echo, user);
     }
 
     private ChatRequest chatRequest(ObjectNode body) {
+        return chatRequest(body, null);
+    }
+
+    private ChatRequest chatRequest(ObjectNode body, long[] prefixNames) {
         OpenAiRequests.refuseUnsupported(body, "", OpenAiRequests.CHAT);
         String user = OpenAiRequests.endUser(body);
         String model = Fields.requiredString(body, "model");
@@ -504,7 +522,8 @@ final class OpenAiHandlers {
         boolean includeUsage = OpenAiRequests.includeUsage(body);
         conversation = withModel(conversation, tools, effort, model);
         var params = new Generations.Params(model, new Generations.Prompt.Chat(conversation), "messages", maxTokens,
-                sampling, stop, penalties, topLogprobs, format != null ? format : tools.constraint("max_tokens"));
+                sampling, stop, penalties, topLogprobs, format != null ? format : tools.constraint("max_tokens"),
+                prefixNames);
         return new ChatRequest(params, n, OpenAiRequests.seeded(body), stream, includeUsage, tools, user);
     }
 

@@ -131,9 +131,9 @@ final class OpenAiResponses {
 
     // ---- the route ----
 
-    void create(ServerRequest req, ServerResponse res, ObjectNode body) {
+    void create(ServerRequest req, ServerResponse res, ObjectNode body, long[] prefixNames) {
         long start = time.nanos();
-        Request r = request(body);
+        Request r = request(body, prefixNames);
         String id = Ids.random("resp_", 24);
         long created = time.instant().getEpochSecond();
         try (Choices choices = Choices.start(generations, r.params(), 1, true, start, r.user())) {
@@ -320,7 +320,12 @@ final class OpenAiResponses {
 
     // ---- reading the request ----
 
-    private Request request(ObjectNode body) {
+    /** The generation a {@code /v1/responses} body asks for, as {@link #create} reads it. */
+    Generations.Params params(ObjectNode body) {
+        return request(body, null).params();
+    }
+
+    private Request request(ObjectNode body, long[] prefixNames) {
         refuseStateful(body);
         OpenAiRequests.refuseUnsupported(body, "", FIELDS);
         String user = OpenAiRequests.endUser(body);
@@ -382,7 +387,7 @@ final class OpenAiResponses {
                 ThreadLocalRandom.current().nextLong());
         var params = new Generations.Params(model, new Generations.Prompt.Chat(conversation), "input",
                 maxOutput.orElse(Generations.DEFAULT_MAX_TOKENS), sampling, List.of(),
-                Penalties.NONE, -1, format != null ? format : toolUse.constraint("max_output_tokens"));
+                Penalties.NONE, -1, format != null ? format : toolUse.constraint("max_output_tokens"), prefixNames);
         Object toolChoice = choice == null ? "auto" : PLAIN.convertValue(choice, Object.class);
         var echo = new Echo(instructions, maxOutput.isPresent() ? maxOutput.getAsInt() : null, temperature, topP,
                 parallel, toolChoice, PLAIN.convertValue(Fields.get(body, "tools").orElse(PLAIN.createArrayNode()),

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gpud.core.NodeState;
 import io.gpud.routing.PeerForwarder;
+import io.gpud.routing.PrefixNamesHeader;
 import io.gpud.routing.RequestSource;
 import io.gpud.routing.RouteDecision;
 import io.gpud.routing.RouteExplanation;
@@ -46,6 +47,14 @@ import java.util.Map;
  *
  * <p>With the request header {@link #EXPLAIN_HEADER}{@code : 1} the response carries
  * {@link #DECISION_HEADER}: the outcome and the best few candidates with their sub-scores.
+ *
+ * <p>When the router weighs cache affinity ({@code routing.weightCache} above 0), the
+ * request's prompt is read and tokenized here as the route's handler will read it (its
+ * {@link Preview}) on this node's engine for the model, and named block by block
+ * ({@link Generations#prefixNames}); the router looks for those names in the hosts' caches,
+ * and a forward carries them ({@link PrefixNamesHeader}). A body that does not parse, or a
+ * model this node does not serve, gives no names: the cache term is 0 for every host and
+ * the request goes on as before.
  */
 final class PeerRouting {
 
@@ -60,13 +69,29 @@ final class PeerRouting {
 
     private static final Logger LOG = LoggerFactory.getLogger(PeerRouting.class);
 
+    /**
+     * The generation a route's body asks for, read exactly as the route's handler reads it;
+     * null when it asks for none. Throws what the handler would answer for a bad body.
+     */
+    @FunctionalInterface
+    interface Preview {
+        Generations.Params params(ObjectNode body);
+
+        /** A route that generates nothing (embeddings). */
+        Preview NONE = body -> null;
+    }
+
+    private static final long[] NO_NAMES = new long[0];
+
     private final Router router;
     private final PeerForwarder forwarder;
+    private final Generations generations;
     private final Duration retryAfter;
 
-    PeerRouting(Router router, PeerForwarder forwarder, Duration retryAfter) {
+    PeerRouting(Router router, PeerForwarder forwarder, Generations generations, Duration retryAfter) {
         this.router = router;
         this.forwarder = forwarder;
+        this.generations = generations;
         this.retryAfter = retryAfter;
     }
 
@@ -76,31 +101,52 @@ final class PeerRouting {
      * @param body   the request's bytes, sent on as they came
      * @param json   the same, parsed
      * @param state  this node's state, read once for the request
+     * @param preview how the route's handler reads the body, for the prompt's block names
      * @return true when the request was forwarded (and answered); false when this node
      *         serves it
      * @throws ApiException 503 when no peer took it and this node takes no work
      */
-    boolean forwarded(ServerRequest req, ServerResponse res, byte[] body, ObjectNode json, NodeState state)
-            throws Exception {
+    boolean forwarded(ServerRequest req, ServerResponse res, byte[] body, ObjectNode json, NodeState state,
+                      Preview preview) throws Exception {
         JsonNode model = json.get("model");
         if (model == null || !model.isTextual()) {
             return false;
         }
         boolean explain = req.headers().first(HeaderNames.create(EXPLAIN_HEADER)).map(v -> !v.equals("0"))
                 .orElse(false);
-        RouteDecision decision = router.decide(model.textValue(), source(req), explain);
+        long[] names = prefixNames(json, preview);
+        RouteDecision decision = router.decide(model.textValue(), source(req), names, explain);
         if (explain) {
             res.header(DECISION_HEADER, summary(decision.explanation()));
         }
         return switch (decision) {
             case RouteDecision.Local l -> false;
             case RouteDecision.NoCandidate n -> false;
-            case RouteDecision.Forward f -> forward(f, req, res, body, state);
+            case RouteDecision.Forward f -> forward(f, req, res, body, names, state);
         };
     }
 
+    /**
+     * The names of the whole KV blocks of the prompt the body asks for, as this node's engine
+     * for the model would name them; empty when the cache term is off, the body asks for no
+     * generation or does not parse (its handler, here or at a peer, will say why), or this
+     * node does not serve the model.
+     */
+    long[] prefixNames(ObjectNode json, Preview preview) {
+        if (router.config().weightCache() == 0) {
+            return NO_NAMES;
+        }
+        try {
+            Generations.Params params = preview.params(json);
+            return params == null ? NO_NAMES : generations.prefixNames(params);
+        } catch (RuntimeException refused) {
+            LOG.debug("no prefix names for routing: {}", refused.getMessage());
+            return NO_NAMES;
+        }
+    }
+
     private boolean forward(RouteDecision.Forward f, ServerRequest req, ServerResponse res, byte[] body,
-                            NodeState state) throws Exception {
+                            long[] names, NodeState state) throws Exception {
         var headers = new HashMap<String, String>();
         req.headers().forEach(h -> headers.putIfAbsent(h.name().toLowerCase(Locale.ROOT), h.get()));
         String unforwardable = PeerForwarder.unforwardableHeader(headers);
@@ -110,7 +156,7 @@ final class PeerRouting {
         }
         String query = req.query().rawValue();
         String path = originForm(req.path().rawPath()) + (query.isEmpty() ? "" : "?" + query);
-        var request = new PeerForwarder.Request(req.prologue().method().text(), path, body, headers);
+        var request = new PeerForwarder.Request(req.prologue().method().text(), path, body, headers, names);
         PeerForwarder.Outcome outcome = forwarder.forward(f, request, new PeerForwarder.ResponseSink() {
             @Override
             public OutputStream begin(int status, Map<String, String> passed) {
@@ -195,8 +241,13 @@ final class PeerRouting {
             if (l.filtered() != null) {
                 out.append("; ").append(l.node()).append(" filtered (").append(l.filtered()).append(')');
             } else {
-                out.append(String.format(Locale.ROOT, "; %s load=%.2f latency=%.2f affinity=%.2f score=%.3f%s",
-                        l.node(), l.load(), l.latency(), l.affinity(), l.score(), l.saturated() ? " saturated" : ""));
+                out.append(String.format(Locale.ROOT, "; %s load=%.2f latency=%.2f affinity=%.2f", l.node(), l.load(),
+                        l.latency(), l.affinity()));
+                if (e.requestBlocks() > 0) {
+                    out.append(String.format(Locale.ROOT, " cache=%.2f(%d/%d)", l.cache(), l.cachedBlocks(),
+                            e.requestBlocks()));
+                }
+                out.append(String.format(Locale.ROOT, " score=%.3f%s", l.score(), l.saturated() ? " saturated" : ""));
             }
         }
         return out.toString().replaceAll("[\\r\\n]", " ");

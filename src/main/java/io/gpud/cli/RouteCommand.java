@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
 /** {@code gpud route --explain}: where the daemon would send a request now, and why. */
 @Command(name = "route", mixinStandardHelpOptions = true,
         description = "Show where this node would route a request now: every candidate with its load, latency "
-                + "and affinity sub-scores, and why the others were filtered.")
+                + "affinity and cache sub-scores, and why the others were filtered.")
 final class RouteCommand implements Callable<Integer> {
 
     @Mixin
@@ -27,6 +27,10 @@ final class RouteCommand implements Callable<Integer> {
     @Option(names = "--source-ip", paramLabel = "IP", description = "The client address affinity rules see.")
     String sourceIp;
 
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "A prompt, as /v1/completions takes it: the "
+            + "cache term shows how many of its KV blocks each candidate holds (with routing.weightCache above 0).")
+    String prompt;
+
     @Option(names = "--json", description = "Print the explanation as JSON.")
     boolean json;
 
@@ -38,6 +42,9 @@ final class RouteCommand implements Callable<Integer> {
         var body = StatusCommand.JSON.createObjectNode().put("model", model);
         if (sourceIp != null) {
             body.put("sourceIp", sourceIp);
+        }
+        if (prompt != null) {
+            body.put("prompt", prompt);
         }
         String answer = admin.client().post("/v1/route/explain", StatusCommand.JSON.writeValueAsString(body));
         PrintWriter out = spec.commandLine().getOut();
@@ -63,14 +70,21 @@ final class RouteCommand implements Callable<Integer> {
         if (!e.path("note").isNull()) {
             out.println("note: " + e.path("note").asText());
         }
-        out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %6s %9s  %s%n", "NODE", "REGION", "STATE", "LOAD",
-                "LATENCY", "AFFINITY", "SCORE", "RTT_MS", "");
+        int blocks = e.path("requestBlocks").asInt();
+        if (blocks > 0) {
+            out.printf(Locale.ROOT, "prompt: %d whole KV blocks; CACHE = 1 - held blocks / %d (held/total)%n", blocks,
+                    blocks);
+        }
+        out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %15s %6s %9s  %s%n", "NODE", "REGION", "STATE", "LOAD",
+                "LATENCY", "AFFINITY", "CACHE", "SCORE", "RTT_MS", "");
         for (JsonNode l : e.path("candidates")) {
             String flags = l.path("chosen").asBoolean() ? "<- chosen" : !l.path("filtered").isNull()
                     ? "filtered: " + l.path("filtered").asText() : l.path("saturated").asBoolean() ? "saturated" : "";
-            out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %6s %9.2f  %s%n", l.path("node").asText(),
+            String cache = num(l.path("cache")) + (blocks > 0 ? " (" + l.path("cachedBlocks").asInt() + "/" + blocks
+                    + ")" : "");
+            out.printf(Locale.ROOT, "%-24s %-14s %-12s %6s %8s %8s %15s %6s %9.2f  %s%n", l.path("node").asText(),
                     l.path("region").asText(), l.path("state").asText(), num(l.path("load")), num(l.path("latency")),
-                    num(l.path("affinity")), num(l.path("score")), l.path("rttMs").asDouble(), flags);
+                    num(l.path("affinity")), cache, num(l.path("score")), l.path("rttMs").asDouble(), flags);
         }
     }
 

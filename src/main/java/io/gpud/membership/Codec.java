@@ -109,6 +109,11 @@ final class Codec {
                 LoadRecord r = l.record();
                 out.u8(LOAD).string(r.node()).i64(r.sequence()).i64(r.sentAtMillis()).i32(r.queueDepth())
                         .i32(r.inFlight()).i32(Float.floatToRawIntBits(r.tokensPerSecond()));
+                if (r.hasCache()) {
+                    out.i64(r.cacheEpoch());
+                    names(out, r.held());
+                    names(out, r.dropped());
+                }
             }
             case Coordinate c -> {
                 out.u8(COORDINATE).string(c.node());
@@ -167,8 +172,7 @@ final class Codec {
             case ALIVE -> new Alive(incarnation(in), node(in), in.address(), in.blob(MAX_METADATA_BYTES));
             case SUSPECT -> new Suspect(incarnation(in), node(in), node(in));
             case DEAD -> new Dead(incarnation(in), node(in), node(in));
-            case LOAD -> new Load(new LoadRecord(node(in), in.i64(), in.i64(), nonNegative(in.i32(), "queue depth"),
-                    nonNegative(in.i32(), "in-flight"), Float.intBitsToFloat(in.i32())));
+            case LOAD -> readLoad(in);
             case COORDINATE -> readCoordinate(in);
             case PUSH_PULL -> readPushPull(in);
             case SUMMARY -> readSummary(in);
@@ -198,6 +202,53 @@ final class Codec {
             }
             default -> throw new WireFormatException("unknown message type " + type);
         };
+    }
+
+    private static void names(WireWriter out, long[] names) {
+        out.u8(names.length);
+        for (long name : names) {
+            out.i64(name);
+        }
+    }
+
+    /**
+     * A load record; its cache news, when it has any, follow the load figures (a record
+     * without them is byte for byte what nodes sent before prefix caching). The name counts
+     * are checked before anything is allocated for them.
+     */
+    private static Load readLoad(WireReader in) {
+        String node = node(in);
+        long sequence = in.i64();
+        long sentAt = in.i64();
+        int queue = nonNegative(in.i32(), "queue depth");
+        int inFlight = nonNegative(in.i32(), "in-flight");
+        float tokensPerSecond = Float.intBitsToFloat(in.i32());
+        if (in.remaining() == 0) {
+            return new Load(new LoadRecord(node, sequence, sentAt, queue, inFlight, tokensPerSecond));
+        }
+        long epoch = in.i64();
+        if (epoch == LoadRecord.NO_CACHE) {
+            throw new WireFormatException("cache news with cache epoch 0");
+        }
+        long[] held = names(in, "held");
+        long[] dropped = names(in, "dropped");
+        return new Load(new LoadRecord(node, sequence, sentAt, queue, inFlight, tokensPerSecond, epoch, held,
+                dropped));
+    }
+
+    private static long[] names(WireReader in, String what) {
+        int n = in.u8();
+        if (n > LoadRecord.MAX_CACHE_NAMES) {
+            throw new WireFormatException(n + " " + what + " cache names, more than " + LoadRecord.MAX_CACHE_NAMES);
+        }
+        if (in.remaining() < 8 * n) {
+            throw new WireFormatException(n + " " + what + " cache names in " + in.remaining() + " bytes");
+        }
+        long[] names = new long[n];
+        for (int i = 0; i < n; i++) {
+            names[i] = in.i64();
+        }
+        return names;
     }
 
     private static Coordinate readCoordinate(WireReader in) {

@@ -133,7 +133,7 @@ public final class MembershipAgent implements Membership {
     private volatile Map<String, RegionSummary> regionSnapshot = Map.of();
 
     private MembershipAgent(String nodeId, GossipConfig config, NodeMetadata metadata, Supplier<LoadRecord> load,
-                            MetricRegistry registry) throws IOException {
+                            PrefixCaches caches, MetricRegistry registry) throws IOException {
         this.nodeId = nodeId;
         this.keyringFile = config.keyringFile();
         Keyring keyring = keyringFile == null ? Keyring.plaintext() : readKeyring(keyringFile);
@@ -172,7 +172,7 @@ public final class MembershipAgent implements Membership {
         long now = System.nanoTime();
         var random = new SecureRandom();
         var lan = new SwimProtocol(nodeId, advertised, metadata, config.timing(), keyring,
-                new SocketTransport(udp), random, metrics, seeds, load, now);
+                new SocketTransport(udp), random, metrics, seeds, load, caches, now);
         Federation federation = Federation.OFF;
         if (config.wanEnabled()) {
             var pool = new RegionFederation.WanPool(wanAdvertised, new SocketTransport(wanUdp),
@@ -198,10 +198,22 @@ public final class MembershipAgent implements Membership {
      */
     public static MembershipAgent start(String nodeId, GossipConfig config, NodeMetadata metadata,
                                         Supplier<LoadRecord> load, MetricRegistry registry) {
+        return start(nodeId, config, metadata, load, PrefixCaches.none(nodeId), registry);
+    }
+
+    /**
+     * Binds the gossip port and starts gossiping; joins through {@code gossip.join}.
+     *
+     * @param load   this node's load for the load channel
+     * @param caches this node's prefix-cache announcements, sent with its load, and where
+     *               its region peers' go
+     */
+    public static MembershipAgent start(String nodeId, GossipConfig config, NodeMetadata metadata,
+                                        Supplier<LoadRecord> load, PrefixCaches caches, MetricRegistry registry) {
         config.requireAuthentication();
         MembershipAgent agent;
         try {
-            agent = new MembershipAgent(nodeId, config, metadata, load, registry);
+            agent = new MembershipAgent(nodeId, config, metadata, load, caches, registry);
         } catch (IOException e) {
             throw new MembershipException("cannot open the gossip port " + config.bindAddress() + ":"
                     + config.port() + ": " + e, e);

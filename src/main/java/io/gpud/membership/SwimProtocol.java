@@ -177,6 +177,7 @@ final class SwimProtocol {
     private final MembershipMetrics metrics;
     private final List<InetSocketAddress> seeds;
     private final Supplier<LoadRecord> loadSource;
+    private final PrefixCaches caches;
     private CoordinateExchange coordinates;
 
     private final ClusterKeyring keys;
@@ -216,7 +217,20 @@ final class SwimProtocol {
     SwimProtocol(String self, InetSocketAddress selfAddress, NodeMetadata metadata, MembershipConfig config,
                  Keyring keyring, Transport transport, RandomGenerator random, MembershipMetrics metrics,
                  List<InetSocketAddress> seeds, Supplier<LoadRecord> loadSource, long now) {
+        this(self, selfAddress, metadata, config, keyring, transport, random, metrics, seeds, loadSource,
+                PrefixCaches.none(self), now);
+    }
+
+    /**
+     * @param loadSource this node's current load for the load channel, or null to send none
+     * @param caches     this node's prefix-cache announcements, sent with its load records, and
+     *                   where the peers' announcements go
+     */
+    SwimProtocol(String self, InetSocketAddress selfAddress, NodeMetadata metadata, MembershipConfig config,
+                 Keyring keyring, Transport transport, RandomGenerator random, MembershipMetrics metrics,
+                 List<InetSocketAddress> seeds, Supplier<LoadRecord> loadSource, PrefixCaches caches, long now) {
         this.self = self;
+        this.caches = caches;
         this.selfAddress = selfAddress;
         this.config = config;
         this.keys = new ClusterKeyring(keyring, metrics);
@@ -642,6 +656,7 @@ final class SwimProtocol {
             m.load = r;
             m.loadReceivedNanos = now;
             changed = true;
+            caches.apply(r);
         }
     }
 
@@ -767,6 +782,7 @@ final class SwimProtocol {
         m.incarnation = d.incarnation();
         m.state = d.left() ? MemberState.LEFT : MemberState.DEAD;
         members.died();
+        caches.forget(m.name);
         m.stateSinceNanos = now;
         suspicions.remove(m.name);
         metrics.deaths.inc();
@@ -931,9 +947,7 @@ final class SwimProtocol {
     // ---------------------------------------------------------------- load channel
 
     private void sendLoad(long now) {
-        LoadRecord current = loadSource.get();
-        var record = new LoadRecord(self, ++loadSeq, current.sentAtMillis(), current.queueDepth(),
-                current.inFlight(), current.tokensPerSecond());
+        LoadRecord record = caches.stamp(loadSource.get().stamped(self, ++loadSeq));
         byte[] load = Codec.encode(new Load(record));
         for (Member m : members.all()) {
             if (m.live() && !m.name.equals(self) && region.equals(m.metadata.region())) {

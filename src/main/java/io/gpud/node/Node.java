@@ -14,6 +14,7 @@ import io.gpud.enclave.SecureStack;
 import io.gpud.enclave.crypto.PeerTls;
 import io.gpud.membership.Membership;
 import io.gpud.membership.MembershipAgent;
+import io.gpud.membership.PrefixCaches;
 import io.gpud.metrics.MetricRegistry;
 import io.gpud.routing.MembershipCandidates;
 import io.gpud.routing.PeerForwarder;
@@ -147,10 +148,14 @@ public final class Node implements AutoCloseable {
         var address = new DataPlaneAddress(advertisedHost(config), config.api().port(),
                 peerTls.isPresent() ? config.routing().peerTls().port() : 0);
         var vivaldi = new Vivaldi(random);
+        // Cache news cost every region peer bytes (about 170 kbit/s per node at a busy chat
+        // host's rate): sent only where the router weighs them.
+        var caches = new PrefixCaches(nodeId, config.routing().enabled() && config.routing().weightCache() > 0
+                ? new CacheAnnouncements(models::engines, random.nextLong()) : PrefixCaches.Source.NONE);
         Membership membership = config.gossip().enabled()
                 ? MembershipAgent.start(nodeId, config.gossip(),
                         NodeServices.metadata(config, NodeState.STARTING, models, address),
-                        () -> NodeServices.load(nodeId, models, time), metrics)
+                        () -> NodeServices.load(nodeId, models, time), caches, metrics)
                 : Membership.disabled();
         started.push(membership);
         membership.exchangeCoordinates(vivaldi);
@@ -160,7 +165,8 @@ public final class Node implements AutoCloseable {
             var routingMetrics = new RoutingMetrics(metrics);
             var self = new RoutingSelf(lifecycle, models, NodeServices.capacity(config), address);
             var router = new Router(config.routing(), new MembershipCandidates(nodeId, region, membership::members,
-                    membership::regionSummaries, self, time, peerTls.isPresent()), vivaldi, time, random, routingMetrics);
+                    membership::regionSummaries, self, time, peerTls.isPresent()), vivaldi, caches, time, random,
+                    routingMetrics);
             var forwarder = new PeerForwarder(nodeId, router,
                     peerTls.map(t -> new PeerForwarder.Tls(t.context(), t.clientParameters())), routingMetrics);
             started.push(forwarder);

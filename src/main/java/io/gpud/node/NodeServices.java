@@ -154,6 +154,11 @@ final class NodeServices implements NodeControl, DrainTarget {
 
     @Override
     public RouteExplanation explainRoute(String model, String sourceIp) {
+        return explainRoute(model, sourceIp, null);
+    }
+
+    @Override
+    public RouteExplanation explainRoute(String model, String sourceIp, String prompt) {
         if (router.isEmpty()) {
             return null;
         }
@@ -163,7 +168,9 @@ final class NodeServices implements NodeControl, DrainTarget {
         } catch (UnknownHostException e) {
             source = RequestSource.unknown();
         }
-        return router.get().decide(model, source, true).explanation();
+        long[] names = prompt == null || router.get().config().weightCache() == 0 ? new long[0]
+                : api.prefixNames(model, prompt);
+        return router.get().decide(model, source, names, true).explanation();
     }
 
     @Override

@@ -43,6 +43,7 @@ final class CandidateTable {
     final RecentSends.Ring[] sends;     // (n+1) this node's recent sends to each peer
     final CircuitBreakers.Breaker[] breakers; // (n+1) each peer's breaker
     private final Map<String, long[]> servedBy; // model name -> bit set over slots
+    private final Map<String, Integer> slotOf;  // node id -> slot, peers only
     private volatile Estimates estimates;
 
     /** RTT estimates for every slot, from coordinates of version {@code version}. */
@@ -68,11 +69,13 @@ final class CandidateTable {
         regionIndex = new HashMap<>();
         regionIndex.put(localRegion, 0);
         servedBy = new HashMap<>();
+        slotOf = HashMap.newHashMap(n);
         Map<String, long[]> latestOf = new HashMap<>(); // model -> the set of "model:latest"
         int words = (slots + 63) >>> 6;
         for (int i = 1; i <= n; i++) {
             Candidate c = peers.get(i - 1);
             hosts[i] = c;
+            slotOf.put(c.node(), i);
             Integer r = regionIndex.putIfAbsent(c.region(), regionIndex.size());
             region[i] = r == null ? regionIndex.size() - 1 : r;
             baseFilter[i] = Router.stateFilter(c);
@@ -114,6 +117,12 @@ final class CandidateTable {
     /** The slots that serve {@code model} (as {@code NAME:latest} also those serving NAME), or null for none. */
     long[] servedBy(String model) {
         return servedBy.get(model);
+    }
+
+    /** The slot of peer {@code node}, or -1 when it is not listed. */
+    int slot(String node) {
+        Integer i = slotOf.get(node);
+        return i == null ? -1 : i;
     }
 
     static boolean contains(long[] bits, int slot) {

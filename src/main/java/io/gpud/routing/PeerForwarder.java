@@ -103,8 +103,15 @@ public final class PeerForwarder implements AutoCloseable {
      * @param path        the path with its query
      * @param body        the body bytes, already read (bounded by the API)
      * @param headers     the request's headers, lower-case names; only some are passed on
+     * @param prefixNames the names of the prompt's whole KV blocks as this node computed them,
+     *                    sent on in {@link PrefixNamesHeader#NAME}; empty when unknown
      */
-    public record Request(String method, String path, byte[] body, Map<String, String> headers) {
+    public record Request(String method, String path, byte[] body, Map<String, String> headers, long[] prefixNames) {
+
+        /** A request whose prompt's block names are unknown. */
+        public Request(String method, String path, byte[] body, Map<String, String> headers) {
+            this(method, path, body, headers, new long[0]);
+        }
     }
 
     /** Where the peer's answer goes: the client's response. */
@@ -500,6 +507,10 @@ public final class PeerForwarder implements AutoCloseable {
                         : HttpRequest.BodyPublishers.ofByteArray(request.body()))
                 .header(HOP_HEADER, nodeId)
                 .header(TRACEPARENT, traceparent);
+        String names = PrefixNamesHeader.encode(request.prefixNames());
+        if (names != null) {
+            b.header(PrefixNamesHeader.NAME, names);
+        }
         for (String name : PASSED_REQUEST_HEADERS) {
             String v = request.headers().get(name);
             if (v != null) {

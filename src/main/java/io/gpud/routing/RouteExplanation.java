@@ -3,7 +3,7 @@ package io.gpud.routing;
 import java.util.List;
 
 /**
- * Why a request went where it went: every host considered, its three sub-scores or the
+ * Why a request went where it went: every host considered, its sub-scores or the
  * reason it was left out, and what the decision cost. What {@code gpud route --explain}
  * prints.
  *
@@ -20,11 +20,13 @@ import java.util.List;
  * @param note             what the decision wants said: a failover beyond the cross-region
  *                         penalty, a fail-open; null when nothing
  * @param decisionMicros   how long deciding took
+ * @param requestBlocks    whole KV blocks of the request's prompt the cache term looked for (0
+ *                         when it had no names, or the term is off)
  * @param candidates       every host known, best score first, filtered ones last
  */
 public record RouteExplanation(String model, String source, String affinityRule, String preferredRegion,
                                String chosenRegion, String outcome, String chosen, String tier,
-                               double addedLatencyMs, String note, double decisionMicros,
+                               double addedLatencyMs, String note, double decisionMicros, int requestBlocks,
                                List<Line> candidates) {
 
     public RouteExplanation {
@@ -40,6 +42,9 @@ public record RouteExplanation(String model, String source, String affinityRule,
      * @param load      load sub-score in [0,1], or null when filtered
      * @param latency   latency sub-score in [0,1], or null when filtered
      * @param affinity  affinity sub-score in [0,1], or null when filtered
+     * @param cache     cache sub-score in [0,1]: 1 − cachedBlocks / requestBlocks (0 for every
+     *                  host when the request has no whole block), or null when filtered
+     * @param cachedBlocks blocks of the request's prompt the host is known to hold
      * @param score     the weighted sum, lower is better, or null when filtered
      * @param rttMs     the estimated RTT
      * @param saturated true when its load is stale or its slots are full
@@ -47,6 +52,6 @@ public record RouteExplanation(String model, String source, String affinityRule,
      * @param chosen    true for the host the request went to
      */
     public record Line(String node, String region, String state, Double load, Double latency, Double affinity,
-                       Double score, double rttMs, boolean saturated, String filtered, boolean chosen) {
+                       Double cache, int cachedBlocks, Double score, double rttMs, boolean saturated, String filtered, boolean chosen) {
     }
 }

@@ -3,9 +3,11 @@ package io.gpud.routing;
 import io.gpud.config.RoutingConfig;
 import io.gpud.core.MonotonicClock;
 import io.gpud.core.NodeState;
+import io.gpud.membership.PrefixCaches;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -26,8 +28,8 @@ import java.util.random.RandomGenerator;
  * be overloaded or gone, and it should win only when nothing better exists. Hosts of other
  * regions get two seconds more: their load arrives in the WAN pool's once-a-second region
  * summaries ({@link MembershipCandidates}).
- * <li><b>Score.</b> {@code wLoad·load + wLatency·latency + wAffinity·affinity}, each in
- * [0,1], lower better. <em>load</em> is {@code outstanding / (outstanding + capacity)}: 0
+ * <li><b>Score.</b> {@code wLoad·load + wLatency·latency + wAffinity·affinity + wCache·cache},
+ * each in [0,1], lower better. <em>load</em> is {@code outstanding / (outstanding + capacity)}: 0
  * idle, 0.5 with every slot busy, toward 1 as its queue grows (so saturated hosts still
  * rank among themselves). Outstanding is the queue and in-flight counts of the host's
  * newest load record plus the requests this node sent it after that record was taken, or
@@ -36,12 +38,22 @@ import java.util.random.RandomGenerator;
  * the estimated RTT over {@code latencyCeiling}: from Vivaldi coordinates when the peer's
  * coordinate is known, else the smoothed probe RTT, else the ceiling. <em>affinity</em> is
  * 0 for hosts in the region the first matching affinity rule names for the request's
- * source, 1 for the others, and 0 for everyone when no rule matches.
+ * source, 1 for the others, and 0 for everyone when no rule matches. <em>cache</em> is
+ * {@code 1 − matched / blocks}: of the request's {@code blocks} whole prompt blocks, the
+ * host is known to hold the first {@code matched} ({@link PrefixCaches}, from the names
+ * hosts announce on the load channel); 0 for every host when the request has no whole
+ * block or {@code wCache} is 0, so that with the term off the score is exactly the
+ * three-term one. The load term keeps a cached host from hot-spotting: a saturated host
+ * is chosen only when no region has an unsaturated one, and a busy one loses to an idle
+ * one once its load costs more than its cache saves.
  * <li><b>Choose.</b> Regions are ordered: the preferred one (the affinity region, else this
  * node's), then the others by their closest host's estimated RTT. The first region with an
  * unsaturated host wins; within it, two hosts are drawn at random from the best
  * {@code choices} and the better of the two is taken (power of two choices), so that many
- * nodes deciding on the same stale view do not all pick the same host. Equal scores are
+ * nodes deciding on the same stale view do not all pick the same host. One exception: when
+ * the best-scored host holds more of the request's prompt than every other of the best
+ * {@code choices}, it is taken (a random draw would throw away the one host that skips the
+ * prefill; the load term, not the draw, keeps it from hot-spotting). Equal scores are
  * ranked in a random order drawn for each decision, never by list position. If every region is
  * saturated, the best saturated host anywhere is taken; if every host was filtered, the
  * best one filtered only for a soft reason (suspected, circuit open) is taken — routing
@@ -131,6 +143,8 @@ public final class Router {
     private final double weightLoad;
     private final double weightLatency;
     private final double weightAffinity;
+    private final double weightCache;
+    private final PrefixCaches caches;
     /**
      * Extra age allowed to the load of hosts in other regions: it comes in the region
      * summaries, made once a second by a bridge and relayed by another.
@@ -147,7 +161,18 @@ public final class Router {
      */
     public Router(RoutingConfig config, CandidateSource source, Vivaldi coordinates, MonotonicClock clock,
                   RandomGenerator random, RoutingMetrics metrics) {
+        this(config, source, coordinates, PrefixCaches.none(source.localNode()), clock, random, metrics);
+    }
+
+    /**
+     * @param coordinates this node's Vivaldi state, or null to estimate from probe RTTs only
+     * @param caches      what the hosts' prefix caches hold, for the cache term
+     * @param metrics     where decision counts and latency go, or null for none
+     */
+    public Router(RoutingConfig config, CandidateSource source, Vivaldi coordinates, PrefixCaches caches,
+                  MonotonicClock clock, RandomGenerator random, RoutingMetrics metrics) {
         this.config = config;
+        this.caches = caches;
         this.source = source;
         this.coordinates = coordinates;
         this.affinity = AffinityRules.parse(config.affinity());
@@ -160,6 +185,7 @@ public final class Router {
         this.weightLoad = config.weightLoad();
         this.weightLatency = config.weightLatency();
         this.weightAffinity = config.weightAffinity();
+        this.weightCache = config.weightCache();
     }
 
     /** The configuration it routes by. */
@@ -178,20 +204,34 @@ public final class Router {
      * @param explain build the {@link RouteExplanation} too (costs strings per host)
      */
     public RouteDecision decide(String model, RequestSource requestSource, boolean explain) {
+        return decide(model, requestSource, NO_NAMES, explain);
+    }
+
+    private static final long[] NO_NAMES = new long[0];
+
+    /**
+     * Decides where a request for {@code model} from {@code requestSource} runs, with the
+     * names of its prompt's whole KV blocks for the cache term.
+     *
+     * @param prefixNames the request's block names ({@code inference.PrefixHashes}), empty
+     *                    when unknown
+     * @param explain     build the {@link RouteExplanation} too (costs strings per host)
+     */
+    public RouteDecision decide(String model, RequestSource requestSource, long[] prefixNames, boolean explain) {
         long start = clock.nanos();
         Candidate self = source.self();
         CandidateTable t = table(source.peers());
         double[] rtt = t.rttSeconds(coordinates);
         Scratch s = scratch.take(t.n + 1, t.regions(), config.choices(), config.maxAttempts());
         try {
-            return decide(model, requestSource, explain, start, self, t, rtt, s);
+            return decide(model, requestSource, prefixNames, explain, start, self, t, rtt, s);
         } finally {
             scratch.give(s);
         }
     }
 
-    private RouteDecision decide(String model, RequestSource requestSource, boolean explain, long start,
-                                 Candidate self, CandidateTable t, double[] rtt, Scratch s) {
+    private RouteDecision decide(String model, RequestSource requestSource, long[] names, boolean explain,
+                                 long start, Candidate self, CandidateTable t, double[] rtt, Scratch s) {
         AffinityRules.Rule rule = affinity.first(requestSource);
         // -1: no rule matched (affinity 0 for all); -2: a rule named a region no host is in (1 for all)
         int named = rule == null ? -1 : t.region(rule.region());
@@ -203,6 +243,10 @@ public final class Router {
         }
         int k = config.choices();
         s.tieSalt = random.nextLong();
+        s.blocks = weightCache > 0 ? names.length : 0;
+        if (s.blocks > 0) {
+            matchPrefixes(t, self, names, s);
+        }
         scoreSelf(self, model, affinityRegion, s, k);
         long[] served = t.servedBy(model);
         for (int i = 1; i <= t.n; i++) {
@@ -227,6 +271,9 @@ public final class Router {
             int r = t.region[i];
             double score = weightLoad * load + weightLatency * Math.min(1.0, rtt[i] / ceilingSeconds)
                     + weightAffinity * affinity(affinityRegion, r);
+            if (s.blocks > 0) {
+                score += weightCache * cache(s, i);
+            }
             s.load[i] = load;
             s.saturated[i] = saturated;
             s.score[i] = score;
@@ -250,7 +297,10 @@ public final class Router {
         }
         int tier;
         if (chosenRegion >= 0) {
-            chosen = twoChoices(s.best, chosenRegion * k, s.count[chosenRegion], s.score);
+            chosen = s.blocks > 0 ? cachedBest(s, chosenRegion * k, s.count[chosenRegion]) : -1;
+            if (chosen < 0) {
+                chosen = twoChoices(s.best, chosenRegion * k, s.count[chosenRegion], s.score);
+            }
             tier = chosenRegion == preferred ? TIER_PREFERRED : TIER_FAILOVER;
         } else {
             chosen = pickAny(t, s, false, k);
@@ -287,6 +337,45 @@ public final class Router {
     private static final int TIER_ALL_SATURATED = 2;
     private static final int TIER_ALL_FILTERED = 3;
 
+    /**
+     * Fills {@code s.matched}: for each slot, the request's leading blocks its host is known
+     * to hold (0 for none). One hash lookup per block name, deepest first, whatever the
+     * number of hosts.
+     */
+    private void matchPrefixes(CandidateTable t, Candidate self, long[] names, Scratch s) {
+        int[] matched = s.matched;
+        Arrays.fill(matched, 0, t.n + 1, 0);
+        String selfNode = self == null ? null : self.node();
+        caches.deepest(names, names.length, (node, blocks) -> {
+            int slot = node.equals(selfNode) ? 0 : t.slot(node);
+            if (slot >= 0 && matched[slot] == 0) {
+                matched[slot] = blocks;
+            }
+        });
+    }
+
+    /** The cache term of slot {@code i}: the share of the request's blocks it would compute. */
+    private static double cache(Scratch s, int i) {
+        return 1.0 - (double) s.matched[i] / s.blocks;
+    }
+
+    /**
+     * The best-scored of {@code best[base..base+found)} when it holds more of the request's
+     * prompt than each of the others there, else -1 (then the power of two choices decides).
+     */
+    private static int cachedBest(Scratch s, int base, int found) {
+        int first = s.best[base];
+        if (found < 2 || s.matched[first] == 0) {
+            return -1;
+        }
+        for (int j = 1; j < found; j++) {
+            if (s.matched[s.best[base + j]] >= s.matched[first]) {
+                return -1;
+            }
+        }
+        return first;
+    }
+
     /** The compiled table of {@code peers}, compiled now if the source published a new list. */
     private CandidateTable table(List<Candidate> peers) {
         CandidateTable t = table;
@@ -309,6 +398,9 @@ public final class Router {
         double load = (double) outstanding / (outstanding + self.capacity());
         boolean saturated = outstanding >= self.capacity();
         double score = weightLoad * load + weightAffinity * affinity(affinityRegion, 0);
+        if (s.blocks > 0) {
+            score += weightCache * cache(s, 0);
+        }
         s.filter[0] = f;
         s.load[0] = load;
         s.saturated[0] = saturated;
@@ -522,9 +614,12 @@ public final class Router {
             double latency = Math.min(1.0, rtt[i] / ceilingSeconds);
             int r = i == 0 ? 0 : t.region[i];
             double aff = affinity(affinityRegion, r);
+            int cached = s.blocks > 0 ? s.matched[i] : 0;
+            double cacheTerm = s.blocks > 0 ? cache(s, i) : 0.0;
             lines.add(new RouteExplanation.Line(c.node(), c.region(), c.nodeState(),
                     scored ? s.load[i] : null, scored ? latency : null, scored ? aff : null,
-                    scored ? s.score[i] : null, rtt[i] * 1e3, s.saturated[i], why, i == chosen));
+                    scored ? cacheTerm : null, cached, scored ? s.score[i] : null, rtt[i] * 1e3, s.saturated[i], why,
+                    i == chosen));
         }
         lines.sort(Comparator.comparing((RouteExplanation.Line l) -> l.score() == null ? 1 : 0)
                 .thenComparing(l -> l.score() == null ? 0.0 : l.score()));
@@ -552,7 +647,7 @@ public final class Router {
         }
         return new RouteExplanation(model, requestSource.toString(), rule == null ? null : rule.text(),
                 t.regionNames[preferred], c == null ? null : c.region(), outcome, c == null ? null : c.node(),
-                tierText, added, note, nanos / 1e3, lines);
+                tierText, added, note, nanos / 1e3, s.blocks, lines);
     }
 
     /** Working arrays of one decision, sized for the largest table seen. */
@@ -568,6 +663,8 @@ public final class Router {
         int[] firstSeen = new int[0];       // (regions) first unfiltered slot, -1 for none
         int[] anyBest = new int[0];         // (choices) fail-open candidates
         int[] alternates = new int[0];      // (maxAttempts) retry targets
+        int[] matched = new int[0];         // (slots) request blocks the host holds; valid when blocks > 0
+        int blocks;                         // the request's whole blocks, 0 when the cache term is off
         long tieSalt;                       // this decision's random order among equal scores
 
         void fit(int slots, int regions, int choices, int attempts) {
@@ -577,6 +674,7 @@ public final class Router {
                 altKey = new double[slots];
                 filter = new byte[slots];
                 saturated = new boolean[slots];
+                matched = new int[slots];
             }
             if (count.length < regions || best.length < regions * choices) {
                 best = new int[regions * choices];

@@ -73,6 +73,8 @@ final class FakeEngine implements Engine {
             .map(m -> m.role() + ": " + m.content() + "\n")
             .collect(Collectors.joining()) + (addGenerationPrompt ? "assistant: " : "");
     final List<GenerationRequest> submitted = new CopyOnWriteArrayList<>();
+    /** The prefix cache it says it keeps: its block names' seed and block size; none by default. */
+    volatile io.gpud.inference.PrefixCacheView prefixCache;
     final CountDownLatch cancelled = new CountDownLatch(1);
     private final AtomicInteger inFlight = new AtomicInteger();
 
@@ -92,6 +94,35 @@ final class FakeEngine implements Engine {
     @Override
     public int positionLimit() {
         return Math.min(positionLimit, info.contextLength());
+    }
+
+    @Override
+    public java.util.Optional<io.gpud.inference.PrefixCacheView> prefixCache() {
+        return java.util.Optional.ofNullable(prefixCache);
+    }
+
+    /** A prefix cache that names blocks of {@code blockTokens} from {@code seed} and holds nothing. */
+    static io.gpud.inference.PrefixCacheView namingBlocks(long seed, int blockTokens) {
+        return new io.gpud.inference.PrefixCacheView() {
+            @Override
+            public long seed() {
+                return seed;
+            }
+
+            @Override
+            public int blockTokens() {
+                return blockTokens;
+            }
+
+            @Override
+            public Stats stats() {
+                return new Stats(0, 0, 0, 0, 0, 0, 0);
+            }
+
+            @Override
+            public void drainAnnouncements(java.util.function.LongConsumer held, java.util.function.LongConsumer dropped) {
+            }
+        };
     }
 
     @Override

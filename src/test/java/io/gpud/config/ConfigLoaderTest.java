@@ -39,6 +39,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theCacheTermIsOffByDefaultAndItsWeightCountsInTheSum() {
+        RoutingConfig d = loader.load(null, Map.of()).routing();
+        assertEquals(0.0, d.weightCache());
+        RoutingConfig on = loader.load(null, Map.of("routing.weightLoad", "0.35", "routing.weightLatency", "0.2",
+                "routing.weightAffinity", "0.15", "routing.weightCache", "0.3")).routing();
+        assertEquals(d.withCacheAffinity(), on);
+        var e = assertThrows(ConfigException.class, () -> loader.load(null, Map.of("routing.weightCache", "0.3")));
+        assertTrue(e.getMessage().contains("0.5 + 0.3 + 0.2 + 0.3 = 1.3, must sum to 1"), e.getMessage());
+    }
+
+    @Test
     void defaultsWithoutFileOrFlags() {
         GpudConfig c = loader.load(null, Map.of());
         assertEquals("local", c.node().region());

@@ -3,6 +3,7 @@ package io.gpud.membership;
 import io.gpud.config.MembershipConfig;
 import io.gpud.membership.SimNetwork.SimNode;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -268,6 +269,100 @@ final class MembershipScenarios {
                 (long) (nodes.stream().mapToDouble(x -> x.metrics.suspicions.value()).sum() - susBefore),
                 (long) (nodes.stream().mapToDouble(x -> x.metrics.refutations.value()).sum() - refBefore),
                 sent / n / seconds, events);
+    }
+
+    /**
+     * What a region's nodes send, with or without the load channel and prefix-cache news.
+     *
+     * @param bytesPerNodePerSecond what each node sends (gossip, probes, push-pull, load)
+     * @param namesKnownShare       of the held names each node announced in the last 10 s
+     *                              of the run, and still holds, the share its region peers
+     *                              know (1 when none were announced)
+     */
+    record Traffic(double bytesPerNodePerSecond, double namesKnownShare) {
+    }
+
+    /**
+     * One region of {@code n} nodes for {@code seconds} after convergence, under {@code loss}:
+     * the bytes each node sends, with the load channel ({@code load}) and, when
+     * {@code heldPerSecond} is above 0, each node's engines announcing that many newly held
+     * block names and {@code droppedPerSecond} evicted ones a second (Poisson), as a busy
+     * chat host's would.
+     */
+    static Traffic loadChannelTraffic(long seed, int n, long seconds, double loss, Keyring keyring, boolean load,
+                                      double heldPerSecond, double droppedPerSecond) {
+        var net = new SimNetwork(seed);
+        installBasicInvariants(net);
+        var announced = new HashMap<String, java.util.ArrayDeque<long[]>>(); // node -> (name, at nanos)
+        var names = new SplittableRandom(seed ^ 0xcace);
+        if (heldPerSecond > 0) {
+            net.cacheSources = node -> new PrefixCaches.Source() {
+                final java.util.ArrayDeque<long[]> mine = announced.computeIfAbsent(node.name,
+                        k -> new java.util.ArrayDeque<>());
+                long last = net.clock.nanos();
+
+                @Override
+                public long epoch() {
+                    return 1 + node.index;
+                }
+
+                @Override
+                public void drain(java.util.function.LongConsumer held, java.util.function.LongConsumer dropped) {
+                    long now = net.clock.nanos();
+                    double dt = (now - last) / 1e9;
+                    last = now;
+                    for (int i = poisson(names, heldPerSecond * dt); i > 0; i--) {
+                        long name = names.nextLong();
+                        mine.addLast(new long[] {name, now});
+                        held.accept(name);
+                    }
+                    for (int i = poisson(names, droppedPerSecond * dt); i > 0 && mine.size() > 1; i--) {
+                        dropped.accept(mine.pollFirst()[0]);
+                    }
+                }
+            };
+        }
+        List<SimNode> nodes = region(net, "r0", n, MembershipConfig.lan(), keyring, load);
+        net.lossRate = loss;
+        net.runUntil(net.clock.nanos() + SimClock.s(10));
+        double sentBefore = nodes.stream().mapToDouble(x -> x.metrics.bytesSent.value()).sum();
+        net.runUntil(net.clock.nanos() + SimClock.s(seconds));
+        double sent = nodes.stream().mapToDouble(x -> x.metrics.bytesSent.value()).sum() - sentBefore;
+        long known = 0;
+        long asked = 0;
+        long recent = net.clock.nanos() - SimClock.s(10);
+        long settled = net.clock.nanos() - SimClock.s(2); // sent in 2 records, half a second
+        for (SimNode node : nodes) {
+            var mine = announced.get(node.name);
+            if (mine == null) {
+                continue;
+            }
+            for (long[] a : mine) {
+                if (a[1] < recent || a[1] > settled) {
+                    continue;
+                }
+                for (SimNode other : nodes) {
+                    if (other != node) {
+                        asked++;
+                        known += other.caches.holds(node.name, a[0]) ? 1 : 0;
+                    }
+                }
+            }
+        }
+        return new Traffic(sent / n / seconds, asked == 0 ? 1 : (double) known / asked);
+    }
+
+    private static int poisson(SplittableRandom random, double mean) {
+        int k = 0;
+        double p = Math.exp(-mean);
+        double cumulative = p;
+        double u = random.nextDouble();
+        while (u > cumulative) {
+            k++;
+            p *= mean / k;
+            cumulative += p;
+        }
+        return k;
     }
 
     /**

@@ -8,9 +8,11 @@ import java.util.Locale;
  * measured values and their ratio to the target (below 1.00 meets it). Run by
  * {@code bench/membership-sim}; {@code --hours H} sets the simulated length of the loss
  * run (24 for the full day), {@code --seed S} the seed (the same seed replays the same run),
- * {@code --loss-only} runs just the loss run and {@code --federation-only} just the WAN
+ * {@code --loss-only} runs just the loss run, {@code --federation-only} just the WAN
  * federation rows (region summaries and bridge failover at 3 regions of
- * {@code --region-nodes N}, 200 by default).
+ * {@code --region-nodes N}, 200 by default) and {@code --load-channel-only} just the load
+ * channel's traffic per node in a region of {@code --region-nodes N}, with and without
+ * prefix-cache news.
  */
 public final class MembershipSimulationReport {
 
@@ -23,6 +25,7 @@ public final class MembershipSimulationReport {
         int lossNodes = 600;
         boolean lossOnly = false;
         boolean federationOnly = false;
+        boolean loadOnly = false;
         int regionNodes = 200;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -31,10 +34,11 @@ public final class MembershipSimulationReport {
                 case "--loss-nodes" -> lossNodes = Integer.parseInt(args[++i]);
                 case "--loss-only" -> lossOnly = true;
                 case "--federation-only" -> federationOnly = true;
+                case "--load-channel-only" -> loadOnly = true;
                 case "--region-nodes" -> regionNodes = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
                         + "; known: --hours H, --seed S, --loss-nodes N, --loss-only, --federation-only, "
-                        + "--region-nodes N");
+                        + "--load-channel-only, --region-nodes N");
             }
         }
         System.out.printf(Locale.ROOT, "membership simulation, seed %d (LAN profile in region, WAN profile across)%n%n",
@@ -47,6 +51,10 @@ public final class MembershipSimulationReport {
         }
         if (federationOnly) {
             federation(seed, regionNodes);
+            return;
+        }
+        if (loadOnly) {
+            loadChannel(seed, regionNodes);
             return;
         }
         long t = System.nanoTime();
@@ -79,6 +87,36 @@ public final class MembershipSimulationReport {
         row(String.format(Locale.ROOT, "membership traffic per node, N=%d, steady, no loss, 5 min (kbit/s)",
                 lossNodes), steady.bytesPerNodePerSecond() * 8 / 1000, 50, t);
         lossRun(seed, lossNodes, hours);
+        loadChannel(seed, regionNodes);
+    }
+
+    /**
+     * What the load channel costs each node of a region of {@code n} (at N=600 in 3 regions,
+     * each node sends load records to its 199 region peers), AES-GCM sealed as in production:
+     * gossip alone, with load records, and with prefix-cache news at a busy chat host's rate
+     * (3 newly held and 1.5 evicted block names a second, each name sent in 2 records).
+     * The SPEC budget of 50 kbit/s is for membership traffic; the load channel is SPEC's
+     * separate fast path (64 B x 4/s to every region peer) and is shown against it too.
+     */
+    private static void loadChannel(long seed, int n) {
+        Keyring keys = MembershipScenarios.testKeyring();
+        long t = System.nanoTime();
+        var gossip = MembershipScenarios.loadChannelTraffic(seed, n, 60, 0, keys, false, 0, 0);
+        row(String.format(Locale.ROOT, "membership only, region of %d, sealed (kbit/s)", n),
+                gossip.bytesPerNodePerSecond() * 8 / 1000, 50, t);
+        t = System.nanoTime();
+        var load = MembershipScenarios.loadChannelTraffic(seed, n, 60, 0, keys, true, 0, 0);
+        row("  + load channel, no cache news (kbit/s)", load.bytesPerNodePerSecond() * 8 / 1000, 50, t);
+        t = System.nanoTime();
+        var cached = MembershipScenarios.loadChannelTraffic(seed, n, 60, 0, keys, true, 3, 1.5);
+        row("  + load channel with cache news 3+1.5 names/s (kbit/s)", cached.bytesPerNodePerSecond() * 8 / 1000, 50,
+                t);
+        System.out.printf(Locale.ROOT, "  (load channel alone %.1f kbit/s before, %.1f after: cache news add %.1f;"
+                        + " peers knew %.4f of recent names)%n",
+                (load.bytesPerNodePerSecond() - gossip.bytesPerNodePerSecond()) * 8 / 1000,
+                (cached.bytesPerNodePerSecond() - gossip.bytesPerNodePerSecond()) * 8 / 1000,
+                (cached.bytesPerNodePerSecond() - load.bytesPerNodePerSecond()) * 8 / 1000,
+                cached.namesKnownShare());
     }
 
     /**

@@ -41,6 +41,8 @@ final class SimNetwork {
         MembershipStateMachine machine;
         /** The machine's LAN pool. */
         SwimProtocol protocol;
+        /** What its load records tell of its prefix cache, and what it knows of its peers'. */
+        PrefixCaches caches;
         /** The machine's federation; null for a LAN-only node. */
         RegionFederation federation;
         boolean crashed;
@@ -196,6 +198,9 @@ final class SimNetwork {
         this.random = new SplittableRandom(seed);
     }
 
+    /** Each node's prefix-cache announcements, set before nodes are added; null: none announce. */
+    java.util.function.Function<SimNode, PrefixCaches.Source> cacheSources;
+
     /** Adds a node; it starts now and joins through {@code seeds}. */
     SimNode add(String name, String region, MembershipConfig config, Keyring keyring, List<SimNode> seeds,
                 Supplier<LoadRecord> load) {
@@ -228,9 +233,11 @@ final class SimNetwork {
         var meta = new NodeMetadata(node.region, node.address.getAddress().getHostAddress(), 8400, "az1", "", "",
                 "READY", List.of(new NodeMetadata.Model("m", "1")), 8, "sim");
         var nodeRandom = new SplittableRandom(random.nextLong());
+        node.caches = new PrefixCaches(node.name, cacheSources == null ? PrefixCaches.Source.NONE
+                : cacheSources.apply(node));
         node.protocol = new SwimProtocol(node.name, node.address, meta, config, keyring,
                 new NodeTransport(node, MembershipStateMachine.Pool.LAN), nodeRandom, node.metrics, seeds, load,
-                clock.nanos());
+                node.caches, clock.nanos());
         Federation federation = Federation.OFF;
         node.federation = null;
         if (node.wanBridges > 0) {

@@ -20,7 +20,7 @@ final class ReferenceRouter {
 
     /** One host's numbers. */
     record Scored(Candidate host, String filtered, boolean hard, double rtt, double load, double latency,
-                  double affinity, double score, boolean saturated, long tieKey) {
+                  double affinity, double cache, int matched, double score, boolean saturated, long tieKey) {
     }
 
     /** What the decision came to. */
@@ -46,6 +46,17 @@ final class ReferenceRouter {
     Result decide(List<Candidate> all, String model, String affinityRegion, long now, Vivaldi vivaldi,
                   Map<String, List<Long>> sends, Map<String, Integer> unfinished, Set<String> open,
                   RandomGenerator random) {
+        return decide(all, model, affinityRegion, now, vivaldi, sends, unfinished, open, random, Map.of(), 0);
+    }
+
+    /**
+     * @param matched per host, how many of the request's leading blocks it holds
+     * @param blocks  the request's whole blocks (0: no names, the cache term is 0 for all)
+     */
+    Result decide(List<Candidate> all, String model, String affinityRegion, long now, Vivaldi vivaldi,
+                  Map<String, List<Long>> sends, Map<String, Integer> unfinished, Set<String> open,
+                  RandomGenerator random, Map<String, Integer> matched, int blocks) {
+        boolean cacheOn = config.weightCache() > 0 && blocks > 0;
         // The router's slots: this node at 0, the peers from 1; equal scores rank by the
         // decision's random order of slots.
         long salt = random.nextLong();
@@ -92,9 +103,14 @@ final class ReferenceRouter {
             double load = isStale ? 1.0 : (double) outstanding / (outstanding + c.capacity());
             double latency = Math.min(1.0, rtt / ceiling);
             double affinity = affinityRegion == null || affinityRegion.equals(c.region()) ? 0 : 1;
+            int held = cacheOn ? matched.getOrDefault(c.node(), 0) : 0;
+            double cache = cacheOn ? 1.0 - (double) held / blocks : 0.0;
             double score = config.weightLoad() * load + config.weightLatency() * latency
                     + config.weightAffinity() * affinity;
-            scored.add(new Scored(c, filtered, hard, rtt, load, latency, affinity, score,
+            if (cacheOn) {
+                score += config.weightCache() * cache;
+            }
+            scored.add(new Scored(c, filtered, hard, rtt, load, latency, affinity, cache, held, score,
                     isStale || outstanding >= c.capacity(), Router.tieKey(salt, slot + firstPeerSlot)));
         }
         String preferred = affinityRegion != null && all.stream().anyMatch(c -> c.region().equals(affinityRegion))
@@ -113,18 +129,18 @@ final class ReferenceRouter {
         String tier = null;
         for (String region : order) {
             chosen = pick(scored.stream().filter(s -> s.filtered() == null && !s.saturated()
-                    && s.host().region().equals(region)).toList(), random);
+                    && s.host().region().equals(region)).toList(), random, cacheOn);
             if (chosen != null) {
                 tier = region.equals(preferred) ? "preferred region" : "failover to " + region;
                 break;
             }
         }
         if (chosen == null) {
-            chosen = pick(scored.stream().filter(s -> s.filtered() == null).toList(), random);
+            chosen = pick(scored.stream().filter(s -> s.filtered() == null).toList(), random, false);
             tier = "fail-open: all saturated";
         }
         if (chosen == null) {
-            chosen = pick(scored.stream().filter(s -> s.filtered() == null || !s.hard()).toList(), random);
+            chosen = pick(scored.stream().filter(s -> s.filtered() == null || !s.hard()).toList(), random, false);
             tier = "fail-open: all filtered";
         }
         if (chosen == null) {
@@ -150,8 +166,12 @@ final class ReferenceRouter {
         return new Result("forward", first.host().node(), targets, added, tier, scored);
     }
 
-    /** Power of two choices among the best {@code choices} of {@code eligible} (ties in the decision's order). */
-    private Scored pick(List<Scored> eligible, RandomGenerator random) {
+    /**
+     * Power of two choices among the best {@code choices} of {@code eligible} (ties in the
+     * decision's order); with {@code cacheRule}, the best is taken outright when it holds more
+     * of the request's prompt than each of the others.
+     */
+    private Scored pick(List<Scored> eligible, RandomGenerator random, boolean cacheRule) {
         List<Scored> best = eligible.stream().sorted(Comparator.comparingDouble(Scored::score)
                         .thenComparingLong(Scored::tieKey))
                 .limit(config.choices()).toList();
@@ -160,6 +180,10 @@ final class ReferenceRouter {
         }
         if (best.size() == 1) {
             return best.getFirst();
+        }
+        Scored top = best.getFirst();
+        if (cacheRule && top.matched() > 0 && best.stream().skip(1).allMatch(s -> s.matched() < top.matched())) {
+            return top;
         }
         int a = random.nextInt(best.size());
         int b = random.nextInt(best.size() - 1);

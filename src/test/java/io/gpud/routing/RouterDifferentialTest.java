@@ -2,7 +2,9 @@ package io.gpud.routing;
 
 import io.gpud.Seeds;
 import io.gpud.config.RoutingConfig;
+import io.gpud.membership.LoadRecord;
 import io.gpud.membership.NetworkCoordinate;
+import io.gpud.membership.PrefixCaches;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,15 +62,31 @@ class RouterDifferentialTest {
         }
     }
 
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("routerSeeds")
+    void decidesAsThePlainReferenceWithTheCacheTerm(long seed) throws Exception {
+        try {
+            compare(seed, true);
+        } catch (AssertionError e) {
+            throw new AssertionError("seed " + seed + ": " + e.getMessage(), e);
+        }
+    }
+
     private static void compare(long seed) throws Exception {
+        compare(seed, false);
+    }
+
+    /** With {@code cache}, the cache term is on and hosts hold random prefixes of each request. */
+    private static void compare(long seed, boolean cache) throws Exception {
         var random = new Random(seed);
         int regions = 1 + random.nextInt(REGIONS.length);
         String local = REGIONS[random.nextInt(regions)];
-        var config = new RoutingConfig(true, BASE.weightLoad(), BASE.weightLatency(), BASE.weightAffinity(),
+        var plainConfig = new RoutingConfig(true, BASE.weightLoad(), BASE.weightLatency(), BASE.weightAffinity(),
                 BASE.latencyCeiling(), BASE.staleLoadAfter(), BASE.crossRegionPenalty(), 1 + random.nextInt(4),
                 1 + random.nextInt(4), BASE.connectTimeout(), BASE.breakerFailures(), BASE.breakerOpenFor(), false,
                 List.of("10.34.10.0/24=" + REGIONS[random.nextInt(REGIONS.length)], "vpce-0abc=nowhere-1"),
                 BASE.firstByteTimeout(), BASE.idleTimeout(), BASE.peerTls());
+        var config = cache ? plainConfig.withCacheAffinity() : plainConfig;
         var now = new AtomicLong(SimCandidates.START_NANOS);
         var source = new SimCandidates("self", local);
         var all = new ArrayList<Candidate>();
@@ -108,7 +126,23 @@ class RouterDifferentialTest {
                 vivaldi.observed(node, Duration.ofMillis(1 + random.nextInt(90)), new NetworkCoordinate(v, 1e-4, 0.4, 0));
             }
         }
-        var router = new Router(config, source, vivaldi, now::get, new Random(seed), null);
+        var caches = PrefixCaches.none("reference");
+        long[] names = new long[0];
+        Map<String, Integer> matched = new HashMap<>();
+        if (cache) {
+            // each host holds a random depth of the request's chain (0: none of it), and another name
+            names = random.longs(1 + random.nextInt(12)).toArray();
+            for (Candidate c : all) {
+                int depth = random.nextInt(names.length + 1);
+                long[] held = depth == 0 ? new long[] {random.nextLong()}
+                        : new long[] {names[depth - 1], random.nextLong()};
+                caches.apply(new LoadRecord(c.node(), 1, 0, 0, 0, 0f, 1, held, new long[0]));
+                if (depth > 0) {
+                    matched.put(c.node(), depth);
+                }
+            }
+        }
+        var router = new Router(config, source, vivaldi, caches, now::get, new Random(seed), null);
         var reference = new ReferenceRouter(config, local);
         var referenceRandom = new Random(seed);
         Map<String, List<Long>> sends = new HashMap<>();
@@ -144,9 +178,9 @@ class RouterDifferentialTest {
                     : requestSource == vpce ? "nowhere-1" : null;
             String model = round == 5 ? "m:latest" : "m";
             boolean explain = round % 2 == 0;
-            RouteDecision d = router.decide(model, requestSource, explain);
+            RouteDecision d = router.decide(model, requestSource, names, explain);
             ReferenceRouter.Result want = reference.decide(all, model, affinity, now.get(), vivaldi, sends, unfinished, open,
-                    referenceRandom);
+                    referenceRandom, matched, names.length);
             String where = "round " + round + " " + model + " from " + requestSource;
             switch (d) {
                 case RouteDecision.NoCandidate n -> assertEquals("no_candidate", want.outcome(), where);
@@ -177,6 +211,8 @@ class RouterDifferentialTest {
                         assertEquals(s.load(), line.load(), 1e-12, at);
                         assertEquals(s.latency(), line.latency(), 1e-12, at);
                         assertEquals(s.affinity(), line.affinity(), 1e-12, at);
+                        assertEquals(s.cache(), line.cache(), 1e-12, at);
+                        assertEquals(s.matched(), line.cachedBlocks(), at);
                         assertEquals(s.score(), line.score(), 1e-12, at);
                     }
                 }
