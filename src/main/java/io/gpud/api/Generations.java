@@ -61,14 +61,29 @@ final class Generations {
      * @param penalties   penalties on tokens already in the context
      * @param topLogprobs alternatives per token's log-probabilities, or -1 for none
      * @param constrain   the constraint on what may be generated, or null
+     * @param isolated    a secure-envelope request: its keys and values are its own, never
+     *                    reused from or left in the engine's prefix cache
+     *                    ({@link GenerationRequest#isolated})
      */
     record Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
-                  List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain) {
+                  List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain, boolean isolated) {
+
+        /** Parameters of a request that shares the prefix cache. */
+        Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
+               List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain) {
+            this(model, prompt, promptParam, maxTokens, sampling, stop, penalties, topLogprobs, constrain, false);
+        }
 
         /** Parameters with no penalties, no log-probabilities and no constraint. */
         Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
                List<String> stop) {
             this(model, prompt, promptParam, maxTokens, sampling, stop, Penalties.NONE, -1, null);
+        }
+
+        /** The same parameters for a secure-envelope request. */
+        Params isolate() {
+            return new Params(model, prompt, promptParam, maxTokens, sampling, stop, penalties, topLogprobs, constrain,
+                    true);
         }
     }
 
@@ -178,7 +193,7 @@ final class Generations {
         var stream = new TokenStream();
         TokenConstraint constraint = params.constrain() == null ? null : params.constrain().start(engine, maxTokens);
         var request = new GenerationRequest(Ids.random("req-", 20), prompt, maxTokens, params.sampling(),
-                params.stop(), false, params.penalties(), params.topLogprobs(), constraint);
+                params.stop(), false, params.penalties(), params.topLogprobs(), constraint, params.isolated(), null);
         return switch (engine.submit(request, stream)) {
             case Admission.Accepted a -> {
                 metrics.promptTokens.add(prompt.length, engine.info().name());
