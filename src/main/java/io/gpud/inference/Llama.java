@@ -726,8 +726,12 @@ final class Llama {
     }
 
     /**
-     * Softmax in place over x[offset, offset + size), on vectors: the exponential is the
-     * Vector API's (within an ulp or so of {@link Math#exp}); the scalar tail uses Math.exp.
+     * Softmax in place over x[offset, offset + size): the maximum and the division on
+     * vectors, the exponentials with {@link Math#exp} and their sum in order. Not the Vector
+     * API's exponential nor its lane sum: those round differently before and after the JIT
+     * compiles them (the compiled exponential is within an ulp or so), so the same
+     * computation would give different logits early in a process and later, and greedy
+     * output would not be reproducible bit for bit.
      */
     static void softmax(float[] x, int offset, int size) {
         int lanes = FLOATS.length();
@@ -743,16 +747,11 @@ final class Llama {
         for (; i < size; i++) {
             max = Math.max(max, x[offset + i]);
         }
-        FloatVector sums = FloatVector.zero(FLOATS);
-        for (i = 0; i + lanes <= size; i += lanes) {
-            FloatVector e = FloatVector.fromArray(FLOATS, x, offset + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, offset + i);
-            sums = sums.add(e);
-        }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
-        for (; i < size; i++) {
-            x[offset + i] = (float) Math.exp(x[offset + i] - max);
-            sum += x[offset + i];
+        float sum = 0f;
+        for (i = 0; i < size; i++) {
+            float e = (float) Math.exp(x[offset + i] - max);
+            x[offset + i] = e;
+            sum += e;
         }
         for (i = 0; i + lanes <= size; i += lanes) {
             FloatVector.fromArray(FLOATS, x, offset + i).div(sum).intoArray(x, offset + i);

@@ -112,7 +112,10 @@ class NodeMetricsTest {
         });
         for (String recorded : List.of("gpud_http_requests_total", "gpud_http_request_duration_seconds",
                 "gpud_time_to_first_token_seconds", "gpud_generated_tokens_total", "gpud_prompt_tokens_total",
-                "gpud_route_decisions_total", "gpud_route_decision_seconds", "gpud_build_info")) {
+                "gpud_route_decisions_total", "gpud_route_decision_seconds", "gpud_build_info",
+                "gpud_prefix_cache_lookup_tokens_total", "gpud_prefix_cache_hit_tokens_total",
+                "gpud_prefix_cache_evictions_total", "gpud_prefix_cache_blocks_in_use",
+                "gpud_prefix_cache_blocks_cached", "gpud_prefix_cache_blocks")) {
             assertTrue(!exposition.families().get(recorded).samples().isEmpty(), recorded + " has no series");
         }
     }
@@ -232,6 +235,17 @@ class NodeMetricsTest {
         families.put("gpud_inflight_requests", Expected.of("gauge",
                 "Sequences admitted and not finished, over all models"));
         families.put("gpud_queue_depth", Expected.of("gauge", "Sequences admitted and waiting to start, over all models"));
+        families.put("gpud_prefix_cache_lookup_tokens_total", Expected.of("counter",
+                "Prompt tokens of the requests that looked for a cached prefix, by model", "model"));
+        families.put("gpud_prefix_cache_hit_tokens_total", Expected.of("counter",
+                "Prompt tokens whose keys and values came from the prefix cache, by model", "model"));
+        families.put("gpud_prefix_cache_evictions_total", Expected.of("counter",
+                "Cached KV blocks evicted to make room, by model", "model"));
+        families.put("gpud_prefix_cache_blocks_in_use", Expected.of("gauge",
+                "KV blocks held by running sequences, by model", "model"));
+        families.put("gpud_prefix_cache_blocks_cached", Expected.of("gauge",
+                "KV blocks held by no sequence, kept for reuse until evicted, by model", "model"));
+        families.put("gpud_prefix_cache_blocks", Expected.of("gauge", "KV blocks in all, by model", "model"));
         for (String pool : List.of("lan", "wan")) {
             String p = "gpud_gossip_" + pool + "_";
             String of = " (" + pool + " pool)";
