@@ -120,6 +120,39 @@ class NodeMetricsTest {
         }
     }
 
+    /**
+     * A chat that comes back with the same conversation reuses its prefix: the second
+     * answer's usage counts cached prompt tokens, and the prefix cache's hit counter moves.
+     */
+    @Test
+    void aSecondChatWithTheSamePrefixReportsCachedTokensAndMovesTheHitMetrics() throws Exception {
+        String chat = "{\"model\":\"slow\",\"max_tokens\":2,\"messages\":[{\"role\":\"system\",\"content\":\""
+                + "You are a careful assistant. Answer briefly and plainly. ".repeat(2)
+                + "\"},{\"role\":\"user\",\"content\":\"Hello there\"}]}";
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        double hitsBefore = prefixHits();
+        int[] cached = new int[2];
+        for (int i = 0; i < 2; i++) {
+            var answer = HTTP.send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + node.port() + "/v1/chat/completions"))
+                            .header("content-type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(chat))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answer.statusCode(), answer.body());
+            cached[i] = json.readTree(answer.body()).at("/usage/prompt_tokens_details/cached_tokens").asInt(-1);
+        }
+        assertTrue(cached[0] >= 0, "no usage.prompt_tokens_details.cached_tokens");
+        assertTrue(cached[1] > 0, "the second chat reused no prompt tokens");
+        assertTrue(prefixHits() >= hitsBefore + cached[1], "gpud_prefix_cache_hit_tokens_total did not move");
+    }
+
+    private static double prefixHits() throws Exception {
+        Family hits = Exposition.parse(scrape(null).body()).families().get("gpud_prefix_cache_hit_tokens_total");
+        return hits.samples().stream().filter(s -> "slow".equals(s.labels().get("model")))
+                .mapToDouble(Sample::value).sum();
+    }
+
     @Test
     void jvmAndProcessMetricsAndBuildInfoAreExported() throws Exception {
         Exposition exposition = Exposition.parse(scrape(null).body());
