@@ -12,7 +12,8 @@ import java.util.function.Consumer;
 /**
  * The CPU backend: float32 arithmetic with the Vector API, weights memory-mapped, the KV
  * memory off-heap in blocks of {@code kvBlockTokens} positions ({@link Llama.KvBlocks}),
- * {@code ⌈kvCacheBytes / bytes per block⌉} of them, allocated as they are first used. A
+ * {@code ⌈kvCacheBytes / bytes per block⌉} of them (the budget rounded up to a whole block,
+ * at most {@link #MAX_POSITIONS} positions), allocated as they are first used. A
  * sequence claims the blocks of its prompt plus {@code maxTokens} positions from the
  * {@link PrefixCache}, which hands a shared one the cached blocks of the longest prefix of
  * its prompt that an earlier sequence computed, so it runs only the rest; its own full
@@ -27,6 +28,12 @@ import java.util.function.Consumer;
  * greedy decoding gives the same ids bit for bit alone or among others.
  */
 public final class CpuBackend implements StepBackend<Llama.KvCache> {
+    /**
+     * Most positions of KV memory: the prefix cache keeps each one's token on the heap (and
+     * about 40 bytes a block), so a tiny model under a large budget is held to 2^22 positions.
+     */
+    private static final int MAX_POSITIONS = 1 << 22;
+
     private final LoadedModel model;
     private final EngineConfig config;
     private final Parallel threads;
@@ -44,7 +51,7 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
         this.rows = new StepRows(config.maxBatchTokens(), config.maxConcurrent());
         Llama llama = model.llama();
         long blockBytes = llama.kvCacheBytes(config.kvBlockTokens());
-        int blocks = (int) Math.min(Integer.MAX_VALUE / config.kvBlockTokens(),
+        int blocks = (int) Math.min(MAX_POSITIONS / config.kvBlockTokens(),
                 (config.kvCacheBytes() + blockBytes - 1) / blockBytes);
         this.memory = llama.new KvBlocks(blocks, config.kvBlockTokens());
         this.cache = new PrefixCache(blocks, config.kvBlockTokens(), PrefixHashes.seed(model.info()),

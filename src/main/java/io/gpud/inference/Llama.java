@@ -23,7 +23,12 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Everything a sequence remembers lives in its KV cache, off the Java heap, holding the
  * keys and values of every earlier position so each step costs
- * O(layers × (weights + position × kvDim)) instead of recomputing the prefix. The
+ * O(layers × (weights + position × kvDim)) instead of recomputing the prefix. The cache is
+ * blocks of an engine's {@link KvBlocks}: position p is in the block its
+ * {@link PrefixCache.Table} names for it, so sequences with a common prefix can share its
+ * blocks. Attention looks each position up in the table and sums in the order of a
+ * contiguous cache (the order depends on the position's index, never on its block), so the
+ * blocks change no result. The
  * activations of a step live in a {@link Workspace}, reused by every step of one thread.
  * The weights are shared, read-only and memory-mapped.
  *
@@ -54,6 +59,15 @@ final class Llama {
     /** The attention's vectors: eight floats, the width of the matrix kernels. */
     private static final VectorSpecies<Float> EIGHT = FloatTensor.F32.DOT;
     private static final ValueLayout.OfFloat CACHE_FLOAT = ValueLayout.JAVA_FLOAT;
+    /**
+     * Native memory as a whole, for attention's reads of the KV blocks at the absolute
+     * addresses {@link KvCache#locate} computes: a sequence's positions lie in several
+     * blocks, and one segment per position would cost a bounds and liveness check per load
+     * in the innermost loops (a seventh of decoding at 600 positions). Only addresses of
+     * allocated blocks below the sequence's position are read; writes go through the checked
+     * slabs.
+     */
+    private static final MemorySegment NATIVE = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private final LlamaConfig config;
     private final LlamaWeights weights;
@@ -232,19 +246,21 @@ final class Llama {
         }
 
         /**
-         * Where the keys of positions {@code [first, first + count)} of {@code layer} are:
-         * position {@code first + t} in {@code slabs[t]} at byte {@code at[t]} (its value
-         * {@link KvBlocks#valuesAt} further).
+         * The native addresses of the keys of positions {@code [first, first + count)} of
+         * {@code layer}: position {@code first + t} at {@code at[t]} (its value
+         * {@link KvBlocks#valuesAt} further). Every position must have been stored.
          */
-        void locate(int layer, int first, int count, MemorySegment[] slabs, long[] at) {
+        void locate(int layer, int first, int count, long[] at) {
+            if (first + count > capacity) {
+                throw new IllegalArgumentException("positions " + first + " to " + (first + count - 1)
+                        + " are outside the KV cache of " + capacity);
+            }
             int tokens = memory.blockTokens;
             for (int t = 0; t < count; ) {
                 int p = first + t;
                 int b = table.block(p);
-                MemorySegment slab = memory.slab(b);
-                long key = memory.keyAt(b, layer, 0);
+                long key = memory.slab(b).address() + memory.keyAt(b, layer, 0);
                 for (int slot = p % tokens; slot < tokens && t < count; slot++, t++) {
-                    slabs[t] = slab;
                     at[t] = key + slot * memory.slotBytes;
                 }
             }
@@ -280,8 +296,7 @@ final class Llama {
         final float[][] v;      // (row, kvDim) values
         /** (positions) the attention weights of one head of one row; grows to the longest cache attended. */
         private float[] att = new float[0];
-        /** (positions) where the keys of the positions attended are: slab and byte offset; grow with {@link #att}. */
-        private MemorySegment[] kvSlabs = new MemorySegment[0];
+        /** (positions) the addresses of the keys of the positions attended; grows with {@link #att}. */
         private long[] kvAt = new long[0];
         final float[][] ropeCos; // (row, rotary dims / 2) cos of the rotation angles at the row's position
         final float[][] ropeSin; // (row, rotary dims / 2) their sin
@@ -502,36 +517,34 @@ final class Llama {
         if (ws.att.length < count) { // at most the cache's capacity, which the KV cache budget admitted
             int size = Math.min(cache.capacity, Math.max(count, 2 * ws.att.length));
             ws.att = new float[size];
-            ws.kvSlabs = new MemorySegment[size];
             ws.kvAt = new long[size];
         }
         float[] att = ws.att;
-        MemorySegment[] slabs = ws.kvSlabs;
         long[] at = ws.kvAt;
-        cache.locate(layer, first, count, slabs, at);
+        cache.locate(layer, first, count, at);
         long values = cache.memory.valuesAt;
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
             long head = (long) (h / kvMul) * headSize * Float.BYTES;
-            scores(q, qOffset, slabs, at, head, att, count, headSize, attentionScale);
+            scores(q, qOffset, at, head, att, count, headSize, attentionScale);
             if (softCap > 0f) {
                 softCap(att, 0, count, softCap);
             }
             softmax(att, 0, count);
-            weightedValues(out, qOffset, slabs, at, head + values, att, count, headSize);
+            weightedValues(out, qOffset, at, head + values, att, count, headSize);
         }
     }
 
     /**
      * att[t] = q[qOffset, +n) · key_t / scale for t in [0, count), key_t the n floats at
-     * {@code slabs[t]}, byte {@code at[t] + head}. Each score is summed like a matrix row in
+     * native address {@code at[t] + head}. Each score is summed like a matrix row in
      * {@link FloatTensor.F32}: one 8-float accumulator over the head's whole slices, its
      * lanes added as a tree, then the remaining elements in order; eight positions at a time
      * share the query loads and one tree of lane sums. A position's score does not depend on
      * the others, so where the positions lie (which blocks) does not change it.
      */
-    private static void scores(float[] q, int qOffset, MemorySegment[] slabs, long[] at, long head, float[] att,
-                               int count, int n, float scale) {
+    private static void scores(float[] q, int qOffset, long[] at, long head, float[] att, int count, int n,
+                               float scale) {
         int w = EIGHT.length();
         int whole = n / w * w;
         int t = 0;
@@ -544,33 +557,25 @@ final class Llama {
             FloatVector a5 = a0;
             FloatVector a6 = a0;
             FloatVector a7 = a0;
-            MemorySegment k0 = slabs[t];
-            MemorySegment k1 = slabs[t + 1];
-            MemorySegment k2 = slabs[t + 2];
-            MemorySegment k3 = slabs[t + 3];
-            MemorySegment k4 = slabs[t + 4];
-            MemorySegment k5 = slabs[t + 5];
-            MemorySegment k6 = slabs[t + 6];
-            MemorySegment k7 = slabs[t + 7];
-            long o0 = at[t] + head;
-            long o1 = at[t + 1] + head;
-            long o2 = at[t + 2] + head;
-            long o3 = at[t + 3] + head;
-            long o4 = at[t + 4] + head;
-            long o5 = at[t + 5] + head;
-            long o6 = at[t + 6] + head;
-            long o7 = at[t + 7] + head;
+            long k0 = at[t] + head;
+            long k1 = at[t + 1] + head;
+            long k2 = at[t + 2] + head;
+            long k3 = at[t + 3] + head;
+            long k4 = at[t + 4] + head;
+            long k5 = at[t + 5] + head;
+            long k6 = at[t + 6] + head;
+            long k7 = at[t + 7] + head;
             for (int i = 0; i < whole; i += w) {
                 FloatVector qi = FloatVector.fromArray(EIGHT, q, qOffset + i);
                 long k = (long) i * Float.BYTES;
-                a0 = cacheVector(k0, o0 + k).fma(qi, a0);
-                a1 = cacheVector(k1, o1 + k).fma(qi, a1);
-                a2 = cacheVector(k2, o2 + k).fma(qi, a2);
-                a3 = cacheVector(k3, o3 + k).fma(qi, a3);
-                a4 = cacheVector(k4, o4 + k).fma(qi, a4);
-                a5 = cacheVector(k5, o5 + k).fma(qi, a5);
-                a6 = cacheVector(k6, o6 + k).fma(qi, a6);
-                a7 = cacheVector(k7, o7 + k).fma(qi, a7);
+                a0 = cacheVector(k0 + k).fma(qi, a0);
+                a1 = cacheVector(k1 + k).fma(qi, a1);
+                a2 = cacheVector(k2 + k).fma(qi, a2);
+                a3 = cacheVector(k3 + k).fma(qi, a3);
+                a4 = cacheVector(k4 + k).fma(qi, a4);
+                a5 = cacheVector(k5 + k).fma(qi, a5);
+                a6 = cacheVector(k6 + k).fma(qi, a6);
+                a7 = cacheVector(k7 + k).fma(qi, a7);
             }
             FloatVector sums = FloatTensor.F32.rowSums8(a0, a1, a2, a3, a4, a5, a6, a7);
             if (whole == n) {
@@ -578,44 +583,43 @@ final class Llama {
             } else {
                 sums.intoArray(att, t);
                 for (int j = t; j < t + 8; j++) {
-                    att[j] = keyTail(att[j], q, qOffset, slabs[j], at[j] + head, whole, n) / scale;
+                    att[j] = keyTail(att[j], q, qOffset, at[j] + head, whole, n) / scale;
                 }
             }
         }
         for (; t < count; t++) {
-            MemorySegment keys = slabs[t];
             long first = at[t] + head;
             FloatVector a = FloatVector.zero(EIGHT);
             for (int i = 0; i < whole; i += w) {
-                a = cacheVector(keys, first + (long) i * Float.BYTES).fma(FloatVector.fromArray(EIGHT, q, qOffset + i), a);
+                a = cacheVector(first + (long) i * Float.BYTES).fma(FloatVector.fromArray(EIGHT, q, qOffset + i), a);
             }
             float sum = FloatTensor.F32.rowSums8(a, a, a, a, a, a, a, a).lane(0);
-            att[t] = keyTail(sum, q, qOffset, keys, first, whole, n) / scale;
+            att[t] = keyTail(sum, q, qOffset, first, whole, n) / scale;
         }
     }
 
-    /** Eight floats of the key or value cache at byte {@code at}. */
-    private static FloatVector cacheVector(MemorySegment cache, long at) {
-        return FloatVector.fromMemorySegment(EIGHT, cache, at, ByteOrder.nativeOrder());
+    /** Eight floats of the key or value cache at native address {@code at}. */
+    private static FloatVector cacheVector(long at) {
+        return FloatVector.fromMemorySegment(EIGHT, NATIVE, at, ByteOrder.nativeOrder());
     }
 
-    /** sum + Σ q[qOffset + i] · keys[at + i floats] for i in [from, n), in order. */
-    private static float keyTail(float sum, float[] q, int qOffset, MemorySegment keys, long at, int from, int n) {
+    /** sum + Σ q[qOffset + i] · key[i] for i in [from, n), in order, the key at native address {@code at}. */
+    private static float keyTail(float sum, float[] q, int qOffset, long at, int from, int n) {
         for (int i = from; i < n; i++) {
-            sum += q[qOffset + i] * keys.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
+            sum += q[qOffset + i] * NATIVE.get(CACHE_FLOAT, at + (long) i * Float.BYTES);
         }
         return sum;
     }
 
     /**
      * out[outOffset, +n) = Σ_t att[t] × value_t for t in [0, count), value_t the n floats at
-     * {@code slabs[t]}, byte {@code at[t] + head}: each 8-float slice of the head in four
+     * native address {@code at[t] + head}: each 8-float slice of the head in four
      * accumulators (positions t mod 4 of the whole fours, the rest in the first), added as
      * (s0 + s1) + (s2 + s3); the elements past the last whole slice one by one. The order
      * depends on t alone, not on the blocks the positions lie in.
      */
-    private static void weightedValues(float[] out, int outOffset, MemorySegment[] slabs, long[] at, long head,
-                                       float[] att, int count, int n) {
+    private static void weightedValues(float[] out, int outOffset, long[] at, long head, float[] att, int count,
+                                       int n) {
         int w = EIGHT.length();
         int i = 0;
         for (; i + w <= n; i += w) {
@@ -626,13 +630,13 @@ final class Llama {
             long slice = head + (long) i * Float.BYTES;
             int t = 0;
             for (; t + 4 <= count; t += 4) {
-                s0 = cacheVector(slabs[t], at[t] + slice).fma(FloatVector.broadcast(EIGHT, att[t]), s0);
-                s1 = cacheVector(slabs[t + 1], at[t + 1] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 1]), s1);
-                s2 = cacheVector(slabs[t + 2], at[t + 2] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 2]), s2);
-                s3 = cacheVector(slabs[t + 3], at[t + 3] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 3]), s3);
+                s0 = cacheVector(at[t] + slice).fma(FloatVector.broadcast(EIGHT, att[t]), s0);
+                s1 = cacheVector(at[t + 1] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 1]), s1);
+                s2 = cacheVector(at[t + 2] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 2]), s2);
+                s3 = cacheVector(at[t + 3] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 3]), s3);
             }
             for (; t < count; t++) {
-                s0 = cacheVector(slabs[t], at[t] + slice).fma(FloatVector.broadcast(EIGHT, att[t]), s0);
+                s0 = cacheVector(at[t] + slice).fma(FloatVector.broadcast(EIGHT, att[t]), s0);
             }
             s0.add(s1).add(s2.add(s3)).intoArray(out, outOffset + i);
         }
@@ -640,7 +644,7 @@ final class Llama {
             float sum = 0f;
             long element = head + (long) i * Float.BYTES;
             for (int t = 0; t < count; t++) {
-                sum += att[t] * slabs[t].get(CACHE_FLOAT, at[t] + element);
+                sum += att[t] * NATIVE.get(CACHE_FLOAT, at[t] + element);
             }
             out[outOffset + i] = sum;
         }
