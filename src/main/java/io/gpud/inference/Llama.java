@@ -131,11 +131,6 @@ final class Llama {
             slabs = new MemorySegment[(blocks + blocksPerSlab - 1) / blocksPerSlab];
         }
 
-        /** Bytes of one block. */
-        long blockBytes() {
-            return blockBytes;
-        }
-
         /** The slab that holds block {@code b}, allocated (zeroed) when first asked for. */
         MemorySegment slab(int b) {
             int s = b / blocksPerSlab;

@@ -109,6 +109,23 @@ class PrefixCachingTest {
         }
     }
 
+    /** A 1 GiB budget costs nothing until it is used, then a slab (at most 16 MiB) at a time. */
+    @Test
+    void theKvMemoryIsAllocatedAsItIsUsedNotUpFront() {
+        Path file = modelFile("stories260K");
+        var config = new EngineConfig(4, 2, 16, 1, 1L << 30, 64, EngineConfig.Backend.CPU, true, 16,
+                EngineConfig.DEFAULT_SIM_PROFILE);
+        var backend = new CpuBackend(LlamaLoader.load(file, null, "m", 0), config);
+        try {
+            assertEquals(0, backend.memory().bytesAllocated(), "KV memory allocated before any request");
+            prefill(backend, new SplittableRandom(7).ints(40, 1, 512).toArray(), false);
+            long allocated = backend.memory().bytesAllocated();
+            assertTrue(allocated > 0 && allocated <= 16 << 20, allocated + " bytes allocated for one short prompt");
+        } finally {
+            backend.close();
+        }
+    }
+
     /** Runs {@code prompt} through a sequence of its own on {@code backend} and releases it; its blocks. */
     private static int[] prefill(CpuBackend backend, int[] prompt, boolean isolated) {
         var request = new GenerationRequest("r", prompt, 4, Sampling.greedy(), List.of(), true, Penalties.NONE, -1,
