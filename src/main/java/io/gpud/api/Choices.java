@@ -61,7 +61,7 @@ final class Choices implements AutoCloseable {
         Sampling s = p.sampling();
         return new Generations.Params(p.model(), p.prompt(), p.promptParam(), p.maxTokens(),
                 new Sampling(s.temperature(), s.topP(), s.topK(), seed), p.stop(), p.penalties(), p.topLogprobs(),
-                p.constrain(), p.prefixNames());
+                p.constrain(), p.prefixNames(), p.isolated());
     }
 
     int size() {

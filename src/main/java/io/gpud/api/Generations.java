@@ -65,10 +65,20 @@ final class Generations {
      * @param constrain   the constraint on what may be generated, or null
      * @param prefixNames the names of the prompt's whole KV blocks as the peer that routed the
      *                    request here computed them, or null ({@code GenerationRequest#prefixNames})
+     * @param isolated    a secure-envelope request: its keys and values are its own, never
+     *                    reused from or left in the engine's prefix cache
+     *                    ({@link GenerationRequest#isolated})
      */
     record Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
                   List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain,
-                  long[] prefixNames) {
+                  long[] prefixNames, boolean isolated) {
+
+        /** Parameters of a request that shares the prefix cache, with the block names a peer computed or null. */
+        Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
+               List<String> stop, Penalties penalties, int topLogprobs, Constrain constrain, long[] prefixNames) {
+            this(model, prompt, promptParam, maxTokens, sampling, stop, penalties, topLogprobs, constrain, prefixNames,
+                    false);
+        }
 
         /** Parameters without block names: the engine names the prompt's blocks itself. */
         Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
@@ -80,6 +90,12 @@ final class Generations {
         Params(String model, Prompt prompt, String promptParam, int maxTokens, Sampling sampling,
                List<String> stop) {
             this(model, prompt, promptParam, maxTokens, sampling, stop, Penalties.NONE, -1, null);
+        }
+
+        /** The same parameters for a secure-envelope request. */
+        Params isolate() {
+            return new Params(model, prompt, promptParam, maxTokens, sampling, stop, penalties, topLogprobs, constrain,
+                    prefixNames, true);
         }
     }
 
@@ -189,7 +205,7 @@ final class Generations {
         var stream = new TokenStream();
         TokenConstraint constraint = params.constrain() == null ? null : params.constrain().start(engine, maxTokens);
         var request = new GenerationRequest(Ids.random("req-", 20), prompt, maxTokens, params.sampling(),
-                params.stop(), false, params.penalties(), params.topLogprobs(), constraint, false,
+                params.stop(), false, params.penalties(), params.topLogprobs(), constraint, params.isolated(),
                 params.prefixNames());
         return switch (engine.submit(request, stream)) {
             case Admission.Accepted a -> {

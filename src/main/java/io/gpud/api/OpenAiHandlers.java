@@ -62,13 +62,21 @@ final class OpenAiHandlers {
         }
     }
 
-    /** Token counts; with several choices the prompt counts once and the completions add up, as OpenAI counts. */
-    record Usage(int promptTokens, int completionTokens, int totalTokens) {
+    /**
+     * Token counts; with several choices the prompt counts once and the completions add up,
+     * as OpenAI counts. The cached prompt tokens are those of the first choice.
+     */
+    record Usage(int promptTokens, int completionTokens, int totalTokens, PromptTokensDetails promptTokensDetails) {
         static Usage of(List<Completion> completions) {
             int prompt = completions.getFirst().promptTokens();
             int completion = completions.stream().mapToInt(Completion::completionTokens).sum();
-            return new Usage(prompt, completion, prompt + completion);
+            return new Usage(prompt, completion, prompt + completion,
+                    new PromptTokensDetails(completions.getFirst().cachedTokens()));
         }
+    }
+
+    /** @param cachedTokens prompt tokens whose keys and values the engine's prefix cache held */
+    record PromptTokensDetails(int cachedTokens) {
     }
 
     record TextChoice(int index, String text, String finishReason, Logprobs.Text logprobs) {
@@ -142,6 +150,10 @@ final class OpenAiHandlers {
      */
     private record ChatRequest(Generations.Params params, int n, boolean seeded, boolean stream,
                                boolean includeUsage, OpenAiRequests.Tools tools, String user) {
+        /** The same request, with its keys and values its own (a secure-envelope request). */
+        ChatRequest isolate() {
+            return new ChatRequest(params.isolate(), n, seeded, stream, includeUsage, tools, user);
+        }
     }
 
     /**
@@ -151,6 +163,10 @@ final class OpenAiHandlers {
      */
     private record TextRequest(Generations.Params params, int n, boolean seeded, boolean stream,
                                boolean includeUsage, boolean echo, String user) {
+        /** The same request, with its keys and values its own (a secure-envelope request). */
+        TextRequest isolate() {
+            return new TextRequest(params.isolate(), n, seeded, stream, includeUsage, echo, user);
+        }
     }
 
     void models(ServerRequest req, ServerResponse res) {
@@ -378,7 +394,9 @@ final class OpenAiHandlers {
 
     /**
      * The whole, non-streamed answer to an already parsed request body: what the secure
-     * routes run on the decrypted payload, exactly as the plain routes would.
+     * routes run on the decrypted payload, exactly as the plain routes would, except that
+     * its keys and values stay its own: it neither reuses a cached prefix nor leaves one
+     * behind, and its KV memory is zeroed when it ends ({@link Generations.Params#isolated}).
      *
      * @param chat true for a chat completion, false for a text completion
      */
@@ -387,7 +405,8 @@ final class OpenAiHandlers {
             throw ApiException.invalid("stream", "'stream' is not available on the secure routes; "
                     + "the response is sealed whole");
         }
-        return chat ? chatCompletion(chatRequest(body), start) : textCompletion(textRequest(body), start);
+        return chat ? chatCompletion(chatRequest(body).isolate(), start)
+                : textCompletion(textRequest(body).isolate(), start);
     }
 
     private TextCompletion textCompletion(TextRequest r, long start) {

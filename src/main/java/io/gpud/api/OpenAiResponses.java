@@ -87,7 +87,7 @@ final class OpenAiResponses {
 
     record Usage(int inputTokens, InputTokensDetails inputTokensDetails, int outputTokens, int totalTokens) {
         static Usage of(Completion c) {
-            return new Usage(c.promptTokens(), new InputTokensDetails(0), c.completionTokens(),
+            return new Usage(c.promptTokens(), new InputTokensDetails(c.cachedTokens()), c.completionTokens(),
                     c.promptTokens() + c.completionTokens());
         }
     }

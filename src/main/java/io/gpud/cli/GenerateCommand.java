@@ -8,6 +8,7 @@ import io.gpud.inference.CpuBackend;
 import io.gpud.inference.Engine;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
+import io.gpud.inference.Penalties;
 import io.gpud.inference.Sampling;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -32,7 +33,8 @@ import picocli.CommandLine.Spec;
  * forward step, greedy or sampled choice and, without {@code --print-ids}, decoding and
  * printing per token). {@code --warmup} first runs the same request once, unmeasured and
  * unprinted, so the rates are those of a compiled engine, as {@code llama-bench} measures
- * after its own warm-up run. Errors go to stderr as one line with exit code 1.
+ * after its own warm-up run; it leaves nothing in the prefix cache, so the measured prompt
+ * is computed whole. Errors go to stderr as one line with exit code 1.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate text from a model file, without a daemon.")
@@ -112,7 +114,10 @@ public final class GenerateCommand implements Callable<Integer> {
                 }
                 var request = new GenerationRequest("generate", promptTokens, maxTokens, sampling, List.of(), ignoreEos);
                 if (warmup) {
-                    run(engine, request, new PrintingListener(null, printIds, ignoreEos, engine));
+                    // isolated: it leaves no cached prefix, so the measured run computes its whole prompt
+                    var first = new GenerationRequest("warmup", promptTokens, maxTokens, sampling, List.of(), ignoreEos,
+                            Penalties.NONE, -1, null, true, null);
+                    run(engine, first, new PrintingListener(null, printIds, ignoreEos, engine));
                 }
                 Completion completion = run(engine, request, new PrintingListener(out, printIds, ignoreEos, engine));
                 if (completion.promptTokens() > 0 && completion.promptNanos() > 0) {

@@ -10,9 +10,15 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The CPU backend: float32 arithmetic with the Vector API, weights memory-mapped, KV caches
- * off-heap, each sequence's cache sized to its prompt plus {@code maxTokens} positions
- * within the {@code kvCacheBytes} budget.
+ * The CPU backend: float32 arithmetic with the Vector API, weights memory-mapped, the KV
+ * memory off-heap in blocks of {@code kvBlockTokens} positions ({@link Llama.KvBlocks}),
+ * {@code ⌈kvCacheBytes / bytes per block⌉} of them (the budget rounded up to a whole block,
+ * at most {@link #MAX_POSITIONS} positions), allocated as they are first used. A
+ * sequence claims the blocks of its prompt plus {@code maxTokens} positions from the
+ * {@link PrefixCache}, which hands a shared one the cached blocks of the longest prefix of
+ * its prompt that an earlier sequence computed, so it runs only the rest; its own full
+ * blocks are left for later ones. A private (secure-envelope) sequence's blocks are zeroed
+ * when it leaves.
  *
  * <p>A step runs, in one forward pass, the next token of every generating sequence plus as
  * much of the waiting prompts as {@code maxBatchTokens} allows, so a new prompt is
@@ -22,12 +28,19 @@ import java.util.function.Consumer;
  * greedy decoding gives the same ids bit for bit alone or among others.
  */
 public final class CpuBackend implements StepBackend<Llama.KvCache> {
+    /**
+     * Most positions of KV memory: the prefix cache keeps each one's token on the heap (and
+     * about 40 bytes a block), so a tiny model under a large budget is held to 2^22 positions.
+     */
+    private static final int MAX_POSITIONS = 1 << 22;
+
     private final LoadedModel model;
     private final EngineConfig config;
     private final Parallel threads;
     private final Llama.Workspace workspace;
     private final StepRows rows;
-    private long kvBytesInUse;
+    private final Llama.KvBlocks memory;
+    private final PrefixCache cache;
 
     /** The backend on {@code model}, for a scheduler to open on its thread. */
     CpuBackend(LoadedModel model, EngineConfig config) {
@@ -36,6 +49,13 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
         this.threads = new Parallel(config.threads());
         this.workspace = model.llama().new Workspace(config.maxBatchTokens(), config.maxConcurrent(), threads);
         this.rows = new StepRows(config.maxBatchTokens(), config.maxConcurrent());
+        Llama llama = model.llama();
+        long blockBytes = llama.kvCacheBytes(config.kvBlockTokens());
+        int blocks = (int) Math.min(MAX_POSITIONS / config.kvBlockTokens(),
+                (config.kvCacheBytes() + blockBytes - 1) / blockBytes);
+        this.memory = llama.new KvBlocks(blocks, config.kvBlockTokens());
+        this.cache = new PrefixCache(blocks, config.kvBlockTokens(), PrefixHashes.seed(model.info()),
+                config.prefixCaching(), memory::zero);
     }
 
     /**
@@ -99,23 +119,33 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
 
     @Override
     public Optional<String> neverHolds(int positions) {
-        long bytes = model.llama().kvCacheBytes(positions);
-        if (bytes <= config.kvCacheBytes()) {
+        if (cache.blocksFor(positions) <= cache.blocks()) {
             return Optional.empty();
         }
-        return Optional.of("the request needs " + bytes + " bytes of KV cache for " + positions
-                + " positions (prompt and max tokens), the engine has " + config.kvCacheBytes()
+        return Optional.of("the request needs " + model.llama().kvCacheBytes(positions) + " bytes of KV cache for "
+                + positions + " positions (prompt and max tokens), the engine has " + config.kvCacheBytes()
                 + " (engine.kvCacheBytes)");
     }
 
     @Override
     public Llama.KvCache claim(int[] prompt, long[] names, int positions, PrefixCache.Use use) {
-        long bytes = model.llama().kvCacheBytes(positions);
-        if (kvBytesInUse + bytes > config.kvCacheBytes()) {
-            return null;
-        }
-        kvBytesInUse += bytes;
-        return model.llama().new KvCache(positions);
+        PrefixCache.Table table = cache.claim(prompt, names, positions, use);
+        return table == null ? null : model.llama().new KvCache(memory, table, positions);
+    }
+
+    @Override
+    public int reusedTokens(Llama.KvCache place) {
+        return place.table.reusedTokens();
+    }
+
+    @Override
+    public Optional<PrefixCacheView> prefixCache() {
+        return Optional.of(cache);
+    }
+
+    /** The KV memory, for tests that read it back. */
+    Llama.KvBlocks memory() {
+        return memory;
     }
 
     /** Embeddings run as prompts whose every row's final hidden state is pooled. */
@@ -152,6 +182,9 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
         }
         model.llama().forward(workspace, rows.count, rows.tokens, rows.positions, rows.caches, rows.logitRows,
                 rows.logitCount, rows.hiddenRows, rows.hiddenCount);
+        for (int r = 0; r < rows.count; r++) {
+            cache.written(rows.caches[r].table, rows.positions[r], rows.tokens[r]);
+        }
         for (int j = 0; j < rows.logitCount; j++) {
             out.add(rows.logitSequences[j], workspace.logits[j]);
         }
@@ -167,16 +200,19 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
         return true;
     }
 
-    /** Frees the cache's memory (returned to the operating system, never to another sequence). */
+    /**
+     * Frees the sequence's blocks: those registered stay cached for later prompts, the
+     * others are free for any sequence, a private sequence's zeroed first.
+     */
     @Override
-    public Optional<String> release(Llama.KvCache cache) {
-        kvBytesInUse -= model.llama().kvCacheBytes(cache.capacity);
-        cache.close();
+    public Optional<String> release(Llama.KvCache place) {
+        cache.release(place.table);
         return Optional.empty();
     }
 
     @Override
     public Optional<String> close() {
+        memory.close();
         threads.close();
         model.close();
         return Optional.empty();

@@ -69,7 +69,7 @@ final class EmbeddingRun implements Run {
     }
 
     @Override
-    public void start(int capacity, long nowNanos) {
+    public void start(int capacity, int reusedTokens, long nowNanos) {
     }
 
     /** Adds the final hidden state of the next position, {@code hidden[0, width)}. */

@@ -365,8 +365,9 @@ public final class EngineScheduler<P> implements Engine {
                     break;
                 }
                 queue.poll();
-                run.start(positions, clock.nanos());
-                var sequence = new Sequence<>(run, place, backend.reusedTokens(place));
+                int reused = backend.reusedTokens(place);
+                run.start(positions, reused, clock.nanos());
+                var sequence = new Sequence<>(run, place, reused);
                 running.add(sequence);
                 runningCount = running.size();
                 embeddingsRunning += sequence.embedding() ? 1 : 0;

@@ -23,7 +23,12 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Everything a sequence remembers lives in its KV cache, off the Java heap, holding the
  * keys and values of every earlier position so each step costs
- * O(layers × (weights + position × kvDim)) instead of recomputing the prefix. The
+ * O(layers × (weights + position × kvDim)) instead of recomputing the prefix. The cache is
+ * blocks of an engine's {@link KvBlocks}: position p is in the block its
+ * {@link PrefixCache.Table} names for it, so sequences with a common prefix can share its
+ * blocks. Attention looks each position up in the table and sums in the order of a
+ * contiguous cache (the order depends on the position's index, never on its block), so the
+ * blocks change no result. The
  * activations of a step live in a {@link Workspace}, reused by every step of one thread.
  * The weights are shared, read-only and memory-mapped.
  *
@@ -54,6 +59,15 @@ final class Llama {
     /** The attention's vectors: eight floats, the width of the matrix kernels. */
     private static final VectorSpecies<Float> EIGHT = FloatTensor.F32.DOT;
     private static final ValueLayout.OfFloat CACHE_FLOAT = ValueLayout.JAVA_FLOAT;
+    /**
+     * Native memory as a whole, for attention's reads of the KV blocks at the absolute
+     * addresses {@link KvCache#locate} computes: a sequence's positions lie in several
+     * blocks, and one segment per position would cost a bounds and liveness check per load
+     * in the innermost loops (a seventh of decoding at 600 positions). Only addresses of
+     * allocated blocks below the sequence's position are read; writes go through the checked
+     * slabs.
+     */
+    private static final MemorySegment NATIVE = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private final LlamaConfig config;
     private final LlamaWeights weights;
@@ -81,34 +95,186 @@ final class Llama {
     }
 
     /**
-     * The keys and values of one sequence, for positions 0 to {@code capacity − 1}, off-heap;
-     * used and closed by the thread that made it (which keeps its accesses cheap).
+     * The KV memory of an engine: {@code blocks} blocks of {@code blockTokens} positions,
+     * each holding the keys of every layer, then the values, {@code (layer, slot, kvDim)}
+     * each, position p of a sequence in slot p mod blockTokens of the block its
+     * {@link PrefixCache.Table} names. Off-heap, allocated in slabs of whole blocks as they
+     * are first written (an engine's budget is not touched up front), freed at close; used
+     * and closed by the thread that made it (which keeps its accesses cheap).
      */
-    final class KvCache implements AutoCloseable {
-        private final Arena arena = Arena.ofConfined();
-        final int capacity;
-        final MemorySegment keys;   // (layer, position, kvDim)
-        final MemorySegment values; // (layer, position, kvDim)
+    final class KvBlocks implements AutoCloseable {
+        /** Bytes a slab aims at: enough blocks to amortise an allocation, few enough to grow gently. */
+        private static final long SLAB_BYTES = 16L << 20;
 
-        KvCache(int capacity) {
-            if (capacity < 1 || capacity > config.contextLength()) {
-                throw new IllegalArgumentException("KV cache capacity was " + capacity + ", must be 1 to "
-                        + config.contextLength());
+        private final Arena arena = Arena.ofConfined();
+        final int blockTokens;
+        private final int blocks;
+        private final long slotBytes;   // one position of one layer: kvDim floats
+        private final long layerBytes;  // blockTokens slots
+        private final long valuesAt;    // where a block's values start: after the keys of every layer
+        private final long blockBytes;
+        private final int blocksPerSlab;
+        private final MemorySegment[] slabs;
+
+        KvBlocks(int blocks, int blockTokens) {
+            if (blocks < 1 || blockTokens < 1) {
+                throw new IllegalArgumentException("KV memory of " + blocks + " blocks of " + blockTokens
+                        + " positions, must be at least 1 of 1");
             }
-            this.capacity = capacity;
-            long bytes = kvCacheBytes(capacity) / 2;
-            keys = arena.allocate(bytes, 64);
-            values = arena.allocate(bytes, 64);
+            this.blocks = blocks;
+            this.blockTokens = blockTokens;
+            slotBytes = (long) config.kvDim() * Float.BYTES;
+            layerBytes = slotBytes * blockTokens;
+            valuesAt = layerBytes * config.layers();
+            blockBytes = 2 * valuesAt;
+            blocksPerSlab = (int) Math.max(1, Math.min(blocks, SLAB_BYTES / blockBytes));
+            slabs = new MemorySegment[(blocks + blocksPerSlab - 1) / blocksPerSlab];
         }
 
-        long offset(int layer, int position) {
-            return (((long) layer * capacity + position) * config.kvDim()) * Float.BYTES;
+        /** The slab that holds block {@code b}, allocated (zeroed) when first asked for. */
+        MemorySegment slab(int b) {
+            int s = b / blocksPerSlab;
+            MemorySegment slab = slabs[s];
+            if (slab == null) {
+                int count = Math.min(blocksPerSlab, blocks - s * blocksPerSlab);
+                slab = arena.allocate(count * blockBytes, 64);
+                slabs[s] = slab;
+            }
+            return slab;
+        }
+
+        /** Where the key of {@code slot} of {@code layer} of block {@code b} starts in its slab; its value is {@link #valuesAt} further. */
+        long keyAt(int b, int layer, int slot) {
+            return (b % blocksPerSlab) * blockBytes + layer * layerBytes + slot * slotBytes;
+        }
+
+        /** Zeroes block {@code b} (a block never written is zero already). */
+        void zero(int b) {
+            MemorySegment slab = slabs[b / blocksPerSlab];
+            if (slab != null) {
+                slab.asSlice((b % blocksPerSlab) * blockBytes, blockBytes).fill((byte) 0);
+            }
+        }
+
+        /** Whether every byte of block {@code b} is zero. */
+        boolean isZero(int b) {
+            MemorySegment slab = slabs[b / blocksPerSlab];
+            if (slab == null) {
+                return true;
+            }
+            MemorySegment block = slab.asSlice((b % blocksPerSlab) * blockBytes, blockBytes);
+            for (long i = 0; i < blockBytes; i += Long.BYTES) {
+                if (block.get(ValueLayout.JAVA_LONG_UNALIGNED, i) != 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Bytes allocated so far. */
+        long bytesAllocated() {
+            long bytes = 0;
+            for (MemorySegment slab : slabs) {
+                bytes += slab == null ? 0 : slab.byteSize();
+            }
+            return bytes;
         }
 
         @Override
         public void close() {
             arena.close();
         }
+    }
+
+    /**
+     * The keys and values of one sequence, positions 0 to {@code capacity − 1}: its blocks of
+     * an engine's {@link KvBlocks}, as its {@link PrefixCache.Table} names them, or of memory
+     * of its own.
+     */
+    final class KvCache implements AutoCloseable {
+        /** Positions per block of a cache with memory of its own. */
+        static final int OWN_BLOCK_TOKENS = 16;
+
+        final int capacity;
+        final KvBlocks memory;
+        final PrefixCache.Table table;
+        private final boolean ownsMemory;
+
+        /** A cache of {@code capacity} positions in {@code table}'s blocks of {@code memory}. */
+        KvCache(KvBlocks memory, PrefixCache.Table table, int capacity) {
+            this(memory, table, capacity, false);
+        }
+
+        /** A cache of {@code capacity} positions with memory of its own, used and closed by the thread that made it. */
+        KvCache(int capacity) {
+            this(capacity, OWN_BLOCK_TOKENS);
+        }
+
+        /** A cache of {@code capacity} positions in blocks of {@code blockTokens} of its own. */
+        KvCache(int capacity, int blockTokens) {
+            this(ownMemory(capacity, blockTokens), capacity, blockTokens);
+        }
+
+        private KvCache(KvBlocks memory, int capacity, int blockTokens) {
+            this(memory, new PrefixCache(memory.blocks, blockTokens, 0, false, b -> { })
+                    .claim(new int[0], null, capacity, PrefixCache.Use.UNSHARED), capacity, true);
+        }
+
+        private KvCache(KvBlocks memory, PrefixCache.Table table, int capacity, boolean ownsMemory) {
+            if (capacity < 1 || capacity > config.contextLength() || capacity > table.positions()) {
+                throw new IllegalArgumentException("KV cache capacity was " + capacity + ", must be 1 to "
+                        + Math.min(config.contextLength(), table.positions()));
+            }
+            this.memory = memory;
+            this.table = table;
+            this.capacity = capacity;
+            this.ownsMemory = ownsMemory;
+        }
+
+        /** Stores the key and value of {@code position} of {@code layer}. */
+        void store(int layer, int position, float[] key, float[] value) {
+            int b = table.block(position);
+            MemorySegment slab = memory.slab(b);
+            long at = memory.keyAt(b, layer, position % memory.blockTokens);
+            MemorySegment.copy(key, 0, slab, CACHE_FLOAT, at, config.kvDim());
+            MemorySegment.copy(value, 0, slab, CACHE_FLOAT, at + memory.valuesAt, config.kvDim());
+        }
+
+        /**
+         * The native addresses of the keys of positions {@code [first, first + count)} of
+         * {@code layer}: position {@code first + t} at {@code at[t]} (its value
+         * {@link KvBlocks#valuesAt} further). Every position must have been stored.
+         */
+        void locate(int layer, int first, int count, long[] at) {
+            if (first + count > capacity) {
+                throw new IllegalArgumentException("positions " + first + " to " + (first + count - 1)
+                        + " are outside the KV cache of " + capacity);
+            }
+            int tokens = memory.blockTokens;
+            for (int t = 0; t < count; ) {
+                int p = first + t;
+                int b = table.block(p);
+                long key = memory.slab(b).address() + memory.keyAt(b, layer, 0);
+                for (int slot = p % tokens; slot < tokens && t < count; slot++, t++) {
+                    at[t] = key + slot * memory.slotBytes;
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            if (ownsMemory) {
+                memory.close();
+            }
+        }
+    }
+
+    private KvBlocks ownMemory(int capacity, int blockTokens) {
+        if (capacity < 1 || capacity > config.contextLength()) {
+            throw new IllegalArgumentException("KV cache capacity was " + capacity + ", must be 1 to "
+                    + config.contextLength());
+        }
+        return new KvBlocks((capacity + blockTokens - 1) / blockTokens, blockTokens);
     }
 
     /** The activations of up to {@code rows} rows, of which up to {@code logitRows} get logits. */
@@ -125,6 +291,8 @@ final class Llama {
         final float[][] v;      // (row, kvDim) values
         /** (positions) the attention weights of one head of one row; grows to the longest cache attended. */
         private float[] att = new float[0];
+        /** (positions) the addresses of the keys of the positions attended; grows with {@link #att}. */
+        private long[] kvAt = new long[0];
         final float[][] ropeCos; // (row, rotary dims / 2) cos of the rotation angles at the row's position
         final float[][] ropeSin; // (row, rotary dims / 2) their sin
         final float[][] slidingCos; // (row, rotary dims / 2) the same for sliding-window layers (their own base)
@@ -257,9 +425,7 @@ final class Llama {
                 }
                 rope(ws.q[r], qDim, c.headSize(), rotary.dims(), cos[r], sin[r], c.rope());
                 rope(ws.k[r], kvDim, c.headSize(), rotary.dims(), cos[r], sin[r], c.rope());
-                long at = caches[r].offset(l, positions[r]);
-                MemorySegment.copy(ws.k[r], 0, caches[r].keys, CACHE_FLOAT, at, kvDim);
-                MemorySegment.copy(ws.v[r], 0, caches[r].values, CACHE_FLOAT, at, kvDim);
+                caches[r].store(l, positions[r], ws.k[r], ws.v[r]);
             }
             for (int r = 0; r < n; r++) {
                 attend(ws, ws.q[r], ws.attended[r], caches[r], l, positions[r]);
@@ -344,32 +510,36 @@ final class Llama {
         int first = c.sliding(layer) ? Math.max(0, pos + 1 - c.attention().slidingWindow()) : 0;
         int count = pos + 1 - first;
         if (ws.att.length < count) { // at most the cache's capacity, which the KV cache budget admitted
-            ws.att = new float[Math.min(cache.capacity, Math.max(count, 2 * ws.att.length))];
+            int size = Math.min(cache.capacity, Math.max(count, 2 * ws.att.length));
+            ws.att = new float[size];
+            ws.kvAt = new long[size];
         }
         float[] att = ws.att;
-        long stride = (long) c.kvDim() * Float.BYTES;
-        long layerStart = cache.offset(layer, first);
+        long[] at = ws.kvAt;
+        cache.locate(layer, first, count, at);
+        long values = cache.memory.valuesAt;
         for (int h = 0; h < c.heads(); h++) {
             int qOffset = h * headSize;
-            long kvOffset = layerStart + (long) (h / kvMul) * headSize * Float.BYTES;
-            scores(q, qOffset, cache.keys, kvOffset, stride, att, 0, count, headSize, attentionScale);
+            long head = (long) (h / kvMul) * headSize * Float.BYTES;
+            scores(q, qOffset, at, head, att, count, headSize, attentionScale);
             if (softCap > 0f) {
                 softCap(att, 0, count, softCap);
             }
             softmax(att, 0, count);
-            weightedValues(out, qOffset, cache.values, kvOffset, stride, att, 0, count, headSize);
+            weightedValues(out, qOffset, at, head + values, att, count, headSize);
         }
     }
 
     /**
-     * att[attOffset + t] = q[qOffset, +n) · keys[at + t × stride, +n floats) / scale for t in
-     * [0, count). Each score is summed like a matrix row in {@link FloatTensor.F32}: one
-     * 8-float accumulator over the head's whole slices, its lanes added as a tree, then the
-     * remaining elements in order; eight positions at a time share the query loads and one
-     * tree of lane sums.
+     * att[t] = q[qOffset, +n) · key_t / scale for t in [0, count), key_t the n floats at
+     * native address {@code at[t] + head}. Each score is summed like a matrix row in
+     * {@link FloatTensor.F32}: one 8-float accumulator over the head's whole slices, its
+     * lanes added as a tree, then the remaining elements in order; eight positions at a time
+     * share the query loads and one tree of lane sums. A position's score does not depend on
+     * the others, so where the positions lie (which blocks) does not change it.
      */
-    private static void scores(float[] q, int qOffset, MemorySegment keys, long at, long stride, float[] att,
-                               int attOffset, int count, int n, float scale) {
+    private static void scores(float[] q, int qOffset, long[] at, long head, float[] att, int count, int n,
+                               float scale) {
         int w = EIGHT.length();
         int whole = n / w * w;
         int t = 0;
@@ -382,89 +552,94 @@ final class Llama {
             FloatVector a5 = a0;
             FloatVector a6 = a0;
             FloatVector a7 = a0;
-            MemorySegment block = keys.asSlice(at + t * stride, 7 * stride + (long) n * Float.BYTES);
+            long k0 = at[t] + head;
+            long k1 = at[t + 1] + head;
+            long k2 = at[t + 2] + head;
+            long k3 = at[t + 3] + head;
+            long k4 = at[t + 4] + head;
+            long k5 = at[t + 5] + head;
+            long k6 = at[t + 6] + head;
+            long k7 = at[t + 7] + head;
             for (int i = 0; i < whole; i += w) {
                 FloatVector qi = FloatVector.fromArray(EIGHT, q, qOffset + i);
                 long k = (long) i * Float.BYTES;
-                a0 = cacheVector(block, k).fma(qi, a0);
-                a1 = cacheVector(block, k + stride).fma(qi, a1);
-                a2 = cacheVector(block, k + 2 * stride).fma(qi, a2);
-                a3 = cacheVector(block, k + 3 * stride).fma(qi, a3);
-                a4 = cacheVector(block, k + 4 * stride).fma(qi, a4);
-                a5 = cacheVector(block, k + 5 * stride).fma(qi, a5);
-                a6 = cacheVector(block, k + 6 * stride).fma(qi, a6);
-                a7 = cacheVector(block, k + 7 * stride).fma(qi, a7);
+                a0 = cacheVector(k0 + k).fma(qi, a0);
+                a1 = cacheVector(k1 + k).fma(qi, a1);
+                a2 = cacheVector(k2 + k).fma(qi, a2);
+                a3 = cacheVector(k3 + k).fma(qi, a3);
+                a4 = cacheVector(k4 + k).fma(qi, a4);
+                a5 = cacheVector(k5 + k).fma(qi, a5);
+                a6 = cacheVector(k6 + k).fma(qi, a6);
+                a7 = cacheVector(k7 + k).fma(qi, a7);
             }
             FloatVector sums = FloatTensor.F32.rowSums8(a0, a1, a2, a3, a4, a5, a6, a7);
             if (whole == n) {
-                sums.div(scale).intoArray(att, attOffset + t);
+                sums.div(scale).intoArray(att, t);
             } else {
-                sums.intoArray(att, attOffset + t);
+                sums.intoArray(att, t);
                 for (int j = t; j < t + 8; j++) {
-                    att[attOffset + j] = keyTail(att[attOffset + j], q, qOffset, keys, at + j * stride, whole, n)
-                            / scale;
+                    att[j] = keyTail(att[j], q, qOffset, at[j] + head, whole, n) / scale;
                 }
             }
         }
         for (; t < count; t++) {
-            long first = at + t * stride;
+            long first = at[t] + head;
             FloatVector a = FloatVector.zero(EIGHT);
             for (int i = 0; i < whole; i += w) {
-                a = cacheVector(keys, first + (long) i * Float.BYTES).fma(FloatVector.fromArray(EIGHT, q, qOffset + i), a);
+                a = cacheVector(first + (long) i * Float.BYTES).fma(FloatVector.fromArray(EIGHT, q, qOffset + i), a);
             }
             float sum = FloatTensor.F32.rowSums8(a, a, a, a, a, a, a, a).lane(0);
-            att[attOffset + t] = keyTail(sum, q, qOffset, keys, first, whole, n) / scale;
+            att[t] = keyTail(sum, q, qOffset, first, whole, n) / scale;
         }
     }
 
-    /** Eight floats of the key or value cache at byte {@code at}. */
-    private static FloatVector cacheVector(MemorySegment cache, long at) {
-        return FloatVector.fromMemorySegment(EIGHT, cache, at, ByteOrder.nativeOrder());
+    /** Eight floats of the key or value cache at native address {@code at}. */
+    private static FloatVector cacheVector(long at) {
+        return FloatVector.fromMemorySegment(EIGHT, NATIVE, at, ByteOrder.nativeOrder());
     }
 
-    /** sum + Σ q[qOffset + i] · keys[at + i floats] for i in [from, n), in order. */
-    private static float keyTail(float sum, float[] q, int qOffset, MemorySegment keys, long at, int from, int n) {
+    /** sum + Σ q[qOffset + i] · key[i] for i in [from, n), in order, the key at native address {@code at}. */
+    private static float keyTail(float sum, float[] q, int qOffset, long at, int from, int n) {
         for (int i = from; i < n; i++) {
-            sum += q[qOffset + i] * keys.getAtIndex(CACHE_FLOAT, (at >> 2) + i);
+            sum += q[qOffset + i] * NATIVE.get(CACHE_FLOAT, at + (long) i * Float.BYTES);
         }
         return sum;
     }
 
     /**
-     * out[outOffset, +n) = Σ_t att[attOffset + t] × values[at + t × stride, +n floats) for t
-     * in [0, count): each 8-float slice of the head in four accumulators (positions t mod 4),
-     * added as (s0 + s1) + (s2 + s3); the elements past the last whole slice one by one.
+     * out[outOffset, +n) = Σ_t att[t] × value_t for t in [0, count), value_t the n floats at
+     * native address {@code at[t] + head}: each 8-float slice of the head in four
+     * accumulators (positions t mod 4 of the whole fours, the rest in the first), added as
+     * (s0 + s1) + (s2 + s3); the elements past the last whole slice one by one. The order
+     * depends on t alone, not on the blocks the positions lie in.
      */
-    private static void weightedValues(float[] out, int outOffset, MemorySegment values, long at, long stride,
-                                       float[] att, int attOffset, int count, int n) {
+    private static void weightedValues(float[] out, int outOffset, long[] at, long head, float[] att, int count,
+                                       int n) {
         int w = EIGHT.length();
-        MemorySegment head = values.asSlice(at, (count - 1) * stride + (long) n * Float.BYTES);
         int i = 0;
         for (; i + w <= n; i += w) {
             FloatVector s0 = FloatVector.zero(EIGHT);
             FloatVector s1 = s0;
             FloatVector s2 = s0;
             FloatVector s3 = s0;
-            long first = (long) i * Float.BYTES;
+            long slice = head + (long) i * Float.BYTES;
             int t = 0;
             for (; t + 4 <= count; t += 4) {
-                long v = first + t * stride;
-                s0 = cacheVector(head, v).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
-                s1 = cacheVector(head, v + stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 1]), s1);
-                s2 = cacheVector(head, v + 2 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 2]), s2);
-                s3 = cacheVector(head, v + 3 * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t + 3]), s3);
+                s0 = cacheVector(at[t] + slice).fma(FloatVector.broadcast(EIGHT, att[t]), s0);
+                s1 = cacheVector(at[t + 1] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 1]), s1);
+                s2 = cacheVector(at[t + 2] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 2]), s2);
+                s3 = cacheVector(at[t + 3] + slice).fma(FloatVector.broadcast(EIGHT, att[t + 3]), s3);
             }
             for (; t < count; t++) {
-                s0 = cacheVector(head, first + t * stride).fma(FloatVector.broadcast(EIGHT, att[attOffset + t]), s0);
+                s0 = cacheVector(at[t] + slice).fma(FloatVector.broadcast(EIGHT, att[t]), s0);
             }
             s0.add(s1).add(s2.add(s3)).intoArray(out, outOffset + i);
         }
         for (; i < n; i++) {
             float sum = 0f;
-            long first = (at >> 2) + i;
-            long step = stride >> 2;
+            long element = head + (long) i * Float.BYTES;
             for (int t = 0; t < count; t++) {
-                sum += att[attOffset + t] * values.getAtIndex(CACHE_FLOAT, first + t * step);
+                sum += att[t] * NATIVE.get(CACHE_FLOAT, at[t] + element);
             }
             out[outOffset + i] = sum;
         }
@@ -550,8 +725,12 @@ final class Llama {
     }
 
     /**
-     * Softmax in place over x[offset, offset + size), on vectors: the exponential is the
-     * Vector API's (within an ulp or so of {@link Math#exp}); the scalar tail uses Math.exp.
+     * Softmax in place over x[offset, offset + size): the maximum and the division on
+     * vectors, the exponentials with {@link Math#exp} and their sum in order. Not the Vector
+     * API's exponential nor its lane sum: those round differently before and after the JIT
+     * compiles them (the compiled exponential is within an ulp or so), so the same
+     * computation would give different logits early in a process and later, and greedy
+     * output would not be reproducible bit for bit.
      */
     static void softmax(float[] x, int offset, int size) {
         int lanes = FLOATS.length();
@@ -567,16 +746,11 @@ final class Llama {
         for (; i < size; i++) {
             max = Math.max(max, x[offset + i]);
         }
-        FloatVector sums = FloatVector.zero(FLOATS);
-        for (i = 0; i + lanes <= size; i += lanes) {
-            FloatVector e = FloatVector.fromArray(FLOATS, x, offset + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, offset + i);
-            sums = sums.add(e);
-        }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
-        for (; i < size; i++) {
-            x[offset + i] = (float) Math.exp(x[offset + i] - max);
-            sum += x[offset + i];
+        float sum = 0f;
+        for (i = 0; i < size; i++) {
+            float e = (float) Math.exp(x[offset + i] - max);
+            x[offset + i] = e;
+            sum += e;
         }
         for (i = 0; i + lanes <= size; i += lanes) {
             FloatVector.fromArray(FLOATS, x, offset + i).div(sum).intoArray(x, offset + i);

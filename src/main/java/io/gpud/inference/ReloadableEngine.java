@@ -98,6 +98,12 @@ public final class ReloadableEngine implements Engine {
         return serving.engine().quarantineReason();
     }
 
+    /** The prefix cache of the engine serving now (a reload starts with an empty one). */
+    @Override
+    public Optional<PrefixCacheView> prefixCache() {
+        return serving.engine().prefixCache();
+    }
+
     @Override
     public Admission submit(GenerationRequest request, GenerationListener listener) {
         return admit(request.requestId(), engine -> engine.submit(request, listener), listener::onFailure);

@@ -24,8 +24,11 @@ sealed interface Run extends Generation permits SequenceRun, EmbeddingRun {
 
     boolean cancelled();
 
-    /** The run enters the batch with a cache of {@code capacity} positions. */
-    void start(int capacity, long nowNanos);
+    /**
+     * The run enters the batch with a cache of {@code capacity} positions, whose first
+     * {@code reusedTokens} prompt positions came from the prefix cache.
+     */
+    void start(int capacity, int reusedTokens, long nowNanos);
 
     /**
      * Ends the run with {@code reason}, once: a generation's listener hears the completion;

@@ -43,6 +43,7 @@ public final class SequenceRun implements Run {
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final AtomicBoolean finished = new AtomicBoolean();
     private int capacity;
+    private int reused;
     private long startedNanos;
     private long promptDoneNanos;
     private int position;
@@ -114,10 +115,10 @@ public final class SequenceRun implements Run {
         return cancelled.get();
     }
 
-    /** The run enters the batch with a cache of {@code capacity} positions. */
     @Override
-    public void start(int capacity, long nowNanos) {
+    public void start(int capacity, int reusedTokens, long nowNanos) {
         this.capacity = capacity;
+        this.reused = reusedTokens;
         this.startedNanos = nowNanos;
     }
 
@@ -231,10 +232,11 @@ public final class SequenceRun implements Run {
         if (startedNanos == 0) {
             completion = new Completion(reason, 0, 0, nowNanos - submittedNanos, 0, 0);
         } else if (promptDoneNanos == 0) {
-            completion = new Completion(reason, prompt, 0, startedNanos - submittedNanos, nowNanos - startedNanos, 0);
+            completion = new Completion(reason, prompt, 0, startedNanos - submittedNanos, nowNanos - startedNanos, 0,
+                    reused);
         } else {
             completion = new Completion(reason, prompt, generated, startedNanos - submittedNanos,
-                    promptDoneNanos - startedNanos, nowNanos - promptDoneNanos);
+                    promptDoneNanos - startedNanos, nowNanos - promptDoneNanos, reused);
         }
         listener.onDone(completion);
     }

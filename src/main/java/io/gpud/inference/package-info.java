@@ -10,7 +10,9 @@
  * is in {@code Llama}, whose header explains it, for every {@code Architecture}, whose
  * hyperparameters and weights {@code ArchitectureLoader} reads; the kernels it calls
  * (matrix × vectors of every tensor type, split across threads by {@code Parallel}) are in
- * {@code FloatTensor}.
+ * {@code FloatTensor}. The CPU backend's KV memory is in blocks ({@code Llama.KvBlocks}) that
+ * {@link io.gpud.inference.PrefixCache} hands out and shares between requests with a common
+ * prompt prefix; its header explains how.
  * Tokenizers: {@code SentencePieceTokenizer}, {@code ByteLevelBpeTokenizer}, built from
  * tokenizer.json by {@code HuggingFaceTokenizers}; chat templates: {@code JinjaChatTemplate};
  * a reply's reasoning and tool calls, in the syntax its template shows:

@@ -1,6 +1,7 @@
 package io.gpud.metrics;
 
 import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 
 /**
@@ -98,6 +100,44 @@ public final class MetricRegistry {
                 .help(help)
                 .callback(callback -> callback.call(value.getAsDouble()))
                 .register(registry);
+    }
+
+    /**
+     * A gauge family read at scrape time: {@code read} adds one sample per label set, with
+     * its label values in the order of {@code labelNames}.
+     */
+    public void gauges(String name, String help, Consumer<Samples> read, String... labelNames) {
+        GaugeWithCallback.builder()
+                .name(name)
+                .help(help)
+                .labelNames(labelNames)
+                .callback(callback -> read.accept((value, labels) -> {
+                    checkLabelCount(labelNames, labels);
+                    callback.call(value, labels);
+                }))
+                .register(registry);
+    }
+
+    /**
+     * A counter family read at scrape time from counts kept elsewhere ({@link #gauges} for
+     * {@code read}); a count that starts again from zero (a reloaded model) reads as a reset.
+     */
+    public void counters(String name, String help, Consumer<Samples> read, String... labelNames) {
+        CounterWithCallback.builder()
+                .name(name)
+                .help(help)
+                .labelNames(labelNames)
+                .callback(callback -> read.accept((value, labels) -> {
+                    checkLabelCount(labelNames, labels);
+                    callback.call(value, labels);
+                }))
+                .register(registry);
+    }
+
+    /** Where a family read at scrape time puts its samples. */
+    @FunctionalInterface
+    public interface Samples {
+        void add(double value, String... labelValues);
     }
 
     /** The whole registry in the Prometheus text format ({@link #CONTENT_TYPE}). */

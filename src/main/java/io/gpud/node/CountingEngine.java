@@ -8,6 +8,7 @@ import io.gpud.inference.Engine;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelInfo;
+import io.gpud.inference.PrefixCacheView;
 import io.gpud.inference.Tokenizer;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -75,6 +76,11 @@ final class CountingEngine implements Engine {
     @Override
     public int inFlight() {
         return engine.inFlight();
+    }
+
+    @Override
+    public Optional<PrefixCacheView> prefixCache() {
+        return engine.prefixCache();
     }
 
     @Override

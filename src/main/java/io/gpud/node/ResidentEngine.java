@@ -10,6 +10,7 @@ import io.gpud.inference.Engine;
 import io.gpud.inference.GenerationListener;
 import io.gpud.inference.GenerationRequest;
 import io.gpud.inference.ModelInfo;
+import io.gpud.inference.PrefixCacheView;
 import io.gpud.inference.TokenLogprobs;
 import io.gpud.inference.Tokenizer;
 import java.time.Duration;
@@ -264,6 +265,13 @@ final class ResidentEngine implements Engine {
     public int inFlight() {
         Engine engine = loaded;
         return engine == null ? 0 : engine.inFlight();
+    }
+
+    /** The loaded engine's prefix cache; none while unloaded (unloading drops what it held). */
+    @Override
+    public Optional<PrefixCacheView> prefixCache() {
+        Engine engine = loaded;
+        return engine == null ? Optional.empty() : engine.prefixCache();
     }
 
     @Override

@@ -112,9 +112,45 @@ class NodeMetricsTest {
         });
         for (String recorded : List.of("gpud_http_requests_total", "gpud_http_request_duration_seconds",
                 "gpud_time_to_first_token_seconds", "gpud_generated_tokens_total", "gpud_prompt_tokens_total",
-                "gpud_route_decisions_total", "gpud_route_decision_seconds", "gpud_build_info")) {
+                "gpud_route_decisions_total", "gpud_route_decision_seconds", "gpud_build_info",
+                "gpud_prefix_cache_lookup_tokens_total", "gpud_prefix_cache_hit_tokens_total",
+                "gpud_prefix_cache_evictions_total", "gpud_prefix_cache_blocks_in_use",
+                "gpud_prefix_cache_blocks_cached", "gpud_prefix_cache_blocks")) {
             assertTrue(!exposition.families().get(recorded).samples().isEmpty(), recorded + " has no series");
         }
+    }
+
+    /**
+     * A chat that comes back with the same conversation reuses its prefix: the second
+     * answer's usage counts cached prompt tokens, and the prefix cache's hit counter moves.
+     */
+    @Test
+    void aSecondChatWithTheSamePrefixReportsCachedTokensAndMovesTheHitMetrics() throws Exception {
+        String chat = "{\"model\":\"slow\",\"max_tokens\":2,\"messages\":[{\"role\":\"system\",\"content\":\""
+                + "You are a careful assistant. Answer briefly and plainly. ".repeat(2)
+                + "\"},{\"role\":\"user\",\"content\":\"Hello there\"}]}";
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        double hitsBefore = prefixHits();
+        int[] cached = new int[2];
+        for (int i = 0; i < 2; i++) {
+            var answer = HTTP.send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + node.port() + "/v1/chat/completions"))
+                            .header("content-type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(chat))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answer.statusCode(), answer.body());
+            cached[i] = json.readTree(answer.body()).at("/usage/prompt_tokens_details/cached_tokens").asInt(-1);
+        }
+        assertTrue(cached[0] >= 0, "no usage.prompt_tokens_details.cached_tokens");
+        assertTrue(cached[1] > 0, "the second chat reused no prompt tokens");
+        assertTrue(prefixHits() >= hitsBefore + cached[1], "gpud_prefix_cache_hit_tokens_total did not move");
+    }
+
+    private static double prefixHits() throws Exception {
+        Family hits = Exposition.parse(scrape(null).body()).families().get("gpud_prefix_cache_hit_tokens_total");
+        return hits.samples().stream().filter(s -> "slow".equals(s.labels().get("model")))
+                .mapToDouble(Sample::value).sum();
     }
 
     @Test
@@ -232,6 +268,17 @@ class NodeMetricsTest {
         families.put("gpud_inflight_requests", Expected.of("gauge",
                 "Sequences admitted and not finished, over all models"));
         families.put("gpud_queue_depth", Expected.of("gauge", "Sequences admitted and waiting to start, over all models"));
+        families.put("gpud_prefix_cache_lookup_tokens_total", Expected.of("counter",
+                "Prompt tokens of the requests that looked for a cached prefix, by model", "model"));
+        families.put("gpud_prefix_cache_hit_tokens_total", Expected.of("counter",
+                "Prompt tokens whose keys and values came from the prefix cache, by model", "model"));
+        families.put("gpud_prefix_cache_evictions_total", Expected.of("counter",
+                "Cached KV blocks evicted to make room, by model", "model"));
+        families.put("gpud_prefix_cache_blocks_in_use", Expected.of("gauge",
+                "KV blocks held by running sequences, by model", "model"));
+        families.put("gpud_prefix_cache_blocks_cached", Expected.of("gauge",
+                "KV blocks held by no sequence, kept for reuse until evicted, by model", "model"));
+        families.put("gpud_prefix_cache_blocks", Expected.of("gauge", "KV blocks in all, by model", "model"));
         for (String pool : List.of("lan", "wan")) {
             String p = "gpud_gossip_" + pool + "_";
             String of = " (" + pool + " pool)";

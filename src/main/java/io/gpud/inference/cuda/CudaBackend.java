@@ -31,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * When a sequence leaves, its slot and the activations are zeroed and checked; memory that
  * does not read back as zeros quarantines the engine (see {@link EngineScheduler}), and so
  * does a failed step: a CUDA context after a failed launch is not trusted again.
+ *
+ * <p>It does not reuse prompt prefixes yet: slots are not cut into the blocks a
+ * {@link PrefixCache} manages, so every prompt runs whole, {@link #prefixCache()} is empty
+ * and a secure-envelope request's slot is zeroed like any other.
  */
 public final class CudaBackend implements StepBackend<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
