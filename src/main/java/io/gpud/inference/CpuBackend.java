@@ -130,7 +130,15 @@ public final class CpuBackend implements StepBackend<Llama.KvCache> {
     @Override
     public Llama.KvCache claim(int[] prompt, long[] names, int positions, PrefixCache.Use use) {
         PrefixCache.Table table = cache.claim(prompt, names, positions, use);
-        return table == null ? null : model.llama().new KvCache(memory, table, positions);
+        if (table == null) {
+            return null;
+        }
+        try {
+            return model.llama().new KvCache(memory, table, positions);
+        } catch (RuntimeException e) {
+            cache.release(table);
+            throw e;
+        }
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.gpud.core.MonotonicClock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -349,6 +350,8 @@ public final class EngineScheduler<P> implements Engine {
 
     /** Moves queued sequences into the batch while they fit; waits when there is nothing to do. */
     private boolean admit() {
+        var failed = new LinkedHashMap<Run, RuntimeException>(0);
+        String dirty = null;
         lock.lock();
         try {
             while (queue.isEmpty() && running.isEmpty() && !closed) {
@@ -365,9 +368,17 @@ public final class EngineScheduler<P> implements Engine {
                     break;
                 }
                 queue.poll();
-                int reused = backend.reusedTokens(place);
-                run.start(positions, reused, clock.nanos());
-                var sequence = new Sequence<>(run, place, reused);
+                Sequence<P> sequence;
+                try {
+                    int reused = backend.reusedTokens(place);
+                    run.start(positions, reused, clock.nanos());
+                    sequence = new Sequence<>(run, place, reused);
+                } catch (RuntimeException e) {
+                    // the place goes back (a private one scrubbed) and the run fails, once the lock is released
+                    dirty = backend.release(place).orElse(dirty);
+                    failed.put(run, e);
+                    continue;
+                }
                 running.add(sequence);
                 runningCount = running.size();
                 embeddingsRunning += sequence.embedding() ? 1 : 0;
@@ -375,6 +386,10 @@ public final class EngineScheduler<P> implements Engine {
             return true;
         } finally {
             lock.unlock();
+            if (dirty != null) {
+                quarantine(dirty);
+            }
+            failed.forEach(Run::fail);
         }
     }
 

@@ -250,6 +250,9 @@ final class Llama {
                 throw new IllegalArgumentException("positions " + first + " to " + (first + count - 1)
                         + " are outside the KV cache of " + capacity);
             }
+            if (!memory.arena.scope().isAlive()) { // the reads by address would not notice
+                throw new IllegalStateException("the KV memory was freed");
+            }
             int tokens = memory.blockTokens;
             for (int t = 0; t < count; ) {
                 int p = first + t;

@@ -1,7 +1,8 @@
 package io.gpud.inference;
 
-import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
 import java.util.function.LongConsumer;
@@ -51,7 +52,7 @@ import java.util.function.LongConsumer;
  * thread.
  */
 public final class PrefixCache implements PrefixCacheView {
-    /** Announcements of each kind that wait at most; older ones are dropped first. */
+    /** Announcements of each kind that wait at most (twice as many in all); older ones are dropped first. */
     public static final int ANNOUNCEMENTS = 4096;
 
     /** How a sequence uses the cache. */
@@ -91,8 +92,12 @@ public final class PrefixCache implements PrefixCacheView {
     private final int[] free;
     private int freeCount;
 
-    private final ArrayDeque<Long> held = new ArrayDeque<>();
-    private final ArrayDeque<Long> dropped = new ArrayDeque<>();
+    /**
+     * Announcements not yet drained, oldest first: a name's latest news, true for held and
+     * false for dropped: a name evicted and held again before a drain is published as held,
+     * one held and evicted again as dropped (its last state, whatever peers knew before).
+     */
+    private final LinkedHashMap<Long, Boolean> news = new LinkedHashMap<>();
 
     // written by the scheduler thread only
     private volatile long lookups;
@@ -199,10 +204,6 @@ public final class PrefixCache implements PrefixCacheView {
         public int[] blocks() {
             return blocks;
         }
-
-        public Use use() {
-            return use;
-        }
     }
 
     /**
@@ -210,7 +211,9 @@ public final class PrefixCache implements PrefixCacheView {
      * a shared one reuses the longest cached chain of its prompt's blocks (leaving at least
      * its last prompt token to compute). {@code names}, when not null, are the prompt's block
      * names as a router computed them ({@link PrefixHashes#of}); they spare the hashing, and
-     * a wrong one only costs a miss, since every match compares tokens. Null, with nothing
+     * never vouch for contents, since every match compares tokens. At the first name that
+     * misses and differs from this engine's own, the rest are named here (a router of
+     * another version or model seed costs no reuse). Null, with nothing
      * changed, while the blocks are taken by running sequences.
      */
     public Table claim(int[] prompt, long[] names, int positions, Use use) {
@@ -231,10 +234,19 @@ public final class PrefixCache implements PrefixCacheView {
             int reusable = Math.min((prompt.length - 1) / blockTokens, needed);
             hits = new int[reusable];
             int previous = -1;
+            boolean given = names != null;
             for (int i = 0; i < reusable; i++) {
-                long n = names != null && i < names.length ? names[i]
+                long n = given && i < names.length ? names[i]
                         : PrefixHashes.next(chain, prompt, i * blockTokens, blockTokens);
                 Integer b = index.get(n);
+                if (given && (b == null || !matches(b, previous, prompt, i * blockTokens))) {
+                    long own = PrefixHashes.next(chain, prompt, i * blockTokens, blockTokens);
+                    if (own != n) { // the router named blocks otherwise (another seed or template): name them here
+                        given = false;
+                        n = own;
+                        b = index.get(n);
+                    }
+                }
                 if (b == null || !matches(b, previous, prompt, i * blockTokens)) {
                     break;
                 }
@@ -276,9 +288,11 @@ public final class PrefixCache implements PrefixCacheView {
         if (position < table.reused) {
             throw new IllegalArgumentException("position " + position + " was reused from the cache, not computed");
         }
+        if (table.use != Use.SHARED) {
+            return; // only a shared block is ever matched: a private prompt's tokens are not kept
+        }
         tokens[b * blockTokens + position % blockTokens] = token;
-        if (position % blockTokens == blockTokens - 1 && table.use == Use.SHARED && !table.chainBroken
-                && i == table.shared) {
+        if (position % blockTokens == blockTokens - 1 && !table.chainBroken && i == table.shared) {
             filled(table, i);
         }
     }
@@ -386,8 +400,9 @@ public final class PrefixCache implements PrefixCacheView {
         evictions++;
         if (announced[b]) {
             announced[b] = false;
-            synchronized (held) {
-                offer(dropped, name[b]);
+            synchronized (news) {
+                news.remove(name[b]);
+                offer(name[b], false);
             }
         }
         free[freeCount++] = b;
@@ -398,16 +413,17 @@ public final class PrefixCache implements PrefixCacheView {
             return;
         }
         announced[b] = true;
-        synchronized (held) {
-            offer(held, name[b]);
+        synchronized (news) {
+            news.remove(name[b]);
+            offer(name[b], true);
         }
     }
 
-    private static void offer(ArrayDeque<Long> queue, long value) {
-        if (queue.size() == ANNOUNCEMENTS) {
-            queue.poll();
+    private void offer(long value, boolean held) {
+        if (news.size() == 2 * ANNOUNCEMENTS) {
+            news.pollFirstEntry();
         }
-        queue.add(value);
+        news.put(value, held);
     }
 
     private void lruAppend(int b) {
@@ -449,19 +465,17 @@ public final class PrefixCache implements PrefixCacheView {
 
     @Override
     public void drainAnnouncements(LongConsumer heldNames, LongConsumer droppedNames) {
-        long[] h;
-        long[] d;
-        synchronized (held) {
-            h = held.stream().mapToLong(Long::longValue).toArray();
-            d = dropped.stream().mapToLong(Long::longValue).toArray();
-            held.clear();
-            dropped.clear();
+        List<Map.Entry<Long, Boolean>> drained;
+        synchronized (news) {
+            drained = List.copyOf(news.entrySet());
+            news.clear();
         }
-        for (long n : h) {
-            heldNames.accept(n);
-        }
-        for (long n : d) {
-            droppedNames.accept(n);
+        for (var n : drained) {
+            if (n.getValue()) {
+                heldNames.accept(n.getKey());
+            } else {
+                droppedNames.accept(n.getKey());
+            }
         }
     }
 }

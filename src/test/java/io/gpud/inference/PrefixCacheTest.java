@@ -86,6 +86,11 @@ class PrefixCacheTest {
         assertEquals(8, named.reusedTokens());
         cache.release(named);
 
+        // names of another seed (a router on another model version): the engine names the blocks itself
+        var foreign = cache.claim(prompt, PrefixHashes.of(7L, prompt, prompt.length, B), 10, PrefixCache.Use.SHARED);
+        assertEquals(8, foreign.reusedTokens());
+        cache.release(foreign);
+
         int[] other = tokens(300, 10); // another prompt under the first prompt's names
         var lied = cache.claim(other, PrefixHashes.of(42L, prompt, prompt.length, B), 10, PrefixCache.Use.SHARED);
         assertEquals(0, lied.reusedTokens());
@@ -217,6 +222,42 @@ class PrefixCacheTest {
         cache.drainAnnouncements(held::add, dropped::add);
         assertEquals(java.util.Set.of(names[0], names[1]), java.util.Set.copyOf(dropped));
         cache.release(b);
+    }
+
+    @Test
+    void aBlockEvictedAndHeldAgainBeforeADrainIsAnnouncedAsHeld() {
+        PrefixCache cache = cache(3);
+        int[] prompt = tokens(0, 5);
+        long first = PrefixHashes.of(42L, prompt, 4, B)[0];
+        var a = cache.claim(prompt, null, 5, PrefixCache.Use.SHARED);
+        compute(cache, a, prompt, new int[0]);
+        cache.release(a);
+        List<Long> held = new ArrayList<>();
+        List<Long> dropped = new ArrayList<>();
+        cache.drainAnnouncements(held::add, dropped::add);
+        assertEquals(List.of(first), held);
+
+        var b = cache.claim(tokens(100, 12), null, 12, PrefixCache.Use.SHARED); // evicts it
+        cache.release(b);
+        var c = cache.claim(prompt, null, 5, PrefixCache.Use.SHARED); // computes and holds it again
+        compute(cache, c, prompt, new int[0]);
+        cache.release(c);
+        held.clear();
+        cache.drainAnnouncements(held::add, dropped::add);
+        assertTrue(held.contains(first), "held again: " + held);
+        assertTrue(dropped.isEmpty(), "its eviction was published after all: " + dropped);
+
+        var d = cache.claim(tokens(200, 12), null, 12, PrefixCache.Use.SHARED); // evicts it again
+        cache.release(d);
+        var e = cache.claim(prompt, null, 5, PrefixCache.Use.SHARED);
+        compute(cache, e, prompt, new int[0]);
+        cache.release(e);
+        var f = cache.claim(tokens(300, 12), null, 12, PrefixCache.Use.SHARED); // and again, before a drain
+        cache.release(f);
+        held.clear();
+        cache.drainAnnouncements(held::add, dropped::add);
+        assertEquals(List.of(first), dropped, "the last news of the block is its eviction");
+        assertTrue(!held.contains(first), "held and evicted before a drain: " + held);
     }
 
     @Test

@@ -49,7 +49,7 @@ class PrefixCachingTest {
     void greedyOutputIsTheSameWithAndWithoutTheCache(String model, long seed) {
         Path file = modelFile(model);
         Shape shape = Shape.of(file);
-        List<List<GenerationRequest>> waves = conversations(shape, seed);
+        int[][][] waves = conversations(shape, seed);
         List<Result> without = serve(file, shape, waves, false, null);
         var stats = new PrefixCacheView.Stats[1];
         List<Result> with = serve(file, shape, waves, true, stats);
@@ -176,50 +176,47 @@ class PrefixCachingTest {
 
     /**
      * {@link #USERS} conversations over one system prompt, {@link #TURNS} waves of one turn
-     * each: a turn's prompt is the conversation so far and a new message (random tokens).
+     * each: the system prompt (wave 0's first element for every user), then each turn's new
+     * message (random tokens) per user. A turn's prompt is the conversation so far, the
+     * replies the engine generated included, and its new message ({@link #serve}).
      */
-    private static List<List<GenerationRequest>> conversations(Shape shape, long seed) {
+    private static int[][][] conversations(Shape shape, long seed) {
         var random = new SplittableRandom(seed);
         int[] system = random.ints(shape.system, 1, shape.vocab).toArray();
-        var histories = new ArrayList<int[]>();
+        int[][][] waves = new int[TURNS + 1][USERS][];
         for (int u = 0; u < USERS; u++) {
-            histories.add(system);
-        }
-        var waves = new ArrayList<List<GenerationRequest>>();
-        for (int t = 0; t < TURNS; t++) {
-            var wave = new ArrayList<GenerationRequest>();
-            for (int u = 0; u < USERS; u++) {
-                int[] history = histories.get(u);
-                int[] prompt = Arrays.copyOf(history, history.length + shape.turn + shape.maxTokens);
-                for (int i = history.length; i < prompt.length; i++) {
-                    prompt[i] = 1 + random.nextInt(shape.vocab - 1);
-                }
-                histories.set(u, prompt);
-                prompt = Arrays.copyOf(prompt, prompt.length - shape.maxTokens); // the reply comes next turn
-                wave.add(new GenerationRequest("u" + u + "t" + t, prompt, shape.maxTokens, Sampling.greedy(),
-                        List.of(), true, Penalties.NONE, TOP, null));
+            waves[0][u] = system;
+            for (int t = 1; t <= TURNS; t++) {
+                waves[t][u] = random.ints(shape.turn, 1, shape.vocab).toArray();
             }
-            waves.add(wave);
         }
         return waves;
     }
 
     /** Each wave submitted at once, the next when it has ended; the results in order. */
-    private static List<Result> serve(Path file, Shape shape, List<List<GenerationRequest>> waves, boolean caching,
+    private static List<Result> serve(Path file, Shape shape, int[][][] waves, boolean caching,
                                       PrefixCacheView.Stats[] stats) {
         var config = new EngineConfig(USERS, USERS, 16, 1, shape.budget, 16, EngineConfig.Backend.CPU, caching,
                 shape.blockTokens, EngineConfig.DEFAULT_SIM_PROFILE);
         var results = new ArrayList<Result>();
         try (Engine engine = CpuBackend.load(file, null, "m", config)) {
-            for (List<GenerationRequest> wave : waves) {
+            int[][] histories = waves[0].clone();
+            for (int t = 1; t < waves.length; t++) {
                 var listeners = new ArrayList<LogprobListener>();
-                for (GenerationRequest request : wave) {
+                var prompts = new ArrayList<int[]>();
+                for (int u = 0; u < histories.length; u++) {
+                    int[] prompt = concat(histories[u], waves[t][u]);
+                    var request = new GenerationRequest("u" + u + "t" + t, prompt, shape.maxTokens,
+                            Sampling.greedy(), List.of(), true, Penalties.NONE, TOP, null);
                     var listener = new LogprobListener();
                     assertInstanceOf(Admission.Accepted.class, engine.submit(request, listener));
                     listeners.add(listener);
+                    prompts.add(prompt);
                 }
-                for (LogprobListener listener : listeners) {
-                    results.add(listener.result());
+                for (int u = 0; u < listeners.size(); u++) {
+                    Result result = listeners.get(u).result();
+                    results.add(result);
+                    histories[u] = concat(prompts.get(u), result.tokens()); // the reply, as generated, is history
                 }
             }
             if (stats != null) {
@@ -227,6 +224,12 @@ class PrefixCachingTest {
             }
         }
         return results;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     private static Result generate(Engine engine, int[] prompt, boolean isolated) {
