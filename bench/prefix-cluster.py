@@ -585,7 +585,10 @@ def pct(values, p):
     v = sorted(values)
     k = (len(v) - 1) * p / 100
     lo = math.floor(k)
-    return v[lo] + (v[min(lo + 1, len(v) - 1)] - v[lo]) * (k - lo)
+    hi = v[min(lo + 1, len(v) - 1)]
+    if math.isinf(hi):  # a failed request (infinite TTFT) at or past the percentile
+        return hi if k > lo or math.isinf(v[lo]) else v[lo]
+    return v[lo] + (hi - v[lo]) * (k - lo)
 
 
 def delta(first, last, name, **labels):
@@ -605,7 +608,9 @@ def summarize(a, name, nodes, records, outcome, cancelled, first, last, scraped_
     for r in measured:
         statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
     in_window = [r for r in records if r["status"] == 200 and w0 <= r["end"] < w1]
-    ttft = [r["ttft"] for r in ok if r["ttft"] is not None]
+    # a failed request counts as never answered (infinite TTFT), so a policy that fails more
+    # cannot look faster by losing its slowest requests
+    ttft = [r["ttft"] for r in ok if r["ttft"] is not None] + [math.inf] * (len(measured) - len(ok))
     served = {n["id"]: 0 for n in nodes}
     for r in ok:
         served[r["served_by"]] = served.get(r["served_by"], 0) + 1
