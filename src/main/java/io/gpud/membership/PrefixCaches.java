@@ -30,8 +30,10 @@ import java.util.function.LongConsumer;
  * needs a 2<sup>-48</sup> coincidence): a reader misses it with the datagram, 1% of names at
  * 1% loss, 10% at 10%. A miss costs one cache-blind decision and heals by itself: a
  * conversation's next turn announces a new deepest block. At 3 held and 1.5 evicted names a
- * second and 199 region peers, names cost about 43 kbit/s per node on top of the plain load
- * records; a repeat of each name would cost as much again, which is why there is none. An
+ * second and 199 region peers, cache news cost 86 kbit/s per node on top of the plain load
+ * records (the membership simulator, {@code bench/membership-sim --load-channel-only}): 43
+ * for the names, as much again for the epoch and counts of each record that carries any.
+ * Sending each name twice measured 170 kbit/s, at 8 bytes a name. An
  * idle host sends no names at all, and a record with no cache news is byte for byte the
  * record nodes sent before prefix caching. The price is that a reader which starts (or a
  * peer which joins) after a name was sent never learns it: it learns the host's names as
