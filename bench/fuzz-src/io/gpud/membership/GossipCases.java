@@ -182,8 +182,9 @@ public final class GossipCases {
             return new Dead(incarnation(rnd), node, rnd.nextInt(4) == 0 ? node : someone(rnd));
         }
         if (k < 82) {
-            return new Load(new LoadRecord(who(rnd), incarnation(rnd), rnd.nextLong(), rnd.nextInt(1 << 20),
-                    rnd.nextInt(1 << 20), rnd.nextBoolean() ? Float.MAX_VALUE : rnd.nextFloat() * 1000));
+            var load = new LoadRecord(who(rnd), incarnation(rnd), rnd.nextLong(), rnd.nextInt(1 << 20),
+                    rnd.nextInt(1 << 20), rnd.nextBoolean() ? Float.MAX_VALUE : rnd.nextFloat() * 1000);
+            return new Load(rnd.nextBoolean() ? load : withCacheNews(load, rnd));
         }
         if (k < 88) {
             double[] v = new double[NetworkCoordinate.DIMENSIONS];
@@ -259,5 +260,19 @@ public final class GossipCases {
         String s = m.toString();
         s = s.replaceAll("metadata=\\[B@[0-9a-f]+", "metadata");
         return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+    }
+
+    /**
+     * {@code load} with prefix-cache news: up to the bound of 48-bit names of each kind, or
+     * the empty cache's epoch alone (the decoder must refuse what mutation makes of them).
+     */
+    private static LoadRecord withCacheNews(LoadRecord load, SplittableRandom rnd) {
+        if (rnd.nextInt(8) == 0) {
+            return load.withCache(LoadRecord.EMPTY_CACHE, new long[0], new long[0]);
+        }
+        long epoch = rnd.nextLong();
+        return load.withCache(epoch == LoadRecord.NO_CACHE || epoch == LoadRecord.EMPTY_CACHE ? 1 : epoch,
+                rnd.longs(rnd.nextInt(LoadRecord.MAX_CACHE_NAMES + 1)).toArray(),
+                rnd.longs(rnd.nextInt(LoadRecord.MAX_CACHE_NAMES + 1)).toArray());
     }
 }

@@ -42,6 +42,9 @@ final class ApiMetrics {
 
     /** Each engine's prefix cache counters ({@link PrefixCacheView#stats}), by model, read at scrape time. */
     private static void prefixCache(MetricRegistry registry, ModelCatalog catalog) {
+        registry.counters("gpud_prefix_cache_lookups_total",
+                "Sequences that looked for a cached prefix, by model", each(catalog, PrefixCacheView.Stats::lookups),
+                "model");
         registry.counters("gpud_prefix_cache_lookup_tokens_total",
                 "Prompt tokens of the requests that looked for a cached prefix, by model",
                 each(catalog, PrefixCacheView.Stats::promptTokens), "model");

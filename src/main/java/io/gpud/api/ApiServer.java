@@ -514,8 +514,8 @@ public final class ApiServer implements AutoCloseable {
 
     /**
      * A generation route's handler, given the request body read and parsed once, and the
-     * prompt's KV block names as the peer that forwarded the request computed them (null when
-     * it came from a client, or none came).
+     * prompt's KV block names as the peer that forwarded the request computed them, or as this
+     * node computed them to route it here (null when none were computed or came).
      */
     @FunctionalInterface
     interface GenerationHandler {
@@ -542,9 +542,10 @@ public final class ApiServer implements AutoCloseable {
             }
             NodeState state = node.state();
             JsonBodies.Body body = bodies.read(req);
-            if (!routing.get().forwarded(req, res, body.bytes(), body.object(), state, preview)) {
+            PeerRouting.Outcome outcome = routing.get().route(req, res, body.bytes(), body.object(), state, preview);
+            if (!outcome.forwarded()) {
                 generations.ensureAcceptingWork(state);
-                handler.handle(req, res, body.object(), null);
+                handler.handle(req, res, body.object(), outcome.prefixNames());
             }
         };
     }

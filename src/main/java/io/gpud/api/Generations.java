@@ -224,10 +224,13 @@ final class Generations {
     private static final long[] NO_NAMES = new long[0];
 
     /**
-     * The names of the whole KV blocks of the prompt {@code params} asks for, tokenized as
-     * {@link #start} will tokenize it on the engine that will run it ({@link PrefixHashes}):
-     * what the router looks for in the hosts' caches. Empty when this node does not serve
-     * the model, its engine keeps no prefix cache, or the prompt is refused.
+     * The names of the KV blocks the engine could reuse for the prompt {@code params} asks
+     * for, tokenized as {@link #start} will tokenize it on the engine that will run it
+     * ({@link PrefixHashes}): what the router looks for in the hosts' caches. A prompt of L
+     * tokens has (L − 1) / B of them for blocks of B tokens, not L / B: the engine always
+     * computes the prompt's last token, so a block ending with it is never reused and must not
+     * count for a host. Empty when this node does not serve the model, its engine keeps no
+     * prefix cache, or the prompt is refused.
      */
     long[] prefixNames(Params params) {
         Engine engine;
@@ -246,7 +249,7 @@ final class Generations {
         } catch (ApiException refused) {
             return NO_NAMES;
         }
-        return PrefixHashes.of(view.get().seed(), ids, ids.length, view.get().blockTokens());
+        return PrefixHashes.of(view.get().seed(), ids, Math.max(0, ids.length - 1), view.get().blockTokens());
     }
 
     private static Encoded encode(Engine engine, Prompt prompt, String param) {

@@ -96,21 +96,36 @@ final class PeerRouting {
     }
 
     /**
+     * Where a routed request went.
+     *
+     * @param forwarded   a peer served it (and it is answered)
+     * @param prefixNames when served here: the prompt's block names this node computed for the
+     *                    decision, for the engine's claim, or null when none were computed
+     */
+    record Outcome(boolean forwarded, long[] prefixNames) {
+        private static final Outcome FORWARDED = new Outcome(true, null);
+
+        static Outcome local(long[] names) {
+            return new Outcome(false, names.length == 0 ? null : names);
+        }
+    }
+
+    /**
      * Decides where the request goes and forwards it when a peer should serve it.
      *
      * @param body   the request's bytes, sent on as they came
      * @param json   the same, parsed
      * @param state  this node's state, read once for the request
      * @param preview how the route's handler reads the body, for the prompt's block names
-     * @return true when the request was forwarded (and answered); false when this node
-     *         serves it
+     * @return forwarded (and answered), or served here with the block names computed for the
+     *         decision, so the engine does not hash the prompt again
      * @throws ApiException 503 when no peer took it and this node takes no work
      */
-    boolean forwarded(ServerRequest req, ServerResponse res, byte[] body, ObjectNode json, NodeState state,
-                      Preview preview) throws Exception {
+    Outcome route(ServerRequest req, ServerResponse res, byte[] body, ObjectNode json, NodeState state,
+                  Preview preview) throws Exception {
         JsonNode model = json.get("model");
         if (model == null || !model.isTextual()) {
-            return false;
+            return Outcome.local(NO_NAMES);
         }
         boolean explain = req.headers().first(HeaderNames.create(EXPLAIN_HEADER)).map(v -> !v.equals("0"))
                 .orElse(false);
@@ -120,9 +135,10 @@ final class PeerRouting {
             res.header(DECISION_HEADER, summary(decision.explanation()));
         }
         return switch (decision) {
-            case RouteDecision.Local l -> false;
-            case RouteDecision.NoCandidate n -> false;
-            case RouteDecision.Forward f -> forward(f, req, res, body, names, state);
+            case RouteDecision.Local l -> Outcome.local(names);
+            case RouteDecision.NoCandidate n -> Outcome.local(names);
+            case RouteDecision.Forward f -> forward(f, req, res, body, names, state) ? Outcome.FORWARDED
+                    : Outcome.local(names);
         };
     }
 

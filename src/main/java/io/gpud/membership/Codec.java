@@ -207,7 +207,7 @@ final class Codec {
     private static void names(WireWriter out, long[] names) {
         out.u8(names.length);
         for (long name : names) {
-            out.i64(name);
+            out.u48(name);
         }
     }
 
@@ -232,6 +232,9 @@ final class Codec {
         }
         long[] held = names(in, "held");
         long[] dropped = names(in, "dropped");
+        if (epoch == LoadRecord.EMPTY_CACHE && (held.length > 0 || dropped.length > 0)) {
+            throw new WireFormatException("cache names with the empty cache's epoch");
+        }
         return new Load(new LoadRecord(node, sequence, sentAt, queue, inFlight, tokensPerSecond, epoch, held,
                 dropped));
     }
@@ -241,12 +244,12 @@ final class Codec {
         if (n > LoadRecord.MAX_CACHE_NAMES) {
             throw new WireFormatException(n + " " + what + " cache names, more than " + LoadRecord.MAX_CACHE_NAMES);
         }
-        if (in.remaining() < 8 * n) {
+        if (in.remaining() < 6 * n) {
             throw new WireFormatException(n + " " + what + " cache names in " + in.remaining() + " bytes");
         }
         long[] names = new long[n];
         for (int i = 0; i < n; i++) {
-            names[i] = in.i64();
+            names[i] = in.u48();
         }
         return names;
     }

@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * A member's load, sent by UDP to its region peers every {@code loadInterval} and never
- * gossiped: about 64 bytes on the wire, plus 8 bytes per prefix-cache name when it has any
+ * gossiped: about 64 bytes on the wire, plus 6 bytes per prefix-cache name when it has any
  * to tell ({@link PrefixCaches}).
  *
  * @param node            the sender
@@ -18,12 +18,15 @@ import java.util.Arrays;
  * @param tokensPerSecond tokens generated per second, recently
  * @param cacheEpoch      the sender's prefix-cache epoch: it changes when its engines start
  *                        afresh (restart, reload), and a reader then forgets every name it
- *                        knew of the sender. 0 with no cache news ({@link #NO_CACHE})
+ *                        knew of the sender. 0 with no cache news ({@link #NO_CACHE});
+ *                        {@link #EMPTY_CACHE} when the sender has no cache any more
  * @param held            names of KV blocks the sender started holding (each implies every
  *                        block before it in its chain), newest first; at most
- *                        {@link #MAX_CACHE_NAMES}
+ *                        {@link #MAX_CACHE_NAMES}. Names are carried as their low
+ *                        {@link #NAME_BITS} bits ({@link #wireName}): the constructor keeps
+ *                        only those
  * @param dropped         names it announced before and has since evicted; at most
- *                        {@link #MAX_CACHE_NAMES}
+ *                        {@link #MAX_CACHE_NAMES}, kept to {@link #NAME_BITS} bits too
  */
 public record LoadRecord(String node, long sequence, long sentAtMillis, int queueDepth, int inFlight,
                          float tokensPerSecond, long cacheEpoch, long[] held, long[] dropped) {
@@ -32,6 +35,19 @@ public record LoadRecord(String node, long sequence, long sentAtMillis, int queu
     public static final int MAX_CACHE_NAMES = 32;
     /** {@link #cacheEpoch} of a record that says nothing about the sender's cache. */
     public static final long NO_CACHE = 0;
+    /**
+     * {@link #cacheEpoch} of a sender whose engines no longer cache prefixes (its models were
+     * unloaded): a reader forgets every name it knew of the sender. A sender's real epochs
+     * are never this value.
+     */
+    public static final long EMPTY_CACHE = -1;
+    /**
+     * Bits of a block name on the wire. A 64-bit name is cut to its low 48 bits everywhere a
+     * peer's names are indexed or looked up, so two different prefixes are confused only
+     * when 48 bits of their hashes coincide (2<sup>-48</sup> per pair of names).
+     */
+    public static final int NAME_BITS = 48;
+    private static final long NAME_MASK = (1L << NAME_BITS) - 1;
 
     private static final long[] NONE = new long[0];
 
@@ -43,6 +59,27 @@ public record LoadRecord(String node, long sequence, long sentAtMillis, int queu
         if (cacheEpoch == NO_CACHE && (held.length > 0 || dropped.length > 0)) {
             throw new IllegalArgumentException("cache names without a cache epoch");
         }
+        if (cacheEpoch == EMPTY_CACHE && (held.length > 0 || dropped.length > 0)) {
+            throw new IllegalArgumentException("cache names with the empty cache's epoch");
+        }
+        held = wireNames(held);
+        dropped = wireNames(dropped);
+    }
+
+    /** {@code name} as the wire and every peer's index carry it: its low {@link #NAME_BITS} bits. */
+    public static long wireName(long name) {
+        return name & NAME_MASK;
+    }
+
+    private static long[] wireNames(long[] names) {
+        if (names.length == 0) {
+            return NONE;
+        }
+        long[] out = new long[names.length];
+        for (int i = 0; i < names.length; i++) {
+            out[i] = wireName(names[i]);
+        }
+        return out;
     }
 
     /** A record with no cache news. */

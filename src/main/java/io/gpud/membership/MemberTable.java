@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 
@@ -77,13 +78,19 @@ final class MemberTable {
         live--;
     }
 
-    /** Forgets dead and left members gone for longer than {@code retentionNanos}. */
-    void reap(long now, long retentionNanos) {
+    /** Forgets dead and left members gone for longer than {@code retentionNanos}, telling {@code reaped} of each. */
+    void reap(long now, long retentionNanos, Consumer<String> reaped) {
         if (!anyGone()) {
             return;
         }
         others.removeIf(m -> !m.live() && now - m.stateSinceNanos > retentionNanos);
-        members.values().removeIf(m -> !m.live() && now - m.stateSinceNanos > retentionNanos && m != self);
+        members.values().removeIf(m -> {
+            boolean gone = !m.live() && now - m.stateSinceNanos > retentionNanos && m != self;
+            if (gone) {
+                reaped.accept(m.name);
+            }
+            return gone;
+        });
     }
 
     /** Up to k distinct random members other than this node that pass {@code filter}. */

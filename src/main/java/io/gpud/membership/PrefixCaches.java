@@ -25,26 +25,30 @@ import java.util.function.LongConsumer;
  * many newly dropped names, newest first, and the epoch of the sender's caches.
  *
  * <h2>Loss</h2>
- * Load records are single UDP datagrams and may be lost. Every name is sent in
- * {@value #SENDS} consecutive records (once, then repeated 250 ms later at the default
- * interval), so a reader misses it only when it loses both: 10<sup>-4</sup> at 1% loss, 1%
- * at 10%. A miss costs one cache-blind decision, and heals by itself: a conversation's
- * next turn announces a new deepest block. Each repeat costs 8 bytes to every region peer
- * (at 3 held and 1.5 evicted names a second and 199 peers, a repeat is about 57 kbit/s
- * per node), which is why there is one and not three. An idle host sends no names at all,
- * and a record with no cache news is byte for byte the record nodes sent before prefix
- * caching. The price is that a reader which starts (or a peer which joins) after a name's
- * repeat never learns it: it learns the host's names as they are used again. A rolling
- * page of the whole held set would teach late readers everything but costs bytes on every
- * record of every host, idle or not; repeats cost nothing when idle. Pending names are bounded
- * ({@value #MAX_PENDING} of each kind): in a burst the newest are sent first and the oldest
- * beyond the bound are never sent (a miss costs only a recomputed prefix).
+ * Load records are single UDP datagrams and may be lost. Every name is sent in one record
+ * ({@value #SENDS}), as its low {@value LoadRecord#NAME_BITS} bits (6 bytes: a false match
+ * needs a 2<sup>-48</sup> coincidence): a reader misses it with the datagram, 1% of names at
+ * 1% loss, 10% at 10%. A miss costs one cache-blind decision and heals by itself: a
+ * conversation's next turn announces a new deepest block. At 3 held and 1.5 evicted names a
+ * second and 199 region peers, cache news cost 86 kbit/s per node on top of the plain load
+ * records (the membership simulator, {@code bench/membership-sim --load-channel-only}): 43
+ * for the names, as much again for the epoch and counts of each record that carries any.
+ * Sending each name twice measured 170 kbit/s, at 8 bytes a name. An
+ * idle host sends no names at all, and a record with no cache news is byte for byte the
+ * record nodes sent before prefix caching. The price is that a reader which starts (or a
+ * peer which joins) after a name was sent never learns it: it learns the host's names as
+ * they are used again. A rolling page of the whole held set would teach late readers
+ * everything but costs bytes on every record of every host, idle or not. Pending names are
+ * bounded ({@value #MAX_PENDING} of each kind): in a burst the newest are sent first and the
+ * oldest beyond the bound are never sent (a miss costs only a recomputed prefix).
  *
  * <h2>Epochs</h2>
  * When a host's engines start afresh (restart, model reload) its cache is empty and its
  * epoch changes; a record with a new epoch makes every reader forget what it knew of the
- * host. The epoch rides on every record with names, and alone on the {@value #SENDS}
- * records after it changes.
+ * host. The epoch rides on every record with names, and alone on the {@value #EPOCH_SENDS}
+ * records after it changes (10 bytes each, once per change). When the host's last cache goes
+ * (keep-alive unloaded its only model) it sends {@link LoadRecord#EMPTY_CACHE} as its epoch
+ * the same way, and readers forget what it held.
  *
  * <h2>The index</h2>
  * Per host, the set of names it holds, at most {@value #MAX_NAMES_PER_NODE} (the oldest
@@ -54,7 +58,9 @@ import java.util.function.LongConsumer;
  * 135 MB (measured at 8,192 names: 271 MB). An inverted index maps each name to the hosts holding it, so a
  * request's names h<sub>1</sub>..h<sub>n</sub> are looked up from h<sub>n</sub> down and
  * each host's depth is the first (deepest) k at which it appears: n hash lookups
- * whatever the number of hosts. Hosts declared dead or left are forgotten. This node's own
+ * whatever the number of hosts; names are looked up by their low
+ * {@value LoadRecord#NAME_BITS} bits, as they were indexed. Hosts declared dead or left are
+ * forgotten, and records from them are not applied while they stay in the member table. This node's own
  * announcements go into the same index (its cache belongs to its scheduler threads, so it
  * is known the way a peer's is).
  *
@@ -108,7 +114,9 @@ public final class PrefixCaches {
     /** The most names remembered per host. */
     public static final int MAX_NAMES_PER_NODE = 4096;
     /** Records each name is sent in. */
-    static final int SENDS = 2;
+    static final int SENDS = 1;
+    /** Records a changed epoch is sent in even when no name rides with it. */
+    static final int EPOCH_SENDS = 3;
     /** Names of each kind waiting to be sent, at most. */
     static final int MAX_PENDING = 256;
 
@@ -158,28 +166,42 @@ public final class PrefixCaches {
      */
     LoadRecord stamp(LoadRecord record) {
         long epoch = source.epoch();
+        if (epoch == LoadRecord.NO_CACHE && sentEpoch != LoadRecord.NO_CACHE) {
+            epoch = LoadRecord.EMPTY_CACHE; // the caches went: peers must forget them
+        }
         if (epoch != sentEpoch) {
             sentEpoch = epoch;
             heldPending.clear();
             droppedPending.clear();
-            epochSendsLeft = epoch == LoadRecord.NO_CACHE ? 0 : SENDS;
+            epochSendsLeft = epoch == LoadRecord.NO_CACHE ? 0 : EPOCH_SENDS;
             forget(self);
+        }
+        if (epoch == LoadRecord.EMPTY_CACHE) {
+            if (epochSendsLeft == 0) {
+                sentEpoch = LoadRecord.NO_CACHE; // told: from now on, plain records
+                return record;
+            }
+            epochSendsLeft--;
+            return record.withCache(epoch, NO_NAMES, NO_NAMES);
         }
         if (epoch == LoadRecord.NO_CACHE) {
             return record;
         }
-        source.drain(name -> {
+        long live = epoch;
+        source.drain(raw -> {
+            long name = LoadRecord.wireName(raw);
             droppedPending.remove(name);
             heldPending.remove(name);
             heldPending.put(name, SENDS);
             trim(heldPending);
-            update(self, epoch, new long[] {name}, NO_NAMES);
-        }, name -> {
+            update(self, live, new long[] {name}, NO_NAMES);
+        }, raw -> {
+            long name = LoadRecord.wireName(raw);
             heldPending.remove(name);
             droppedPending.remove(name);
             droppedPending.put(name, SENDS);
             trim(droppedPending);
-            update(self, epoch, NO_NAMES, new long[] {name});
+            update(self, live, NO_NAMES, new long[] {name});
         });
         if (heldPending.isEmpty() && droppedPending.isEmpty() && epochSendsLeft == 0) {
             return record;
@@ -224,7 +246,12 @@ public final class PrefixCaches {
      * from its {@link Source}).
      */
     public void apply(LoadRecord record) {
-        if (record.hasCache() && !record.node().equals(self)) {
+        if (!record.hasCache() || record.node().equals(self)) {
+            return;
+        }
+        if (record.cacheEpoch() == LoadRecord.EMPTY_CACHE) {
+            forget(record.node());
+        } else {
             update(record.node(), record.cacheEpoch(), record.held(), record.dropped());
         }
     }
@@ -308,11 +335,13 @@ public final class PrefixCaches {
     /**
      * The hosts holding a prefix of the chain {@code names[0..count)}: walks from the
      * deepest name down and tells {@code found} of every host holding each (its first call
-     * per host is its deepest match). Lock-free; a concurrent update may or may not be seen.
+     * per host is its deepest match). Names are looked up by their low
+     * {@value LoadRecord#NAME_BITS} bits, as peers send them. Lock-free; a concurrent update
+     * may or may not be seen.
      */
     public void deepest(long[] names, int count, Holder found) {
         for (int k = count - 1; k >= 0; k--) {
-            String[] holding = holders.get(names[k]);
+            String[] holding = holders.get(LoadRecord.wireName(names[k]));
             if (holding != null) {
                 for (String node : holding) {
                     found.found(node, k + 1);
@@ -329,7 +358,7 @@ public final class PrefixCaches {
 
     /** Whether {@code node} is known to hold {@code name}. */
     public boolean holds(String node, long name) {
-        String[] holding = holders.get(name);
+        String[] holding = holders.get(LoadRecord.wireName(name));
         if (holding != null) {
             for (String n : holding) {
                 if (n.equals(node)) {

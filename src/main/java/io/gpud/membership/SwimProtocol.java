@@ -656,7 +656,9 @@ final class SwimProtocol {
             m.load = r;
             m.loadReceivedNanos = now;
             changed = true;
-            caches.apply(r);
+            if (m.live()) { // a dead or left member's names were forgotten; a late record must not bring them back
+                caches.apply(r);
+            }
         }
     }
 
@@ -886,7 +888,7 @@ final class SwimProtocol {
 
     /** Forgets dead and left members once they have been gone for {@code deadRetention}. */
     private void reap(long now) {
-        members.reap(now, config.deadRetention().toNanos());
+        members.reap(now, config.deadRetention().toNanos(), caches::forget);
     }
 
     // ---------------------------------------------------------------- push-pull and join

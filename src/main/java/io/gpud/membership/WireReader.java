@@ -59,6 +59,12 @@ final class WireReader {
         return in.getInt();
     }
 
+    long u48() {
+        need(6, "u48");
+        long v = (in.getShort() & 0xFFFFL) << 32;
+        return v | (in.getInt() & 0xFFFFFFFFL);
+    }
+
     long i64() {
         need(8, "i64");
         return in.getLong();

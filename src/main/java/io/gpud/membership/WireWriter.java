@@ -40,6 +40,15 @@ final class WireWriter {
         return this;
     }
 
+    /** The low 48 bits of {@code v}. */
+    WireWriter u48(long v) {
+        ensure(6);
+        for (int s = 40; s >= 0; s -= 8) {
+            buf[len++] = (byte) (v >>> s);
+        }
+        return this;
+    }
+
     WireWriter i64(long v) {
         ensure(8);
         for (int s = 56; s >= 0; s -= 8) {

@@ -48,7 +48,7 @@ final class CacheAnnouncements implements PrefixCaches.Source {
             return LoadRecord.NO_CACHE;
         }
         epoch ^= nonce;
-        return epoch == LoadRecord.NO_CACHE ? 1 : epoch;
+        return epoch == LoadRecord.NO_CACHE || epoch == LoadRecord.EMPTY_CACHE ? 1 : epoch;
     }
 
     @Override

@@ -148,7 +148,7 @@ public final class Node implements AutoCloseable {
         var address = new DataPlaneAddress(advertisedHost(config), config.api().port(),
                 peerTls.isPresent() ? config.routing().peerTls().port() : 0);
         var vivaldi = new Vivaldi(random);
-        // Cache news cost every region peer bytes (about 170 kbit/s per node at a busy chat
+        // Cache news cost every region peer bytes (about 86 kbit/s per node at a busy chat
         // host's rate): sent only where the router weighs them.
         var caches = new PrefixCaches(nodeId, config.routing().enabled() && config.routing().weightCache() > 0
                 ? new CacheAnnouncements(models::engines, random.nextLong()) : PrefixCaches.Source.NONE);

@@ -51,9 +51,13 @@ import java.util.random.RandomGenerator;
  * unsaturated host wins; within it, two hosts are drawn at random from the best
  * {@code choices} and the better of the two is taken (power of two choices), so that many
  * nodes deciding on the same stale view do not all pick the same host. One exception: when
- * the best-scored host holds more of the request's prompt than every other of the best
- * {@code choices}, it is taken (a random draw would throw away the one host that skips the
- * prefill; the load term, not the draw, keeps it from hot-spotting). Equal scores are
+ * the best-scored host holds at least half of the request's prompt blocks more than every
+ * other of the best {@code choices} (a conversation it holds), it is taken (a random draw
+ * would throw away the one host that skips most of the prefill; the load term, not the draw,
+ * keeps it from hot-spotting). A smaller lead (a system prompt shared by many requests) is
+ * left to the draw: taking it outright would send every router's requests to that host for as
+ * long as their load records are stale, and the draw still favours it, since it wins every
+ * pair it is drawn into while its score is the best. Equal scores are
  * ranked in a random order drawn for each decision, never by list position. If every region is
  * saturated, the best saturated host anywhere is taken; if every host was filtered, the
  * best one filtered only for a soft reason (suspected, circuit open) is taken — routing
@@ -360,20 +364,20 @@ public final class Router {
     }
 
     /**
-     * The best-scored of {@code best[base..base+found)} when it holds more of the request's
-     * prompt than each of the others there, else -1 (then the power of two choices decides).
+     * The best-scored of {@code best[base..base+found)} when it holds at least half of the
+     * request's blocks more than each of the others there, else -1 (then the power of two
+     * choices decides).
      */
     private static int cachedBest(Scratch s, int base, int found) {
         int first = s.best[base];
         if (found < 2 || s.matched[first] == 0) {
             return -1;
         }
+        int runnerUp = 0;
         for (int j = 1; j < found; j++) {
-            if (s.matched[s.best[base + j]] >= s.matched[first]) {
-                return -1;
-            }
+            runnerUp = Math.max(runnerUp, s.matched[s.best[base + j]]);
         }
-        return first;
+        return 2 * (s.matched[first] - runnerUp) >= s.blocks ? first : -1;
     }
 
     /** The compiled table of {@code peers}, compiled now if the source published a new list. */

@@ -123,8 +123,9 @@ class PrefixNamesRoutingTest {
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** The names of the blocks the engine could reuse for {@code r}'s prompt: all but its last token's. */
     private static long[] names(GenerationRequest r) {
-        return PrefixHashes.of(SEED, r.promptTokens(), r.promptTokens().length, BLOCK);
+        return PrefixHashes.of(SEED, r.promptTokens(), r.promptTokens().length - 1, BLOCK);
     }
 
     @Test
@@ -156,6 +157,41 @@ class PrefixNamesRoutingTest {
     }
 
     @Test
+    void aPromptOfWholeBlocksIsNotCreditedItsLastBlockWhichTheEngineMustCompute() throws Exception {
+        start();
+        // BOS and 27 bytes: 28 tokens, 7 whole blocks of 4; the engine reuses at most 27 / 4 = 6
+        String body = "{\"model\":\"m\",\"max_tokens\":2,\"prompt\":\"Once upon a time, in a land\"}";
+        var response = post(entry, "/v1/completions", body, Map.of(PeerRouting.EXPLAIN_HEADER, "1"));
+        GenerationRequest served = peerEngine.submitted.getLast();
+        assertEquals(28, served.promptTokens().length);
+        assertEquals(6, served.prefixNames().length);
+        assertArrayEquals(Arrays.copyOf(PrefixHashes.of(SEED, served.promptTokens(), 28, BLOCK), 6),
+                served.prefixNames());
+        // a host holding the first 6 blocks holds all the engine could reuse: 6 of 6
+        long[] all = PrefixHashes.of(SEED, served.promptTokens(), 28, BLOCK);
+        caches.apply(new LoadRecord("peer", 1, 0, 0, 0, 0f, 9, new long[] {all[5]}, new long[0]));
+        response = post(entry, "/v1/completions", body, Map.of(PeerRouting.EXPLAIN_HEADER, "1"));
+        String decision = response.headers().firstValue(PeerRouting.DECISION_HEADER).orElse("");
+        assertTrue(decision.contains("cache=0.00(6/6)"), decision);
+    }
+
+    @Test
+    void aRequestRoutedToThisNodeIsServedWithTheNamesItsRoutingComputed() throws Exception {
+        start();
+        for (String body : List.of("{\"model\":\"m\",\"max_tokens\":2,\"messages\":" + CHAT + "}",
+                "{\"model\":\"m\",\"max_tokens\":2,\"prompt\":\"Once upon a time, in a land\"}")) {
+            String path = body.contains("messages") ? "/v1/chat/completions" : "/v1/completions";
+            var response = post(peer, path, body, Map.of(PeerRouting.EXPLAIN_HEADER, "1"));
+            assertEquals(200, response.statusCode(), response.body());
+            assertTrue(response.headers().firstValue(PeerRouting.DECISION_HEADER).orElse("").startsWith("local"),
+                    response.headers().map().toString());
+            GenerationRequest served = peerEngine.submitted.getLast();
+            assertTrue(served.prefixNames() != null && served.prefixNames().length >= 5, path);
+            assertArrayEquals(names(served), served.prefixNames(), path);
+        }
+    }
+
+    @Test
     void theHostHoldingThePromptShowsInTheExplanation() throws Exception {
         start();
         String body = "{\"model\":\"m\",\"max_tokens\":2,\"prompt\":\"Once upon a time, in a land\"}";
@@ -177,7 +213,8 @@ class PrefixNamesRoutingTest {
         // a client's header on the data port: the peer routes the request (to itself) and ignores it
         var response = post(peer, "/v1/completions", body, Map.of(PrefixNamesHeader.NAME, forged));
         assertEquals(200, response.statusCode(), response.body());
-        assertNull(peerEngine.submitted.getLast().prefixNames());
+        GenerationRequest routedHere = peerEngine.submitted.getLast();
+        assertArrayEquals(names(routedHere), routedHere.prefixNames(), "the names its routing computed, not the client's");
         // a peer's request with a malformed value: served, the engine names the blocks itself
         for (String bad : List.of("!!!", "AAAA", "A".repeat(PrefixNamesHeader.MAX_NAMES * 11))) {
             response = post(peer, "/v1/completions", body, Map.of(PeerForwarder.HOP_HEADER, "entry",

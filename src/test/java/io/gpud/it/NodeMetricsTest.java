@@ -113,8 +113,8 @@ class NodeMetricsTest {
         for (String recorded : List.of("gpud_http_requests_total", "gpud_http_request_duration_seconds",
                 "gpud_time_to_first_token_seconds", "gpud_generated_tokens_total", "gpud_prompt_tokens_total",
                 "gpud_route_decisions_total", "gpud_route_decision_seconds", "gpud_build_info",
-                "gpud_prefix_cache_lookup_tokens_total", "gpud_prefix_cache_hit_tokens_total",
-                "gpud_prefix_cache_evictions_total", "gpud_prefix_cache_blocks_in_use",
+                "gpud_prefix_cache_lookups_total", "gpud_prefix_cache_lookup_tokens_total",
+                "gpud_prefix_cache_hit_tokens_total", "gpud_prefix_cache_evictions_total", "gpud_prefix_cache_blocks_in_use",
                 "gpud_prefix_cache_blocks_cached", "gpud_prefix_cache_blocks")) {
             assertTrue(!exposition.families().get(recorded).samples().isEmpty(), recorded + " has no series");
         }
@@ -268,6 +268,8 @@ class NodeMetricsTest {
         families.put("gpud_inflight_requests", Expected.of("gauge",
                 "Sequences admitted and not finished, over all models"));
         families.put("gpud_queue_depth", Expected.of("gauge", "Sequences admitted and waiting to start, over all models"));
+        families.put("gpud_prefix_cache_lookups_total", Expected.of("counter",
+                "Sequences that looked for a cached prefix, by model", "model"));
         families.put("gpud_prefix_cache_lookup_tokens_total", Expected.of("counter",
                 "Prompt tokens of the requests that looked for a cached prefix, by model", "model"));
         families.put("gpud_prefix_cache_hit_tokens_total", Expected.of("counter",

@@ -331,7 +331,7 @@ final class MembershipScenarios {
         long known = 0;
         long asked = 0;
         long recent = net.clock.nanos() - SimClock.s(10);
-        long settled = net.clock.nanos() - SimClock.s(2); // sent in 2 records, half a second
+        long settled = net.clock.nanos() - SimClock.s(2); // sent in the next record, within 250 ms
         for (SimNode node : nodes) {
             var mine = announced.get(node.name);
             if (mine == null) {

@@ -94,7 +94,7 @@ public final class MembershipSimulationReport {
      * What the load channel costs each node of a region of {@code n} (at N=600 in 3 regions,
      * each node sends load records to its 199 region peers), AES-GCM sealed as in production:
      * gossip alone, with load records, and with prefix-cache news at a busy chat host's rate
-     * (3 newly held and 1.5 evicted block names a second, each name sent in 2 records).
+     * (3 newly held and 1.5 evicted block names a second, each name sent once, 6 bytes).
      * The SPEC budget of 50 kbit/s is for membership traffic; the load channel is SPEC's
      * separate fast path (64 B x 4/s to every region peer) and is shown against it too.
      */

@@ -64,7 +64,12 @@ class PrefixCachesTest {
         var cached = PLAIN.withCache(-5, new long[] {Long.MIN_VALUE, 3, -1}, new long[] {Long.MAX_VALUE});
         byte[] bytes = Codec.encode(new Load(cached));
         assertEquals(cached, ((Load) Codec.decode(bytes)).record());
-        assertEquals(Codec.encode(new Load(PLAIN)).length + 8 + 1 + 3 * 8 + 1 + 8, bytes.length);
+        assertEquals(Codec.encode(new Load(PLAIN)).length + 8 + 1 + 3 * 6 + 1 + 6, bytes.length, "6 bytes a name");
+        // names travel as their low 48 bits: the record keeps only those
+        assertArrayEquals(new long[] {0, 3, 0xFFFF_FFFF_FFFFL}, cached.held());
+        assertArrayEquals(new long[] {0xFFFF_FFFF_FFFFL}, cached.dropped());
+        var empty = PLAIN.withCache(LoadRecord.EMPTY_CACHE, new long[0], new long[0]);
+        assertEquals(empty, ((Load) Codec.decode(Codec.encode(new Load(empty)))).record());
         var full = PLAIN.withCache(1, range(100, LoadRecord.MAX_CACHE_NAMES), range(200, LoadRecord.MAX_CACHE_NAMES));
         assertEquals(full, ((Load) Codec.decode(Codec.encode(new Load(full)))).record());
         // no cache news: exactly the bytes nodes sent before prefix caching (type, id, 8+8+4+4+4)
@@ -90,6 +95,12 @@ class PrefixCachesTest {
         // names without an epoch
         byte[] noEpoch = Arrays.copyOf(plain, plain.length + 10);
         assertThrows(WireFormatException.class, () -> Codec.decode(noEpoch));
+        // names with the empty cache's epoch
+        byte[] emptyWithNames = Arrays.copyOf(plain, plain.length + 8 + 1 + 6 + 1);
+        Arrays.fill(emptyWithNames, plain.length, plain.length + 8, (byte) -1);
+        emptyWithNames[plain.length + 8] = 1;
+        e = assertThrows(WireFormatException.class, () -> Codec.decode(emptyWithNames));
+        assertTrue(e.getMessage().contains("empty cache"), e.getMessage());
         // every cut inside the cache news, and anything after them, is refused
         byte[] bytes = Codec.encode(new Load(PLAIN.withCache(9, range(1, 3), range(50, 2))));
         for (int len = plain.length + 1; len < bytes.length; len++) {
@@ -99,12 +110,14 @@ class PrefixCachesTest {
         assertThrows(WireFormatException.class, () -> Codec.decode(Arrays.copyOf(bytes, bytes.length + 1)));
         assertThrows(IllegalArgumentException.class, () -> PLAIN.withCache(1, range(0, 33), new long[0]));
         assertThrows(IllegalArgumentException.class, () -> PLAIN.withCache(0, range(0, 1), new long[0]));
+        assertThrows(IllegalArgumentException.class,
+                () -> PLAIN.withCache(LoadRecord.EMPTY_CACHE, range(0, 1), new long[0]));
     }
 
     // ---------------------------------------------------------------- sending
 
     @Test
-    void eachNameGoesOutInTwoRecordsNewestFirstAndAnIdleNodeSendsNone() {
+    void eachNameGoesOutInOneRecordNewestFirstAndAnIdleNodeSendsNone() {
         var source = new TestSource();
         var caches = new PrefixCaches("a", source);
         LoadRecord first = caches.stamp(PLAIN);
@@ -114,17 +127,22 @@ class PrefixCachesTest {
         LoadRecord r = caches.stamp(PLAIN);
         assertArrayEquals(new long[] {2, 1}, r.held(), "newest first");
         assertEquals(7, r.cacheEpoch());
+        source.held.add(3L);
         source.dropped.add(1L);
         r = caches.stamp(PLAIN);
-        assertArrayEquals(new long[] {2}, r.held(), "a dropped name is no longer sent as held");
+        assertArrayEquals(new long[] {3}, r.held(), "2 was sent already");
         assertArrayEquals(new long[] {1}, r.dropped());
         int records = 0;
         while (caches.stamp(PLAIN).hasCache()) {
             records++;
         }
-        assertEquals(PrefixCaches.SENDS - 1, records, "1 was dropped in record 3; sent in records 3 and 4");
+        assertEquals(0, records, "the epoch went out in three records, the names in one each");
         assertSame(PLAIN, caches.stamp(PLAIN), "idle: the record as it was");
-        assertEquals(List.of(2L), caches.names("a"), "this node's own names are indexed");
+        assertEquals(List.of(2L, 3L), caches.names("a"), "this node's own names are indexed");
+        source.held.add(-1L);
+        assertArrayEquals(new long[] {0xFFFF_FFFF_FFFFL}, caches.stamp(PLAIN).held(), "48 bits of a name");
+        assertTrue(caches.holds("a", -1L), "looked up by the same 48 bits");
+        assertTrue(caches.holds("a", 0x7777_FFFF_FFFF_FFFFL), "a false match needs 48 bits to coincide");
     }
 
     @Test
@@ -165,8 +183,29 @@ class PrefixCachesTest {
         assertArrayEquals(new long[] {6}, r.held(), "5 belonged to the old epoch");
         assertEquals(List.of(6L), caches.names("a"));
         source.epoch = LoadRecord.NO_CACHE;
-        assertSame(PLAIN, caches.stamp(PLAIN), "no cache: nothing to tell");
+        for (int i = 0; i < PrefixCaches.EPOCH_SENDS; i++) {
+            LoadRecord gone = caches.stamp(PLAIN);
+            assertEquals(LoadRecord.EMPTY_CACHE, gone.cacheEpoch(), "the caches went: peers are told to forget");
+            assertEquals(0, gone.held().length + gone.dropped().length);
+        }
+        assertSame(PLAIN, caches.stamp(PLAIN), "told: nothing more to tell");
         assertEquals(List.of(), caches.names("a"));
+        source.epoch = 9;
+        assertEquals(9, caches.stamp(PLAIN).cacheEpoch(), "a model loaded again: a new epoch");
+    }
+
+    @Test
+    void aHostWhoseCachesWentIsForgottenByItsPeers() {
+        var source = new TestSource();
+        var sender = new PrefixCaches("b", source);
+        var reader = PrefixCaches.none("self");
+        source.held.add(5L);
+        reader.apply(sender.stamp(PLAIN.stamped("b", 1)));
+        assertTrue(reader.holds("b", 5L));
+        source.epoch = LoadRecord.NO_CACHE; // keep-alive unloaded b's only model
+        reader.apply(sender.stamp(PLAIN.stamped("b", 2)));
+        assertEquals(List.of(), reader.names("b"));
+        assertEquals(0, reader.indexedNames());
     }
 
     // ---------------------------------------------------------------- reading
@@ -243,6 +282,9 @@ class PrefixCachesTest {
         assertEquals(List.of(42L), caches.names("b"), "an older record is not applied");
         p.onPacket(peer, plain(new Message.Dead(1, "b", "c"), random), 4);
         assertEquals(List.of(), caches.names("b"), "a dead host is forgotten");
+        p.onPacket(peer, plain(new Load(PLAIN.stamped("b", 6).withCache(3, new long[] {44}, new long[0])), random), 5);
+        assertEquals(List.of(), caches.names("b"), "a late record from a dead host, still in the table, is not applied");
+        assertEquals(0, caches.indexedNames());
     }
 
     private static byte[] plain(Message m, SplittableRandom random) {

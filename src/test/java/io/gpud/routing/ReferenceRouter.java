@@ -129,18 +129,18 @@ final class ReferenceRouter {
         String tier = null;
         for (String region : order) {
             chosen = pick(scored.stream().filter(s -> s.filtered() == null && !s.saturated()
-                    && s.host().region().equals(region)).toList(), random, cacheOn);
+                    && s.host().region().equals(region)).toList(), random, cacheOn ? blocks : 0);
             if (chosen != null) {
                 tier = region.equals(preferred) ? "preferred region" : "failover to " + region;
                 break;
             }
         }
         if (chosen == null) {
-            chosen = pick(scored.stream().filter(s -> s.filtered() == null).toList(), random, false);
+            chosen = pick(scored.stream().filter(s -> s.filtered() == null).toList(), random, 0);
             tier = "fail-open: all saturated";
         }
         if (chosen == null) {
-            chosen = pick(scored.stream().filter(s -> s.filtered() == null || !s.hard()).toList(), random, false);
+            chosen = pick(scored.stream().filter(s -> s.filtered() == null || !s.hard()).toList(), random, 0);
             tier = "fail-open: all filtered";
         }
         if (chosen == null) {
@@ -168,10 +168,11 @@ final class ReferenceRouter {
 
     /**
      * Power of two choices among the best {@code choices} of {@code eligible} (ties in the
-     * decision's order); with {@code cacheRule}, the best is taken outright when it holds more
-     * of the request's prompt than each of the others.
+     * decision's order); with {@code blocks} above 0 (the cache rule), the best is taken
+     * outright when it holds at least {@code blocks / 2} of the request's blocks more than
+     * each of the others.
      */
-    private Scored pick(List<Scored> eligible, RandomGenerator random, boolean cacheRule) {
+    private Scored pick(List<Scored> eligible, RandomGenerator random, int blocks) {
         List<Scored> best = eligible.stream().sorted(Comparator.comparingDouble(Scored::score)
                         .thenComparingLong(Scored::tieKey))
                 .limit(config.choices()).toList();
@@ -182,7 +183,8 @@ final class ReferenceRouter {
             return best.getFirst();
         }
         Scored top = best.getFirst();
-        if (cacheRule && top.matched() > 0 && best.stream().skip(1).allMatch(s -> s.matched() < top.matched())) {
+        if (blocks > 0 && top.matched() > 0
+                && best.stream().skip(1).allMatch(s -> 2 * (top.matched() - s.matched()) >= blocks)) {
             return top;
         }
         int a = random.nextInt(best.size());

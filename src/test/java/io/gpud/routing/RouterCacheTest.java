@@ -78,6 +78,24 @@ class RouterCacheTest {
     }
 
     @Test
+    void routersOnTheSameStaleViewDoNotAllSendASharedSystemPromptToTheOneHostHoldingIt() {
+        holds("b", 12); // 2 blocks of 10: a system prompt, not the conversation
+        var sent = new HashMap<String, Integer>();
+        for (long router = 0; router < 60; router++) { // 60 routing nodes, one request each, the same records
+            sent.merge(chosen(router(CACHE, hosts(0), router).decide("m", RequestSource.unknown(), NAMES, false)),
+                    1, Integer::sum);
+        }
+        assertTrue(sent.getOrDefault("b", 0) < 60 && sent.getOrDefault("b", 0) >= 30,
+                "b wins the pairs it is drawn into (2 of 3 at choices 3), not every decision: " + sent);
+        assertTrue(sent.getOrDefault("a", 0) + sent.getOrDefault("c", 0) > 0, sent.toString());
+        holds("b", 15); // 5 blocks of 10: half the prompt more than anyone else, a conversation's lead
+        for (long router = 0; router < 60; router++) {
+            assertEquals("b", chosen(router(CACHE, hosts(0), router).decide("m", RequestSource.unknown(), NAMES,
+                    false)), "router " + router);
+        }
+    }
+
+    @Test
     void aSaturatedCachedHostLosesToAnIdleUncachedOne() {
         holds("b", 20); // b holds the whole prompt, but all 8 of its slots are busy
         for (long seed = 0; seed < 100; seed++) {
