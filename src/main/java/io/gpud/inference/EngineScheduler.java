@@ -7,6 +7,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -350,7 +351,7 @@ public final class EngineScheduler<P> implements Engine {
 
     /** Moves queued sequences into the batch while they fit; waits when there is nothing to do. */
     private boolean admit() {
-        var failed = new LinkedHashMap<Run, RuntimeException>(0);
+        Map<Run, RuntimeException> failed = null; // made only when a run fails to start, not every step
         String dirty = null;
         lock.lock();
         try {
@@ -376,6 +377,9 @@ public final class EngineScheduler<P> implements Engine {
                 } catch (RuntimeException e) {
                     // the place goes back (a private one scrubbed) and the run fails, once the lock is released
                     dirty = backend.release(place).orElse(dirty);
+                    if (failed == null) {
+                        failed = new LinkedHashMap<>();
+                    }
                     failed.put(run, e);
                     continue;
                 }
@@ -389,7 +393,9 @@ public final class EngineScheduler<P> implements Engine {
             if (dirty != null) {
                 quarantine(dirty);
             }
-            failed.forEach(Run::fail);
+            if (failed != null) {
+                failed.forEach(Run::fail);
+            }
         }
     }
 

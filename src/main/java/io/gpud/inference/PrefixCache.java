@@ -2,7 +2,6 @@ package io.gpud.inference;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
 import java.util.function.LongConsumer;
@@ -465,17 +464,20 @@ public final class PrefixCache implements PrefixCacheView {
 
     @Override
     public void drainAnnouncements(LongConsumer heldNames, LongConsumer droppedNames) {
-        List<Map.Entry<Long, Boolean>> drained;
+        long[] names;
+        boolean[] held;
         synchronized (news) {
-            drained = List.copyOf(news.entrySet());
+            names = new long[news.size()];
+            held = new boolean[names.length];
+            int i = 0;
+            for (var n : news.entrySet()) {
+                names[i] = n.getKey();
+                held[i++] = n.getValue();
+            }
             news.clear();
         }
-        for (var n : drained) {
-            if (n.getValue()) {
-                heldNames.accept(n.getKey());
-            } else {
-                droppedNames.accept(n.getKey());
-            }
+        for (int i = 0; i < names.length; i++) {
+            (held[i] ? heldNames : droppedNames).accept(names[i]);
         }
     }
 }
